@@ -1,0 +1,94 @@
+/**
+ * The page fetcher service: the destination's one handler loop (demand_paging_test style). It reads
+ * KVM_EXIT_MEMORY_FAULT records from every vCPU's port, merges faults on a page already in flight,
+ * asks the source for the rest, and installs every page that arrives on the main stream (demanded or
+ * pushed), waking the vCPUs that wait on it. In uffd mode it only installs the pushed stream, as
+ * QEMU's postcopy listen thread does; the uffd handlers ask for faulted pages themselves.
+ */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { EEXIST } from './guest-memory.js';
+import { Installer } from './installer.js';
+import { CTL_ABORT, CTL_POSTED, CTL_STOP, CTL_VCPUS_DONE } from './layout.js';
+import { LocalImage } from './source-image.js';
+import { assert } from './errors.js';
+import { WireRing } from './wire.js';
+import {
+  decode, packr, FRAME_REQUEST, MF_GPA, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
+  type PageRequestFrame, type ServiceStart,
+} from './protocol.js';
+import { FrameReceiver } from './receiver.js';
+import { openShared, pagesPerUffd } from './shared.js';
+
+export function runFetcher(start: ServiceStart): FetcherStats {
+  const views = openShared(start.shared);
+  const { opts, clock, mem, ctl, times, queues, fetcherBell, sourceBell } = views;
+  const installer = new Installer(mem, ctl, times, clock, queues, pagesPerUffd(opts));
+  const vcpuPorts = start.vcpuPorts as MessagePort[];
+  // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
+  const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
+  const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[0]!);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[0]!), clock);
+  let sweepCursor = 0;
+  const consumed = new Int32Array(vcpuPorts.length);
+  const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
+  const stats: FetcherStats = {
+    role: 'fetcher', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
+    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0,
+  };
+
+  const onPage = (page: number, flags: number, data: Uint8Array | null): void => {
+    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : data) === EEXIST) { stats.eexist++; return; }
+    if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
+    if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
+  };
+
+  const onFault = (rec: MemoryFaultRecord): void => {
+    stats.faultRecords++;
+    const page = mem.pageOfGpa(rec[MF_GPA]);
+    if (mem.markRequested(page)) {
+      if (local) { onPage(page, local.fill(page), local.bytes); return; }
+      request[1] = page;
+      const bytes = packr.pack(request);
+      // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
+      assert(toSource!.write(bytes, clock.nowUs()), 'request ring full');
+      stats.requestsSent++;
+      stats.requestBytesSent += bytes.byteLength;
+      sourceBell.ring();
+    } else if (mem.isPresent(page)) {
+      stats.alreadyPresent++; // installed between the vCPU's lookup and now: it will see it
+    } else {
+      stats.mergedFaults++; // one request per page is in flight; this fault waits for the same copy
+    }
+  };
+
+  while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
+    const seen = fetcherBell.snapshot();
+    for (let v = 0; v < vcpuPorts.length; v++) {
+      const posted = Atomics.load(ctl, CTL_POSTED + v);
+      while (consumed[v] !== posted) {
+        const m = receiveMessageOnPort(vcpuPorts[v]!);
+        if (m === undefined) break; // the post is visible in the counter before the port: next round
+        consumed[v]!++;
+        onFault(decode<MemoryFaultRecord>(m.message as Uint8Array));
+      }
+    }
+    let nextArriveUs = Infinity;
+    if (receiver) {
+      const framesBefore = receiver.frames;
+      nextArriveUs = receiver.drain(onPage);
+      if (receiver.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
+    } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
+      // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
+      for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
+        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.bytes); n++; }
+      }
+      continue;
+    }
+    const now = clock.nowUs();
+    const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
+    fetcherBell.wait(seen, opts.serviceSpinUs, timeoutUs, clock.nowUs);
+  }
+  stats.framesReceived = receiver?.frames ?? 0;
+  stats.bytesReceived = receiver?.bytes ?? 0;
+  return stats;
+}

@@ -1,0 +1,73 @@
+/**
+ * Names for every word of shared memory, so no thread indexes a SharedArrayBuffer with a bare number.
+ *
+ *  page-state table  Int32Array[pages]     MISSING/REQUESTED/INSTALLING/PRESENT (+ WAITERS bit)
+ *  control block     Int32Array[CTL_WORDS] flags, counters, doorbells, the blocktime lock
+ *  control times     Float64Array[TIME_WORDS] (a second view of the same buffer, after the ints)
+ *  vCPU stats        Float64Array[vcpus * VCPU_STRIDE] live counters the main thread samples
+ *  guest memory      one SharedArrayBuffer per memslot, the bytes the vCPUs really read and write
+ */
+
+// ---- page states (the stage-2 mapping of one guest page on the destination) ----
+export const PAGE_MISSING = 0; // not on the destination; an access faults
+export const PAGE_REQUESTED = 1; // a request for it is in flight to the source
+/** Transient: one installer holds the page while it copies, so two copies can never interleave
+ *  (the kernel holds the page-table lock across UFFDIO_COPY's install for the same reason). */
+export const PAGE_INSTALLING = 2;
+export const PAGE_PRESENT = 3; // mapped: accesses proceed without exiting
+export const PAGE_STATE_MASK = 0x3;
+/** Set by a thread that sleeps on the page's state word, so an installer knows to notify. */
+export const PAGE_WAITERS = 0x10;
+
+// ---- control block (Int32 words) ----
+export const CTL_ABORT = 0; // non-zero: stop everything now (watchdog, worker death, error)
+export const CTL_STOP = 1; // non-zero: the run is over, service threads should exit
+export const CTL_MIGRATION_DONE = 2; // every page is present
+export const CTL_PRESENT_PAGES = 3; // pages installed so far
+export const CTL_VCPUS_DONE = 4; // vCPUs that finished their workload
+export const CTL_BLOCK_LOCK = 5; // guards the blocktime transition below
+export const CTL_BLOCKED_VCPUS = 6; // vCPUs blocked on a fault right now
+export const CTL_ACTIVE_VCPUS = 7; // vCPUs still running their workload
+export const CTL_VCPUS_STARTED = 8; // barrier: vCPUs that reached their start line
+export const CTL_GO = 9; // the start gun: all threads ready
+/** Doorbell pairs (bell counter, sleeping flag) for service threads: fetcher, source, then handlers. */
+export const CTL_BELLS = 16;
+export const BELL_FETCHER = 0;
+export const BELL_SOURCE = 1;
+export const BELL_HANDLER0 = 2;
+export const MAX_BELLS = 2 + 256;
+/** Per-vCPU count of fault records posted to the fetcher (it polls only ports with news). */
+export const CTL_POSTED = CTL_BELLS + 2 * MAX_BELLS;
+/** Per-channel count of page frames the receiver consumed (the source's flow-control credit). */
+export const CTL_CONSUMED = CTL_POSTED + 256;
+export const MAX_CHANNELS = 2 + 256;
+export const CTL_WORDS = CTL_CONSUMED + MAX_CHANNELS;
+
+// ---- control times (Float64 words, after the Int32 area) ----
+export const TIME_ALL_BLOCKED_SINCE_US = 0;
+export const TIME_ALL_BLOCKED_TOTAL_US = 1;
+export const TIME_MIGRATION_DONE_US = 2;
+export const TIME_GO_US = 3;
+export const TIME_WORDS = 8;
+export const CTL_BYTES = CTL_WORDS * 4 + TIME_WORDS * 8;
+export const TIME_OFFSET_BYTES = CTL_WORDS * 4;
+
+// ---- live per-vCPU stats (Float64 words, stride VCPU_STRIDE) ----
+export const VS_ACCESSES = 0;
+export const VS_FAULTS = 1;
+export const VS_BLOCKED_US = 2;
+export const VS_WAIT_PAGE = 3; // page index + 1 the vCPU waits on, 0 when running
+export const VS_WAIT_SINCE_US = 4;
+export const VS_STATE = 5; // VCPU_RUNNING / VCPU_FAULTED / VCPU_WAITING / VCPU_DONE
+export const VS_BAD_READS = 6;
+export const VCPU_STRIDE = 8;
+export const VCPU_RUNNING = 0;
+export const VCPU_FAULTED = 1; // exited / queued its fault, not yet sleeping
+export const VCPU_WAITING = 2; // sleeping until the page is present
+export const VCPU_DONE = 3;
+
+/** Guest words reserved in every page: word 1 + v is vCPU v's write slot; the last word is never
+ *  written by the guest, so a read of it checks that the page arrived whole (not torn). */
+export const WRITE_SLOT_BASE = 1;
+
+if (CTL_WORDS * 4 % 8 !== 0) throw new Error('control block: the Float64 area must be 8-byte aligned');

@@ -1,0 +1,159 @@
+/**
+ * Every knob of a run in one place (like demand_paging_test's `struct test_params`): the input shape
+ * accepted by the CLI, scenario files and `simulate()`, validated by one zod schema, and the resolved
+ * form with units in the field names that the engine uses.
+ */
+import { z } from 'zod';
+import { Errors } from './errors.js';
+import { parseDuration, parseRate, parseSize } from './units.js';
+
+export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
+export const MODES = ['exit', 'uffd', 'none'] as const;
+export const WORKLOADS = ['sequential', 'random', 'zipf'] as const;
+export const PUSH_ORDERS = ['linear', 'demand'] as const;
+
+export type Mode = (typeof MODES)[number];
+export type Workload = (typeof WORKLOADS)[number];
+
+const size = (what: string) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    try { return parseSize(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+  }).describe(what);
+const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try { return parseRate(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const ratio = z.coerce.number().min(0).max(1);
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+
+/** The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or numbers. */
+export const OptionsSchema = z.strictObject({
+  vcpus: int(1, 256).default(4).describe('number of vCPU threads'),
+  memory: size('guest memory size').prefault('256MiB'),
+  pageSize: size('page size').prefault(4096),
+  memslotSize: size('largest memslot; larger guests are split into several').prefault('1GiB'),
+  memslots: z.array(z.strictObject({ base: size('guest-physical base'), size: size('memslot size') })).optional()
+    .describe('explicit memslot layout (overrides memory/memslotSize); gaps are holes with no memslot'),
+  mode: z.enum(MODES).default('exit'),
+  handlers: int(1, 64).default(1).describe('uffd handler threads reading the shared queue'),
+  uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
+  workload: z.enum(WORKLOADS).default('zipf'),
+  zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
+  writeRatio: ratio.default(0.3),
+  partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
+  accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
+  tailAccesses: int(0).default(20000).describe('accesses per vCPU after migration completes (when accesses is not set)'),
+  network: z.enum(['link', 'none']).default('link')
+    .describe("'none': no source host; the fetcher/handlers copy pages from a local image, as demand_paging_test's handlers do"),
+  bandwidth: rate.prefault('10Gbit'),
+  latency: duration.prefault('50us'),
+  msgOverhead: size('per-message bytes added on the wire').prefault(64),
+  sendBuffer: size('source send buffer').prefault('4MiB'),
+  zeroFraction: ratio.default(0.1),
+  push: z.enum(PUSH_ORDERS).default('linear'),
+  seed: int(0, 0xffffffff).default(1),
+  spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
+  serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
+  watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page fails the run'),
+  /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
+  unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
+});
+
+export type OptionsInput = z.input<typeof OptionsSchema>;
+type Parsed = z.output<typeof OptionsSchema>;
+
+export interface Memslot { slot: number; baseGpa: number; sizeBytes: number; firstPage: number; pages: number }
+
+/** Resolved options: numbers with units in their names. */
+export interface ResolvedOptions {
+  vcpus: number;
+  memoryBytes: number;
+  pageSize: number;
+  pageShift: number;
+  pages: number;
+  memslots: Memslot[];
+  mode: Mode;
+  handlers: number;
+  uffdPerVcpu: boolean;
+  workload: Workload;
+  zipfExponent: number;
+  writeRatio: number;
+  partition: boolean;
+  accesses: number | undefined;
+  tailAccesses: number;
+  network: 'link' | 'none';
+  bandwidthBps: number;
+  latencyUs: number;
+  msgOverheadBytes: number;
+  sendBufferBytes: number;
+  zeroFraction: number;
+  push: (typeof PUSH_ORDERS)[number];
+  seed: number;
+  spinUs: number;
+  serviceSpinUs: number;
+  watchdogUs: number;
+  unsafePublishBeforeCopyUs: number;
+}
+
+/** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
+export function formatZodError(err: z.ZodError): string {
+  const issue = err.issues[0]!;
+  const path = issue.path.length ? issue.path.join('.') : '(options)';
+  let msg = issue.message;
+  if (issue.code === 'unrecognized_keys') return `unknown option${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}${issue.path.length ? ` in ${path}` : ''}`;
+  if (issue.code === 'invalid_value' && 'values' in issue) msg = `must be one of ${issue.values.join(', ')}`;
+  return `${path}: ${msg}`;
+}
+
+export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
+  const r = OptionsSchema.safeParse(input);
+  if (!r.success) throw Errors.badInput('', formatZodError(r.error));
+  return finish(r.data);
+}
+
+function finish(o: Parsed): ResolvedOptions {
+  const pageSize = o.pageSize;
+  if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw Errors.badInput('pageSize', `must be 4KiB or 2MiB, got ${pageSize}`);
+  const pageShift = Math.log2(pageSize);
+  let memslots: Memslot[];
+  if (o.memslots) {
+    memslots = [];
+    let end = 0;
+    o.memslots.forEach((m, i) => {
+      if (m.size === 0 || m.size % pageSize) throw Errors.badInput(`memslots.${i}.size`, `must be a non-zero multiple of the page size (${pageSize})`);
+      if (m.base % pageSize) throw Errors.badInput(`memslots.${i}.base`, `must be aligned to the page size (${pageSize})`);
+      if (m.base < end) throw Errors.badInput(`memslots.${i}.base`, 'memslots must be sorted and must not overlap');
+      if (m.size > 2 ** 31) throw Errors.badInput(`memslots.${i}.size`, 'one memslot is at most 2GiB (one SharedArrayBuffer)');
+      end = m.base + m.size;
+      memslots.push({ slot: i, baseGpa: m.base, sizeBytes: m.size, firstPage: 0, pages: m.size / pageSize });
+    });
+  } else {
+    if (o.memory === 0) throw Errors.badInput('memory', 'must be greater than 0');
+    if (o.memory % pageSize) throw Errors.badInput('memory', `must be a multiple of the page size (${pageSize})`);
+    if (o.memslotSize === 0 || o.memslotSize % pageSize || o.memslotSize > 2 ** 31) {
+      throw Errors.badInput('memslotSize', `must be a non-zero multiple of the page size, at most 2GiB`);
+    }
+    memslots = [];
+    for (let base = 0, i = 0; base < o.memory; base += o.memslotSize, i++) {
+      const sizeBytes = Math.min(o.memslotSize, o.memory - base);
+      memslots.push({ slot: i, baseGpa: base, sizeBytes, firstPage: 0, pages: sizeBytes / pageSize });
+    }
+  }
+  let pages = 0;
+  for (const m of memslots) { m.firstPage = pages; pages += m.pages; }
+  const memoryBytes = pages * pageSize;
+  if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
+  if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
+  return {
+    vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
+    mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
+    workload: o.workload, zipfExponent: o.zipfExponent, writeRatio: o.writeRatio, partition: o.partition,
+    accesses: o.accesses, tailAccesses: o.tailAccesses,
+    network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
+    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Every message that crosses a thread boundary, on one page. Two kinds:
+ *
+ * - Hot-path records and wire frames are msgpackr-encoded arrays (compact, no key strings):
+ *     MemoryFaultRecord  vCPU -> fetcher        KVM_EXIT_MEMORY_FAULT over the vCPU's MessagePort
+ *     PageRequestFrame   destination -> source  "send me this page", on a wire ring (src/wire.ts)
+ *     PageFrame          source -> destination  one page (or a zero-page flag), on a wire ring
+ *   Records posted on a MessagePort are right-sized copies: msgpackr packs into a shared 8 KiB
+ *   slab, and posting the view would structured-clone the whole slab (ecosystem.md P3).
+ * - Control messages (startup data, final stats) are plain structured-cloned objects.
+ *
+ * One Packr configuration for every thread: `useRecords: false`, because record structures are
+ * per-Packr state that another thread's Unpackr cannot decode (ecosystem.md P3).
+ */
+import { Packr } from 'msgpackr';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import type { ResolvedOptions } from './options.js';
+
+export const packr = new Packr({ useRecords: false });
+
+export function encode(value: unknown): Uint8Array {
+  return Uint8Array.prototype.slice.call(packr.pack(value));
+}
+export function decode<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}
+
+// ---- hot-path records (arrays; index constants name the fields) ----
+/** [vcpu, seq, flags, gpa, size, faultUs]: `flags, gpa, size` are kvm_run.memory_fault verbatim. */
+export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number];
+export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5;
+
+export const FRAME_REQUEST = 1;
+export const FRAME_PAGE = 2;
+/** [FRAME_REQUEST, page, urgent] (QEMU's MIG_RP_MSG_REQ_PAGES) */
+export type PageRequestFrame = [kind: 1, page: number, urgent: number];
+/** [FRAME_PAGE, page, flags, data | null]; data is null for a zero page. */
+export type PageFrame = [kind: 2, page: number, flags: number, data: Uint8Array | null];
+export const PF_PAGE = 1, PF_FLAGS = 2, PF_DATA = 3;
+export const PAGE_FLAG_ZERO = 1; // payload omitted: the page is all zeros (UFFDIO_ZEROPAGE)
+export const PAGE_FLAG_DEMAND = 2; // sent because the destination asked for it
+export const PAGE_FLAG_RESENT = 4; // the source had sent it before (a precopy resend)
+
+// ---- shared state handed to every thread at startup ----
+export interface SharedState {
+  opts: ResolvedOptions;
+  originEpochMs: number;
+  pageStateSab: SharedArrayBuffer;
+  ctlSab: SharedArrayBuffer;
+  vcpuStatsSab: SharedArrayBuffer;
+  memslotSabs: SharedArrayBuffer[];
+  /** Per vCPU, its last write tag per page (0: never written); absent when writeRatio is 0. */
+  lastWriteSabs: SharedArrayBuffer[];
+  /** uffd mode: one shared fault queue, or one per vCPU slice. */
+  uffdSabs: SharedArrayBuffer[];
+  /** The network, one ring per channel and direction: channel 0 is the fetcher's main stream,
+   *  channel 1 + h belongs to uffd handler h. */
+  wireToDestSabs: SharedArrayBuffer[];
+  wireToSourceSabs: SharedArrayBuffer[];
+}
+
+/** Arguments of one vCPU task (piscina), like memstress_vcpu_args. */
+export interface VcpuTask {
+  kind: 'vcpu';
+  vcpu: number;
+  shared: SharedState;
+  /** Exit mode: this vCPU's own port to the page fetcher. */
+  port: MessagePort | null;
+}
+
+export interface VerifyTask {
+  kind: 'verify';
+  shared: SharedState;
+  firstPage: number;
+  endPage: number;
+}
+
+/** What a vCPU thread reports when its workload ends. */
+export interface VcpuReport {
+  vcpu: number;
+  accesses: number;
+  reads: number;
+  writes: number;
+  faults: number;
+  faultsRead: number;
+  faultsWrite: number;
+  faultsExec: number;
+  blockedUs: number;
+  runUs: number;
+  badReads: number;
+  firstBadRead: string | null;
+  latency: RecordableHistogram;
+  noMemslot: string | null;
+}
+
+export interface VerifyReport {
+  pagesChecked: number;
+  pagesNotPresent: number;
+  pagesWrong: number;
+  firstProblem: string | null;
+}
+
+/** Startup data of the fetcher / source / handler threads (workerData). */
+export interface ServiceStart {
+  role: 'fetcher' | 'source' | 'handler';
+  shared: SharedState;
+  /** fetcher: the vCPU ports (exit mode) */
+  vcpuPorts: MessagePort[];
+  /** handler: which uffd and which handler of it */
+  uffd: number;
+  handler: number;
+}
+
+/** Final statistics a service thread posts to the main thread before it exits. */
+export interface FetcherStats {
+  role: 'fetcher' | 'handler';
+  faultRecords: number;
+  requestsSent: number;
+  mergedFaults: number;
+  alreadyPresent: number;
+  installedDemand: number;
+  installedPushed: number;
+  installedZero: number;
+  eexist: number;
+  framesReceived: number;
+  bytesReceived: number;
+  requestBytesSent: number;
+  /** uffd handler: messages read from the queue */
+  uffdReads: number;
+}
+
+export interface SourceStats {
+  role: 'source';
+  pagesSent: number;
+  pagesDemand: number;
+  pagesPushed: number;
+  zeroPages: number;
+  requestsReceived: number;
+  requestsForSentPages: number;
+  bytesToDest: number;
+  bytesToSource: number;
+  framesSent: number;
+  demandQueueUsTotal: number;
+  demandQueueUsMax: number;
+  lastArriveUs: number;
+}
+
+export type ServiceReport = FetcherStats | SourceStats | { role: 'error'; who: string; message: string };

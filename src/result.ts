@@ -1,0 +1,73 @@
+/**
+ * What a run reports: the `--json` object of `postcopy-sim run` and the value of simulate().
+ * Names follow QEMU's postcopy metrics where they mean the same (blocktime, vcpu blocktime).
+ */
+import type { LatencySummaryUs } from './histogram.js';
+import type { UffdLockStats } from './uffd-queue.js';
+
+export interface TimelineSample {
+  /** ms since the vCPUs started */
+  tMs: number;
+  /** guest accesses completed by all vCPUs so far */
+  accesses: number;
+  faults: number;
+  presentPages: number;
+  blockedVcpus: number;
+}
+
+export interface RunResult {
+  engine: 'threads';
+  mode: 'exit' | 'uffd' | 'none';
+  strategy: string;
+  vcpus: number;
+  handlers: number;
+  uffdQueues: number;
+  workload: string;
+  writeRatio: number;
+  partition: boolean;
+  pageSize: number;
+  pages: number;
+  memoryBytes: number;
+  memslots: number;
+  bandwidthBps: number | null;
+  latencyUs: number;
+  seed: number;
+  accesses: number;
+  faults: number;
+  faultsByFlags: { read: number; write: number; exec: number };
+  /** Faults resolved per second of guest time (all vCPUs). */
+  faultsPerSec: number;
+  /** demand_paging_test's figures: total guest time, per-vCPU and overall paging rate. */
+  guestMs: number;
+  perVcpuPagesPerSec: number;
+  faultLatencyUs: LatencySummaryUs;
+  /** postcopy-blocktime: time all running vCPUs were blocked at once. */
+  blocktimeMs: number;
+  /** postcopy-vcpu-blocktime: per vCPU, total time blocked on faults. */
+  vcpuBlocktimeMs: number[];
+  migrationMs: number;
+  pagesDemand: number;
+  pagesPushed: number;
+  zeroPages: number;
+  /** Faults that found their page already requested (merged into the request in flight). */
+  mergedFaults: number;
+  /** Copies that found the page already there (EEXIST): duplicate or wasted transfers. */
+  duplicatePages: number;
+  requests: number;
+  requestsForSentPages: number;
+  /** Mean / max time a demanded page waited behind bytes already queued on the link. */
+  demandQueueUs: { mean: number; max: number };
+  bytesOnWire: number;
+  bytesToDest: number;
+  bytesToSource: number;
+  linkUtilisation: number | null;
+  peakRssBytes: number;
+  wallMs: number;
+  uffd: UffdLockStats | null;
+  verified: boolean;
+  verifyErrors: string[];
+  /** Latency CDF points (us, fraction) and QEMU's postcopy-latency-dist buckets. */
+  latencyCdf: Array<[number, number]>;
+  latencyDist: number[];
+  timeline: TimelineSample[];
+}

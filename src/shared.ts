@@ -1,0 +1,81 @@
+/**
+ * Allocation of a run's shared memory (main thread) and the typed views every thread opens over it.
+ */
+import { realClock, type Clock } from './clock.js';
+import { Doorbell } from './doorbell.js';
+import { allocateMemslots, GuestMemory } from './guest-memory.js';
+import {
+  BELL_FETCHER, BELL_SOURCE, CTL_BELLS, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+} from './layout.js';
+import type { ResolvedOptions } from './options.js';
+import type { SharedState } from './protocol.js';
+import { SourceImage } from './source-image.js';
+import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
+import { vcpuRange } from './workload.js';
+import { wireBytes } from './wire.js';
+
+export function allocateShared(opts: ResolvedOptions, originEpochMs: number): SharedState {
+  const uffds = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : 1;
+  const handlers = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers;
+  const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 1 + handlers;
+  // A ring holds the send buffer plus what is in flight on the link (bandwidth-delay product), and
+  // at least a few huge pages; handlers' channels carry only their demand pages.
+  const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
+  const destRing = align8(Math.max(opts.sendBufferBytes + bdp + 8 * (opts.pageSize + 64), 1 << 20));
+  return {
+    opts,
+    originEpochMs,
+    pageStateSab: new SharedArrayBuffer(opts.pages * 4),
+    ctlSab: new SharedArrayBuffer(CTL_BYTES),
+    vcpuStatsSab: new SharedArrayBuffer(opts.vcpus * VCPU_STRIDE * 8),
+    memslotSabs: allocateMemslots(opts),
+    lastWriteSabs: opts.writeRatio > 0 ? Array.from({ length: opts.vcpus }, () => new SharedArrayBuffer(opts.pages * 4)) : [],
+    uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
+    wireToDestSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(destRing))),
+    wireToSourceSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(REQUEST_RING_BYTES))),
+  };
+}
+
+const REQUEST_RING_BYTES = 256 * 1024;
+function align8(n: number): number { return Math.ceil(n / 8) * 8; }
+
+/** Pages per uffd when there is one uffd per vCPU slice (the partition's slice size). */
+export function pagesPerUffd(opts: ResolvedOptions): number {
+  return Math.max(1, vcpuRange({ ...opts, partition: true }, 0).count);
+}
+
+export interface Views {
+  opts: ResolvedOptions;
+  clock: Clock;
+  mem: GuestMemory;
+  ctl: Int32Array;
+  times: Float64Array;
+  vstats: Float64Array;
+  image: SourceImage;
+  queues: UffdQueue[];
+  fetcherBell: Doorbell;
+  sourceBell: Doorbell;
+}
+
+export function openShared(s: SharedState): Views {
+  const opts = s.opts;
+  const clock = realClock(s.originEpochMs);
+  const ctl = new Int32Array(s.ctlSab, 0, CTL_WORDS);
+  return {
+    opts,
+    clock,
+    mem: GuestMemory.fromShared(s),
+    ctl,
+    times: new Float64Array(s.ctlSab, TIME_OFFSET_BYTES, TIME_WORDS),
+    vstats: new Float64Array(s.vcpuStatsSab),
+    image: new SourceImage(opts.seed, opts.pageSize, opts.zeroFraction),
+    queues: s.uffdSabs.map((sab) => new UffdQueue(sab, opts.vcpus, opts.spinUs, clock.nowUs)),
+    fetcherBell: new Doorbell(ctl, CTL_BELLS + 2 * BELL_FETCHER, CTL_BELLS + 2 * BELL_FETCHER + 1),
+    sourceBell: new Doorbell(ctl, CTL_BELLS + 2 * BELL_SOURCE, CTL_BELLS + 2 * BELL_SOURCE + 1),
+  };
+}
+
+/** The doorbell the handlers of one uffd sleep on (messages queued, or page frames arrived). */
+export function handlerBell(q: UffdQueue): Doorbell {
+  return new Doorbell(q.w, Q_BELL, Q_READERS_SLEEPING);
+}

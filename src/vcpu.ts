@@ -1,0 +1,182 @@
+/**
+ * One vCPU: a guest workload running against destination memory, faulting on pages that are not
+ * there yet. The access loop is the hot path: it allocates nothing per access and logs nothing.
+ *
+ * Every access does the stage-2 lookup (the page-state word). A present page is really read or
+ * written in the SharedArrayBuffer, and every read is checked against what the page must hold: a
+ * data word and the page's last word must equal the source image (a torn or stale page fails here),
+ * and this vCPU's own write slot must hold its own last write.
+ *
+ * Exit mode: on a missing page the vCPU builds what KVM puts in kvm_run for KVM_EXIT_MEMORY_FAULT,
+ * posts it on its own MessagePort to the page fetcher, and waits until the page is present.
+ * uffd mode: the fault goes on the shared userfaultfd queue as a uffd_msg and the vCPU sleeps until a
+ * UFFDIO_COPY wakes it.
+ */
+import { createHistogram } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import { blockBegin, blockEnd, vcpuRetired } from './blocktime.js';
+import {
+  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_POSTED, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
+  VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
+  VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE,
+} from './layout.js';
+import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
+import { openShared, pagesPerUffd } from './shared.js';
+import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from './uapi.js';
+import { uffdOfPage } from './installer.js';
+import { AccessStream, vcpuRange } from './workload.js';
+import { keyedWord, pageKey } from './rng.js';
+
+/** Thrown out of a wait when the run was aborted (watchdog, a dead thread); the engine reports why. */
+export class Aborted extends Error {}
+
+export function runVcpu(task: VcpuTask): VcpuReport {
+  const v = task.vcpu;
+  const views = openShared(task.shared);
+  const { opts, clock, mem, ctl, times, vstats, image, queues } = views;
+  const port = task.port as MessagePort | null;
+  const st = mem.pageState;
+  const vs = v * VCPU_STRIDE;
+  const seed = opts.seed;
+  const lastWrite = task.shared.lastWriteSabs.length ? new Int32Array(task.shared.lastWriteSabs[v]!) : null;
+  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v);
+  const latency = createHistogram();
+  const mySlot = WRITE_SLOT_BASE + v;
+  const lastWord = mem.wordsPerPage - 1;
+  const spinUs = opts.spinUs;
+  const perQueue = pagesPerUffd(opts);
+  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0];
+  const fetcherBell = views.fetcherBell;
+  const limit = opts.accesses ?? Infinity;
+  let tail = opts.accesses === undefined ? opts.tailAccesses : 0;
+  let migrated = opts.accesses !== undefined;
+
+  let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
+  let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
+  let firstBadRead: string | null = null;
+
+  // Start line: every vCPU waits for the gun so guest time is measured over the same interval.
+  Atomics.add(ctl, CTL_VCPUS_STARTED, 1);
+  while (Atomics.load(ctl, CTL_GO) === 0) {
+    if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted before start');
+    Atomics.wait(ctl, CTL_GO, 0, 50);
+  }
+  const t0 = clock.nowUs();
+
+  const waitPresentByState = (page: number): void => {
+    // Exit mode: spin on the page-state word, then sleep on it with the WAITERS bit set so the
+    // installer knows to notify (a notify costs a syscall-like wake even with nobody waiting).
+    const spinUntil = clock.nowUs() + spinUs;
+    for (;;) {
+      const s = Atomics.load(st, page);
+      if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
+      if (clock.nowUs() < spinUntil) continue;
+      if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
+      vstats[vs + VS_STATE] = VCPU_WAITING;
+      Atomics.wait(st, page, s | PAGE_WAITERS, 50);
+      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
+    }
+  };
+
+  const waitWokenByUffd = (page: number, flags: number, gpa: number): void => {
+    const q = queues[uffdOfPage(page, queues.length, perQueue)]!;
+    q.enqueueFault(v, page, flags, gpa);
+    // handle_userfault re-checks, after queueing, whether it must still wait: the page may have been
+    // installed between the stage-2 lookup and the queueing.
+    if (mem.isPresent(page)) { q.cancel(v); return; }
+    const spinUntil = clock.nowUs() + spinUs;
+    while (!q.isWoken(v)) {
+      if (clock.nowUs() < spinUntil) continue;
+      vstats[vs + VS_STATE] = VCPU_WAITING;
+      q.sleepUntilWoken(v, 50);
+      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
+    }
+  };
+
+  const fault = (page: number, write: boolean): void => {
+    const tFault = clock.nowUs();
+    faults++;
+    const access = write ? Access.Write : Access.Read;
+    const gpa = mem.gpaOfPage(page);
+    vstats[vs + VS_STATE] = VCPU_FAULTED;
+    vstats[vs + VS_WAIT_PAGE] = page + 1;
+    vstats[vs + VS_WAIT_SINCE_US] = tFault;
+    vstats[vs + VS_FAULTS] = faults;
+    blockBegin(ctl, times, tFault);
+    if (port !== null) {
+      const flags = memoryFaultFlags(access);
+      if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
+      record[1] = seq++;
+      record[2] = flags;
+      record[3] = gpa;
+      record[5] = tFault;
+      port.postMessage(encode(record));
+      Atomics.add(ctl, CTL_POSTED + v, 1);
+      fetcherBell.ring();
+      waitPresentByState(page);
+    } else {
+      if (write) faultsWrite++; else faultsRead++;
+      waitWokenByUffd(page, uffdPagefaultFlags(access), gpa);
+    }
+    const tResume = clock.nowUs();
+    blockEnd(ctl, times, tResume);
+    const dUs = tResume - tFault;
+    blockedUs += dUs;
+    latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
+    vstats[vs + VS_BLOCKED_US] = blockedUs;
+    vstats[vs + VS_WAIT_PAGE] = 0;
+    vstats[vs + VS_STATE] = VCPU_RUNNING;
+  };
+
+  let i = 0;
+  for (; i < limit; i++) {
+    if ((i & 255) === 0) {
+      vstats[vs + VS_ACCESSES] = i;
+      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted');
+      if (!migrated && Atomics.load(ctl, CTL_MIGRATION_DONE)) migrated = true;
+    }
+    if (migrated && opts.accesses === undefined && tail-- <= 0) break;
+    stream.next();
+    const page = stream.page;
+    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.write);
+    const slot = mem.slotOfPage(page);
+    const words = mem.slotWords[slot]!;
+    const base = mem.pageWordBase(page, slot);
+    if (stream.write) {
+      // The tag is odd, so 0 in lastWrite can mean "never written".
+      const tag = (Math.imul(++writeCount, 0x9e3779b1) ^ (v << 24)) | 1;
+      words[base + mySlot] = tag;
+      lastWrite![page] = tag;
+      writes++;
+    } else {
+      reads++;
+      const zero = image.isZero(page);
+      const w = stream.word;
+      const got = words[base + w]!;
+      const gotLast = words[base + lastWord]!;
+      const gotMine = words[base + mySlot]!;
+      const written = lastWrite === null ? 0 : lastWrite[page]!;
+      const key = pageKey(seed, page);
+      const want = zero ? 0 : keyedWord(key, w);
+      const wantLast = zero ? 0 : keyedWord(key, lastWord);
+      const wantMine = written !== 0 ? written : zero ? 0 : keyedWord(key, mySlot);
+      if (got !== want || gotLast !== wantLast || gotMine !== wantMine) {
+        badReads++;
+        vstats[vs + VS_BAD_READS] = badReads;
+        if (firstBadRead === null) {
+          firstBadRead = `vCPU ${v} read page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}): ` +
+            (got !== want ? `word ${w} = ${got}, source has ${want}` : gotLast !== wantLast
+              ? `last word = ${gotLast}, source has ${wantLast} (torn page)` : `own write slot = ${gotMine}, expected ${wantMine} (lost write)`);
+        }
+      }
+    }
+  }
+  const tEnd = clock.nowUs();
+  vstats[vs + VS_ACCESSES] = i;
+  vstats[vs + VS_STATE] = VCPU_DONE;
+  vcpuRetired(ctl, times, tEnd);
+  return {
+    vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot: null,
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The end-of-run proof: every page of destination memory is present and equals the source image,
+ * except each vCPU's write slot, which must hold that vCPU's last write to the page. Pure over the
+ * shared buffers, so the engine can split it across threads.
+ */
+import { WRITE_SLOT_BASE } from './layout.js';
+import type { SharedState, VerifyReport } from './protocol.js';
+import { keyedWord, pageKey } from './rng.js';
+import { openShared } from './shared.js';
+
+export function verifyPages(shared: SharedState, firstPage: number, endPage: number): VerifyReport {
+  const { opts, mem, image } = openShared(shared);
+  const lastWrites = shared.lastWriteSabs.map((s) => new Int32Array(s));
+  const wpp = mem.wordsPerPage;
+  const report: VerifyReport = { pagesChecked: 0, pagesNotPresent: 0, pagesWrong: 0, firstProblem: null };
+  for (let page = firstPage; page < endPage; page++) {
+    report.pagesChecked++;
+    if (!mem.isPresent(page)) {
+      report.pagesNotPresent++;
+      report.firstProblem ??= `page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}) never arrived`;
+      continue;
+    }
+    const slot = mem.slotOfPage(page);
+    const words = mem.slotWords[slot]!;
+    const base = mem.pageWordBase(page, slot);
+    const zero = image.isZero(page);
+    const key = pageKey(opts.seed, page);
+    let bad = -1;
+    for (let w = 0; w < wpp; w++) {
+      let want = zero ? 0 : keyedWord(key, w);
+      const v = w - WRITE_SLOT_BASE;
+      if (v >= 0 && v < lastWrites.length) {
+        const written = lastWrites[v]![page]!;
+        if (written !== 0) want = written;
+      }
+      if (words[base + w] !== want) { bad = w; break; }
+    }
+    if (bad >= 0) {
+      report.pagesWrong++;
+      report.firstProblem ??= `page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}) word ${bad} differs from the expected image`;
+    }
+  }
+  return report;
+}

@@ -1,0 +1,18 @@
+/**
+ * Thread entry for the service threads: the page fetcher, the source host, a uffd handler. Runs the
+ * role's loop from src/ and posts its final statistics (or its failure, as data) to the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runFetcher } from '../src/fetcher.js';
+import type { ServiceReport, ServiceStart } from '../src/protocol.js';
+import { runSource } from '../src/source.js';
+import { runUffdHandler } from '../src/uffd-handler.js';
+
+const start = workerData as ServiceStart;
+let report: ServiceReport;
+try {
+  report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : runUffdHandler(start);
+} catch (e) {
+  report = { role: 'error', who: start.role === 'handler' ? `uffd handler ${start.handler}` : start.role, message: (e as Error).stack ?? String(e) };
+}
+parentPort!.postMessage(report);
