@@ -299,6 +299,7 @@ function buildResult(
     latencyCdf: cdfPoints(hist),
     latencyDist: latencyDist(hist),
     timeline,
+    services: [...(source ? [source] : []), ...fetchers],
   };
 }
 

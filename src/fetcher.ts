@@ -17,7 +17,7 @@ import {
   type PageRequestFrame, type ServiceStart,
 } from './protocol.js';
 import { FrameReceiver } from './receiver.js';
-import { openShared, pagesPerUffd } from './shared.js';
+import { awaitStartGun, openShared, pagesPerUffd } from './shared.js';
 
 export function runFetcher(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);
@@ -33,11 +33,11 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
   const stats: FetcherStats = {
     role: 'fetcher', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
-    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0,
+    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
   };
 
-  const onPage = (page: number, flags: number, data: Uint8Array | null): void => {
-    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : data) === EEXIST) { stats.eexist++; return; }
+  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
+    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) { stats.eexist++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
     if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
   };
@@ -46,11 +46,11 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     stats.faultRecords++;
     const page = mem.pageOfGpa(rec[MF_GPA]);
     if (mem.markRequested(page)) {
-      if (local) { onPage(page, local.fill(page), local.bytes); return; }
+      if (local) { onPage(page, local.fill(page), local.words, 0); return; }
       request[1] = page;
       const bytes = packr.pack(request);
       // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
-      assert(toSource!.write(bytes, clock.nowUs()), 'request ring full');
+      assert(toSource!.write(bytes, null, clock.nowUs()), 'request ring full');
       stats.requestsSent++;
       stats.requestBytesSent += bytes.byteLength;
       sourceBell.ring();
@@ -61,6 +61,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     }
   };
 
+  awaitStartGun(ctl);
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
     for (let v = 0; v < vcpuPorts.length; v++) {
@@ -80,7 +81,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
       for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
-        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.bytes); n++; }
+        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.words, 0); n++; }
       }
       continue;
     }
@@ -88,6 +89,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
     fetcherBell.wait(seen, opts.serviceSpinUs, timeoutUs, clock.nowUs);
   }
+  stats.sleeps = fetcherBell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;
   stats.bytesReceived = receiver?.bytes ?? 0;
   return stats;

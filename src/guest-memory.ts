@@ -101,11 +101,11 @@ export class GuestMemory {
   }
 
   /**
-   * UFFDIO_COPY into page `page` from `src` (the page's bytes, starting at `srcOffset`), or
+   * UFFDIO_COPY into page `page` from `src` (the page's words, starting at word `srcAt`), or
    * UFFDIO_ZEROPAGE when `src` is null. Returns INSTALLED, or EEXIST when the page was already
    * there (or another thread is installing it). Wakes threads sleeping on the page-state word.
    */
-  installPage(page: number, src: Uint8Array | null): number {
+  installPage(page: number, src: Int32Array | null, srcAt = 0): number {
     const st = this.pageState;
     for (;;) {
       const s = Atomics.load(st, page);
@@ -113,30 +113,57 @@ export class GuestMemory {
       if (base === PAGE_PRESENT || base === PAGE_INSTALLING) return EEXIST;
       if (Atomics.compareExchange(st, page, s, (s & ~PAGE_STATE_MASK) | PAGE_INSTALLING) === s) break;
     }
-    if (this.publishGapUs > 0) return this.installPublishFirst(page, src);
+    if (this.publishGapUs > 0) return this.installPublishFirst(page, src, srcAt);
     // A missing page's bytes are still the zeros the SharedArrayBuffer started with (nothing writes a
     // page that is not present), so a zero page needs no copy, like UFFDIO_ZEROPAGE's shared zero page.
-    if (src !== null) {
-      const slot = this.slotOfPage(page);
-      this.slotBytes[slot]!.set(src, (page - this.memslots[slot]!.firstPage) * this.pageSize);
-    }
+    if (src !== null) this.copyPage(page, src, srcAt);
     const old = Atomics.exchange(st, page, PAGE_PRESENT);
     if (old & PAGE_WAITERS) Atomics.notify(st, page);
     return INSTALLED;
   }
 
   /** The deliberately broken install order (fault injection): publish, wake, then copy. */
-  private installPublishFirst(page: number, src: Uint8Array | null): number {
+  private installPublishFirst(page: number, src: Int32Array | null, srcAt: number): number {
     const old = Atomics.exchange(this.pageState, page, PAGE_PRESENT);
     if (old & PAGE_WAITERS) Atomics.notify(this.pageState, page);
     const until = performance.now() + this.publishGapUs / 1000;
     while (performance.now() < until) { /* the window in which a reader sees a page not yet copied */ }
-    if (src !== null) {
-      const slot = this.slotOfPage(page);
-      this.slotBytes[slot]!.set(src, (page - this.memslots[slot]!.firstPage) * this.pageSize);
-    }
+    if (src !== null) this.copyPage(page, src, srcAt);
     return INSTALLED;
   }
+
+  /**
+   * Copies one page's words into guest memory. A plain unrolled loop: it allocates nothing (the
+   * install path must not), and measured 0.56 us per 4 KiB page against 0.28 us for
+   * subarray()+set(), which allocates a view per page.
+   */
+  private copyPage(page: number, src: Int32Array, srcAt: number): void {
+    const slot = this.slotOfPage(page);
+    const dst = this.slotWords[slot]!;
+    const d = (page - this.memslots[slot]!.firstPage) * this.wordsPerPage;
+    for (let k = 0; k < this.wordsPerPage; k += 4) {
+      dst[d + k] = src[srcAt + k]!;
+      dst[d + k + 1] = src[srcAt + k + 1]!;
+      dst[d + k + 2] = src[srcAt + k + 2]!;
+      dst[d + k + 3] = src[srcAt + k + 3]!;
+    }
+  }
+}
+
+/**
+ * Touches share `part` of `parts` of guest memory so the host OS maps it now, not inside the first
+ * install: a first touch of a fresh 4 KiB host page measured 11.6 us on this VM, more than the rest
+ * of the simulated fault path (QEMU's -mem-prealloc does the same for real guests). Returns pages touched.
+ */
+export function prefaultMemory(slots: Uint8Array[], part: number, parts: number): number {
+  let touched = 0;
+  for (const bytes of slots) {
+    const hostPages = Math.ceil(bytes.byteLength / 4096);
+    const first = Math.floor((hostPages * part) / parts);
+    const end = Math.floor((hostPages * (part + 1)) / parts);
+    for (let p = first; p < end; p++) { bytes[p * 4096] = 0; touched++; }
+  }
+  return touched;
 }
 
 /** Allocates the shared buffers of a run's guest memory. */

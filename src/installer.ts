@@ -20,8 +20,8 @@ export class Installer {
   ) {}
 
   /** Installs one page; returns INSTALLED or EEXIST. Allocates nothing. */
-  install(page: number, data: Uint8Array | null): number {
-    if (this.mem.installPage(page, data) === EEXIST) return EEXIST;
+  install(page: number, words: Int32Array | null, wordAt: number): number {
+    if (this.mem.installPage(page, words, wordAt) === EEXIST) return EEXIST;
     if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) {
       this.times[TIME_MIGRATION_DONE_US] = this.clock.nowUs();

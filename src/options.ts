@@ -55,6 +55,7 @@ export const OptionsSchema = z.strictObject({
   zeroFraction: ratio.default(0.1),
   push: z.enum(PUSH_ORDERS).default('linear'),
   seed: int(0, 0xffffffff).default(1),
+  prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
   spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
   serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
   watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page fails the run'),
@@ -92,6 +93,7 @@ export interface ResolvedOptions {
   zeroFraction: number;
   push: (typeof PUSH_ORDERS)[number];
   seed: number;
+  prefault: boolean;
   spinUs: number;
   serviceSpinUs: number;
   watchdogUs: number;
@@ -153,7 +155,7 @@ function finish(o: Parsed): ResolvedOptions {
     workload: o.workload, zipfExponent: o.zipfExponent, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
-    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, prefault: o.prefault, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs,
   };
 }

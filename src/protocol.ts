@@ -35,10 +35,10 @@ export const FRAME_REQUEST = 1;
 export const FRAME_PAGE = 2;
 /** [FRAME_REQUEST, page, urgent] (QEMU's MIG_RP_MSG_REQ_PAGES) */
 export type PageRequestFrame = [kind: 1, page: number, urgent: number];
-/** [FRAME_PAGE, page, flags, data | null]; data is null for a zero page. */
-export type PageFrame = [kind: 2, page: number, flags: number, data: Uint8Array | null];
-export const PF_PAGE = 1, PF_FLAGS = 2, PF_DATA = 3;
-export const PAGE_FLAG_ZERO = 1; // payload omitted: the page is all zeros (UFFDIO_ZEROPAGE)
+/** Header [FRAME_PAGE, page, flags, payloadBytes], followed on the wire by the page's bytes (none for a zero page). */
+export type PageFrame = [kind: 2, page: number, flags: number, payloadBytes: number];
+export const PF_PAGE = 1, PF_FLAGS = 2, PF_PAYLOAD_BYTES = 3;
+export const PAGE_FLAG_ZERO = 1; // no payload: the page is all zeros (UFFDIO_ZEROPAGE)
 export const PAGE_FLAG_DEMAND = 2; // sent because the destination asked for it
 export const PAGE_FLAG_RESENT = 4; // the source had sent it before (a precopy resend)
 
@@ -128,6 +128,8 @@ export interface FetcherStats {
   requestBytesSent: number;
   /** uffd handler: messages read from the queue */
   uffdReads: number;
+  /** times this thread went to sleep waiting for work */
+  sleeps: number;
 }
 
 export interface SourceStats {
@@ -144,6 +146,10 @@ export interface SourceStats {
   demandQueueUsTotal: number;
   demandQueueUsMax: number;
   lastArriveUs: number;
+  sleeps: number;
+  /** times a frame waited because the receiver's ring was full */
+  ringFullStalls: number;
+  loops: number;
 }
 
 export type ServiceReport = FetcherStats | SourceStats | { role: 'error'; who: string; message: string };

@@ -4,7 +4,7 @@
  * the head is enough.
  */
 import type { Clock } from './clock.js';
-import { packr, PF_DATA, PF_FLAGS, PF_PAGE, type PageFrame } from './protocol.js';
+import { packr, PF_FLAGS, PF_PAGE, type PageFrame } from './protocol.js';
 import type { WireRing } from './wire.js';
 
 export class FrameReceiver {
@@ -16,7 +16,7 @@ export class FrameReceiver {
    * Delivers every frame that has arrived by now. Returns the arrival time of a frame still in
    * flight, or Infinity when the channel is empty.
    */
-  drain(onPage: (page: number, flags: number, data: Uint8Array | null) => void): number {
+  drain(onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void): number {
     const ring = this.ring;
     let now = this.clock.nowUs();
     for (;;) {
@@ -26,10 +26,10 @@ export class FrameReceiver {
         now = this.clock.nowUs();
         if (arriveUs > now) return arriveUs;
       }
-      const f = packr.unpack(ring.bytes.subarray(ring.frameAt, ring.frameAt + ring.frameLength)) as PageFrame;
+      const f = packr.unpack(ring.header()) as PageFrame;
       this.frames++;
-      this.bytes += ring.frameLength;
-      onPage(f[PF_PAGE], f[PF_FLAGS], f[PF_DATA]); // data is a view into the ring: install before consume
+      this.bytes += ring.headerLength + ring.payloadBytes;
+      onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt); // the page is still in the ring: install before consume
       ring.consume();
     }
   }

@@ -3,6 +3,7 @@
  * Names follow QEMU's postcopy metrics where they mean the same (blocktime, vcpu blocktime).
  */
 import type { LatencySummaryUs } from './histogram.js';
+import type { FetcherStats, SourceStats } from './protocol.js';
 import type { UffdLockStats } from './uffd-queue.js';
 
 export interface TimelineSample {
@@ -70,4 +71,6 @@ export interface RunResult {
   latencyCdf: Array<[number, number]>;
   latencyDist: number[];
   timeline: TimelineSample[];
+  /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */
+  services: Array<SourceStats | FetcherStats>;
 }

@@ -5,7 +5,7 @@ import { realClock, type Clock } from './clock.js';
 import { Doorbell } from './doorbell.js';
 import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, CTL_BELLS, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+  BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_BELLS, CTL_GO, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from './options.js';
 import type { SharedState } from './protocol.js';
@@ -78,4 +78,16 @@ export function openShared(s: SharedState): Views {
 /** The doorbell the handlers of one uffd sleep on (messages queued, or page frames arrived). */
 export function handlerBell(q: UffdQueue): Doorbell {
   return new Doorbell(q.w, Q_BELL, Q_READERS_SLEEPING);
+}
+
+/**
+ * Service threads wait for the start gun too: before it, the vCPUs are still prefaulting guest
+ * memory (writing to it), and migration time is measured from the gun. Returns false on abort.
+ */
+export function awaitStartGun(ctl: Int32Array): boolean {
+  while (Atomics.load(ctl, CTL_GO) === 0) {
+    if (Atomics.load(ctl, CTL_ABORT) || Atomics.load(ctl, CTL_STOP)) return false;
+    Atomics.wait(ctl, CTL_GO, 0, 50);
+  }
+  return true;
 }

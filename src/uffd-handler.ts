@@ -13,7 +13,7 @@ import { CTL_ABORT, CTL_STOP } from './layout.js';
 import { packr, FRAME_REQUEST, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type PageRequestFrame, type ServiceStart } from './protocol.js';
 import { FrameReceiver } from './receiver.js';
 import { LocalImage } from './source-image.js';
-import { handlerBell, openShared, pagesPerUffd } from './shared.js';
+import { awaitStartGun, handlerBell, openShared, pagesPerUffd } from './shared.js';
 import { readUffdAddress, UFFD_MSG_BYTES } from './uapi.js';
 
 export function runUffdHandler(start: ServiceStart): FetcherStats {
@@ -31,14 +31,15 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
   const stats: FetcherStats = {
     role: 'handler', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
-    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0,
+    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
   };
-  const onPage = (page: number, flags: number, data: Uint8Array | null): void => {
-    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : data) === EEXIST) { stats.eexist++; return; }
+  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
+    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) { stats.eexist++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
     if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
   };
 
+  awaitStartGun(ctl);
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = bell.snapshot();
     let nextArriveUs = Infinity;
@@ -53,10 +54,10 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
       stats.faultRecords++;
       const page = mem.pageOfGpa(readUffdAddress(msg, 0));
       if (mem.markRequested(page)) {
-        if (local) { onPage(page, local.fill(page), local.bytes); continue; }
+        if (local) { onPage(page, local.fill(page), local.words, 0); continue; }
         request[1] = page;
         const bytes = packr.pack(request);
-        assert(toSource!.write(bytes, clock.nowUs()), 'request ring full');
+        assert(toSource!.write(bytes, null, clock.nowUs()), 'request ring full');
         stats.requestsSent++;
         stats.requestBytesSent += bytes.byteLength;
         sourceBell.ring();
@@ -68,6 +69,7 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
     const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
     bell.wait(seen, opts.serviceSpinUs, timeoutUs, clock.nowUs);
   }
+  stats.sleeps = bell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;
   stats.bytesReceived = receiver?.bytes ?? 0;
   return stats;

@@ -20,6 +20,7 @@ import {
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE,
 } from './layout.js';
+import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
 import { openShared, pagesPerUffd } from './shared.js';
 import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from './uapi.js';
@@ -55,6 +56,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
   let firstBadRead: string | null = null;
 
+  // Each vCPU maps its share of host memory before the start line, so no install pays a host page fault.
+  if (opts.prefault) prefaultMemory(mem.slotBytes, v, opts.vcpus);
   // Start line: every vCPU waits for the gun so guest time is measured over the same interval.
   Atomics.add(ctl, CTL_VCPUS_STARTED, 1);
   while (Atomics.load(ctl, CTL_GO) === 0) {

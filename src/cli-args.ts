@@ -1,0 +1,112 @@
+/**
+ * Command-line flags -> the options object the schema validates. Flags are kebab-case versions of
+ * the option names (`--write-ratio` -> writeRatio); values stay strings so sizes, rates and times
+ * go through the same parsers as scenario files. A scenario file supplies defaults; flags win.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Errors } from './errors.js';
+import type { OptionsInput } from './options.js';
+
+/** Every option flag, by its option name, and whether it is a boolean switch. */
+const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
+  vcpus: 'string', memory: 'string', pageSize: 'string', memslotSize: 'string', mode: 'string', handlers: 'string',
+  uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
+  accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
+  msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', push: 'string', seed: 'string', spin: 'string',
+  serviceSpin: 'string', watchdog: 'string', prefault: 'string',
+};
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export interface ParsedCommand {
+  options: OptionsInput;
+  json: boolean;
+  help: boolean;
+  scenario: string | undefined;
+  positionals: string[];
+  extra: Record<string, string | boolean | undefined>;
+}
+
+/**
+ * Parses `argv` (after the subcommand). `extraFlags` are subcommand-specific flags (e.g. `-o`).
+ * Throws a BAD_INPUT SimError with one line naming the bad flag.
+ */
+export function parseCommand(argv: string[], extraFlags: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): ParsedCommand {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
+  };
+  for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = { type };
+  // --strategy is the issue-4 name for the push order; accept it as an alias.
+  options.strategy = { type: 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  let fromFile: Record<string, unknown> = {};
+  if (typeof v.scenario === 'string') fromFile = readScenario(v.scenario);
+  const fromFlags: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const name = camel(k);
+    if (val === undefined || !(name in OPTION_FLAGS)) continue;
+    fromFlags[name] = val;
+  }
+  if (typeof v.strategy === 'string') fromFlags.push = v.strategy;
+  const extra: Record<string, string | boolean | undefined> = {};
+  for (const k of Object.keys(extraFlags)) extra[k] = v[k];
+  return {
+    options: { ...fromFile, ...fromFlags } as OptionsInput,
+    json: v.json === true, help: v.help === true, scenario: v.scenario as string | undefined,
+    positionals: parsed.positionals, extra,
+  };
+}
+
+/** Reads a scenario file: a JSON object of options (validated later by the schema, field by field). */
+export function readScenario(path: string): Record<string, unknown> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    throw Errors.badInput('--scenario', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let data: unknown;
+  try { data = JSON.parse(text); } catch (e) {
+    throw Errors.badInput('--scenario', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw Errors.badInput('--scenario', `${path} must hold a JSON object of options`);
+  const obj = data as Record<string, unknown>;
+  // `$schema` and `description` are allowed so scenario files can document themselves.
+  const { $schema: _s, description: _d, ...rest } = obj;
+  return rest;
+}
+
+export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE; flags win):
+  --vcpus N            vCPU threads (default 4)
+  --memory SIZE        guest memory, e.g. 256MiB, 4GiB (default 256MiB)
+  --page-size SIZE     4KiB or 2MiB (default 4KiB)
+  --memslot-size SIZE  largest memslot; larger guests get several (default 1GiB)
+  --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
+  --handlers N         uffd: handler threads reading the one shared queue (default 1)
+  --uffd-per-vcpu      uffd: one queue + handler per vCPU slice instead
+  --workload W         sequential | random | zipf (default zipf)
+  --zipf-exponent X    zipf skew (default 0.99)
+  --write-ratio R      fraction of accesses that write, 0..1 (default 0.3)
+  --partition          each vCPU touches only its own slice (demand_paging_test)
+  --accesses N         accesses per vCPU (default: until migration completes, plus a tail)
+  --tail-accesses N    accesses per vCPU after migration completes (default 20000)
+  --network NET        link (source host over a modelled link, default) | none (local copy)
+  --bandwidth RATE     link rate, e.g. 10Gbit, 25Gbps, unlimited (default 10Gbit)
+  --latency TIME       one-way latency, e.g. 50us, 1ms (default 50us)
+  --msg-overhead SIZE  bytes added per frame on the wire (default 64)
+  --send-buffer SIZE   source send buffer (default 4MiB)
+  --zero-fraction R    fraction of all-zero pages (default 0.1)
+  --strategy S         postcopy strategy (alias --push): linear | demand (default linear)
+  --seed N             seed of the image and workloads (default 1)
+  --prefault BOOL      map guest memory on the host before the start (default true)
+  --spin TIME          how long a waiting vCPU spins before sleeping (default 20us)
+  --service-spin TIME  how long an idle fetcher/source/handler spins (default 20us)
+  --watchdog TIME      fail if a vCPU waits this long on one page (default 20s)
+  --scenario FILE      read options from a JSON file
+  --json               print one JSON object instead of the summary table`;

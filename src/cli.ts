@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * postcopy-sim command line. stdout carries results (a table, or exactly one JSON value with
+ * --json); progress and logs go to stderr. Bad input: one line on stderr, exit code 2.
+ */
+import { SingleBar } from 'cli-progress';
+import { simulate, type SimulateHooks } from './engine.js';
+import { SimError } from './errors.js';
+import { formatSummary } from './format.js';
+import { FLAG_HELP, parseCommand } from './cli-args.js';
+import { resolveOptions, type OptionsInput } from './options.js';
+import type { RunResult } from './result.js';
+
+const USAGE = `usage: postcopy-sim <command> [options]
+
+Commands:
+  run       one migration; prints a summary table, or one JSON object with --json
+  start     the built-in default scenario in both fault modes, side by side
+  help      this text
+
+${FLAG_HELP}`;
+
+/** A progress bar on a TTY (stderr), nothing when piped. */
+function progressHooks(enabled: boolean, label: string): { hooks: SimulateHooks; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
+  const bar = new SingleBar({
+    format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`, stream: process.stderr, hideCursor: true,
+  });
+  let started = false;
+  return {
+    hooks: {
+      onProgress: (p) => {
+        if (!started) { bar.start(p.pages, 0, { faults: 0 }); started = true; }
+        bar.update(p.presentPages, { faults: p.faults });
+      },
+    },
+    stop: () => { if (started) bar.stop(); },
+  };
+}
+
+async function runOne(options: OptionsInput, showProgress: boolean, label: string): Promise<RunResult> {
+  const resolved = resolveOptions(options);
+  const { hooks, stop } = progressHooks(showProgress, label);
+  try { return await simulate(resolved, hooks); } finally { stop(); }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case 'run': {
+      const cmd = parseCommand(rest);
+      if (cmd.help) { process.stdout.write(`usage: postcopy-sim run [options]\n\n${FLAG_HELP}\n`); return 0; }
+      if (cmd.positionals.length) throw new SimError('BAD_INPUT', `run: unexpected argument "${cmd.positionals[0]}"`);
+      const r = await runOne(cmd.options, !cmd.json, 'migrating');
+      process.stdout.write(cmd.json ? `${JSON.stringify(r)}\n` : `${formatSummary([r])}\n`);
+      return r.verified ? 0 : 1;
+    }
+    case 'start': {
+      const cmd = parseCommand(rest);
+      if (cmd.help) { process.stdout.write('usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side\n'); return 0; }
+      const results: RunResult[] = [];
+      for (const mode of ['exit', 'uffd'] as const) results.push(await runOne({ ...cmd.options, mode }, !cmd.json, mode));
+      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results)}\n`);
+      return results.every((r) => r.verified) ? 0 : 1;
+    }
+    default:
+      throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof SimError) {
+      process.stderr.write(`postcopy-sim: ${e.code === 'BAD_INPUT' ? 'error' : e.code}: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(`postcopy-sim: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);
