@@ -14,7 +14,7 @@ export class FrameReceiver {
 
   /**
    * Delivers every frame that has arrived by now. Returns the arrival time of a frame still in
-   * flight, or Infinity when the channel is empty.
+   * flight, or Infinity when the channel is empty. Consumed space goes back to the sender on return.
    */
   drain(onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void): number {
     const ring = this.ring;
@@ -24,7 +24,7 @@ export class FrameReceiver {
       if (arriveUs < 0) return Infinity;
       if (arriveUs > now) {
         now = this.clock.nowUs();
-        if (arriveUs > now) return arriveUs;
+        if (arriveUs > now) { ring.release(); return arriveUs; }
       }
       const f = packr.unpack(ring.header()) as PageFrame;
       this.frames++;

@@ -60,7 +60,7 @@ export function runSource(start: ServiceStart): SourceStats {
     const payloadAt = ring.reserve(header, frame[3], arriveUs);
     if (payloadAt < 0) { stats.ringFullStalls++; return false; }
     if (!zero) image.fillPage(page, ring.words, payloadAt);
-    ring.publish();
+    if (flags & PAGE_FLAG_DEMAND) ring.publish(); // a demanded page goes now; pushed ones per batch
     outbound.send(frameBytes, nowUs);
     sent[page] = 1;
     if (zero) stats.zeroPages++;
@@ -71,7 +71,7 @@ export function runSource(start: ServiceStart): SourceStats {
     } else stats.pagesPushed++;
     stats.lastArriveUs = arriveUs;
     stats.pagesSent++;
-    bells[channel]!.ring();
+    if (flags & PAGE_FLAG_DEMAND) bells[channel]!.ring();
     return true;
   };
 
@@ -90,6 +90,7 @@ export function runSource(start: ServiceStart): SourceStats {
         reqArriveUs.push(inbound.send(ring.headerLength, sentUs));
         ring.consume();
       }
+      ring.release();
     }
     // Demand first: every request that has arrived is served before the next push.
     let demandBlocked = false;
@@ -113,6 +114,8 @@ export function runSource(start: ServiceStart): SourceStats {
         pushCursor++;
         if ((n & 7) === 7) now = clock.nowUs(); // a clock read costs ~1 us here; pages are ~3 us apart
       }
+      toDest[0]!.publish();
+      fetcherBell.ring();
     }
     // Sleep until a request is due, the send buffer drains, or a bell rings (frames consumed, requests).
     now = clock.nowUs();

@@ -67,6 +67,7 @@ export class WireRing {
   }
 
   private pendingHead = 0;
+  private unpublished = false;
 
   /**
    * Writes a frame's record and header and returns the word index where its `payloadBytes` of
@@ -78,7 +79,8 @@ export class WireRing {
     const headerSpace = (header.byteLength + 7) & ~7;
     const need = REC_HEADER + headerSpace + payloadBytes;
     if (need > this.capacity / 2) throw new Error(`a frame of ${need} bytes does not fit the wire ring`);
-    const head = Atomics.load(this.ctl, W_HEAD) >>> 0;
+    // Frames reserved since the last publish() continue from the private head.
+    const head = (this.unpublished ? this.pendingHead : Atomics.load(this.ctl, W_HEAD)) >>> 0;
     const tail = Atomics.load(this.ctl, W_TAIL) >>> 0;
     let at = head % this.capacity;
     let skip = 0;
@@ -92,28 +94,43 @@ export class WireRing {
     const h = at + REC_HEADER;
     for (let i = 0; i < header.byteLength; i++) bytes[h + i] = header[i]!;
     this.pendingHead = (head + skip + need) | 0;
+    this.unpublished = true;
     return (h + headerSpace) >> 2;
   }
 
-  /** Makes the frame written by the last reserve() visible to the reader. */
+  /**
+   * Makes every frame reserved so far visible to the reader. Publishing a batch at once moves the
+   * head's cache line between cores once per batch instead of once per frame (a cross-core line
+   * transfer measured ~0.5 us on this VM).
+   */
   publish(): void {
+    if (!this.unpublished) return;
+    this.unpublished = false;
     Atomics.store(this.ctl, W_HEAD, this.pendingHead);
   }
+
+  /** Reader side: the tail as far as this reader consumed, and the last head it saw. */
+  private readTail = -1;
+  private seenHead = 0;
+  private tailDirty = false;
 
   /**
    * Looks at the oldest frame: returns its arrival time and sets headerAt/headerLength/
    * payloadWordAt/payloadBytes, or returns -1 when the ring is empty. The frame stays in the ring
-   * until consume().
+   * until consume(); consumed space returns to the sender at release().
    */
   peek(): number {
-    let tail = Atomics.load(this.ctl, W_TAIL) >>> 0;
-    const head = Atomics.load(this.ctl, W_HEAD) >>> 0;
-    if (tail === head) return -1;
+    if (this.readTail < 0) this.readTail = Atomics.load(this.ctl, W_TAIL) >>> 0;
+    let tail = this.readTail;
+    if (tail === this.seenHead) {
+      this.seenHead = Atomics.load(this.ctl, W_HEAD) >>> 0;
+      if (tail === this.seenHead) { this.release(); return -1; }
+    }
     let at = tail % this.capacity;
     if (this.view.getUint32(at, true) === WRAP) {
-      tail = (tail + (this.capacity - at)) >>> 0;
-      Atomics.store(this.ctl, W_TAIL, tail | 0);
-      if (tail === head) return -1;
+      tail = this.readTail = (tail + (this.capacity - at)) >>> 0;
+      this.tailDirty = true;
+      if (tail === this.seenHead) { this.release(); return -1; }
       at = 0;
     }
     const headerLength = this.view.getUint32(at, true);
@@ -131,8 +148,16 @@ export class WireRing {
     return this.bytes.subarray(this.headerAt, this.headerAt + this.headerLength);
   }
 
-  /** Releases the frame returned by the last peek(). */
+  /** Done with the frame returned by the last peek(). */
   consume(): void {
-    Atomics.store(this.ctl, W_TAIL, this.pendingTail | 0);
+    this.readTail = this.pendingTail;
+    this.tailDirty = true;
+  }
+
+  /** Gives consumed space back to the sender (once per batch: see publish()). */
+  release(): void {
+    if (!this.tailDirty) return;
+    this.tailDirty = false;
+    Atomics.store(this.ctl, W_TAIL, this.readTail | 0);
   }
 }
