@@ -32,6 +32,7 @@ import type { FetcherStats, ServiceReport, ServiceStart, SourceStats, VcpuReport
 import type { RunResult, TimelineSample } from './result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
+import { loadTrace } from './trace.js';
 
 export interface Progress {
   tMs: number;
@@ -53,7 +54,8 @@ const MAX_SAMPLES = 4000;
 export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = 'pageShift' in input ? (input as ResolvedOptions) : resolveOptions(input as OptionsInput);
   const wallStart = performance.now();
-  const shared = allocateShared(opts, performance.timeOrigin);
+  const traces = opts.workload === 'trace' ? loadTrace(opts.trace!, opts.vcpus) : null;
+  const shared = allocateShared(opts, performance.timeOrigin, traces);
   const views = openShared(shared);
   const { ctl, times, vstats, queues } = views;
   const clock = realClock(performance.timeOrigin);
@@ -171,6 +173,8 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
     }, SAMPLE_MS);
 
     const reports = await Promise.all(vcpuDone);
+    const stray = reports.find((r) => r?.noMemslot);
+    if (stray) throw new SimError('NO_MEMSLOT', stray.noMemslot!);
     if (failure) throw failure;
     log.debug('run: vCPUs joined');
 

@@ -64,6 +64,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   awaitStartGun(ctl);
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
+    if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
     for (let v = 0; v < vcpuPorts.length; v++) {
       const posted = Atomics.load(ctl, CTL_POSTED + v);
       while (consumed[v] !== posted) {

@@ -9,7 +9,7 @@ import { parseDuration, parseRate, parseSize } from './units.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;
-export const WORKLOADS = ['sequential', 'random', 'zipf'] as const;
+export const WORKLOADS = ['sequential', 'random', 'zipf', 'trace'] as const;
 export const PUSH_ORDERS = ['linear', 'demand'] as const;
 
 export type Mode = (typeof MODES)[number];
@@ -42,6 +42,7 @@ export const OptionsSchema = z.strictObject({
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
   zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
+  trace: z.string().min(1).optional().describe('workload trace: a file of "<vcpu> <R|W|X> <gpa>" lines'),
   writeRatio: ratio.default(0.3),
   partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
   accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
@@ -61,6 +62,8 @@ export const OptionsSchema = z.strictObject({
   watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page fails the run'),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
+  /** Fault injection for the robustness tests: make one thread die mid-run. */
+  injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
@@ -81,6 +84,7 @@ export interface ResolvedOptions {
   uffdPerVcpu: boolean;
   workload: Workload;
   zipfExponent: number;
+  trace: string | undefined;
   writeRatio: number;
   partition: boolean;
   accesses: number | undefined;
@@ -98,6 +102,7 @@ export interface ResolvedOptions {
   serviceSpinUs: number;
   watchdogUs: number;
   unsafePublishBeforeCopyUs: number;
+  injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
 }
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
@@ -147,15 +152,17 @@ function finish(o: Parsed): ResolvedOptions {
   let pages = 0;
   for (const m of memslots) { m.firstPage = pages; pages += m.pages; }
   const memoryBytes = pages * pageSize;
+  if (o.workload === 'trace' && !o.trace) throw Errors.badInput('trace', 'workload trace needs a trace file (--trace FILE)');
+  if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
   return {
     vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
     mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
-    workload: o.workload, zipfExponent: o.zipfExponent, writeRatio: o.writeRatio, partition: o.partition,
+    workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, prefault: o.prefault, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
-    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs,
+    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
   };
 }

@@ -16,6 +16,7 @@ import { Packr } from 'msgpackr';
 import type { RecordableHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedOptions } from './options.js';
+import type { VcpuTrace } from './trace.js';
 
 export const packr = new Packr({ useRecords: false });
 
@@ -58,6 +59,8 @@ export interface SharedState {
    *  channel 1 + h belongs to uffd handler h. */
   wireToDestSabs: SharedArrayBuffer[];
   wireToSourceSabs: SharedArrayBuffer[];
+  /** workload 'trace': each vCPU's recorded accesses. */
+  traces: VcpuTrace[] | null;
 }
 
 /** Arguments of one vCPU task (piscina), like memstress_vcpu_args. */

@@ -13,8 +13,9 @@ import { SourceImage } from './source-image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
 import { vcpuRange } from './workload.js';
 import { wireBytes } from './wire.js';
+import type { VcpuTrace } from './trace.js';
 
-export function allocateShared(opts: ResolvedOptions, originEpochMs: number): SharedState {
+export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : 1;
   const handlers = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers;
   const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 1 + handlers;
@@ -33,6 +34,7 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number): Sh
     uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
     wireToDestSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(destRing))),
     wireToSourceSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(REQUEST_RING_BYTES))),
+    traces,
   };
 }
 

@@ -79,6 +79,7 @@ export function runSource(start: ServiceStart): SourceStats {
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = sourceBell.snapshot();
     stats.loops++;
+    if (opts.injectFault === 'source-dies' && stats.pagesSent >= 256) throw new Error('injected fault: source host crashed');
     let now = clock.nowUs();
     for (let ch = 0; ch < toSource.length; ch++) {
       const ring = toSource[ch]!;

@@ -23,6 +23,7 @@ import {
 import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
 import { openShared, pagesPerUffd } from './shared.js';
+import { Errors } from './errors.js';
 import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from './uapi.js';
 import { uffdOfPage } from './installer.js';
 import { AccessStream, vcpuRange } from './workload.js';
@@ -40,7 +41,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const vs = v * VCPU_STRIDE;
   const seed = opts.seed;
   const lastWrite = task.shared.lastWriteSabs.length ? new Int32Array(task.shared.lastWriteSabs[v]!) : null;
-  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v);
+  const trace = task.shared.traces?.[v];
+  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v,
+    trace ? { gpas: new Float64Array(trace.gpasSab, 0, trace.length), accesses: new Uint8Array(trace.accessesSab, 0, trace.length) } : null);
   const latency = createHistogram();
   const mySlot = WRITE_SLOT_BASE + v;
   const lastWord = mem.wordsPerPage - 1;
@@ -48,16 +51,21 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const perQueue = pagesPerUffd(opts);
   const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0];
   const fetcherBell = views.fetcherBell;
-  const limit = opts.accesses ?? Infinity;
-  let tail = opts.accesses === undefined ? opts.tailAccesses : 0;
-  let migrated = opts.accesses !== undefined;
+  // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
+  // completes, plus a tail.
+  const limit = opts.accesses ?? (trace ? trace.length : Infinity);
+  const untilMigrated = opts.accesses === undefined && !trace;
+  let tail = untilMigrated ? opts.tailAccesses : 0;
+  let migrated = !untilMigrated;
+  let noMemslot: string | null = null;
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
   let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
   let firstBadRead: string | null = null;
 
   // Each vCPU maps its share of host memory before the start line, so no install pays a host page fault.
-  if (opts.prefault) prefaultMemory(mem.slotBytes, v, opts.vcpus);
+  // (mode none: the engine already wrote the whole image, which mapped it.)
+  if (opts.prefault && opts.mode !== 'none') prefaultMemory(mem.slotBytes, v, opts.vcpus);
   // Start line: every vCPU waits for the gun so guest time is measured over the same interval.
   Atomics.add(ctl, CTL_VCPUS_STARTED, 1);
   while (Atomics.load(ctl, CTL_GO) === 0) {
@@ -96,10 +104,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
   };
 
-  const fault = (page: number, write: boolean): void => {
+  const fault = (page: number, access: Access): void => {
     const tFault = clock.nowUs();
     faults++;
-    const access = write ? Access.Write : Access.Read;
+    const write = access === Access.Write;
     const gpa = mem.gpaOfPage(page);
     vstats[vs + VS_STATE] = VCPU_FAULTED;
     vstats[vs + VS_WAIT_PAGE] = page + 1;
@@ -118,7 +126,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       fetcherBell.ring();
       waitPresentByState(page);
     } else {
-      if (write) faultsWrite++; else faultsRead++;
+      if (write) faultsWrite++; else if (access === Access.Exec) faultsExec++; else faultsRead++;
       waitWokenByUffd(page, uffdPagefaultFlags(access), gpa);
     }
     const tResume = clock.nowUs();
@@ -135,13 +143,22 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   for (; i < limit; i++) {
     if ((i & 255) === 0) {
       vstats[vs + VS_ACCESSES] = i;
+      if (opts.injectFault === 'vcpu-dies' && v === 0 && i >= 1024) throw new Error('injected fault: vCPU thread crashed');
       if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted');
       if (!migrated && Atomics.load(ctl, CTL_MIGRATION_DONE)) migrated = true;
     }
-    if (migrated && opts.accesses === undefined && tail-- <= 0) break;
+    if (migrated && untilMigrated && tail-- <= 0) break;
     stream.next();
-    const page = stream.page;
-    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.write);
+    let page = stream.page;
+    if (page < 0) {
+      page = mem.pageOfGpa(stream.gpa);
+      if (page < 0) { // KVM has no memslot to fault in: the run cannot go on
+        noMemslot = Errors.noMemslot(v, stream.gpa).message;
+        Atomics.store(ctl, CTL_ABORT, 1);
+        break;
+      }
+    }
+    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.access);
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;
     const base = mem.pageWordBase(page, slot);
@@ -180,6 +197,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   vcpuRetired(ctl, times, tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot: null,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot,
   };
 }

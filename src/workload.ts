@@ -6,6 +6,7 @@
  *  sequential  scan the range page by page, wrapping around
  *  random      uniform over the range
  *  zipf        a zipfian hot set (exponent zipfExponent), hot pages scattered over the range
+ *  trace       a recorded stream of (R|W|X, gpa) per vCPU (src/trace.ts); the vCPU translates the gpa
  *
  * With `partition`, vCPU v's range is its own slice (demand_paging_test's default); otherwise every
  * vCPU ranges over all of memory (sequential scans then start at staggered offsets).
@@ -13,6 +14,10 @@
 import { WRITE_SLOT_BASE } from './layout.js';
 import type { ResolvedOptions, Workload } from './options.js';
 import { Rng, Zipf } from './rng.js';
+import { Access } from './uapi.js';
+
+/** A vCPU's recorded accesses, read in place from shared memory. */
+export interface TraceView { gpas: Float64Array; accesses: Uint8Array }
 
 export interface Range { first: number; count: number }
 
@@ -34,9 +39,12 @@ function scatterMultiplier(n: number): number {
 function gcd(a: number, b: number): number { while (b) { [a, b] = [b, a % b]; } return a; }
 
 export class AccessStream {
+  /** The page touched (dense index); -1 for trace accesses, whose `gpa` the vCPU translates. */
   page = 0;
+  gpa = 0;
   word = 0;
   write = false;
+  access: Access = Access.Read;
   private readonly rng: Rng;
   private readonly zipf: Zipf | null;
   private readonly scatter: number;
@@ -45,7 +53,12 @@ export class AccessStream {
   private readonly dataWords: number;
   private readonly firstDataWord: number;
 
-  constructor(readonly kind: Workload, readonly range: Range, opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'>, vcpu: number) {
+  constructor(
+    readonly kind: Workload, readonly range: Range,
+    opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'>, vcpu: number,
+    private readonly trace: TraceView | null = null,
+  ) {
+    this.wordsPerPage = opts.pageSize >>> 2;
     this.rng = new Rng(opts.seed, vcpu);
     this.zipf = kind === 'zipf' ? new Zipf(range.count, opts.zipfExponent) : null;
     this.scatter = scatterMultiplier(range.count);
@@ -56,6 +69,7 @@ export class AccessStream {
     this.dataWords = (opts.pageSize >>> 2) - this.firstDataWord - 1;
   }
   private readonly writeRatio: number;
+  private readonly wordsPerPage: number;
 
   /** Advances to the next access. */
   next(): void {
@@ -72,9 +86,22 @@ export class AccessStream {
       case 'zipf':
         rel = (this.zipf!.sample(this.rng) * this.scatter) % count;
         break;
+      case 'trace': {
+        const t = this.trace!;
+        const i = this.n++ % t.accesses.length;
+        this.gpa = t.gpas[i]!;
+        this.access = t.accesses[i]! as Access;
+        this.write = this.access === Access.Write;
+        this.page = -1;
+        // Reads check a data word: the gpa's own word unless it is a write slot or the last word.
+        const w = Math.floor((this.gpa % (this.wordsPerPage * 4)) / 4);
+        this.word = w >= this.firstDataWord && w < this.wordsPerPage - 1 ? w : this.firstDataWord;
+        return;
+      }
     }
     this.page = this.range.first + rel;
     this.write = this.writeRatio > 0 && this.rng.next() < this.writeRatio;
+    this.access = this.write ? Access.Write : Access.Read;
     this.word = this.firstDataWord + ((this.n++ * 7919) % this.dataWords);
   }
 }

@@ -13,6 +13,7 @@ let report: ServiceReport;
 try {
   report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : runUffdHandler(start);
 } catch (e) {
-  report = { role: 'error', who: start.role === 'handler' ? `uffd handler ${start.handler}` : start.role, message: (e as Error).stack ?? String(e) };
+  const who = start.role === 'handler' ? `uffd handler ${start.handler}` : start.role === 'source' ? 'source host' : 'page fetcher';
+  report = { role: 'error', who, message: e instanceof Error ? e.message : String(e) };
 }
 parentPort!.postMessage(report);

@@ -1,0 +1,53 @@
+// Goal: every bad option becomes one BAD_INPUT line naming the field; good ones resolve with units.
+import { describe, expect, it } from 'vitest';
+import { SimError } from '../src/errors.js';
+import { resolveOptions, type OptionsInput } from '../src/options.js';
+
+function badInput(o: OptionsInput): string {
+  try { resolveOptions(o); } catch (e) {
+    expect(e).toBeInstanceOf(SimError);
+    expect((e as SimError).code).toBe('BAD_INPUT');
+    expect((e as SimError).exitCode).toBe(2);
+    expect((e as SimError).message).not.toContain('\n');
+    return (e as SimError).message;
+  }
+  throw new Error('expected BAD_INPUT');
+}
+
+describe('resolveOptions', () => {
+  it('fills defaults and converts units', () => {
+    const o = resolveOptions({ memory: '1GiB', bandwidth: '25Gbit', latency: '30us' });
+    expect(o.vcpus).toBe(4);
+    expect(o.pages).toBe(262144);
+    expect(o.bandwidthBps).toBe(25e9);
+    expect(o.latencyUs).toBe(30);
+    expect(o.mode).toBe('exit');
+  });
+  it('splits large guests into memslots', () => {
+    const o = resolveOptions({ memory: '5GiB', memslotSize: '2GiB' });
+    expect(o.memslots.map((m) => m.sizeBytes / 2 ** 30)).toEqual([2, 2, 1]);
+    expect(o.memslots[2]!.firstPage).toBe((4 * 2 ** 30) / 4096);
+  });
+  it('accepts an explicit layout with holes', () => {
+    const o = resolveOptions({ memslots: [{ base: 0, size: '1MiB' }, { base: '4GiB', size: '1MiB' }] });
+    expect(o.pages).toBe(512);
+    expect(o.memslots[1]!.baseGpa).toBe(4 * 2 ** 30);
+  });
+  it.each<[OptionsInput, RegExp]>([
+    [{ vcpus: 0 }, /^vcpus: /],
+    [{ vcpus: 'four' as never }, /^vcpus: /],
+    [{ memory: '-5MiB' }, /^memory: /],
+    [{ memory: '10000' }, /^memory: must be a multiple of the page size/],
+    [{ memory: 0 }, /^memory: must be greater than 0/],
+    [{ pageSize: '3000' }, /^pageSize: must be 4KiB or 2MiB/],
+    [{ mode: 'fast' as never }, /^mode: must be one of exit, uffd, none/],
+    [{ workload: 'tpcc' as never }, /^workload: must be one of/],
+    [{ bandwidth: 'quick' }, /^bandwidth: .*not a rate/],
+    [{ latency: 'soon' }, /^latency: /],
+    [{ writeRatio: 2 }, /^writeRatio: /],
+    [{ memslots: [{ base: 0, size: 100 }] }, /^memslots\.0\.size: /],
+    [{ memslots: [{ base: 0, size: '1MiB' }, { base: '512KiB', size: '1MiB' }] }, /^memslots\.1\.base: .*overlap/],
+    [{ nonsense: 1 } as never, /^unknown option: nonsense/],
+    [{ partition: true, vcpus: 8, memory: '16KiB' }, /^partition: /],
+  ])('%j -> %s', (o, re) => expect(badInput(o)).toMatch(re));
+});
