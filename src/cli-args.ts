@@ -14,7 +14,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
   uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', push: 'string', seed: 'string', spin: 'string',
-  serviceSpin: 'string', watchdog: 'string', prefault: 'string',
+  serviceSpin: 'string', watchdog: 'string', prefault: 'string', think: 'string', trace: 'string',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -90,8 +90,10 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
   --handlers N         uffd: handler threads reading the one shared queue (default 1)
   --uffd-per-vcpu      uffd: one queue + handler per vCPU slice instead
-  --workload W         sequential | random | zipf (default zipf)
+  --workload W         sequential | random | zipf | trace (default zipf)
   --zipf-exponent X    zipf skew (default 0.99)
+  --trace FILE         with --workload trace: replay "<vcpu> <R|W|X> <gpa>" lines
+  --think TIME         guest think time between accesses, for slow motion (default 0)
   --write-ratio R      fraction of accesses that write, 0..1 (default 0.3)
   --partition          each vCPU touches only its own slice (demand_paging_test)
   --accesses N         accesses per vCPU (default: until migration completes, plus a tail)

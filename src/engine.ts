@@ -32,6 +32,8 @@ import type { FetcherStats, ServiceReport, ServiceStart, SourceStats, VcpuReport
 import type { RunResult, TimelineSample } from './result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
+import type { SimEvent } from './events.js';
+import { EventPublisher, pageMap } from './observe.js';
 import { loadTrace } from './trace.js';
 
 export interface Progress {
@@ -46,6 +48,11 @@ export interface SimulateHooks {
   /** Called at most every `progressMs` (default 100) with live counters, off every hot path. */
   onProgress?: (p: Progress) => void;
   progressMs?: number;
+  /** The event stream (src/events.ts), at most one tick per `eventIntervalMs` (default 100). */
+  onEvent?: (e: SimEvent) => void;
+  eventIntervalMs?: number;
+  /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
+  signal?: AbortSignal;
 }
 
 const SAMPLE_MS = 10;
@@ -134,6 +141,11 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
   let lastPresentChangeUs = clock.nowUs();
   let ticker: NodeJS.Timeout | undefined;
   let lastProgressMs = -Infinity;
+  const publisher = hooks.onEvent ? new EventPublisher(opts, shared, hooks.onEvent) : null;
+  let lastEventMs = -Infinity;
+  const onAbort = () => fail(new SimError('ABORTED', 'the run was stopped'));
+  hooks.signal?.addEventListener('abort', onAbort);
+  if (hooks.signal?.aborted) onAbort();
   try {
     // Start gun, once every vCPU reached its start line.
     await until(() => Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus || failure !== null, 30_000, 'vCPU threads did not start');
@@ -141,6 +153,7 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
     Atomics.store(ctl, CTL_GO, 1);
     Atomics.notify(ctl, CTL_GO);
     log.debug('run: vCPUs started');
+    publisher?.start();
 
     ticker = setInterval(() => {
       const now = clock.nowUs();
@@ -165,6 +178,10 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
           timeline.length = Math.floor(timeline.length / 2);
           sampleEvery *= 2;
         }
+      }
+      if (publisher && tMs - lastEventMs >= (hooks.eventIntervalMs ?? 100)) {
+        lastEventMs = tMs;
+        publisher.tick(tMs);
       }
       if (hooks.onProgress && tMs - lastProgressMs >= (hooks.progressMs ?? 100)) {
         lastProgressMs = tMs;
@@ -209,11 +226,16 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
     }
     const verified = await Promise.all(verifies);
     log.debug('run: verified');
-    return buildResult(opts, reports as VcpuReport[], serviceReports, verified, views, timeline, performance.now() - wallStart);
+    const result = buildResult(opts, reports as VcpuReport[], serviceReports, verified, views, timeline, performance.now() - wallStart);
+    result.pageMap = pageMap(opts, shared);
+    if (publisher) { publisher.tick((clock.nowUs() - times[TIME_GO_US]!) / 1000); hooks.onEvent!({ type: 'end', result }); }
+    return result;
   } catch (e) {
-    if (e instanceof SimError) throw e;
-    throw failure ?? e;
+    const err = e instanceof SimError ? e : failure ?? e;
+    if (hooks.onEvent && err instanceof SimError) hooks.onEvent({ type: 'error', code: err.code, message: err.message });
+    throw err;
   } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
     if (ticker) clearInterval(ticker);
     if (!Atomics.load(ctl, CTL_STOP)) {
       Atomics.store(ctl, CTL_ABORT, 1);
@@ -304,6 +326,7 @@ function buildResult(
     latencyDist: latencyDist(hist),
     timeline,
     services: [...(source ? [source] : []), ...fetchers],
+    pageMap: null,
   };
 }
 

@@ -22,12 +22,12 @@ import { awaitStartGun, openShared, pagesPerUffd } from './shared.js';
 export function runFetcher(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);
   const { opts, clock, mem, ctl, times, queues, fetcherBell, sourceBell } = views;
-  const installer = new Installer(mem, ctl, times, clock, queues, pagesPerUffd(opts));
+  const installer = new Installer(start.shared, mem, ctl, times, clock, queues, pagesPerUffd(opts));
   const vcpuPorts = start.vcpuPorts as MessagePort[];
   // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[0]!);
-  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[0]!), clock);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[0]!), clock, ctl);
   let sweepCursor = 0;
   const consumed = new Int32Array(vcpuPorts.length);
   const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
@@ -37,7 +37,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   };
 
   const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
-    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) { stats.eexist++; return; }
+    if (installer.install(page, words, wordAt, flags) === EEXIST) { stats.eexist++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
     if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
   };

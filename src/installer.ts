@@ -5,11 +5,17 @@
  */
 import type { Clock } from './clock.js';
 import { EEXIST, GuestMemory, INSTALLED } from './guest-memory.js';
-import { CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_MIGRATION_DONE_US } from './layout.js';
+import {
+  ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_GO_US, TIME_MIGRATION_DONE_US,
+} from './layout.js';
+import { PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
 import type { UffdQueue } from './uffd-queue.js';
 
 export class Installer {
+  private readonly arrivalMs: Float32Array;
+  private readonly arrivalHow: Uint8Array;
   constructor(
+    shared: SharedState,
     private readonly mem: GuestMemory,
     private readonly ctl: Int32Array,
     private readonly times: Float64Array,
@@ -17,11 +23,18 @@ export class Installer {
     /** uffd mode: the queues whose waiters a copy must wake, and which queue covers a page. */
     private readonly queues: UffdQueue[],
     private readonly pagesPerQueue: number,
-  ) {}
+  ) {
+    this.arrivalMs = new Float32Array(shared.arrivalMsSab);
+    this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
+  }
 
-  /** Installs one page; returns INSTALLED or EEXIST. Allocates nothing. */
-  install(page: number, words: Int32Array | null, wordAt: number): number {
-    if (this.mem.installPage(page, words, wordAt) === EEXIST) return EEXIST;
+  /** Installs one page that travelled with frame `flags`; returns INSTALLED or EEXIST. Allocates nothing. */
+  install(page: number, words: Int32Array | null, wordAt: number, flags: number): number {
+    if (this.mem.installPage(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) return EEXIST;
+    // For the memory map: when and how it came (plain stores; read by the main thread after the run
+    // or, for the live view, approximately: a torn read of a float only misplaces one cell briefly).
+    this.arrivalMs[page] = Math.max(0.001, (this.clock.nowUs() - this.times[TIME_GO_US]!) / 1000);
+    this.arrivalHow[page] = ((flags & PAGE_FLAG_DEMAND) !== 0 ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((flags & PAGE_FLAG_ZERO) !== 0 ? ARRIVED_ZERO : 0);
     if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) {
       this.times[TIME_MIGRATION_DONE_US] = this.clock.nowUs();

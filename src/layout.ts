@@ -6,6 +6,8 @@
  *  control times     Float64Array[TIME_WORDS] (a second view of the same buffer, after the ints)
  *  vCPU stats        Float64Array[vcpus * VCPU_STRIDE] live counters the main thread samples
  *  guest memory      one SharedArrayBuffer per memslot, the bytes the vCPUs really read and write
+ *  page arrival      Float32Array[pages] ms after the start when the page arrived (0: not yet),
+ *                    Uint8Array[pages] how (ARRIVED_* bits): the report's memory map
  */
 
 // ---- page states (the stage-2 mapping of one guest page on the destination) ----
@@ -41,7 +43,12 @@ export const CTL_POSTED = CTL_BELLS + 2 * MAX_BELLS;
 /** Per-channel count of page frames the receiver consumed (the source's flow-control credit). */
 export const CTL_CONSUMED = CTL_POSTED + 256;
 export const MAX_CHANNELS = 2 + 256;
-export const CTL_WORDS = CTL_CONSUMED + MAX_CHANNELS;
+/** Live fault-latency histogram for the event stream: bucket N counts faults in [2^N us, 2^(N+1) us). */
+export const CTL_LATENCY_BUCKETS = CTL_CONSUMED + MAX_CHANNELS;
+export const LATENCY_BUCKETS = 24;
+/** KiB of frames received on the destination so far (live "bytes moved"). */
+export const CTL_RX_KIB = CTL_LATENCY_BUCKETS + LATENCY_BUCKETS;
+export const CTL_WORDS = CTL_RX_KIB + 2;
 
 // ---- control times (Float64 words, after the Int32 area) ----
 export const TIME_ALL_BLOCKED_SINCE_US = 0;
@@ -60,7 +67,10 @@ export const VS_WAIT_PAGE = 3; // page index + 1 the vCPU waits on, 0 when runni
 export const VS_WAIT_SINCE_US = 4;
 export const VS_STATE = 5; // VCPU_RUNNING / VCPU_FAULTED / VCPU_WAITING / VCPU_DONE
 export const VS_BAD_READS = 6;
-export const VCPU_STRIDE = 8;
+export const VS_LAST_FLAGS = 7; // flags of the vCPU's latest fault record (memory_fault or uffd_msg)
+export const VS_LAST_PAGE = 8; // page of its latest fault
+export const VS_LAST_FAULT_US = 9;
+export const VCPU_STRIDE = 12;
 export const VCPU_RUNNING = 0;
 export const VCPU_FAULTED = 1; // exited / queued its fault, not yet sleeping
 export const VCPU_WAITING = 2; // sleeping until the page is present
@@ -71,3 +81,8 @@ export const VCPU_DONE = 3;
 export const WRITE_SLOT_BASE = 1;
 
 if (CTL_WORDS * 4 % 8 !== 0) throw new Error('control block: the Float64 area must be 8-byte aligned');
+
+// ---- how a page arrived (page-arrival bytes) ----
+export const ARRIVED_PUSHED = 1;
+export const ARRIVED_DEMAND = 2;
+export const ARRIVED_ZERO = 4;

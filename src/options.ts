@@ -56,6 +56,7 @@ export const OptionsSchema = z.strictObject({
   zeroFraction: ratio.default(0.1),
   push: z.enum(PUSH_ORDERS).default('linear'),
   seed: int(0, 0xffffffff).default(1),
+  think: duration.prefault(0).describe('guest think time between accesses (slow motion for demos)'),
   prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
   spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
   serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
@@ -98,6 +99,7 @@ export interface ResolvedOptions {
   push: (typeof PUSH_ORDERS)[number];
   seed: number;
   prefault: boolean;
+  thinkUs: number;
   spinUs: number;
   serviceSpinUs: number;
   watchdogUs: number;
@@ -162,7 +164,7 @@ function finish(o: Parsed): ResolvedOptions {
     workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
-    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, prefault: o.prefault, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, prefault: o.prefault, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
   };
 }

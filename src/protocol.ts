@@ -59,6 +59,9 @@ export interface SharedState {
    *  channel 1 + h belongs to uffd handler h. */
   wireToDestSabs: SharedArrayBuffer[];
   wireToSourceSabs: SharedArrayBuffer[];
+  /** When (ms after the start) and how each page arrived: see layout.ts. */
+  arrivalMsSab: SharedArrayBuffer;
+  arrivalHowSab: SharedArrayBuffer;
   /** workload 'trace': each vCPU's recorded accesses. */
   traces: VcpuTrace[] | null;
 }

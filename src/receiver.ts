@@ -4,13 +4,15 @@
  * the head is enough.
  */
 import type { Clock } from './clock.js';
+import { CTL_RX_KIB } from './layout.js';
 import { packr, PF_FLAGS, PF_PAGE, type PageFrame } from './protocol.js';
 import type { WireRing } from './wire.js';
 
 export class FrameReceiver {
   frames = 0;
   bytes = 0;
-  constructor(private readonly ring: WireRing, private readonly clock: Clock) {}
+  private unreportedBytes = 0;
+  constructor(private readonly ring: WireRing, private readonly clock: Clock, private readonly ctl: Int32Array) {}
 
   /**
    * Delivers every frame that has arrived by now. Returns the arrival time of a frame still in
@@ -21,16 +23,26 @@ export class FrameReceiver {
     let now = this.clock.nowUs();
     for (;;) {
       const arriveUs = ring.peek();
-      if (arriveUs < 0) return Infinity;
+      if (arriveUs < 0) { this.report(); return Infinity; }
       if (arriveUs > now) {
         now = this.clock.nowUs();
-        if (arriveUs > now) { ring.release(); return arriveUs; }
+        if (arriveUs > now) { ring.release(); this.report(); return arriveUs; }
       }
       const f = packr.unpack(ring.header()) as PageFrame;
       this.frames++;
       this.bytes += ring.headerLength + ring.payloadBytes;
+      this.unreportedBytes += ring.headerLength + ring.payloadBytes;
       onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt); // the page is still in the ring: install before consume
       ring.consume();
     }
   }
+
+  /** Publishes bytes received, in KiB, for the live view (once per drain, not per frame). */
+  private report(): void {
+    if (this.unreportedBytes < 1024) return;
+    const kib = Math.floor(this.unreportedBytes / 1024);
+    this.unreportedBytes -= kib * 1024;
+    Atomics.add(this.ctl, CTL_RX_KIB, kib);
+  }
 }
+

@@ -16,6 +16,16 @@ export interface TimelineSample {
   blockedVcpus: number;
 }
 
+/** Guest memory in `cells` groups of `pagesPerCell` pages: mean arrival time and how they came. */
+export interface PageMap {
+  cells: number;
+  pagesPerCell: number;
+  /** mean ms after the start at which the cell's pages arrived (0 for pages present from the start) */
+  arrivalMs: number[];
+  /** fraction of the cell's pages that were demand-fetched (the rest pushed) */
+  demand: number[];
+}
+
 export interface RunResult {
   engine: 'threads';
   mode: 'exit' | 'uffd' | 'none';
@@ -71,6 +81,8 @@ export interface RunResult {
   latencyCdf: Array<[number, number]>;
   latencyDist: number[];
   timeline: TimelineSample[];
+  /** The memory map: when and how each group of pages arrived (null when not collected). */
+  pageMap: PageMap | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */
   services: Array<SourceStats | FetcherStats>;
 }

@@ -34,6 +34,8 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, tra
     uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
     wireToDestSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(destRing))),
     wireToSourceSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(REQUEST_RING_BYTES))),
+    arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
+    arrivalHowSab: new SharedArrayBuffer(opts.pages),
     traces,
   };
 }

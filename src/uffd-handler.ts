@@ -21,11 +21,11 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const { opts, clock, mem, ctl, times, queues, sourceBell } = views;
   const q = queues[start.uffd]!;
   const bell = handlerBell(q);
-  const installer = new Installer(mem, ctl, times, clock, queues, pagesPerUffd(opts));
+  const installer = new Installer(start.shared, mem, ctl, times, clock, queues, pagesPerUffd(opts));
   const channel = 1 + start.handler;
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[channel]!);
-  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[channel]!), clock);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[channel]!), clock, ctl);
   const msgWords = new Int32Array(UFFD_MSG_BYTES >> 2);
   const msg = new DataView(msgWords.buffer);
   const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
@@ -34,7 +34,7 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
     installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
   };
   const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
-    if (installer.install(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) { stats.eexist++; return; }
+    if (installer.install(page, words, wordAt, flags) === EEXIST) { stats.eexist++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
     if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
   };

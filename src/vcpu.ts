@@ -18,7 +18,8 @@ import { blockBegin, blockEnd, vcpuRetired } from './blocktime.js';
 import {
   CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_POSTED, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
-  VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE,
+  VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
+  CTL_LATENCY_BUCKETS, LATENCY_BUCKETS,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
@@ -58,6 +59,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let tail = untilMigrated ? opts.tailAccesses : 0;
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
+  const thinkUs = opts.thinkUs;
+  const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
   let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
@@ -112,6 +115,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_STATE] = VCPU_FAULTED;
     vstats[vs + VS_WAIT_PAGE] = page + 1;
     vstats[vs + VS_WAIT_SINCE_US] = tFault;
+    vstats[vs + VS_LAST_PAGE] = page;
+    vstats[vs + VS_LAST_FAULT_US] = tFault;
+    vstats[vs + VS_LAST_FLAGS] = port !== null ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
     vstats[vs + VS_FAULTS] = faults;
     blockBegin(ctl, times, tFault);
     if (port !== null) {
@@ -134,6 +140,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     const dUs = tResume - tFault;
     blockedUs += dUs;
     latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
+    // Live histogram for the event stream: bucket N holds [2^N us, 2^(N+1) us).
+    const bucket = dUs < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, 31 - Math.clz32(dUs | 0));
+    Atomics.add(ctl, CTL_LATENCY_BUCKETS + bucket, 1);
     vstats[vs + VS_BLOCKED_US] = blockedUs;
     vstats[vs + VS_WAIT_PAGE] = 0;
     vstats[vs + VS_STATE] = VCPU_RUNNING;
@@ -158,6 +167,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
         break;
       }
     }
+    if (thinkUs > 0) Atomics.wait(thinkWord, 0, 0, thinkUs / 1000); // slow motion for demos
     if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.access);
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;

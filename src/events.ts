@@ -1,0 +1,60 @@
+/**
+ * The engine's event stream: what the CLI progress, the HTML report's live cousin (the demo) and any
+ * other observer consume. Published by the main thread from shared counters at a bounded rate (one
+ * tick per `eventIntervalMs`), never from a hot path: a run with no subscriber pays nothing.
+ */
+import type { RunResult } from './result.js';
+
+export type VcpuLane = 'running' | 'faulted' | 'waiting' | 'done';
+
+export interface VcpuSnapshot {
+  state: VcpuLane;
+  /** gpa of the page it waits on, or null while running */
+  waitGpa: number | null;
+  waitMs: number;
+  faults: number;
+  accesses: number;
+}
+
+/** A decoded fault record, field by field, as KVM or userfaultfd would hand it to userspace. */
+export type DecodedFault =
+  | { kind: 'memory_fault'; exitReason: 39; flags: number; flagNames: string[]; gpa: number; size: number }
+  | { kind: 'uffd_msg'; event: number; flags: number; flagNames: string[]; address: number; ptid: number };
+
+export interface StartEvent {
+  type: 'start';
+  mode: string;
+  strategy: string;
+  vcpus: number;
+  pages: number;
+  pageSize: number;
+  memslots: Array<{ baseGpa: number; sizeBytes: number }>;
+  /** The memory map's cells: cell c covers pages [c * pagesPerCell, (c + 1) * pagesPerCell). */
+  cells: number;
+  pagesPerCell: number;
+}
+
+export interface TickEvent {
+  type: 'tick';
+  tMs: number;
+  presentPages: number;
+  faults: number;
+  accesses: number;
+  /** rates over the last interval */
+  faultsPerSec: number;
+  accessesPerSec: number;
+  bytesReceived: number;
+  blockedVcpus: number;
+  blocktimeMs: number;
+  vcpus: VcpuSnapshot[];
+  /** Live latency histogram: counts per bucket N = [2^N us, 2^(N+1) us) (bucket 0 also holds < 1 us). */
+  latencyBuckets: number[];
+  /** Memory-map cells whose content changed: [cell, present fraction 0..1, demand fraction 0..1]. */
+  cells: Array<[number, number, number]>;
+}
+
+export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }
+export interface EndEvent { type: 'end'; result: RunResult }
+export interface ErrorEvent { type: 'error'; code: string; message: string }
+
+export type SimEvent = StartEvent | TickEvent | FaultEvent | EndEvent | ErrorEvent;

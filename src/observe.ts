@@ -1,0 +1,147 @@
+/**
+ * The main thread's view of a running migration: reads the shared counters and builds the event
+ * stream (src/events.ts) and the memory map. Off every hot path: it runs on the main thread's
+ * sampling timer and only reads shared memory.
+ */
+import {
+  ARRIVED_DEMAND, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
+  TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
+  VS_ACCESSES, VS_FAULTS, VS_LAST_FAULT_US, VS_LAST_FLAGS, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
+} from './layout.js';
+import type { DecodedFault, SimEvent, VcpuLane, VcpuSnapshot } from './events.js';
+import { GuestMemory } from './guest-memory.js';
+import type { ResolvedOptions } from './options.js';
+import type { SharedState } from './protocol.js';
+import type { PageMap } from './result.js';
+import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from './uapi.js';
+
+export const MAP_CELLS = 4096;
+
+export function mapGeometry(pages: number): { cells: number; pagesPerCell: number } {
+  const pagesPerCell = Math.max(1, Math.ceil(pages / MAP_CELLS));
+  return { cells: Math.ceil(pages / pagesPerCell), pagesPerCell };
+}
+
+/** The memory map of a finished run. */
+export function pageMap(opts: ResolvedOptions, shared: SharedState): PageMap {
+  const { cells, pagesPerCell } = mapGeometry(opts.pages);
+  const ms = new Float32Array(shared.arrivalMsSab);
+  const how = new Uint8Array(shared.arrivalHowSab);
+  const arrivalMs: number[] = [];
+  const demand: number[] = [];
+  for (let c = 0; c < cells; c++) {
+    let sum = 0, n = 0, d = 0;
+    for (let p = c * pagesPerCell; p < Math.min(opts.pages, (c + 1) * pagesPerCell); p++) {
+      sum += ms[p]!; n++;
+      if (how[p]! & ARRIVED_DEMAND) d++;
+    }
+    arrivalMs.push(Math.round((sum / n) * 10) / 10);
+    demand.push(Math.round((d / n) * 100) / 100);
+  }
+  return { cells, pagesPerCell, arrivalMs, demand };
+}
+
+const LANES: VcpuLane[] = ['running', 'faulted', 'waiting', 'done'];
+
+export class EventPublisher {
+  private readonly ctl: Int32Array;
+  private readonly times: Float64Array;
+  private readonly vstats: Float64Array;
+  private readonly arrivalMs: Float32Array;
+  private readonly arrivalHow: Uint8Array;
+  private readonly mem: GuestMemory;
+  private readonly cells: number;
+  private readonly pagesPerCell: number;
+  private readonly cellPresent: Int32Array;
+  private readonly cellDemand: Int32Array;
+  private readonly lastFaults: Float64Array;
+  private last = { tMs: 0, faults: 0, accesses: 0 };
+
+  constructor(private readonly opts: ResolvedOptions, shared: SharedState, private readonly emit: (e: SimEvent) => void) {
+    this.ctl = new Int32Array(shared.ctlSab, 0, CTL_WORDS);
+    this.times = new Float64Array(shared.ctlSab, TIME_OFFSET_BYTES, TIME_WORDS);
+    this.vstats = new Float64Array(shared.vcpuStatsSab);
+    this.arrivalMs = new Float32Array(shared.arrivalMsSab);
+    this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
+    this.mem = GuestMemory.fromShared(shared);
+    ({ cells: this.cells, pagesPerCell: this.pagesPerCell } = mapGeometry(opts.pages));
+    this.cellPresent = new Int32Array(this.cells).fill(-1);
+    this.cellDemand = new Int32Array(this.cells);
+    this.lastFaults = new Float64Array(opts.vcpus);
+  }
+
+  start(): void {
+    this.emit({
+      type: 'start', mode: this.opts.mode, strategy: this.opts.push, vcpus: this.opts.vcpus, pages: this.opts.pages,
+      pageSize: this.opts.pageSize, memslots: this.opts.memslots.map((m) => ({ baseGpa: m.baseGpa, sizeBytes: m.sizeBytes })),
+      cells: this.cells, pagesPerCell: this.pagesPerCell,
+    });
+  }
+
+  tick(tMs: number): void {
+    const o = this.opts;
+    const vcpus: VcpuSnapshot[] = [];
+    let faults = 0, accesses = 0;
+    const nowUs = this.times[TIME_GO_US]! + tMs * 1000;
+    for (let v = 0; v < o.vcpus; v++) {
+      const b = v * VCPU_STRIDE;
+      const state = this.vstats[b + VS_STATE]!;
+      const waitPage = this.vstats[b + VS_WAIT_PAGE]!;
+      const f = this.vstats[b + VS_FAULTS]!;
+      faults += f;
+      accesses += this.vstats[b + VS_ACCESSES]!;
+      const waiting = waitPage > 0 && state !== VCPU_RUNNING && state !== VCPU_DONE;
+      vcpus.push({
+        state: LANES[state] ?? 'running',
+        waitGpa: waiting ? this.mem.gpaOfPage(waitPage - 1) : null,
+        waitMs: waiting ? Math.max(0, (nowUs - this.vstats[b + VS_WAIT_SINCE_US]!) / 1000) : 0,
+        faults: f,
+        accesses: this.vstats[b + VS_ACCESSES]!,
+      });
+      if (f !== this.lastFaults[v]) {
+        this.lastFaults[v] = f;
+        const page = this.vstats[b + VS_LAST_PAGE]!;
+        const flags = this.vstats[b + VS_LAST_FLAGS]!;
+        this.emit({
+          type: 'fault', tMs: Math.max(0, (this.vstats[b + VS_LAST_FAULT_US]! - this.times[TIME_GO_US]!) / 1000), vcpu: v, page,
+          record: this.decode(v, page, flags),
+        });
+      }
+    }
+    const dt = Math.max(1e-3, (tMs - this.last.tMs) / 1000);
+    const latencyBuckets: number[] = [];
+    for (let i = 0; i < LATENCY_BUCKETS; i++) latencyBuckets.push(Atomics.load(this.ctl, CTL_LATENCY_BUCKETS + i));
+    this.emit({
+      type: 'tick', tMs: Math.round(tMs * 10) / 10, presentPages: Atomics.load(this.ctl, CTL_PRESENT_PAGES), faults, accesses,
+      faultsPerSec: Math.round((faults - this.last.faults) / dt), accessesPerSec: Math.round((accesses - this.last.accesses) / dt),
+      bytesReceived: Atomics.load(this.ctl, CTL_RX_KIB) * 1024, blockedVcpus: Atomics.load(this.ctl, CTL_BLOCKED_VCPUS),
+      blocktimeMs: Math.round(this.times[TIME_ALL_BLOCKED_TOTAL_US]! / 100) / 10, vcpus, latencyBuckets, cells: this.changedCells(),
+    });
+    this.last = { tMs, faults, accesses };
+  }
+
+  private decode(v: number, page: number, flags: number): DecodedFault {
+    const gpa = this.mem.gpaOfPage(page);
+    if (this.opts.mode === 'uffd') return { kind: 'uffd_msg', event: UFFD_EVENT_PAGEFAULT, flags, flagNames: describeUffdFlags(flags), address: gpa, ptid: v };
+    return { kind: 'memory_fault', exitReason: KVM_EXIT_MEMORY_FAULT, flags, flagNames: describeMemoryFaultFlags(flags), gpa, size: this.opts.pageSize };
+  }
+
+  private changedCells(): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = [];
+    const ppc = this.pagesPerCell;
+    for (let c = 0; c < this.cells; c++) {
+      let present = 0, demand = 0;
+      const end = Math.min(this.opts.pages, (c + 1) * ppc);
+      for (let p = c * ppc; p < end; p++) {
+        if (this.opts.mode === 'none' || this.arrivalMs[p]! > 0) { present++; if (this.arrivalHow[p]! & ARRIVED_DEMAND) demand++; }
+      }
+      if (present !== this.cellPresent[c] || demand !== this.cellDemand[c]) {
+        this.cellPresent[c] = present;
+        this.cellDemand[c] = demand;
+        const n = end - c * ppc;
+        out.push([c, Math.round((present / n) * 100) / 100, present ? Math.round((demand / present) * 100) / 100 : 0]);
+      }
+    }
+    return out;
+  }
+}
