@@ -13,7 +13,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
   vcpus: 'string', memory: 'string', pageSize: 'string', memslotSize: 'string', mode: 'string', handlers: 'string',
   uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
-  msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', push: 'string', seed: 'string', spin: 'string',
+  msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', think: 'string', trace: 'string',
 };
 
@@ -38,8 +38,6 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
     json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
   };
   for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = { type };
-  // --strategy is the issue-4 name for the push order; accept it as an alias.
-  options.strategy = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
@@ -55,7 +53,6 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
     if (val === undefined || !(name in OPTION_FLAGS)) continue;
     fromFlags[name] = val;
   }
-  if (typeof v.strategy === 'string') fromFlags.push = v.strategy;
   const extra: Record<string, string | boolean | undefined> = {};
   for (const k of Object.keys(extraFlags)) extra[k] = v[k];
   return {
@@ -104,7 +101,10 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --msg-overhead SIZE  bytes added per frame on the wire (default 64)
   --send-buffer SIZE   source send buffer (default 4MiB)
   --zero-fraction R    fraction of all-zero pages (default 0.1)
-  --strategy S         postcopy strategy (alias --push): linear | demand (default linear)
+  --strategy S         postcopy strategy: demand | linear | prepaging | stride | preempt | hybrid |
+                       hugepage (default linear); see the README
+  --precopy-rounds N   hybrid: precopy rounds before the switch (default 2)
+  --dirty-rate SIZE    hybrid: bytes/s the guest dirties during precopy (default 64MiB)
   --seed N             seed of the image and workloads (default 1)
   --prefault BOOL      map guest memory on the host before the start (default true)
   --spin TIME          how long a waiting vCPU spins before sleeping (default 20us)

@@ -23,7 +23,7 @@ import { cdfPoints, latencyDist, mergeHistograms, summarizeNs } from './histogra
 import {
   BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_BELLS, CTL_BLOCKED_VCPUS, CTL_GO, CTL_MIGRATION_DONE,
   CTL_PRESENT_PAGES, CTL_STOP, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US,
-  TIME_GO_US, TIME_MIGRATION_DONE_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
+  TIME_GO_US, TIME_MIGRATION_DONE_US, VCPU_STRIDE, TIME_MIGRATION_START_US, TIME_SWITCH_START_US, CTL_PRECOPY, CTL_SWITCHED, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
 } from './layout.js';
 import { log } from './log.js';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from './options.js';
@@ -149,6 +149,18 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
   try {
     // Start gun, once every vCPU reached its start line.
     await until(() => Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus || failure !== null, 30_000, 'vCPU threads did not start');
+    times[TIME_MIGRATION_START_US] = clock.nowUs();
+    if (opts.strategy === 'hybrid' && opts.mode !== 'none') {
+      // Precopy first, while the guest still runs on the source; the guest starts here once the
+      // destination has applied the switch (its discards).
+      Atomics.store(ctl, CTL_PRECOPY, 1);
+      Atomics.notify(ctl, CTL_PRECOPY);
+      while (!Atomics.load(ctl, CTL_SWITCHED) && !failure) {
+        const r = Atomics.waitAsync(ctl, CTL_SWITCHED, 0, 50);
+        if (r.async) await r.value;
+      }
+      if (failure) throw failure;
+    }
     times[TIME_GO_US] = clock.nowUs();
     Atomics.store(ctl, CTL_GO, 1);
     Atomics.notify(ctl, CTL_GO);
@@ -265,7 +277,8 @@ function buildResult(
   const wrong = verify.reduce((a, r) => a + r.pagesWrong, 0);
   if (notPresent) verifyErrors.push(`${notPresent} pages never arrived; ${verify.find((r) => r.pagesNotPresent)!.firstProblem}`);
   if (wrong) verifyErrors.push(`${wrong} pages differ from the expected image; ${verify.find((r) => r.pagesWrong)!.firstProblem}`);
-  const migrationMs = opts.mode === 'none' ? 0 : (times[TIME_MIGRATION_DONE_US]! - times[TIME_GO_US]!) / 1000;
+  const migrationMs = opts.mode === 'none' ? 0 : (times[TIME_MIGRATION_DONE_US]! - times[TIME_MIGRATION_START_US]!) / 1000;
+  const hybrid = opts.strategy === 'hybrid' && opts.mode !== 'none';
   const bytesToDest = source?.bytesToDest ?? 0;
   const bytesToSource = source?.bytesToSource ?? 0;
   const wireUs = Number.isFinite(opts.bandwidthBps) ? (bytesToDest * 8e6) / opts.bandwidthBps : 0;
@@ -277,7 +290,7 @@ function buildResult(
   return {
     engine: 'threads',
     mode: opts.mode,
-    strategy: opts.push,
+    strategy: opts.strategy,
     vcpus: opts.vcpus,
     handlers: opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers,
     uffdQueues: views.queues.length,
@@ -305,6 +318,13 @@ function buildResult(
     blocktimeMs: r2(times[TIME_ALL_BLOCKED_TOTAL_US]! / 1000),
     vcpuBlocktimeMs: reports.map((r) => r2(r.blockedUs / 1000)),
     migrationMs: r2(migrationMs),
+    precopyMs: hybrid ? r2((times[TIME_SWITCH_START_US]! - times[TIME_MIGRATION_START_US]!) / 1000) : 0,
+    downtimeMs: hybrid ? r2((times[TIME_GO_US]! - times[TIME_SWITCH_START_US]!) / 1000) : 0,
+    precopyRounds: source?.precopyRounds ?? 0,
+    pagesResent: source?.pagesResent ?? 0,
+    pagesDiscarded: source?.pagesDiscarded ?? 0,
+    pagesPrefetched: source?.pagesPrefetched ?? 0,
+    pagesUrgent: source?.pagesUrgent ?? 0,
     pagesDemand: source ? source.pagesDemand : sum((s) => s.installedDemand),
     pagesPushed: source ? source.pagesPushed : sum((s) => s.installedPushed),
     zeroPages: source ? source.zeroPages : sum((s) => s.installedZero),

@@ -7,13 +7,14 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { EEXIST } from './guest-memory.js';
-import { Installer } from './installer.js';
-import { CTL_ABORT, CTL_POSTED, CTL_STOP, CTL_VCPUS_DONE } from './layout.js';
+import { Installer, OVERWRITTEN } from './installer.js';
+import { CTL_ABORT, CTL_POSTED, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
+import { CH_BULK, CH_URGENT } from './source.js';
 import { LocalImage } from './source-image.js';
 import { assert } from './errors.js';
 import { WireRing } from './wire.js';
 import {
-  decode, packr, FRAME_REQUEST, MF_GPA, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
+  decode, packr, FRAME_REQUEST, MF_GPA, MF_VCPU, MF_FLAGS, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
   type PageRequestFrame, type ServiceStart,
 } from './protocol.js';
 import { FrameReceiver } from './receiver.js';
@@ -27,19 +28,36 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[0]!);
-  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[0]!), clock, ctl);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_BULK]!), clock, ctl);
+  // postcopy-preempt's urgent channel (carries nothing for other strategies).
+  const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_URGENT]!), clock, ctl);
   let sweepCursor = 0;
   const consumed = new Int32Array(vcpuPorts.length);
-  const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
+  const request: PageRequestFrame = [FRAME_REQUEST, 0, 0, 0];
   const stats: FetcherStats = {
     role: 'fetcher', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
     installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
+    discarded: 0, overwritten: 0,
   };
 
   const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
-    if (installer.install(page, words, wordAt, flags) === EEXIST) { stats.eexist++; return; }
+    const r = installer.install(page, words, wordAt, flags);
+    if (r === EEXIST) { stats.eexist++; return; }
+    if (r === OVERWRITTEN) { stats.overwritten++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
     if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
+  };
+
+  // hybrid's switch to postcopy: the listed pages' copies are stale; the last frame lets the guest go.
+  const onDiscard = (pages: number[], final: boolean): void => {
+    for (const p of pages) installer.discard(p);
+    stats.discarded += pages.length;
+    if (final) {
+      times[TIME_SWITCH_DONE_US] = clock.nowUs();
+      Atomics.store(ctl, CTL_SWITCHED, 1);
+      Atomics.notify(ctl, CTL_SWITCHED);
+      installer.checkDone(); // nothing went stale: migration is already complete
+    }
   };
 
   const onFault = (rec: MemoryFaultRecord): void => {
@@ -48,6 +66,8 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     if (mem.markRequested(page)) {
       if (local) { onPage(page, local.fill(page), local.words, 0); return; }
       request[1] = page;
+      request[2] = rec[MF_VCPU];
+      request[3] = rec[MF_FLAGS];
       const bytes = packr.pack(request);
       // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
       assert(toSource!.write(bytes, null, clock.nowUs()), 'request ring full');
@@ -75,10 +95,10 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       }
     }
     let nextArriveUs = Infinity;
-    if (receiver) {
-      const framesBefore = receiver.frames;
-      nextArriveUs = receiver.drain(onPage);
-      if (receiver.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
+    if (receiver && urgent) {
+      const framesBefore = receiver.frames + urgent.frames;
+      nextArriveUs = Math.min(urgent.drain(onPage), receiver.drain(onPage, onDiscard));
+      if (receiver.frames + urgent.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
       for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
@@ -91,7 +111,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     fetcherBell.wait(seen, opts.serviceSpinUs, timeoutUs, clock.nowUs);
   }
   stats.sleeps = fetcherBell.sleeps;
-  stats.framesReceived = receiver?.frames ?? 0;
-  stats.bytesReceived = receiver?.bytes ?? 0;
+  stats.framesReceived = (receiver?.frames ?? 0) + (urgent?.frames ?? 0);
+  stats.bytesReceived = (receiver?.bytes ?? 0) + (urgent?.bytes ?? 0);
   return stats;
 }

@@ -122,6 +122,28 @@ export class GuestMemory {
     return INSTALLED;
   }
 
+  /**
+   * A precopy resend: replaces a present page's bytes. Only used before the guest runs on the
+   * destination (no vCPU can be reading it), so no claim/publish dance is needed.
+   */
+  overwritePage(page: number, src: Int32Array | null, srcAt = 0): void {
+    if (src !== null) { this.copyPage(page, src, srcAt); return; }
+    const slot = this.slotOfPage(page);
+    const d = (page - this.memslots[slot]!.firstPage) * this.wordsPerPage;
+    this.slotWords[slot]!.fill(0, d, d + this.wordsPerPage);
+  }
+
+  /**
+   * Drops a page's stale copy at the switch to postcopy (QEMU's postcopy discard; like
+   * MADV_DONTNEED it reads as zeros afterwards). Only before the guest runs here.
+   */
+  discardPage(page: number): boolean {
+    if (!this.isPresent(page)) return false;
+    this.overwritePage(page, null);
+    Atomics.store(this.pageState, page, PAGE_MISSING);
+    return true;
+  }
+
   /** The deliberately broken install order (fault injection): publish, wake, then copy. */
   private installPublishFirst(page: number, src: Int32Array | null, srcAt: number): number {
     const old = Atomics.exchange(this.pageState, page, PAGE_PRESENT);

@@ -5,10 +5,13 @@
  */
 import type { Clock } from './clock.js';
 import { EEXIST, GuestMemory, INSTALLED } from './guest-memory.js';
+
+/** A precopy resend replaced a present page's bytes. */
+export const OVERWRITTEN = 2;
 import {
-  ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_GO_US, TIME_MIGRATION_DONE_US,
+  ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_GO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_SWITCHED, TIME_GO_US, TIME_MIGRATION_DONE_US,
 } from './layout.js';
-import { PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
+import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
 import type { UffdQueue } from './uffd-queue.js';
 
 export class Installer {
@@ -28,20 +31,41 @@ export class Installer {
     this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
   }
 
-  /** Installs one page that travelled with frame `flags`; returns INSTALLED or EEXIST. Allocates nothing. */
+  /** Installs one page that travelled with frame `flags`; returns INSTALLED, OVERWRITTEN or EEXIST. Allocates nothing. */
   install(page: number, words: Int32Array | null, wordAt: number, flags: number): number {
-    if (this.mem.installPage(page, (flags & PAGE_FLAG_ZERO) !== 0 ? null : words, wordAt) === EEXIST) return EEXIST;
+    const src = (flags & PAGE_FLAG_ZERO) !== 0 ? null : words;
+    if ((flags & PAGE_FLAG_PRECOPY) !== 0 && this.mem.isPresent(page)) { // a precopy round resends a dirtied page
+      this.mem.overwritePage(page, src, wordAt);
+      return OVERWRITTEN;
+    }
+    if (this.mem.installPage(page, src, wordAt) === EEXIST) return EEXIST;
     // For the memory map: when and how it came (plain stores; read by the main thread after the run
     // or, for the live view, approximately: a torn read of a float only misplaces one cell briefly).
     this.arrivalMs[page] = Math.max(0.001, (this.clock.nowUs() - this.times[TIME_GO_US]!) / 1000);
     this.arrivalHow[page] = ((flags & PAGE_FLAG_DEMAND) !== 0 ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((flags & PAGE_FLAG_ZERO) !== 0 ? ARRIVED_ZERO : 0);
     if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
-    if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) {
-      this.times[TIME_MIGRATION_DONE_US] = this.clock.nowUs();
-      Atomics.store(this.ctl, CTL_MIGRATION_DONE, 1);
-      Atomics.notify(this.ctl, CTL_MIGRATION_DONE);
-    }
+    if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) this.checkDone();
     return INSTALLED;
+  }
+
+  /** hybrid's switch: forget a stale page (it will come again by demand or push). */
+  discard(page: number): void {
+    if (!this.mem.discardPage(page)) return;
+    this.arrivalMs[page] = 0;
+    this.arrivalHow[page] = 0;
+    Atomics.sub(this.ctl, CTL_PRESENT_PAGES, 1);
+  }
+
+  /**
+   * Every page is present: migration is complete, unless precopy is still running (hybrid: all
+   * pages arrive in round 1, but some go stale before the switch).
+   */
+  checkDone(): void {
+    if (Atomics.load(this.ctl, CTL_PRESENT_PAGES) !== this.mem.pages) return;
+    if (!Atomics.load(this.ctl, CTL_GO) && !Atomics.load(this.ctl, CTL_SWITCHED)) return;
+    if (Atomics.exchange(this.ctl, CTL_MIGRATION_DONE, 1) === 1) return;
+    this.times[TIME_MIGRATION_DONE_US] = this.clock.nowUs();
+    Atomics.notify(this.ctl, CTL_MIGRATION_DONE);
   }
 }
 

@@ -34,6 +34,27 @@ export class Link {
     return this.txFreeUs + this.cfg.latencyUs;
   }
 
+  /**
+   * Sends a frame on a second socket that shares the wire (postcopy-preempt's urgent channel): it
+   * does not wait behind the bulk frames already committed, and the wire time it takes is added
+   * to the bulk stream's, so the bandwidth is still shared. (Bulk frames already stamped keep their
+   * times: the error is at most one frame time per urgent frame inside the sender's lookahead.)
+   */
+  sendUrgent(payloadBytes: number, nowUs: number): number {
+    const wire = payloadBytes + this.cfg.overheadBytes;
+    const ser = this.serialiseUs(wire);
+    this.txFreeUs = (this.txFreeUs > nowUs ? this.txFreeUs : nowUs) + ser;
+    this.bytes += wire;
+    this.frames++;
+    this.busyUs += ser;
+    return nowUs + ser + this.cfg.latencyUs;
+  }
+
+  /** The arrival time sendUrgent() would return. */
+  urgentArrivalIfSent(payloadBytes: number, nowUs: number): number {
+    return nowUs + this.serialiseUs(payloadBytes + this.cfg.overheadBytes) + this.cfg.latencyUs;
+  }
+
   /** The arrival time send() would return, without queueing anything. */
   arrivalIfSent(payloadBytes: number, nowUs: number): number {
     const start = this.txFreeUs > nowUs ? this.txFreeUs : nowUs;

@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
+import { STRATEGY_NAMES, type StrategyName } from './strategies/index.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;
 export const WORKLOADS = ['sequential', 'random', 'zipf', 'trace'] as const;
-export const PUSH_ORDERS = ['linear', 'demand'] as const;
 
 export type Mode = (typeof MODES)[number];
 export type Workload = (typeof WORKLOADS)[number];
@@ -33,7 +33,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 export const OptionsSchema = z.strictObject({
   vcpus: int(1, 256).default(4).describe('number of vCPU threads'),
   memory: size('guest memory size').prefault('256MiB'),
-  pageSize: size('page size').prefault(4096),
+  pageSize: size('page size').optional().describe('4KiB (default) or 2MiB (default for strategy hugepage)'),
   memslotSize: size('largest memslot; larger guests are split into several').prefault('1GiB'),
   memslots: z.array(z.strictObject({ base: size('guest-physical base'), size: size('memslot size') })).optional()
     .describe('explicit memslot layout (overrides memory/memslotSize); gaps are holes with no memslot'),
@@ -54,7 +54,9 @@ export const OptionsSchema = z.strictObject({
   msgOverhead: size('per-message bytes added on the wire').prefault(64),
   sendBuffer: size('source send buffer').prefault('4MiB'),
   zeroFraction: ratio.default(0.1),
-  push: z.enum(PUSH_ORDERS).default('linear'),
+  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('linear').describe('postcopy strategy (src/strategies/)'),
+  precopyRounds: int(1, 100).default(2).describe('hybrid: precopy rounds before the switch to postcopy'),
+  dirtyRate: size('hybrid: bytes per second the guest dirties during precopy').prefault('64MiB'),
   seed: int(0, 0xffffffff).default(1),
   think: duration.prefault(0).describe('guest think time between accesses (slow motion for demos)'),
   prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
@@ -96,7 +98,9 @@ export interface ResolvedOptions {
   msgOverheadBytes: number;
   sendBufferBytes: number;
   zeroFraction: number;
-  push: (typeof PUSH_ORDERS)[number];
+  strategy: StrategyName;
+  precopyRounds: number;
+  dirtyRateBytesPerSec: number;
   seed: number;
   prefault: boolean;
   thinkUs: number;
@@ -124,8 +128,9 @@ export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
 }
 
 function finish(o: Parsed): ResolvedOptions {
-  const pageSize = o.pageSize;
+  const pageSize = o.pageSize ?? (o.strategy === 'hugepage' ? PAGE_SIZES[1] : PAGE_SIZES[0]);
   if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw Errors.badInput('pageSize', `must be 4KiB or 2MiB, got ${pageSize}`);
+  if (o.strategy === 'hugepage' && pageSize !== PAGE_SIZES[1]) throw Errors.badInput('pageSize', 'strategy hugepage needs 2MiB pages');
   const pageShift = Math.log2(pageSize);
   let memslots: Memslot[];
   if (o.memslots) {
@@ -154,6 +159,9 @@ function finish(o: Parsed): ResolvedOptions {
   let pages = 0;
   for (const m of memslots) { m.firstPage = pages; pages += m.pages; }
   const memoryBytes = pages * pageSize;
+  if (o.strategy === 'demand' && o.accesses === undefined && o.workload !== 'trace') {
+    throw Errors.badInput('accesses', 'strategy demand needs --accesses (without a push, migration would only end when the guest does)');
+  }
   if (o.workload === 'trace' && !o.trace) throw Errors.badInput('trace', 'workload trace needs a trace file (--trace FILE)');
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
@@ -164,7 +172,7 @@ function finish(o: Parsed): ResolvedOptions {
     workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
-    zeroFraction: o.zeroFraction, push: o.push, seed: o.seed >>> 0, prefault: o.prefault, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
   };
 }

@@ -34,14 +34,19 @@ export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_
 
 export const FRAME_REQUEST = 1;
 export const FRAME_PAGE = 2;
-/** [FRAME_REQUEST, page, urgent] (QEMU's MIG_RP_MSG_REQ_PAGES) */
-export type PageRequestFrame = [kind: 1, page: number, urgent: number];
+export const FRAME_DISCARD = 3;
+/** [FRAME_DISCARD, final (0|1), pages[]]: at the switch to postcopy, pages whose destination copy is stale. */
+export type DiscardFrame = [kind: 3, final: number, pages: number[]];
+/** [FRAME_REQUEST, page, vcpu, flags] (QEMU's MIG_RP_MSG_REQ_PAGES, plus who faulted, for strategies) */
+export type PageRequestFrame = [kind: 1, page: number, vcpu: number, flags: number];
 /** Header [FRAME_PAGE, page, flags, payloadBytes], followed on the wire by the page's bytes (none for a zero page). */
 export type PageFrame = [kind: 2, page: number, flags: number, payloadBytes: number];
 export const PF_PAGE = 1, PF_FLAGS = 2, PF_PAYLOAD_BYTES = 3;
 export const PAGE_FLAG_ZERO = 1; // no payload: the page is all zeros (UFFDIO_ZEROPAGE)
 export const PAGE_FLAG_DEMAND = 2; // sent because the destination asked for it
 export const PAGE_FLAG_RESENT = 4; // the source had sent it before (a precopy resend)
+export const PAGE_FLAG_PRECOPY = 8; // sent during precopy: the guest is not running here yet, overwrite
+export const PAGE_FLAG_PREFETCH = 16; // sent by the strategy right behind a demanded page
 
 // ---- shared state handed to every thread at startup ----
 export interface SharedState {
@@ -136,6 +141,9 @@ export interface FetcherStats {
   uffdReads: number;
   /** times this thread went to sleep waiting for work */
   sleeps: number;
+  /** hybrid: pages discarded at the switch, and precopy resends that overwrote a copy */
+  discarded: number;
+  overwritten: number;
 }
 
 export interface SourceStats {
@@ -151,6 +159,13 @@ export interface SourceStats {
   framesSent: number;
   demandQueueUsTotal: number;
   demandQueueUsMax: number;
+  pagesPrefetched: number;
+  pagesUrgent: number;
+  /** hybrid */
+  precopyRounds: number;
+  precopyPagesSent: number;
+  pagesResent: number;
+  pagesDiscarded: number;
   lastArriveUs: number;
   sleeps: number;
   /** times a frame waited because the receiver's ring was full */

@@ -5,7 +5,7 @@
  */
 import type { Clock } from './clock.js';
 import { CTL_RX_KIB } from './layout.js';
-import { packr, PF_FLAGS, PF_PAGE, type PageFrame } from './protocol.js';
+import { FRAME_DISCARD, packr, PF_FLAGS, PF_PAGE, type DiscardFrame, type PageFrame } from './protocol.js';
 import type { WireRing } from './wire.js';
 
 export class FrameReceiver {
@@ -18,7 +18,10 @@ export class FrameReceiver {
    * Delivers every frame that has arrived by now. Returns the arrival time of a frame still in
    * flight, or Infinity when the channel is empty. Consumed space goes back to the sender on return.
    */
-  drain(onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void): number {
+  drain(
+    onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void,
+    onDiscard?: (pages: number[], final: boolean) => void,
+  ): number {
     const ring = this.ring;
     let now = this.clock.nowUs();
     for (;;) {
@@ -28,11 +31,12 @@ export class FrameReceiver {
         now = this.clock.nowUs();
         if (arriveUs > now) { ring.release(); this.report(); return arriveUs; }
       }
-      const f = packr.unpack(ring.header()) as PageFrame;
+      const f = packr.unpack(ring.header()) as PageFrame | DiscardFrame;
       this.frames++;
       this.bytes += ring.headerLength + ring.payloadBytes;
       this.unreportedBytes += ring.headerLength + ring.payloadBytes;
-      onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt); // the page is still in the ring: install before consume
+      if (f[0] === FRAME_DISCARD) onDiscard?.(f[2], f[1] === 1);
+      else onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt); // the page is still in the ring: install before consume
       ring.consume();
     }
   }

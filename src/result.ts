@@ -56,7 +56,20 @@ export interface RunResult {
   blocktimeMs: number;
   /** postcopy-vcpu-blocktime: per vCPU, total time blocked on faults. */
   vcpuBlocktimeMs: number[];
+  /** From the first byte sent (precopy start for hybrid) to the last page present. */
   migrationMs: number;
+  /** hybrid: time spent in precopy rounds, and the switch's downtime (guest stopped on both sides). */
+  precopyMs: number;
+  downtimeMs: number;
+  precopyRounds: number;
+  /** hybrid: pages sent again because the guest dirtied them during precopy */
+  pagesResent: number;
+  /** hybrid: pages whose destination copy went stale before the switch */
+  pagesDiscarded: number;
+  /** pages a strategy sent along with a demanded page (stride) */
+  pagesPrefetched: number;
+  /** demanded pages that went on the urgent channel (preempt) */
+  pagesUrgent: number;
   pagesDemand: number;
   pagesPushed: number;
   zeroPages: number;

@@ -5,7 +5,7 @@ import { realClock, type Clock } from './clock.js';
 import { Doorbell } from './doorbell.js';
 import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_BELLS, CTL_GO, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+  BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_BELLS, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from './options.js';
 import type { SharedState } from './protocol.js';
@@ -18,7 +18,8 @@ import type { VcpuTrace } from './trace.js';
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : 1;
   const handlers = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers;
-  const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 1 + handlers;
+  // Channels: 0 bulk and 1 urgent (preempt) to the fetcher, then one per uffd handler (src/source.ts).
+  const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 2 + handlers;
   // A ring holds the send buffer plus what is in flight on the link (bandwidth-delay product), and
   // at least a few huge pages; handlers' channels carry only their demand pages.
   const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
@@ -85,11 +86,11 @@ export function handlerBell(q: UffdQueue): Doorbell {
 }
 
 /**
- * Service threads wait for the start gun too: before it, the vCPUs are still prefaulting guest
- * memory (writing to it), and migration time is measured from the gun. Returns false on abort.
+ * Service threads wait for the start gun (or, hybrid, the start of precopy) too: before it, the
+ * vCPUs are still prefaulting guest memory (writing to it). Returns false on abort.
  */
 export function awaitStartGun(ctl: Int32Array): boolean {
-  while (Atomics.load(ctl, CTL_GO) === 0) {
+  while (Atomics.load(ctl, CTL_GO) === 0 && Atomics.load(ctl, CTL_PRECOPY) === 0) {
     if (Atomics.load(ctl, CTL_ABORT) || Atomics.load(ctl, CTL_STOP)) return false;
     Atomics.wait(ctl, CTL_GO, 0, 50);
   }

@@ -14,7 +14,8 @@ import { packr, FRAME_REQUEST, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherSta
 import { FrameReceiver } from './receiver.js';
 import { LocalImage } from './source-image.js';
 import { awaitStartGun, handlerBell, openShared, pagesPerUffd } from './shared.js';
-import { readUffdAddress, UFFD_MSG_BYTES } from './uapi.js';
+import { readUffdAddress, UFFD_MSG_BYTES, UFFD_MSG_PF_FLAGS, UFFD_MSG_PF_PTID } from './uapi.js';
+import { CH_HANDLER0 } from './source.js';
 
 export function runUffdHandler(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);
@@ -22,16 +23,17 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const q = queues[start.uffd]!;
   const bell = handlerBell(q);
   const installer = new Installer(start.shared, mem, ctl, times, clock, queues, pagesPerUffd(opts));
-  const channel = 1 + start.handler;
+  const channel = CH_HANDLER0 + start.handler;
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[channel]!);
   const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[channel]!), clock, ctl);
   const msgWords = new Int32Array(UFFD_MSG_BYTES >> 2);
   const msg = new DataView(msgWords.buffer);
-  const request: PageRequestFrame = [FRAME_REQUEST, 0, 1];
+  const request: PageRequestFrame = [FRAME_REQUEST, 0, 0, 0];
   const stats: FetcherStats = {
     role: 'handler', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
     installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
+    discarded: 0, overwritten: 0,
   };
   const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
     if (installer.install(page, words, wordAt, flags) === EEXIST) { stats.eexist++; return; }
@@ -54,6 +56,8 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
       stats.uffdReads++;
       stats.faultRecords++;
       const page = mem.pageOfGpa(readUffdAddress(msg, 0));
+      request[2] = msg.getUint32(UFFD_MSG_PF_PTID, true);
+      request[3] = msg.getUint32(UFFD_MSG_PF_FLAGS, true);
       if (mem.markRequested(page)) {
         if (local) { onPage(page, local.fill(page), local.words, 0); continue; }
         request[1] = page;
