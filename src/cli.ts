@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { simulate, type SimulateHooks } from './engine.js';
 import { SimError } from './errors.js';
 import { formatSummary } from './format.js';
+import { compare, parseStrategyList } from './compare.js';
 import { FLAG_HELP, parseCommand } from './cli-args.js';
 import { resolveOptions, type OptionsInput } from './options.js';
 import type { RunResult } from './result.js';
@@ -16,6 +17,7 @@ const USAGE = `usage: postcopy-sim <command> [options]
 Commands:
   run       one migration; prints a summary table, or one JSON object with --json
   start     the built-in default scenario in both fault modes, side by side
+  compare   one workload under several strategies (--strategies a,b,... default all), one table
   help      this text
 
 ${FLAG_HELP}`;
@@ -67,6 +69,15 @@ async function main(argv: string[]): Promise<number> {
       const results: RunResult[] = [];
       for (const mode of ['exit', 'uffd'] as const) results.push(await runOne({ ...cmd.options, mode }, !cmd.json, mode));
       process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results)}\n`);
+      return results.every((r) => r.verified) ? 0 : 1;
+    }
+    case 'compare': {
+      const cmd = parseCommand(rest, { strategies: { type: 'string' } });
+      if (cmd.help) { process.stdout.write(`usage: postcopy-sim compare [--strategies a,b,...] [options]\n\n${FLAG_HELP}\n`); return 0; }
+      if (cmd.positionals.length) throw new SimError('BAD_INPUT', `compare: unexpected argument "${cmd.positionals[0]}"`);
+      const names = parseStrategyList(cmd.extra.strategies as string | undefined);
+      const results = await compare(cmd.options, names, (name) => progressHooks(!cmd.json, name).hooks);
+      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, results.map((r) => r.strategy))}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
     default:

@@ -347,6 +347,8 @@ function buildResult(
     timeline,
     services: [...(source ? [source] : []), ...fetchers],
     pageMap: null,
+    baselineAccessesPerSec: null,
+    degradation: null,
   };
 }
 

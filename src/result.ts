@@ -94,6 +94,10 @@ export interface RunResult {
   latencyCdf: Array<[number, number]>;
   latencyDist: number[];
   timeline: TimelineSample[];
+  /** The guest's access rate with all memory present (compare, run --baseline), and the
+   *  time-weighted slowdown during postcopy against it (0: none, 1: stalled); null when not measured. */
+  baselineAccessesPerSec: number | null;
+  degradation: number | null;
   /** The memory map: when and how each group of pages arrived (null when not collected). */
   pageMap: PageMap | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */
