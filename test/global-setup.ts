@@ -3,5 +3,6 @@
 import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
+  if (process.env.POSTCOPY_SIM_SKIP_BUILD === '1') return; // the caller built dist/ already
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }

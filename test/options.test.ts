@@ -51,3 +51,17 @@ describe('resolveOptions', () => {
     [{ partition: true, vcpus: 8, memory: '16KiB' }, /^partition: /],
   ])('%j -> %s', (o, re) => expect(badInput(o)).toMatch(re));
 });
+
+describe('strategy options', () => {
+  it('hugepage gets 2 MiB pages unless told otherwise, and refuses 4 KiB', () => {
+    expect(resolveOptions({ strategy: 'hugepage', memory: '64MiB' }).pageSize).toBe(2 ** 21);
+    expect(badInput({ strategy: 'hugepage', pageSize: '4KiB' })).toMatch(/^pageSize: strategy hugepage needs 2MiB pages/);
+  });
+  it('demand needs a fixed number of accesses', () => {
+    expect(badInput({ strategy: 'demand' })).toMatch(/^accesses: /);
+    expect(resolveOptions({ strategy: 'demand', accesses: 10 }).strategy).toBe('demand');
+  });
+  it('rejects an unknown strategy naming the choices', () => {
+    expect(badInput({ strategy: 'telepathy' as never })).toMatch(/^strategy: must be one of demand, linear, prepaging, stride, preempt, hybrid, hugepage/);
+  });
+});

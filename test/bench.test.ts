@@ -1,0 +1,183 @@
+// Goal: the benchmark harness (bench/) keeps working: every scenario runs, fills every cell of its
+// table with a verified run, writes its JSON with the machine facts, and the report, the runner's
+// command line and the README generator accept what the scenarios produce, so `npm run bench`
+// cannot rot between releases.
+// Method: each scenario function on a tiny size (1 MiB per vCPU, 16 MiB guests, 50 ms floors) into a
+// temporary directory; assertions on the shape of the results, never on a timing or a target.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRunnerArgs } from '../bench/index.js';
+import { computeTargets, failures, loadResults, renderSummary, type Results } from '../bench/report.js';
+import { runFloors } from '../bench/scenarios/floors.js';
+import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
+import { runNetwork } from '../bench/scenarios/network.js';
+import { PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
+import { runScale } from '../bench/scenarios/scale.js';
+
+let outDir = '';
+const quiet = { seed: 3, log: () => {} };
+const results: Results = {};
+
+beforeAll(() => { outDir = mkdtempSync(join(tmpdir(), 'postcopy-bench-')); });
+afterAll(() => { rmSync(outDir, { recursive: true, force: true }); });
+
+function written(name: string): Record<string, unknown> {
+  const file = join(outDir, `${name}.json`);
+  expect(existsSync(file)).toBe(true);
+  const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  expect(j.scenario).toBe(name);
+  expect(j.seed).toBe(3);
+  const m = j.machine as Record<string, unknown>;
+  expect(m.cores).toBeGreaterThan(0);
+  expect(typeof m.cpuModel).toBe('string');
+  expect(m.totalMemoryBytes).toBeGreaterThan(0);
+  expect(m.node).toBe(process.version);
+  expect(typeof j.date).toBe('string');
+  return j;
+}
+
+describe('scenarios on tiny sizes', () => {
+  it('paging-rate: every vCPU count x fault path present, verified, one fault per page', async () => {
+    const r = await runPagingRate({ ...quiet, outDir, rows: [1, 2], mibPerVcpu: 1 });
+    results['paging-rate'] = r;
+    expect(r.body.cells).toHaveLength(2 * PAGING_COLUMNS.length);
+    for (const v of [1, 2]) {
+      for (const col of PAGING_COLUMNS) {
+        const c = r.body.cells.find((x) => x.vcpus === v && x.column === col)!;
+        expect(c, `${v} ${col}`).toBeDefined();
+        expect(c.error, `${v} ${col}`).toBeUndefined();
+        expect(c.verified).toBe(true);
+        expect(c.pages).toBe(v * 256);
+        expect(c.faults).toBe(col === 'none' ? 0 : v * 256);
+        expect(c.pagesPerSec).toBeGreaterThan(0);
+        expect(c.perVcpuPagesPerSec).toBeGreaterThan(0);
+        expect(c.guestMs).toBeGreaterThan(0);
+        expect(c.threads).toBeGreaterThanOrEqual(v);
+      }
+    }
+    written('paging-rate');
+  });
+
+  it('floors: the four round trips, the page copy, and a ratio per fault path', async () => {
+    const r = await runFloors({ ...quiet, outDir, durationMs: 50, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : { mibPerVcpu: 1 }) });
+    results.floors = r;
+    for (const m of ['atomicsBlocking', 'atomicsSpin', 'messagePort', 'messagePortPolled'] as const) {
+      expect(r.body.floors[m].roundTripsPerSec).toBeGreaterThan(0);
+    }
+    expect(r.body.floors.pageCopy.page4kNs).toBeGreaterThan(0);
+    expect(r.body.ratios.map((x) => x.column).sort()).toEqual(['exit', 'uffd-1', 'uffd-n', 'uffd-pervcpu']);
+    for (const x of r.body.ratios) {
+      expect(x.floor).toBe(x.column === 'exit' ? 'messagePortPolled' : 'atomicsSpin');
+      expect(x.ratio).toBeGreaterThan(0);
+      expect(Number.isFinite(x.ratio)).toBe(true);
+    }
+    written('floors');
+  });
+
+  it('kernel: three variants per row and the ratios, or one skip reason', async () => {
+    const r = await runKernel({ ...quiet, outDir, rows: [1], mibPerThread: 1, calibrate: false, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) });
+    results.kernel = r;
+    if (r.body.skipped) {
+      expect(r.body.skipReason).toMatch(/\S/);
+      expect(r.body.cells).toEqual([]);
+    } else {
+      expect(r.body.cells.map((c) => c.column)).toEqual([...KERNEL_COLUMNS]);
+      for (const c of r.body.cells) {
+        expect(c.run.verified).toBe(true);
+        expect(c.run.pages).toBe(256);
+        expect(c.run.pagesPerSec).toBeGreaterThan(0);
+      }
+      expect(r.body.ratios).toHaveLength(1);
+      expect(r.body.ratios[0]!.exitVsBest).toBeGreaterThan(0);
+      expect(r.body.simSource).toBe('paging-rate of this run');
+    }
+    written('kernel');
+  });
+
+  it('network: a row per bandwidth with the wire-time bound and the utilisation', async () => {
+    const r = await runNetwork({ ...quiet, outDir, memoryMiB: 16, vcpus: 2 });
+    results.network = r;
+    expect(r.body.rows.map((x) => x.gbit)).toEqual([1, 10, 25, 100]);
+    for (const x of r.body.rows) {
+      expect(x.error).toBeUndefined();
+      expect(x.verified).toBe(true);
+      expect(x.wireMs).toBeGreaterThan(0);
+      expect(x.migrationMs).toBeGreaterThan(0);
+      expect(x.linkUtilisation).toBeGreaterThanOrEqual(0); // rounded to 2 decimals by the simulator
+      expect(x.linkUtilisation).toBeLessThanOrEqual(1);
+      expect(x.pagesDemand + x.pagesPushed).toBe(16 * 256);
+    }
+    written('network');
+  });
+
+  it('scale: one child process per size, its own peak RSS, a growth step', async () => {
+    const r = await runScale({ ...quiet, outDir, sizesMiB: [16, 32], vcpus: 2 });
+    results.scale = r;
+    expect(r.body.rows.map((x) => x.guestMiB)).toEqual([16, 32]);
+    for (const x of r.body.rows) {
+      expect(x.error).toBeUndefined();
+      expect(x.verified).toBe(true);
+      expect(x.peakRssBytes).toBeGreaterThan(x.guestBytes);
+      expect(x.wallMs).toBeGreaterThan(0);
+    }
+    expect(r.body.idleRssBytes).toBeGreaterThan(0);
+    expect(r.body.growth).toHaveLength(1);
+    expect(typeof r.body.linear).toBe('boolean');
+    written('scale');
+  });
+});
+
+describe('report, runner and README generator', () => {
+  it('renders every section and judges every target from the results', () => {
+    const md = renderSummary(results);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
+    const targets = computeTargets(results);
+    expect(targets.map((t) => t.id)).toEqual(['exit-p50', 'exit-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link']);
+    for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
+    // Tiny sizes have no 4 GiB row: that target is reported as not measured, never guessed.
+    expect(targets.find((t) => t.id === 'rss')!.status).toBe('not measured');
+    expect(failures(results)).toEqual([]);
+    // What the scenarios wrote renders the same as what they returned.
+    expect(renderSummary(loadResults(outDir))).toBe(md);
+  });
+
+  it('parses its command line strictly', () => {
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network'], help: false });
+    expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
+      scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
+    });
+    expect(() => parseRunnerArgs(['--bogus'])).toThrow('unknown option --bogus');
+    expect(() => parseRunnerArgs(['nope'])).toThrow(/unknown scenario "nope"/);
+    expect(() => parseRunnerArgs(['--quick', '--full'])).toThrow(/exclude/);
+    expect(() => parseRunnerArgs(['--seed', '-1'])).toThrow(/--seed/);
+  });
+
+  it('the built runner answers a bad flag with one line on stderr and exit code 2', () => {
+    const r = spawnSync(process.execPath, ['dist/bench/index.js', '--bogus'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('scripts/readme-bench.mjs rewrites only the marked section, from the JSON results', () => {
+    const readme = join(outDir, 'README.md');
+    const marks = ['<!-- bench', 'start -->', '<!-- bench', 'end -->'];
+    writeFileSync(readme, `# title\n\nbefore\n\n${marks[0]}:${marks[1]}\nstale\n${marks[2]}:${marks[3]}\n\nafter\n`);
+    const run = (...extra: string[]) => spawnSync(process.execPath, ['scripts/readme-bench.mjs', '--results', outDir, '--readme', readme, ...extra], { encoding: 'utf8' });
+    expect(run('--check').status).toBe(1);
+    expect(run().status).toBe(0);
+    const text = readFileSync(readme, 'utf8');
+    expect(text).not.toContain('stale');
+    expect(text.startsWith('# title\n\nbefore\n\n')).toBe(true);
+    expect(text.endsWith('\n\nafter\n')).toBe(true);
+    expect(text).toContain('### postcopy-sim benchmarks');
+    expect(run('--check').status).toBe(0);
+    writeFileSync(readme, '# no markers\n');
+    const bad = run();
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/no ".*" \.\.\. ".*" section/);
+  });
+});
