@@ -13,6 +13,7 @@
  * Any failure (a dead thread, a page that never arrives) aborts every thread through the control
  * block and becomes a SimError that says who waited on what; the run always ends.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -336,8 +337,8 @@ function buildResult(
     bytesOnWire: bytesToDest + bytesToSource,
     bytesToDest,
     bytesToSource,
-    linkUtilisation: wireUs > 0 && migrationMs > 0 ? r2(Math.min(1, wireUs / 1000 / migrationMs)) : null,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    linkUtilisation: wireUs > 0 && migrationMs > 0 ? Math.round(Math.min(1, wireUs / 1000 / migrationMs) * 1000) / 1000 : null,
+    peakRssBytes: peakRssBytes(),
     wallMs: Math.round(wallMs),
     uffd,
     verified: verifyErrors.length === 0,
@@ -378,6 +379,18 @@ function wakeEverything(_shared: unknown, ctl: Int32Array, queueWords: Int32Arra
   }
   for (const w of queueWords) { Atomics.add(w, Q_BELL, 1); Atomics.notify(w, Q_BELL); }
   Atomics.notify(ctl, CTL_GO);
+}
+
+/**
+ * Peak resident memory of this process. On Linux, VmHWM: getrusage's ru_maxrss survives execve, so a
+ * child started by a large parent would report the parent's peak.
+ */
+function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -98,9 +98,9 @@ describe('scenarios on tiny sizes', () => {
   });
 
   it('network: a row per bandwidth with the wire-time bound and the utilisation', async () => {
-    const r = await runNetwork({ ...quiet, outDir, memoryMiB: 16, vcpus: 2 });
+    const r = await runNetwork({ ...quiet, outDir, memoryMiB: 16, vcpus: 2, bandwidthsGbit: [1, 10] });
     results.network = r;
-    expect(r.body.rows.map((x) => x.gbit)).toEqual([1, 10, 25, 100]);
+    expect(r.body.rows.map((x) => x.gbit)).toEqual([1, 10]);
     for (const x of r.body.rows) {
       expect(x.error).toBeUndefined();
       expect(x.verified).toBe(true);
@@ -173,7 +173,8 @@ describe('report, runner and README generator', () => {
     expect(text).not.toContain('stale');
     expect(text.startsWith('# title\n\nbefore\n\n')).toBe(true);
     expect(text.endsWith('\n\nafter\n')).toBe(true);
-    expect(text).toContain('### postcopy-sim benchmarks');
+    expect(text).toContain('### Latest run');
+    expect(text).toContain('#### Targets');
     expect(run('--check').status).toBe(0);
     writeFileSync(readme, '# no markers\n');
     const bad = run();

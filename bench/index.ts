@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * The benchmark runner: `npm run bench [-- [--quick | --full] [--seed N] [--out DIR] [scenario...]]`.
+ *
+ * Runs the scenarios of bench/scenarios/ in order (paging-rate, floors, kernel, scale, network; or
+ * only the ones named), each writing `<out>/<name>.json`, and prints the markdown summary of this
+ * run on stdout. Progress goes to stderr, so `npm run bench > summary.md` keeps only the summary.
+ * Later scenarios reuse the paging-rate grid of the same run (floors and kernel compare against
+ * it); run alone, they measure the simulator rows they need themselves.
+ *
+ * Exit codes: 0 done (targets are reported, never enforced); 1 a run failed or did not verify;
+ * 2 bad command line (one line on stderr).
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { errorLine, machineFacts, resolveBenchOptions, SCENARIOS, type BenchOptions, type ScenarioName } from './common.js';
+import { failures, renderSummary, type Results } from './report.js';
+import { runFloors } from './scenarios/floors.js';
+import { runKernel } from './scenarios/kernel.js';
+import { runNetwork } from './scenarios/network.js';
+import { runPagingRate } from './scenarios/paging-rate.js';
+import { runScale } from './scenarios/scale.js';
+
+const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
+
+Scenarios (default: all, in this order):
+  paging-rate  demand_paging_test analogue: none / exit / uffd-1 / uffd-n / uffd-pervcpu x 1..16 vCPUs
+  floors       Atomics and MessagePort round trips and the page copy, against the 1-vCPU fault cost
+  kernel       the same experiment on real userfaultfd (bench/native/uffd_paging.c), sim/kernel ratios
+  scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
+  network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
+
+Options:
+  --quick      small sizes, fewer rows: under two minutes
+  --full       adds the 16 GiB scale row
+  --seed N     seed of every simulated run (default 1)
+  --out DIR    where <scenario>.json is written (default bench/results)
+  -h, --help   this text`;
+
+export interface RunnerArgs {
+  scenarios: ScenarioName[];
+  options: BenchOptions;
+  help: boolean;
+}
+
+const FLAGS = {
+  quick: { type: 'boolean', default: false },
+  full: { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parseStrict(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: true, options: FLAGS });
+  } catch (e) {
+    // node:util's message for an unknown flag runs on with advice; keep the one fact.
+    const unknown = /Unknown option '([^']+)'/.exec(errorLine(e));
+    throw new Error(unknown ? `unknown option ${unknown[1]}` : errorLine(e));
+  }
+}
+
+/** Parses argv (strict); throws an Error whose message is the one line to print. */
+export function parseRunnerArgs(argv: string[]): RunnerArgs {
+  const { values, positionals } = parseStrict(argv);
+  if (values.quick && values.full) throw new Error('--quick and --full exclude each other');
+  let seed: number | undefined;
+  if (values.seed !== undefined) {
+    seed = Number(values.seed);
+    if (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(seed) || seed > 0xffffffff) {
+      throw new Error(`--seed must be an integer from 0 to 4294967295, got "${values.seed}"`);
+    }
+  }
+  for (const p of positionals) {
+    if (!(SCENARIOS as readonly string[]).includes(p)) throw new Error(`unknown scenario "${p}" (one of: ${SCENARIOS.join(', ')})`);
+  }
+  const named = new Set(positionals);
+  return {
+    scenarios: named.size ? SCENARIOS.filter((s) => named.has(s)) : [...SCENARIOS],
+    options: { quick: values.quick, full: values.full, ...(seed !== undefined ? { seed } : {}), ...(values.out ? { outDir: values.out } : {}) },
+    help: values.help,
+  };
+}
+
+/** Runs the scenarios; returns what they produced and the scenarios that threw. */
+export async function runBench(scenarios: ScenarioName[], options: BenchOptions): Promise<{ results: Results; errors: string[] }> {
+  const o = resolveBenchOptions(options);
+  const results: Results = {};
+  const errors: string[] = [];
+  for (const name of scenarios) {
+    const t0 = performance.now();
+    o.log(`${name}: start`);
+    try {
+      switch (name) {
+        case 'paging-rate': results['paging-rate'] = await runPagingRate(o); break;
+        case 'floors': results.floors = await runFloors({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
+        case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
+        case 'scale': results.scale = await runScale(o); break;
+        case 'network': results.network = await runNetwork(o); break;
+      }
+      o.log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      errors.push(`${name}: ${errorLine(e)}`);
+      o.log(`${name}: FAILED ${errorLine(e)}`);
+    }
+  }
+  return { results, errors };
+}
+
+async function main(): Promise<number> {
+  let args: RunnerArgs;
+  try {
+    args = parseRunnerArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${errorLine(e)} (see --help)\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const m = machineFacts();
+  const o = resolveBenchOptions(args.options);
+  o.log(`${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit ?? 'unknown'}; seed ${o.seed}` +
+    `${o.quick ? ', quick' : o.full ? ', full' : ''}; results in ${o.outDir}`);
+  const t0 = performance.now();
+  const { results, errors } = await runBench(args.scenarios, args.options);
+  const failed = [...errors, ...failures(results)];
+  o.log(`all done in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed.length ? `; ${failed.length} failed` : ''}`);
+  for (const f of failed) process.stderr.write(`bench: FAILED ${f}\n`);
+  await new Promise<void>((resolve) => process.stdout.write(renderSummary(results), () => resolve()));
+  return failed.length ? 1 : 0;
+}
+
+// Only as the entry point: the test imports parseRunnerArgs and runBench.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().then((code) => process.exit(code), (e: unknown) => {
+    process.stderr.write(`bench: ${errorLine(e)}\n`);
+    process.exit(1);
+  });
+}
