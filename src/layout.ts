@@ -34,6 +34,7 @@ export const CTL_VCPUS_STARTED = 8; // barrier: vCPUs that reached their start l
 export const CTL_GO = 9; // the start gun: all threads ready, the guest runs on the destination
 export const CTL_PRECOPY = 10; // hybrid: services start precopy while the guest still runs on the source
 export const CTL_SWITCHED = 11; // hybrid: the destination processed the switch (discards): the guest may start
+export const CTL_SERVICES_READY = 12; // service threads loaded and about to enter their loop
 /** Doorbell pairs (bell counter, sleeping flag) for service threads: fetcher, source, then handlers. */
 export const CTL_BELLS = 16;
 export const BELL_FETCHER = 0;

@@ -3,6 +3,7 @@
  * role's loop from src/ and posts its final statistics (or its failure, as data) to the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { CTL_SERVICES_READY, CTL_WORDS } from '../src/layout.js';
 import { runFetcher } from '../src/fetcher.js';
 import type { ServiceReport, ServiceStart } from '../src/protocol.js';
 import { runSource } from '../src/source.js';
@@ -10,6 +11,9 @@ import { runUffdHandler } from '../src/uffd-handler.js';
 
 const start = workerData as ServiceStart;
 let report: ServiceReport;
+// Loaded (imports are evaluated before this line): the engine fires the start gun only once every
+// service thread got here.
+Atomics.add(new Int32Array(start.shared.ctlSab, 0, CTL_WORDS), CTL_SERVICES_READY, 1);
 try {
   report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : runUffdHandler(start);
 } catch (e) {
