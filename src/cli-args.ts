@@ -14,7 +14,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
   uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
-  serviceSpin: 'string', watchdog: 'string', prefault: 'string', think: 'string', trace: 'string',
+  serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -107,6 +107,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --dirty-rate SIZE    hybrid: bytes/s the guest dirties during precopy (default 64MiB)
   --seed N             seed of the image and workloads (default 1)
   --prefault BOOL      map guest memory on the host before the start (default true)
+  --vcpu-nice N        nice increment of vCPU threads, 0-19 (default 5): service threads win the cores
   --spin TIME          how long a waiting vCPU spins before sleeping (default 20us)
   --service-spin TIME  how long an idle fetcher/source/handler spins (default 20us)
   --watchdog TIME      fail if a vCPU waits this long on one page (default 20s)

@@ -20,6 +20,9 @@ import {
 import { FrameReceiver } from './receiver.js';
 import { awaitStartGun, openShared, pagesPerUffd } from './shared.js';
 
+/** Pushed pages installed per round before the fetcher looks at fault records and the urgent channel again. */
+const BULK_BATCH = 32;
+
 export function runFetcher(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);
   const { opts, clock, mem, ctl, times, queues, fetcherBell, sourceBell } = views;
@@ -97,7 +100,9 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     let nextArriveUs = Infinity;
     if (receiver && urgent) {
       const framesBefore = receiver.frames + urgent.frames;
-      nextArriveUs = Math.min(urgent.drain(onPage), receiver.drain(onPage, onDiscard));
+      // The bulk stream in bounded batches: when this thread falls behind the link, a fault record
+      // or an urgent page must not wait for a whole backlog of pushed pages to be installed.
+      nextArriveUs = Math.min(urgent.drain(onPage), receiver.drain(onPage, onDiscard, BULK_BATCH));
       if (receiver.frames + urgent.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).

@@ -59,6 +59,7 @@ export const OptionsSchema = z.strictObject({
   dirtyRate: size('hybrid: bytes per second the guest dirties during precopy').prefault('64MiB'),
   seed: int(0, 0xffffffff).default(1),
   think: duration.prefault(0).describe('guest think time between accesses (slow motion for demos)'),
+  vcpuNice: int(0, 19).default(5).describe('nice increment of the vCPU threads, so the fetcher, source and handlers win the cores'),
   prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
   spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
   serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
@@ -103,6 +104,7 @@ export interface ResolvedOptions {
   dirtyRateBytesPerSec: number;
   seed: number;
   prefault: boolean;
+  vcpuNice: number;
   thinkUs: number;
   spinUs: number;
   serviceSpinUs: number;
@@ -172,7 +174,7 @@ function finish(o: Parsed): ResolvedOptions {
     workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
-    zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
   };
 }

@@ -15,16 +15,19 @@ export class FrameReceiver {
   constructor(private readonly ring: WireRing, private readonly clock: Clock, private readonly ctl: Int32Array) {}
 
   /**
-   * Delivers every frame that has arrived by now. Returns the arrival time of a frame still in
-   * flight, or Infinity when the channel is empty. Consumed space goes back to the sender on return.
+   * Delivers the frames that have arrived by now, at most `maxFrames`. Returns the arrival time of
+   * the next frame (now, if the batch limit stopped it), or Infinity when the channel is empty.
+   * Consumed space goes back to the sender on return.
    */
   drain(
     onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void,
     onDiscard?: (pages: number[], final: boolean) => void,
+    maxFrames = Infinity,
   ): number {
     const ring = this.ring;
     let now = this.clock.nowUs();
-    for (;;) {
+    for (let n = 0; ; n++) {
+      if (n === maxFrames) { ring.release(); this.report(); return now; } // more are due: come back soon
       const arriveUs = ring.peek();
       if (arriveUs < 0) { this.report(); return Infinity; }
       if (arriveUs > now) {
