@@ -44,7 +44,7 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   awaitStartGun(ctl);
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = bell.snapshot();
-    if (opts.injectFault === 'handler-dies' && stats.uffdReads >= 8) throw new Error('injected fault: uffd handler crashed');
+    if (opts.injectFault === 'handler-dies' && stats.uffdReads >= 1) throw new Error('injected fault: uffd handler crashed');
     let nextArriveUs = Infinity;
     if (receiver) {
       const framesBefore = receiver.frames;

@@ -76,7 +76,7 @@ describe('failures become diagnosed errors, and runs end', () => {
     expect(e.message).toMatch(re);
   });
   it('a dead uffd handler', async () => {
-    const e = await failure({ vcpus: 2, memory: '8MiB', mode: 'uffd', workload: 'random', injectFault: 'handler-dies' });
+    const e = await failure({ vcpus: 2, memory: '8MiB', mode: 'uffd', workload: 'random', bandwidth: '1Gbit', injectFault: 'handler-dies' });
     expect(e.message).toMatch(/uffd handler 0 died/);
   });
   it('a page that never arrives trips the watchdog, naming the vCPU and the gpa', async () => {
