@@ -8,6 +8,7 @@ import { simulate, type SimulateHooks } from './engine.js';
 import { SimError } from './errors.js';
 import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from './compare.js';
+import { demoCommand, reportCommand } from './cli-see.js';
 import { FLAG_HELP, parseCommand } from './cli-args.js';
 import { resolveOptions, type OptionsInput } from './options.js';
 import type { RunResult } from './result.js';
@@ -18,6 +19,8 @@ Commands:
   run       one migration; prints a summary table, or one JSON object with --json
   start     the built-in default scenario in both fault modes, side by side
   compare   one workload under several strategies (--strategies a,b,... default all), one table
+  report    saved results (run/start/compare --json, bench/results/*.json) -> one offline HTML file with plots
+  demo      a local web page that shows a migration live (http://127.0.0.1:8080/ by default)
   help      this text
 
 ${FLAG_HELP}`;
@@ -80,6 +83,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, results.map((r) => r.strategy))}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
+    case 'report':
+      return reportCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
     default:
       throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
   }

@@ -49,8 +49,8 @@ export interface TickEvent {
   vcpus: VcpuSnapshot[];
   /** Live latency histogram: counts per bucket N = [2^N us, 2^(N+1) us) (bucket 0 also holds < 1 us). */
   latencyBuckets: number[];
-  /** Memory-map cells whose content changed: [cell, present fraction 0..1, demand fraction 0..1]. */
-  cells: Array<[number, number, number]>;
+  /** Memory-map cells whose content changed: [cell, present fraction, demand fraction of present, zero fraction of present]. */
+  cells: Array<[number, number, number, number]>;
 }
 
 export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }

@@ -4,7 +4,7 @@
  * sampling timer and only reads shared memory.
  */
 import {
-  ARRIVED_DEMAND, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
+  ARRIVED_DEMAND, ARRIVED_ZERO, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
   TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
   VS_ACCESSES, VS_FAULTS, VS_LAST_FAULT_US, VS_LAST_FLAGS, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
 } from './layout.js';
@@ -29,16 +29,19 @@ export function pageMap(opts: ResolvedOptions, shared: SharedState): PageMap {
   const how = new Uint8Array(shared.arrivalHowSab);
   const arrivalMs: number[] = [];
   const demand: number[] = [];
+  const zero: number[] = [];
   for (let c = 0; c < cells; c++) {
-    let sum = 0, n = 0, d = 0;
+    let sum = 0, n = 0, d = 0, z = 0;
     for (let p = c * pagesPerCell; p < Math.min(opts.pages, (c + 1) * pagesPerCell); p++) {
       sum += ms[p]!; n++;
       if (how[p]! & ARRIVED_DEMAND) d++;
+      if (how[p]! & ARRIVED_ZERO) z++;
     }
     arrivalMs.push(Math.round((sum / n) * 10) / 10);
     demand.push(Math.round((d / n) * 100) / 100);
+    zero.push(Math.round((z / n) * 100) / 100);
   }
-  return { cells, pagesPerCell, arrivalMs, demand };
+  return { cells, pagesPerCell, arrivalMs, demand, zero };
 }
 
 const LANES: VcpuLane[] = ['running', 'faulted', 'waiting', 'done'];
@@ -126,20 +129,26 @@ export class EventPublisher {
     return { kind: 'memory_fault', exitReason: KVM_EXIT_MEMORY_FAULT, flags, flagNames: describeMemoryFaultFlags(flags), gpa, size: this.opts.pageSize };
   }
 
-  private changedCells(): Array<[number, number, number]> {
-    const out: Array<[number, number, number]> = [];
+  private changedCells(): Array<[number, number, number, number]> {
+    const out: Array<[number, number, number, number]> = [];
     const ppc = this.pagesPerCell;
     for (let c = 0; c < this.cells; c++) {
-      let present = 0, demand = 0;
+      let present = 0, demand = 0, zero = 0;
       const end = Math.min(this.opts.pages, (c + 1) * ppc);
       for (let p = c * ppc; p < end; p++) {
-        if (this.opts.mode === 'none' || this.arrivalMs[p]! > 0) { present++; if (this.arrivalHow[p]! & ARRIVED_DEMAND) demand++; }
+        if (this.opts.mode === 'none' || this.arrivalMs[p]! > 0) {
+          present++;
+          const how = this.arrivalHow[p]!;
+          if (how & ARRIVED_DEMAND) demand++;
+          if (how & ARRIVED_ZERO) zero++;
+        }
       }
       if (present !== this.cellPresent[c] || demand !== this.cellDemand[c]) {
         this.cellPresent[c] = present;
         this.cellDemand[c] = demand;
         const n = end - c * ppc;
-        out.push([c, Math.round((present / n) * 100) / 100, present ? Math.round((demand / present) * 100) / 100 : 0]);
+        out.push([c, Math.round((present / n) * 100) / 100, present ? Math.round((demand / present) * 100) / 100 : 0,
+          present ? Math.round((zero / present) * 100) / 100 : 0]);
       }
     }
     return out;

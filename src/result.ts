@@ -24,6 +24,8 @@ export interface PageMap {
   arrivalMs: number[];
   /** fraction of the cell's pages that were demand-fetched (the rest pushed) */
   demand: number[];
+  /** fraction of the cell's pages that travelled as zero pages */
+  zero?: number[];
 }
 
 export interface RunResult {

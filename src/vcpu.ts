@@ -167,7 +167,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
         break;
       }
     }
-    if (thinkUs > 0) Atomics.wait(thinkWord, 0, 0, thinkUs / 1000); // slow motion for demos
+    if (thinkUs > 0) { // slow motion for demos: publish every access, or the live view moves in steps of 256
+      Atomics.wait(thinkWord, 0, 0, thinkUs / 1000);
+      vstats[vs + VS_ACCESSES] = i;
+    }
     if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.access);
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;

@@ -1,0 +1,104 @@
+/**
+ * The CLI's "see it" commands: `report` (saved results -> one offline HTML file) and `demo` (the
+ * live teaching page on a local web server). Flags are parsed strictly; every bad input is a
+ * BAD_INPUT SimError with one line, like the other commands.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startDemoServer } from './demo/server.js';
+import { Errors, SimError } from './errors.js';
+import { renderReport } from './report/index.js';
+import { parseSize } from './units.js';
+
+export const REPORT_USAGE = `usage: postcopy-sim report RESULTS.json [-o report.html]
+
+  Turns saved results into one self-contained HTML file (inline SVG charts, opens offline):
+  the --json output of run, start or compare, or a bench results file (bench/results/*.json).
+  -o, --output FILE   where to write the HTML (default: stdout)`;
+
+export const DEMO_USAGE = `usage: postcopy-sim demo [--host HOST] [--port PORT]
+
+  Serves the live demo page and prints its URL; runs until Ctrl-C.
+  --host HOST          interface to listen on (default 127.0.0.1; anything else exposes the demo)
+  --port PORT          TCP port, 0 for any free port (default 8080)
+  --max-memory SIZE    largest guest a run may have (default 4GiB)
+  --max-vcpus N        most vCPUs a run may have (default 16)`;
+
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>, positionals: boolean):
+  { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, strict: true, allowPositionals: positionals });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+  }
+}
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' } }, true);
+  if (values.help) { process.stdout.write(`${REPORT_USAGE}\n`); return 0; }
+  if (positionals.length !== 1) throw Errors.badInput('report', positionals.length ? `expected one results file, got ${positionals.length}` : 'name the results file (postcopy-sim report RESULTS.json -o report.html)');
+  const file = positionals[0]!;
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw Errors.badInput('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let data: unknown;
+  try { data = JSON.parse(text); } catch (e) {
+    throw Errors.badInput('', `${file} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  let html: string;
+  try { html = renderReport(data); } catch (e) {
+    if (e instanceof SimError) throw new SimError(e.code, `${file}: ${e.message}`);
+    throw e;
+  }
+  const out = values.output as string | undefined;
+  if (out === undefined || out === '-') { process.stdout.write(html); return 0; }
+  try { writeFileSync(out, html); } catch (e) {
+    throw Errors.badInput('--output', `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  process.stderr.write(`postcopy-sim: wrote ${out} (${Math.round(html.length / 1024)} KiB)\n`);
+  return 0;
+}
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    host: { type: 'string' }, port: { type: 'string' }, 'max-memory': { type: 'string' }, 'max-vcpus': { type: 'string' },
+  }, false);
+  if (values.help) { process.stdout.write(`${DEMO_USAGE}\n`); return 0; }
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  if (!host || /[\s/]/.test(host)) throw Errors.badInput('--host', `"${host}" is not a host name or address`);
+  const portText = (values.port as string | undefined) ?? '8080';
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw Errors.badInput('--port', `"${portText}" is not a port number (0-65535)`);
+  let maxMemoryBytes: number | undefined;
+  if (values['max-memory'] !== undefined) {
+    try { maxMemoryBytes = parseSize(values['max-memory'] as string); } catch (e) { throw Errors.badInput('--max-memory', (e as Error).message); }
+  }
+  let maxVcpus: number | undefined;
+  if (values['max-vcpus'] !== undefined) {
+    const n = Number(values['max-vcpus']);
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw Errors.badInput('--max-vcpus', 'must be a whole number from 1 to 256');
+    maxVcpus = n;
+  }
+  let server;
+  try {
+    server = await startDemoServer({ host, port: Number(portText), maxMemoryBytes, maxVcpus });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw Errors.badInput('', `cannot listen on ${host}:${portText}: ${code}`);
+    }
+    throw e;
+  }
+  if (!/^(127\.|localhost$|::1$)/.test(host)) {
+    process.stderr.write(`postcopy-sim: warning: the demo listens on ${host}, not only on this machine's loopback\n`);
+  }
+  process.stdout.write(`${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
