@@ -33,6 +33,7 @@ import type { FetcherStats, ServiceReport, ServiceStart, SourceStats, VcpuReport
 import type { RunResult, TimelineSample } from './result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
+import { Link } from './network.js';
 import type { SimEvent } from './events.js';
 import { EventPublisher, pageMap } from './observe.js';
 import { loadTrace } from './trace.js';
@@ -342,6 +343,7 @@ function buildResult(
     duplicatePages: sum((s) => s.eexist),
     requests: sum((s) => s.requestsSent),
     requestsForSentPages: source?.requestsForSentPages ?? 0,
+    faultBreakdownUs: faultBreakdown(opts, reports, source, fetchers),
     demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
     bytesOnWire: bytesToDest + bytesToSource,
     bytesToDest,
@@ -359,6 +361,23 @@ function buildResult(
     pageMap: null,
     baselineAccessesPerSec: null,
     degradation: null,
+  };
+}
+
+function faultBreakdown(opts: ResolvedOptions, reports: VcpuReport[], source: SourceStats | undefined, fetchers: FetcherStats[]): RunResult['faultBreakdownUs'] {
+  const faults = reports.reduce((a, r) => a + r.faults, 0);
+  if (!faults || opts.mode === 'none') return null;
+  const records = fetchers.reduce((a, s) => a + s.faultRecords, 0);
+  const demand = fetchers.reduce((a, s) => a + s.installedDemand, 0);
+  const r2 = (x: number) => Math.round(x * 10) / 10;
+  const link = new Link({ bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes });
+  return {
+    toFetcher: opts.mode === 'exit' && records ? r2(fetchers.reduce((a, s) => a + s.recordLagUsTotal, 0) / records) : 0,
+    atSource: source && source.requestsReceived ? r2(source.requestLagUsTotal / source.requestsReceived) : 0,
+    sendQueue: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0,
+    wire: opts.network === 'none' ? 0 : r2(link.serialiseUs(16 + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + 16 + opts.msgOverheadBytes) + 2 * opts.latencyUs),
+    toInstall: demand ? r2(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,
+    toResume: r2(reports.reduce((a, r) => a + r.resumeLagUsTotal, 0) / faults),
   };
 }
 

@@ -14,7 +14,7 @@ import { LocalImage } from './source-image.js';
 import { assert } from './errors.js';
 import { WireRing } from './wire.js';
 import {
-  decode, packr, FRAME_REQUEST, MF_GPA, MF_VCPU, MF_FLAGS, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
+  decode, packr, FRAME_REQUEST, MF_GPA, MF_TIME_US, MF_VCPU, MF_FLAGS, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
   type PageRequestFrame, type ServiceStart,
 } from './protocol.js';
 import { FrameReceiver } from './receiver.js';
@@ -40,15 +40,19 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const stats: FetcherStats = {
     role: 'fetcher', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
     installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
-    discarded: 0, overwritten: 0,
+    discarded: 0, overwritten: 0, recordLagUsTotal: 0, installLagUsTotal: 0,
   };
 
-  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
+  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs = -1): void => {
     const r = installer.install(page, words, wordAt, flags);
     if (r === EEXIST) { stats.eexist++; return; }
     if (r === OVERWRITTEN) { stats.overwritten++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
-    if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
+    if (flags & PAGE_FLAG_DEMAND) {
+      stats.installedDemand++;
+      // How long a demanded page that had arrived (per the link model) waited for this thread.
+      if (arriveUs >= 0) stats.installLagUsTotal += Math.max(0, clock.nowUs() - arriveUs);
+    } else stats.installedPushed++;
   };
 
   // hybrid's switch to postcopy: the listed pages' copies are stale; the last frame lets the guest go.
@@ -65,6 +69,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
 
   const onFault = (rec: MemoryFaultRecord): void => {
     stats.faultRecords++;
+    stats.recordLagUsTotal += Math.max(0, clock.nowUs() - rec[MF_TIME_US]); // vCPU exit -> fetcher reads it
     const page = mem.pageOfGpa(rec[MF_GPA]);
     if (mem.markRequested(page)) {
       if (local) { onPage(page, local.fill(page), local.words, 0); return; }

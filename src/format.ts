@@ -36,6 +36,8 @@ const ROWS: Row[] = [
   ['resent / discarded pages', (r) => `${n(r.pagesResent)} / ${n(r.pagesDiscarded)}`],
   ['duplicate copies (EEXIST)', (r) => n(r.duplicatePages)],
   ['demand queueing mean/max', (r) => `${us(r.demandQueueUs.mean)} / ${us(r.demandQueueUs.max)}`],
+  ['fault time: simulator threads', (r) => (r.faultBreakdownUs ? `${us(r.faultBreakdownUs.toFetcher + r.faultBreakdownUs.atSource + r.faultBreakdownUs.toInstall + r.faultBreakdownUs.toResume)}` : '-')],
+  ['fault time: modelled link', (r) => (r.faultBreakdownUs ? `${us(r.faultBreakdownUs.sendQueue + r.faultBreakdownUs.wire)} (queue ${us(r.faultBreakdownUs.sendQueue)})` : '-')],
   ['bytes on wire', (r) => formatBytes(r.bytesOnWire)],
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
   ['uffd lock contended', (r) => (r.uffd ? `${n(r.uffd.contended)} of ${n(r.uffd.acquires)} (${us(r.uffd.lockWaitUs)} waiting)` : '-')],

@@ -102,6 +102,8 @@ export interface VcpuReport {
   badReads: number;
   firstBadRead: string | null;
   latency: RecordableHistogram;
+  /** page installed -> this vCPU running again, summed over faults */
+  resumeLagUsTotal: number;
   noMemslot: string | null;
 }
 
@@ -144,6 +146,9 @@ export interface FetcherStats {
   /** hybrid: pages discarded at the switch, and precopy resends that overwrote a copy */
   discarded: number;
   overwritten: number;
+  /** fault-latency breakdown: exit -> record read (exit mode), demanded page arrived -> installed */
+  recordLagUsTotal: number;
+  installLagUsTotal: number;
 }
 
 export interface SourceStats {
@@ -161,6 +166,8 @@ export interface SourceStats {
   demandQueueUsMax: number;
   pagesPrefetched: number;
   pagesUrgent: number;
+  /** a request arrived at the source (link model) -> the source thread handled it */
+  requestLagUsTotal: number;
   /** hybrid */
   precopyRounds: number;
   precopyPagesSent: number;

@@ -20,7 +20,7 @@ export class FrameReceiver {
    * Consumed space goes back to the sender on return.
    */
   drain(
-    onPage: (page: number, flags: number, words: Int32Array, wordAt: number) => void,
+    onPage: (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs: number) => void,
     onDiscard?: (pages: number[], final: boolean) => void,
     maxFrames = Infinity,
   ): number {
@@ -39,7 +39,7 @@ export class FrameReceiver {
       this.bytes += ring.headerLength + ring.payloadBytes;
       this.unreportedBytes += ring.headerLength + ring.payloadBytes;
       if (f[0] === FRAME_DISCARD) onDiscard?.(f[2], f[1] === 1);
-      else onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt); // the page is still in the ring: install before consume
+      else onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt, arriveUs); // the page is still in the ring: install before consume
       ring.consume();
     }
   }

@@ -81,6 +81,13 @@ export interface RunResult {
   duplicatePages: number;
   requests: number;
   requestsForSentPages: number;
+  /**
+   * Where a demand fault's time goes (means, us): exit -> the fetcher reads the record (exit mode),
+   * request at the source -> handled, queued behind bytes on the link (= demandQueueUs.mean), the
+   * modelled wire (request + page), page arrived -> installed, installed -> vCPU running again.
+   * The first and last two are the simulator's own threads; the middle two are what it models.
+   */
+  faultBreakdownUs?: { toFetcher: number; atSource: number; sendQueue: number; wire: number; toInstall: number; toResume: number } | null;
   /** Mean / max time a demanded page waited behind bytes already queued on the link. */
   demandQueueUs: { mean: number; max: number };
   bytesOnWire: number;

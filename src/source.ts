@@ -112,7 +112,7 @@ export function runSource(start: ServiceStart): SourceStats {
   const stats: SourceStats = {
     role: 'source', pagesSent: 0, pagesDemand: 0, pagesPushed: 0, zeroPages: 0, requestsReceived: 0,
     requestsForSentPages: 0, bytesToDest: 0, bytesToSource: 0, framesSent: 0, demandQueueUsTotal: 0, demandQueueUsMax: 0,
-    pagesPrefetched: 0, pagesUrgent: 0, precopyRounds: 0, precopyPagesSent: 0, pagesResent: 0, pagesDiscarded: 0,
+    pagesPrefetched: 0, pagesUrgent: 0, requestLagUsTotal: 0, precopyRounds: 0, precopyPagesSent: 0, pagesResent: 0, pagesDiscarded: 0,
     lastArriveUs: 0, sleeps: 0, ringFullStalls: 0, loops: 0,
   };
 
@@ -213,6 +213,7 @@ export function runSource(start: ServiceStart): SourceStats {
     while (reqHead < reqPage.length && reqArriveUs[reqHead]! <= nowUs) {
       const page = reqPage[reqHead]!;
       const arrivedUs = reqArriveUs[reqHead]!;
+      stats.requestLagUsTotal += Math.max(0, nowUs - arrivedUs);
       prefetch.length = 0;
       strategy.onRequest(page, reqVcpu[reqHead]!, arrivedUs, prefetch);
       if (sent[page]) stats.requestsForSentPages++; // already on its way (QEMU skips pages no longer dirty)

@@ -33,12 +33,16 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const stats: FetcherStats = {
     role: 'handler', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
     installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
-    discarded: 0, overwritten: 0,
+    discarded: 0, overwritten: 0, recordLagUsTotal: 0, installLagUsTotal: 0,
   };
-  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number): void => {
+  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs = -1): void => {
     if (installer.install(page, words, wordAt, flags) === EEXIST) { stats.eexist++; return; }
     if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
-    if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
+    if (flags & PAGE_FLAG_DEMAND) {
+      stats.installedDemand++;
+      // How long a demanded page that had arrived (per the link model) waited for this thread.
+      if (arriveUs >= 0) stats.installLagUsTotal += Math.max(0, clock.nowUs() - arriveUs);
+    } else stats.installedPushed++;
   };
 
   awaitStartGun(ctl);

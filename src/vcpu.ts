@@ -19,7 +19,7 @@ import {
   CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_POSTED, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
-  CTL_LATENCY_BUCKETS, LATENCY_BUCKETS,
+  CTL_LATENCY_BUCKETS, LATENCY_BUCKETS, TIME_GO_US,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
@@ -65,6 +65,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
   let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
   let firstBadRead: string | null = null;
+  let resumeLagUsTotal = 0;
+  const arrivalMs = new Float32Array(task.shared.arrivalMsSab);
 
   // Each vCPU maps its share of host memory before the start line, so no install pays a host page fault.
   // (mode none: the engine already wrote the whole image, which mapped it.)
@@ -136,6 +138,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       waitWokenByUffd(page, uffdPagefaultFlags(access), gpa);
     }
     const tResume = clock.nowUs();
+    const installedMs = arrivalMs[page]!;
+    if (installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
     blockEnd(ctl, times, tResume);
     const dUs = tResume - tFault;
     blockedUs += dUs;
@@ -210,6 +214,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   vcpuRetired(ctl, times, tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
   };
 }
