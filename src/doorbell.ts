@@ -9,6 +9,9 @@
  * sequentially consistent, either the sender sees the sleeper or the sleeper sees the new bell.
  */
 
+/** Receivers spin, rather than sleep, through a wait for a frame due this soon (fetcher, handlers). */
+export const HOLD_SPIN_US = 200;
+
 export class Doorbell {
   /** How often this side slept (a wake-up costs ~25-45 us on these VMs): a health metric. */
   sleeps = 0;

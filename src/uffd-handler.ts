@@ -7,6 +7,7 @@
  */
 import { assert } from './errors.js';
 import { WireRing } from './wire.js';
+import { HOLD_SPIN_US } from './doorbell.js';
 import { EEXIST } from './guest-memory.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_STOP } from './layout.js';
@@ -76,7 +77,7 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
     }
     const now = clock.nowUs();
     const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
-    bell.wait(seen, opts.serviceSpinUs, timeoutUs, clock.nowUs);
+    bell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.nowUs); // see fetcher.ts
   }
   stats.sleeps = bell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;
