@@ -1,0 +1,63 @@
+// Regenerates the README's strategy tables from measured `compare` runs (nothing hand-typed).
+// Usage: npm run build && node scripts/readme-strategies.mjs   (takes a few minutes)
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { compare } from '../dist/src/compare.js';
+
+const experiments = [
+  {
+    title: 'Vanilla postcopy against postcopy-preempt: a write-heavy guest on a saturated 10 Gbit/s link, 4 KiB pages',
+    command: 'postcopy-sim compare --vcpus 2 --memory 512MiB --workload random --write-ratio 0.8 --bandwidth 10Gbit --strategies linear,preempt',
+    options: { vcpus: 2, memory: '512MiB', workload: 'random', writeRatio: 0.8, bandwidth: '10Gbit', seed: 1 },
+    strategies: ['linear', 'preempt'],
+  },
+  {
+    title: 'The same at 2.5 Gbit/s, where the simulator has cores to spare',
+    command: 'postcopy-sim compare --vcpus 2 --memory 256MiB --workload random --write-ratio 0.8 --bandwidth 2500Mbit --strategies linear,preempt',
+    options: { vcpus: 2, memory: '256MiB', workload: 'random', writeRatio: 0.8, bandwidth: '2500Mbit', seed: 1 },
+    strategies: ['linear', 'preempt'],
+  },
+  {
+    title: 'A zipfian guest (4 vCPUs, hot set, 30% writes) under every strategy that pushes while it runs',
+    command: 'postcopy-sim compare --vcpus 4 --memory 512MiB --workload zipf --strategies linear,prepaging,stride,preempt,hybrid',
+    options: { vcpus: 4, memory: '512MiB', workload: 'zipf', seed: 1 },
+    strategies: ['linear', 'prepaging', 'stride', 'preempt', 'hybrid'],
+  },
+];
+
+const ms = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} us`);
+const rows = [
+  ['migration', (r) => `${r.migrationMs.toFixed(0)} ms`],
+  ['downtime', (r) => (r.strategy === 'hybrid' ? `${r.downtimeMs.toFixed(2)} ms` : '-')],
+  ['faults', (r) => String(r.faults)],
+  ['fault latency p50', (r) => ms(r.faultLatencyUs.p50)],
+  ['fault latency p99', (r) => ms(r.faultLatencyUs.p99)],
+  ['queued behind the bulk stream (mean)', (r) => ms(r.demandQueueUs.mean)],
+  ['fault time in simulator threads (mean)', (r) => (r.faultBreakdownUs ? ms(r.faultBreakdownUs.toFetcher + r.faultBreakdownUs.atSource + r.faultBreakdownUs.toInstall + r.faultBreakdownUs.toResume) : '-')],
+  ['blocktime (all vCPUs)', (r) => `${r.blocktimeMs.toFixed(0)} ms`],
+  ['pages prefetched / urgent / resent', (r) => `${r.pagesPrefetched} / ${r.pagesUrgent} / ${r.pagesResent}`],
+  ['wasted copies (EEXIST)', (r) => String(r.duplicatePages)],
+  ['bytes on wire', (r) => `${(r.bytesOnWire / 2 ** 20).toFixed(1)} MiB`],
+  ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
+  ['guest degradation', (r) => (r.degradation === null ? '-' : `${Math.round(r.degradation * 100)}%`)],
+  ['verified', (r) => String(r.verified)],
+];
+
+mkdirSync('bench/results', { recursive: true });
+let md = '';
+const all = [];
+for (const e of experiments) {
+  process.stderr.write(`${e.title}\n`);
+  const rs = await compare(e.options, e.strategies);
+  all.push({ title: e.title, command: e.command, results: rs.map(({ timeline, latencyCdf, pageMap, services, ...r }) => r) });
+  md += `**${e.title}** (\`${e.command}\`):\n\n| | ${rs.map((r) => r.strategy).join(' | ')} |\n| --- |${rs.map(() => ' ---: |').join('')}\n`;
+  for (const [label, cell] of rows) md += `| ${label} | ${rs.map(cell).join(' | ')} |\n`;
+  md += '\n';
+}
+writeFileSync('bench/results/strategies.json', JSON.stringify({ date: new Date().toISOString(), experiments: all }, null, 1));
+let readme = readFileSync('README.md', 'utf8');
+const start = '<!-- strategy-tables:start -->', end = '<!-- strategy-tables:end -->';
+const i = readme.indexOf(start), j = readme.indexOf(end);
+if (i < 0 || j < 0) throw new Error('README has no strategy-tables markers');
+readme = `${readme.slice(0, i + start.length)}\n${md}${readme.slice(j)}`;
+writeFileSync('README.md', readme);
+console.log(md);
