@@ -38,7 +38,7 @@ const rows = [
   ['wasted copies (EEXIST)', (r) => String(r.duplicatePages)],
   ['bytes on wire', (r) => `${(r.bytesOnWire / 2 ** 20).toFixed(1)} MiB`],
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
-  ['guest degradation', (r) => (r.degradation === null ? '-' : `${Math.round(r.degradation * 100)}%`)],
+  ['guest degradation', (r) => (r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}%`)],
   ['verified', (r) => String(r.verified)],
 ];
 

@@ -41,7 +41,7 @@ const ROWS: Row[] = [
   ['bytes on wire', (r) => formatBytes(r.bytesOnWire)],
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
   ['uffd lock contended', (r) => (r.uffd ? `${n(r.uffd.contended)} of ${n(r.uffd.acquires)} (${us(r.uffd.lockWaitUs)} waiting)` : '-')],
-  ['guest degradation', (r) => (r.degradation === null ? '-' : `${Math.round(r.degradation * 100)}% (baseline ${n(r.baselineAccessesPerSec ?? 0)} accesses/s)`)],
+  ['guest degradation', (r) => (r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}% (baseline ${n(r.baselineAccessesPerSec ?? 0)} accesses/s)`)],
   ['peak RSS', (r) => formatBytes(r.peakRssBytes)],
   ['verified', (r) => (r.verified ? 'true' : `FALSE: ${r.verifyErrors[0]}`)],
 ];
