@@ -14,10 +14,11 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { errorLine, machineFacts, resolveBenchOptions, SCENARIOS, type BenchOptions, type ScenarioName } from './common.js';
+import { envelope, errorLine, machineFacts, resolveBenchOptions, SCENARIOS, writeResult, type BenchOptions, type ScenarioName } from './common.js';
 import { failures, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
+import { runPublished } from './scenarios/published.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
@@ -99,6 +100,13 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
         case 'scale': results.scale = await runScale(o); break;
         case 'network': results.network = await runNetwork(o); break;
+        case 'published': {
+          const { body, summary } = await runPublished(o);
+          const env = envelope('published', o, t0, [], body);
+          writeResult(o.outDir, env);
+          results.published = { ...env, summary };
+          break;
+        }
       }
       o.log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } catch (e) {

@@ -15,6 +15,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
+  engine: 'string', costs: 'string', cores: 'string', exitResolver: 'string',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -111,5 +112,9 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --spin TIME          how long a waiting vCPU spins before sleeping (default 20us)
   --service-spin TIME  how long an idle fetcher/source/handler spins (default 20us)
   --watchdog TIME      fail if a vCPU waits this long on one page (default 20s)
+  --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
+  --costs FILE         virtual: cost profile from \`postcopy-sim calibrate\` (default: the built-in one)
+  --cores N            virtual: modelled cores (default: the profile's, i.e. this machine's)
+  --exit-resolver R    virtual, exit mode: fetcher (default) | vcpu (the vCPU resolves its own exit)
   --scenario FILE      read options from a JSON file
   --json               print one JSON object instead of the summary table`;

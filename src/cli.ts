@@ -9,6 +9,7 @@ import { SimError } from './errors.js';
 import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from './compare.js';
 import { demoCommand, reportCommand } from './cli-see.js';
+import { calibrateCommand } from './cli-virtual.js';
 import { FLAG_HELP, parseCommand } from './cli-args.js';
 import { resolveOptions, type OptionsInput } from './options.js';
 import type { RunResult } from './result.js';
@@ -21,6 +22,7 @@ Commands:
   compare   one workload under several strategies (--strategies a,b,... default all), one table
   report    saved results (run/start/compare --json, bench/results/*.json) -> one offline HTML file with plots
   demo      a local web page that shows a migration live (http://127.0.0.1:8080/ by default)
+  calibrate measures this host's costs for --engine virtual and writes a cost profile
   help      this text
 
 ${FLAG_HELP}`;
@@ -87,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       return reportCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'calibrate':
+      return calibrateCommand(rest);
     default:
       throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
   }

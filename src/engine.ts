@@ -62,6 +62,10 @@ const MAX_SAMPLES = 4000;
 
 export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = 'pageShift' in input ? (input as ResolvedOptions) : resolveOptions(input as OptionsInput);
+  if (opts.engine === 'virtual') {
+    const { simulateVirtual } = await import('./virtual/engine.js');
+    return simulateVirtual(opts, hooks);
+  }
   const wallStart = performance.now();
   const traces = opts.workload === 'trace' ? loadTrace(opts.trace!, opts.vcpus) : null;
   const shared = allocateShared(opts, performance.timeOrigin, traces);

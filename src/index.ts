@@ -7,3 +7,6 @@ export { resolveOptions, OptionsSchema, type OptionsInput, type ResolvedOptions 
 export type { RunResult, TimelineSample } from './result.js';
 export { SimError } from './errors.js';
 export * as uapi from './uapi.js';
+export { simulateVirtual } from './virtual/engine.js';
+export type { CostModel, CostProfile } from './virtual/costs.js';
+export { compare } from './compare.js';

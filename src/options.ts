@@ -31,14 +31,14 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 
 /** The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or numbers. */
 export const OptionsSchema = z.strictObject({
-  vcpus: int(1, 256).default(4).describe('number of vCPU threads'),
+  vcpus: int(1, 1024).default(4).describe('number of vCPU threads'),
   memory: size('guest memory size').prefault('256MiB'),
   pageSize: size('page size').optional().describe('4KiB (default) or 2MiB (default for strategy hugepage)'),
   memslotSize: size('largest memslot; larger guests are split into several').prefault('1GiB'),
   memslots: z.array(z.strictObject({ base: size('guest-physical base'), size: size('memslot size') })).optional()
     .describe('explicit memslot layout (overrides memory/memslotSize); gaps are holes with no memslot'),
   mode: z.enum(MODES).default('exit'),
-  handlers: int(1, 64).default(1).describe('uffd handler threads reading the shared queue'),
+  handlers: int(1, 1024).default(1).describe('uffd handler threads reading the shared queue'),
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
   zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
@@ -68,6 +68,11 @@ export const OptionsSchema = z.strictObject({
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
   /** Fault injection for the robustness tests: make one thread die mid-run. */
   injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
+  engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
+  costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
+  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
+  exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
+    .describe("virtual engine, exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU itself (demand_paging_test; needs network none)"),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
@@ -111,6 +116,10 @@ export interface ResolvedOptions {
   watchdogUs: number;
   unsafePublishBeforeCopyUs: number;
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
+  engine: 'threads' | 'virtual';
+  costs: string | undefined;
+  cores: number | undefined;
+  exitResolver: 'fetcher' | 'vcpu';
 }
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
@@ -161,6 +170,10 @@ function finish(o: Parsed): ResolvedOptions {
   let pages = 0;
   for (const m of memslots) { m.firstPage = pages; pages += m.pages; }
   const memoryBytes = pages * pageSize;
+  if (o.engine === 'threads' && o.vcpus > 256) throw Errors.badInput('vcpus', 'the threaded engine runs at most 256 vCPUs (use --engine virtual)');
+  if (o.engine === 'threads' && o.handlers > 64) throw Errors.badInput('handlers', 'the threaded engine runs at most 64 handlers (use --engine virtual)');
+  if (o.engine === 'threads' && (o.costs || o.cores !== undefined || o.exitResolver !== 'fetcher')) throw Errors.badInput('costs', '--costs, --cores and --exit-resolver need --engine virtual');
+  if (o.exitResolver === 'vcpu' && o.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' needs network none");
   if (o.strategy === 'demand' && o.accesses === undefined && o.workload !== 'trace') {
     throw Errors.badInput('accesses', 'strategy demand needs --accesses (without a push, migration would only end when the guest does)');
   }
@@ -176,5 +189,6 @@ function finish(o: Parsed): ResolvedOptions {
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
+    engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver,
   };
 }

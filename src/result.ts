@@ -29,7 +29,7 @@ export interface PageMap {
 }
 
 export interface RunResult {
-  engine: 'threads';
+  engine: 'threads' | 'virtual';
   mode: 'exit' | 'uffd' | 'none';
   strategy: string;
   vcpus: number;
