@@ -143,7 +143,7 @@ export function runSource(start: ServiceStart): SourceStats {
     if (payloadAt < 0) { stats.ringFullStalls++; return false; }
     if (!zero) image.fillPage(page, ring.words, payloadAt);
     if (flags & PAGE_FLAG_DEMAND) {
-      // Queueing delay: from the request's arrival at the source until its frame starts on the wire.
+      // Queueing delay: from when the source queued the demanded page until its frame starts on the wire.
       const waitedUs = arriveUs - outbound.serialiseUs(frameBytes + opts.msgOverheadBytes) - opts.latencyUs - q.headQueuedUs();
       stats.demandQueueUsTotal += waitedUs;
       if (waitedUs > stats.demandQueueUsMax) stats.demandQueueUsMax = waitedUs;
@@ -217,8 +217,10 @@ export function runSource(start: ServiceStart): SourceStats {
       prefetch.length = 0;
       strategy.onRequest(page, reqVcpu[reqHead]!, arrivedUs, prefetch);
       if (sent[page]) stats.requestsForSentPages++; // already on its way (QEMU skips pages no longer dirty)
-      else queuePage(page, PAGE_FLAG_DEMAND, reqChannel[reqHead]!, arrivedUs);
-      for (const p of prefetch) if (p >= 0 && p < opts.pages) queuePage(p, PAGE_FLAG_PREFETCH, CH_BULK, arrivedUs);
+      // Queued now: the wait behind the link counts from here (the thread's own lateness in getting
+      // here is requestLagUsTotal, a simulator cost, not a modelled one).
+      else queuePage(page, PAGE_FLAG_DEMAND, reqChannel[reqHead]!, nowUs);
+      for (const p of prefetch) if (p >= 0 && p < opts.pages) queuePage(p, PAGE_FLAG_PREFETCH, CH_BULK, nowUs);
       reqHead++;
     }
     if (reqHead === reqPage.length && reqHead > 1024) { reqPage.length = reqVcpu.length = reqChannel.length = reqArriveUs.length = 0; reqHead = 0; }
