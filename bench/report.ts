@@ -59,37 +59,46 @@ function grid(r: Results): PagingRateBody | undefined {
   return r['paging-rate']?.body;
 }
 
-function exitP50(r: Results): Target {
-  const target = 'exit, 1 vCPU, zero network: fault latency p50 <= 10 us';
-  const cell = findCell(grid(r), 1, 'exit');
+function exitP50(r: Results, column: 'exit' | 'exit-self' = 'exit'): Target {
+  const target = `${column === 'exit' ? 'exit (records to the fetcher)' : 'exit-self (resolved on the vCPU thread)'}, 1 vCPU, zero network: fault latency p50 <= 10 us`;
+  const id = column === 'exit' ? 'exit-p50' : 'exit-self-p50';
+  const cell = findCell(grid(r), 1, column);
   if (cell) {
-    return { id: 'exit-p50', target, measured: `p50 ${fmtNum(cell.faultLatencyUs.p50, 2)} us (p99 ${fmtNum(cell.faultLatencyUs.p99, 1)} us)`, status: cell.faultLatencyUs.p50 <= 10 ? 'met' : 'not met' };
+    return { id, target, measured: `p50 ${fmtNum(cell.faultLatencyUs.p50, 2)} us (p99 ${fmtNum(cell.faultLatencyUs.p99, 1)} us)`, status: cell.faultLatencyUs.p50 <= 10 ? 'met' : 'not met' };
   }
-  const f = r.floors?.body.ratios.find((x) => x.column === 'exit');
-  if (f) return { id: 'exit-p50', target, measured: `p50 ${fmtNum(f.simP50Us, 2)} us (floors' own 1-vCPU run)`, status: f.simP50Us <= 10 ? 'met' : 'not met' };
-  return { id: 'exit-p50', target, measured: 'no 1-vCPU exit run', status: 'not measured' };
+  const f = r.floors?.body.ratios.find((x) => x.column === column);
+  if (f) return { id, target, measured: `p50 ${fmtNum(f.simP50Us, 2)} us (floors' own 1-vCPU run)`, status: f.simP50Us <= 10 ? 'met' : 'not met' };
+  return { id, target, measured: `no 1-vCPU ${column} run`, status: 'not measured' };
 }
 
-function exitVsKernel(r: Results): Target {
-  const target = "exit, 2 vCPUs, zero network: faults/s >= the kernel's best 2-thread configuration (ratio >= 1.0)";
+function exitVsKernel(r: Results, column: 'exit' | 'exit-self' = 'exit'): Target {
+  const target = `${column}, 2 vCPUs, zero network: faults/s >= the kernel's best 2-thread configuration (ratio >= 1.0)`;
+  const id = column === 'exit' ? 'exit-vs-kernel' : 'exit-self-vs-kernel';
   const k = r.kernel?.body;
-  if (!k) return { id: 'exit-vs-kernel', target, measured: 'kernel baseline not run', status: 'not measured' };
-  if (k.skipped) return { id: 'exit-vs-kernel', target, measured: `kernel baseline skipped: ${k.skipReason}`, status: 'not measured' };
+  if (!k) return { id, target, measured: 'kernel baseline not run', status: 'not measured' };
+  if (k.skipped) return { id, target, measured: `kernel baseline skipped: ${k.skipReason}`, status: 'not measured' };
   const row = k.ratios.find((x) => x.threads === 2);
-  const exit = k.sim.find((s) => s.vcpus === 2 && s.column === 'exit');
-  if (!row || row.exitVsBest === null || !exit) return { id: 'exit-vs-kernel', target, measured: 'no 2-thread row', status: 'not measured' };
+  const exit = k.sim.find((s) => s.vcpus === 2 && s.column === column);
+  const ratioOf = column === 'exit' ? row?.exitVsBest : row?.exitSelfVsBest;
+  if (!row || ratioOf === null || ratioOf === undefined || !exit) return { id, target, measured: 'no 2-thread row', status: 'not measured' };
   return {
-    id: 'exit-vs-kernel', target,
-    measured: `exit ${fmtInt(exit.pagesPerSec)} pages/s vs kernel ${row.bestKernel} ${fmtInt(row.bestKernelPagesPerSec)}: ${fmtRatio(row.exitVsBest)}`,
-    status: row.exitVsBest >= 1 ? 'met' : 'not met',
+    id, target,
+    measured: `${column} ${fmtInt(exit.pagesPerSec)} pages/s vs kernel ${row.bestKernel} ${fmtInt(row.bestKernelPagesPerSec)}: ${fmtRatio(ratioOf)}`,
+    status: ratioOf >= 1 ? 'met' : 'not met',
   };
+}
+
+/** Which exit column the shape is judged against: the vCPU-resolved one when it was measured. */
+function exitName(g: PagingRateBody): string {
+  return g.columns.includes('exit-self') ? 'exit-self' : 'exit';
 }
 
 /** pages/s of a column relative to exit, per row. */
 function relToExit(g: PagingRateBody, col: PagingColumn): Array<{ vcpus: number; rel: number }> {
   const out: Array<{ vcpus: number; rel: number }> = [];
   for (const v of g.rows) {
-    const c = findCell(g, v, col), e = findCell(g, v, 'exit');
+    // Against the KVM exit analogue: the exit resolved on the vCPU's thread when measured.
+    const c = findCell(g, v, col), e = findCell(g, v, 'exit-self') ?? findCell(g, v, 'exit');
     if (c && e && e.pagesPerSec > 0) out.push({ vcpus: v, rel: c.pagesPerSec / e.pagesPerSec });
   }
   return out;
@@ -112,7 +121,7 @@ function shape(r: Results): Target[] {
     const rel = relToExit(g, col);
     const first = rel[0], last = rel[rel.length - 1];
     const ok = rel.length >= 2 && first !== undefined && last !== undefined && last.rel < 1 && last.rel < first.rel;
-    const text = rel.length ? `${col}/exit ${rel.map((x) => `${x.rel.toFixed(2)}`).join(' -> ')} (vCPUs ${rel.map((x) => x.vcpus).join(', ')})` : `${col}: no data`;
+    const text = rel.length ? `${col}/${exitName(g)} ${rel.map((x) => `${x.rel.toFixed(2)}`).join(' -> ')} (vCPUs ${rel.map((x) => x.vcpus).join(', ')})` : `${col}: no data`;
     return { ok, text, last };
   };
   const u1 = trend('uffd-1'), un = trend('uffd-n'), pv = trend('uffd-pervcpu');
@@ -127,7 +136,7 @@ function shape(r: Results): Target[] {
   const at = pv.last ? `at ${pv.last.vcpus} vCPUs: ` : '';
   const pervcpu: Target = {
     id: 'shape-pervcpu', target: t2,
-    measured: `${at}uffd-pervcpu/exit ${fmtNum(pv.last?.rel, 2)}, uffd-1/exit ${fmtNum(u1.last?.rel, 2)}, uffd-n/exit ${fmtNum(un.last?.rel, 2)}${oversub}`,
+    measured: `${at}uffd-pervcpu/${exitName(g)} ${fmtNum(pv.last?.rel, 2)}, uffd-1/${exitName(g)} ${fmtNum(u1.last?.rel, 2)}, uffd-n/${exitName(g)} ${fmtNum(un.last?.rel, 2)}${oversub}`,
     status: pv.last ? (between ? 'met' : 'not met') : 'not measured',
   };
   return [shared, pervcpu];
@@ -160,7 +169,7 @@ function linkAt10(r: Results): Target {
 
 /** The targets of issue 3, judged on the numbers of `results`; never asserted anywhere. */
 export function computeTargets(results: Results): Target[] {
-  return [exitP50(results), exitVsKernel(results), ...shape(results), rssAt4GiB(results), linkAt10(results)];
+  return [exitP50(results), exitP50(results, 'exit-self'), exitVsKernel(results), exitVsKernel(results, 'exit-self'), ...shape(results), rssAt4GiB(results), linkAt10(results)];
 }
 
 /** Runs that failed or did not verify: these make the runner exit non-zero. Skips are not failures. */
@@ -245,8 +254,8 @@ function kernelSection(k: KernelResult, h: string): string {
       const c = b.cells.find((x) => x.threads === t && x.column === col);
       return c ? `${fmtInt(c.run.pagesPerSec)} (${fmtNum(c.run.faultLatencyUs.p50, 1)})` : '-';
     })]));
-  const ratios = mdTable(['threads', 'exit / best kernel', 'uffd-1 / single/1', 'uffd-n / single/N', 'uffd-pervcpu / per-thread'],
-    b.ratios.map((x) => [String(x.threads), `${fmtRatio(x.exitVsBest)}${x.bestKernel ? ` (${x.bestKernel})` : ''}`,
+  const ratios = mdTable(['threads', 'exit / best kernel', 'exit-self / best kernel', 'uffd-1 / single/1', 'uffd-n / single/N', 'uffd-pervcpu / per-thread'],
+    b.ratios.map((x) => [String(x.threads), `${fmtRatio(x.exitVsBest)}${x.bestKernel ? ` (${x.bestKernel})` : ''}`, fmtRatio(x.exitSelfVsBest ?? null),
       fmtRatio(x['uffd-1']), fmtRatio(x['uffd-n']), fmtRatio(x['uffd-pervcpu'])]));
   const cal = b.calibration;
   const calLine = cal.same || cal.other

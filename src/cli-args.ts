@@ -115,6 +115,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
   --costs FILE         virtual: cost profile from \`postcopy-sim calibrate\` (default: the built-in one)
   --cores N            virtual: modelled cores (default: the profile's, i.e. this machine's)
-  --exit-resolver R    virtual, exit mode: fetcher (default) | vcpu (the vCPU resolves its own exit)
+  --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit;
+                       needs --network none)
   --scenario FILE      read options from a JSON file
   --json               print one JSON object instead of the summary table`;

@@ -91,7 +91,7 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
   const handlerCount = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers;
   const vcpuEnds: Array<MessagePort | null> = [];
   for (let v = 0; v < opts.vcpus; v++) {
-    if (opts.mode === 'exit') {
+    if (opts.mode === 'exit' && opts.exitResolver === 'fetcher') {
       const ch = new MessageChannel();
       vcpuEnds.push(ch.port1);
       vcpuPorts.push(ch.port2);
@@ -340,7 +340,7 @@ function buildResult(
     pagesDiscarded: source?.pagesDiscarded ?? 0,
     pagesPrefetched: source?.pagesPrefetched ?? 0,
     pagesUrgent: source?.pagesUrgent ?? 0,
-    pagesDemand: source ? source.pagesDemand : sum((s) => s.installedDemand),
+    pagesDemand: source ? source.pagesDemand : sum((s) => s.installedDemand) + reports.reduce((a, r) => a + r.selfInstalled, 0),
     pagesPushed: source ? source.pagesPushed : sum((s) => s.installedPushed),
     zeroPages: source ? source.zeroPages : sum((s) => s.installedZero),
     mergedFaults: sum((s) => s.mergedFaults),

@@ -72,7 +72,7 @@ export const OptionsSchema = z.strictObject({
   costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
   cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
   exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
-    .describe("virtual engine, exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU itself (demand_paging_test; needs network none)"),
+    .describe("exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU thread itself (no shared thread at all; needs network none)"),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
@@ -172,8 +172,12 @@ function finish(o: Parsed): ResolvedOptions {
   const memoryBytes = pages * pageSize;
   if (o.engine === 'threads' && o.vcpus > 256) throw Errors.badInput('vcpus', 'the threaded engine runs at most 256 vCPUs (use --engine virtual)');
   if (o.engine === 'threads' && o.handlers > 64) throw Errors.badInput('handlers', 'the threaded engine runs at most 64 handlers (use --engine virtual)');
-  if (o.engine === 'threads' && (o.costs || o.cores !== undefined || o.exitResolver !== 'fetcher')) throw Errors.badInput('costs', '--costs, --cores and --exit-resolver need --engine virtual');
+  if (o.engine === 'threads' && (o.costs || o.cores !== undefined)) throw Errors.badInput('costs', '--costs and --cores need --engine virtual');
+  if (o.exitResolver === 'vcpu' && o.mode !== 'exit') throw Errors.badInput('exitResolver', "'vcpu' is for exit mode");
   if (o.exitResolver === 'vcpu' && o.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' needs network none");
+  if (o.network === 'none' && o.mode !== 'none' && o.accesses === undefined && o.workload !== 'trace') {
+    throw Errors.badInput('accesses', 'network none needs --accesses (with no source pushing, migration would only end when the guest does)');
+  }
   if (o.strategy === 'demand' && o.accesses === undefined && o.workload !== 'trace') {
     throw Errors.badInput('accesses', 'strategy demand needs --accesses (without a push, migration would only end when the guest does)');
   }

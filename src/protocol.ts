@@ -104,6 +104,8 @@ export interface VcpuReport {
   latency: RecordableHistogram;
   /** page installed -> this vCPU running again, summed over faults */
   resumeLagUsTotal: number;
+  /** exit resolver 'vcpu': pages this vCPU installed itself */
+  selfInstalled: number;
   noMemslot: string | null;
 }
 

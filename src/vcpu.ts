@@ -26,7 +26,9 @@ import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from '
 import { openShared, pagesPerUffd } from './shared.js';
 import { Errors } from './errors.js';
 import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from './uapi.js';
-import { uffdOfPage } from './installer.js';
+import { Installer, uffdOfPage } from './installer.js';
+import { EEXIST } from './guest-memory.js';
+import { LocalImage } from './source-image.js';
 import { AccessStream, vcpuRange } from './workload.js';
 import { keyedWord, pageKey } from './rng.js';
 
@@ -60,6 +62,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
   const thinkUs = opts.thinkUs;
+  const selfResolve = opts.mode === 'exit' && opts.exitResolver === 'vcpu';
+  const localImage = selfResolve ? new LocalImage(image, opts.pageSize) : null;
+  const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
+  let selfInstalled = 0;
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
@@ -122,7 +128,20 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_LAST_FLAGS] = port !== null ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
     vstats[vs + VS_FAULTS] = faults;
     blockBegin(ctl, times, tFault);
-    if (port !== null) {
+    if (selfResolve) {
+      // KVM_EXIT_MEMORY_FAULT resolved on the vCPU's own thread (what the exit was built for): the
+      // same record, then UFFDIO_COPY from the local image, no shared queue and no other thread.
+      const flags = memoryFaultFlags(access);
+      if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
+      record[1] = seq++;
+      record[2] = flags;
+      record[3] = gpa;
+      record[5] = tFault;
+      if (mem.markRequested(page)) {
+        if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++;
+      }
+      waitPresentByState(page); // another vCPU may be installing it
+    } else if (port !== null) {
       const flags = memoryFaultFlags(access);
       if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
       record[1] = seq++;
@@ -214,6 +233,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   vcpuRetired(ctl, times, tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled,
   };
 }

@@ -68,7 +68,7 @@ describe('scenarios on tiny sizes', () => {
       expect(r.body.floors[m].roundTripsPerSec).toBeGreaterThan(0);
     }
     expect(r.body.floors.pageCopy.page4kNs).toBeGreaterThan(0);
-    expect(r.body.ratios.map((x) => x.column).sort()).toEqual(['exit', 'uffd-1', 'uffd-n', 'uffd-pervcpu']);
+    expect(r.body.ratios.map((x) => x.column).sort()).toEqual(['exit', 'exit-self', 'uffd-1', 'uffd-n', 'uffd-pervcpu']);
     for (const x of r.body.ratios) {
       expect(x.floor).toBe(x.column === 'exit' ? 'messagePortPolled' : 'atomicsSpin');
       expect(x.ratio).toBeGreaterThan(0);
@@ -135,7 +135,7 @@ describe('report, runner and README generator', () => {
     const md = renderSummary(results);
     for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
-    expect(targets.map((t) => t.id)).toEqual(['exit-p50', 'exit-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link']);
+    expect(targets.map((t) => t.id)).toEqual(['exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link']);
     for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
     // Tiny sizes have no 4 GiB row: that target is reported as not measured, never guessed.
     expect(targets.find((t) => t.id === 'rss')!.status).toBe('not measured');

@@ -23,6 +23,7 @@ describe('both fault paths migrate every page intact', () => {
     ['uffd, 2MiB pages', { mode: 'uffd', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000 }],
     ['exit, several memslots with a hole', { mode: 'exit', workload: 'random', memslots: [{ base: 0, size: '2MiB' }, { base: '1GiB', size: '2MiB' }] }],
     ['no postcopy (all present)', { mode: 'none', accesses: 5000 }],
+    ['exit resolved on the vCPU thread, no network', { mode: 'exit', exitResolver: 'vcpu', network: 'none', workload: 'random', accesses: 3000 }],
   ];
   it.each(cases)('%s', async (_name, o) => {
     const r = await simulate({ vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 7, ...o });

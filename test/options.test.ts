@@ -49,6 +49,11 @@ describe('resolveOptions', () => {
     [{ memslots: [{ base: 0, size: '1MiB' }, { base: '512KiB', size: '1MiB' }] }, /^memslots\.1\.base: .*overlap/],
     [{ nonsense: 1 } as never, /^unknown option: nonsense/],
     [{ partition: true, vcpus: 8, memory: '16KiB' }, /^partition: /],
+    [{ exitResolver: 'vcpu' }, /^exitResolver: 'vcpu' needs network none/],
+    [{ mode: 'uffd', exitResolver: 'vcpu', network: 'none', accesses: 10 }, /^exitResolver: 'vcpu' is for exit mode/],
+    [{ network: 'none' }, /^accesses: network none needs --accesses/],
+    [{ vcpus: 300 }, /^vcpus: the threaded engine runs at most 256 vCPUs/],
+    [{ costs: 'x.json' }, /^costs: --costs and --cores need --engine virtual/],
   ])('%j -> %s', (o, re) => expect(badInput(o)).toMatch(re));
 });
 

@@ -31,6 +31,9 @@ export interface FloorsOptions extends BenchOptions {
 /** The floor each fault path is built on. */
 export const FLOOR_OF: Record<Exclude<PagingColumn, 'none'>, FloorMode> = {
   exit: 'messagePortPolled',
+  // No hop to another thread: its floor is the page copy alone (the round trip used is the
+  // cheapest, spinning Atomics, so the ratio stays conservative).
+  'exit-self': 'atomicsSpin',
   'uffd-1': 'atomicsSpin',
   'uffd-n': 'atomicsSpin',
   'uffd-pervcpu': 'atomicsSpin',

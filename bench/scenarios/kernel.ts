@@ -51,6 +51,8 @@ export interface KernelRatioRow {
   bestKernelPagesPerSec: number | null;
   /** simulator pages/s / kernel pages/s; null where either side is missing. */
   exitVsBest: number | null;
+  /** exit resolved on the vCPU's thread / the best kernel configuration */
+  exitSelfVsBest: number | null;
   'uffd-1': number | null;
   'uffd-n': number | null;
   'uffd-pervcpu': number | null;
@@ -117,7 +119,7 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
   }
 
   // The simulator side: the paging-rate grid of this run, or the same rows measured here.
-  const simColumns: PagingColumn[] = ['exit', 'uffd-1', 'uffd-n', 'uffd-pervcpu'];
+  const simColumns: PagingColumn[] = ['exit', 'exit-self', 'uffd-1', 'uffd-n', 'uffd-pervcpu'];
   let grid = opts.pagingRate;
   body.simSource = 'paging-rate of this run';
   if (!grid || grid.mibPerVcpu !== mibPerThread || rows.some((v) => simColumns.some((c) => !findCell(grid, v, c)))) {
@@ -138,6 +140,7 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
     body.ratios.push({
       threads: vcpus, bestKernel: best, bestKernelPagesPerSec: bestRate,
       exitVsBest: ratio(sim('exit'), bestRate),
+      exitSelfVsBest: ratio(sim('exit-self'), bestRate),
       'uffd-1': ratio(sim('uffd-1'), kernel('single/1')),
       'uffd-n': ratio(sim('uffd-n'), kernel('single/N')),
       'uffd-pervcpu': ratio(sim('uffd-pervcpu'), kernel('per-thread')),

@@ -10,7 +10,9 @@
  * How it maps to the kernel experiment (tools/testing/selftests/kvm/demand_paging_test.c,
  * `-b 64M -v N`, and the tables of ../shared/uapi.md):
  *   none          all memory present before the guest starts: the "no userfault" ceiling;
- *   exit          KVM_EXIT_MEMORY_FAULT records to the page fetcher ("memory-fault exits");
+ *   exit          KVM_EXIT_MEMORY_FAULT records to the page fetcher over MessagePorts (the design card's path);
+ *   exit-self     the same exit resolved on the vCPU's own thread, no shared thread at all: what
+ *                 demand_paging_test's exit path does, and the published "memory-fault exits" column;
  *   uffd-1        one shared uffd queue, one handler thread (`-a -r 1`);
  *   uffd-n        one shared uffd queue, one handler per vCPU (`-a -r N`);
  *   uffd-pervcpu  one uffd queue and handler per vCPU slice (the sharded, non `-a` run).
@@ -24,7 +26,7 @@ import {
   type BenchOptions, type ResolvedBenchOptions, type ResultEnvelope,
 } from '../common.js';
 
-export const PAGING_COLUMNS = ['none', 'exit', 'uffd-1', 'uffd-n', 'uffd-pervcpu'] as const;
+export const PAGING_COLUMNS = ['none', 'exit', 'exit-self', 'uffd-1', 'uffd-n', 'uffd-pervcpu'] as const;
 export type PagingColumn = (typeof PAGING_COLUMNS)[number];
 
 export const PAGE_BYTES = 4096;
@@ -82,6 +84,7 @@ export function pagingOptions(column: PagingColumn, vcpus: number, mibPerVcpu: n
   switch (column) {
     case 'none': return { ...base, mode: 'none' };
     case 'exit': return { ...base, mode: 'exit' };
+    case 'exit-self': return { ...base, mode: 'exit', exitResolver: 'vcpu' };
     case 'uffd-1': return { ...base, mode: 'uffd', handlers: 1 };
     case 'uffd-n': return { ...base, mode: 'uffd', handlers: vcpus };
     case 'uffd-pervcpu': return { ...base, mode: 'uffd', uffdPerVcpu: true };
