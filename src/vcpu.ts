@@ -62,7 +62,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
   const thinkUs = opts.thinkUs;
-  const selfResolve = opts.mode === 'exit' && opts.exitResolver === 'vcpu';
+  const exitMode = opts.mode === 'exit';
+  const selfResolve = exitMode && opts.exitResolver === 'vcpu';
   const localImage = selfResolve ? new LocalImage(image, opts.pageSize) : null;
   const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
   let selfInstalled = 0;
@@ -125,36 +126,34 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_WAIT_SINCE_US] = tFault;
     vstats[vs + VS_LAST_PAGE] = page;
     vstats[vs + VS_LAST_FAULT_US] = tFault;
-    vstats[vs + VS_LAST_FLAGS] = port !== null ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
+    // memory_fault.flags in exit mode, uffd_msg.arg.pagefault.flags in uffd mode.
+    const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
+    vstats[vs + VS_LAST_FLAGS] = flags;
     vstats[vs + VS_FAULTS] = faults;
     blockBegin(ctl, times, tFault);
-    if (selfResolve) {
-      // KVM_EXIT_MEMORY_FAULT resolved on the vCPU's own thread (what the exit was built for): the
-      // same record, then UFFDIO_COPY from the local image, no shared queue and no other thread.
-      const flags = memoryFaultFlags(access);
+    if (exitMode) {
+      // The record KVM puts in kvm_run.memory_fault for this exit.
       if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
       record[1] = seq++;
       record[2] = flags;
       record[3] = gpa;
       record[5] = tFault;
+    }
+    if (selfResolve) {
+      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
+      // image, no shared queue and no other thread.
       if (mem.markRequested(page)) {
         if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++;
       }
       waitPresentByState(page); // another vCPU may be installing it
     } else if (port !== null) {
-      const flags = memoryFaultFlags(access);
-      if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
-      record[1] = seq++;
-      record[2] = flags;
-      record[3] = gpa;
-      record[5] = tFault;
       port.postMessage(encode(record));
       Atomics.add(ctl, CTL_POSTED + v, 1);
       fetcherBell.ring();
       waitPresentByState(page);
     } else {
       if (write) faultsWrite++; else if (access === Access.Exec) faultsExec++; else faultsRead++;
-      waitWokenByUffd(page, uffdPagefaultFlags(access), gpa);
+      waitWokenByUffd(page, flags, gpa);
     }
     const tResume = clock.nowUs();
     const installedMs = arrivalMs[page]!;
