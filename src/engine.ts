@@ -55,6 +55,10 @@ export interface SimulateHooks {
   eventIntervalMs?: number;
   /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
   signal?: AbortSignal;
+  /** engine 'virtual' only: pace virtual time against the wall clock (slow-motion playback). */
+  playback?: { virtualUsPerRealMs: number };
+  /** engine 'virtual' only: tick interval in virtual microseconds (overrides eventIntervalMs). */
+  eventIntervalUs?: number;
 }
 
 const SAMPLE_MS = 10;

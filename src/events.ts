@@ -32,6 +32,10 @@ export interface StartEvent {
   /** The memory map's cells: cell c covers pages [c * pagesPerCell, (c + 1) * pagesPerCell). */
   cells: number;
   pagesPerCell: number;
+  /** Which engine runs it ('virtual': every tMs is virtual time). Absent from older producers. */
+  engine?: 'threads' | 'virtual';
+  /** Virtual engine: slow-motion pacing, virtual µs per wall-clock ms (null: as fast as it goes). */
+  playback?: { virtualUsPerRealMs: number } | null;
 }
 
 export interface TickEvent {
@@ -51,6 +55,12 @@ export interface TickEvent {
   latencyBuckets: number[];
   /** Memory-map cells whose content changed: [cell, present fraction, demand fraction of present, zero fraction of present]. */
   cells: Array<[number, number, number, number]>;
+  /**
+   * Virtual engine: fault records queued and not yet resolved at this instant (entries on the uffd
+   * wait queues, pending or read, plus memory_fault records in the fetcher's inbox): the queue a
+   * class watches pile up. Absent from the threaded engine.
+   */
+  queuedFaults?: number;
 }
 
 export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }

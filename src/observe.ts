@@ -75,7 +75,7 @@ export class EventPublisher {
 
   start(): void {
     this.emit({
-      type: 'start', mode: this.opts.mode, strategy: this.opts.strategy, vcpus: this.opts.vcpus, pages: this.opts.pages,
+      type: 'start', engine: 'threads', mode: this.opts.mode, strategy: this.opts.strategy, vcpus: this.opts.vcpus, pages: this.opts.pages,
       pageSize: this.opts.pageSize, memslots: this.opts.memslots.map((m) => ({ baseGpa: m.baseGpa, sizeBytes: m.sizeBytes })),
       cells: this.cells, pagesPerCell: this.pagesPerCell,
     });

@@ -87,6 +87,27 @@ describe.skipIf(!haveChromium)('the live demo in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('the preset "64 vCPUs, one uffd" plays a virtual run: 64 compact lanes, a queue, a decoded uffd_msg', async () => {
+    const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/start')), page.click('#preset-uffd-64')]);
+    expect(resp.status()).toBe(200);
+    const run = ((await resp.json()) as { run: number }).run;
+    await page.waitForFunction((run) => {
+      const d = (window as unknown as { __demo: { run: number; ticks: number } }).__demo;
+      return d.run === run && d.ticks > 0 && (document.querySelector('#record') as HTMLElement).dataset.kind === 'uffd_msg' &&
+        Number(document.querySelector('#k-queue')!.textContent!.replace(/,/g, '')) > 0;
+    }, run);
+    expect(await page.locator('#lanes-compact').getAttribute('data-lanes')).toBe('64');
+    expect(await page.locator('#lanes-compact').isVisible()).toBe(true);
+    expect(await page.locator('#lanes-summary').innerText()).toMatch(/^64 vCPUs, a row each/);
+    expect(await page.locator('#k-time').innerText()).toMatch(/ms virtual$/);
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/stop')), page.click('#stop')]);
+    // Back to the threaded engine for the next test.
+    await page.selectOption('#c-engine', 'threads');
+    await page.selectOption('#c-network', 'link');
+    await page.fill('#c-vcpus', '2'); // within the threaded engine's max, or the form will not submit
+    expect(problems).toEqual([]);
+  });
+
   it('a bad control value shows the server’s one-line message; no page errors', async () => {
     await page.fill('#c-bandwidth', 'fast');
     const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/start')), page.click('#start')]);

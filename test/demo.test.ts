@@ -227,9 +227,50 @@ describe('slow motion maps onto the run options', () => {
     expect(slow.options.tailAccesses).toBeLessThan(real.options.tailAccesses);
     expect(planDemoRun({ strategy: 'demand', memory: '8MiB', vcpus: 2 }).options.accesses).toBe(1024);
   });
+
+  it('engine virtual: slow motion paces the playback instead of stretching the run; up to 256 vCPUs', () => {
+    const v = planDemoRun({ engine: 'virtual', mode: 'uffd', vcpus: 64, workload: 'sequential', partition: 'true', network: 'none', memory: '64MiB', speed: 'x100', cores: 72 });
+    expect(v.playback).toEqual({ virtualUsPerRealMs: 10 });
+    expect(v.options).toMatchObject({ engine: 'virtual', vcpus: 64, thinkUs: 0, network: 'none', partition: true, cores: 72, accesses: 256 });
+    expect(v.effective).toMatchObject({ engine: 'virtual', virtualUsPerRealMs: 10, cores: 72 });
+    expect(planDemoRun({ engine: 'virtual', speed: 'realtime', memory: '8MiB' }).playback).toEqual({ virtualUsPerRealMs: 1000 });
+    expect(planDemoRun({ memory: '8MiB' }).playback).toBeNull();
+    const bad = (body: unknown, re: RegExp) => expect(() => planDemoRun(body)).toThrow(re);
+    bad({ engine: 'virtual', vcpus: 300, memory: '8MiB' }, /^vcpus: the demo runs at most 256 vCPUs on the virtual engine$/);
+    bad({ engine: 'threads', vcpus: 64, memory: '8MiB' }, /^vcpus: the demo runs at most 16 vCPUs$/);
+    bad({ engine: 'warp' }, /^engine: /);
+    bad({ cores: 8, memory: '8MiB' }, /^costs: --costs and --cores need --engine virtual$/);
+    bad({ engine: 'virtual', mode: 'uffd', resolver: 'vcpu', network: 'none', memory: '8MiB' }, /^exitResolver: 'vcpu' is for exit mode$/);
+  });
 });
 
 describe('the event stream', () => {
+  it('plays a virtual run: start, ticks with the uffd queue, decoded faults and its end', async () => {
+    const client = sse();
+    await client.until((m) => m.some((x) => x.type === 'hello'), 'hello');
+    const r = await postJson('/api/start', {
+      engine: 'virtual', mode: 'uffd', vcpus: 8, workload: 'sequential', partition: 'true', network: 'none', memory: '8MiB', speed: 'x10', cores: 16,
+    });
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.body) as { run: number; effective: Record<string, unknown> };
+    expect(body.effective).toMatchObject({ engine: 'virtual', virtualUsPerRealMs: 100, accesses: 256 });
+    const run = body.run;
+    await client.until((m) => ofRun(m, run).some((x) => x.type === 'end' || x.type === 'error'), `end of run ${run}`);
+    const msgs = ofRun(client.messages, run);
+    const types = msgs.map((m) => m.type);
+    expect(types[0]).toBe('run');
+    expect(types.at(-1)).toBe('end');
+    expect(types.indexOf('start')).toBeLessThan(types.indexOf('tick'));
+    expect(msgs.find((m) => m.type === 'start')).toMatchObject({ engine: 'virtual', vcpus: 8, pages: 2048, playback: { virtualUsPerRealMs: 100 } });
+    const ticks = msgs.filter((m) => m.type === 'tick');
+    expect(ticks.length).toBeGreaterThan(1);
+    expect((ticks.at(-1)!.vcpus as unknown[]).length).toBe(8);
+    expect(ticks.some((t) => (t.queuedFaults as number) > 1)).toBe(true); // 8 vCPUs behind one reader
+    expect(msgs.find((m) => m.type === 'fault')!.record).toMatchObject({ kind: 'uffd_msg', event: 0x12 });
+    expect(msgs.at(-1)!.result).toMatchObject({ engine: 'virtual', faults: 2048, verified: true });
+    client.close();
+  });
+
   it('delivers start, ticks, decoded faults and the end of a run, tagged with its id', async () => {
     const client = sse();
     await client.until((m) => m.some((x) => x.type === 'hello'), 'hello');

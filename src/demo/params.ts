@@ -2,6 +2,10 @@
  * The demo's controls -> the options of one run. Every control goes through resolveOptions, like a
  * CLI flag, so a bad value gets the same one-line message; then the demo's own caps apply (guest
  * size, vCPUs), then slow motion stretches the run's clocks for a class to follow single faults.
+ *
+ * Engine 'virtual' runs the discrete-event engine (src/virtual/) instead: its clock is virtual, so
+ * slow motion does not stretch the options but paces the playback (virtual µs per wall ms), and it
+ * takes more vCPUs (the queue of 64 vCPUs on one uffd is the scenario it is here for).
  */
 import { Errors } from '../errors.js';
 import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
@@ -13,10 +17,10 @@ import { formatBytes, formatRate, parseSize } from '../units.js';
  * longer and its bandwidth f times lower, so everything the guest and the link do is stretched alike.
  */
 export const SPEEDS = {
-  realtime: { factor: 1, thinkUs: 0, label: 'real time' },
-  x10: { factor: 10, thinkUs: 100, label: 'slow motion ×10 (100 µs per access)' },
-  x100: { factor: 100, thinkUs: 1000, label: 'slow motion ×100 (1 ms per access)' },
-  x1000: { factor: 1000, thinkUs: 10_000, label: 'single faults ×1000 (10 ms per access)' },
+  realtime: { factor: 1, thinkUs: 0, virtualUsPerRealMs: 1000, label: 'real time' },
+  x10: { factor: 10, thinkUs: 100, virtualUsPerRealMs: 100, label: 'slow motion ×10 (100 µs per access)' },
+  x100: { factor: 100, thinkUs: 1000, virtualUsPerRealMs: 10, label: 'slow motion ×100 (1 ms per access)' },
+  x1000: { factor: 1000, thinkUs: 10_000, virtualUsPerRealMs: 1, label: 'single faults ×1000 (10 ms per access)' },
 } as const;
 export type Speed = keyof typeof SPEEDS;
 
@@ -31,22 +35,62 @@ export interface DemoControls {
   latency?: string | number;
   speed?: string;
   seed?: string | number;
+  /** 'threads' (real threads, real time) or 'virtual' (the discrete-event engine, played back). */
+  engine?: string;
+  /** 'link' (a source host behind the modelled link) or 'none' (pages copied from a local image). */
+  network?: string;
+  /** Guest accesses per vCPU; '' = until migration completes (link) or one pass over its share (none). */
+  accesses?: string | number;
+  /** Exit mode: who resolves a memory-fault exit, 'fetcher' (QEMU-style) or 'vcpu' (needs network none). */
+  resolver?: string;
+  /** Virtual engine: modelled cores; '' = the cost profile's. */
+  cores?: string | number;
+  /** Sequential/random workloads: each vCPU touches only its own slice ('true' / 'false'). */
+  partition?: string;
 }
 
-export const CONTROL_NAMES = ['mode', 'strategy', 'vcpus', 'workload', 'memory', 'bandwidth', 'latency', 'speed', 'seed'] as const;
+export const CONTROL_NAMES = ['mode', 'strategy', 'vcpus', 'workload', 'memory', 'bandwidth', 'latency', 'speed', 'seed',
+  'engine', 'network', 'accesses', 'resolver', 'cores', 'partition'] as const;
 
 export const DEFAULT_CONTROLS: Required<DemoControls> = {
   mode: 'exit', strategy: 'linear', vcpus: 2, workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '50us', speed: 'x10', seed: 1,
+  engine: 'threads', network: 'link', accesses: '', resolver: 'fetcher', cores: '', partition: 'false',
 };
 
-export interface DemoLimits { maxMemoryBytes: number; maxVcpus: number }
-export const DEFAULT_LIMITS: DemoLimits = { maxMemoryBytes: 4 * 2 ** 30, maxVcpus: 16 };
+/**
+ * The scenario the virtual engine is in the demo for (issue 6): 64 vCPUs fault on their own slice
+ * of a 64 MiB guest, one pass each, pages copied locally; on one uffd with one reader the faults
+ * queue up behind it, with exits each vCPU resolves its own. Modelled cores: one per thread.
+ */
+export const PRESETS: Record<string, { label: string; controls: Partial<Record<(typeof CONTROL_NAMES)[number], string>> }> = {
+  'uffd-64': {
+    label: '64 vCPUs, one uffd',
+    controls: { engine: 'virtual', mode: 'uffd', vcpus: '64', workload: 'sequential', partition: 'true', memory: '64MiB', network: 'none', accesses: '', resolver: 'fetcher', cores: '72', strategy: 'linear', speed: 'x100' },
+  },
+  'exit-64': {
+    label: '64 vCPUs, exits',
+    controls: { engine: 'virtual', mode: 'exit', vcpus: '64', workload: 'sequential', partition: 'true', memory: '64MiB', network: 'none', accesses: '', resolver: 'vcpu', cores: '72', strategy: 'linear', speed: 'x100' },
+  },
+};
+
+export interface DemoLimits {
+  maxMemoryBytes: number;
+  maxVcpus: number;
+  /** vCPUs a virtual-engine run may have (it has no threads to spend). @default 256 */
+  maxVirtualVcpus?: number;
+}
+export const DEFAULT_LIMITS: DemoLimits = { maxMemoryBytes: 4 * 2 ** 30, maxVcpus: 16, maxVirtualVcpus: 256 };
 
 export interface DemoRunPlan {
   options: ResolvedOptions;
   speed: Speed;
+  /** Virtual engine: playback pacing for simulateVirtual (null for the threaded engine). */
+  playback: { virtualUsPerRealMs: number } | null;
   /** What the page shows next to the controls: the values the run really uses. */
-  effective: { thinkUs: number; latencyUs: number; bandwidth: string; memory: string; watchdogS: number; accesses: number | null };
+  effective: {
+    thinkUs: number; latencyUs: number; bandwidth: string; memory: string; watchdogS: number; accesses: number | null;
+    engine: 'threads' | 'virtual'; network: 'link' | 'none'; virtualUsPerRealMs: number | null; cores: number | null;
+  };
 }
 
 /**
@@ -67,18 +111,39 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
   if (!(speed in SPEEDS)) throw Errors.badInput('speed', `must be one of ${Object.keys(SPEEDS).join(', ')}`);
   const s = SPEEDS[speed as Speed];
   // The user's values first, exactly as the CLI would take them.
+  const blank = (v: unknown) => v === undefined || String(v).trim() === '';
   const input: OptionsInput = {
     mode: c.mode as OptionsInput['mode'], strategy: c.strategy as OptionsInput['strategy'], vcpus: c.vcpus,
     workload: c.workload as OptionsInput['workload'], memory: c.memory, bandwidth: c.bandwidth, latency: c.latency, seed: c.seed,
+    engine: c.engine as OptionsInput['engine'], network: c.network as OptionsInput['network'],
+    partition: c.partition as OptionsInput['partition'],
   };
-  // Demand-only has no background push: the guest's access count ends the run (then the source
-  // sweeps the rest), so the demo gives each vCPU one pass over its share of the pages.
-  if (c.strategy === 'demand') {
+  if (!blank(c.resolver)) input.exitResolver = c.resolver as OptionsInput['exitResolver'];
+  if (!blank(c.cores)) input.cores = c.cores as OptionsInput['cores'];
+  if (!blank(c.accesses)) input.accesses = c.accesses as OptionsInput['accesses'];
+  // Demand-only has no background push, and network none has no source at all: the guest's access
+  // count ends the run (then the rest is swept), so the demo gives each vCPU one pass over its
+  // share of the pages.
+  else if (c.strategy === 'demand' || c.network === 'none') {
     try { input.accesses = Math.max(100, Math.ceil(parseSize(c.memory) / 4096 / Math.max(1, Number(c.vcpus) || 1))); } catch { /* resolveOptions names the bad memory */ }
   }
   const asGiven = resolveOptions(input);
+  const virtual = asGiven.engine === 'virtual';
+  const maxVcpus = virtual ? limits.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus! : limits.maxVcpus;
   if (asGiven.memoryBytes > limits.maxMemoryBytes) throw Errors.badInput('memory', `the demo runs guests of at most ${formatBytes(limits.maxMemoryBytes)}`);
-  if (asGiven.vcpus > limits.maxVcpus) throw Errors.badInput('vcpus', `the demo runs at most ${limits.maxVcpus} vCPUs`);
+  if (asGiven.vcpus > maxVcpus) throw Errors.badInput('vcpus', `the demo runs at most ${maxVcpus} vCPUs${virtual ? ' on the virtual engine' : ''}`);
+  if (virtual) {
+    // Virtual time: nothing to stretch; slow motion is the playback's pace.
+    const playback = { virtualUsPerRealMs: s.virtualUsPerRealMs };
+    return {
+      options: asGiven, speed: speed as Speed, playback,
+      effective: {
+        thinkUs: asGiven.thinkUs, latencyUs: asGiven.latencyUs, bandwidth: formatRate(asGiven.bandwidthBps), memory: formatBytes(asGiven.memoryBytes),
+        watchdogS: 0, accesses: asGiven.accesses ?? null, engine: 'virtual', network: asGiven.network, virtualUsPerRealMs: playback.virtualUsPerRealMs,
+        cores: asGiven.cores ?? null,
+      },
+    };
+  }
   // Slow motion: stretch the link and let the guest think; a stretched run needs a patient watchdog
   // and a short tail (the tail is counted in accesses, each of which now takes thinkUs).
   const f = s.factor;
@@ -92,10 +157,10 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     tailAccesses: Math.max(100, Math.round(20_000 / f)),
   });
   return {
-    options, speed: speed as Speed,
+    options, speed: speed as Speed, playback: null,
     effective: {
       thinkUs: options.thinkUs, latencyUs: options.latencyUs, bandwidth: formatRate(options.bandwidthBps), memory: formatBytes(options.memoryBytes), watchdogS,
-      accesses: options.accesses ?? null,
+      accesses: options.accesses ?? null, engine: 'threads', network: options.network, virtualUsPerRealMs: null, cores: null,
     },
   };
 }
@@ -109,6 +174,11 @@ export function demoChoices(limits: DemoLimits) {
     speeds: Object.entries(SPEEDS).map(([value, s]) => ({ value, label: s.label })),
     memory: ['8MiB', '64MiB', '256MiB', '1GiB', '4GiB'].filter((m) => parseSize(m) <= limits.maxMemoryBytes),
     maxVcpus: limits.maxVcpus,
+    maxVirtualVcpus: limits.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus,
+    engines: ['threads', 'virtual'],
+    networks: ['link', 'none'],
+    resolvers: ['fetcher', 'vcpu'],
+    presets: Object.entries(PRESETS).map(([value, p]) => ({ value, label: p.label, controls: p.controls })),
     maxMemory: formatBytes(limits.maxMemoryBytes),
     defaults: DEFAULT_CONTROLS,
   };

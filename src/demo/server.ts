@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import { isIP, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { simulate } from '../engine.js';
+import { simulate, type SimulateHooks } from '../engine.js';
 import { SimError } from '../errors.js';
 import type { FaultEvent, SimEvent, StartEvent, TickEvent } from '../events.js';
 import type { RunResult } from '../result.js';
@@ -32,11 +32,16 @@ export interface DemoServerOptions {
   maxMemoryBytes?: number;
   /** Most vCPUs a run may have. @default 16 */
   maxVcpus?: number;
+  /** Most vCPUs a virtual-engine run may have. @default 256 */
+  maxVirtualVcpus?: number;
   /** Concurrent SSE clients; more get 503. @default 8 */
   maxClients?: number;
   /** Largest request body; more gets 413. @default 16 KiB */
   maxBodyBytes?: number;
-  /** The engine's tick interval for the stream. @default 100 */
+  /**
+   * The engine's tick interval for the stream, in wall-clock ms (a virtual run is played back, and
+   * ticks every eventIntervalMs of playback). @default 100
+   */
   eventIntervalMs?: number;
 }
 
@@ -222,7 +227,10 @@ function uapiTables() {
 
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
-  const limits: DemoLimits = { maxMemoryBytes: opts.maxMemoryBytes ?? DEFAULT_LIMITS.maxMemoryBytes, maxVcpus: opts.maxVcpus ?? DEFAULT_LIMITS.maxVcpus };
+  const limits: DemoLimits = {
+    maxMemoryBytes: opts.maxMemoryBytes ?? DEFAULT_LIMITS.maxMemoryBytes, maxVcpus: opts.maxVcpus ?? DEFAULT_LIMITS.maxVcpus,
+    maxVirtualVcpus: opts.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus,
+  };
   const maxClients = opts.maxClients ?? 8;
   const maxBody = opts.maxBodyBytes ?? 16 * 1024;
   const assets = loadAssets();
@@ -258,7 +266,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       }
       let reported = false;
       try {
-        await simulate(plan.options, {
+        const hooks: SimulateHooks = {
           eventIntervalMs: opts.eventIntervalMs ?? 100,
           signal: controller.signal,
           onEvent: (e) => {
@@ -274,7 +282,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
               broadcast(state.final);
             } else broadcast({ ...e, run: state.id });
           },
-        });
+        };
+        if (plan.playback) {
+          // A virtual run played back in slow motion (simulate() would run it flat out).
+          const { simulateVirtual } = await import('../virtual/engine.js');
+          await simulateVirtual(plan.options, { ...hooks, playback: plan.playback });
+        } else await simulate(plan.options, hooks);
       } catch (e) {
         if (!reported) {
           state.status = 'failed';

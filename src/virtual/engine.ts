@@ -17,10 +17,17 @@
  *
  * Determinism: the event queue is ordered by (time, sequence number), the workload by its seed, and
  * nothing reads the host clock except wallMs and peakRssBytes.
+ *
+ * The event stream (src/events.ts, `hooks.onEvent`): the same start / tick / fault / end / error
+ * messages as the threaded engine, on the virtual clock (every tMs is virtual time). A tick
+ * describes the state at a tick boundary, built between two events from what the engine already
+ * keeps; it reads state and never schedules anything, so a run with onEvent is the same run as
+ * without. `hooks.playback` paces the run against the wall clock (slow motion for the live demo).
  */
 import { readFileSync } from 'node:fs';
 import { createHistogram } from 'node:perf_hooks';
 import { Errors, SimError } from '../errors.js';
+import type { DecodedFault, SimEvent, VcpuSnapshot } from '../events.js';
 import { cdfPoints, latencyDist, summarizeNs } from '../histogram.js';
 import { Link } from '../network.js';
 import { mapGeometry } from '../observe.js';
@@ -31,7 +38,7 @@ import type { RunResult, TimelineSample } from '../result.js';
 import { isZeroPage } from '../rng.js';
 import { createStrategy, type Strategy } from '../strategies/index.js';
 import { loadTrace } from '../trace.js';
-import { Access } from '../uapi.js';
+import { Access, describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, memoryFaultFlags, UFFD_EVENT_PAGEFAULT, uffdPagefaultFlags } from '../uapi.js';
 import type { UffdLockStats } from '../uffd-queue.js';
 import { AccessStream, vcpuRange } from '../workload.js';
 import { defaultCostProfile, loadCostProfile, perPage, type CostModel } from './costs.js';
@@ -57,6 +64,27 @@ export interface VirtualHooks {
   onProgress?: (p: { tMs: number; presentPages: number; pages: number; faults: number; accesses: number }) => void;
   /** Virtual ms between progress calls. @default 100 */
   progressMs?: number;
+  /**
+   * The event stream (src/events.ts) on the virtual clock: a start, a tick per interval (state at
+   * the interval's boundary), at most one decoded fault per vCPU per tick (its latest), a last tick,
+   * then end (or error). Observing never changes the run.
+   */
+  onEvent?: (e: SimEvent) => void;
+  /**
+   * Tick interval. Without playback: virtual ms. With playback: wall-clock ms, i.e. a tick every
+   * eventIntervalMs × virtualUsPerRealMs virtual µs, so a viewer gets the same update rate at any
+   * speed. @default 100
+   */
+  eventIntervalMs?: number;
+  /** Tick interval in virtual µs; wins over eventIntervalMs (tests, fine-grained traces). */
+  eventIntervalUs?: number;
+  /**
+   * Slow-motion playback: pace the run so virtual time advances `virtualUsPerRealMs` virtual µs per
+   * wall-clock ms (1000: real time; 10: 100x slower), yielding to the event loop between events, so
+   * SSE writes go out as they happen and `signal` stops the run within a timer turn. Without it the
+   * run goes as fast as it can, synchronously. Pacing never changes the result (apart from wallMs).
+   */
+  playback?: { virtualUsPerRealMs: number };
   signal?: AbortSignal;
 }
 
@@ -128,6 +156,8 @@ interface VcpuState {
   faults: number; faultsRead: number; faultsWrite: number; faultsExec: number;
   reads: number; writes: number; badReads: number; firstBadRead: string | null;
   faultStartUs: number;
+  /** Page of the latest fault (for the event stream's decoded record). */
+  lastPage: number;
   blockedUs: number;
   runUs: number;
   access: number;
@@ -153,6 +183,12 @@ interface UffdQ {
 }
 
 const SAMPLE_US = 10_000;
+/** Buckets of the live latency histogram in tick events: [2^N us, 2^(N+1) us), as src/layout.ts. */
+const LATENCY_BUCKETS = 24;
+/** Playback: yield to the event loop at least this often (wall ms), even when behind. */
+const YIELD_MS = 20;
+/** Playback: when the run falls behind the wall clock by more than this, it slides instead of rushing. */
+const MAX_LAG_MS = 250;
 const MAX_SAMPLES = 4000;
 /** Accesses a vCPU runs per event at most (a bound on one loop; the horizon bounds it first). */
 const BATCH = 4096;
@@ -165,20 +201,50 @@ export function resolveCosts(v: VirtualOptions): CostModel {
   return v.cores !== undefined ? { ...base, cores: v.cores } : base;
 }
 
+/**
+ * One run. With `hooks.playback` it is paced against the wall clock and yields between events;
+ * otherwise it runs synchronously to the end (as runVirtual).
+ */
 export async function simulateVirtual(opts: ResolvedOptions & VirtualOptions, hooks: VirtualHooks = {}): Promise<VirtualRunResult> {
-  return runVirtual(opts, resolveCosts(opts), hooks);
+  if (!hooks.playback) return runVirtual(opts, resolveCosts(opts), hooks);
+  const rate = hooks.playback.virtualUsPerRealMs;
+  if (!(rate > 0) || !Number.isFinite(rate)) throw Errors.badInput('playback', 'virtualUsPerRealMs must be a positive number');
+  const wallStart = performance.now();
+  return guarded(hooks, async () => {
+    const sim = newSim(opts, resolveCosts(opts), hooks);
+    await sim.runPaced(rate);
+    return sim.finish(performance.now() - wallStart);
+  });
 }
 
 /** One run, synchronously. */
 export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks = {}): VirtualRunResult {
   const wallStart = performance.now();
+  return guarded(hooks, () => {
+    const sim = newSim(opts, costs, hooks);
+    sim.run();
+    return sim.finish(performance.now() - wallStart);
+  });
+}
+
+function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualSim {
   if (opts.strategy === 'hybrid' && opts.mode !== 'none') throw Errors.badInput('strategy', 'the virtual engine does not model hybrid\'s precopy rounds yet (use --engine threads)');
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
   if (exitByVcpu && opts.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' resolves from a local copy: it needs network 'none'");
-  const sim = new VirtualSim(opts, costs, exitByVcpu, hooks);
-  sim.run();
-  return sim.result(performance.now() - wallStart);
+  return new VirtualSim(opts, costs, exitByVcpu, hooks);
+}
+
+/** Runs `body`; a SimError it throws also goes to the event stream as an `error` event. */
+function guarded<T>(hooks: VirtualHooks, body: () => T): T {
+  const report = (e: unknown): never => {
+    if (hooks.onEvent && e instanceof SimError) hooks.onEvent({ type: 'error', code: e.code, message: e.message });
+    throw e;
+  };
+  try {
+    const r = body();
+    return (r instanceof Promise ? r.catch(report) : r) as T;
+  } catch (e) { return report(e); }
 }
 
 class VirtualSim {
@@ -243,6 +309,16 @@ class VirtualSim {
   readonly cellZero: Float64Array;
   readonly geometry: { cells: number; pagesPerCell: number };
   duplicatePages = 0;
+  // the event stream (src/events.ts): state kept always (cheap), published only with onEvent
+  readonly latencyBuckets = new Array<number>(LATENCY_BUCKETS).fill(0);
+  readonly cellPresent: Int32Array;
+  readonly emit: ((e: SimEvent) => void) | null;
+  readonly eventEveryUs: number;
+  nextEventUs = Infinity;
+  readonly dirtyCells: number[] = [];
+  readonly cellDirty: Uint8Array;
+  readonly faultsSeen: Float64Array;
+  lastTick = { tUs: 0, faults: 0, accesses: 0 };
 
   readonly copyUs: number;
   readonly installUs: number;
@@ -266,6 +342,12 @@ class VirtualSim {
     this.cellSumMs = new Float64Array(this.geometry.cells);
     this.cellDemand = new Float64Array(this.geometry.cells);
     this.cellZero = new Float64Array(this.geometry.cells);
+    this.cellPresent = new Int32Array(this.geometry.cells);
+    this.emit = hooks.onEvent ?? null;
+    this.eventEveryUs = hooks.eventIntervalUs ?? (hooks.eventIntervalMs ?? 100) * (hooks.playback ? hooks.playback.virtualUsPerRealMs : 1000);
+    if (this.emit && !(this.eventEveryUs > 0)) throw Errors.badInput('eventIntervalUs', 'the tick interval must be positive');
+    this.cellDirty = new Uint8Array(this.emit ? this.geometry.cells : 0);
+    this.faultsSeen = new Float64Array(this.emit ? o.vcpus : 0);
     this.strategy = createStrategy(o.strategy, { pages: o.pages, vcpus: o.vcpus, precopyRounds: o.precopyRounds });
 
     // vCPUs
@@ -278,7 +360,7 @@ class VirtualSim {
       this.vcpus.push({
         stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
-        faultStartUs: 0, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
+        faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
       });
     }
     // service threads
@@ -320,6 +402,10 @@ class VirtualSim {
       this.state.fill(PRESENT);
       this.presentPages = o.pages;
       this.migrationDoneUs = 0;
+      for (let c = 0; c < this.geometry.cells; c++) {
+        this.cellPresent[c] = Math.min(this.geometry.pagesPerCell, o.pages - c * this.geometry.pagesPerCell);
+        this.markCell(c);
+      }
     }
   }
 
@@ -335,18 +421,81 @@ class VirtualSim {
 
   // ---------------------------------------------------------------- the loop
   run(): void {
-    for (let v = 0; v < this.opts.vcpus; v++) this.cpu(this.threads[v]!, 0, Ph.VRun);
-    if (this.outbound) this.kickSource();
-    const q = this.q;
+    this.begin();
     let n = 0;
-    while (q.pop()) {
-      const t = q.popTimeUs;
-      if (t < this.now) throw new Error(`assertion failed: time went back from ${this.now} to ${t}`);
-      if (t >= this.nextSampleUs) this.sample(t);
-      this.now = t;
-      this.dispatch(q.popActor, q.popPhase, q.popArg);
+    while (this.step()) {
       if ((++n & 0xffff) === 0 && this.hooks.signal?.aborted) throw new SimError('ABORTED', 'the run was stopped');
     }
+    this.end();
+  }
+
+  /**
+   * The same run, paced: the next thing to happen (an event, or a tick boundary) waits until the
+   * wall clock reaches its virtual time / rate. Falling behind by more than MAX_LAG_MS slides the
+   * schedule rather than rushing to catch up; the loop yields at least every YIELD_MS regardless.
+   */
+  async runPaced(virtualUsPerRealMs: number): Promise<void> {
+    const signal = this.hooks.signal;
+    const stopped = () => { if (signal?.aborted) throw new SimError('ABORTED', 'the run was stopped'); };
+    stopped();
+    this.begin();
+    let wall0 = performance.now();
+    let lastYield = wall0;
+    let n = 0;
+    for (;;) {
+      const next = this.q.peekTimeUs();
+      if (next === Infinity) break;
+      const target = Math.min(next, this.nextEventUs);
+      const now = performance.now();
+      const lag = wall0 + target / virtualUsPerRealMs - now;
+      if (lag < -MAX_LAG_MS) wall0 += -lag - MAX_LAG_MS;
+      if (lag > 1 || now - lastYield >= YIELD_MS) {
+        await pause(lag > 1 ? Math.min(lag, 100) : 0, signal);
+        lastYield = performance.now();
+        stopped();
+        continue;
+      }
+      if (this.nextEventUs < next) { this.tick(this.nextEventUs); this.nextEventUs += this.eventEveryUs; stopped(); continue; }
+      this.step();
+      if ((++n & 0x3ff) === 0) stopped();
+    }
+    stopped();
+    this.end();
+  }
+
+  private begin(): void {
+    for (let v = 0; v < this.opts.vcpus; v++) this.cpu(this.threads[v]!, 0, Ph.VRun);
+    if (this.outbound) this.kickSource();
+    if (this.emit) {
+      const o = this.opts, g = this.geometry;
+      this.emit({
+        type: 'start', mode: o.mode, strategy: o.strategy, vcpus: o.vcpus, pages: o.pages, pageSize: o.pageSize,
+        memslots: o.memslots.map((m) => ({ baseGpa: m.baseGpa, sizeBytes: m.sizeBytes })), cells: g.cells, pagesPerCell: g.pagesPerCell,
+        engine: 'virtual', playback: this.hooks.playback ? { virtualUsPerRealMs: this.hooks.playback.virtualUsPerRealMs } : null,
+      });
+      this.nextEventUs = this.eventEveryUs;
+    }
+  }
+
+  /** Runs the next event; false when the queue is empty. */
+  private step(): boolean {
+    const q = this.q;
+    if (!q.pop()) return false;
+    const t = q.popTimeUs;
+    if (t < this.now) throw new Error(`assertion failed: time went back from ${this.now} to ${t}`);
+    if (t >= this.nextSampleUs) this.sample(t);
+    if (t >= this.nextEventUs) { // the state at the last boundary <= t is the state now, before t's events
+      const boundary = this.nextEventUs + Math.floor((t - this.nextEventUs) / this.eventEveryUs) * this.eventEveryUs;
+      this.tick(boundary);
+      this.nextEventUs = boundary + this.eventEveryUs;
+    }
+    this.now = t;
+    this.dispatch(q.popActor, q.popPhase, q.popArg);
+    return true;
+  }
+
+  /** The checks at the end of a run, the last timeline sample and the last tick. */
+  private end(): void {
     if (this.vcpusDone !== this.opts.vcpus) {
       const v = this.vcpus.findIndex((s, i) => this.threads[i]!.state !== DONE && s.entryPage >= 0);
       const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
@@ -357,6 +506,13 @@ class VirtualSim {
       throw new SimError('PAGE_NEVER_ARRIVED', `virtual run stalled: ${this.pages - this.presentPages} pages never arrived`);
     }
     this.sample(this.now, true);
+    if (this.emit) this.tick(this.now);
+  }
+
+  finish(wallMs: number): VirtualRunResult {
+    const r = this.result(wallMs);
+    this.emit?.({ type: 'end', result: r });
+    return r;
   }
 
   private dispatch(id: number, ph: number, arg: number): void {
@@ -536,6 +692,7 @@ class VirtualSim {
     s.faultStartUs = this.now;
     s.access = access;
     s.entryPage = page;
+    s.lastPage = page;
     t.page = page;
     this.blockBegin();
     const c = this.c;
@@ -594,6 +751,7 @@ class VirtualSim {
     const dUs = this.now - s.faultStartUs;
     s.blockedUs += dUs;
     this.latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
+    this.latencyBuckets[dUs < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(dUs)))]!++;
     s.entryPage = -1;
     this.blockEnd();
     t.state = BUSY;
@@ -763,6 +921,8 @@ class VirtualSim {
     const ms = this.now / 1000;
     const cell = Math.floor(page / this.geometry.pagesPerCell);
     this.cellSumMs[cell] += Math.max(0.001, ms);
+    this.cellPresent[cell]++;
+    this.markCell(cell);
     if (t.flags & PAGE_FLAG_DEMAND) this.cellDemand[cell]++;
     if (t.flags & PAGE_FLAG_ZERO) this.cellZero[cell]++;
     if (t.kind !== VCPU) {
@@ -936,6 +1096,66 @@ class VirtualSim {
     }
   }
 
+  // ---------------------------------------------------------------- the event stream
+  private markCell(c: number): void {
+    if (this.cellDirty.length && !this.cellDirty[c]) { this.cellDirty[c] = 1; this.dirtyCells.push(c); }
+  }
+
+  /** Publishes the state at virtual time tUs: each vCPU's latest new fault, then a tick. Reads only. */
+  private tick(tUs: number): void {
+    const emit = this.emit!, o = this.opts;
+    const vcpus: VcpuSnapshot[] = [];
+    let accesses = 0;
+    for (let v = 0; v < o.vcpus; v++) {
+      const s = this.vcpus[v]!, t = this.threads[v]!;
+      const blocked = s.entryPage >= 0 && t.state !== DONE;
+      const n = s.reads + s.writes;
+      accesses += n;
+      vcpus.push({
+        state: t.state === DONE ? 'done' : !blocked ? 'running' : t.state === SLEEP || t.state === WAKING ? 'waiting' : 'faulted',
+        waitGpa: blocked ? gpaOfPage(o, s.entryPage) : null,
+        waitMs: blocked ? Math.round(Math.max(0, tUs - s.faultStartUs)) / 1000 : 0,
+        faults: s.faults,
+        accesses: n,
+      });
+      if (s.faults !== this.faultsSeen[v] && s.lastPage >= 0) {
+        this.faultsSeen[v] = s.faults;
+        emit({ type: 'fault', tMs: Math.round(s.faultStartUs) / 1000, vcpu: v, page: s.lastPage, record: this.decode(v, s.lastPage, s.access) });
+      }
+    }
+    const faults = this.totalFaults;
+    const dt = (tUs - this.lastTick.tUs) / 1e6;
+    const rate = (d: number) => (dt > 0 ? Math.round(d / dt) : 0);
+    const cells: Array<[number, number, number, number]> = [];
+    const ppc = this.geometry.pagesPerCell, r2 = (x: number) => Math.round(x * 100) / 100;
+    for (const c of this.dirtyCells) {
+      this.cellDirty[c] = 0;
+      const n = Math.min(ppc, this.pages - c * ppc), present = this.cellPresent[c]!;
+      cells.push([c, r2(present / n), present ? r2(this.cellDemand[c]! / present) : 0, present ? r2(this.cellZero[c]! / present) : 0]);
+    }
+    this.dirtyCells.length = 0;
+    let queued = this.faultInbox.length - this.faultHead;
+    for (const q of this.uffds) queued += q.pendingCount + q.waitingCount;
+    const blockUs = this.allBlockedUs + (this.allBlockedSinceUs >= 0 ? Math.max(0, tUs - this.allBlockedSinceUs) : 0);
+    emit({
+      type: 'tick', tMs: Math.round(tUs) / 1000, presentPages: this.presentPages, faults, accesses,
+      faultsPerSec: rate(faults - this.lastTick.faults), accessesPerSec: rate(accesses - this.lastTick.accesses),
+      bytesReceived: this.fstats.reduce((a, st) => a + st.bytesReceived, 0), blockedVcpus: this.blocked,
+      blocktimeMs: Math.round(blockUs) / 1000, vcpus, latencyBuckets: this.latencyBuckets.slice(), cells, queuedFaults: queued,
+    });
+    this.lastTick = { tUs, faults, accesses };
+  }
+
+  private decode(v: number, page: number, access: Access): DecodedFault {
+    const o = this.opts, gpa = gpaOfPage(o, page);
+    if (o.mode === 'uffd') {
+      const flags = uffdPagefaultFlags(access);
+      return { kind: 'uffd_msg', event: UFFD_EVENT_PAGEFAULT, flags, flagNames: describeUffdFlags(flags), address: gpa, ptid: v };
+    }
+    const flags = memoryFaultFlags(access);
+    return { kind: 'memory_fault', exitReason: KVM_EXIT_MEMORY_FAULT, flags, flagNames: describeMemoryFaultFlags(flags), gpa, size: o.pageSize };
+  }
+
   // ---------------------------------------------------------------- the result
   result(wallMs: number): VirtualRunResult {
     const o = this.opts, vs = this.vcpus;
@@ -1019,6 +1239,21 @@ class VirtualSim {
 
 function newLock(name: string): Lock {
   return { name, holder: -1, waiters: [], waitHead: 0, acquires: 0, contended: 0, lockWaitUs: 0 };
+}
+
+function gpaOfPage(o: ResolvedOptions, page: number): number {
+  for (const m of o.memslots) if (page >= m.firstPage && page < m.firstPage + m.pages) return m.baseGpa + (page - m.firstPage) * o.pageSize;
+  return -1;
+}
+
+/** Waits `ms` (0: one event-loop turn), cut short by `signal`. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) { resolve(); return; }
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function pageOfGpa(o: ResolvedOptions, gpa: number): number {

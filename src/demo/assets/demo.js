@@ -37,12 +37,41 @@
     fill($('c-workload'), c.workloads);
     fill($('c-memory'), c.memory);
     fill($('c-speed'), c.speeds.map((s) => s.value), c.speeds.map((s) => s.label));
-    $('c-vcpus').max = String(c.maxVcpus);
+    fill($('c-engine'), c.engines);
+    fill($('c-network'), c.networks);
+    fill($('c-resolver'), c.resolvers);
+    S.maxVcpus = c.maxVcpus; S.maxVirtualVcpus = c.maxVirtualVcpus;
     const d = c.defaults;
     $('c-mode').value = d.mode; $('c-strategy').value = d.strategy; $('c-workload').value = d.workload;
     $('c-memory').value = d.memory; $('c-speed').value = d.speed; $('c-vcpus').value = d.vcpus;
     $('c-bandwidth').value = d.bandwidth; $('c-latency').value = d.latency;
+    $('c-engine').value = d.engine; $('c-network').value = d.network; $('c-partition').value = String(d.partition);
+    $('c-accesses').value = d.accesses; $('c-resolver').value = d.resolver; $('c-cores').value = d.cores;
+    const box = $('presets');
+    box.textContent = '';
+    for (const p of c.presets) {
+      const b = document.createElement('button');
+      b.type = 'button'; b.className = 'preset'; b.id = `preset-${p.value}`; b.textContent = p.label;
+      b.title = `virtual engine: ${Object.entries(p.controls).map(([k, v]) => `${k} ${v === '' ? 'auto' : v}`).join(', ')}`;
+      b.addEventListener('click', () => {
+        for (const [k, v] of Object.entries(p.controls)) { const el = $(`c-${k}`); if (el) el.value = v; }
+        syncControls();
+        form.requestSubmit();
+      });
+      box.appendChild(b);
+    }
+    syncControls();
   }
+  /** Controls that do not apply are disabled (and so not sent): cores off the virtual engine, the resolver off exit mode. */
+  function syncControls() {
+    const virtual = $('c-engine').value === 'virtual';
+    $('c-cores').disabled = !virtual;
+    $('c-resolver').disabled = $('c-mode').value !== 'exit';
+    $('c-vcpus').max = String(virtual ? S.maxVirtualVcpus : S.maxVcpus);
+    const net = $('c-network').value === 'link';
+    $('c-bandwidth').disabled = !net; $('c-latency').disabled = !net;
+  }
+  for (const id of ['c-engine', 'c-mode', 'c-network']) $(id).addEventListener('change', syncControls);
   const controls = () => {
     const f = new FormData(form);
     const out = {};
@@ -60,8 +89,13 @@
     const r = await post('/api/start', controls());
     if (!r.ok) { $('control-error').textContent = r.body.error || `HTTP ${r.status}`; return; }
     const e = r.body.effective;
-    $('effective').textContent = `run #${r.body.run}: ${e.memory} guest, link ${e.bandwidth} with ${fmtUs(e.latencyUs)} latency` +
-      (e.thinkUs ? `, the guest thinks ${fmtUs(e.thinkUs)} between accesses` : '') + '.';
+    const where = e.network === 'none' ? 'pages copied from a local image (no link)' : `link ${e.bandwidth} with ${fmtUs(e.latencyUs)} latency`;
+    $('effective').textContent = `run #${r.body.run}: ${e.memory} guest, ${where}` +
+      (e.accesses ? `, ${fmtInt(e.accesses)} accesses per vCPU` : '') +
+      (e.engine === 'virtual'
+        ? `; virtual time, played back at ${e.virtualUsPerRealMs} virtual µs per real ms (${e.virtualUsPerRealMs >= 1000 ? 'real time' : `${1000 / e.virtualUsPerRealMs}× slower than real time`})` +
+          (e.cores ? ` on ${e.cores} modelled cores` : '') + '.'
+        : (e.thinkUs ? `, the guest thinks ${fmtUs(e.thinkUs)} between accesses` : '') + '.');
   });
   $('stop').addEventListener('click', () => { post('/api/stop', {}); });
 
@@ -158,10 +192,24 @@
 
   // ---------------------------------------------------------------- vCPU lanes
   const LANE_COL = 3;
+  /** Past this many vCPUs the lanes are one canvas, a row of pixels per vCPU, and a summary line. */
+  const COMPACT_OVER = 16;
   function initLanes(n) {
     const box = $('lanes');
     box.textContent = '';
     S.lanesHistory = [];
+    S.compact = n > COMPACT_OVER;
+    const cv = $('lanes-compact');
+    cv.hidden = !S.compact;
+    box.hidden = S.compact;
+    $('lanes-summary').textContent = '';
+    if (S.compact) {
+      S.rowPx = n <= 64 ? 5 : n <= 128 ? 3 : 2;
+      cv.width = 360; cv.height = n * S.rowPx;
+      cv.dataset.lanes = String(n);
+      cv.getContext('2d').clearRect(0, 0, cv.width, cv.height);
+      return;
+    }
     for (let v = 0; v < n; v++) {
       const row = document.createElement('div');
       row.className = 'lane';
@@ -170,7 +218,22 @@
       S.lanesHistory.push({ row, state: row.children[1], canvas: row.children[2], ctx: row.children[2].getContext('2d'), wait: row.children[3] });
     }
   }
+  function stepCompact(tick) {
+    const cv = $('lanes-compact'), ctx = cv.getContext('2d'), h = S.rowPx;
+    ctx.drawImage(cv, -LANE_COL, 0);
+    const count = { running: 0, faulted: 0, waiting: 0, done: 0 };
+    let longest = null;
+    tick.vcpus.forEach((v, i) => {
+      count[v.state] = (count[v.state] ?? 0) + 1;
+      if (v.waitGpa !== null && (!longest || v.waitMs > longest.waitMs)) longest = { ...v, i };
+      ctx.fillStyle = LANE[v.state] ?? '#999';
+      ctx.fillRect(cv.width - LANE_COL, i * h, LANE_COL, Math.max(1, h - (h > 2 ? 1 : 0)));
+    });
+    $('lanes-summary').textContent = `${tick.vcpus.length} vCPUs, a row each (newest on the right): ${count.running} running · ${count.faulted} faulted · ` +
+      `${count.waiting} waiting · ${count.done} done` + (longest ? ` · longest wait: vCPU ${longest.i}, ${fmtUs(longest.waitMs * 1000)} on gpa ${hex(longest.waitGpa)}` : '');
+  }
   function stepLanes(tick) {
+    if (S.compact) { stepCompact(tick); return; }
     tick.vcpus.forEach((v, i) => {
       const L = S.lanesHistory[i];
       if (!L) return;
@@ -198,7 +261,7 @@
     const f = S.lastRecord;
     if (!f || !uapi.tables) return;
     const r = f.record, T = uapi.tables;
-    const head = `vCPU ${f.vcpu} · page ${fmtInt(f.page)} · t = ${f.tMs.toFixed(1)} ms`;
+    const head = `vCPU ${f.vcpu} · page ${fmtInt(f.page)} · t = ${f.tMs.toFixed(S.start?.engine === 'virtual' ? 3 : 1)} ms${S.start?.engine === 'virtual' ? ' (virtual)' : ''}`;
     let html;
     if (r.kind === 'memory_fault') {
       const names = r.flagNames.length ? r.flagNames.join(' | ') : 'none';
@@ -289,7 +352,8 @@
     $('k-blocked').textContent = `${t.blockedVcpus} of ${st.vcpus}`;
     $('k-blocktime').textContent = `${t.blocktimeMs.toFixed(1)} ms`;
     $('k-bytes').textContent = fmtBytes(t.bytesReceived);
-    $('k-time').textContent = `${(t.tMs / 1000).toFixed(2)} s`;
+    $('k-time').textContent = st.engine === 'virtual' ? `${t.tMs.toFixed(t.tMs < 10 ? 3 : 1)} ms virtual` : `${(t.tMs / 1000).toFixed(2)} s`;
+    $('k-queue').textContent = t.queuedFaults === undefined ? '-' : fmtInt(t.queuedFaults);
   }
 
   // ---------------------------------------------------------------- the event stream
@@ -301,11 +365,11 @@
     $('record').dataset.kind = ''; $('record').dataset.count = '0';
     $('record-head').textContent = 'no fault yet';
     $('record-body').innerHTML = '<p class="hint">Waiting for the first fault…</p>';
-    for (const id of ['k-present', 'k-faults', 'k-rate', 'k-blocked', 'k-blocktime', 'k-bytes', 'k-time']) $(id).textContent = '-';
+    for (const id of ['k-present', 'k-faults', 'k-rate', 'k-blocked', 'k-blocktime', 'k-queue', 'k-bytes', 'k-time']) $(id).textContent = '-';
   }
   function describeRun(msg) {
     const c = msg.controls || {};
-    return `run #${msg.run}: ${c.mode ?? 'exit'}, ${c.strategy ?? 'linear'}, ${c.vcpus ?? '?'} vCPUs, ${msg.effective?.memory ?? ''}`;
+    return `run #${msg.run}: ${msg.effective?.engine === 'virtual' ? 'virtual time, ' : ''}${c.mode ?? 'exit'}, ${c.strategy ?? 'linear'}, ${c.vcpus ?? '?'} vCPUs, ${msg.effective?.memory ?? ''}`;
   }
   let runInfo = null;
   function onEvent(e) {
