@@ -2,6 +2,7 @@
 //   docs/report.png  a report of real runs (exit and uffd with linear push, exit with preempt),
 //                    rendered by `postcopy-sim report`'s code
 //   docs/demo.png    the live demo page during a run (the scenario test/demo.browser.test.ts uses)
+//   docs/demo-virtual.png  the demo playing a virtual-time run: 64 vCPUs on one uffd
 // Usage: npm run build && node scripts/screenshots.mjs [report|demo]   (default: both)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,8 +52,15 @@ try {
       await page.waitForFunction((run) => window.__demo.run === run && document.querySelector('#record').dataset.kind === 'uffd_msg' &&
         Number(document.querySelector('#grid').dataset.presentCells) >= 1024, run, { timeout: 120_000 });
       await page.screenshot({ path: join(docs, 'demo.png'), fullPage: true });
-      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
       console.log('wrote docs/demo.png');
+      // The virtual-time preset: 64 vCPUs piling up behind one uffd reader, in slow motion.
+      const [resp2] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/start')), page.click('#preset-uffd-64')]);
+      const run2 = (await resp2.json()).run;
+      await page.waitForFunction((run) => window.__demo.run === run && window.__demo.ticks > 20 &&
+        Number(document.querySelector('#k-queue').textContent.replace(/,/g, '')) > 30, run2, { timeout: 120_000 });
+      await page.screenshot({ path: join(docs, 'demo-virtual.png'), fullPage: true });
+      console.log('wrote docs/demo-virtual.png');
+      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
     } finally {
       await server.close();
     }
