@@ -13,7 +13,7 @@
  * Any failure (a dead thread, a page that never arrives) aborts every thread through the control
  * block and becomes a SimError that says who waited on what; the run always ends.
  */
-import { readFileSync } from 'node:fs';
+import { peakRssBytes } from './rss.js';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -417,17 +417,6 @@ function wakeEverything(_shared: unknown, ctl: Int32Array, queueWords: Int32Arra
   Atomics.notify(ctl, CTL_GO);
 }
 
-/**
- * Peak resident memory of this process. On Linux, VmHWM: getrusage's ru_maxrss survives execve, so a
- * child started by a large parent would report the parent's peak.
- */
-function peakRssBytes(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

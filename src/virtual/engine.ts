@@ -24,7 +24,7 @@
  * keeps; it reads state and never schedules anything, so a run with onEvent is the same run as
  * without. `hooks.playback` paces the run against the wall clock (slow motion for the live demo).
  */
-import { readFileSync } from 'node:fs';
+import { peakRssBytes } from '../rss.js';
 import { createHistogram } from 'node:perf_hooks';
 import { Errors, SimError } from '../errors.js';
 import type { DecodedFault, SimEvent, VcpuSnapshot } from '../events.js';
@@ -1265,10 +1265,3 @@ function loadTraceViews(file: string, vcpus: number): Array<{ gpas: Float64Array
   return loadTrace(file, vcpus).map((t) => ({ gpas: new Float64Array(t.gpasSab, 0, t.length), accesses: new Uint8Array(t.accessesSab, 0, t.length) }));
 }
 
-function peakRssBytes(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS * 1024;
-}
