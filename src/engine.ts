@@ -22,7 +22,7 @@ import { Errors, SimError } from './errors.js';
 import { GuestMemory } from './guest-memory.js';
 import { cdfPoints, latencyDist, mergeHistograms, summarizeNs } from './histogram.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_BELLS, CTL_BLOCKED_VCPUS, CTL_GO, CTL_MIGRATION_DONE,
+  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_BLOCKED_VCPUS, CTL_GO, CTL_MIGRATION_DONE,
   CTL_PRESENT_PAGES, CTL_STOP, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US,
   TIME_GO_US, TIME_MIGRATION_DONE_US, VCPU_STRIDE, TIME_MIGRATION_START_US, TIME_SWITCH_START_US, CTL_PRECOPY, CTL_SWITCHED, CTL_SERVICES_READY, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
 } from './layout.js';
@@ -410,8 +410,8 @@ function firstMissingPage(mem: GuestMemory): number {
 /** Wakes every thread that may sleep: service doorbells, handler bells, the start gun, page waits. */
 function wakeEverything(_shared: unknown, ctl: Int32Array, queueWords: Int32Array[]): void {
   for (const b of [BELL_FETCHER, BELL_SOURCE]) {
-    Atomics.add(ctl, CTL_BELLS + 2 * b, 1);
-    Atomics.notify(ctl, CTL_BELLS + 2 * b);
+    Atomics.add(ctl, bellWord(b), 1);
+    Atomics.notify(ctl, bellWord(b));
   }
   for (const w of queueWords) { Atomics.add(w, Q_BELL, 1); Atomics.notify(w, Q_BELL); }
   Atomics.notify(ctl, CTL_GO);

@@ -9,7 +9,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { HOLD_SPIN_US } from './doorbell.js';
 import { EEXIST } from './guest-memory.js';
 import { Installer, OVERWRITTEN } from './installer.js';
-import { CTL_ABORT, CTL_POSTED, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
+import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
 import { CH_BULK, CH_URGENT } from './source.js';
 import { LocalImage } from './source-image.js';
 import { assert } from './errors.js';
@@ -95,7 +95,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     const seen = fetcherBell.snapshot();
     if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
     for (let v = 0; v < vcpuPorts.length; v++) {
-      const posted = Atomics.load(ctl, CTL_POSTED + v);
+      const posted = Atomics.load(ctl, postedWord(v));
       while (consumed[v] !== posted) {
         const m = receiveMessageOnPort(vcpuPorts[v]!);
         if (m === undefined) break; // the post is visible in the counter before the port: next round

@@ -5,7 +5,7 @@ import { realClock, type Clock } from './clock.js';
 import { Doorbell } from './doorbell.js';
 import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, CTL_ABORT, CTL_BELLS, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from './options.js';
 import type { SharedState } from './protocol.js';
@@ -75,8 +75,8 @@ export function openShared(s: SharedState): Views {
     vstats: new Float64Array(s.vcpuStatsSab),
     image: new SourceImage(opts.seed, opts.pageSize, opts.zeroFraction),
     queues: s.uffdSabs.map((sab) => new UffdQueue(sab, opts.vcpus, opts.spinUs, clock.nowUs)),
-    fetcherBell: new Doorbell(ctl, CTL_BELLS + 2 * BELL_FETCHER, CTL_BELLS + 2 * BELL_FETCHER + 1),
-    sourceBell: new Doorbell(ctl, CTL_BELLS + 2 * BELL_SOURCE, CTL_BELLS + 2 * BELL_SOURCE + 1),
+    fetcherBell: new Doorbell(ctl, bellWord(BELL_FETCHER), bellWord(BELL_FETCHER) + 1),
+    sourceBell: new Doorbell(ctl, bellWord(BELL_SOURCE), bellWord(BELL_SOURCE) + 1),
   };
 }
 

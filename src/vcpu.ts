@@ -16,7 +16,7 @@ import { createHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { blockBegin, blockEnd, vcpuRetired } from './blocktime.js';
 import {
-  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_POSTED, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
+  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, postedWord, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
   CTL_LATENCY_BUCKETS, LATENCY_BUCKETS, TIME_GO_US,
@@ -148,7 +148,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       waitPresentByState(page); // another vCPU may be installing it
     } else if (port !== null) {
       port.postMessage(encode(record));
-      Atomics.add(ctl, CTL_POSTED + v, 1);
+      Atomics.add(ctl, postedWord(v), 1);
       fetcherBell.ring();
       waitPresentByState(page);
     } else {
