@@ -12,11 +12,3 @@ export function realClock(originEpochMs: number): Clock {
   const offsetMs = performance.timeOrigin - originEpochMs;
   return { nowUs: () => (performance.now() + offsetMs) * 1000 };
 }
-
-/** A clock that moves only when told: for tests and the virtual-time engine. */
-export class ManualClock implements Clock {
-  constructor(private t = 0) {}
-  nowUs(): number { return this.t; }
-  advanceTo(tUs: number): void { if (tUs > this.t) this.t = tUs; }
-  advanceBy(dUs: number): void { this.t += dUs; }
-}

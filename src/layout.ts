@@ -47,11 +47,10 @@ export const CTL_BLOCKED_VCPUS = 2 * LINE_WORDS + 1; // vCPUs blocked on a fault
 export const CTL_ACTIVE_VCPUS = 2 * LINE_WORDS + 2; // vCPUs still running their workload
 // line 3: KiB of frames received on the destination so far (live "bytes moved")
 export const CTL_RX_KIB = 3 * LINE_WORDS;
-/** Doorbells (bell counter, sleepers count) for service threads, a line each: fetcher, source, handlers. */
+/** Doorbells (bell counter, sleepers count) for the fetcher and the source, a line each (uffd handlers ring their queue's own bell). */
 export const CTL_BELLS = 4 * LINE_WORDS;
 export const BELL_FETCHER = 0;
 export const BELL_SOURCE = 1;
-export const BELL_HANDLER0 = 2;
 export const MAX_BELLS = 2 + 256;
 export function bellWord(bell: number): number { return CTL_BELLS + LINE_WORDS * bell; }
 /** Per vCPU, a line each: fault records posted to the fetcher (it polls only ports with news). */

@@ -49,8 +49,4 @@ export class Scan {
     }
     return -1;
   }
-  /** Pages became unsent again (hybrid's discards): look round memory once more. */
-  rewind(): void {
-    this.scanned = 0;
-  }
 }
