@@ -34,32 +34,11 @@ import type { RunResult, TimelineSample } from './result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
 import { Link } from './network.js';
-import type { SimEvent } from './events.js';
+import type { SimulateHooks } from './hooks.js';
 import { EventPublisher, pageMap } from './observe.js';
 import { loadTrace } from './trace.js';
 
-export interface Progress {
-  tMs: number;
-  presentPages: number;
-  pages: number;
-  faults: number;
-  accesses: number;
-}
-
-export interface SimulateHooks {
-  /** Called at most every `progressMs` (default 100) with live counters, off every hot path. */
-  onProgress?: (p: Progress) => void;
-  progressMs?: number;
-  /** The event stream (src/events.ts), at most one tick per `eventIntervalMs` (default 100). */
-  onEvent?: (e: SimEvent) => void;
-  eventIntervalMs?: number;
-  /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
-  signal?: AbortSignal;
-  /** engine 'virtual' only: pace virtual time against the wall clock (slow-motion playback). */
-  playback?: { virtualUsPerRealMs: number };
-  /** engine 'virtual' only: tick interval in virtual microseconds (overrides eventIntervalMs). */
-  eventIntervalUs?: number;
-}
+export type { Progress, SimulateHooks } from './hooks.js';
 
 const SAMPLE_MS = 10;
 const MAX_SAMPLES = 4000;

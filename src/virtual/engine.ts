@@ -24,6 +24,7 @@
  * keeps; it reads state and never schedules anything, so a run with onEvent is the same run as
  * without. `hooks.playback` paces the run against the wall clock (slow motion for the live demo).
  */
+import type { SimulateHooks } from '../hooks.js';
 import { peakRssBytes } from '../rss.js';
 import { createHistogram } from 'node:perf_hooks';
 import { Errors, SimError } from '../errors.js';
@@ -60,33 +61,8 @@ export interface VirtualOptions {
   exitResolver?: 'fetcher' | 'vcpu';
 }
 
-export interface VirtualHooks {
-  onProgress?: (p: { tMs: number; presentPages: number; pages: number; faults: number; accesses: number }) => void;
-  /** Virtual ms between progress calls. @default 100 */
-  progressMs?: number;
-  /**
-   * The event stream (src/events.ts) on the virtual clock: a start, a tick per interval (state at
-   * the interval's boundary), at most one decoded fault per vCPU per tick (its latest), a last tick,
-   * then end (or error). Observing never changes the run.
-   */
-  onEvent?: (e: SimEvent) => void;
-  /**
-   * Tick interval. Without playback: virtual ms. With playback: wall-clock ms, i.e. a tick every
-   * eventIntervalMs × virtualUsPerRealMs virtual µs, so a viewer gets the same update rate at any
-   * speed. @default 100
-   */
-  eventIntervalMs?: number;
-  /** Tick interval in virtual µs; wins over eventIntervalMs (tests, fine-grained traces). */
-  eventIntervalUs?: number;
-  /**
-   * Slow-motion playback: pace the run so virtual time advances `virtualUsPerRealMs` virtual µs per
-   * wall-clock ms (1000: real time; 10: 100x slower), yielding to the event loop between events, so
-   * SSE writes go out as they happen and `signal` stops the run within a timer turn. Without it the
-   * run goes as fast as it can, synchronously. Pacing never changes the result (apart from wallMs).
-   */
-  playback?: { virtualUsPerRealMs: number };
-  signal?: AbortSignal;
-}
+/** The virtual engine takes the same hooks as simulate() (src/hooks.ts). */
+export type VirtualHooks = SimulateHooks;
 
 export type VirtualRunResult = Omit<RunResult, 'engine'> & { engine: 'virtual' };
 
