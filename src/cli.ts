@@ -27,7 +27,7 @@ Commands:
 
 ${FLAG_HELP}`;
 
-/** A progress bar on a TTY (stderr), nothing when piped. */
+/** A progress bar on a TTY (stderr), nothing when piped; it reads the engine's event stream. */
 function progressHooks(enabled: boolean, label: string): { hooks: SimulateHooks; stop: () => void } {
   if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
   const bar = new SingleBar({
@@ -36,9 +36,9 @@ function progressHooks(enabled: boolean, label: string): { hooks: SimulateHooks;
   let started = false;
   return {
     hooks: {
-      onProgress: (p) => {
-        if (!started) { bar.start(p.pages, 0, { faults: 0 }); started = true; }
-        bar.update(p.presentPages, { faults: p.faults });
+      onEvent: (e) => {
+        if (e.type === 'start') { bar.start(e.pages, 0, { faults: 0 }); started = true; }
+        if (e.type === 'tick' && started) bar.update(e.presentPages, { faults: e.faults });
       },
     },
     stop: () => { if (started) bar.stop(); },
