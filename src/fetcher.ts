@@ -7,17 +7,13 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { HOLD_SPIN_US } from './doorbell.js';
-import { EEXIST } from './guest-memory.js';
-import { Installer, OVERWRITTEN } from './installer.js';
+import { Installer } from './installer.js';
 import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
 import { CH_BULK, CH_URGENT } from './source.js';
 import { LocalImage } from './source-image.js';
-import { assert } from './errors.js';
 import { WireRing } from './wire.js';
-import {
-  decode, packr, FRAME_REQUEST, MF_GPA, MF_TIME_US, MF_VCPU, MF_FLAGS, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, type FetcherStats, type MemoryFaultRecord,
-  type PageRequestFrame, type ServiceStart,
-} from './protocol.js';
+import { decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import { FaultResolver, newFetcherStats } from './resolver.js';
 import { FrameReceiver } from './receiver.js';
 import { awaitStartGun, openShared, pagesPerUffd } from './shared.js';
 
@@ -37,24 +33,8 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_URGENT]!), clock, ctl);
   let sweepCursor = 0;
   const consumed = new Int32Array(vcpuPorts.length);
-  const request: PageRequestFrame = [FRAME_REQUEST, 0, 0, 0];
-  const stats: FetcherStats = {
-    role: 'fetcher', faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
-    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
-    discarded: 0, overwritten: 0, recordLagUsTotal: 0, installLagUsTotal: 0,
-  };
-
-  const onPage = (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs = -1): void => {
-    const r = installer.install(page, words, wordAt, flags);
-    if (r === EEXIST) { stats.eexist++; return; }
-    if (r === OVERWRITTEN) { stats.overwritten++; return; }
-    if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
-    if (flags & PAGE_FLAG_DEMAND) {
-      stats.installedDemand++;
-      // How long a demanded page that had arrived (per the link model) waited for this thread.
-      if (arriveUs >= 0) stats.installLagUsTotal += Math.max(0, clock.nowUs() - arriveUs);
-    } else stats.installedPushed++;
-  };
+  const resolver = new FaultResolver(newFetcherStats('fetcher'), mem, installer, clock, local, toSource, sourceBell);
+  const { stats, onPage } = resolver;
 
   // hybrid's switch to postcopy: the listed pages' copies are stale; the last frame lets the guest go.
   const onDiscard = (pages: number[], final: boolean): void => {
@@ -69,25 +49,8 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   };
 
   const onFault = (rec: MemoryFaultRecord): void => {
-    stats.faultRecords++;
     stats.recordLagUsTotal += Math.max(0, clock.nowUs() - rec[MF_TIME_US]); // vCPU exit -> fetcher reads it
-    const page = mem.pageOfGpa(rec[MF_GPA]);
-    if (mem.markRequested(page)) {
-      if (local) { onPage(page, local.fill(page), local.words, 0); return; }
-      request[1] = page;
-      request[2] = rec[MF_VCPU];
-      request[3] = rec[MF_FLAGS];
-      const bytes = packr.pack(request);
-      // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
-      assert(toSource!.write(bytes, null, clock.nowUs()), 'request ring full');
-      stats.requestsSent++;
-      stats.requestBytesSent += bytes.byteLength;
-      sourceBell.ring();
-    } else if (mem.isPresent(page)) {
-      stats.alreadyPresent++; // installed between the vCPU's lookup and now: it will see it
-    } else {
-      stats.mergedFaults++; // one request per page is in flight; this fault waits for the same copy
-    }
+    resolver.resolve(mem.pageOfGpa(rec[MF_GPA]), rec[MF_VCPU], rec[MF_FLAGS]);
   };
 
   awaitStartGun(ctl);
