@@ -4,7 +4,7 @@
  * installing a page. No simulated guest, no network model: these are the lower bounds that
  * every simulated fault pays on this runtime and machine.
  *
- * How it maps to the kernel experiment (bench/native/uffd_paging.c):
+ * How it maps to the kernel experiment (native/uffd_paging.c):
  *   a round trip here = vCPU faults, the handler learns of it, resolves it, the vCPU wakes;
  *   - atomicsBlocking    both sides sleep in Atomics.wait at once: the analogue of a vCPU
  *                        sleeping in handle_userfault() and a handler sleeping in poll();

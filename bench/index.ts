@@ -28,7 +28,7 @@ const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR]
 Scenarios (default: all, in this order):
   paging-rate  demand_paging_test analogue: none / exit / uffd-1 / uffd-n / uffd-pervcpu x 1..16 vCPUs
   floors       Atomics and MessagePort round trips and the page copy, against the 1-vCPU fault cost
-  kernel       the same experiment on real userfaultfd (bench/native/uffd_paging.c), sim/kernel ratios
+  kernel       the same experiment on real userfaultfd (native/uffd_paging.c), sim/kernel ratios
   scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
   network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
 

@@ -263,7 +263,7 @@ function kernelSection(k: KernelResult, h: string): string {
       `on the other CPU p50 ${fmtNum(cal.other?.faultLatencyUs.p50, 1)} us; ordinary first-touch fault ${fmtNum(cal.same?.firstTouchUsPerPage ?? cal.other?.firstTouchUsPerPage, 1)} us.`
     : cal.skipReason ? `Calibration skipped: ${cal.skipReason}.` : '';
   return [
-    `${h} Kernel baseline (real userfaultfd, bench/native/uffd_paging.c)`,
+    `${h} Kernel baseline (real userfaultfd, native/uffd_paging.c)`,
     `The same experiment on real userfaultfd with UFFDIO_COPY, ${b.mibPerThread} MiB per thread. Simulator numbers: ${b.simSource}.`,
     rates,
     `**Simulator / kernel, overall paging rate**\n\n${ratios}`,

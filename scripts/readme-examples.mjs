@@ -14,7 +14,7 @@ const sections = {
 
 function run(cmd) {
   const args = cmd.split(' ').slice(1);
-  const r = spawnSync(process.execPath, ['dist/src/cli.js', ...args], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}`);
   let out = r.stdout.trimEnd();
   if (args.includes('--json')) {

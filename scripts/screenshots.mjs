@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startDemoServer } from '../dist/src/demo/server.js';
-import { simulate } from '../dist/src/engine.js';
+import { simulate } from '../dist/src/index.js';
 import { renderReport } from '../dist/src/report/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

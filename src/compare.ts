@@ -2,11 +2,11 @@
  * `compare`: one workload under several strategies with the same seed, plus a no-migration baseline
  * of the same workload (all memory present) to measure how much each strategy slows the guest.
  */
-import { simulate, type SimulateHooks } from './engine.js';
+import { simulate, type SimulateHooks } from './threads/engine.js';
 import { Errors } from './errors.js';
 import { resolveOptions, type OptionsInput } from './options.js';
-import type { RunResult } from './result.js';
-import { STRATEGY_NAMES, type StrategyName } from './strategies/index.js';
+import type { RunResult } from './model/result.js';
+import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 
 /** Accesses per vCPU of the baseline run when the scenario does not fix a count. */
 const BASELINE_ACCESSES = 200_000;

@@ -3,7 +3,7 @@
  * other observer consume. Published by the main thread from shared counters at a bounded rate (one
  * tick per `eventIntervalMs`), never from a hot path: a run with no subscriber pays nothing.
  */
-import type { RunResult } from './result.js';
+import type { RunResult } from './model/result.js';
 
 export type VcpuLane = 'running' | 'faulted' | 'waiting' | 'done';
 

@@ -2,11 +2,11 @@
  * postcopy-sim's library API: `simulate(options)` runs one migration on real threads and resolves
  * with its RunResult. Everything the CLI does goes through here.
  */
-export { simulate, type Progress, type SimulateHooks } from './engine.js';
+export { simulate, type Progress, type SimulateHooks } from './threads/engine.js';
 export { resolveOptions, OptionsSchema, type OptionsInput, type ResolvedOptions } from './options.js';
-export type { RunResult, TimelineSample } from './result.js';
+export type { RunResult, TimelineSample } from './model/result.js';
 export { SimError } from './errors.js';
-export * as uapi from './uapi.js';
+export * as uapi from './model/uapi.js';
 export { simulateVirtual } from './virtual/engine.js';
 export type { CostModel, CostProfile } from './virtual/costs.js';
 export { compare } from './compare.js';

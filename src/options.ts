@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
-import { STRATEGY_NAMES, type StrategyName } from './strategies/index.js';
+import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;

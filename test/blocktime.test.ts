@@ -1,7 +1,7 @@
 // Goal: whole-VM blocktime counts only the time during which every running vCPU was blocked.
 import { expect, it } from 'vitest';
-import { blockBegin, blockEnd, vcpuRetired } from '../src/blocktime.js';
-import { CTL_ACTIVE_VCPUS, CTL_WORDS, TIME_ALL_BLOCKED_TOTAL_US, TIME_WORDS } from '../src/layout.js';
+import { blockBegin, blockEnd, vcpuRetired } from '../src/threads/blocktime.js';
+import { CTL_ACTIVE_VCPUS, CTL_WORDS, TIME_ALL_BLOCKED_TOTAL_US, TIME_WORDS } from '../src/threads/layout.js';
 
 it('overlapped blocking only', () => {
   const ctl = new Int32Array(CTL_WORDS);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compare, degradation, parseStrategyList } from '../src/compare.js';
 import { simulate } from '../src/index.js';
-import { STRATEGY_NAMES } from '../src/strategies/index.js';
+import { STRATEGY_NAMES } from '../src/model/strategies/index.js';
 
 describe.each(['exit', 'uffd'] as const)('every strategy, %s mode', (mode) => {
   it.each(STRATEGY_NAMES)('%s', async (strategy) => {

@@ -6,7 +6,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoCommand } from '../src/cli-see.js';
+import { demoCommand } from '../src/cli/see.js';
 import { planDemoRun } from '../src/demo/params.js';
 import { SimError } from '../src/errors.js';
 import { assetsDir, hostAllowed, startDemoServer, type DemoServer } from '../src/demo/server.js';

@@ -2,9 +2,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { readScenario } from '../src/cli-args.js';
+import { readScenario } from '../src/cli/args.js';
 import { resolveOptions } from '../src/options.js';
-import { parseTrace } from '../src/trace.js';
+import { parseTrace } from '../src/model/trace.js';
 
 const dir = join(import.meta.dirname, '..', 'examples');
 

@@ -1,8 +1,8 @@
 // Goal: the page-state table and installPage behave like the stage-2 table and UFFDIO_COPY:
 // copy-then-publish, EEXIST on a present page, waiters woken; memslot translation finds holes.
 import { describe, expect, it } from 'vitest';
-import { allocateMemslots, EEXIST, GuestMemory, INSTALLED } from '../src/guest-memory.js';
-import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED } from '../src/layout.js';
+import { allocateMemslots, EEXIST, GuestMemory, INSTALLED } from '../src/threads/guest-memory.js';
+import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED } from '../src/threads/layout.js';
 import { resolveOptions } from '../src/options.js';
 
 function memory(o = {}) {

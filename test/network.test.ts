@@ -1,7 +1,7 @@
 // Goal: the link model serialises frames at the bandwidth, adds latency and per-frame overhead, and
 // makes a frame wait behind the bytes already queued (the vanilla-postcopy queueing delay).
 import { expect, it } from 'vitest';
-import { Link } from '../src/network.js';
+import { Link } from '../src/model/link.js';
 
 it('an idle link delivers after serialisation plus latency', () => {
   const l = new Link({ bandwidthBps: 8e9, latencyUs: 50, overheadBytes: 0 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHTML } from 'linkedom';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reportCommand } from '../src/cli-see.js';
+import { reportCommand } from '../src/cli/see.js';
 import { simulate, SimError, type RunResult } from '../src/index.js';
 import { renderReport, SECTION_IDS } from '../src/report/index.js';
 

@@ -1,8 +1,8 @@
 // Goal: seeded randomness is deterministic and the zipf sampler is skewed as specified; the source
 // image is a pure function of (seed, page, word).
 import { describe, expect, it } from 'vitest';
-import { isZeroPage, Rng, sourceWord, Zipf } from '../src/rng.js';
-import { SourceImage } from '../src/source-image.js';
+import { isZeroPage, Rng, sourceWord, Zipf } from '../src/model/rng.js';
+import { SourceImage } from '../src/model/image.js';
 
 describe('Rng', () => {
   it('replays from its seed and differs across streams', () => {

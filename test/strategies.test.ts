@@ -1,8 +1,8 @@
 // Goal: each strategy's decisions, checked without threads: push order, where the scan restarts,
 // what rides along with a demanded page, and which channel demanded pages use.
 import { describe, expect, it } from 'vitest';
-import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../src/strategies/index.js';
-import { STRIDE_PREFETCH_DEPTH } from '../src/strategies/stride.js';
+import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../src/model/strategies/index.js';
+import { STRIDE_PREFETCH_DEPTH } from '../src/model/strategies/stride.js';
 
 const env = { pages: 100, vcpus: 2, precopyRounds: 2 };
 

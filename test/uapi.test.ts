@@ -1,6 +1,6 @@
 // Goal: the records we hand around have the kernel's layout and numbers.
 import { describe, expect, it } from 'vitest';
-import * as uapi from '../src/uapi.js';
+import * as uapi from '../src/model/uapi.js';
 
 describe('KVM_EXIT_MEMORY_FAULT', () => {
   it('uses the upstream numbers', () => {

@@ -2,8 +2,8 @@
 // oldest pending uffd_msg once, the wake after a copy wakes every vCPU queued on that page (and
 // only those), a vCPU that finds its page present takes itself off the queue, and the lock counts.
 import { expect, it } from 'vitest';
-import { decodeUffdMsg, UFFD_MSG_BYTES, UFFD_PAGEFAULT_FLAG_WRITE } from '../src/uapi.js';
-import { UffdQueue, uffdQueueBytes } from '../src/uffd-queue.js';
+import { decodeUffdMsg, UFFD_MSG_BYTES, UFFD_PAGEFAULT_FLAG_WRITE } from '../src/model/uapi.js';
+import { UffdQueue, uffdQueueBytes } from '../src/threads/uffd-queue.js';
 
 const now = () => performance.now() * 1000;
 

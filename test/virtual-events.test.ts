@@ -4,7 +4,7 @@
 // on the events' content and order, never on wall-clock timing.
 import { describe, expect, it } from 'vitest';
 import type { FaultEvent, SimEvent, StartEvent, TickEvent } from '../src/events.js';
-import { mapGeometry } from '../src/observe.js';
+import { mapGeometry } from '../src/threads/observe.js';
 import { resolveOptions, SimError, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtual, simulateVirtual } from '../src/virtual/engine.js';

@@ -1,7 +1,7 @@
 // Goal: the wire ring delivers frames in order with their header, aligned payload and arrival time,
 // refuses frames it has no room for, and survives wrap-around.
 import { expect, it } from 'vitest';
-import { WireRing, wireBytes } from '../src/wire.js';
+import { WireRing, wireBytes } from '../src/threads/wire.js';
 
 const header = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff);
 

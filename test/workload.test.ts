@@ -1,8 +1,8 @@
 // Goal: workloads are deterministic per seed and vCPU, stay in their range, and partition memory.
 import { describe, expect, it } from 'vitest';
-import { WRITE_SLOT_BASE } from '../src/layout.js';
+import { WRITE_SLOT_BASE } from '../src/threads/layout.js';
 import { resolveOptions } from '../src/options.js';
-import { AccessStream, vcpuRange } from '../src/workload.js';
+import { AccessStream, vcpuRange } from '../src/model/workload.js';
 
 const opts = resolveOptions({ memory: '4MiB', vcpus: 4, writeRatio: 0.25 });
 

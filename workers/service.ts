@@ -3,11 +3,11 @@
  * role's loop from src/ and posts its final statistics (or its failure, as data) to the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTL_SERVICES_READY, CTL_WORDS } from '../src/layout.js';
-import { runFetcher } from '../src/fetcher.js';
-import type { ServiceReport, ServiceStart } from '../src/protocol.js';
-import { runSource } from '../src/source.js';
-import { runUffdHandler } from '../src/uffd-handler.js';
+import { CTL_SERVICES_READY, CTL_WORDS } from '../src/threads/layout.js';
+import { runFetcher } from '../src/threads/fetcher.js';
+import type { ServiceReport, ServiceStart } from '../src/threads/protocol.js';
+import { runSource } from '../src/threads/source.js';
+import { runUffdHandler } from '../src/threads/uffd-handler.js';
 
 const start = workerData as ServiceStart;
 let report: ServiceReport;

@@ -1,7 +1,7 @@
 /**
  * kernel: the same experiment on real userfaultfd, for scale.
  *
- * What it measures: bench/native/uffd_paging.c (built with the system `cc` by bench/native.ts)
+ * What it measures: native/uffd_paging.c (built with the system `cc` by bench/native.ts)
  * runs demand_paging_test's experiment without KVM: T threads each touch every 4 KiB page of their
  * own slice of an anonymous region registered for missing faults, and handler threads resolve
  * each uffd_msg with UFFDIO_COPY. For the rows of the paging-rate grid (threads = vCPUs, 64 MiB
@@ -17,7 +17,7 @@
  * Linux only and optional: without a compiler or without permission for userfaultfd the scenario
  * records one skip reason and the rest of the benchmark goes on.
  */
-import { runNative, buildNative, type NativeResult, type NativeRun } from '../native.js';
+import { runNative, buildNative, type NativeResult, type NativeRun } from '../../native/index.js';
 import { envelope, ratio, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
 import { findCell, measurePagingRate, pagingDefaults, type PagingColumn, type PagingRateBody } from './paging-rate.js';
 

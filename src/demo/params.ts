@@ -9,7 +9,7 @@
  */
 import { Errors } from '../errors.js';
 import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
-import { STRATEGY_NAMES } from '../strategies/index.js';
+import { STRATEGY_NAMES } from '../model/strategies/index.js';
 import { formatBytes, formatRate, parseSize } from '../units.js';
 
 /**

@@ -16,11 +16,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import { isIP, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { simulate, type SimulateHooks } from '../engine.js';
+import { simulate, type SimulateHooks } from '../threads/engine.js';
 import { SimError } from '../errors.js';
 import type { FaultEvent, SimEvent, StartEvent, TickEvent } from '../events.js';
-import type { RunResult } from '../result.js';
-import * as uapi from '../uapi.js';
+import type { RunResult } from '../model/result.js';
+import * as uapi from '../model/uapi.js';
 import { DEFAULT_LIMITS, demoChoices, planDemoRun, type DemoLimits, type DemoRunPlan } from './params.js';
 
 export interface DemoServerOptions {

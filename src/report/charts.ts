@@ -5,7 +5,7 @@
  */
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
-import type { PageMap, RunResult, TimelineSample } from '../result.js';
+import type { PageMap, RunResult, TimelineSample } from '../model/result.js';
 import type { LabelledRun, Sweep } from './input.js';
 
 const WIDTH = 760;

@@ -4,7 +4,7 @@
  * and opens offline. Sections carry stable ids (SECTION_IDS) so tests and links can find them.
  */
 import { formatBytes, formatRate } from '../units.js';
-import type { RunResult } from '../result.js';
+import type { RunResult } from '../model/result.js';
 import {
   ChartRenderer, faultRateChart, latencyCdfChart, memoryMapCharts, progressChart, throughputChart,
 } from './charts.js';

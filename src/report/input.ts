@@ -11,7 +11,7 @@
  * column. Anything else is a BAD_INPUT SimError with one line naming the problem and where it is.
  */
 import { Errors } from '../errors.js';
-import type { RunResult } from '../result.js';
+import type { RunResult } from '../model/result.js';
 
 export interface LabelledRun { label: string; run: RunResult }
 export interface SweepPoint { series: string; vcpus: number; value: number }

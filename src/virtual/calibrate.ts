@@ -9,7 +9,7 @@
  *              per-fault cost. The two costs no micro-benchmark isolates (the vCPU's own fault path
  *              overhead, exit and uffd) are the 1-vCPU residuals; the 2-vCPU runs are predicted,
  *              not fitted, and reported with their error.
- *   kernel     bench/native (real userfaultfd, when cc and userfaultfd are available): the fault
+ *   kernel     native/ (real userfaultfd, when cc and userfaultfd are available): the fault
  *              round trip with the handler on the same and on the other core, the time inside
  *              UFFDIO_COPY, an ordinary first-touch fault, and 2 threads on one uffd.
  *
@@ -20,8 +20,8 @@ import { writeFileSync, fstatSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { resolveOptions, type OptionsInput } from '../options.js';
-import { encode, type MemoryFaultRecord } from '../protocol.js';
-import { UffdQueue, uffdQueueBytes } from '../uffd-queue.js';
+import { encode, type MemoryFaultRecord } from '../threads/protocol.js';
+import { UffdQueue, uffdQueueBytes } from '../threads/uffd-queue.js';
 import type { CostModel, CostProfile } from './costs.js';
 import { runVirtual } from './engine.js';
 
@@ -137,7 +137,7 @@ function pagingOptions(vcpus: number, pages: number, mode: 'exit' | 'uffd' | 'no
 export interface ThreadsRun { vcpus: number; mode: 'exit' | 'uffd' | 'none'; pagesPerSec: number; usPerFault: number }
 
 async function threadedRuns(pages: number, log: (s: string) => void): Promise<ThreadsRun[]> {
-  const { simulate } = await import('../engine.js');
+  const { simulate } = await import('../threads/engine.js');
   const out: ThreadsRun[] = [];
   for (const [vcpus, mode] of [[1, 'none'], [1, 'exit'], [1, 'uffd'], [2, 'exit'], [2, 'uffd']] as const) {
     const r = await simulate(resolveOptions(pagingOptions(vcpus, pages, mode)));
@@ -197,9 +197,9 @@ export async function calibrate(o: CalibrateOptions = {}): Promise<CostProfile> 
   const kernelFacts: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
   if (o.native !== false) {
-    log('calibrate: kernel baseline (bench/native)');
-    let native: typeof import('../../bench/native.js') | null = null;
-    try { native = await import('../../bench/native.js'); } catch (e) { kernelFacts.skipped = `bench/native not loadable: ${(e as Error).message}`; }
+    log('calibrate: kernel baseline (native/)');
+    let native: typeof import('../../native/index.js') | null = null;
+    try { native = await import('../../native/index.js'); } catch (e) { kernelFacts.skipped = `native/ not loadable: ${(e as Error).message}`; }
     if (native) {
       const same = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: 16, pin: 'same' });
       const other = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: 16, pin: 'other' });
@@ -232,7 +232,7 @@ export async function calibrate(o: CalibrateOptions = {}): Promise<CostProfile> 
           enqueueUs: 'micro: one contended cache-line transfer (Atomics.add between two threads): adding an entry writes the queue head line',
           readUs: 'kernel: one kernel crossing (fstat(0) through Node)',
           scanPerEntryUs: 'kernel: 0, read() takes the oldest message with list_last_entry, O(1)',
-          copyUs: 'kernel: bench/native mean time inside UFFDIO_COPY, handler on the other core',
+          copyUs: 'kernel: native/ mean time inside UFFDIO_COPY, handler on the other core',
           installUs: 'kernel: = copyUs (the install is a UFFDIO_COPY)',
           wakePerEntryUs: 'micro: one contended cache-line transfer per entry (each wait-queue entry was last written by its faulting CPU)',
           lockHoldUs: 'micro: one contended cache-line transfer',

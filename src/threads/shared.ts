@@ -7,13 +7,13 @@ import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
   BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
-import { SourceImage } from './source-image.js';
+import { SourceImage } from '../model/image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
-import { vcpuRange } from './workload.js';
+import { vcpuRange } from '../model/workload.js';
 import { wireBytes } from './wire.js';
-import type { VcpuTrace } from './trace.js';
+import type { VcpuTrace } from '../model/trace.js';
 
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : 1;

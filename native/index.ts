@@ -1,5 +1,5 @@
 /**
- * The kernel baseline: builds and runs bench/native/uffd_paging.c, which repeats the KVM
+ * The kernel baseline: builds and runs native/uffd_paging.c, which repeats the KVM
  * selftest demand_paging_test experiment on real userfaultfd (no KVM). T "vCPU" threads touch
  * every 4 KiB page of their own slice of a region registered for missing faults; handler
  * threads read each `struct uffd_msg` and resolve it with UFFDIO_COPY. The variants match the
@@ -66,15 +66,15 @@ export interface NativeResult {
 
 export type NativeOutcome = NativeResult | { skipped: true; reason: string };
 
-const SOURCE_RELATIVE = join('bench', 'native', 'uffd_paging.c');
-const BUILD_RELATIVE = join('bench', 'native', 'build');
+const SOURCE_RELATIVE = join('native', 'uffd_paging.c');
+const BUILD_RELATIVE = join('native', 'build');
 const BINARY_NAME = 'uffd_paging';
 /** The C program's own watchdog fires at 100 s and still prints JSON; this is the backstop. */
 const RUN_TIMEOUT_MS = 120_000;
 const COMPILE_TIMEOUT_MS = 60_000;
 
 /** Walks up from this module until a directory holding package.json: the repo root both
- * from `bench/native.ts` (under a TS loader) and from `dist/bench/native.js`. */
+ * from `native/index.ts` (under a TS loader) and from `dist/native/index.js`. */
 function findRepoRoot(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -93,9 +93,9 @@ function firstLine(text: string | undefined, fallback: string): string {
 }
 
 /**
- * Compiles the C program with the system `cc -O2 -pthread` into bench/native/build/, only when
+ * Compiles the C program with the system `cc -O2 -pthread` into native/build/, only when
  * the source is newer than the binary.
- * @param repoRoot where bench/native/uffd_paging.c lives; defaults to the walk up from here.
+ * @param repoRoot where native/uffd_paging.c lives; defaults to the walk up from here.
  */
 export function buildNative(repoRoot?: string): { ok: true; binary: string } | { ok: false; reason: string } {
   const root = repoRoot ?? findRepoRoot();

@@ -21,14 +21,14 @@ import type { Doorbell } from './doorbell.js';
 import {
   CTL_ABORT, CTL_GO, CTL_STOP, CTL_VCPUS_DONE, TIME_SWITCH_START_US,
 } from './layout.js';
-import { Link } from './network.js';
+import { Link } from '../model/link.js';
 import {
   FRAME_DISCARD, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
   packr, type DiscardFrame, type PageFrame, type PageRequestFrame, type ServiceStart, type SourceStats,
 } from './protocol.js';
-import { Rng, Zipf } from './rng.js';
+import { Rng, Zipf } from '../model/rng.js';
 import { awaitStartGun, handlerBell, openShared } from './shared.js';
-import { createStrategy } from './strategies/index.js';
+import { createStrategy } from '../model/strategies/index.js';
 import { WireRing } from './wire.js';
 
 /**

@@ -8,12 +8,12 @@ import {
   TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
   VS_ACCESSES, VS_FAULTS, VS_LAST_FAULT_US, VS_LAST_FLAGS, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
 } from './layout.js';
-import type { DecodedFault, SimEvent, VcpuLane, VcpuSnapshot } from './events.js';
+import type { DecodedFault, SimEvent, VcpuLane, VcpuSnapshot } from '../events.js';
 import { GuestMemory } from './guest-memory.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
-import type { PageMap } from './result.js';
-import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from './uapi.js';
+import type { PageMap } from '../model/result.js';
+import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from '../model/uapi.js';
 
 export const MAP_CELLS = 4096;
 

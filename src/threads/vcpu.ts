@@ -24,13 +24,13 @@ import {
 import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
 import { openShared, pagesPerUffd } from './shared.js';
-import { Errors } from './errors.js';
-import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from './uapi.js';
+import { Errors } from '../errors.js';
+import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from '../model/uapi.js';
 import { Installer, uffdOfPage } from './installer.js';
 import { EEXIST } from './guest-memory.js';
-import { LocalImage } from './source-image.js';
-import { AccessStream, vcpuRange } from './workload.js';
-import { keyedWord, pageKey } from './rng.js';
+import { LocalImage } from '../model/image.js';
+import { AccessStream, vcpuRange } from '../model/workload.js';
+import { keyedWord, pageKey } from '../model/rng.js';
 
 /** Thrown out of a wait when the run was aborted (watchdog, a dead thread); the engine reports why. */
 export class Aborted extends Error {}

@@ -15,8 +15,8 @@
 import { Packr } from 'msgpackr';
 import type { RecordableHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
-import type { ResolvedOptions } from './options.js';
-import type { VcpuTrace } from './trace.js';
+import type { ResolvedOptions } from '../options.js';
+import type { VcpuTrace } from '../model/trace.js';
 
 export const packr = new Packr({ useRecords: false });
 

@@ -14,7 +14,7 @@
  * wait-queue locks spin, and on these VMs a sleep-and-wake costs ~45 us, so we spin first and sleep
  * only after `spinUs` (a holder may have been preempted when threads outnumber cores).
  */
-import { UFFD_MSG_BYTES, writeUffdMsg } from './uapi.js';
+import { UFFD_MSG_BYTES, writeUffdMsg } from '../model/uapi.js';
 
 export const Q_LOCK = 0;
 export const Q_LOCK_ACQUIRES = 1;

@@ -12,9 +12,9 @@ import { CTL_ABORT, CTL_STOP } from './layout.js';
 import type { FetcherStats, ServiceStart } from './protocol.js';
 import { FaultResolver, newFetcherStats } from './resolver.js';
 import { FrameReceiver } from './receiver.js';
-import { LocalImage } from './source-image.js';
+import { LocalImage } from '../model/image.js';
 import { awaitStartGun, handlerBell, openShared, pagesPerUffd } from './shared.js';
-import { readUffdAddress, UFFD_MSG_BYTES, UFFD_MSG_PF_FLAGS, UFFD_MSG_PF_PTID } from './uapi.js';
+import { readUffdAddress, UFFD_MSG_BYTES, UFFD_MSG_PF_FLAGS, UFFD_MSG_PF_PTID } from '../model/uapi.js';
 import { CH_HANDLER0 } from './source.js';
 
 export function runUffdHandler(start: ServiceStart): FetcherStats {

@@ -10,7 +10,7 @@ import { HOLD_SPIN_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
 import { CH_BULK, CH_URGENT } from './source.js';
-import { LocalImage } from './source-image.js';
+import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
 import { decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
 import { FaultResolver, newFetcherStats } from './resolver.js';

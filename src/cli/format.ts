@@ -1,8 +1,8 @@
 /**
  * Human-readable output: the side-by-side summary table of one or more runs.
  */
-import type { RunResult } from './result.js';
-import { formatBytes, formatRate } from './units.js';
+import type { RunResult } from '../model/result.js';
+import { formatBytes, formatRate } from '../units.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} us`);

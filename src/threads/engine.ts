@@ -13,32 +13,32 @@
  * Any failure (a dead thread, a page that never arrives) aborts every thread through the control
  * block and becomes a SimError that says who waited on what; the run always ends.
  */
-import { peakRssBytes } from './rss.js';
+import { peakRssBytes } from '../rss.js';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { realClock } from './clock.js';
-import { Errors, SimError } from './errors.js';
+import { Errors, SimError } from '../errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { cdfPoints, latencyDist, mergeHistograms, summarizeNs } from './histogram.js';
+import { cdfPoints, latencyDist, mergeHistograms, summarizeNs } from '../model/histogram.js';
 import {
   BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_BLOCKED_VCPUS, CTL_GO, CTL_MIGRATION_DONE,
   CTL_PRESENT_PAGES, CTL_STOP, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US,
   TIME_GO_US, TIME_MIGRATION_DONE_US, VCPU_STRIDE, TIME_MIGRATION_START_US, TIME_SWITCH_START_US, CTL_PRECOPY, CTL_SWITCHED, CTL_SERVICES_READY, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
 } from './layout.js';
-import { log } from './log.js';
-import { resolveOptions, type OptionsInput, type ResolvedOptions } from './options.js';
+import { log } from '../log.js';
+import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { workerUrl } from './paths.js';
 import type { FetcherStats, ServiceReport, ServiceStart, SourceStats, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
-import type { RunResult, TimelineSample } from './result.js';
+import type { RunResult, TimelineSample } from '../model/result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
-import { Link } from './network.js';
-import type { SimulateHooks } from './hooks.js';
+import { Link } from '../model/link.js';
+import type { SimulateHooks } from '../hooks.js';
 import { EventPublisher, pageMap } from './observe.js';
-import { loadTrace } from './trace.js';
+import { loadTrace } from '../model/trace.js';
 
-export type { Progress, SimulateHooks } from './hooks.js';
+export type { Progress, SimulateHooks } from '../hooks.js';
 
 const SAMPLE_MS = 10;
 const MAX_SAMPLES = 4000;
@@ -46,7 +46,7 @@ const MAX_SAMPLES = 4000;
 export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = 'pageShift' in input ? (input as ResolvedOptions) : resolveOptions(input as OptionsInput);
   if (opts.engine === 'virtual') {
-    const { simulateVirtual } = await import('./virtual/engine.js');
+    const { simulateVirtual } = await import('../virtual/engine.js');
     return simulateVirtual(opts, hooks);
   }
   const wallStart = performance.now();

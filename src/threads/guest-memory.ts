@@ -7,11 +7,11 @@
  * store, so no thread can ever see it half copied; a page already there is EEXIST and is left alone
  * (a late push must never overwrite what the guest wrote since).
  */
-import { Errors } from './errors.js';
+import { Errors } from '../errors.js';
 import {
   PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK, PAGE_WAITERS,
 } from './layout.js';
-import type { Memslot, ResolvedOptions } from './options.js';
+import type { Memslot, ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 
 export const INSTALLED = 0;

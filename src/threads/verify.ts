@@ -5,7 +5,7 @@
  */
 import { WRITE_SLOT_BASE } from './layout.js';
 import type { SharedState, VerifyReport } from './protocol.js';
-import { keyedWord, pageKey } from './rng.js';
+import { keyedWord, pageKey } from '../model/rng.js';
 import { openShared } from './shared.js';
 
 export function verifyPages(shared: SharedState, firstPage: number, endPage: number): VerifyReport {

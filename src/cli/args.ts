@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Errors } from './errors.js';
-import type { OptionsInput } from './options.js';
+import { Errors } from '../errors.js';
+import type { OptionsInput } from '../options.js';
 
 /** Every option flag, by its option name, and whether it is a boolean switch. */
 const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {

@@ -11,8 +11,8 @@
  * With `partition`, vCPU v's range is its own slice (demand_paging_test's default); otherwise every
  * vCPU ranges over all of memory (sequential scans then start at staggered offsets).
  */
-import { WRITE_SLOT_BASE } from './layout.js';
-import type { ResolvedOptions, Workload } from './options.js';
+import { WRITE_SLOT_BASE } from '../threads/layout.js';
+import type { ResolvedOptions, Workload } from '../options.js';
 import { Rng, Zipf } from './rng.js';
 import { Access } from './uapi.js';
 

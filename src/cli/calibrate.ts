@@ -4,9 +4,9 @@
  * `--engine virtual --costs FILE`; without -o it writes the built-in src/virtual/default-costs.json.
  */
 import { parseArgs } from 'node:util';
-import { Errors } from './errors.js';
-import { calibrate, writeProfile } from './virtual/calibrate.js';
-import { defaultCostsPath } from './virtual/costs.js';
+import { Errors } from '../errors.js';
+import { calibrate, writeProfile } from '../virtual/calibrate.js';
+import { defaultCostsPath } from '../virtual/costs.js';
 
 const USAGE = `usage: postcopy-sim calibrate [-o FILE] [--no-native] [--pages N]
   measures the virtual engine's costs on this host (micro-benchmarks, the threaded engine at 1 and 2

@@ -5,10 +5,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startDemoServer } from './demo/server.js';
-import { Errors, SimError } from './errors.js';
-import { renderReport } from './report/index.js';
-import { parseSize } from './units.js';
+import { startDemoServer } from '../demo/server.js';
+import { Errors, SimError } from '../errors.js';
+import { renderReport } from '../report/index.js';
+import { parseSize } from '../units.js';
 
 export const REPORT_USAGE = `usage: postcopy-sim report RESULTS.json [-o report.html]
 

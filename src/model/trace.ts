@@ -9,7 +9,7 @@
  * bad file. A malformed line is bad input: one line naming file and line number, exit code 2.
  */
 import { readFileSync } from 'node:fs';
-import { Errors } from './errors.js';
+import { Errors } from '../errors.js';
 import { Access } from './uapi.js';
 
 /** One vCPU's trace: gpas and access kinds, in shared memory so the vCPU thread reads it in place. */

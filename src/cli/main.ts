@@ -4,15 +4,15 @@
  * --json); progress and logs go to stderr. Bad input: one line on stderr, exit code 2.
  */
 import { SingleBar } from 'cli-progress';
-import { simulate, type SimulateHooks } from './engine.js';
-import { SimError } from './errors.js';
+import { simulate, type SimulateHooks } from '../threads/engine.js';
+import { SimError } from '../errors.js';
 import { formatSummary } from './format.js';
-import { compare, parseStrategyList } from './compare.js';
-import { demoCommand, reportCommand } from './cli-see.js';
-import { calibrateCommand } from './cli-virtual.js';
-import { FLAG_HELP, parseCommand } from './cli-args.js';
-import { resolveOptions, type OptionsInput } from './options.js';
-import type { RunResult } from './result.js';
+import { compare, parseStrategyList } from '../compare.js';
+import { demoCommand, reportCommand } from './see.js';
+import { calibrateCommand } from './calibrate.js';
+import { FLAG_HELP, parseCommand } from './args.js';
+import { resolveOptions, type OptionsInput } from '../options.js';
+import type { RunResult } from '../model/result.js';
 
 const USAGE = `usage: postcopy-sim <command> [options]
 

@@ -5,11 +5,11 @@
  */
 import type { Clock } from './clock.js';
 import type { Doorbell } from './doorbell.js';
-import { assert } from './errors.js';
+import { assert } from '../errors.js';
 import { EEXIST, type GuestMemory } from './guest-memory.js';
 import { OVERWRITTEN, type Installer } from './installer.js';
 import { FRAME_REQUEST, PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO, packr, type FetcherStats, type PageRequestFrame } from './protocol.js';
-import type { LocalImage } from './source-image.js';
+import type { LocalImage } from '../model/image.js';
 import type { WireRing } from './wire.js';
 
 export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
