@@ -3,8 +3,7 @@
  * Names follow QEMU's postcopy metrics where they mean the same (blocktime, vcpu blocktime).
  */
 import type { LatencySummaryUs } from './histogram.js';
-import type { FetcherStats, SourceStats } from '../threads/protocol.js';
-import type { UffdLockStats } from '../threads/uffd-queue.js';
+import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
 
 export interface TimelineSample {
   /** ms since the vCPUs started */

@@ -1,40 +1,37 @@
 /**
- * QEMU's postcopy blocktime, kept live in shared memory:
- *  - per-vCPU blocktime (postcopy-vcpu-blocktime): total time the vCPU slept on faults; each vCPU
- *    adds its own.
- *  - whole-VM blocktime (postcopy-blocktime): time during which ALL running vCPUs were blocked at
- *    once. Tracked with a count of blocked vCPUs and the moment it reached the count of running
- *    vCPUs; the transitions take a tiny spinlock so the "since" stamp and the count move together.
+ * The threaded engine's blocktime ledger: the model's transitions (src/model/blocktime.ts) applied to
+ * counts and times in shared memory, under a tiny spinlock so the "since" stamp and the counts move
+ * together when several vCPU threads block or resume at once.
  */
+import * as model from '../model/blocktime.js';
 import {
   CTL_ACTIVE_VCPUS, CTL_BLOCKED_VCPUS, CTL_BLOCK_LOCK, TIME_ALL_BLOCKED_SINCE_US, TIME_ALL_BLOCKED_TOTAL_US,
 } from './layout.js';
 
-function lock(ctl: Int32Array): void {
-  while (Atomics.compareExchange(ctl, CTL_BLOCK_LOCK, 0, 1) !== 0) { /* held for a few instructions */ }
-}
-function unlock(ctl: Int32Array): void {
-  Atomics.store(ctl, CTL_BLOCK_LOCK, 0);
-}
-
-export function blockBegin(ctl: Int32Array, times: Float64Array, nowUs: number): void {
-  lock(ctl);
-  const blocked = ++ctl[CTL_BLOCKED_VCPUS]!;
-  if (blocked === ctl[CTL_ACTIVE_VCPUS]) times[TIME_ALL_BLOCKED_SINCE_US] = nowUs;
-  unlock(ctl);
-}
-
-export function blockEnd(ctl: Int32Array, times: Float64Array, nowUs: number): void {
-  lock(ctl);
-  if (ctl[CTL_BLOCKED_VCPUS] === ctl[CTL_ACTIVE_VCPUS]) times[TIME_ALL_BLOCKED_TOTAL_US]! += nowUs - times[TIME_ALL_BLOCKED_SINCE_US]!;
-  ctl[CTL_BLOCKED_VCPUS]!--;
-  unlock(ctl);
+/** The ledger's four fields, living in the control block. */
+class SharedLedger implements model.BlockLedger {
+  constructor(private readonly ctl: Int32Array, private readonly times: Float64Array) {}
+  get blocked(): number { return this.ctl[CTL_BLOCKED_VCPUS]!; }
+  set blocked(n: number) { this.ctl[CTL_BLOCKED_VCPUS] = n; }
+  get active(): number { return this.ctl[CTL_ACTIVE_VCPUS]!; }
+  set active(n: number) { this.ctl[CTL_ACTIVE_VCPUS] = n; }
+  get sinceUs(): number { return this.times[TIME_ALL_BLOCKED_SINCE_US]!; }
+  set sinceUs(t: number) { this.times[TIME_ALL_BLOCKED_SINCE_US] = t; }
+  get totalUs(): number { return this.times[TIME_ALL_BLOCKED_TOTAL_US]!; }
+  set totalUs(t: number) { this.times[TIME_ALL_BLOCKED_TOTAL_US] = t; }
 }
 
-/** A vCPU finished its workload: it no longer counts, so the others may now all be blocked. */
-export function vcpuRetired(ctl: Int32Array, times: Float64Array, nowUs: number): void {
-  lock(ctl);
-  const active = --ctl[CTL_ACTIVE_VCPUS]!;
-  if (active > 0 && ctl[CTL_BLOCKED_VCPUS] === active) times[TIME_ALL_BLOCKED_SINCE_US] = nowUs;
-  unlock(ctl);
+export class Blocktime {
+  private readonly ledger: SharedLedger;
+  constructor(private readonly ctl: Int32Array, times: Float64Array) {
+    this.ledger = new SharedLedger(ctl, times);
+  }
+  private lock(): void {
+    while (Atomics.compareExchange(this.ctl, CTL_BLOCK_LOCK, 0, 1) !== 0) { /* held for a few instructions */ }
+  }
+  private unlock(): void { Atomics.store(this.ctl, CTL_BLOCK_LOCK, 0); }
+
+  begin(nowUs: number): void { this.lock(); model.blockBegin(this.ledger, nowUs); this.unlock(); }
+  end(nowUs: number): void { this.lock(); model.blockEnd(this.ledger, nowUs); this.unlock(); }
+  retire(nowUs: number): void { this.lock(); model.vcpuRetired(this.ledger, nowUs); this.unlock(); }
 }

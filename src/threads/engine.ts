@@ -20,7 +20,10 @@ import { Piscina } from 'piscina';
 import { realClock } from './clock.js';
 import { Errors, SimError } from '../errors.js';
 import { GuestMemory } from './guest-memory.js';
-import { cdfPoints, latencyDist, mergeHistograms, summarizeNs } from '../model/histogram.js';
+import { mergeHistograms } from '../model/histogram.js';
+import { buildResult } from '../model/run-result.js';
+import { sumUffdLockStats } from '../model/stats.js';
+import { pushSample } from '../model/timeline.js';
 import {
   BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_BLOCKED_VCPUS, CTL_GO, CTL_MIGRATION_DONE,
   CTL_PRESENT_PAGES, CTL_STOP, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US,
@@ -29,11 +32,10 @@ import {
 import { log } from '../log.js';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { workerUrl } from './paths.js';
-import type { FetcherStats, ServiceReport, ServiceStart, SourceStats, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
+import type { FetcherStats, ServiceReport, ServiceStart, SharedState, SourceStats, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
 import type { RunResult, TimelineSample } from '../model/result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
-import { Link } from '../model/link.js';
 import type { SimulateHooks } from '../hooks.js';
 import { EventPublisher, pageMap } from './observe.js';
 import { loadTrace } from '../model/trace.js';
@@ -41,7 +43,6 @@ import { loadTrace } from '../model/trace.js';
 export type { Progress, SimulateHooks } from '../hooks.js';
 
 const SAMPLE_MS = 10;
-const MAX_SAMPLES = 4000;
 
 export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = 'pageShift' in input ? (input as ResolvedOptions) : resolveOptions(input as OptionsInput);
@@ -182,12 +183,8 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
       const presentPages = Atomics.load(ctl, CTL_PRESENT_PAGES);
       if (presentPages !== lastPresent) { lastPresent = presentPages; lastPresentChangeUs = now; }
       if (sampleTick++ % sampleEvery === 0) {
-        timeline.push({ tMs: Math.round(tMs * 100) / 100, accesses, faults, presentPages, blockedVcpus: Atomics.load(ctl, CTL_BLOCKED_VCPUS) });
-        if (timeline.length >= MAX_SAMPLES) { // keep memory bounded on long runs: halve the resolution
-          for (let i = 0; i < timeline.length / 2; i++) timeline[i] = timeline[2 * i]!;
-          timeline.length = Math.floor(timeline.length / 2);
-          sampleEvery *= 2;
-        }
+        const sample = { tMs: Math.round(tMs * 100) / 100, accesses, faults, presentPages, blockedVcpus: Atomics.load(ctl, CTL_BLOCKED_VCPUS) };
+        if (pushSample(timeline, sample)) sampleEvery *= 2; // memory stays bounded on long runs
       }
       if (publisher && tMs - lastEventMs >= (hooks.eventIntervalMs ?? 100)) {
         lastEventMs = tMs;
@@ -236,8 +233,7 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
     }
     const verified = await Promise.all(verifies);
     log.debug('run: verified');
-    const result = buildResult(opts, reports as VcpuReport[], serviceReports, verified, views, timeline, performance.now() - wallStart);
-    result.pageMap = pageMap(opts, shared);
+    const result = buildThreadsResult(opts, reports as VcpuReport[], serviceReports, verified, views, timeline, performance.now() - wallStart, shared);
     if (publisher) { publisher.tick((clock.nowUs() - times[TIME_GO_US]!) / 1000); hooks.onEvent!({ type: 'end', result }); }
     return result;
   } catch (e) {
@@ -258,114 +254,27 @@ export async function simulate(input: OptionsInput | ResolvedOptions = {}, hooks
   }
 }
 
-function buildResult(
+/** The threaded engine's totals, handed to the model's result builder (src/model/run-result.ts). */
+function buildThreadsResult(
   opts: ResolvedOptions, reports: VcpuReport[], services: ServiceReport[], verify: VerifyReport[],
-  views: ReturnType<typeof openShared>, timeline: TimelineSample[], wallMs: number,
+  views: ReturnType<typeof openShared>, timeline: TimelineSample[], wallMs: number, shared: SharedState,
 ): RunResult {
   const { times } = views;
-  const source = services.find((s): s is SourceStats => s.role === 'source');
+  const source = services.find((s): s is SourceStats => s.role === 'source') ?? null;
   const fetchers = services.filter((s): s is FetcherStats => s.role === 'fetcher' || s.role === 'handler');
-  const sum = (f: (s: FetcherStats) => number) => fetchers.reduce((a, s) => a + f(s), 0);
-  const hist = mergeHistograms(reports.map((r) => r.latency));
-  const faults = reports.reduce((a, r) => a + r.faults, 0);
-  const guestUs = Math.max(...reports.map((r) => r.runUs));
-  const verifyErrors: string[] = [];
-  for (const r of reports) if (r.firstBadRead) verifyErrors.push(`${r.firstBadRead} (${r.badReads} bad reads on this vCPU)`);
-  const notPresent = verify.reduce((a, r) => a + r.pagesNotPresent, 0);
-  const wrong = verify.reduce((a, r) => a + r.pagesWrong, 0);
-  if (notPresent) verifyErrors.push(`${notPresent} pages never arrived; ${verify.find((r) => r.pagesNotPresent)!.firstProblem}`);
-  if (wrong) verifyErrors.push(`${wrong} pages differ from the expected image; ${verify.find((r) => r.pagesWrong)!.firstProblem}`);
-  const migrationMs = opts.mode === 'none' ? 0 : (times[TIME_MIGRATION_DONE_US]! - times[TIME_MIGRATION_START_US]!) / 1000;
-  const hybrid = opts.strategy === 'hybrid' && opts.mode !== 'none';
-  const bytesToDest = source?.bytesToDest ?? 0;
-  const bytesToSource = source?.bytesToSource ?? 0;
-  const wireUs = Number.isFinite(opts.bandwidthBps) ? (bytesToDest * 8e6) / opts.bandwidthBps : 0;
-  const uffd = views.queues.length ? views.queues.map((q) => q.stats()).reduce((a, s) => ({
-    acquires: a.acquires + s.acquires, contended: a.contended + s.contended, lockWaitUs: a.lockWaitUs + s.lockWaitUs,
-    sleeps: a.sleeps + s.sleeps, reads: a.reads + s.reads, wakeWalks: a.wakeWalks + s.wakeWalks, wakeWalkEntries: a.wakeWalkEntries + s.wakeWalkEntries,
-  })) : null;
-  const r2 = (x: number) => Math.round(x * 100) / 100;
-  return {
-    engine: 'threads',
-    mode: opts.mode,
-    strategy: opts.strategy,
-    vcpus: opts.vcpus,
-    handlers: opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers,
-    uffdQueues: views.queues.length,
-    workload: opts.workload,
-    writeRatio: opts.writeRatio,
-    partition: opts.partition,
-    pageSize: opts.pageSize,
-    pages: opts.pages,
-    memoryBytes: opts.memoryBytes,
-    memslots: opts.memslots.length,
-    bandwidthBps: Number.isFinite(opts.bandwidthBps) ? opts.bandwidthBps : null,
-    latencyUs: opts.latencyUs,
-    seed: opts.seed,
-    accesses: reports.reduce((a, r) => a + r.accesses, 0),
-    faults,
-    faultsByFlags: {
-      read: reports.reduce((a, r) => a + r.faultsRead, 0),
-      write: reports.reduce((a, r) => a + r.faultsWrite, 0),
-      exec: reports.reduce((a, r) => a + r.faultsExec, 0),
+  return buildResult({
+    engine: 'threads', opts, vcpus: reports, latency: mergeHistograms(reports.map((r) => r.latency)), source, fetchers,
+    uffd: sumUffdLockStats(views.queues.map((q) => q.stats())), uffdQueues: views.queues.length,
+    proof: {
+      pagesNotPresent: verify.reduce((a, r) => a + r.pagesNotPresent, 0),
+      pagesWrong: verify.reduce((a, r) => a + r.pagesWrong, 0),
+      firstProblem: verify.find((r) => r.firstProblem)?.firstProblem ?? null,
     },
-    faultsPerSec: guestUs > 0 ? Math.round(faults / (guestUs / 1e6)) : 0,
-    guestMs: r2(guestUs / 1000),
-    perVcpuPagesPerSec: Math.round(reports.reduce((a, r) => a + (r.runUs > 0 ? r.faults / (r.runUs / 1e6) : 0), 0) / reports.length),
-    faultLatencyUs: summarizeNs(hist),
-    blocktimeMs: r2(times[TIME_ALL_BLOCKED_TOTAL_US]! / 1000),
-    vcpuBlocktimeMs: reports.map((r) => r2(r.blockedUs / 1000)),
-    migrationMs: r2(migrationMs),
-    precopyMs: hybrid ? r2((times[TIME_SWITCH_START_US]! - times[TIME_MIGRATION_START_US]!) / 1000) : 0,
-    downtimeMs: hybrid ? r2((times[TIME_GO_US]! - times[TIME_SWITCH_START_US]!) / 1000) : 0,
-    precopyRounds: source?.precopyRounds ?? 0,
-    pagesResent: source?.pagesResent ?? 0,
-    pagesDiscarded: source?.pagesDiscarded ?? 0,
-    pagesPrefetched: source?.pagesPrefetched ?? 0,
-    pagesUrgent: source?.pagesUrgent ?? 0,
-    pagesDemand: source ? source.pagesDemand : sum((s) => s.installedDemand) + reports.reduce((a, r) => a + r.selfInstalled, 0),
-    pagesPushed: source ? source.pagesPushed : sum((s) => s.installedPushed),
-    zeroPages: source ? source.zeroPages : sum((s) => s.installedZero),
-    mergedFaults: sum((s) => s.mergedFaults),
-    duplicatePages: sum((s) => s.eexist),
-    requests: sum((s) => s.requestsSent),
-    requestsForSentPages: source?.requestsForSentPages ?? 0,
-    faultBreakdownUs: faultBreakdown(opts, reports, source, fetchers),
-    demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
-    bytesOnWire: bytesToDest + bytesToSource,
-    bytesToDest,
-    bytesToSource,
-    linkUtilisation: wireUs > 0 && migrationMs > 0 ? Math.round(Math.min(1, wireUs / 1000 / migrationMs) * 1000) / 1000 : null,
-    peakRssBytes: peakRssBytes(),
-    wallMs: Math.round(wallMs),
-    uffd,
-    verified: verifyErrors.length === 0,
-    verifyErrors,
-    latencyCdf: cdfPoints(hist),
-    latencyDist: latencyDist(hist),
-    timeline,
-    services: [...(source ? [source] : []), ...fetchers],
-    pageMap: null,
-    baselineAccessesPerSec: null,
-    degradation: null,
-  };
-}
-
-function faultBreakdown(opts: ResolvedOptions, reports: VcpuReport[], source: SourceStats | undefined, fetchers: FetcherStats[]): RunResult['faultBreakdownUs'] {
-  const faults = reports.reduce((a, r) => a + r.faults, 0);
-  if (!faults || opts.mode === 'none') return null;
-  const records = fetchers.reduce((a, s) => a + s.faultRecords, 0);
-  const demand = fetchers.reduce((a, s) => a + s.installedDemand, 0);
-  const r2 = (x: number) => Math.round(x * 10) / 10;
-  const link = new Link({ bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes });
-  return {
-    toFetcher: opts.mode === 'exit' && records ? r2(fetchers.reduce((a, s) => a + s.recordLagUsTotal, 0) / records) : 0,
-    atSource: source && source.requestsReceived ? r2(source.requestLagUsTotal / source.requestsReceived) : 0,
-    sendQueue: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0,
-    wire: opts.network === 'none' ? 0 : r2(link.serialiseUs(16 + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + 16 + opts.msgOverheadBytes) + 2 * opts.latencyUs),
-    toInstall: demand ? r2(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,
-    toResume: r2(reports.reduce((a, r) => a + r.resumeLagUsTotal, 0) / faults),
-  };
+    blocktimeUs: times[TIME_ALL_BLOCKED_TOTAL_US]!,
+    migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
+    switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
+    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(),
+  });
 }
 
 /** No postcopy: the whole image is on the destination before the guest starts (the bench's ceiling). */

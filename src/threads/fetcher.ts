@@ -9,13 +9,14 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { HOLD_SPIN_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
-import { CH_BULK, CH_URGENT } from './source.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
-import { decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
-import { FaultResolver, newFetcherStats } from './resolver.js';
+import { CH_BULK, CH_URGENT, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import { FaultResolver } from './resolver.js';
+import { newFetcherStats } from '../model/stats.js';
+import { pagesPerUffd } from '../model/memslots.js';
 import { FrameReceiver } from './receiver.js';
-import { awaitStartGun, openShared, pagesPerUffd } from './shared.js';
+import { awaitStartGun, openShared } from './shared.js';
 
 /** Pushed pages installed per round before the fetcher looks at fault records and the urgent channel again. */
 const BULK_BATCH = 32;

@@ -13,11 +13,12 @@ import {
 } from './layout.js';
 import type { Memslot, ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
+import type { PageStates } from '../model/page-state.js';
 
 export const INSTALLED = 0;
 export const EEXIST = 1;
 
-export class GuestMemory {
+export class GuestMemory implements PageStates {
   readonly pageState: Int32Array;
   readonly slotBytes: Uint8Array[];
   readonly slotWords: Int32Array[];
@@ -86,6 +87,9 @@ export class GuestMemory {
   isPresent(page: number): boolean {
     return (Atomics.load(this.pageState, page) & PAGE_STATE_MASK) === PAGE_PRESENT;
   }
+
+  /** The model's PageStates.claim (src/model/page-state.ts): markRequested. */
+  claim(page: number): boolean { return this.markRequested(page); }
 
   /**
    * Marks a missing page REQUESTED (one request in flight per page). Returns false when the page is

@@ -13,6 +13,7 @@ import {
 } from './layout.js';
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
 import type { UffdQueue } from './uffd-queue.js';
+import { uffdOfPage } from '../model/memslots.js';
 
 export class Installer {
   private readonly arrivalMs: Float32Array;
@@ -67,9 +68,4 @@ export class Installer {
     this.times[TIME_MIGRATION_DONE_US] = this.clock.nowUs();
     Atomics.notify(this.ctl, CTL_MIGRATION_DONE);
   }
-}
-
-/** Which uffd covers `page` when there is one per vCPU slice. */
-export function uffdOfPage(page: number, queues: number, pagesPerQueue: number): number {
-  return queues <= 1 ? 0 : Math.min(queues - 1, Math.floor(page / pagesPerQueue));
 }

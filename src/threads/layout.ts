@@ -10,14 +10,11 @@
  *                    Uint8Array[pages] how (ARRIVED_* bits): the report's memory map
  */
 
+import { LATENCY_BUCKETS } from '../model/stats.js';
+
 // ---- page states (the stage-2 mapping of one guest page on the destination) ----
-export const PAGE_MISSING = 0; // not on the destination; an access faults
-export const PAGE_REQUESTED = 1; // a request for it is in flight to the source
-/** Transient: one installer holds the page while it copies, so two copies can never interleave
- *  (the kernel holds the page-table lock across UFFDIO_COPY's install for the same reason). */
-export const PAGE_INSTALLING = 2;
-export const PAGE_PRESENT = 3; // mapped: accesses proceed without exiting
-export const PAGE_STATE_MASK = 0x3;
+// The states themselves are the model's (src/model/page-state.ts), numbered once for both engines.
+export { PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK } from '../model/page-state.js';
 /** Set by a thread that sleeps on the page's state word, so an installer knows to notify. */
 export const PAGE_WAITERS = 0x10;
 
@@ -58,8 +55,8 @@ export const CTL_POSTED = CTL_BELLS + LINE_WORDS * MAX_BELLS;
 export const MAX_VCPUS_THREADS = 256;
 export function postedWord(vcpu: number): number { return CTL_POSTED + LINE_WORDS * vcpu; }
 /** Live fault-latency histogram for the event stream: bucket N counts faults in [2^N us, 2^(N+1) us). */
+export { LATENCY_BUCKETS };
 export const CTL_LATENCY_BUCKETS = CTL_POSTED + LINE_WORDS * MAX_VCPUS_THREADS;
-export const LATENCY_BUCKETS = 24;
 export const CTL_WORDS = CTL_LATENCY_BUCKETS + 2 * LINE_WORDS;
 
 // ---- control times (Float64 words, after the Int32 area) ----
@@ -98,6 +95,4 @@ export const WRITE_SLOT_BASE = 1;
 if (CTL_WORDS * 4 % 8 !== 0) throw new Error('control block: the Float64 area must be 8-byte aligned');
 
 // ---- how a page arrived (page-arrival bytes) ----
-export const ARRIVED_PUSHED = 1;
-export const ARRIVED_DEMAND = 2;
-export const ARRIVED_ZERO = 4;
+export { ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO } from '../model/page-map.js';

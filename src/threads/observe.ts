@@ -13,35 +13,17 @@ import { GuestMemory } from './guest-memory.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 import type { PageMap } from '../model/result.js';
+import { mapGeometry, PageMapBuilder } from '../model/page-map.js';
 import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from '../model/uapi.js';
 
-export const MAP_CELLS = 4096;
-
-export function mapGeometry(pages: number): { cells: number; pagesPerCell: number } {
-  const pagesPerCell = Math.max(1, Math.ceil(pages / MAP_CELLS));
-  return { cells: Math.ceil(pages / pagesPerCell), pagesPerCell };
-}
-
-/** The memory map of a finished run. */
+/** The memory map of a finished run, from when and how each page arrived. */
 export function pageMap(opts: ResolvedOptions, shared: SharedState): PageMap {
-  const { cells, pagesPerCell } = mapGeometry(opts.pages);
+  const map = new PageMapBuilder(opts.pages);
   const ms = new Float32Array(shared.arrivalMsSab);
   const how = new Uint8Array(shared.arrivalHowSab);
-  const arrivalMs: number[] = [];
-  const demand: number[] = [];
-  const zero: number[] = [];
-  for (let c = 0; c < cells; c++) {
-    let sum = 0, n = 0, d = 0, z = 0;
-    for (let p = c * pagesPerCell; p < Math.min(opts.pages, (c + 1) * pagesPerCell); p++) {
-      sum += ms[p]!; n++;
-      if (how[p]! & ARRIVED_DEMAND) d++;
-      if (how[p]! & ARRIVED_ZERO) z++;
-    }
-    arrivalMs.push(Math.round((sum / n) * 10) / 10);
-    demand.push(Math.round((d / n) * 100) / 100);
-    zero.push(Math.round((z / n) * 100) / 100);
-  }
-  return { cells, pagesPerCell, arrivalMs, demand, zero };
+  if (opts.mode === 'none') map.recordAllPresent();
+  else for (let p = 0; p < opts.pages; p++) if (ms[p]! > 0) map.record(p, ms[p]!, how[p]!);
+  return map.build();
 }
 
 const LANES: VcpuLane[] = ['running', 'faulted', 'waiting', 'done'];

@@ -17,6 +17,9 @@ import type { RecordableHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedOptions } from '../options.js';
 import type { VcpuTrace } from '../model/trace.js';
+import type { FetcherStats, SourceStats } from '../model/stats.js';
+
+export type { FetcherStats, SourceStats } from '../model/stats.js';
 
 export const packr = new Packr({ useRecords: false });
 
@@ -42,11 +45,11 @@ export type PageRequestFrame = [kind: 1, page: number, vcpu: number, flags: numb
 /** Header [FRAME_PAGE, page, flags, payloadBytes], followed on the wire by the page's bytes (none for a zero page). */
 export type PageFrame = [kind: 2, page: number, flags: number, payloadBytes: number];
 export const PF_PAGE = 1, PF_FLAGS = 2, PF_PAYLOAD_BYTES = 3;
-export const PAGE_FLAG_ZERO = 1; // no payload: the page is all zeros (UFFDIO_ZEROPAGE)
-export const PAGE_FLAG_DEMAND = 2; // sent because the destination asked for it
-export const PAGE_FLAG_RESENT = 4; // the source had sent it before (a precopy resend)
-export const PAGE_FLAG_PRECOPY = 8; // sent during precopy: the guest is not running here yet, overwrite
-export const PAGE_FLAG_PREFETCH = 16; // sent by the strategy right behind a demanded page
+export { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO } from '../model/page-flags.js';
+/** Channels (wire rings) to the destination: bulk and urgent to the fetcher, then one per uffd handler. */
+export const CH_BULK = 0;
+export const CH_URGENT = 1;
+export const CH_HANDLER0 = 2;
 
 // ---- shared state handed to every thread at startup ----
 export interface SharedState {
@@ -106,6 +109,8 @@ export interface VcpuReport {
   resumeLagUsTotal: number;
   /** exit resolver 'vcpu': pages this vCPU installed itself */
   selfInstalled: number;
+  /** exit resolver 'vcpu': copies that found the page already there (EEXIST) */
+  selfEexist: number;
   noMemslot: string | null;
 }
 
@@ -125,61 +130,6 @@ export interface ServiceStart {
   /** handler: which uffd and which handler of it */
   uffd: number;
   handler: number;
-}
-
-/** Final statistics a service thread posts to the main thread before it exits. */
-export interface FetcherStats {
-  role: 'fetcher' | 'handler';
-  faultRecords: number;
-  requestsSent: number;
-  mergedFaults: number;
-  alreadyPresent: number;
-  installedDemand: number;
-  installedPushed: number;
-  installedZero: number;
-  eexist: number;
-  framesReceived: number;
-  bytesReceived: number;
-  requestBytesSent: number;
-  /** uffd handler: messages read from the queue */
-  uffdReads: number;
-  /** times this thread went to sleep waiting for work */
-  sleeps: number;
-  /** hybrid: pages discarded at the switch, and precopy resends that overwrote a copy */
-  discarded: number;
-  overwritten: number;
-  /** fault-latency breakdown: exit -> record read (exit mode), demanded page arrived -> installed */
-  recordLagUsTotal: number;
-  installLagUsTotal: number;
-}
-
-export interface SourceStats {
-  role: 'source';
-  pagesSent: number;
-  pagesDemand: number;
-  pagesPushed: number;
-  zeroPages: number;
-  requestsReceived: number;
-  requestsForSentPages: number;
-  bytesToDest: number;
-  bytesToSource: number;
-  framesSent: number;
-  demandQueueUsTotal: number;
-  demandQueueUsMax: number;
-  pagesPrefetched: number;
-  pagesUrgent: number;
-  /** a request arrived at the source (link model) -> the source thread handled it */
-  requestLagUsTotal: number;
-  /** hybrid */
-  precopyRounds: number;
-  precopyPagesSent: number;
-  pagesResent: number;
-  pagesDiscarded: number;
-  lastArriveUs: number;
-  sleeps: number;
-  /** times a frame waited because the receiver's ring was full */
-  ringFullStalls: number;
-  loops: number;
 }
 
 export type ServiceReport = FetcherStats | SourceStats | { role: 'error'; who: string; message: string };

@@ -11,13 +11,13 @@ import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 import { SourceImage } from '../model/image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
-import { vcpuRange } from '../model/workload.js';
+import { handlerCount, uffdCount } from '../model/memslots.js';
 import { wireBytes } from './wire.js';
 import type { VcpuTrace } from '../model/trace.js';
 
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
-  const uffds = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : 1;
-  const handlers = opts.mode !== 'uffd' ? 0 : opts.uffdPerVcpu ? opts.vcpus : opts.handlers;
+  const uffds = uffdCount(opts);
+  const handlers = handlerCount(opts);
   // Channels: 0 bulk and 1 urgent (preempt) to the fetcher, then one per uffd handler (src/source.ts).
   const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 2 + handlers;
   // A ring holds the send buffer plus what is in flight on the link (bandwidth-delay product), and
@@ -44,10 +44,6 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, tra
 const REQUEST_RING_BYTES = 256 * 1024;
 function align8(n: number): number { return Math.ceil(n / 8) * 8; }
 
-/** Pages per uffd when there is one uffd per vCPU slice (the partition's slice size). */
-export function pagesPerUffd(opts: ResolvedOptions): number {
-  return Math.max(1, vcpuRange({ ...opts, partition: true }, 0).count);
-}
 
 export interface Views {
   opts: ResolvedOptions;

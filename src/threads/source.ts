@@ -23,10 +23,12 @@ import {
 } from './layout.js';
 import { Link } from '../model/link.js';
 import {
-  FRAME_DISCARD, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
+  CH_BULK, CH_HANDLER0, CH_URGENT, FRAME_DISCARD, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
   packr, type DiscardFrame, type PageFrame, type PageRequestFrame, type ServiceStart, type SourceStats,
 } from './protocol.js';
-import { Rng, Zipf } from '../model/rng.js';
+import { PrecopyRounds } from '../model/precopy.js';
+import { SendPolicy } from '../model/send-policy.js';
+import { newSourceStats } from '../model/stats.js';
 import { awaitStartGun, handlerBell, openShared } from './shared.js';
 import { createStrategy } from '../model/strategies/index.js';
 import { WireRing } from './wire.js';
@@ -38,10 +40,6 @@ import { WireRing } from './wire.js';
  * Urgent frames are not held behind it (Link.sendUrgent).
  */
 export const LOOKAHEAD_US = 1000;
-/** Channels (wire rings) to the destination: bulk and urgent to the fetcher, then one per uffd handler. */
-export const CH_BULK = 0;
-export const CH_URGENT = 1;
-export const CH_HANDLER0 = 2;
 const DISCARDS_PER_FRAME = 8192;
 
 /** A FIFO of frames waiting for the wire: page, flags, destination channel, enqueue time. */
@@ -95,9 +93,6 @@ export function runSource(start: ServiceStart): SourceStats {
   const strategy = createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds });
   const bells: Doorbell[] = toDest.map((_, ch) => (ch < CH_HANDLER0 ? fetcherBell : handlerBell(queues[queues.length === 1 ? 0 : ch - CH_HANDLER0]!)));
   const rung = new Uint8Array(toDest.length);
-  /** 1 once a page is queued for the wire (QEMU's cleared dirty bit): never queued twice. */
-  const sent = new Uint8Array(opts.pages);
-  let unsent = opts.pages;
   const pageFrameBytes = opts.pageSize + 16;
   const bulk = new FrameQueue(1024);
   const urgent = new FrameQueue(64);
@@ -109,19 +104,17 @@ export function runSource(start: ServiceStart): SourceStats {
   const reqChannel: number[] = [];
   const reqArriveUs: number[] = [];
   let reqHead = 0;
-  const stats: SourceStats = {
-    role: 'source', pagesSent: 0, pagesDemand: 0, pagesPushed: 0, zeroPages: 0, requestsReceived: 0,
-    requestsForSentPages: 0, bytesToDest: 0, bytesToSource: 0, framesSent: 0, demandQueueUsTotal: 0, demandQueueUsMax: 0,
-    pagesPrefetched: 0, pagesUrgent: 0, requestLagUsTotal: 0, precopyRounds: 0, precopyPagesSent: 0, pagesResent: 0, pagesDiscarded: 0,
-    lastArriveUs: 0, sleeps: 0, ringFullStalls: 0, loops: 0,
-  };
+  const stats: SourceStats = newSourceStats();
+  // What to send, on which socket, and how it is counted: the model's, as in the virtual engine.
+  const policy = new SendPolicy(opts.pages, strategy, stats);
 
-  const queuePage = (page: number, flags: number, channel: number, nowUs: number): void => {
-    if (sent[page]) return;
-    sent[page] = 1;
-    unsent--;
-    const q = (flags & PAGE_FLAG_DEMAND) !== 0 && strategy.urgentChannel ? urgent : bulk;
+  /** Queues a page the policy has claimed. */
+  const queueClaimed = (page: number, flags: number, channel: number, nowUs: number): void => {
+    const q = policy.isUrgent(flags) ? urgent : bulk;
     q.push(page, flags, q === urgent ? CH_URGENT : channel, nowUs, pageFrameBytes);
+  };
+  const queuePage = (page: number, flags: number, channel: number, nowUs: number): void => {
+    if (policy.claim(page)) queueClaimed(page, flags, channel, nowUs);
   };
 
   /** Puts the head frame of `q` on the wire; false when its ring is full (the receiver lags). */
@@ -142,21 +135,9 @@ export function runSource(start: ServiceStart): SourceStats {
     const payloadAt = ring.reserve(header, frame[3], arriveUs);
     if (payloadAt < 0) { stats.ringFullStalls++; return false; }
     if (!zero) image.fillPage(page, ring.words, payloadAt);
-    if (flags & PAGE_FLAG_DEMAND) {
-      // Queueing delay: from when the source queued the demanded page until its frame starts on the wire.
-      const waitedUs = arriveUs - outbound.serialiseUs(frameBytes + opts.msgOverheadBytes) - opts.latencyUs - q.headQueuedUs();
-      stats.demandQueueUsTotal += waitedUs;
-      if (waitedUs > stats.demandQueueUsMax) stats.demandQueueUsMax = waitedUs;
-      stats.pagesDemand++;
-      if (q === urgent) stats.pagesUrgent++;
-    } else stats.pagesPushed++;
-    if (flags & PAGE_FLAG_PREFETCH) stats.pagesPrefetched++;
-    if (flags & PAGE_FLAG_PRECOPY) stats.precopyPagesSent++;
-    if (flags & PAGE_FLAG_RESENT) stats.pagesResent++;
-    if (zero) stats.zeroPages++;
+    const startUs = arriveUs - outbound.serialiseUs(frameBytes + opts.msgOverheadBytes) - opts.latencyUs;
+    policy.countSent(flags, isUrgent, q.headQueuedUs(), startUs, arriveUs);
     if (isUrgent) outbound.sendUrgent(frameBytes, nowUs); else outbound.send(frameBytes, nowUs);
-    if (arriveUs > stats.lastArriveUs) stats.lastArriveUs = arriveUs;
-    stats.pagesSent++;
     q.shift(pageFrameBytes);
     rung[channel] = 1;
     return true;
@@ -198,7 +179,6 @@ export function runSource(start: ServiceStart): SourceStats {
       const ring = toSource[ch]!;
       for (let sentUs = ring.peek(); sentUs >= 0; sentUs = ring.peek()) {
         const req = packr.unpack(ring.header()) as PageRequestFrame;
-        stats.requestsReceived++;
         reqPage.push(req[1]);
         reqVcpu.push(req[2]);
         reqChannel.push(ch);
@@ -214,23 +194,20 @@ export function runSource(start: ServiceStart): SourceStats {
       const page = reqPage[reqHead]!;
       const arrivedUs = reqArriveUs[reqHead]!;
       stats.requestLagUsTotal += Math.max(0, nowUs - arrivedUs);
-      prefetch.length = 0;
-      strategy.onRequest(page, reqVcpu[reqHead]!, arrivedUs, prefetch);
-      if (sent[page]) stats.requestsForSentPages++; // already on its way (QEMU skips pages no longer dirty)
       // Queued now: the wait behind the link counts from here (the thread's own lateness in getting
       // here is requestLagUsTotal, a simulator cost, not a modelled one).
-      else queuePage(page, PAGE_FLAG_DEMAND, reqChannel[reqHead]!, nowUs);
-      for (const p of prefetch) if (p >= 0 && p < opts.pages) queuePage(p, PAGE_FLAG_PREFETCH, CH_BULK, nowUs);
+      if (policy.onRequest(page, reqVcpu[reqHead]!, arrivedUs, prefetch)) queuePage(page, PAGE_FLAG_DEMAND, reqChannel[reqHead]!, nowUs);
+      for (const p of prefetch) queuePage(p, PAGE_FLAG_PREFETCH, CH_BULK, nowUs);
       reqHead++;
     }
     if (reqHead === reqPage.length && reqHead > 1024) { reqPage.length = reqVcpu.length = reqChannel.length = reqArriveUs.length = 0; reqHead = 0; }
   };
 
   const fillBulk = (nowUs: number, flags: number): void => {
-    while (bulk.bytes < opts.sendBufferBytes && unsent > 0) {
-      const p = strategy.nextPush(sent);
+    while (bulk.bytes < opts.sendBufferBytes) {
+      const p = policy.nextPush();
       if (p < 0) break;
-      queuePage(p, flags, CH_BULK, nowUs);
+      queueClaimed(p, flags, CH_BULK, nowUs);
     }
   };
 
@@ -246,10 +223,8 @@ export function runSource(start: ServiceStart): SourceStats {
 
   // ---- hybrid: precopy rounds while the guest still runs on the source ----
   if (strategy.precopyRounds && running() && Atomics.load(ctl, CTL_GO) === 0) {
-    const rng = new Rng(opts.seed, 0x5eed);
-    const hot = new Zipf(opts.pages, opts.zipfExponent);
+    const rounds = new PrecopyRounds(opts);
     let round: number[] | null = null; // null: every page
-    let dirty = new Uint8Array(opts.pages);
     for (let r = 0; r < strategy.precopyRounds && running(); r++) {
       const roundStartUs = clock.nowUs();
       let i = 0;
@@ -265,17 +240,9 @@ export function runSource(start: ServiceStart): SourceStats {
         const blocked = transmitDue(now);
         sleepUntil(seen, blocked ? now + 20_000 : now + outbound.backlogUs(now) - LOOKAHEAD_US / 2);
       }
-      // The round lasts until its last frame has arrived; meanwhile the guest dirties pages at the
-      // dirty rate, hot pages more often (zipf over memory, like the workloads' hot sets).
+      // The round lasts until its last frame has arrived; meanwhile the guest dirties pages (the model's).
       while (running() && clock.nowUs() < stats.lastArriveUs) sleepUntil(sourceBell.snapshot(), stats.lastArriveUs);
-      const roundUs = clock.nowUs() - roundStartUs;
-      const writes = Math.round((opts.dirtyRateBytesPerSec / opts.pageSize) * (roundUs / 1e6));
-      dirty = new Uint8Array(opts.pages);
-      const next: number[] = [];
-      for (let w = 0; w < writes; w++) {
-        const p = hot.sample(rng);
-        if (!dirty[p]) { dirty[p] = 1; next.push(p); }
-      }
+      const next = rounds.dirtied(clock.nowUs() - roundStartUs);
       round = next;
       stats.precopyRounds++;
       if (next.length === 0) break;
@@ -296,9 +263,7 @@ export function runSource(start: ServiceStart): SourceStats {
       fetcherBell.ring();
     }
     // Everything else was sent; the stale pages become unsent again for the postcopy phase.
-    sent.fill(1);
-    unsent = 0;
-    for (const p of stale) { sent[p] = 0; unsent++; }
+    policy.resetTo(stale);
     awaitGo();
   }
 
@@ -314,8 +279,7 @@ export function runSource(start: ServiceStart): SourceStats {
     const now = clock.nowUs();
     readRequests();
     serveRequests(now);
-    const pushing = strategy.pushWhileGuestRuns || Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus;
-    if (pushing) fillBulk(now, 0);
+    if (policy.pushing(Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus)) fillBulk(now, 0);
     const blocked = transmitDue(now);
     // Wake when the next request is due or when the wire has room for more within the lookahead.
     let wakeUs = now + 20_000;

@@ -9,13 +9,14 @@ import { WireRing } from './wire.js';
 import { HOLD_SPIN_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_STOP } from './layout.js';
-import type { FetcherStats, ServiceStart } from './protocol.js';
-import { FaultResolver, newFetcherStats } from './resolver.js';
+import { CH_HANDLER0, type FetcherStats, type ServiceStart } from './protocol.js';
+import { FaultResolver } from './resolver.js';
+import { newFetcherStats } from '../model/stats.js';
+import { pagesPerUffd } from '../model/memslots.js';
 import { FrameReceiver } from './receiver.js';
 import { LocalImage } from '../model/image.js';
-import { awaitStartGun, handlerBell, openShared, pagesPerUffd } from './shared.js';
+import { awaitStartGun, handlerBell, openShared } from './shared.js';
 import { readUffdAddress, UFFD_MSG_BYTES, UFFD_MSG_PF_FLAGS, UFFD_MSG_PF_PTID } from '../model/uapi.js';
-import { CH_HANDLER0 } from './source.js';
 
 export function runUffdHandler(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);

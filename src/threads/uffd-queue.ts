@@ -15,6 +15,7 @@
  * only after `spinUs` (a holder may have been preempted when threads outnumber cores).
  */
 import { UFFD_MSG_BYTES, writeUffdMsg } from '../model/uapi.js';
+import type { UffdLockStats } from '../model/stats.js';
 
 export const Q_LOCK = 0;
 export const Q_LOCK_ACQUIRES = 1;
@@ -44,15 +45,7 @@ export function uffdQueueBytes(vcpus: number): number {
   return (Q_HEADER_WORDS + vcpus * E_WORDS) * 4 + vcpus * UFFD_MSG_BYTES;
 }
 
-export interface UffdLockStats {
-  acquires: number;
-  contended: number;
-  lockWaitUs: number;
-  sleeps: number;
-  reads: number;
-  wakeWalks: number;
-  wakeWalkEntries: number;
-}
+export type { UffdLockStats } from '../model/stats.js';
 
 export class UffdQueue {
   readonly w: Int32Array;

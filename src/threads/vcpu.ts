@@ -14,19 +14,22 @@
  */
 import { createHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
-import { blockBegin, blockEnd, vcpuRetired } from './blocktime.js';
+import { Blocktime } from './blocktime.js';
+import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
+import { latencyBucket } from '../model/stats.js';
 import {
   CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, postedWord, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
-  CTL_LATENCY_BUCKETS, LATENCY_BUCKETS, TIME_GO_US,
+  CTL_LATENCY_BUCKETS, TIME_GO_US,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
 import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
-import { openShared, pagesPerUffd } from './shared.js';
+import { openShared } from './shared.js';
+import { pagesPerUffd, uffdOfPage } from '../model/memslots.js';
 import { Errors } from '../errors.js';
 import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from '../model/uapi.js';
-import { Installer, uffdOfPage } from './installer.js';
+import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
@@ -66,7 +69,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const selfResolve = exitMode && opts.exitResolver === 'vcpu';
   const localImage = selfResolve ? new LocalImage(image, opts.pageSize) : null;
   const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
-  let selfInstalled = 0;
+  let selfInstalled = 0, selfEexist = 0;
+  const blocktime = new Blocktime(ctl, times);
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
@@ -130,7 +134,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
     vstats[vs + VS_LAST_FLAGS] = flags;
     vstats[vs + VS_FAULTS] = faults;
-    blockBegin(ctl, times, tFault);
+    blocktime.begin(tFault);
     if (exitMode) {
       // The record KVM puts in kvm_run.memory_fault for this exit.
       if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
@@ -142,8 +146,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     if (selfResolve) {
       // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
       // image, no shared queue and no other thread.
-      if (mem.markRequested(page)) {
-        if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++;
+      if (decideFault(mem, page, null) === FAULT_REQUEST) {
+        if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
       }
       waitPresentByState(page); // another vCPU may be installing it
     } else if (port !== null) {
@@ -158,13 +162,12 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     const tResume = clock.nowUs();
     const installedMs = arrivalMs[page]!;
     if (installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
-    blockEnd(ctl, times, tResume);
+    blocktime.end(tResume);
     const dUs = tResume - tFault;
     blockedUs += dUs;
     latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
     // Live histogram for the event stream: bucket N holds [2^N us, 2^(N+1) us).
-    const bucket = dUs < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, 31 - Math.clz32(dUs | 0));
-    Atomics.add(ctl, CTL_LATENCY_BUCKETS + bucket, 1);
+    Atomics.add(ctl, CTL_LATENCY_BUCKETS + latencyBucket(dUs), 1);
     vstats[vs + VS_BLOCKED_US] = blockedUs;
     vstats[vs + VS_WAIT_PAGE] = 0;
     vstats[vs + VS_STATE] = VCPU_RUNNING;
@@ -229,9 +232,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const tEnd = clock.nowUs();
   vstats[vs + VS_ACCESSES] = i;
   vstats[vs + VS_STATE] = VCPU_DONE;
-  vcpuRetired(ctl, times, tEnd);
+  blocktime.retire(tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled, selfEexist,
   };
 }

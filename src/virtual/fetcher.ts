@@ -1,0 +1,87 @@
+/**
+ * The page-fetcher actor (exit mode's one handler loop; in uffd mode it installs only the pushed
+ * stream, as QEMU's listen thread does): read a fault record and decide (the model's decision), or
+ * install an arrived frame, or with network 'none' copy the rest of memory once the guest is done.
+ */
+import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
+import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
+import { PAGE_MISSING, PAGE_PRESENT } from '../model/page-state.js';
+import { beginInstall, zeroFlag } from './installer.js';
+import type { Thread } from './kernel.js';
+import { Ph } from './phases.js';
+import type { VirtualSim } from './sim.js';
+import { idle, takeArrival } from './service.js';
+import { DISCARD_ARRIVAL, kickSource } from './source.js';
+
+export function fetcherLoop(sim: VirtualSim, t: Thread): void {
+  const st = sim.statsOf(t);
+  if (sim.faultHead < sim.faultInbox.length) {
+    const i = sim.faultHead++;
+    const v = sim.faultInbox[i]!;
+    st.recordLagUsTotal += sim.now - sim.faultPostedUs[i]!; // vCPU exit -> the fetcher reads the record
+    if (sim.faultHead > 4096 && sim.faultHead * 2 > sim.faultInbox.length) {
+      sim.faultInbox.splice(0, sim.faultHead);
+      sim.faultPostedUs.splice(0, sim.faultHead);
+      sim.faultHead = 0;
+    }
+    t.page = sim.threads[v]!.page;
+    t.flags = v; // the faulting vCPU, for the request
+    sim.cpu(t, sim.c.receiveUs, Ph.FFault);
+    return;
+  }
+  if (t.arrivalHead < t.arrivals.length && t.arrivals[t.arrivalHead] === DISCARD_ARRIVAL) {
+    takeArrival(t);
+    // Dropping a stale copy is priced as a zero-page install (unmapping and zeroing a page).
+    sim.cpu(t, sim.c.receiveUs + sim.source.stale.length * (sim.installUs / 4), Ph.FDiscard);
+    return;
+  }
+  if (takeArrival(t)) { sim.cpu(t, sim.c.receiveUs, Ph.InstStart); return; }
+  if (sweepDue(sim)) {
+    while (sim.sweepCursor < sim.pages && sim.state[sim.sweepCursor] !== PAGE_MISSING) sim.sweepCursor++;
+    if (sim.sweepCursor < sim.pages) {
+      const p = sim.sweepCursor++;
+      sim.claim(p);
+      beginInstall(sim, t, p, zeroFlag(sim, p), Ph.FLoop);
+      return;
+    }
+  }
+  idle(sim, t);
+}
+
+export function fetcherFault(sim: VirtualSim, t: Thread): void {
+  const page = t.page;
+  if (decideFault(sim, page, sim.statsOf(t)) === FAULT_REQUEST) {
+    if (!sim.outbound) { beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.FLoop); return; }
+    sim.cpu(t, sim.c.postUs, Ph.FSent);
+    return;
+  }
+  sim.cpu(t, 0, Ph.FLoop);
+}
+
+/** network 'none': once the guest is done, the fetcher copies whatever is still missing. */
+export function sweepDue(sim: VirtualSim): boolean {
+  return sim.opts.network === 'none' && sim.vcpusDone === sim.opts.vcpus && sim.sweepCursor < sim.pages;
+}
+
+/**
+ * Hybrid's switch reached the destination: forget every stale copy (QEMU's postcopy discard), then
+ * the guest starts here and the source's postcopy phase begins with the stale pages unsent.
+ */
+export function applyDiscards(sim: VirtualSim, t: Thread): void {
+  const stale = sim.source.stale;
+  const st = sim.statsOf(t);
+  for (const p of stale) {
+    if (sim.state[p] !== PAGE_PRESENT) continue;
+    sim.state[p] = PAGE_MISSING;
+    sim.presentPages--;
+    sim.map.forget(p, sim.arrivalMs![p]!, sim.arrivalHow![p]!);
+    sim.events.markCell(sim.map.cellOf(p));
+    st.discarded++;
+  }
+  sim.policy!.resetTo(stale);
+  sim.precopy = false;
+  if (sim.presentPages === sim.pages) sim.migrationDoneUs = sim.now; // nothing went stale
+  sim.startGuest();
+  kickSource(sim);
+  sim.cpu(t, 0, Ph.FLoop);
+}

@@ -1,0 +1,172 @@
+/**
+ * The virtual engine's modelled kernel: threads on a fixed number of cores (FIFO run queue, a time
+ * slice for vCPUs when others wait), spinning locks with FIFO hand-over, and park / notify (spin on
+ * the core for a while, then sleep; a wake-up of a sleeper costs `wakeupUs`). Every cost is a
+ * parameter of the cost model (src/virtual/costs.ts). It knows nothing of migration: the actors
+ * (vcpu.ts, fetcher.ts, uffd-handler.ts, installer.ts, source.ts) run on it.
+ */
+import type { CostModel } from './costs.js';
+import { EventQueue } from './event-queue.js';
+
+// ---- thread kinds and states ----
+export const VCPU = 0, FETCHER = 1, HANDLER = 2;
+export const BUSY = 0, SPIN = 1, SLEEP = 2, WAKING = 3, DONE = 4;
+
+/** Kernel-level phases (the actors' phases follow in phases.ts). */
+export const PH_WOKEN = 0, PH_SPIN_END = 1;
+
+export interface Lock {
+  name: string;
+  holder: number;
+  waiters: number[];
+  waitHead: number;
+  acquires: number;
+  contended: number;
+  lockWaitUs: number;
+}
+
+export function newLock(name: string): Lock {
+  return { name, holder: -1, waiters: [], waitHead: 0, acquires: 0, contended: 0, lockWaitUs: 0 };
+}
+
+export interface Thread {
+  id: number;
+  kind: number;
+  state: number;
+  hasCore: boolean;
+  coreSinceUs: number;
+  /** Pending core request (when queued for a core). */
+  wantUs: number;
+  wantPhase: number;
+  /** Where a notify resumes it. */
+  resumePhase: number;
+  spinToken: number;
+  /** Phase to run when a lock it waits for is handed over. */
+  lockPhase: number;
+  lockWaitSinceUs: number;
+  /** The page being worked on (fault, install) and its frame flags. */
+  page: number;
+  flags: number;
+  /** Phase to continue at after an install. */
+  afterInstall: number;
+  /** Arrived frames waiting for this thread: page * 64 + flags, and when each arrived. */
+  arrivals: number[];
+  arrivedUs: number[];
+  arrivalHead: number;
+  /** When the frame being installed arrived (-1: not a frame from the link). */
+  arrivedAtUs: number;
+}
+
+export class Kernel {
+  readonly q = new EventQueue();
+  now = 0;
+  readonly threads: Thread[] = [];
+  freeCores: number;
+  private readonly runQ: number[] = [];
+  private runHead = 0;
+  /** vCPU time slice when other threads wait for a core. */
+  readonly sliceUs = 3000;
+
+  constructor(readonly c: CostModel) {
+    this.freeCores = c.cores;
+  }
+
+  addThread(kind: number, resumePhase: number): Thread {
+    const t: Thread = {
+      id: this.threads.length, kind, state: kind === VCPU ? BUSY : SLEEP, hasCore: false, coreSinceUs: 0, wantUs: 0, wantPhase: 0,
+      resumePhase, spinToken: 0, lockPhase: 0, lockWaitSinceUs: 0, page: -1, flags: 0, afterInstall: 0,
+      arrivals: [], arrivedUs: [], arrivalHead: 0, arrivedAtUs: -1,
+    };
+    this.threads.push(t);
+    return t;
+  }
+
+  schedule(atUs: number, t: Thread, ph: number, arg = 0): void { this.q.push(atUs, t.id, ph, arg); }
+
+  /** `t` needs a core for `us`, then runs `ph`. */
+  cpu(t: Thread, us: number, ph: number): void {
+    if (t.hasCore) { this.schedule(this.now + us, t, ph); return; }
+    if (this.freeCores > 0) {
+      this.freeCores--;
+      t.hasCore = true;
+      t.coreSinceUs = this.now;
+      this.schedule(this.now + us, t, ph);
+      return;
+    }
+    t.wantUs = us;
+    t.wantPhase = ph;
+    this.runQ.push(t.id);
+  }
+
+  releaseCore(t: Thread): void {
+    if (!t.hasCore) throw new Error(`assertion failed: thread ${t.id} releases a core it does not hold`);
+    t.hasCore = false;
+    if (this.runHead < this.runQ.length) {
+      const u = this.threads[this.runQ[this.runHead++]!]!;
+      if (this.runHead > 1024 && this.runHead * 2 > this.runQ.length) { this.runQ.splice(0, this.runHead); this.runHead = 0; }
+      u.hasCore = true;
+      u.coreSinceUs = this.now;
+      this.schedule(this.now + u.wantUs, u, u.wantPhase);
+    } else this.freeCores++;
+  }
+
+  get coresWanted(): boolean { return this.runHead < this.runQ.length; }
+
+  // ---- locks (spinning: waiters keep their core)
+  lock(t: Thread, l: Lock, ph: number): void {
+    l.acquires++;
+    if (l.holder < 0) { l.holder = t.id; this.schedule(this.now, t, ph); return; }
+    l.contended++;
+    t.lockPhase = ph;
+    t.lockWaitSinceUs = this.now;
+    l.waiters.push(t.id);
+  }
+
+  unlock(l: Lock): void {
+    if (l.waitHead < l.waiters.length) {
+      const u = this.threads[l.waiters[l.waitHead++]!]!;
+      if (l.waitHead > 1024 && l.waitHead * 2 > l.waiters.length) { l.waiters.splice(0, l.waitHead); l.waitHead = 0; }
+      l.holder = u.id;
+      const at = this.now + this.c.lockHandoverUs;
+      l.lockWaitUs += at - u.lockWaitSinceUs;
+      this.schedule(at, u, u.lockPhase);
+    } else l.holder = -1;
+  }
+
+  // ---- sleeping and waking
+  /** `t` has nothing to do: spin (keeping its core) then sleep; notify() resumes it at resumePhase. */
+  park(t: Thread, spinUs: number, resumePhase: number): void {
+    t.resumePhase = resumePhase;
+    if (spinUs > 0) {
+      t.state = SPIN;
+      this.schedule(this.now + spinUs, t, PH_SPIN_END, ++t.spinToken);
+    } else this.sleep(t);
+  }
+
+  /** The spin ran out (unless a notify came first): sleep, giving up the core. */
+  spinEnd(t: Thread, token: number): void {
+    if (t.state === SPIN && t.spinToken === token) this.sleep(t);
+  }
+
+  private sleep(t: Thread): void {
+    t.state = SLEEP;
+    this.releaseCore(t);
+    this.onSleep(t);
+  }
+
+  /** Called when a thread goes to sleep (the engine counts service threads' sleeps). */
+  protected onSleep(_t: Thread): void { /* nothing by default */ }
+
+  notify(t: Thread): void {
+    if (t.state === SPIN) { t.state = BUSY; t.spinToken++; this.schedule(this.now, t, t.resumePhase); } else if (t.state === SLEEP) {
+      t.state = WAKING;
+      this.schedule(this.now + this.c.wakeupUs, t, PH_WOKEN);
+    }
+  }
+
+  /** A woken thread runs again at its resume phase once it has a core. */
+  woken(t: Thread): void {
+    t.state = BUSY;
+    this.cpu(t, 0, t.resumePhase);
+  }
+}

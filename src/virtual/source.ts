@@ -1,0 +1,172 @@
+/**
+ * The source-host actor and the link: requests arrive over the inbound Link, the send policy (the
+ * model's) decides what to send, frames leave on the bulk stream (bounded by the send buffer) or the
+ * urgent socket, and arrive at the thread they are for. Hybrid's precopy rounds run here too (the
+ * model's PrecopyRounds), ending in the switch: the destination discards what went stale, and the
+ * guest starts there.
+ */
+import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO, PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
+import { PrecopyRounds } from '../model/precopy.js';
+import { isZeroPage } from '../model/rng.js';
+import { HANDLER, type Thread } from './kernel.js';
+import { Ph } from './phases.js';
+import type { VirtualSim } from './sim.js';
+
+/** Discarded pages per discard frame, and bytes per page in it (msgpack'd page numbers), as the threaded engine sends them. */
+const DISCARDS_PER_FRAME = 8192;
+const DISCARD_BYTES_PER_PAGE = 5;
+/** Marker in a thread's arrivals: hybrid's discard list arrived (after every precopy frame before it). */
+export const DISCARD_ARRIVAL = -1;
+
+/** The source's queues: requests in arrival order, the bulk send buffer, and precopy's progress. */
+export class SourceState {
+  readonly reqPage: number[] = [];
+  readonly reqVcpu: number[] = [];
+  readonly reqTo: number[] = [];
+  reqHead = 0;
+  /** bulk frames: page * 64 + flags, the thread it is for, when it was queued */
+  readonly bulk: number[] = [];
+  readonly bulkTo: number[] = [];
+  readonly bulkQueuedUs: number[] = [];
+  bulkHead = 0;
+  txScheduled = false;
+  readonly prefetch: number[] = [];
+  // hybrid
+  rounds: PrecopyRounds | null = null;
+  round: number[] | null = null; // null: every page
+  roundNo = 0;
+  roundNext = 0;
+  roundStartUs = 0;
+  roundEndScheduled = false;
+  stale: number[] = [];
+}
+
+export function startSource(sim: VirtualSim): void {
+  if (!sim.outbound) return;
+  if (sim.precopy) {
+    sim.source.rounds = new PrecopyRounds(sim.opts);
+    sim.source.roundStartUs = sim.now;
+  }
+  kickSource(sim);
+}
+
+export function sendRequest(sim: VirtualSim, t: Thread): void {
+  const st = sim.statsOf(t), src = sim.source;
+  st.requestsSent++;
+  st.requestBytesSent += REQUEST_BYTES;
+  const arrive = sim.inbound!.send(REQUEST_BYTES, sim.now);
+  src.reqPage.push(t.page);
+  src.reqVcpu.push(t.flags);
+  src.reqTo.push(t.kind === HANDLER ? t.id : sim.fetcher);
+  sim.q.push(arrive, sim.sourceId, Ph.SrcReq);
+}
+
+export function onRequest(sim: VirtualSim): void {
+  const src = sim.source, policy = sim.policy!;
+  const i = src.reqHead++;
+  const page = src.reqPage[i]!, to = src.reqTo[i]!;
+  if (policy.onRequest(page, src.reqVcpu[i]!, sim.now, src.prefetch)) {
+    policy.claim(page);
+    if (policy.isUrgent(PAGE_FLAG_DEMAND)) transmit(sim, page, PAGE_FLAG_DEMAND, sim.fetcher, true, sim.now);
+    else queueBulk(sim, page, PAGE_FLAG_DEMAND, to);
+  }
+  for (const p of src.prefetch) if (policy.claim(p)) queueBulk(sim, p, PAGE_FLAG_PREFETCH, sim.fetcher);
+  if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = src.reqTo.length = 0; src.reqHead = 0; }
+  kickSource(sim);
+}
+
+function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): void {
+  const src = sim.source;
+  src.bulk.push(page * 64 + flags);
+  src.bulkTo.push(to);
+  src.bulkQueuedUs.push(sim.now);
+}
+
+/** Fills the send buffer (precopy's round, or the strategy's push order) and puts the head frame on an idle wire. */
+export function kickSource(sim: VirtualSim): void {
+  const o = sim.opts, src = sim.source, policy = sim.policy!;
+  const frameBytes = o.pageSize + PAGE_HEADER_BYTES;
+  const room = () => (src.bulk.length - src.bulkHead) * frameBytes < o.sendBufferBytes;
+  if (sim.precopy) fillPrecopy(sim, room);
+  else if (policy.pushing(sim.vcpusDone === o.vcpus)) {
+    while (room()) {
+      const p = policy.nextPush();
+      if (p < 0) break;
+      queueBulk(sim, p, 0, sim.fetcher);
+    }
+  }
+  if (src.txScheduled || src.bulkHead >= src.bulk.length) return;
+  const out = sim.outbound!;
+  if (out.backlogUs(sim.now) > 0) { src.txScheduled = true; sim.q.push(sim.now + out.backlogUs(sim.now), sim.sourceId, Ph.SrcTx); return; }
+  const h = src.bulkHead++;
+  const a = src.bulk[h]!, to = src.bulkTo[h]!, queuedUs = src.bulkQueuedUs[h]!;
+  if (src.bulkHead === src.bulk.length) { src.bulk.length = src.bulkTo.length = src.bulkQueuedUs.length = 0; src.bulkHead = 0; }
+  transmit(sim, Math.floor(a / 64), a % 64, to, false, queuedUs);
+  src.txScheduled = true;
+  sim.q.push(sim.now + out.backlogUs(sim.now), sim.sourceId, Ph.SrcTx);
+}
+
+export function onTx(sim: VirtualSim): void {
+  sim.source.txScheduled = false;
+  kickSource(sim);
+}
+
+function transmit(sim: VirtualSim, page: number, flags: number, to: number, urgent: boolean, queuedUs: number): void {
+  const out = sim.outbound!;
+  const zero = isZeroPage(sim.opts.seed, page, sim.opts.zeroFraction);
+  if (zero) flags |= PAGE_FLAG_ZERO;
+  const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
+  const startUs = urgent ? sim.now : Math.max(sim.now, sim.now + out.backlogUs(sim.now));
+  const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
+  sim.policy!.countSent(flags, urgent, queuedUs, startUs, arrive);
+  sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
+}
+
+// ---- hybrid: precopy rounds while the guest still runs on the source
+
+function fillPrecopy(sim: VirtualSim, room: () => boolean): void {
+  const src = sim.source;
+  const total = src.round === null ? sim.pages : src.round.length;
+  const flags = PAGE_FLAG_PRECOPY | (src.roundNo > 0 ? PAGE_FLAG_RESENT : 0);
+  while (room() && src.roundNext < total) {
+    const p = src.round === null ? src.roundNext : src.round[src.roundNext]!;
+    src.roundNext++;
+    queueBulk(sim, p, flags, sim.fetcher);
+  }
+  // The round lasts until its last frame has arrived.
+  if (src.roundNext >= total && src.bulkHead >= src.bulk.length && !src.txScheduled && !src.roundEndScheduled) {
+    src.roundEndScheduled = true;
+    sim.q.push(Math.max(sim.now, sim.sstats.lastArriveUs), sim.sourceId, Ph.SrcRoundEnd);
+  }
+}
+
+/** A precopy round's last frame arrived: the guest dirtied pages meanwhile; resend them or switch. */
+export function onPrecopyRoundEnd(sim: VirtualSim): void {
+  const src = sim.source, st = sim.sstats;
+  src.roundEndScheduled = false;
+  const next = src.rounds!.dirtied(sim.now - src.roundStartUs);
+  src.round = next;
+  st.precopyRounds++;
+  src.roundNo++;
+  if (src.roundNo < sim.strategy.precopyRounds! && next.length > 0) {
+    src.roundNext = 0;
+    src.roundStartUs = sim.now;
+    kickSource(sim);
+    return;
+  }
+  switchToPostcopy(sim, next);
+}
+
+/** The switch: stop the guest on the source, tell the destination which copies are stale. */
+function switchToPostcopy(sim: VirtualSim, stale: number[]): void {
+  const src = sim.source, out = sim.outbound!;
+  sim.switchStartUs = sim.now;
+  sim.sstats.pagesDiscarded = stale.length;
+  src.stale = stale;
+  let arrive = sim.now;
+  for (let k = 0; k === 0 || k < stale.length; k += DISCARDS_PER_FRAME) {
+    const n = Math.min(DISCARDS_PER_FRAME, stale.length - k);
+    arrive = out.send(PAGE_HEADER_BYTES + n * DISCARD_BYTES_PER_PAGE, sim.now);
+  }
+  sim.q.push(arrive, sim.fetcher, Ph.Arrive, DISCARD_ARRIVAL);
+}
