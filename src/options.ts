@@ -71,6 +71,8 @@ export const OptionsSchema = z.strictObject({
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
   costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
   cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
+  recordSendOrder: bool.default(false)
+    .describe('keep the order in which the source sent pages (result.sendOrder: page, frame flags), for tests and teaching'),
   exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
     .describe("exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU thread itself (no shared thread at all; needs network none)"),
 });
@@ -120,6 +122,7 @@ export interface ResolvedOptions {
   costs: string | undefined;
   cores: number | undefined;
   exitResolver: 'fetcher' | 'vcpu';
+  recordSendOrder: boolean;
 }
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
@@ -193,6 +196,6 @@ function finish(o: Parsed): ResolvedOptions {
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
-    engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver,
+    engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
   };
 }

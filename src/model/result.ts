@@ -108,6 +108,8 @@ export interface RunResult {
   degradation: number | null;
   /** The memory map: when and how each group of pages arrived (null when not collected). */
   pageMap: PageMap | null;
+  /** With recordSendOrder: the page frames the source sent, in order, as [page, frame flags]. */
+  sendOrder?: Array<[number, number]> | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */
   services: Array<SourceStats | FetcherStats>;
 }

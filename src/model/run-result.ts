@@ -121,9 +121,16 @@ export function buildResult(t: RunTotals): RunResult {
     baselineAccessesPerSec: null,
     degradation: null,
     pageMap: t.pageMap,
-    services: [...(source ? [source] : []), ...fetchers],
+    sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
+    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
+}
+
+function pairs(flat: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
 }
 
 /** The proof's verdict: every read each vCPU checked, then every page at the end. */

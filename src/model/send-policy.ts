@@ -12,9 +12,10 @@ export class SendPolicy {
   /** 1 once a page is queued for the wire: never queued twice. */
   readonly sent: Uint8Array;
   unsent: number;
-  constructor(readonly pages: number, readonly strategy: Strategy, readonly stats: SourceStats) {
+  constructor(readonly pages: number, readonly strategy: Strategy, readonly stats: SourceStats, recordOrder = false) {
     this.sent = new Uint8Array(pages);
     this.unsent = pages;
+    if (recordOrder) stats.sendOrder = [];
   }
 
   /** Marks `page` queued; false when it already was (nothing to send). */
@@ -70,11 +71,12 @@ export class SendPolicy {
   }
 
   /**
-   * A page frame went on the wire at `startUs` (queued at `queuedUs`), arriving at `arriveUs`:
+   * Page `page`'s frame went on the wire at `startUs` (queued at `queuedUs`), arriving at `arriveUs`:
    * count it. A demanded page's queueing delay is the time from being queued to its first bit.
    */
-  countSent(flags: number, urgent: boolean, queuedUs: number, startUs: number, arriveUs: number): void {
+  countSent(page: number, flags: number, urgent: boolean, queuedUs: number, startUs: number, arriveUs: number): void {
     const st = this.stats;
+    if (st.sendOrder) st.sendOrder.push(page, flags);
     if (flags & PAGE_FLAG_DEMAND) {
       const waitedUs = startUs - queuedUs;
       st.demandQueueUsTotal += waitedUs;

@@ -58,6 +58,8 @@ export interface SourceStats {
   /** times a frame waited because the receiver's ring was full */
   ringFullStalls: number;
   loops: number;
+  /** with recordSendOrder: every page frame sent, as page, flags, page, flags, ... */
+  sendOrder?: number[];
 }
 
 /** The uffd wait-queue lock and what was done under it, summed over a run's uffds. */

@@ -18,6 +18,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedOptions } from '../options.js';
 import type { VcpuTrace } from '../model/trace.js';
 import type { FetcherStats, SourceStats } from '../model/stats.js';
+import type { VcpuTotals } from '../model/run-result.js';
 
 export type { FetcherStats, SourceStats } from '../model/stats.js';
 
@@ -90,27 +91,12 @@ export interface VerifyTask {
   endPage: number;
 }
 
-/** What a vCPU thread reports when its workload ends. */
-export interface VcpuReport {
+/** What a vCPU thread reports when its workload ends: the model's totals (src/model/run-result.ts) and more. */
+export interface VcpuReport extends VcpuTotals {
   vcpu: number;
-  accesses: number;
   reads: number;
   writes: number;
-  faults: number;
-  faultsRead: number;
-  faultsWrite: number;
-  faultsExec: number;
-  blockedUs: number;
-  runUs: number;
-  badReads: number;
-  firstBadRead: string | null;
   latency: RecordableHistogram;
-  /** page installed -> this vCPU running again, summed over faults */
-  resumeLagUsTotal: number;
-  /** exit resolver 'vcpu': pages this vCPU installed itself */
-  selfInstalled: number;
-  /** exit resolver 'vcpu': copies that found the page already there (EEXIST) */
-  selfEexist: number;
   noMemslot: string | null;
 }
 

@@ -106,7 +106,7 @@ export function runSource(start: ServiceStart): SourceStats {
   let reqHead = 0;
   const stats: SourceStats = newSourceStats();
   // What to send, on which socket, and how it is counted: the model's, as in the virtual engine.
-  const policy = new SendPolicy(opts.pages, strategy, stats);
+  const policy = new SendPolicy(opts.pages, strategy, stats, opts.recordSendOrder);
 
   /** Queues a page the policy has claimed. */
   const queueClaimed = (page: number, flags: number, channel: number, nowUs: number): void => {
@@ -136,7 +136,7 @@ export function runSource(start: ServiceStart): SourceStats {
     if (payloadAt < 0) { stats.ringFullStalls++; return false; }
     if (!zero) image.fillPage(page, ring.words, payloadAt);
     const startUs = arriveUs - outbound.serialiseUs(frameBytes + opts.msgOverheadBytes) - opts.latencyUs;
-    policy.countSent(flags, isUrgent, q.headQueuedUs(), startUs, arriveUs);
+    policy.countSent(page, flags, isUrgent, q.headQueuedUs(), startUs, arriveUs);
     if (isUrgent) outbound.sendUrgent(frameBytes, nowUs); else outbound.send(frameBytes, nowUs);
     q.shift(pageFrameBytes);
     rung[channel] = 1;

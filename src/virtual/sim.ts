@@ -110,7 +110,7 @@ export class VirtualSim extends Kernel implements PageStates {
     const cfg = { bandwidthBps: o.bandwidthBps, latencyUs: o.latencyUs, overheadBytes: o.msgOverheadBytes };
     this.outbound = link ? new Link(cfg) : null;
     this.inbound = link ? new Link(cfg) : null;
-    this.policy = link ? new SendPolicy(o.pages, this.strategy, this.sstats) : null;
+    this.policy = link ? new SendPolicy(o.pages, this.strategy, this.sstats, o.recordSendOrder) : null;
     const hybrid = link && o.strategy === 'hybrid';
     this.arrivalMs = hybrid ? new Float64Array(o.pages) : null;
     this.arrivalHow = hybrid ? new Uint8Array(o.pages) : null;

@@ -118,7 +118,7 @@ function transmit(sim: VirtualSim, page: number, flags: number, to: number, urge
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
   const startUs = urgent ? sim.now : Math.max(sim.now, sim.now + out.backlogUs(sim.now));
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
-  sim.policy!.countSent(flags, urgent, queuedUs, startUs, arrive);
+  sim.policy!.countSent(page, flags, urgent, queuedUs, startUs, arrive);
   sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
 }
 
