@@ -2,7 +2,7 @@
  * `compare`: one workload under several strategies with the same seed, plus a no-migration baseline
  * of the same workload (all memory present) to measure how much each strategy slows the guest.
  */
-import { simulate, type SimulateHooks } from './threads/engine.js';
+import { simulate, type SimulateHooks } from './simulate.js';
 import { Errors } from './errors.js';
 import { resolveOptions, type OptionsInput } from './options.js';
 import type { RunResult } from './model/result.js';

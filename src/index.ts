@@ -2,7 +2,7 @@
  * postcopy-sim's library API: `simulate(options)` runs one migration on real threads and resolves
  * with its RunResult. Everything the CLI does goes through here.
  */
-export { simulate, type Progress, type SimulateHooks } from './threads/engine.js';
+export { simulate, type Progress, type SimulateHooks } from './simulate.js';
 export { resolveOptions, OptionsSchema, type OptionsInput, type ResolvedOptions } from './options.js';
 export type { RunResult, TimelineSample } from './model/result.js';
 export { SimError } from './errors.js';

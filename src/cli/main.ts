@@ -4,7 +4,7 @@
  * --json); progress and logs go to stderr. Bad input: one line on stderr, exit code 2.
  */
 import { SingleBar } from 'cli-progress';
-import { simulate, type SimulateHooks } from '../threads/engine.js';
+import { simulate, type SimulateHooks } from '../simulate.js';
 import { SimError } from '../errors.js';
 import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from '../compare.js';

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import { isIP, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { simulate, type SimulateHooks } from '../threads/engine.js';
+import { simulate, type SimulateHooks } from '../simulate.js';
 import { SimError } from '../errors.js';
 import type { FaultEvent, SimEvent, StartEvent, TickEvent } from '../events.js';
 import type { RunResult } from '../model/result.js';

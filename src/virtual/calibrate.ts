@@ -137,7 +137,7 @@ function pagingOptions(vcpus: number, pages: number, mode: 'exit' | 'uffd' | 'no
 export interface ThreadsRun { vcpus: number; mode: 'exit' | 'uffd' | 'none'; pagesPerSec: number; usPerFault: number }
 
 async function threadedRuns(pages: number, log: (s: string) => void): Promise<ThreadsRun[]> {
-  const { simulate } = await import('../threads/engine.js');
+  const { simulate } = await import('../simulate.js');
   const out: ThreadsRun[] = [];
   for (const [vcpus, mode] of [[1, 'none'], [1, 'exit'], [1, 'uffd'], [2, 'exit'], [2, 'uffd']] as const) {
     const r = await simulate(resolveOptions(pagingOptions(vcpus, pages, mode)));
