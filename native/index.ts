@@ -86,7 +86,7 @@ function findRepoRoot(): string | undefined {
 }
 
 /** First meaningful line of a tool's output, so every reason stays one line. */
-function firstLine(text: string | undefined, fallback: string): string {
+export function firstLine(text: string | undefined, fallback: string): string {
   const lines = (text ?? '').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   const line = lines.find((l) => /error/i.test(l)) ?? lines[0];
   return line ?? fallback;
@@ -98,18 +98,31 @@ function firstLine(text: string | undefined, fallback: string): string {
  * @param repoRoot where native/uffd_paging.c lives; defaults to the walk up from here.
  */
 export function buildNative(repoRoot?: string): { ok: true; binary: string } | { ok: false; reason: string } {
+  return buildCProgram(SOURCE_RELATIVE, BINARY_NAME, repoRoot);
+}
+
+/**
+ * Compiles one C translation unit (`source`, relative to the repo root) into native/build/<binary>
+ * with `cc -O2 -std=c11 -pthread`, only when it or one of `headers` is newer than the binary.
+ * Never throws: a missing compiler or a compile error becomes `{ ok: false, reason }`.
+ */
+export function buildCProgram(source: string, binaryName: string, repoRoot?: string, headers: string[] = []):
+  { ok: true; binary: string } | { ok: false; reason: string } {
   const root = repoRoot ?? findRepoRoot();
   if (root === undefined) return { ok: false, reason: 'repo root not found (no package.json above the module)' };
-  const source = join(root, SOURCE_RELATIVE);
+  const sourcePath = join(root, source);
   const buildDir = join(root, BUILD_RELATIVE);
-  const binary = join(buildDir, BINARY_NAME);
+  const binary = join(buildDir, binaryName);
   try {
-    if (!existsSync(source)) return { ok: false, reason: `C source not found: ${source}` };
-    if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return { ok: true, binary };
+    const inputs = [sourcePath, ...headers.map((h) => join(root, h))];
+    const absent = inputs.find((f) => !existsSync(f));
+    if (absent !== undefined) return { ok: false, reason: `C source not found: ${absent}` };
+    const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+    if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return { ok: true, binary };
     mkdirSync(buildDir, { recursive: true });
     // Compile to a private name and rename: a concurrent caller never runs a half-written file.
     const partial = `${binary}.${process.pid}.tmp`;
-    const cc = spawnSync('cc', ['-O2', '-std=c11', '-pthread', '-Wall', '-Wextra', '-o', partial, source], {
+    const cc = spawnSync('cc', ['-O2', '-std=c11', '-pthread', '-Wall', '-Wextra', '-o', partial, sourcePath], {
       encoding: 'utf8',
       timeout: COMPILE_TIMEOUT_MS,
     });
