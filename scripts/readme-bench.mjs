@@ -30,7 +30,7 @@ try {
     strict: true,
     options: {
       results: { type: 'string', default: join(root, 'bench', 'results') },
-      readme: { type: 'string', default: join(root, 'README.md') },
+      readme: { type: 'string', default: join(root, 'docs', 'benchmarks.md') },
       check: { type: 'boolean', default: false },
     },
   }));

@@ -1,4 +1,4 @@
-// Regenerates the README's example-output sections by running the real CLI: what the README shows
+// Regenerates the example-output sections (docs/cli.md) by running the real CLI: what the README shows
 // is what the tool printed, not hand-typed. Usage: node scripts/readme-examples.mjs [--check]
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,13 +26,13 @@ function run(cmd) {
 }
 
 const check = process.argv.includes('--check');
-let readme = readFileSync('README.md', 'utf8');
+let readme = readFileSync('docs/cli.md', 'utf8');
 for (const [name, cmds] of Object.entries(sections)) {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const i = readme.indexOf(start), j = readme.indexOf(end);
-  if (i < 0 || j < 0) throw new Error(`README has no ${start} ... ${end}`);
+  if (i < 0 || j < 0) throw new Error(`docs/cli.md has no ${start} ... ${end}`);
   const body = cmds.map(([cmd, text]) => `${text}\n\n\`\`\`\n$ ${cmd}\n${check ? '' : run(cmd)}\n\`\`\`\n`).join('\n');
   if (!check) readme = `${readme.slice(0, i + start.length)}\n${body}${readme.slice(j)}`;
 }
-if (!check) writeFileSync('README.md', readme);
+if (!check) writeFileSync('docs/cli.md', readme);
 console.log(check ? 'markers present' : 'README examples regenerated');

@@ -1,4 +1,4 @@
-// Regenerates the README's strategy tables from measured `compare` runs (nothing hand-typed).
+// Regenerates the strategy tables (docs/strategies.md) from measured `compare` runs (nothing hand-typed).
 // Usage: npm run build && node scripts/readme-strategies.mjs   (takes a few minutes)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { compare } from '../dist/src/compare.js';
@@ -54,10 +54,10 @@ for (const e of experiments) {
   md += '\n';
 }
 writeFileSync('bench/results/strategies.json', JSON.stringify({ date: new Date().toISOString(), experiments: all }, null, 1));
-let readme = readFileSync('README.md', 'utf8');
+let readme = readFileSync('docs/strategies.md', 'utf8');
 const start = '<!-- strategy-tables:start -->', end = '<!-- strategy-tables:end -->';
 const i = readme.indexOf(start), j = readme.indexOf(end);
-if (i < 0 || j < 0) throw new Error('README has no strategy-tables markers');
+if (i < 0 || j < 0) throw new Error('docs/strategies.md has no strategy-tables markers');
 readme = `${readme.slice(0, i + start.length)}\n${md}${readme.slice(j)}`;
-writeFileSync('README.md', readme);
+writeFileSync('docs/strategies.md', readme);
 console.log(md);
