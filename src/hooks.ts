@@ -3,6 +3,7 @@
  * and (virtual engine) slow-motion playback. Observers never change a run's result.
  */
 import type { SimEvent } from './events.js';
+import type { DilationReport } from './model/result.js';
 
 export interface Progress {
   tMs: number;
@@ -34,6 +35,11 @@ export interface SimulateHooks {
    * as fast as it can, synchronously.
    */
   playback?: { virtualUsPerRealMs: number };
+  /**
+   * Threaded engine: called once when the run's time dilation is decided (after `auto` measured the
+   * simulator's costs), before the run starts: the CLI says how long it will take.
+   */
+  onPlan?: (plan: DilationReport) => void;
   /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
   signal?: AbortSignal;
 }

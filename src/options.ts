@@ -9,6 +9,8 @@ import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
+/** The largest time dilation accepted (a 1 ms modelled fault would last 100 s). */
+export const MAX_DILATION = 100_000;
 export const MODES = ['exit', 'uffd', 'none'] as const;
 export const WORKLOADS = ['sequential', 'random', 'zipf', 'trace'] as const;
 
@@ -24,6 +26,13 @@ const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+/** `auto`, or a factor D >= 1 (README "Honest time: dilation"). */
+const dilation = z.union([z.number(), z.string()]).transform((v, ctx): number | 'auto' => {
+  if (v === 'auto') return 'auto';
+  const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
+  if (!(n >= 1 && n <= MAX_DILATION)) { ctx.addIssue({ code: 'custom', message: `must be auto or a number from 1 to ${MAX_DILATION}` }); return z.NEVER; }
+  return n;
 });
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const ratio = z.coerce.number().min(0).max(1);
@@ -63,11 +72,18 @@ export const OptionsSchema = z.strictObject({
   prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
   spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
   serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
-  watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page fails the run'),
+  watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page (modelled time) fails the run'),
+  timeDilation: dilation.optional()
+    .describe("threads: every modelled duration runs D times slower on the wall, times are reported in modelled time; 'auto' (the default wherever a link is modelled) picks D from the simulator's own costs measured at start"),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
   /** Fault injection for the robustness tests: make one thread die mid-run. */
   injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
+  /**
+   * Fault injection for the correctness tests of versioned pages (hybrid): a resend skipped, a discard
+   * lost, an old version installed over a newer one. The proof must catch each.
+   */
+  injectBug: z.enum(['none', 'skip-resend', 'lose-discard', 'install-old-version']).default('none'),
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
   costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
   cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
@@ -116,8 +132,11 @@ export interface ResolvedOptions {
   spinUs: number;
   serviceSpinUs: number;
   watchdogUs: number;
+  /** D, or 'auto' (decided at the start of a threaded run, src/threads/dilation.ts). */
+  timeDilation: number | 'auto';
   unsafePublishBeforeCopyUs: number;
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
+  injectBug: 'none' | 'skip-resend' | 'lose-discard' | 'install-old-version';
   engine: 'threads' | 'virtual';
   costs: string | undefined;
   cores: number | undefined;
@@ -188,6 +207,11 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
+  if (o.injectBug !== 'none' && (o.strategy !== 'hybrid' || o.engine !== 'threads')) {
+    throw Errors.badInput('injectBug', 'needs strategy hybrid on the threaded engine (precopy resends and discards to break)');
+  }
+  // A link is modelled: auto by default; otherwise nothing modelled is on a fault's path.
+  const timeDilation = o.timeDilation ?? (o.engine === 'threads' && o.network === 'link' && o.mode !== 'none' ? 'auto' : 1);
   return {
     vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
     mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
@@ -195,7 +219,7 @@ function finish(o: Parsed): ResolvedOptions {
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
-    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
+    timeDilation, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug,
     engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
   };
 }

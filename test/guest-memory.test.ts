@@ -17,12 +17,12 @@ describe('GuestMemory', () => {
     expect(mem.markRequested(3)).toBe(true);
     expect(mem.markRequested(3)).toBe(false);
     expect(mem.state(3)).toBe(PAGE_REQUESTED);
-    expect(mem.installPage(3, src, 0)).toBe(INSTALLED);
+    expect(mem.installPage(3, src)).toBe(INSTALLED);
     expect(mem.state(3)).toBe(PAGE_PRESENT);
     expect(mem.slotWords[0]![3 * 1024 + 1023]).toBe(1024);
     // A late duplicate must not overwrite what the guest wrote since.
     mem.slotWords[0]![3 * 1024 + 5] = -7;
-    expect(mem.installPage(3, new Int32Array(1024), 0)).toBe(EEXIST);
+    expect(mem.installPage(3, new Int32Array(1024))).toBe(EEXIST);
     expect(mem.slotWords[0]![3 * 1024 + 5]).toBe(-7);
     expect(mem.state(4)).toBe(PAGE_MISSING);
   });

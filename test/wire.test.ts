@@ -1,48 +1,94 @@
-// Goal: the wire ring delivers frames in order with their header, aligned payload and arrival time,
-// refuses frames it has no room for, and survives wrap-around.
+// Goal: the wire ring delivers frames in order with their fields, page bytes and arrival time,
+// refuses frames it has no room for, and stays right across its wraps, including the wrap of its
+// 32-bit positions after 4 GiB have passed (the bug that killed guests over 4 GiB).
+// Method: one thread plays writer and reader; frames carry their sequence number in every field and
+// payload word, so a frame read at the wrong offset or out of order shows. The 2^32 test starts
+// every position just below 2^32 and pushes frames across it.
 import { expect, it } from 'vitest';
-import { WireRing, wireBytes } from '../src/threads/wire.js';
+import { allocateWire, pow2AtLeast, WireRing, wireLayout } from '../src/threads/wire.js';
 
-const header = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff);
+const SLOT_BYTES = 4096;
 
-it('round-trips frames in order, payload 8-byte aligned, across many wraps', () => {
-  const ring = new WireRing(new SharedArrayBuffer(wireBytes(4096 + 512)));
-  const payload = new Int32Array(256);
-  let nextRead = 0;
-  for (let i = 0; i < 500; i++) {
-    payload.fill(i);
-    const h = header(1 + (i % 13));
-    if (!ring.write(h, i % 3 === 0 ? null : payload, i * 1.5)) {
-      // Full: drain everything, then the write must succeed.
-      for (let t = ring.peek(); t >= 0; t = ring.peek()) {
-        expect(t).toBe(nextRead * 1.5);
-        expect([...ring.header()]).toEqual([...header(1 + (nextRead % 13))]);
-        expect((ring.payloadWordAt * 4) % 8).toBe(0);
-        if (nextRead % 3 === 0) expect(ring.payloadBytes).toBe(0);
-        else { expect(ring.payloadBytes).toBe(1024); expect(ring.words[ring.payloadWordAt + 255]).toBe(nextRead); }
-        ring.consume();
-        nextRead++;
+/** Writes frame `i` (every third without a page), reading everything when full; returns frames read. */
+function pump(ring: WireRing, frames: number, startRead = 0): number {
+  let nextRead = startRead;
+  const drain = () => {
+    for (let t = ring.peek(); t >= 0; t = ring.peek()) {
+      const n = nextRead++;
+      expect([t, ring.kind, ring.a, ring.b, ring.c]).toEqual([n * 1.5, 2, n, n ^ 0x55, -n | 0]);
+      if (n % 3 === 0) expect(ring.payloadView()).toBeNull();
+      else {
+        const view = ring.payloadView()!;
+        expect(view.length).toBe(SLOT_BYTES / 4);
+        expect([view[0], view[1023]]).toEqual([n, ~n]);
+        expect(ring.payload[ring.payloadWordAt + 1023]).toBe(~n);
       }
-      expect(ring.write(h, i % 3 === 0 ? null : payload, i * 1.5)).toBe(true);
+      ring.consume();
     }
+    ring.release();
+  };
+  for (let i = startRead; i < startRead + frames; i++) {
+    let at = ring.reserve(2, i, i ^ 0x55, -i, i % 3 !== 0, i * 1.5);
+    if (at < 0) { ring.publish(); drain(); at = ring.reserve(2, i, i ^ 0x55, -i, i % 3 !== 0, i * 1.5); }
+    expect(at).toBeGreaterThanOrEqual(0);
+    if (i % 3 !== 0) { ring.payload[at] = i; ring.payload[at + 1023] = ~i; }
+    if (i % 7 === 0) ring.publish();
   }
-  for (let t = ring.peek(); t >= 0; t = ring.peek()) { ring.consume(); nextRead++; }
-  expect(nextRead).toBe(500);
+  ring.publish();
+  drain();
+  return nextRead - startRead;
+}
+
+it('round-trips frames in order with their page bytes, across many wraps of both areas', () => {
+  const ring = new WireRing(allocateWire({ recordBytes: 1024, slots: 4, slotBytes: SLOT_BYTES }));
+  expect(pump(ring, 2000)).toBe(2000);
   expect(ring.used()).toBe(0);
 });
 
-it('reserve/publish: a frame is invisible until published', () => {
-  const ring = new WireRing(new SharedArrayBuffer(wireBytes(1 << 16)));
-  const at = ring.reserve(header(4), 16, 3);
-  expect(at).toBeGreaterThan(0);
-  expect(ring.peek()).toBe(-1);
-  ring.words[at] = 42;
-  ring.publish();
-  expect(ring.peek()).toBe(3);
-  expect(ring.words[ring.payloadWordAt]).toBe(42);
+it('keeps every frame right across the 2^32 wrap of its positions', () => {
+  // Just below 2^32: the record positions cross it after a few hundred frames, the slot positions later.
+  const start = 2 ** 32 - 704; // records are 8-byte aligned, so positions are multiples of 8
+  const ring = new WireRing(allocateWire({ recordBytes: 4096, slots: 8, slotBytes: SLOT_BYTES }, start));
+  expect(pump(ring, 3000)).toBe(3000);
+  const slotStart = 2 ** 32 - 8; // the slot positions cross 2^32 after 8 pages
+  const slots = new WireRing(allocateWire({ recordBytes: 4096, slots: 8, slotBytes: SLOT_BYTES }, slotStart));
+  expect(pump(slots, 100)).toBe(100);
 });
 
-it('rejects a frame larger than half the ring', () => {
-  const ring = new WireRing(new SharedArrayBuffer(wireBytes(1024)));
-  expect(() => ring.write(header(4), new Int32Array(200), 0)).toThrow(/does not fit/);
+it('sizes both areas as powers of two, so a 32-bit position maps to the same offset across its wrap', () => {
+  const l = wireLayout(4 * 1024 * 1024 + 62_500 + 8 * SLOT_BYTES, SLOT_BYTES);
+  expect(l.slots).toBe(pow2AtLeast(l.slots));
+  expect(l.slots * SLOT_BYTES).toBeGreaterThanOrEqual(4 * 1024 * 1024 + 62_500);
+  expect(l.recordBytes).toBe(pow2AtLeast(l.recordBytes));
+  expect(() => allocateWire({ recordBytes: 3000, slots: 4, slotBytes: SLOT_BYTES })).toThrow(/powers of two/);
+});
+
+it('reserve/publish: a frame is invisible until published', () => {
+  const ring = new WireRing(allocateWire(wireLayout(16 * SLOT_BYTES, SLOT_BYTES)));
+  const at = ring.reserve(2, 7, 0, 0, true, 3);
+  expect(at).toBeGreaterThanOrEqual(0);
+  expect(ring.peek()).toBe(-1);
+  ring.payload[at] = 42;
+  ring.publish();
+  expect(ring.peek()).toBe(3);
+  expect(ring.payloadView()![0]).toBe(42);
+});
+
+it('a full slot area refuses a page but still takes a frame without one', () => {
+  const ring = new WireRing(allocateWire({ recordBytes: 4096, slots: 2, slotBytes: SLOT_BYTES }));
+  expect(ring.reserve(2, 0, 0, 0, true, 0)).toBeGreaterThanOrEqual(0);
+  expect(ring.reserve(2, 1, 0, 0, true, 0)).toBeGreaterThanOrEqual(0);
+  expect(ring.reserve(2, 2, 0, 0, true, 0)).toBe(-1);
+  expect(ring.write(3, 1, 0, 0, 0, [5, 6, 7], 3)).toBe(true);
+  expect(ring.peek()).toBe(0);
+  ring.consume();
+  ring.peek();
+  ring.consume();
+  expect(ring.peek()).toBe(0);
+  expect([ring.kind, ring.extraWords, ring.rec[ring.extraAt + 2]]).toEqual([3, 3, 7]);
+});
+
+it('rejects a record larger than half the record area', () => {
+  const ring = new WireRing(allocateWire({ recordBytes: 1024, slots: 0, slotBytes: 0 }));
+  expect(() => ring.write(3, 0, 0, 0, 0, new Int32Array(200), 200)).toThrow(/does not fit/);
 });

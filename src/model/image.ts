@@ -1,27 +1,38 @@
 /**
- * The source host's memory image, derived, never stored: word w of page p is sourceWord(seed, p, w),
- * and a configurable fraction of pages are all zeros. Any thread can re-derive any page to check it,
- * and guest size costs the source nothing.
+ * The source host's memory image, derived, never stored: word w of page p at version v is
+ * sourceWord(seed, p, w, v), and a configurable fraction of pages are all zeros. A page's version
+ * starts at 0 and grows each time the guest writes it on the source (hybrid's precopy, see
+ * precopy.ts), so a stale copy differs from the current one in every word. Any thread can
+ * re-derive any page at any version to check it, and guest size costs the source nothing.
  */
-import { isZeroPage, keyedWord, pageKey, sourceWord } from './rng.js';
+import { isZeroPage, keyedWord, pageKey, wordMixTable } from './rng.js';
 
 export class SourceImage {
   readonly wordsPerPage: number;
+  private readonly mix: Int32Array;
   constructor(readonly seed: number, readonly pageSize: number, readonly zeroFraction: number) {
     this.wordsPerPage = pageSize >>> 2;
+    this.mix = wordMixTable(this.wordsPerPage);
   }
   isZero(page: number): boolean {
     return isZeroPage(this.seed, page, this.zeroFraction);
   }
   /** The expected value of one word (0 on a zero page). */
-  word(page: number, word: number): number {
-    return this.isZero(page) ? 0 : sourceWord(this.seed, page, word);
+  word(page: number, word: number, version = 0): number {
+    return this.isZero(page) ? 0 : keyedWord(pageKey(this.seed, page, version), word);
   }
-  /** Fills `out` (wordsPerPage int32s) with the page's content. */
-  fillPage(page: number, out: Int32Array, at = 0): void {
+  /**
+   * Fills `out` (wordsPerPage int32s from `at`) with the page's content at `version`. The hot path of
+   * every pushed page: unrolled by 8 (wordsPerPage is a multiple of 1024), allocates nothing.
+   */
+  fillPage(page: number, out: Int32Array, at = 0, version = 0): void {
     if (this.isZero(page)) { out.fill(0, at, at + this.wordsPerPage); return; }
-    const key = pageKey(this.seed, page);
-    for (let w = 0; w < this.wordsPerPage; w++) out[at + w] = keyedWord(key, w);
+    const key = pageKey(this.seed, page, version);
+    const t = this.mix;
+    for (let w = 0, o = at; w < this.wordsPerPage; w += 8, o += 8) {
+      out[o] = key ^ t[w]!; out[o + 1] = key ^ t[w + 1]!; out[o + 2] = key ^ t[w + 2]!; out[o + 3] = key ^ t[w + 3]!;
+      out[o + 4] = key ^ t[w + 4]!; out[o + 5] = key ^ t[w + 5]!; out[o + 6] = key ^ t[w + 6]!; out[o + 7] = key ^ t[w + 7]!;
+    }
   }
 }
 
@@ -32,12 +43,10 @@ export class SourceImage {
  */
 export class LocalImage {
   readonly words: Int32Array;
-  readonly bytes: Uint8Array;
   constructor(private readonly image: SourceImage, pageSize: number) {
     this.words = new Int32Array(pageSize >>> 2);
-    this.bytes = new Uint8Array(this.words.buffer);
   }
-  /** Fills `bytes` with the page unless it is a zero page; returns PAGE_FLAG_DEMAND, plus ZERO (1) for a zero page. */
+  /** Fills `words` with the page unless it is a zero page; returns PAGE_FLAG_DEMAND, plus ZERO (1) for a zero page. */
   fill(page: number): number {
     if (this.image.isZero(page)) return 2 | 1;
     this.image.fillPage(page, this.words);

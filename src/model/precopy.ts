@@ -1,30 +1,59 @@
 /**
  * Hybrid's precopy rounds, decided the same way in both engines: round 0 sends every page while the
- * guest still runs on the source; during a round the guest dirties pages at the dirty rate, hot
- * pages more often (zipf over memory, as the workloads' hot sets), and the next round resends what
- * was dirtied. What is dirty when the rounds end is discarded at the destination at the switch.
+ * guest still runs on the source; during a round the guest writes pages, and the next round resends
+ * what was written. What is dirty when the rounds end is discarded at the destination at the switch.
+ *
+ * Which pages the guest writes is the guest's own workload: each vCPU's AccessStream, built exactly
+ * as the vCPU builds it on the destination (same seed, same range, same hot set), run until the
+ * round's writes are done. The dirty rate says how many writes a round of that length holds
+ * (`dirtyRate / pageSize` page writes per second); the workload says where they land. A guest that
+ * never writes (write ratio 0, or a trace without W lines) dirties nothing.
+ *
+ * A write changes the page on the source, so each dirtied page's version goes up by one (the image's
+ * content is keyed by it, src/model/image.ts): a copy sent before the write is stale in every word.
  */
 import type { ResolvedOptions } from '../options.js';
-import { Rng, Zipf } from './rng.js';
+import { pageOfGpa } from './memslots.js';
+import { loadTrace } from './trace.js';
+import { AccessStream, vcpuRange, type TraceView } from './workload.js';
+
+/** Accesses run per write asked for, at most: bounds the loop for a guest that rarely writes (write ratio >= 1/256). */
+const ACCESSES_PER_WRITE_MAX = 256;
 
 export class PrecopyRounds {
-  private readonly rng: Rng;
-  private readonly hot: Zipf;
+  private readonly streams: AccessStream[];
+  private nextVcpu = 0;
+  /** Page versions on the source, when the engine keeps them (the threaded engine's proof reads them). */
+  versions: Uint8Array | null = null;
+
   constructor(private readonly opts: ResolvedOptions) {
-    this.rng = new Rng(opts.seed, 0x5eed);
-    this.hot = new Zipf(opts.pages, opts.zipfExponent);
+    const traces = opts.workload === 'trace' ? loadTraceViews(opts) : null;
+    this.streams = Array.from({ length: opts.vcpus }, (_, v) =>
+      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, traces?.[v] ?? null));
   }
 
-  /** The pages the guest dirtied during a round that lasted `roundUs`, each once, in first-write order. */
+  /** The pages the guest wrote during a round that lasted `roundUs`, each once, in first-write order. */
   dirtied(roundUs: number): number[] {
     const o = this.opts;
     const writes = Math.round((o.dirtyRateBytesPerSec / o.pageSize) * (roundUs / 1e6));
-    const dirty = new Uint8Array(o.pages);
     const out: number[] = [];
-    for (let w = 0; w < writes; w++) {
-      const p = this.hot.sample(this.rng);
-      if (!dirty[p]) { dirty[p] = 1; out.push(p); }
+    if (writes <= 0 || (o.workload !== 'trace' && o.writeRatio <= 0)) return out;
+    const dirty = new Uint8Array(o.pages);
+    const limit = writes * ACCESSES_PER_WRITE_MAX;
+    for (let done = 0, n = 0; done < writes && n < limit; n++) {
+      const s = this.streams[this.nextVcpu]!; // the vCPUs take turns, as they run side by side
+      this.nextVcpu = this.nextVcpu + 1 === this.streams.length ? 0 : this.nextVcpu + 1;
+      s.next();
+      if (!s.write) continue;
+      done++;
+      const p = s.page >= 0 ? s.page : pageOfGpa(o.memslots, o.pageSize, s.gpa);
+      if (p >= 0 && !dirty[p]) { dirty[p] = 1; out.push(p); }
     }
+    if (this.versions) for (const p of out) this.versions[p] = this.versions[p]! + 1;
     return out;
   }
+}
+
+function loadTraceViews(opts: ResolvedOptions): TraceView[] {
+  return loadTrace(opts.trace!, opts.vcpus).map((t) => ({ gpas: new Float64Array(t.gpasSab, 0, t.length), accesses: new Uint8Array(t.accessesSab, 0, t.length) }));
 }

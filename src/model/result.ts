@@ -27,8 +27,34 @@ export interface PageMap {
   zero?: number[];
 }
 
+/**
+ * Time dilation (README "Honest time: dilation"). The threaded engine runs every modelled duration D
+ * times slower on the wall and reports modelled time, so its own cost shrinks D-fold in every time
+ * it reports; the virtual engine's time is virtual already and reports factor 1.
+ */
+export interface DilationReport {
+  /** D: one modelled microsecond lasted D wall microseconds. */
+  factor: number;
+  /** D was chosen by `auto` from the simulator's costs measured at start. */
+  auto: boolean;
+  /** Modelled guest compute per access the vCPUs were paced to (us); 0 when not paced (D = 1). */
+  accessUs: number;
+  /** The simulator's own costs measured at start (wall us): a fault's round trip, a pushed page, a guest access. */
+  measuredUs: { fault: number; page: number; access: number } | null;
+  /** The modelled fault latency the share is held against: one page's round trip on the link (us). */
+  modelledFaultUs: number;
+  /** measuredUs.fault / D / modelledFaultUs: the simulator's share of a fault, predicted at start. */
+  predictedShare: number | null;
+  /** Measured in this run: the simulator threads' part of a demand fault (faultBreakdownUs) / the mean fault latency. */
+  share: number | null;
+  /** Wall time the run was expected to take, at start (ms). */
+  wallEstimateMs: number | null;
+}
+
 export interface RunResult {
   engine: 'threads' | 'virtual';
+  /** Time dilation: D and how much of a fault the simulator's own cost still is. */
+  dilation: DilationReport;
   mode: 'exit' | 'uffd' | 'none';
   strategy: string;
   vcpus: number;

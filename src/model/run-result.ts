@@ -9,7 +9,7 @@ import { cdfPoints, latencyDist, summarizeNs } from './histogram.js';
 import { Link } from './link.js';
 import { handlerCount } from './memslots.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';
-import type { PageMap, RunResult, TimelineSample } from './result.js';
+import type { DilationReport, PageMap, RunResult, TimelineSample } from './result.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
 
 /** What one vCPU counted over its run. */
@@ -61,6 +61,13 @@ export interface RunTotals {
   pageMap: PageMap | null;
   wallMs: number;
   peakRssBytes: number;
+  /** The threaded engine's time dilation; absent: D = 1 (the virtual engine, whose time is virtual). */
+  dilation?: DilationReport;
+}
+
+/** What a run without dilation reports. */
+export function noDilation(): DilationReport {
+  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, wallEstimateMs: null };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -76,8 +83,11 @@ export function buildResult(t: RunTotals): RunResult {
   const bytesToDest = source?.bytesToDest ?? 0;
   const bytesToSource = source?.bytesToSource ?? 0;
   const wireUs = Number.isFinite(opts.bandwidthBps) ? (bytesToDest * 8e6) / opts.bandwidthBps : 0;
+  const breakdown = faultBreakdown(opts, vs, source, fetchers);
+  const faultLatencyUs = summarizeNs(t.latency);
   return {
     engine: t.engine,
+    dilation: t.dilation ? { ...t.dilation, share: simulatorShare(breakdown, faultLatencyUs.mean) } : noDilation(),
     mode: opts.mode, strategy: opts.strategy, vcpus: opts.vcpus, handlers: handlerCount(opts), uffdQueues: t.uffdQueues,
     workload: opts.workload, writeRatio: opts.writeRatio, partition: opts.partition, pageSize: opts.pageSize, pages: opts.pages,
     memoryBytes: opts.memoryBytes, memslots: opts.memslots.length,
@@ -88,7 +98,7 @@ export function buildResult(t: RunTotals): RunResult {
     faultsPerSec: guestUs > 0 ? Math.round(faults / (guestUs / 1e6)) : 0,
     guestMs: r2(guestUs / 1000),
     perVcpuPagesPerSec: Math.round(vsum((v) => (v.runUs > 0 ? v.faults / (v.runUs / 1e6) : 0)) / vs.length),
-    faultLatencyUs: summarizeNs(t.latency),
+    faultLatencyUs,
     blocktimeMs: r2(t.blocktimeUs / 1000),
     vcpuBlocktimeMs: vs.map((v) => r2(v.blockedUs / 1000)),
     migrationMs: r2(migrationMs),
@@ -106,7 +116,7 @@ export function buildResult(t: RunTotals): RunResult {
     duplicatePages: sum((s) => s.eexist) + vsum((v) => v.selfEexist),
     requests: sum((s) => s.requestsSent),
     requestsForSentPages: source?.requestsForSentPages ?? 0,
-    faultBreakdownUs: faultBreakdown(opts, vs, source, fetchers),
+    faultBreakdownUs: breakdown,
     demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
     bytesOnWire: bytesToDest + bytesToSource,
     bytesToDest,
@@ -125,6 +135,12 @@ export function buildResult(t: RunTotals): RunResult {
     services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
+}
+
+/** The simulator threads' part of a fault's time (breakdown, modelled us) over the mean fault latency. */
+function simulatorShare(b: RunResult['faultBreakdownUs'], meanUs: number): number | null {
+  if (!b || !(meanUs > 0)) return null;
+  return Math.round(((b.toFetcher + b.atSource + b.toInstall + b.toResume) / meanUs) * 1000) / 1000;
 }
 
 function pairs(flat: number[]): Array<[number, number]> {

@@ -9,8 +9,10 @@
  * sequentially consistent, either the sender sees the sleeper or the sleeper sees the new bell.
  */
 
-/** Receivers spin, rather than sleep, through a wait for a frame due this soon (fetcher, handlers). */
+/** Receivers spin, rather than sleep, through a wait for a frame due this soon (fetcher, handlers; wall us). */
 export const HOLD_SPIN_US = 200;
+/** A receiver with nothing due sleeps at most this long (wall us) before it looks again. */
+export const IDLE_WALL_US = 20_000;
 
 export class Doorbell {
   /** How often this side slept (a wake-up costs ~25-45 us on these VMs): a health metric. */
@@ -28,7 +30,8 @@ export class Doorbell {
 
   /**
    * Waits until the bell moved past `seen` or `timeoutUs` passed: spins for up to `spinUs`, then
-   * sleeps. Returns true if the bell rang.
+   * sleeps. All three are wall time (`nowUs` is a wall clock): spinning and sleeping are the
+   * simulator's mechanics, not modelled durations. Returns true if the bell rang.
    */
   wait(seen: number, spinUs: number, timeoutUs: number, nowUs: () => number): boolean {
     const words = this.words;

@@ -16,8 +16,10 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { peakRssBytes } from '../rss.js';
-import { realClock } from './clock.js';
+import { availableMemoryBytes, freeEarlierRuns, peakRssBytes } from '../rss.js';
+import { realClock, type Clock } from './clock.js';
+import { planDilation, type PlannedDilation } from './dilation.js';
+import { formatBytes } from '../units.js';
 import { Errors, SimError } from '../errors.js';
 import type { GuestMemory } from './guest-memory.js';
 import { mergeHistograms } from '../model/histogram.js';
@@ -43,8 +45,40 @@ import { Monitor } from './monitor.js';
 import { ServiceThreads } from './services.js';
 import { until } from './wait.js';
 
+/** A run at D = 1 with nothing measured (the probes' own runs, and --time-dilation 1). */
+const UNDILATED: PlannedDilation = {
+  plan: { factor: 1, accessUs: 0 },
+  report: { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, wallEstimateMs: null },
+};
+
 export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
-  const run = new ThreadedRun(opts, hooks);
+  checkHostFits(opts);
+  const planned = await planDilation(opts, (probe) => runPlanned(probe, {}, UNDILATED));
+  hooks.onPlan?.(planned.report);
+  return runPlanned(opts, hooks, planned);
+}
+
+/**
+ * Every byte of a threaded run's guest memory is real: a guest that cannot fit is refused before
+ * anything is allocated, naming the engine that can run it, rather than grown until the kernel kills
+ * the process.
+ */
+function checkHostFits(opts: ResolvedOptions): void {
+  freeEarlierRuns();
+  const perPage = 10 + (opts.writeRatio > 0 ? 4 * opts.vcpus : 0); // page tables, arrival map, write logs
+  const needBytes = opts.memoryBytes + opts.pages * perPage + RUNTIME_RESERVE_BYTES;
+  const available = availableMemoryBytes();
+  if (needBytes > available) {
+    throw Errors.badInput('memory', `a ${formatBytes(opts.memoryBytes)} guest needs ${formatBytes(needBytes)} of host memory and ` +
+      `${formatBytes(available)} is available; the threaded engine holds every guest byte (use --engine virtual, which keeps page versions instead)`);
+  }
+}
+/** Memory a threaded run needs beside guest memory and its tables: the runtime, its threads, the wire rings. */
+const RUNTIME_RESERVE_BYTES = 256 * 1024 * 1024;
+
+async function runPlanned(opts: ResolvedOptions, hooks: SimulateHooks, planned: PlannedDilation): Promise<RunResult> {
+  freeEarlierRuns(); // the probes' memory, and this run's peak RSS from here
+  const run = new ThreadedRun(opts, hooks, planned);
   const onAbort = () => run.fail(new SimError('ABORTED', 'the run was stopped'));
   hooks.signal?.addEventListener('abort', onAbort);
   if (hooks.signal?.aborted) onAbort();
@@ -64,16 +98,17 @@ class ThreadedRun {
   readonly wallStart = performance.now();
   readonly shared: SharedState;
   readonly views: ReturnType<typeof openShared>;
-  readonly clock = realClock(performance.timeOrigin);
+  readonly clock: Clock;
   failure: SimError | null = null;
   readonly services: ServiceThreads;
   private pool: Piscina | null = null;
   private vcpuDone: Array<Promise<VcpuReport | null>> = [];
   private monitor: Monitor | null = null;
 
-  constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks) {
+  constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks, readonly planned: PlannedDilation) {
     const traces = opts.workload === 'trace' ? loadTrace(opts.trace!, opts.vcpus) : null;
-    this.shared = allocateShared(opts, performance.timeOrigin, traces);
+    this.clock = realClock(performance.timeOrigin, planned.plan.factor);
+    this.shared = allocateShared(opts, performance.timeOrigin, planned.plan, traces);
     this.views = openShared(this.shared);
     this.views.ctl[CTL_ACTIVE_VCPUS] = opts.vcpus;
     this.services = new ServiceThreads((e) => this.fail(e));
@@ -118,7 +153,7 @@ class ThreadedRun {
     const serviceReports = await this.services.reports();
     if (this.failure) throw this.failure;
     const verified = await this.verify();
-    const result = buildThreadsResult(opts, reports as VcpuReport[], serviceReports, verified, views, this.monitor.timeline, performance.now() - this.wallStart, this.shared);
+    const result = buildThreadsResult(opts, reports as VcpuReport[], serviceReports, verified, views, this.monitor.timeline, performance.now() - this.wallStart, this.shared, this.planned);
     this.monitor.finish(result);
     return result;
   }
@@ -225,7 +260,7 @@ class ThreadedRun {
 /** The threaded engine's totals, handed to the model's result builder (src/model/run-result.ts). */
 function buildThreadsResult(
   opts: ResolvedOptions, reports: VcpuReport[], services: ServiceReport[], verify: VerifyReport[],
-  views: ReturnType<typeof openShared>, timeline: TimelineSample[], wallMs: number, shared: SharedState,
+  views: ReturnType<typeof openShared>, timeline: TimelineSample[], wallMs: number, shared: SharedState, planned: PlannedDilation,
 ): RunResult {
   const { times } = views;
   const source = services.find((s): s is SourceStats => s.role === 'source') ?? null;
@@ -241,13 +276,14 @@ function buildThreadsResult(
     blocktimeUs: times[TIME_ALL_BLOCKED_TOTAL_US]!,
     migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
     switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
-    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(),
+    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), dilation: planned.report,
   });
 }
 
 /** No postcopy: the whole image is on the destination before the guest starts (the bench's ceiling). */
 function prefill(mem: GuestMemory, views: ReturnType<typeof openShared>): void {
   const { image, ctl, times } = views;
+  // Mode none has no source and no precopy: every page is at version 0.
   for (let page = 0; page < mem.pages; page++) {
     const slot = mem.slotOfPage(page);
     image.fillPage(page, mem.slotWords[slot]!, mem.pageWordBase(page, slot));

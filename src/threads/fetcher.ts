@@ -6,7 +6,7 @@
  * QEMU's postcopy listen thread does; the uffd handlers ask for faulted pages themselves.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { HOLD_SPIN_US } from './doorbell.js';
+import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
@@ -38,9 +38,11 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const { stats, onPage } = resolver;
 
   // hybrid's switch to postcopy: the listed pages' copies are stale; the last frame lets the guest go.
-  const onDiscard = (pages: number[], final: boolean): void => {
-    for (const p of pages) installer.discard(p);
-    stats.discarded += pages.length;
+  const onDiscard = (pages: Int32Array, final: boolean): void => {
+    // Fault injection (correctness tests): the first discard of the switch is lost.
+    const lost = opts.injectBug === 'lose-discard' && stats.discarded === 0 && pages.length > 0 ? 1 : 0;
+    for (let i = lost; i < pages.length; i++) installer.discard(pages[i]!);
+    stats.discarded += pages.length - lost;
     if (final) {
       times[TIME_SWITCH_DONE_US] = clock.nowUs();
       Atomics.store(ctl, CTL_SWITCHED, 1);
@@ -77,15 +79,16 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
       for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
-        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.words, 0); n++; }
+        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.words); n++; }
       }
       continue;
     }
     const now = clock.nowUs();
-    const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
+    // The next frame is due in modelled time; the wait is wall time, D times longer.
+    const timeoutUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
     // A frame due within HOLD_SPIN_US is waited for by spinning: a timed sleep that short overshoots by
     // the timer slack and the wake-up (~50-100 us here), and every us of it lands on a fault's latency.
-    fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.nowUs);
+    fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
   }
   stats.sleeps = fetcherBell.sleeps;
   stats.framesReceived = (receiver?.frames ?? 0) + (urgent?.frames ?? 0);

@@ -5,15 +5,15 @@
  */
 import type { Clock } from './clock.js';
 import { EEXIST, GuestMemory, INSTALLED } from './guest-memory.js';
-
-/** A precopy resend replaced a present page's bytes. */
-export const OVERWRITTEN = 2;
 import {
   ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_GO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_SWITCHED, TIME_GO_US, TIME_MIGRATION_DONE_US,
 } from './layout.js';
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
 import type { UffdQueue } from './uffd-queue.js';
 import { uffdOfPage } from '../model/memslots.js';
+
+/** A precopy resend replaced a present page's bytes. */
+export const OVERWRITTEN = 2;
 
 export class Installer {
   private readonly arrivalMs: Float32Array;
@@ -32,14 +32,17 @@ export class Installer {
     this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
   }
 
-  /** Installs one page that travelled with frame `flags`; returns INSTALLED, OVERWRITTEN or EEXIST. Allocates nothing. */
-  install(page: number, words: Int32Array | null, wordAt: number, flags: number): number {
+  /**
+   * Installs one page that travelled with frame `flags`, its bytes in `words` (exactly one page;
+   * ignored for a zero page); returns INSTALLED, OVERWRITTEN or EEXIST. Allocates nothing.
+   */
+  install(page: number, words: Int32Array | null, flags: number): number {
     const src = (flags & PAGE_FLAG_ZERO) !== 0 ? null : words;
     if ((flags & PAGE_FLAG_PRECOPY) !== 0 && this.mem.isPresent(page)) { // a precopy round resends a dirtied page
-      this.mem.overwritePage(page, src, wordAt);
+      this.mem.overwritePage(page, src);
       return OVERWRITTEN;
     }
-    if (this.mem.installPage(page, src, wordAt) === EEXIST) return EEXIST;
+    if (this.mem.installPage(page, src) === EEXIST) return EEXIST;
     // For the memory map: when and how it came (plain stores; read by the main thread after the run
     // or, for the live view, approximately: a torn read of a float only misplaces one cell briefly).
     this.arrivalMs[page] = Math.max(0.001, (this.clock.nowUs() - this.times[TIME_GO_US]!) / 1000);

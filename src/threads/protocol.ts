@@ -1,12 +1,14 @@
 /**
  * Every message that crosses a thread boundary, on one page. Two kinds:
  *
- * - Hot-path records and wire frames are msgpackr-encoded arrays (compact, no key strings):
+ * - Fault records posted on a MessagePort are msgpackr-encoded arrays (compact, no key strings):
  *     MemoryFaultRecord  vCPU -> fetcher        KVM_EXIT_MEMORY_FAULT over the vCPU's MessagePort
- *     PageRequestFrame   destination -> source  "send me this page", on a wire ring (src/wire.ts)
- *     PageFrame          source -> destination  one page (or a zero-page flag), on a wire ring
- *   Records posted on a MessagePort are right-sized copies: msgpackr packs into a shared 8 KiB
- *   slab, and posting the view would structured-clone the whole slab (ecosystem.md P3).
+ *   They are right-sized copies: msgpackr packs into a shared 8 KiB slab, and posting the view
+ *   would structured-clone the whole slab (ecosystem.md P3).
+ * - Wire frames are fixed binary records on a wire ring (src/threads/wire.ts), fields named below:
+ *     request   destination -> source  [FRAME_REQUEST, page, vcpu, flags]  "send me this page"
+ *     page      source -> destination  [FRAME_PAGE, page, flags, version]  + the page's bytes in a slot
+ *     discard   source -> destination  [FRAME_DISCARD, final, 0, 0]        + the stale pages as words
  * - Control messages (startup data, final stats) are plain structured-cloned objects.
  *
  * One Packr configuration for every thread: `useRecords: false`, because record structures are
@@ -36,26 +38,28 @@ export function decode<T>(bytes: Uint8Array): T {
 export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number];
 export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5;
 
-export const FRAME_REQUEST = 1;
-export const FRAME_PAGE = 2;
-export const FRAME_DISCARD = 3;
-/** [FRAME_DISCARD, final (0|1), pages[]]: at the switch to postcopy, pages whose destination copy is stale. */
-export type DiscardFrame = [kind: 3, final: number, pages: number[]];
-/** [FRAME_REQUEST, page, vcpu, flags] (QEMU's MIG_RP_MSG_REQ_PAGES, plus who faulted, for strategies) */
-export type PageRequestFrame = [kind: 1, page: number, vcpu: number, flags: number];
-/** Header [FRAME_PAGE, page, flags, payloadBytes], followed on the wire by the page's bytes (none for a zero page). */
-export type PageFrame = [kind: 2, page: number, flags: number, payloadBytes: number];
-export const PF_PAGE = 1, PF_FLAGS = 2, PF_PAYLOAD_BYTES = 3;
+/** Wire frame kinds (a wire ring record's `kind`; its fields a, b, c per kind in the header above). */
+export const FRAME_REQUEST = 1; // QEMU's MIG_RP_MSG_REQ_PAGES, plus who faulted (for strategies)
+export const FRAME_PAGE = 2; // a zero page (PAGE_FLAG_ZERO) carries no bytes
+export const FRAME_DISCARD = 3; // at the switch to postcopy: pages whose destination copy is stale
 export { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO } from '../model/page-flags.js';
 /** Channels (wire rings) to the destination: bulk and urgent to the fetcher, then one per uffd handler. */
 export const CH_BULK = 0;
 export const CH_URGENT = 1;
 export const CH_HANDLER0 = 2;
 
+/**
+ * The run's time dilation (src/threads/dilation.ts decides it): `factor` D stretches every modelled
+ * duration D-fold on the wall; with D > 1 each vCPU is paced to `accessUs` of modelled guest time
+ * per access (its compute, measured on this host), plus --think.
+ */
+export interface DilationPlan { factor: number; accessUs: number }
+
 // ---- shared state handed to every thread at startup ----
 export interface SharedState {
   opts: ResolvedOptions;
   originEpochMs: number;
+  dilation: DilationPlan;
   pageStateSab: SharedArrayBuffer;
   ctlSab: SharedArrayBuffer;
   vcpuStatsSab: SharedArrayBuffer;
@@ -68,6 +72,12 @@ export interface SharedState {
    *  channel 1 + h belongs to uffd handler h. */
   wireToDestSabs: SharedArrayBuffer[];
   wireToSourceSabs: SharedArrayBuffer[];
+  /**
+   * hybrid: each page's version on the source (Uint8 per page; the guest's precopy writes raise it),
+   * written by the source before the switch and read by the proof; null otherwise (every page is
+   * at version 0).
+   */
+  versionSab: SharedArrayBuffer | null;
   /** When (ms after the start) and how each page arrived: see layout.ts. */
   arrivalMsSab: SharedArrayBuffer;
   arrivalHowSab: SharedArrayBuffer;

@@ -5,7 +5,7 @@
  */
 import type { Clock } from './clock.js';
 import { CTL_RX_KIB } from './layout.js';
-import { FRAME_DISCARD, packr, PF_FLAGS, PF_PAGE, type DiscardFrame, type PageFrame } from './protocol.js';
+import { FRAME_DISCARD } from './protocol.js';
 import type { WireRing } from './wire.js';
 
 export class FrameReceiver {
@@ -20,8 +20,8 @@ export class FrameReceiver {
    * Consumed space goes back to the sender on return.
    */
   drain(
-    onPage: (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs: number) => void,
-    onDiscard?: (pages: number[], final: boolean) => void,
+    onPage: (page: number, flags: number, words: Int32Array | null, arriveUs: number) => void,
+    onDiscard?: (pages: Int32Array, final: boolean) => void,
     maxFrames = Infinity,
   ): number {
     const ring = this.ring;
@@ -34,12 +34,13 @@ export class FrameReceiver {
         now = this.clock.nowUs();
         if (arriveUs > now) { ring.release(); this.report(); return arriveUs; }
       }
-      const f = packr.unpack(ring.header()) as PageFrame | DiscardFrame;
       this.frames++;
-      this.bytes += ring.headerLength + ring.payloadBytes;
-      this.unreportedBytes += ring.headerLength + ring.payloadBytes;
-      if (f[0] === FRAME_DISCARD) onDiscard?.(f[2], f[1] === 1);
-      else onPage(f[PF_PAGE], f[PF_FLAGS], ring.words, ring.payloadWordAt, arriveUs); // the page is still in the ring: install before consume
+      this.bytes += ring.frameBytes;
+      this.unreportedBytes += ring.frameBytes;
+      // A discard list is copied out (rare: once per switch); a page is installed straight from its
+      // slot, still in the ring, before consume().
+      if (ring.kind === FRAME_DISCARD) onDiscard?.(ring.rec.slice(ring.extraAt, ring.extraAt + ring.extraWords), ring.a === 1);
+      else onPage(ring.a, ring.b, ring.payloadView(), arriveUs);
       ring.consume();
     }
   }

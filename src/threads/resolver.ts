@@ -9,16 +9,14 @@ import type { Doorbell } from './doorbell.js';
 import { assert } from '../errors.js';
 import { EEXIST, type GuestMemory } from './guest-memory.js';
 import { OVERWRITTEN, type Installer } from './installer.js';
-import { FRAME_REQUEST, packr, type PageRequestFrame } from './protocol.js';
+import { FRAME_REQUEST } from './protocol.js';
 import type { LocalImage } from '../model/image.js';
 import type { WireRing } from './wire.js';
 import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
-import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
+import { PAGE_FLAG_DEMAND, REQUEST_BYTES } from '../model/page-flags.js';
 import { countInstalled, type FetcherStats } from '../model/stats.js';
 
 export class FaultResolver {
-  private readonly request: PageRequestFrame = [FRAME_REQUEST, 0, 0, 0];
-
   constructor(
     readonly stats: FetcherStats,
     private readonly mem: GuestMemory,
@@ -31,10 +29,13 @@ export class FaultResolver {
     private readonly sourceBell: Doorbell,
   ) {}
 
-  /** A page arrived (`arriveUs` per the link model, -1 when copied locally): install it. Allocates nothing. */
-  readonly onPage = (page: number, flags: number, words: Int32Array, wordAt: number, arriveUs = -1): void => {
+  /**
+   * A page arrived (`arriveUs` per the link model, -1 when copied locally), its bytes in `words`
+   * (exactly one page; null for a zero page): install it. Allocates nothing.
+   */
+  readonly onPage = (page: number, flags: number, words: Int32Array | null, arriveUs = -1): void => {
     const stats = this.stats;
-    const r = this.installer.install(page, words, wordAt, flags);
+    const r = this.installer.install(page, words, flags);
     if (r === EEXIST) { stats.eexist++; return; }
     if (r === OVERWRITTEN) { stats.overwritten++; return; }
     countInstalled(stats, flags);
@@ -46,16 +47,11 @@ export class FaultResolver {
   resolve(page: number, vcpu: number, flags: number): void {
     const stats = this.stats;
     if (decideFault(this.mem, page, stats) !== FAULT_REQUEST) return;
-    if (this.local) { this.onPage(page, this.local.fill(page), this.local.words, 0); return; }
-    const request = this.request;
-    request[1] = page;
-    request[2] = vcpu;
-    request[3] = flags;
-    const bytes = packr.pack(request);
+    if (this.local) { this.onPage(page, this.local.fill(page), this.local.words); return; }
     // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
-    assert(this.toSource!.write(bytes, null, this.clock.nowUs()), 'request ring full');
+    assert(this.toSource!.write(FRAME_REQUEST, page, vcpu, flags, this.clock.nowUs()), 'request ring full');
     stats.requestsSent++;
-    stats.requestBytesSent += bytes.byteLength;
+    stats.requestBytesSent += REQUEST_BYTES;
     this.sourceBell.ring();
   }
 }

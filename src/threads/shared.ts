@@ -8,41 +8,47 @@ import {
   BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from '../options.js';
-import type { SharedState } from './protocol.js';
+import type { DilationPlan, SharedState } from './protocol.js';
 import { SourceImage } from '../model/image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
 import { handlerCount, uffdCount } from '../model/memslots.js';
-import { wireBytes } from './wire.js';
+import { allocateWire, wireLayout } from './wire.js';
+import { CH_BULK } from './protocol.js';
 import type { VcpuTrace } from '../model/trace.js';
 
-export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
+export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dilation: DilationPlan, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = uffdCount(opts);
   const handlers = handlerCount(opts);
   // Channels: 0 bulk and 1 urgent (preempt) to the fetcher, then one per uffd handler (src/source.ts).
   const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 2 + handlers;
-  // A ring holds the send buffer plus what is in flight on the link (bandwidth-delay product), and
-  // at least a few huge pages; handlers' channels carry only their demand pages.
+  // The bulk ring holds the send buffer plus what is in flight on the link (bandwidth-delay product)
+  // and a few pages more; the urgent and handlers' channels carry only demanded pages, at most one
+  // per vCPU in flight (a full ring only makes the source retry).
   const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
-  const destRing = align8(Math.max(opts.sendBufferBytes + bdp + 8 * (opts.pageSize + 64), 1 << 20));
+  const bulk = wireLayout(Math.max(opts.sendBufferBytes + bdp + 8 * opts.pageSize, 1 << 20), opts.pageSize);
+  const demandOnly = wireLayout((opts.vcpus + 8) * opts.pageSize, opts.pageSize);
+  const requests = wireLayout(0, 0, REQUEST_RECORDS);
   return {
     opts,
     originEpochMs,
+    dilation,
     pageStateSab: new SharedArrayBuffer(opts.pages * 4),
     ctlSab: new SharedArrayBuffer(CTL_BYTES),
     vcpuStatsSab: new SharedArrayBuffer(opts.vcpus * VCPU_STRIDE * 8),
     memslotSabs: allocateMemslots(opts),
     lastWriteSabs: opts.writeRatio > 0 ? Array.from({ length: opts.vcpus }, () => new SharedArrayBuffer(opts.pages * 4)) : [],
     uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
-    wireToDestSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(destRing))),
-    wireToSourceSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(REQUEST_RING_BYTES))),
+    wireToDestSabs: Array.from({ length: channels }, (_, ch) => allocateWire(ch === CH_BULK ? bulk : demandOnly)),
+    wireToSourceSabs: Array.from({ length: channels }, () => allocateWire(requests)),
+    versionSab: opts.strategy === 'hybrid' && channels > 0 ? new SharedArrayBuffer(opts.pages) : null,
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
     arrivalHowSab: new SharedArrayBuffer(opts.pages),
     traces,
   };
 }
 
-const REQUEST_RING_BYTES = 256 * 1024;
-function align8(n: number): number { return Math.ceil(n / 8) * 8; }
+/** Requests in flight on one channel at most: one per page, bounded in practice by one fault per vCPU. */
+const REQUEST_RECORDS = 8192;
 
 
 export interface Views {
@@ -53,6 +59,8 @@ export interface Views {
   times: Float64Array;
   vstats: Float64Array;
   image: SourceImage;
+  /** hybrid: each page's version on the source (see SharedState.versionSab); null: all version 0. */
+  versions: Uint8Array | null;
   queues: UffdQueue[];
   fetcherBell: Doorbell;
   sourceBell: Doorbell;
@@ -60,7 +68,7 @@ export interface Views {
 
 export function openShared(s: SharedState): Views {
   const opts = s.opts;
-  const clock = realClock(s.originEpochMs);
+  const clock = realClock(s.originEpochMs, s.dilation.factor);
   const ctl = new Int32Array(s.ctlSab, 0, CTL_WORDS);
   return {
     opts,
@@ -70,7 +78,9 @@ export function openShared(s: SharedState): Views {
     times: new Float64Array(s.ctlSab, TIME_OFFSET_BYTES, TIME_WORDS),
     vstats: new Float64Array(s.vcpuStatsSab),
     image: new SourceImage(opts.seed, opts.pageSize, opts.zeroFraction),
-    queues: s.uffdSabs.map((sab) => new UffdQueue(sab, opts.vcpus, opts.spinUs, clock.nowUs)),
+    versions: s.versionSab ? new Uint8Array(s.versionSab) : null,
+    // The queue lock's spin is the simulator's (wall); the waits it reports are modelled time.
+    queues: s.uffdSabs.map((sab) => new UffdQueue(sab, opts.vcpus, opts.spinUs / clock.dilation, clock.nowUs)),
     fetcherBell: new Doorbell(ctl, bellWord(BELL_FETCHER), bellWord(BELL_FETCHER) + 1),
     sourceBell: new Doorbell(ctl, bellWord(BELL_SOURCE), bellWord(BELL_SOURCE) + 1),
   };

@@ -6,7 +6,7 @@
  * again; a copy that finds the page present is EEXIST, harmless and counted.
  */
 import { WireRing } from './wire.js';
-import { HOLD_SPIN_US } from './doorbell.js';
+import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_STOP } from './layout.js';
 import { CH_HANDLER0, type FetcherStats, type ServiceStart } from './protocol.js';
@@ -50,8 +50,9 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
       continue;
     }
     const now = clock.nowUs();
-    const timeoutUs = nextArriveUs === Infinity ? 20_000 : Math.max(0, nextArriveUs - now);
-    bell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.nowUs); // see fetcher.ts
+    // The next frame is due in modelled time; the wait is wall time, D times longer.
+    const timeoutUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
+    bell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs); // see fetcher.ts
   }
   stats.sleeps = bell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;

@@ -34,6 +34,8 @@ import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import { keyedWord, pageKey } from '../model/rng.js';
+import { GuestPacer } from './pacer.js';
+import { describeStaleRead } from './verify.js';
 
 /** Thrown out of a wait when the run was aborted (watchdog, a dead thread); the engine reports why. */
 export class Aborted extends Error {}
@@ -41,7 +43,7 @@ export class Aborted extends Error {}
 export function runVcpu(task: VcpuTask): VcpuReport {
   const v = task.vcpu;
   const views = openShared(task.shared);
-  const { opts, clock, mem, ctl, times, vstats, image, queues } = views;
+  const { opts, clock, mem, ctl, times, vstats, image, queues, versions } = views;
   const port = task.port as MessagePort | null;
   const st = mem.pageState;
   const vs = v * VCPU_STRIDE;
@@ -53,7 +55,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const latency = createHistogram();
   const mySlot = WRITE_SLOT_BASE + v;
   const lastWord = mem.wordsPerPage - 1;
-  const spinUs = opts.spinUs;
+  // Spinning is the simulator's own mechanism: wall time, so spinUs / D of modelled time.
+  const spinUs = opts.spinUs / clock.dilation;
   const perQueue = pagesPerUffd(opts);
   const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0];
   const fetcherBell = views.fetcherBell;
@@ -89,6 +92,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     Atomics.wait(ctl, CTL_GO, 0, 50);
   }
   const t0 = clock.nowUs();
+  // Dilated: the guest's compute and think time are modelled durations too (src/threads/pacer.ts).
+  const pacer = clock.dilation > 1 ? new GuestPacer(clock, task.shared.dilation.accessUs, thinkUs, t0) : null;
 
   const waitPresentByState = (page: number): void => {
     // Exit mode: spin on the page-state word, then sleep on it with the WAITERS bit set so the
@@ -147,7 +152,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
       // image, no shared queue and no other thread.
       if (decideFault(mem, page, null) === FAULT_REQUEST) {
-        if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
+        if (installer!.install(page, localImage!.words, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
       }
       waitPresentByState(page); // another vCPU may be installing it
     } else if (port !== null) {
@@ -192,11 +197,17 @@ export function runVcpu(task: VcpuTask): VcpuReport {
         break;
       }
     }
-    if (thinkUs > 0) { // slow motion for demos: publish every access, or the live view moves in steps of 256
-      Atomics.wait(thinkWord, 0, 0, thinkUs / 1000);
-      vstats[vs + VS_ACCESSES] = i;
+    if (pacer !== null) pacer.step();
+    else if (thinkUs > 0) Atomics.wait(thinkWord, 0, 0, thinkUs / 1000);
+    if (thinkUs > 0) vstats[vs + VS_ACCESSES] = i; // slow motion for demos: publish every access, or the live view moves in steps of 256
+    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) {
+      // Paced: the guest reaches this access at its modelled time, and the page may be there by then.
+      if (pacer !== null) pacer.catchUp();
+      if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) {
+        fault(page, stream.access);
+        if (pacer !== null) pacer.resumeAt(clock.nowUs());
+      }
     }
-    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.access);
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;
     const base = mem.pageWordBase(page, slot);
@@ -214,7 +225,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       const gotLast = words[base + lastWord]!;
       const gotMine = words[base + mySlot]!;
       const written = lastWrite === null ? 0 : lastWrite[page]!;
-      const key = pageKey(seed, page);
+      // The version the guest must see: the source's at the switch (hybrid), else the first.
+      const version = versions === null ? 0 : versions[page]!;
+      const key = pageKey(seed, page, version);
       const want = zero ? 0 : keyedWord(key, w);
       const wantLast = zero ? 0 : keyedWord(key, lastWord);
       const wantMine = written !== 0 ? written : zero ? 0 : keyedWord(key, mySlot);
@@ -223,13 +236,13 @@ export function runVcpu(task: VcpuTask): VcpuReport {
         vstats[vs + VS_BAD_READS] = badReads;
         if (firstBadRead === null) {
           firstBadRead = `vCPU ${v} read page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}): ` +
-            (got !== want ? `word ${w} = ${got}, source has ${want}` : gotLast !== wantLast
+            (got !== want ? `word ${w} = ${got}, source has ${want}${describeStaleRead(image, page, w, got, version)}` : gotLast !== wantLast
               ? `last word = ${gotLast}, source has ${wantLast} (torn page)` : `own write slot = ${gotMine}, expected ${wantMine} (lost write)`);
         }
       }
     }
   }
-  const tEnd = clock.nowUs();
+  const tEnd = pacer !== null ? pacer.catchUp() : clock.nowUs();
   vstats[vs + VS_ACCESSES] = i;
   vstats[vs + VS_STATE] = VCPU_DONE;
   blocktime.retire(tEnd);

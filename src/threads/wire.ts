@@ -1,156 +1,229 @@
 /**
  * One direction of one channel of the simulated network: a single-producer, single-consumer ring in
- * a SharedArrayBuffer. It is the socket: its capacity is the send buffer, a full ring stops the
- * sender, and the bytes in it are the bytes on the wire. A frame is a msgpackr-encoded header
- * followed by its raw payload (a page), the way QEMU's migration stream puts a page header before
- * the page bytes.
+ * a SharedArrayBuffer. It is the socket: a full ring stops the sender, and the bytes in it are the
+ * frames on the wire. A frame is a fixed binary record (what QEMU's migration stream puts before a
+ * page) plus, for a page, the page's bytes in a slot of their own:
  *
- *   record: [u32 headerBytes][u32 payloadBytes][f64 arriveUs][header][pad to 8][payload]
+ *   control    writer line: head, slotHead | reader line: tail, slotTail | layout (set once)
+ *   records    [i32 kind][i32 a][i32 b][i32 c][i32 extraWords][i32 slot][f64 arriveUs][extra words, pad to 8]
+ *   slots      `slots` page-sized payload slots, used in frame order (a page frame takes the next one)
  *
- * The payload starts 8-byte aligned so it moves with word copies: copying a page between
- * SharedArrayBuffers at a misaligned offset measured up to 12.7 us on this VM (V8 copies shared
- * memory with relaxed per-element stores), aligned words 0.3-0.6 us. The arrival time is simulation
- * metadata (when the frame's last bit reaches the receiver under the link model), not part of the
- * frame: the receiver leaves a record in the ring until then. A record that would not fit before
- * the end of the ring is preceded by a wrap marker.
+ * Why binary records and page slots: a msgpackr header per page cost ~1.5 us of the ~3.5 us the
+ * pipeline spent per page (pack on the source, unpack on the receiver, a view allocated for each),
+ * and a payload at a fixed slot has a view made once, so the install is one TypedArray.set: 0.35 us
+ * per 4 KiB against 0.93 us for the word loop it replaces (measured on this VM, bench `pipeline`).
  *
- * Head and tail are byte counters that only grow (mod 2^32), published with Atomics so bytes
- * written before a head store are visible to a reader that loads the head.
+ * Positions (head, tail in bytes; slotHead, slotTail in slots) are counters that only grow, mod
+ * 2^32. Both capacities are powers of two, so `position & (capacity - 1)` stays right across the
+ * 2^32 wrap; a capacity that does not divide 2^32 put frames at the wrong offset after 4 GiB had
+ * passed (the WORKER_DIED "Unknown extension type" of guests over 4 GiB). A record that would not fit
+ * before the end of the record area is preceded by a wrap marker. Heads and tails are published with
+ * Atomics, so bytes written before a head store are visible to a reader that loads the head, and the
+ * writer's and the reader's words sit on cache lines of their own.
+ *
+ * The arrival time is simulation metadata (when the frame's last bit reaches the receiver under the
+ * link model), not part of the frame: the receiver leaves a record in the ring until then.
  */
 
-const W_HEAD = 0;
-const W_TAIL = 1;
-const CONTROL_BYTES = 16;
-const REC_HEADER = 16;
-const WRAP = 0xffffffff;
+const C_HEAD = 0;
+const C_SLOT_HEAD = 1;
+const C_TAIL = 16; // 64 bytes after the writer's words
+const C_SLOT_TAIL = 17;
+const C_RECORD_BYTES = 32;
+const C_SLOTS = 33;
+const C_SLOT_BYTES = 34;
+const CONTROL_BYTES = 192;
+const REC_BYTES = 32;
+const R_KIND = 0, R_A = 1, R_B = 2, R_C = 3, R_EXTRA = 4, R_SLOT = 5, R_ARRIVE_F64 = 3;
+/** Record kind of the filler before a record that did not fit at the end of the record area. */
+const WRAP = -1;
 
-export function wireBytes(capacity: number): number {
-  return CONTROL_BYTES + Math.ceil(capacity / 8) * 8;
+/** A wire ring's sizes: record bytes (a power of two), payload slots (a power of two, may be 0) of slotBytes each. */
+export interface WireLayout { recordBytes: number; slots: number; slotBytes: number }
+
+export function pow2AtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** A layout holding at least `payloadBytes` of pages of `slotBytes` (0: records only) and `records` page records. */
+export function wireLayout(payloadBytes: number, slotBytes: number, records = 64): WireLayout {
+  const slots = slotBytes > 0 ? pow2AtLeast(Math.ceil(payloadBytes / slotBytes)) : 0;
+  // Zero pages take a record and no slot: room for four records per slot, and never under 128 KiB
+  // (a discard frame of 8192 pages is 32 KiB, and a record may take at most half the area).
+  return { recordBytes: pow2AtLeast(Math.max(128 * 1024, (slots * 4 + records) * REC_BYTES)), slots, slotBytes };
+}
+
+/** Allocates a ring's shared buffer and writes its layout; `startPosition` (tests) starts every counter there. */
+export function allocateWire(layout: WireLayout, startPosition = 0): SharedArrayBuffer {
+  if (layout.recordBytes !== pow2AtLeast(layout.recordBytes) || layout.slots !== (layout.slots && pow2AtLeast(layout.slots))) {
+    throw new Error('assertion failed: wire ring capacities must be powers of two');
+  }
+  if (startPosition % 8 !== 0) throw new Error('assertion failed: records are 8-byte aligned, so positions are multiples of 8');
+  const sab = new SharedArrayBuffer(CONTROL_BYTES + layout.recordBytes + layout.slots * layout.slotBytes);
+  const ctl = new Int32Array(sab, 0, CONTROL_BYTES >> 2);
+  ctl[C_HEAD] = ctl[C_TAIL] = ctl[C_SLOT_HEAD] = ctl[C_SLOT_TAIL] = startPosition | 0;
+  ctl[C_RECORD_BYTES] = layout.recordBytes;
+  ctl[C_SLOTS] = layout.slots;
+  ctl[C_SLOT_BYTES] = layout.slotBytes;
+  return sab;
 }
 
 export class WireRing {
   private readonly ctl: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly words: Int32Array;
-  private readonly view: DataView;
-  readonly capacity: number;
-  /** Set by peek(): where the oldest frame's header and payload are. */
-  headerAt = 0;
-  headerLength = 0;
-  payloadWordAt = 0;
-  payloadBytes = 0;
+  /** The record area as words (records are 8-byte aligned). */
+  readonly rec: Int32Array;
+  private readonly recF64: Float64Array;
+  private readonly recMask: number;
+  /** The payload slots as words: a page frame's bytes start at `payloadWordAt`. */
+  readonly payload: Int32Array;
+  /** One view per slot, made once, so installing a page allocates nothing. */
+  private readonly slotViews: Int32Array[];
+  readonly slots: number;
+  readonly slotBytes: number;
+  // Set by peek(): the oldest frame.
+  kind = 0;
+  a = 0;
+  b = 0;
+  c = 0;
+  extraWords = 0;
+  /** Word index in `rec` of the frame's extra words (a discard list). */
+  extraAt = 0;
+  /** Word index in `payload` of the frame's page bytes, -1 when it has none. */
+  payloadWordAt = -1;
+  /** Bytes of the frame's record and payload. */
+  frameBytes = 0;
+  private peekSlot = -1;
   private pendingTail = 0;
 
   constructor(readonly sab: SharedArrayBuffer) {
-    this.ctl = new Int32Array(sab, 0, 4);
-    this.capacity = sab.byteLength - CONTROL_BYTES;
-    this.bytes = new Uint8Array(sab, CONTROL_BYTES, this.capacity);
-    this.words = new Int32Array(sab, CONTROL_BYTES, this.capacity >> 2);
-    this.view = new DataView(sab, CONTROL_BYTES, this.capacity);
+    this.ctl = new Int32Array(sab, 0, CONTROL_BYTES >> 2);
+    const recordBytes = this.ctl[C_RECORD_BYTES]!;
+    this.slots = this.ctl[C_SLOTS]!;
+    this.slotBytes = this.ctl[C_SLOT_BYTES]!;
+    this.recMask = recordBytes - 1;
+    this.rec = new Int32Array(sab, CONTROL_BYTES, recordBytes >> 2);
+    this.recF64 = new Float64Array(sab, CONTROL_BYTES, recordBytes >> 3);
+    this.payload = new Int32Array(sab, CONTROL_BYTES + recordBytes, (this.slots * this.slotBytes) >> 2);
+    const slotWords = this.slotBytes >> 2;
+    this.slotViews = Array.from({ length: this.slots }, (_, s) => this.payload.subarray(s * slotWords, (s + 1) * slotWords));
   }
 
-  /** Bytes written but not yet consumed. */
+  /** Record bytes written but not yet consumed. */
   used(): number {
-    return (Atomics.load(this.ctl, W_HEAD) - Atomics.load(this.ctl, W_TAIL)) >>> 0;
+    return (Atomics.load(this.ctl, C_HEAD) - Atomics.load(this.ctl, C_TAIL)) >>> 0;
   }
 
-  /**
-   * Appends one frame: `header` then `payload` (or none). Returns false, writing nothing, when the
-   * ring has no room for it now.
-   */
-  write(header: Uint8Array, payload: Int32Array | null, arriveUs: number): boolean {
-    const at = this.reserve(header, payload === null ? 0 : payload.byteLength, arriveUs);
-    if (at < 0) return false;
-    if (payload !== null) this.words.set(payload, at);
-    this.publish();
-    return true;
-  }
-
+  // ---- writer ----
   private pendingHead = 0;
+  private pendingSlotHead = 0;
   private unpublished = false;
 
   /**
-   * Writes a frame's record and header and returns the word index where its `payloadBytes` of
-   * payload go, without publishing it: the sender fills the payload in place (the source derives a
-   * page straight onto the wire, saving a 4 KiB copy: 2.4 us per page measured), then publish().
-   * Returns -1, writing nothing, when the ring has no room now.
+   * Writes a frame's record (and `extraCount` words of `extra`) and, when `withPayload`, takes the
+   * next payload slot; returns the word index in `payload` where the page's bytes go (0 without a
+   * payload), or -1, writing nothing, when the ring has no room now. The sender fills the payload
+   * in place (the source derives a page straight onto the wire), then publish().
    */
-  reserve(header: Uint8Array, payloadBytes: number, arriveUs: number): number {
-    const headerSpace = (header.byteLength + 7) & ~7;
-    const need = REC_HEADER + headerSpace + payloadBytes;
-    if (need > this.capacity / 2) throw new Error(`a frame of ${need} bytes does not fit the wire ring`);
-    // Frames reserved since the last publish() continue from the private head.
-    const head = (this.unpublished ? this.pendingHead : Atomics.load(this.ctl, W_HEAD)) >>> 0;
-    const tail = Atomics.load(this.ctl, W_TAIL) >>> 0;
-    let at = head % this.capacity;
+  reserve(kind: number, a: number, b: number, c: number, withPayload: boolean, arriveUs: number, extra: ArrayLike<number> | null = null, extraCount = 0): number {
+    const ctl = this.ctl;
+    const capacity = this.recMask + 1;
+    const need = REC_BYTES + ((extraCount * 4 + 7) & ~7);
+    if (need > capacity / 2) throw new Error(`a frame of ${need} bytes does not fit the wire ring`);
+    // Frames reserved since the last publish() continue from the private heads.
+    const head = (this.unpublished ? this.pendingHead : Atomics.load(ctl, C_HEAD)) >>> 0;
+    const slotHead = (this.unpublished ? this.pendingSlotHead : Atomics.load(ctl, C_SLOT_HEAD)) >>> 0;
+    if (withPayload && ((slotHead - (Atomics.load(ctl, C_SLOT_TAIL) >>> 0)) >>> 0) >= this.slots) return -1;
+    let at = head & this.recMask;
     let skip = 0;
-    if (at + need > this.capacity) { skip = this.capacity - at; at = 0; }
-    if (((head - tail) >>> 0) + skip + need > this.capacity) return -1;
-    if (skip) this.view.setUint32(head % this.capacity, WRAP, true);
-    this.view.setUint32(at, header.byteLength, true);
-    this.view.setUint32(at + 4, payloadBytes, true);
-    this.view.setFloat64(at + 8, arriveUs, true);
-    const bytes = this.bytes;
-    const h = at + REC_HEADER;
-    for (let i = 0; i < header.byteLength; i++) bytes[h + i] = header[i]!;
+    if (at + need > capacity) { skip = capacity - at; at = 0; }
+    if (((head - (Atomics.load(ctl, C_TAIL) >>> 0)) >>> 0) + skip + need > capacity) return -1;
+    if (skip) this.rec[(head & this.recMask) >> 2] = WRAP;
+    const w = at >> 2;
+    const rec = this.rec;
+    const slot = withPayload ? slotHead & (this.slots - 1) : -1;
+    rec[w + R_KIND] = kind; rec[w + R_A] = a; rec[w + R_B] = b; rec[w + R_C] = c;
+    rec[w + R_EXTRA] = extraCount; rec[w + R_SLOT] = slot;
+    this.recF64[(at >> 3) + R_ARRIVE_F64] = arriveUs;
+    for (let i = 0; i < extraCount; i++) rec[w + 8 + i] = extra![i]!;
     this.pendingHead = (head + skip + need) | 0;
+    this.pendingSlotHead = (withPayload ? slotHead + 1 : slotHead) | 0;
     this.unpublished = true;
-    return (h + headerSpace) >> 2;
+    return withPayload ? slot * (this.slotBytes >> 2) : 0;
+  }
+
+  /** reserve() and publish() in one, for a frame without payload; false when there is no room. */
+  write(kind: number, a: number, b: number, c: number, arriveUs: number, extra: ArrayLike<number> | null = null, extraCount = 0): boolean {
+    if (this.reserve(kind, a, b, c, false, arriveUs, extra, extraCount) < 0) return false;
+    this.publish();
+    return true;
   }
 
   /**
    * Makes every frame reserved so far visible to the reader. Publishing a batch at once moves the
    * head's cache line between cores once per batch instead of once per frame (a cross-core line
-   * transfer measured ~0.5 us on this VM).
+   * transfer measured ~0.5 us on this VM). The slot head goes first: a reader that sees a record
+   * also sees its slot taken.
    */
   publish(): void {
     if (!this.unpublished) return;
     this.unpublished = false;
-    Atomics.store(this.ctl, W_HEAD, this.pendingHead);
+    Atomics.store(this.ctl, C_SLOT_HEAD, this.pendingSlotHead);
+    Atomics.store(this.ctl, C_HEAD, this.pendingHead);
   }
 
-  /** Reader side: the tail as far as this reader consumed, and the last head it saw. */
+  // ---- reader: the tail as far as this reader consumed, and the last head it saw ----
   private readTail = -1;
+  private readSlotTail = 0;
   private seenHead = 0;
   private tailDirty = false;
 
   /**
-   * Looks at the oldest frame: returns its arrival time and sets headerAt/headerLength/
-   * payloadWordAt/payloadBytes, or returns -1 when the ring is empty. The frame stays in the ring
+   * Looks at the oldest frame: returns its arrival time and sets kind, a, b, c, extraWords/extraAt,
+   * payloadWordAt and frameBytes, or returns -1 when the ring is empty. The frame stays in the ring
    * until consume(); consumed space returns to the sender at release().
    */
   peek(): number {
-    if (this.readTail < 0) this.readTail = Atomics.load(this.ctl, W_TAIL) >>> 0;
+    if (this.readTail < 0) {
+      this.readTail = Atomics.load(this.ctl, C_TAIL) >>> 0;
+      this.readSlotTail = Atomics.load(this.ctl, C_SLOT_TAIL) >>> 0;
+      this.seenHead = this.readTail;
+    }
     let tail = this.readTail;
     if (tail === this.seenHead) {
-      this.seenHead = Atomics.load(this.ctl, W_HEAD) >>> 0;
+      this.seenHead = Atomics.load(this.ctl, C_HEAD) >>> 0;
       if (tail === this.seenHead) { this.release(); return -1; }
     }
-    let at = tail % this.capacity;
-    if (this.view.getUint32(at, true) === WRAP) {
-      tail = this.readTail = (tail + (this.capacity - at)) >>> 0;
+    let at = tail & this.recMask;
+    if (this.rec[at >> 2] === WRAP) {
+      tail = this.readTail = (tail + (this.recMask + 1 - at)) >>> 0;
       this.tailDirty = true;
       if (tail === this.seenHead) { this.release(); return -1; }
       at = 0;
     }
-    const headerLength = this.view.getUint32(at, true);
-    const headerSpace = (headerLength + 7) & ~7;
-    this.headerLength = headerLength;
-    this.headerAt = at + REC_HEADER;
-    this.payloadBytes = this.view.getUint32(at + 4, true);
-    this.payloadWordAt = (at + REC_HEADER + headerSpace) >> 2;
-    this.pendingTail = (tail + REC_HEADER + headerSpace + this.payloadBytes) >>> 0;
-    return this.view.getFloat64(at + 8, true);
+    const w = at >> 2, rec = this.rec;
+    this.kind = rec[w + R_KIND]!; this.a = rec[w + R_A]!; this.b = rec[w + R_B]!; this.c = rec[w + R_C]!;
+    this.extraWords = rec[w + R_EXTRA]!;
+    this.extraAt = w + 8;
+    const slot = rec[w + R_SLOT]!;
+    this.peekSlot = slot;
+    this.payloadWordAt = slot < 0 ? -1 : slot * (this.slotBytes >> 2);
+    const recBytes = REC_BYTES + ((this.extraWords * 4 + 7) & ~7);
+    this.frameBytes = recBytes + (slot < 0 ? 0 : this.slotBytes);
+    this.pendingTail = (tail + recBytes) >>> 0;
+    return this.recF64[(at >> 3) + R_ARRIVE_F64]!;
   }
 
-  /** The bytes of the frame's header found by the last peek(). */
-  header(): Uint8Array {
-    return this.bytes.subarray(this.headerAt, this.headerAt + this.headerLength);
+  /** The page bytes of the frame found by the last peek(), as a view made once (null: no payload). */
+  payloadView(): Int32Array | null {
+    return this.peekSlot < 0 ? null : this.slotViews[this.peekSlot]!;
   }
 
   /** Done with the frame returned by the last peek(). */
   consume(): void {
     this.readTail = this.pendingTail;
+    if (this.peekSlot >= 0) this.readSlotTail = (this.readSlotTail + 1) >>> 0;
     this.tailDirty = true;
   }
 
@@ -158,6 +231,7 @@ export class WireRing {
   release(): void {
     if (!this.tailDirty) return;
     this.tailDirty = false;
-    Atomics.store(this.ctl, W_TAIL, this.readTail | 0);
+    Atomics.store(this.ctl, C_SLOT_TAIL, this.readSlotTail | 0);
+    Atomics.store(this.ctl, C_TAIL, this.readTail | 0);
   }
 }

@@ -5,16 +5,16 @@
  * model's PrecopyRounds), ending in the switch: the destination discards what went stale, and the
  * guest starts there.
  */
-import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO, PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
+import {
+  DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
+  PAGE_HEADER_BYTES, REQUEST_BYTES,
+} from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { isZeroPage } from '../model/rng.js';
 import { HANDLER, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 
-/** Discarded pages per discard frame, and bytes per page in it (msgpack'd page numbers), as the threaded engine sends them. */
-const DISCARDS_PER_FRAME = 8192;
-const DISCARD_BYTES_PER_PAGE = 5;
 /** Marker in a thread's arrivals: hybrid's discard list arrived (after every precopy frame before it). */
 export const DISCARD_ARRIVAL = -1;
 
@@ -116,9 +116,8 @@ function transmit(sim: VirtualSim, page: number, flags: number, to: number, urge
   const zero = isZeroPage(sim.opts.seed, page, sim.opts.zeroFraction);
   if (zero) flags |= PAGE_FLAG_ZERO;
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
-  const startUs = urgent ? sim.now : Math.max(sim.now, sim.now + out.backlogUs(sim.now));
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
-  sim.policy!.countSent(page, flags, urgent, queuedUs, startUs, arrive);
+  sim.policy!.countSent(page, flags, urgent, queuedUs, out.lastStartUs, arrive);
   sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
 }
 

@@ -1,0 +1,60 @@
+/**
+ * Host time per pushed page: the source deriving a page onto the wire ring (SourceHost.emit), the
+ * receiver taking it off (FrameReceiver), the fetcher installing it (FaultResolver.onPage:
+ * UFFDIO_COPY, publish, count). The real code of both ends, run in one thread over an instant link
+ * so nothing waits: what one page costs the host, summed over the pipeline's stages. Used by
+ * `auto` time dilation (src/threads/dilation.ts) and the `pipeline` bench scenario.
+ */
+import { performance } from 'node:perf_hooks';
+import { FaultResolver } from './resolver.js';
+import { FrameReceiver } from './receiver.js';
+import { Installer } from './installer.js';
+import { prefaultMemory } from './guest-memory.js';
+import { CTL_PRESENT_PAGES } from './layout.js';
+import { CH_BULK, type ServiceStart } from './protocol.js';
+import { allocateShared, openShared } from './shared.js';
+import { SourceHost } from './source.js';
+import { WireRing } from './wire.js';
+import { newFetcherStats } from '../model/stats.js';
+import { resolveOptions } from '../options.js';
+
+/** Frames published per batch, as the source's transmit loop looks at requests every 16 frames. */
+const BATCH = 16;
+
+/** Median over `reps` passes of host microseconds per pushed page of `pageSize` bytes. */
+export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 1024, reps = 3): number {
+  const opts = resolveOptions({
+    vcpus: 1, memory: memoryBytes, pageSize, mode: 'exit', network: 'link', bandwidth: 'unlimited', latency: 0, zeroFraction: 0,
+    strategy: 'linear', writeRatio: 0, timeDilation: 1,
+  });
+  const shared = allocateShared(opts, performance.timeOrigin, { factor: 1, accessUs: 0 });
+  const views = openShared(shared);
+  prefaultMemory(views.mem.slotBytes, 0, 1); // as the vCPUs do before a run: no host page fault inside an install
+  const start: ServiceStart = { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 };
+  const perPage: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    views.mem.pageState.fill(0);
+    views.ctl[CTL_PRESENT_PAGES] = 0;
+    perPage.push(onePass(start, views, opts.pages));
+  }
+  perPage.sort((a, b) => a - b);
+  return perPage[perPage.length >> 1]!;
+}
+
+function onePass(start: ServiceStart, views: ReturnType<typeof openShared>, pages: number): number {
+  const host = new SourceHost(start);
+  const installer = new Installer(start.shared, views.mem, views.ctl, views.times, views.clock, [], 1);
+  const resolver = new FaultResolver(newFetcherStats('fetcher'), views.mem, installer, views.clock, null, null, views.sourceBell);
+  const receiver = new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_BULK]!), views.clock, views.ctl);
+  const t0 = performance.now();
+  for (let p = 0; p < pages; p += BATCH) {
+    const now = views.clock.nowUs();
+    const end = Math.min(pages, p + BATCH);
+    for (let q = p; q < end; q++) if (!host.emit(q, 0, CH_BULK, 0, false, now, now)) throw new Error('assertion failed: pipeline probe ring full');
+    host.flush();
+    receiver.drain(resolver.onPage);
+  }
+  const us = ((performance.now() - t0) * 1000) / pages;
+  if (resolver.stats.installedPushed !== pages) throw new Error(`assertion failed: pipeline probe installed ${resolver.stats.installedPushed} of ${pages} pages`);
+  return us;
+}

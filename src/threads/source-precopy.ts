@@ -1,0 +1,100 @@
+/**
+ * Hybrid's precopy on the source host (the rounds themselves are the model's, src/model/precopy.ts):
+ * round 0 sends every page while the guest still runs on the source, each later round resends what
+ * the guest wrote during the one before, and the switch stops the guest, tells the destination
+ * which copies went stale (discards) and lets the guest start there.
+ *
+ * Fault injection for the proof's tests (`injectBug`), each a bug a real source could have:
+ *   skip-resend          the first page of every resend round is never resent (its copy stays old)
+ *   install-old-version  at the switch an old copy of a resent page arrives late and overwrites it
+ * (lose-discard is the destination's, src/threads/fetcher.ts.)
+ */
+import { CTL_GO, TIME_SWITCH_START_US } from './layout.js';
+import { DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_PRECOPY, PAGE_FLAG_RESENT, PAGE_HEADER_BYTES } from '../model/page-flags.js';
+import { PrecopyRounds } from '../model/precopy.js';
+import { CH_BULK, FRAME_DISCARD } from './protocol.js';
+import type { SourceHost } from './source.js';
+
+/** A blocked or idle precopy loop looks again after this long at most (wall us). */
+const RETRY_WALL_US = 20_000;
+
+export function runPrecopyRounds(host: SourceHost): void {
+  const { views, clock, stats } = host;
+  if (Atomics.load(views.ctl, CTL_GO) !== 0) return;
+  const rounds = new PrecopyRounds(host.opts);
+  rounds.versions = views.versions; // the guest's writes change the source's pages
+  let round: number[] | null = null; // null: every page
+  for (let r = 0; r < host.strategy.precopyRounds! && host.running(); r++) {
+    const roundStartUs = clock.nowUs();
+    sendRound(host, round, r);
+    // The round lasts until its last frame has arrived; meanwhile the guest writes pages (the model's).
+    while (host.running() && clock.nowUs() < stats.lastArriveUs) host.sleepUntil(views.sourceBell.snapshot(), stats.lastArriveUs);
+    round = rounds.dirtied(clock.nowUs() - roundStartUs);
+    stats.precopyRounds++;
+    if (round.length === 0) break;
+  }
+  // The switch: stop the guest here, tell the destination which copies are stale, resume there.
+  views.times[TIME_SWITCH_START_US] = clock.nowUs();
+  const stale = round ?? [];
+  stats.pagesDiscarded = stale.length;
+  if (host.opts.injectBug === 'install-old-version') sendOldCopy(host, stale);
+  sendDiscards(host, stale);
+  // Everything else was sent; the stale pages become unsent again for the postcopy phase.
+  host.policy.resetTo(stale);
+  while (host.running() && Atomics.load(views.ctl, CTL_GO) === 0) Atomics.wait(views.ctl, CTL_GO, 0, 20);
+}
+
+/** One round: every page (round 0) or the pages written during the last round, through the bulk socket. */
+function sendRound(host: SourceHost, round: number[] | null, r: number): void {
+  const { clock, bulk, opts, views } = host;
+  const total = round === null ? opts.pages : round.length;
+  const flags = PAGE_FLAG_PRECOPY | (r > 0 ? PAGE_FLAG_RESENT : 0);
+  let i = r > 0 && opts.injectBug === 'skip-resend' ? 1 : 0;
+  while (host.running() && (i < total || bulk.length > 0)) {
+    const seen = views.sourceBell.snapshot();
+    const now = clock.nowUs();
+    while (i < total && bulk.bytes < opts.sendBufferBytes) {
+      bulk.push(round === null ? i : round[i]!, flags, CH_BULK, now, host.pageFrameBytes);
+      i++;
+    }
+    const blocked = host.transmitDue(now);
+    host.sleepUntil(seen, blocked ? now + RETRY_WALL_US / clock.dilation : now + host.outbound.backlogUs(now) - host.lookaheadUs / 2);
+  }
+}
+
+/** The switch's discard frames on the bulk stream (at least one: its `final` lets the guest go). */
+function sendDiscards(host: SourceHost, stale: number[]): void {
+  const { clock, outbound, views } = host;
+  const ring = host.toDest[CH_BULK]!;
+  for (let k = 0; k === 0 || k < stale.length; k += DISCARDS_PER_FRAME) {
+    const chunk = stale.slice(k, k + DISCARDS_PER_FRAME);
+    const final = k + DISCARDS_PER_FRAME >= stale.length ? 1 : 0;
+    const bytes = PAGE_HEADER_BYTES + chunk.length * DISCARD_BYTES_PER_PAGE;
+    const now = clock.nowUs();
+    while (host.running() && !ring.write(FRAME_DISCARD, final, 0, 0, outbound.arrivalIfSent(bytes, now), chunk, chunk.length)) {
+      host.sleepUntil(views.sourceBell.snapshot(), now + RETRY_WALL_US / clock.dilation);
+    }
+    outbound.send(bytes, now);
+    views.fetcherBell.ring();
+  }
+}
+
+/**
+ * The injected bug install-old-version: a copy of a resent page, one version old, arrives after the
+ * resend (as a frame delayed on a second path would). The page must not be stale, or the discard
+ * would hide the bug.
+ */
+function sendOldCopy(host: SourceHost, stale: number[]): void {
+  const versions = host.views.versions;
+  if (versions === null) return;
+  const isStale = new Set(stale);
+  for (let p = 0; p < versions.length; p++) {
+    if (versions[p]! < 1 || isStale.has(p) || host.views.image.isZero(p)) continue;
+    const now = host.clock.nowUs();
+    while (host.running() && !host.emit(p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, CH_BULK, versions[p]! - 1, false, now, now)) {
+      host.sleepUntil(host.views.sourceBell.snapshot(), now + RETRY_WALL_US / host.clock.dilation);
+    }
+    host.flush();
+    return;
+  }
+}
