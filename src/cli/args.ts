@@ -111,7 +111,12 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --vcpu-nice N        nice increment of vCPU threads, 0-19 (default 5): service threads win the cores
   --spin TIME          how long a waiting vCPU spins before sleeping (default 20us)
   --service-spin TIME  how long an idle fetcher/source/handler spins (default 20us)
-  --watchdog TIME      fail if a vCPU waits this long on one page (default 20s)
+  --watchdog TIME      fail if a vCPU waits this long on one page, in modelled time (default 20s)
+  --time-dilation D    threads: run every modelled duration (link, guest compute and think time,
+                       watchdog) D times slower on the wall and report modelled time, so the
+                       simulator's own cost shrinks D-fold in every reported time; auto (the default
+                       wherever a link is modelled, else 1) measures the simulator's costs at start
+                       and picks D so they stay under 5% of a modelled fault (README: "Honest time")
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
   --costs FILE         virtual: cost profile from \`postcopy-sim calibrate\` (default: the built-in one)
   --cores N            virtual: modelled cores (default: the profile's, i.e. this machine's)

@@ -1,7 +1,7 @@
 /**
  * Human-readable output: the side-by-side summary table of one or more runs.
  */
-import type { RunResult } from '../model/result.js';
+import type { DilationReport, RunResult } from '../model/result.js';
 import { formatBytes, formatRate } from '../units.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -42,9 +42,32 @@ const ROWS: Row[] = [
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
   ['uffd lock contended', (r) => (r.uffd ? `${n(r.uffd.contended)} of ${n(r.uffd.acquires)} (${us(r.uffd.lockWaitUs)} waiting)` : '-')],
   ['guest degradation', (r) => (r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}% (baseline ${n(r.baselineAccessesPerSec ?? 0)} accesses/s)`)],
+  ['time dilation', (r) => formatDilation(r.dilation)],
   ['peak RSS', (r) => formatBytes(r.peakRssBytes)],
   ['verified', (r) => (r.verified ? 'true' : `FALSE: ${r.verifyErrors[0]}`)],
 ];
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The summary's dilation cell: D, and how much of a fault the simulator still took. */
+export function formatDilation(d: DilationReport): string {
+  if (d.factor === 1 && !d.auto) return '1x';
+  const parts = [d.predictedShare !== null ? `${pct(d.predictedShare)} predicted` : null, d.share !== null ? `${pct(d.share)} measured` : null]
+    .filter((x) => x !== null);
+  const stall = d.linkStallShare ? `; link idle ${pct(d.linkStallShare)} (source late)` : '';
+  return `${d.factor}x ${d.auto ? 'auto' : 'set'}${parts.length ? ` (simulator ${parts.join(', ')} of a ${us(d.modelledFaultUs)} fault${stall})` : stall ? ` (${stall.slice(2)})` : ''}`;
+}
+
+/**
+ * The line said before a dilated run starts: D, why, and the wall time it will take (the link's time
+ * for every page, stretched D-fold: a floor).
+ */
+export function formatPlanLine(d: DilationReport, label: string): string | null {
+  if (d.factor === 1) return null;
+  const why = d.predictedShare !== null ? `simulator ${pct(d.predictedShare)} of a ${us(d.modelledFaultUs)} fault, measured at start` : 'as set';
+  const wall = d.wallEstimateMs !== null ? `: at least ${(d.wallEstimateMs / 1000).toFixed(1)} s of wall time` : '';
+  return `${label}: time dilation ${d.factor}x (${why})${wall}`;
+}
 
 export function formatSummary(results: RunResult[], headers?: string[]): string {
   const cols = results.map((r, i) => headers?.[i] ?? r.mode);

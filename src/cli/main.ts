@@ -6,7 +6,7 @@
 import { SingleBar } from 'cli-progress';
 import { simulate, type SimulateHooks } from '../simulate.js';
 import { SimError } from '../errors.js';
-import { formatSummary } from './format.js';
+import { formatPlanLine, formatSummary } from './format.js';
 import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
 import { calibrateCommand } from './calibrate.js';
@@ -27,15 +27,23 @@ Commands:
 
 ${FLAG_HELP}`;
 
-/** A progress bar on a TTY (stderr), nothing when piped; it reads the engine's event stream. */
+/**
+ * A progress bar on a TTY (stderr), nothing when piped; it reads the engine's event stream. A dilated
+ * run first says its D and the wall time it will take (the run is D times slower than the model).
+ */
 function progressHooks(enabled: boolean, label: string): { hooks: SimulateHooks; stop: () => void } {
   if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
+  const onPlan: SimulateHooks['onPlan'] = (d) => {
+    const line = formatPlanLine(d, label);
+    if (line) process.stderr.write(`${line}\n`);
+  };
   const bar = new SingleBar({
     format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`, stream: process.stderr, hideCursor: true,
   });
   let started = false;
   return {
     hooks: {
+      onPlan,
       onEvent: (e) => {
         if (e.type === 'start') { bar.start(e.pages, 0, { faults: 0 }); started = true; }
         if (e.type === 'tick' && started) bar.update(e.presentPages, { faults: e.faults });

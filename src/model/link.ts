@@ -86,6 +86,11 @@ export class Link {
     return this.txFreeUs > nowUs ? this.txFreeUs - nowUs : 0;
   }
 
+  /** How long the wire has been idle at `nowUs` (0 while a frame is on it or queued). */
+  idleUs(nowUs: number): number {
+    return this.txFreeUs < nowUs ? nowUs - this.txFreeUs : 0;
+  }
+
   /** Bytes queued but not yet on the wire at `nowUs` (what sits in the socket send buffer). */
   backlogBytes(nowUs: number): number {
     if (!Number.isFinite(this.cfg.bandwidthBps)) return 0;

@@ -45,8 +45,14 @@ export interface DilationReport {
   modelledFaultUs: number;
   /** measuredUs.fault / D / modelledFaultUs: the simulator's share of a fault, predicted at start. */
   predictedShare: number | null;
-  /** Measured in this run: the simulator threads' part of a demand fault (faultBreakdownUs) / the mean fault latency. */
+  /** Measured in this run: the simulator threads' part of a demand fault (faultBreakdownUs) / modelledFaultUs. */
   share: number | null;
+  /**
+   * Measured in this run: the fraction of the migration during which the wire stood idle while a
+   * frame waited to go, because the source thread came late (the host did not give it a core in
+   * time). 0 in the virtual engine.
+   */
+  linkStallShare: number | null;
   /** Wall time the run was expected to take, at start (ms). */
   wallEstimateMs: number | null;
 }

@@ -67,7 +67,7 @@ export interface RunTotals {
 
 /** What a run without dilation reports. */
 export function noDilation(): DilationReport {
-  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, wallEstimateMs: null };
+  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, linkStallShare: null, wallEstimateMs: null };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -87,7 +87,10 @@ export function buildResult(t: RunTotals): RunResult {
   const faultLatencyUs = summarizeNs(t.latency);
   return {
     engine: t.engine,
-    dilation: t.dilation ? { ...t.dilation, share: simulatorShare(breakdown, faultLatencyUs.mean) } : noDilation(),
+    dilation: t.dilation ? {
+      ...t.dilation, share: simulatorShare(breakdown, t.dilation.modelledFaultUs),
+      linkStallShare: source && migrationMs > 0 ? Math.round((source.linkStallUsTotal / 1000 / migrationMs) * 1000) / 1000 : null,
+    } : noDilation(),
     mode: opts.mode, strategy: opts.strategy, vcpus: opts.vcpus, handlers: handlerCount(opts), uffdQueues: t.uffdQueues,
     workload: opts.workload, writeRatio: opts.writeRatio, partition: opts.partition, pageSize: opts.pageSize, pages: opts.pages,
     memoryBytes: opts.memoryBytes, memslots: opts.memslots.length,
@@ -137,10 +140,14 @@ export function buildResult(t: RunTotals): RunResult {
   };
 }
 
-/** The simulator threads' part of a fault's time (breakdown, modelled us) over the mean fault latency. */
-function simulatorShare(b: RunResult['faultBreakdownUs'], meanUs: number): number | null {
-  if (!b || !(meanUs > 0)) return null;
-  return Math.round(((b.toFetcher + b.atSource + b.toInstall + b.toResume) / meanUs) * 1000) / 1000;
+/**
+ * The simulator threads' part of a demand fault's time (breakdown, modelled us) over the modelled
+ * fault latency it is held against (one page's round trip on the link): what `auto` dilation aims
+ * to keep at or under 5%.
+ */
+function simulatorShare(b: RunResult['faultBreakdownUs'], modelledFaultUs: number): number | null {
+  if (!b || !(modelledFaultUs > 0)) return null;
+  return Math.round(((b.toFetcher + b.atSource + b.toInstall + b.toResume) / modelledFaultUs) * 1000) / 1000;
 }
 
 function pairs(flat: number[]): Array<[number, number]> {

@@ -57,6 +57,11 @@ export interface SourceStats {
   sleeps: number;
   /** times a frame waited because the receiver's ring was full */
   ringFullStalls: number;
+  /**
+   * Time the wire stood idle while a frame was waiting to go (us): the sending thread came late.
+   * The virtual engine sends at the instant the wire frees, so it is 0 there by construction.
+   */
+  linkStallUsTotal: number;
   loops: number;
   /** with recordSendOrder: every page frame sent, as page, flags, page, flags, ... */
   sendOrder?: number[];
@@ -86,7 +91,7 @@ export function newSourceStats(): SourceStats {
     role: 'source', pagesSent: 0, pagesDemand: 0, pagesPushed: 0, zeroPages: 0, requestsReceived: 0,
     requestsForSentPages: 0, bytesToDest: 0, bytesToSource: 0, framesSent: 0, demandQueueUsTotal: 0, demandQueueUsMax: 0,
     pagesPrefetched: 0, pagesUrgent: 0, requestLagUsTotal: 0, precopyRounds: 0, precopyPagesSent: 0, pagesResent: 0, pagesDiscarded: 0,
-    lastArriveUs: 0, sleeps: 0, ringFullStalls: 0, loops: 0,
+    lastArriveUs: 0, sleeps: 0, ringFullStalls: 0, linkStallUsTotal: 0, loops: 0,
   };
 }
 

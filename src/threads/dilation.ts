@@ -6,8 +6,11 @@
  *
  * `auto` measures, briefly, before the run (cached per process for the same shape, so `compare`
  * measures once):
- *   fault   one fault's round trip through the simulator's threads, p50, over an instant link
- *           (a 1-vCPU run of the same fault mode: every access a first touch)
+ *   fault   the simulator's own part of one fault's time (faultBreakdownUs: exit -> fetcher, at the
+ *           source, arrived -> installed, installed -> running; mean) in the regime a dilated run
+ *           has: a 1-vCPU run of the same fault mode over the same link at a trial dilation D0,
+ *           every access a first touch, so each fault wakes the fetcher, the source and the vCPU
+ *           from sleep; that part x D0 is its wall cost
  *   page    host time per pushed page: derive, wire ring, install (src/threads/pipeline-probe.ts)
  *   access  the guest's compute per access of this workload (a 1-vCPU run with all memory present)
  * and picks the smallest D for which
@@ -19,6 +22,8 @@
  * in modelled time (the degradation baseline, src/compare.ts).
  */
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { CostModel } from '../virtual/costs.js';
 import { Link } from '../model/link.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import type { DilationReport, RunResult } from '../model/result.js';
@@ -30,28 +35,37 @@ import type { DilationPlan } from './protocol.js';
 export const AUTO_SHARE = 0.05;
 /** `auto` never stretches a run more than this (the report then shows the share it could reach). */
 export const MAX_AUTO_DILATION = 1000;
-const PROBE_FAULT_PAGES_4K = 2048;
+/** The fault probe: this many first touches, at this trial dilation. */
+const PROBE_FAULTS = 160;
+const PROBE_DILATION = 20;
 const PROBE_ACCESSES = 300_000;
 const PROBE_MEMORY_MAX = 64 * 1024 * 1024;
 
 export interface PlannedDilation { plan: DilationPlan; report: DilationReport }
-/** Runs a probe on the threaded engine at D = 1. */
-export type ProbeRunner = (opts: ResolvedOptions) => Promise<RunResult>;
+/** Runs a probe on the threaded engine at dilation `factor`, unpaced. */
+export type ProbeRunner = (opts: ResolvedOptions, factor: number) => Promise<RunResult>;
 
-const cache = new Map<string, Promise<number>>();
+/** Measurements are reused for this long (a `compare` measures once; a long-lived process re-measures). */
+const PROBE_TTL_MS = 60_000;
+const cache = new Map<string, { at: number; value: Promise<number> }>();
 
-export async function planDilation(opts: ResolvedOptions, runAtOne: ProbeRunner): Promise<PlannedDilation> {
+/** Drops every cached measurement: the next `auto` run measures the host again. */
+export function forgetProbes(): void {
+  cache.clear();
+}
+
+export async function planDilation(opts: ResolvedOptions, runProbe: ProbeRunner): Promise<PlannedDilation> {
   const faultUs = modelledFaultUs(opts);
   const requested = opts.timeDilation;
   if (requested !== 'auto') {
-    const accessUs = requested > 1 ? await measured('access', accessProbe(opts), runAtOne) : 0;
+    const accessUs = requested > 1 ? await measured('access', accessProbe(opts), runProbe) : 0;
     return planned(opts, requested, false, accessUs, null, faultUs);
   }
   // Nothing modelled on a fault's path (no link, or an instant one): nothing to protect.
   if (!(faultUs > 0)) return planned(opts, 1, true, 0, null, faultUs);
-  const fault = await measured('fault', faultProbe(opts), runAtOne);
+  const fault = await measured('fault', faultProbe(opts), runProbe);
   const page = await measured('page', { pageSize: opts.pageSize }, null);
-  const access = await measured('access', accessProbe(opts), runAtOne);
+  const access = await measured('access', accessProbe(opts), runProbe);
   const pageWireUs = new Link(linkOf(opts)).serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes);
   const d = Math.max(
     fault / (AUTO_SHARE * faultUs),
@@ -72,10 +86,32 @@ function planned(
       factor, auto, accessUs, measuredUs, modelledFaultUs: round2(faultUs),
       predictedShare: measuredUs && faultUs > 0 ? round3(measuredUs.fault / factor / faultUs) : null,
       share: null,
+      linkStallShare: null,
       // The link's time for every page (twice for hybrid's rounds), stretched D-fold: a floor, not a promise.
       wallEstimateMs: Number.isFinite(wireUs) ? Math.round((factor * wireUs * (opts.strategy === 'hybrid' ? 2 : 1)) / 1000) : null,
     },
   };
+}
+
+/**
+ * The virtual engine's cost profile of what a dilated threaded run models: the link (the same Link,
+ * configured by the options), the guest's compute per access (`accessUs`, the value the threaded run
+ * paced its vCPUs to), and nothing else. Every other cost is the simulator's own work, which
+ * dilation takes out of modelled time, so it is 0; and every thread has a core of its own (a paced
+ * vCPU needs 1/D of one, the services little more). The README's "Honest time" says why this and
+ * not the measured `threads` profile (which prices the undilated simulator's own costs).
+ */
+export function dilatedThreadsCostModel(accessUs: number, threads: number): CostModel {
+  return {
+    cores: threads, faultUs: 0, exitUs: 0, postUs: 0, receiveUs: 0, enqueueUs: 0, readUs: 0, scanPerEntryUs: 0, copyUs: 0, installUs: 0,
+    wakePerEntryUs: 0, lockHoldUs: 0, lockHandoverUs: 0, mmHoldUs: 0, wakeupUs: 0, accessUs, spin: false,
+  };
+}
+
+/** The simulator threads' part of a demand fault in `r` (modelled us; its faultBreakdownUs). */
+export function simulatorFaultUs(r: Pick<RunResult, 'faultBreakdownUs'>): number {
+  const b = r.faultBreakdownUs;
+  return b ? b.toFetcher + b.atSource + b.toInstall + b.toResume : 0;
 }
 
 /** The modelled fault latency the share is held against: a request and a page across the link, both ways' latency. */
@@ -90,29 +126,32 @@ function linkOf(opts: ResolvedOptions) {
 }
 
 /** One measurement, once per process for the same probe. */
-function measured(what: 'fault' | 'page' | 'access', probe: OptionsInput, runAtOne: ProbeRunner | null): Promise<number> {
+function measured(what: 'fault' | 'page' | 'access', probe: OptionsInput, runProbe: ProbeRunner | null): Promise<number> {
   const key = `${what}:${JSON.stringify(probe)}`;
-  let m = cache.get(key);
-  if (!m) {
-    m = what === 'page' ? Promise.resolve(measurePipelineUs(probe.pageSize as number)) : probeRun(what, probe, runAtOne!);
-    cache.set(key, m);
-    m.catch(() => cache.delete(key));
+  const hit = cache.get(key);
+  if (hit && performance.now() - hit.at < PROBE_TTL_MS) return hit.value;
+  const value = what === 'page' ? Promise.resolve(measurePipelineUs(probe.pageSize as number)) : probeRun(what, probe, runProbe!);
+  cache.set(key, { at: performance.now(), value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
+
+async function probeRun(what: 'fault' | 'access', probe: OptionsInput, runProbe: ProbeRunner): Promise<number> {
+  if (what === 'access') {
+    const r = await runProbe(resolveOptions({ ...probe, timeDilation: 1 }), 1);
+    return (r.guestMs * 1000 * r.vcpus) / Math.max(1, r.accesses); // per access of one vCPU
   }
-  return m;
+  const r = await runProbe(resolveOptions({ ...probe, timeDilation: PROBE_DILATION }), PROBE_DILATION);
+  // The simulator threads' part of a fault (the run's breakdown, as the share in a result), in wall us.
+  return simulatorFaultUs(r) * PROBE_DILATION;
 }
 
-async function probeRun(what: 'fault' | 'access', probe: OptionsInput, runAtOne: ProbeRunner): Promise<number> {
-  const r = await runAtOne(resolveOptions({ ...probe, timeDilation: 1 }));
-  if (what === 'fault') return r.faultLatencyUs.p50;
-  return (r.guestMs * 1000 * r.vcpus) / Math.max(1, r.accesses); // per access of one vCPU
-}
-
-/** Every access a first touch, over an instant link: a fault's round trip is the simulator's alone. */
+/** Every access a first touch of a page nobody pushes, over the run's own link, at a trial dilation. */
 function faultProbe(opts: ResolvedOptions): OptionsInput {
-  const pages = Math.max(16, Math.round((PROBE_FAULT_PAGES_4K * 4096) / opts.pageSize));
   return {
-    vcpus: 1, memory: pages * opts.pageSize, pageSize: opts.pageSize, mode: opts.mode, handlers: 1, workload: 'sequential', writeRatio: 0,
-    accesses: pages, strategy: 'demand', network: 'link', bandwidth: 'unlimited', latency: 0, zeroFraction: 0, seed: opts.seed,
+    vcpus: 1, memory: PROBE_FAULTS * opts.pageSize, pageSize: opts.pageSize, mode: opts.mode, handlers: 1, workload: 'sequential', writeRatio: 0,
+    accesses: PROBE_FAULTS, strategy: 'demand', network: 'link', bandwidth: opts.bandwidthBps, latency: opts.latencyUs,
+    msgOverhead: opts.msgOverheadBytes, zeroFraction: 0, seed: opts.seed,
   };
 }
 

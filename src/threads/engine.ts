@@ -16,44 +16,35 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { availableMemoryBytes, freeEarlierRuns, peakRssBytes } from '../rss.js';
+import { availableMemoryBytes, freeEarlierRuns } from '../rss.js';
 import { realClock, type Clock } from './clock.js';
 import { planDilation, type PlannedDilation } from './dilation.js';
 import { formatBytes } from '../units.js';
 import { Errors, SimError } from '../errors.js';
-import type { GuestMemory } from './guest-memory.js';
-import { mergeHistograms } from '../model/histogram.js';
 import { handlerCount, uffdOfHandler } from '../model/memslots.js';
-import { buildResult } from '../model/run-result.js';
-import { sumUffdLockStats } from '../model/stats.js';
+import { noDilation } from '../model/run-result.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_MIGRATION_DONE, CTL_PRECOPY, CTL_PRESENT_PAGES,
-  CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US, TIME_GO_US,
-  TIME_MIGRATION_DONE_US, TIME_MIGRATION_START_US, TIME_SWITCH_START_US,
+  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_PRECOPY, CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED,
+  CTL_VCPUS_DONE, CTL_VCPUS_STARTED, TIME_GO_US, TIME_MIGRATION_START_US,
 } from './layout.js';
 import { log } from '../log.js';
 import type { ResolvedOptions } from '../options.js';
 import { workerUrl } from './paths.js';
-import type { FetcherStats, ServiceReport, SharedState, SourceStats, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
-import type { RunResult, TimelineSample } from '../model/result.js';
+import type { SharedState, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
+import type { RunResult } from '../model/result.js';
 import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
 import type { SimulateHooks } from '../hooks.js';
-import { pageMap } from './observe.js';
+import { buildThreadsResult, prefill } from './results.js';
 import { loadTrace } from '../model/trace.js';
 import { Monitor } from './monitor.js';
 import { ServiceThreads } from './services.js';
 import { until } from './wait.js';
 
-/** A run at D = 1 with nothing measured (the probes' own runs, and --time-dilation 1). */
-const UNDILATED: PlannedDilation = {
-  plan: { factor: 1, accessUs: 0 },
-  report: { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, wallEstimateMs: null },
-};
-
 export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
   checkHostFits(opts);
-  const planned = await planDilation(opts, (probe) => runPlanned(probe, {}, UNDILATED));
+  const planned = await planDilation(opts, (probe, factor) =>
+    runPlanned(probe, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } }));
   hooks.onPlan?.(planned.report);
   return runPlanned(opts, hooks, planned);
 }
@@ -188,7 +179,9 @@ class ThreadedRun {
   private startVcpus(ports: Array<MessagePort | null>): void {
     const { opts, shared, views } = this;
     const pool = new Piscina({
-      filename: workerUrl('vcpu').href, minThreads: opts.vcpus, maxThreads: opts.vcpus, idleTimeout: 60_000, niceIncrement: opts.vcpuNice,
+      filename: workerUrl('vcpu').href, minThreads: opts.vcpus, maxThreads: opts.vcpus, idleTimeout: 60_000,
+      // Dilated, the vCPUs are paced and sleep most of the time: they need no handicap against the services.
+      niceIncrement: this.planned.plan.factor > 1 ? 0 : opts.vcpuNice,
     });
     this.pool = pool;
     pool.on('error', (e: Error) => this.fail(Errors.workerDied('vCPU pool', e.message)));
@@ -255,41 +248,4 @@ class ThreadedRun {
     for (const q of this.views.queues) { Atomics.add(q.w, Q_BELL, 1); Atomics.notify(q.w, Q_BELL); }
     Atomics.notify(ctl, CTL_GO);
   }
-}
-
-/** The threaded engine's totals, handed to the model's result builder (src/model/run-result.ts). */
-function buildThreadsResult(
-  opts: ResolvedOptions, reports: VcpuReport[], services: ServiceReport[], verify: VerifyReport[],
-  views: ReturnType<typeof openShared>, timeline: TimelineSample[], wallMs: number, shared: SharedState, planned: PlannedDilation,
-): RunResult {
-  const { times } = views;
-  const source = services.find((s): s is SourceStats => s.role === 'source') ?? null;
-  const fetchers = services.filter((s): s is FetcherStats => s.role === 'fetcher' || s.role === 'handler');
-  return buildResult({
-    engine: 'threads', opts, vcpus: reports, latency: mergeHistograms(reports.map((r) => r.latency)), source, fetchers,
-    uffd: sumUffdLockStats(views.queues.map((q) => q.stats())), uffdQueues: views.queues.length,
-    proof: {
-      pagesNotPresent: verify.reduce((a, r) => a + r.pagesNotPresent, 0),
-      pagesWrong: verify.reduce((a, r) => a + r.pagesWrong, 0),
-      firstProblem: verify.find((r) => r.firstProblem)?.firstProblem ?? null,
-    },
-    blocktimeUs: times[TIME_ALL_BLOCKED_TOTAL_US]!,
-    migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
-    switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
-    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), dilation: planned.report,
-  });
-}
-
-/** No postcopy: the whole image is on the destination before the guest starts (the bench's ceiling). */
-function prefill(mem: GuestMemory, views: ReturnType<typeof openShared>): void {
-  const { image, ctl, times } = views;
-  // Mode none has no source and no precopy: every page is at version 0.
-  for (let page = 0; page < mem.pages; page++) {
-    const slot = mem.slotOfPage(page);
-    image.fillPage(page, mem.slotWords[slot]!, mem.pageWordBase(page, slot));
-    mem.pageState[page] = PAGE_PRESENT;
-  }
-  ctl[CTL_PRESENT_PAGES] = mem.pages;
-  ctl[CTL_MIGRATION_DONE] = 1;
-  times[TIME_MIGRATION_DONE_US] = 0;
 }

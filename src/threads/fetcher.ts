@@ -60,11 +60,12 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
     if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
+    let inFlight = false;
     for (let v = 0; v < vcpuPorts.length; v++) {
       const posted = Atomics.load(ctl, postedWord(v));
       while (consumed[v] !== posted) {
         const m = receiveMessageOnPort(vcpuPorts[v]!);
-        if (m === undefined) break; // the post is visible in the counter before the port: next round
+        if (m === undefined) { inFlight = true; break; } // counted but not yet on the port: look again soon
         consumed[v]!++;
         onFault(decode<MemoryFaultRecord>(m.message as Uint8Array));
       }
@@ -84,11 +85,15 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       continue;
     }
     const now = clock.nowUs();
-    // The next frame is due in modelled time; the wait is wall time, D times longer.
-    const timeoutUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
-    // A frame due within HOLD_SPIN_US is waited for by spinning: a timed sleep that short overshoots by
-    // the timer slack and the wake-up (~50-100 us here), and every us of it lands on a fault's latency.
-    fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
+    // The next frame is due in modelled time; the wait is wall time, D times longer. A record whose
+    // doorbell already rang (before `seen`) but which was not on its port yet must not wait for the
+    // next ring: spin a moment for it instead.
+    const dueUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
+    const timeoutUs = inFlight ? Math.min(dueUs, opts.serviceSpinUs) : dueUs;
+    // A frame due within HOLD_SPIN_US / D is waited for by spinning: a timed sleep that short overshoots
+    // by the timer slack and the wake-up (~50-100 us here), and every us of it / D lands on a fault's
+    // latency. Dilated, a sleep's overshoot shrinks D-fold and a spin would take a core for nothing.
+    fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
   }
   stats.sleeps = fetcherBell.sleeps;
   stats.framesReceived = (receiver?.frames ?? 0) + (urgent?.frames ?? 0);

@@ -38,10 +38,14 @@ import { runPrecopyRounds } from './source-precopy.js';
 /**
  * How far ahead of now bulk frames are committed to the wire, in wall time. It must cover the source
  * thread's own wake-up latency, or the simulated link idles while the thread sleeps: 50 us measured
- * 10% link utilisation at 10 Gbit/s on this VM, 1 ms keeps it busy. In modelled time it is this
- * divided by the dilation, so a dilated run commits (and mis-stamps behind an urgent frame) less.
+ * 10% link utilisation at 10 Gbit/s on this VM, 1 ms keeps it busy on a quiet machine. A dilated
+ * run sleeps between frames and meets the scheduler's delays (several ms with other processes on
+ * the cores), so it commits 4 ms; in modelled time that is 4 ms / D (70 us at D = 57), and since
+ * committed frames count against the send buffer, it costs only urgent frames' stamping (at most
+ * one frame time per urgent frame, src/model/link.ts).
  */
 export const LOOKAHEAD_WALL_US = 1000;
+export const LOOKAHEAD_DILATED_WALL_US = 4000;
 /** A source with nothing due sleeps at most this long (wall us) before looking again. */
 const IDLE_WALL_US = 20_000;
 
@@ -95,7 +99,7 @@ export class SourceHost {
     this.bells = this.toDest.map((_, ch) => (ch < CH_HANDLER0 ? views.fetcherBell : handlerBell(queues[queues.length === 1 ? 0 : ch - CH_HANDLER0]!)));
     this.rung = new Uint8Array(this.toDest.length);
     this.pageFrameBytes = opts.pageSize + PAGE_HEADER_BYTES;
-    this.lookaheadUs = LOOKAHEAD_WALL_US / this.clock.dilation;
+    this.lookaheadUs = (this.clock.dilation > 1 ? LOOKAHEAD_DILATED_WALL_US : LOOKAHEAD_WALL_US) / this.clock.dilation;
   }
 
   running(): boolean {
@@ -122,6 +126,9 @@ export class SourceHost {
   /** Puts the head frame of `q` on the wire; false when its ring is full (the receiver lags). */
   private transmit(q: FrameQueue, nowUs: number): boolean {
     const page = q.headPage();
+    // The wire went idle while this frame waited: this thread came late (the virtual engine never does).
+    const idleSinceUs = Math.max(this.outbound.backlogUs(nowUs) > 0 ? nowUs : this.idleFromUs(nowUs), q.headQueuedUs());
+    if (idleSinceUs < nowUs) this.stats.linkStallUsTotal += nowUs - idleSinceUs;
     const version = this.views.versions === null ? 0 : this.views.versions[page]!;
     if (!this.emit(page, q.headFlags(), q.headChannel(), version, q === this.urgent, q.headQueuedUs(), nowUs)) {
       this.stats.ringFullStalls++;
@@ -151,6 +158,11 @@ export class SourceHost {
     this.policy.countSent(page, flags, isUrgent, queuedUs, out.lastStartUs, arriveUs);
     this.rung[channel] = 1;
     return true;
+  }
+
+  /** When the wire last fell idle (its last bit left), as seen at `nowUs` with nothing on it. */
+  private idleFromUs(nowUs: number): number {
+    return nowUs - this.outbound.idleUs(nowUs);
   }
 
   /** Publishes written frames and rings each receiver that got some. */
@@ -217,8 +229,15 @@ export class SourceHost {
     }
   }
 
+  /**
+   * Tops the send buffer up with the strategy's next pushes. The buffer holds every byte not yet
+   * serialised: the frames queued here and those already stamped within the lookahead (as the
+   * virtual engine's buffer holds all but the frame on the wire), so a demanded page under linear
+   * waits behind --send-buffer bytes, however far ahead this thread commits.
+   */
   private fillBulk(nowUs: number): void {
-    while (this.bulk.bytes < this.opts.sendBufferBytes) {
+    const committed = this.outbound.backlogBytes(nowUs);
+    while (this.bulk.bytes + committed < this.opts.sendBufferBytes) {
       const p = this.policy.nextPush();
       if (p < 0) break;
       this.queueClaimed(p, 0, CH_BULK, nowUs);

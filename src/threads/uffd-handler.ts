@@ -52,7 +52,7 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
     const now = clock.nowUs();
     // The next frame is due in modelled time; the wait is wall time, D times longer.
     const timeoutUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
-    bell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs); // see fetcher.ts
+    bell.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs); // see fetcher.ts
   }
   stats.sleeps = bell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;

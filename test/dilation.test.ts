@@ -1,0 +1,70 @@
+// Goal: time dilation is an option like any other (validated, one line naming the field, exit 2),
+// defaults to auto wherever a link is modelled, is reported in every result (the virtual engine
+// reports 1), stretches every modelled duration D-fold on the wall while reporting modelled time,
+// and gives compare a degradation baseline in modelled time.
+// Method: option parsing directly; small runs on real threads. The one wall-clock assertion is a
+// lower bound the model guarantees (the link's own time, stretched D-fold, cannot be beaten);
+// nothing asserts how fast this machine is.
+import { describe, expect, it } from 'vitest';
+import { compare, pacedBaselineRate } from '../src/compare.js';
+import { simulate } from '../src/index.js';
+import type { DilationReport } from '../src/model/result.js';
+import { resolveOptions } from '../src/options.js';
+
+describe('--time-dilation as an option', () => {
+  it('is auto where a link is modelled and 1 where none is', () => {
+    expect(resolveOptions({}).timeDilation).toBe('auto');
+    expect(resolveOptions({ network: 'none', accesses: 10 }).timeDilation).toBe(1);
+    expect(resolveOptions({ mode: 'none' }).timeDilation).toBe(1);
+    expect(resolveOptions({ engine: 'virtual' }).timeDilation).toBe(1);
+    expect(resolveOptions({ timeDilation: '40' }).timeDilation).toBe(40);
+    expect(resolveOptions({ timeDilation: 2.5 }).timeDilation).toBe(2.5);
+  });
+  it.each([['0'], ['fast'], [''], [-3], ['1e9']])('rejects %j with one line naming the field', (v) => {
+    expect(() => resolveOptions({ timeDilation: v as never })).toThrow(/^timeDilation: must be auto or a number from 1 to 100000$/);
+  });
+});
+
+describe('a dilated run', () => {
+  it('stretches modelled time D-fold on the wall and reports modelled time', async () => {
+    let plan: DilationReport | null = null;
+    const r = await simulate({ vcpus: 2, memory: '8MiB', bandwidth: '2Gbit', accesses: 3000, timeDilation: 20, seed: 2 }, { onPlan: (p) => { plan = p; } });
+    expect(r.verifyErrors).toEqual([]);
+    expect(plan).not.toBeNull();
+    expect(r.dilation).toMatchObject({ factor: 20, auto: false });
+    expect(r.dilation.accessUs).toBeGreaterThan(0); // the guest is paced to its measured compute
+    // Every page crossed the modelled link, so the migration lasted at least its wire time; on the
+    // wall that is D times longer, whatever the host.
+    const wireMs = (r.bytesToDest * 8e3) / r.bandwidthBps!;
+    expect(r.migrationMs).toBeGreaterThanOrEqual(wireMs * 0.99);
+    expect(r.wallMs).toBeGreaterThanOrEqual(20 * wireMs * 0.99);
+    expect(r.dilation.share).not.toBeNull();
+  });
+  it('auto measures the simulator and picks D from it', async () => {
+    const r = await simulate({ vcpus: 1, memory: '4MiB', bandwidth: '2Gbit', accesses: 2000, seed: 2 });
+    const d = r.dilation;
+    expect(r.verified).toBe(true);
+    expect(d.auto).toBe(true);
+    expect(d.measuredUs).not.toBeNull();
+    expect(d.factor).toBeGreaterThanOrEqual(1);
+    expect(d.modelledFaultUs).toBeGreaterThan(100); // two 50 us latencies and a page at 2 Gbit/s
+    // D was chosen so the simulator's measured cost is at most 5% of a fault (unless capped).
+    if (d.factor < 1000) expect(d.predictedShare!).toBeLessThanOrEqual(0.05);
+  });
+  it('the virtual engine ignores it and reports 1', async () => {
+    const r = await simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000, timeDilation: 30 });
+    expect(r.dilation.factor).toBe(1);
+  });
+});
+
+describe('a fair degradation baseline', () => {
+  it('a dilated compare computes it in modelled time from the paced guest, with no second run', async () => {
+    const rs = await compare({ vcpus: 2, memory: '8MiB', bandwidth: '2Gbit', accesses: 3000, timeDilation: 20, seed: 4 }, ['linear']);
+    const r = rs[0]!;
+    expect(r.verified).toBe(true);
+    expect(r.baselineAccessesPerSec).toBe(Math.round(pacedBaselineRate(r, 0)!));
+    expect(r.baselineAccessesPerSec).toBe(Math.round((2 * 1e6) / r.dilation.accessUs));
+    expect(r.degradation).not.toBeNull();
+    expect(r.degradation!).toBeLessThanOrEqual(1);
+  });
+});
