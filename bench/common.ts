@@ -13,14 +13,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
-export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published'] as const;
+export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */
 export interface BenchOptions {
   /** Smaller sizes and fewer rows, so the whole suite finishes in under two minutes. @default false */
   quick?: boolean;
-  /** Adds the largest rows (the 16 GiB guest of the scale scenario). @default false */
+  /** Adds the largest rows (scale: 64 GiB where the host has the memory). @default false */
   full?: boolean;
   /** Seed of every simulated run (workload, source image). @default 1 */
   seed?: number;

@@ -22,6 +22,7 @@ import { runPublished } from './scenarios/published.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
+import { runPipeline } from './scenarios/pipeline.js';
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
 
@@ -29,12 +30,13 @@ Scenarios (default: all, in this order):
   paging-rate  demand_paging_test analogue: none / exit / uffd-1 / uffd-n / uffd-pervcpu x 1..16 vCPUs
   floors       Atomics and MessagePort round trips and the page copy, against the 1-vCPU fault cost
   kernel       the same experiment on real userfaultfd (native/uffd_paging.c), sim/kernel ratios
-  scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
-  network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
+  pipeline     host time per pushed 4 KiB page: derive, wire, install (the real code, one thread)
+  scale        one undilated migration at 256 MiB, 1, 4 and 16 GiB, verified; peak RSS per run
+  network      1 GiB guest at 1/10/25/100 Gbit/s, undilated: link utilisation, migration vs wire time
 
 Options:
   --quick      small sizes, fewer rows: under two minutes
-  --full       adds the 16 GiB scale row
+  --full       adds a 64 GiB scale row (where the host has the memory)
   --seed N     seed of every simulated run (default 1)
   --out DIR    where <scenario>.json is written (default bench/results)
   -h, --help   this text`;
@@ -98,6 +100,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'paging-rate': results['paging-rate'] = await runPagingRate(o); break;
         case 'floors': results.floors = await runFloors({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
         case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
+        case 'pipeline': results.pipeline = await runPipeline(o); break;
         case 'scale': results.scale = await runScale(o); break;
         case 'network': results.network = await runNetwork(o); break;
         case 'published': {

@@ -16,6 +16,7 @@ import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
 import { runNetwork } from '../bench/scenarios/network.js';
 import { PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
 import { runScale } from '../bench/scenarios/scale.js';
+import { runPipeline } from '../bench/scenarios/pipeline.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -113,6 +114,18 @@ describe('scenarios on tiny sizes', () => {
     written('network');
   });
 
+  it('pipeline: host time per pushed page, per pass and per half', async () => {
+    const r = await runPipeline({ ...quiet, outDir, memoryMiB: 4, passes: 2 });
+    results.pipeline = r;
+    expect(r.body.passes).toHaveLength(2);
+    for (const p of r.body.passes) {
+      expect(p.perPageUs).toBeGreaterThan(0);
+      expect(p.sourceUs + p.destinationUs).toBeCloseTo(p.perPageUs, 6);
+    }
+    expect(r.body.bestUs).toBeLessThanOrEqual(r.body.medianUs);
+    written('pipeline');
+  });
+
   it('scale: one child process per size, its own peak RSS, a growth step', async () => {
     const r = await runScale({ ...quiet, outDir, sizesMiB: [16, 32], vcpus: 2 });
     results.scale = r;
@@ -133,19 +146,22 @@ describe('scenarios on tiny sizes', () => {
 describe('report, runner and README generator', () => {
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
-    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
-    expect(targets.map((t) => t.id)).toEqual(['exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link']);
+    expect(targets.map((t) => t.id)).toEqual([
+      'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
+      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384',
+    ]);
     for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
-    // Tiny sizes have no 4 GiB row: that target is reported as not measured, never guessed.
-    expect(targets.find((t) => t.id === 'rss')!.status).toBe('not measured');
+    // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
+    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
     expect(failures(results)).toEqual([]);
     // What the scenarios wrote renders the same as what they returned.
     expect(renderSummary(loadResults(outDir))).toBe(md);
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });

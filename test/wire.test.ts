@@ -1,11 +1,15 @@
 // Goal: the wire ring delivers frames in order with their fields, page bytes and arrival time,
 // refuses frames it has no room for, and stays right across its wraps, including the wrap of its
-// 32-bit positions after 4 GiB have passed (the bug that killed guests over 4 GiB).
+// 32-bit positions after 4 GiB have passed (the bug that killed guests over 4 GiB); the source's
+// SIMD derivation into a ring's slot writes exactly the model's page.
 // Method: one thread plays writer and reader; frames carry their sequence number in every field and
 // payload word, so a frame read at the wrong offset or out of order shows. The 2^32 test starts
 // every position just below 2^32 and pushes frames across it.
 import { expect, it } from 'vitest';
 import { allocateWire, pow2AtLeast, WireRing, wireLayout } from '../src/threads/wire.js';
+import { PageDeriver } from '../src/threads/page-deriver.js';
+import { SourceImage } from '../src/model/image.js';
+import { pageKey } from '../src/model/rng.js';
 
 const SLOT_BYTES = 4096;
 
@@ -91,4 +95,19 @@ it('a full slot area refuses a page but still takes a frame without one', () => 
 it('rejects a record larger than half the record area', () => {
   const ring = new WireRing(allocateWire({ recordBytes: 1024, slots: 0, slotBytes: 0 }));
   expect(() => ring.write(3, 0, 0, 0, 0, new Int32Array(200), 200)).toThrow(/does not fit/);
+});
+
+it.each([[4096], [2 * 1024 * 1024]])('derives a %i-byte page into a slot exactly as the model derives it', (pageSize) => {
+  const memory = allocateWire(wireLayout(4 * pageSize, pageSize)) as WebAssembly.Memory;
+  const ring = new WireRing(memory);
+  const deriver = PageDeriver.create(memory, ring)!;
+  expect(deriver).not.toBeNull();
+  const image = new SourceImage(9, pageSize, 0);
+  const want = new Int32Array(pageSize / 4);
+  for (const [page, version] of [[0, 0], [12345, 0], [12345, 3]] as const) {
+    const at = ring.reserve(2, page, 0, version, true, 0);
+    deriver.fill(pageKey(9, page, version), at);
+    image.fillPage(page, want, 0, version);
+    expect(ring.payload.subarray(at, at + want.length)).toEqual(want);
+  }
 });

@@ -2,7 +2,8 @@
  * network: does the link model use the bandwidth it simulates?
  *
  * What it measures: one migration of a 1 GiB guest (quick: 256 MiB) with 4 vCPUs and the default
- * workload and fault path, at 1, 10, 25 and 100 Gbit/s with 50 us latency. Per bandwidth: the
+ * workload and fault path, at 1, 10, 25 and 100 Gbit/s with 50 us latency, undilated (time dilation
+ * 1): whether the pipeline itself keeps a real-time link full. Per bandwidth: the
  * migration time against the wire-time lower bound (bytes sent to the destination * 8 / bandwidth:
  * no migration of these bytes can be faster), their ratio, and result.linkUtilisation (wire time /
  * migration time). A link model that wastes bandwidth shows up as a ratio well above 1.
@@ -55,7 +56,7 @@ export interface NetworkBody {
 export type NetworkResult = ResultEnvelope<'network', NetworkBody>;
 
 export function networkOptions(memoryMiB: number, gbit: number, latencyUs: number, vcpus: number, seed: number): OptionsInput {
-  return { vcpus, memory: memoryMiB * MiB, bandwidth: `${gbit}Gbit`, latency: `${latencyUs}us`, network: 'link', seed };
+  return { vcpus, memory: memoryMiB * MiB, bandwidth: `${gbit}Gbit`, latency: `${latencyUs}us`, network: 'link', seed, timeDilation: 1 };
 }
 
 export async function runNetwork(opts: NetworkOptions = {}): Promise<NetworkResult> {

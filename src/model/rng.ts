@@ -48,6 +48,15 @@ export function sourceWord(seed: number, page: number, word: number, version = 0
   return keyedWord(pageKey(seed, page, version), word);
 }
 
+/**
+ * The word vCPU `vcpu` writes into its slot of `page` on its `count`-th write to that page (count
+ * 1..255, wrapping past 1). Derived, so the proof keeps a one-byte write count per page and vCPU
+ * instead of every tag; odd, so it never equals a zero page's word.
+ */
+export function writeTag(seed: number, vcpu: number, page: number, count: number): number {
+  return fmix32(seed ^ Math.imul(page, 0x27d4eb2f) ^ Math.imul(count, 0x165667b1) ^ (vcpu << 24)) | 1;
+}
+
 /** Whether `page` is an all-zero page in the source image (a fixed fraction of pages, chosen by hash). */
 export function isZeroPage(seed: number, page: number, zeroFraction: number): boolean {
   if (zeroFraction <= 0) return false;

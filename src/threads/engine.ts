@@ -56,7 +56,7 @@ export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {
  */
 function checkHostFits(opts: ResolvedOptions): void {
   freeEarlierRuns();
-  const perPage = 10 + (opts.writeRatio > 0 ? 4 * opts.vcpus : 0); // page tables, arrival map, write logs
+  const perPage = 10 + (opts.writeRatio > 0 ? opts.vcpus : 0); // page tables, arrival map, write counts
   const needBytes = opts.memoryBytes + opts.pages * perPage + RUNTIME_RESERVE_BYTES;
   const available = availableMemoryBytes();
   if (needBytes > available) {

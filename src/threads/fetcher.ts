@@ -28,10 +28,10 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const vcpuPorts = start.vcpuPorts as MessagePort[];
   // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
-  const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[0]!);
-  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_BULK]!), clock, ctl);
+  const toSource = local ? null : new WireRing(start.shared.wireToSource[0]!);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDest[CH_BULK]!), clock, ctl);
   // postcopy-preempt's urgent channel (carries nothing for other strategies).
-  const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_URGENT]!), clock, ctl);
+  const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDest[CH_URGENT]!), clock, ctl);
   let sweepCursor = 0;
   const consumed = new Int32Array(vcpuPorts.length);
   const resolver = new FaultResolver(newFetcherStats('fetcher'), mem, installer, clock, local, toSource, sourceBell);

@@ -21,8 +21,17 @@ import { resolveOptions } from '../options.js';
 /** Frames published per batch, as the source's transmit loop looks at requests every 16 frames. */
 const BATCH = 16;
 
+/** One pass: host us per pushed page, and its two halves (the source's derive onto the wire; taking it off and installing). */
+export interface PipelinePass { perPageUs: number; sourceUs: number; destinationUs: number }
+
 /** Median over `reps` passes of host microseconds per pushed page of `pageSize` bytes. */
 export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 1024, reps = 3): number {
+  const passes = measurePipeline(pageSize, memoryBytes, reps).map((p) => p.perPageUs).sort((a, b) => a - b);
+  return passes[passes.length >> 1]!;
+}
+
+/** `reps` passes over a guest of `memoryBytes`, every page pushed once per pass. */
+export function measurePipeline(pageSize: number, memoryBytes: number, reps: number): PipelinePass[] {
   const opts = resolveOptions({
     vcpus: 1, memory: memoryBytes, pageSize, mode: 'exit', network: 'link', bandwidth: 'unlimited', latency: 0, zeroFraction: 0,
     strategy: 'linear', writeRatio: 0, timeDilation: 1,
@@ -31,30 +40,33 @@ export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 10
   const views = openShared(shared);
   prefaultMemory(views.mem.slotBytes, 0, 1); // as the vCPUs do before a run: no host page fault inside an install
   const start: ServiceStart = { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 };
-  const perPage: number[] = [];
+  const passes: PipelinePass[] = [];
   for (let r = 0; r < reps; r++) {
     views.mem.pageState.fill(0);
     views.ctl[CTL_PRESENT_PAGES] = 0;
-    perPage.push(onePass(start, views, opts.pages));
+    passes.push(onePass(start, views, opts.pages));
   }
-  perPage.sort((a, b) => a - b);
-  return perPage[perPage.length >> 1]!;
+  return passes;
 }
 
-function onePass(start: ServiceStart, views: ReturnType<typeof openShared>, pages: number): number {
+function onePass(start: ServiceStart, views: ReturnType<typeof openShared>, pages: number): PipelinePass {
   const host = new SourceHost(start);
   const installer = new Installer(start.shared, views.mem, views.ctl, views.times, views.clock, [], 1);
   const resolver = new FaultResolver(newFetcherStats('fetcher'), views.mem, installer, views.clock, null, null, views.sourceBell);
-  const receiver = new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_BULK]!), views.clock, views.ctl);
+  const receiver = new FrameReceiver(new WireRing(start.shared.wireToDest[CH_BULK]!), views.clock, views.ctl);
+  let sourceMs = 0;
   const t0 = performance.now();
   for (let p = 0; p < pages; p += BATCH) {
     const now = views.clock.nowUs();
     const end = Math.min(pages, p + BATCH);
+    const a = performance.now();
     for (let q = p; q < end; q++) if (!host.emit(q, 0, CH_BULK, 0, false, now, now)) throw new Error('assertion failed: pipeline probe ring full');
     host.flush();
+    sourceMs += performance.now() - a;
     receiver.drain(resolver.onPage);
   }
-  const us = ((performance.now() - t0) * 1000) / pages;
+  const totalMs = performance.now() - t0;
   if (resolver.stats.installedPushed !== pages) throw new Error(`assertion failed: pipeline probe installed ${resolver.stats.installedPushed} of ${pages} pages`);
-  return us;
+  const per = (ms: number) => (ms * 1000) / pages;
+  return { perPageUs: per(totalMs), sourceUs: per(sourceMs), destinationUs: per(totalMs - sourceMs) };
 }

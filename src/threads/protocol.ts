@@ -64,14 +64,18 @@ export interface SharedState {
   ctlSab: SharedArrayBuffer;
   vcpuStatsSab: SharedArrayBuffer;
   memslotSabs: SharedArrayBuffer[];
-  /** Per vCPU, its last write tag per page (0: never written); absent when writeRatio is 0. */
-  lastWriteSabs: SharedArrayBuffer[];
+  /**
+   * Per vCPU, how often it wrote each page (Uint8, 1..255 wrapping past 1; 0: never): its last write
+   * tag is writeTag(seed, vcpu, page, count) (src/model/rng.ts). Absent when writeRatio is 0.
+   */
+  writeCountSabs: SharedArrayBuffer[];
   /** uffd mode: one shared fault queue, or one per vCPU slice. */
   uffdSabs: SharedArrayBuffer[];
-  /** The network, one ring per channel and direction: channel 0 is the fetcher's main stream,
-   *  channel 1 + h belongs to uffd handler h. */
-  wireToDestSabs: SharedArrayBuffer[];
-  wireToSourceSabs: SharedArrayBuffer[];
+  /** The network, one ring per channel and direction (src/threads/wire.ts): channels CH_BULK and
+   *  CH_URGENT are the fetcher's, CH_HANDLER0 + h belongs to uffd handler h. Page rings are shared
+   *  WebAssembly memories (the source derives pages into them with SIMD). */
+  wireToDest: WebAssembly.Memory[];
+  wireToSource: SharedArrayBuffer[];
   /**
    * hybrid: each page's version on the source (Uint8 per page; the guest's precopy writes raise it),
    * written by the source before the switch and read by the proof; null otherwise (every page is

@@ -42,6 +42,7 @@ export function runPrecopyRounds(host: SourceHost): void {
   // Everything else was sent; the stale pages become unsent again for the postcopy phase.
   host.policy.resetTo(stale);
   while (host.running() && Atomics.load(views.ctl, CTL_GO) === 0) Atomics.wait(views.ctl, CTL_GO, 0, 20);
+  host.stallCountedToUs = clock.nowUs(); // the switch left the wire idle by design
 }
 
 /** One round: every page (round 0) or the pages written during the last round, through the bulk socket. */

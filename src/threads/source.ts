@@ -21,7 +21,7 @@
 import type { Clock } from './clock.js';
 import type { Doorbell } from './doorbell.js';
 import { FrameQueue } from './frame-queue.js';
-import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE } from './layout.js';
+import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US } from './layout.js';
 import { Link } from '../model/link.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import {
@@ -32,20 +32,21 @@ import { newSourceStats } from '../model/stats.js';
 import { awaitStartGun, handlerBell, openShared, type Views } from './shared.js';
 import { createStrategy, type Strategy } from '../model/strategies/index.js';
 import { WireRing } from './wire.js';
+import { PageDeriver } from './page-deriver.js';
+import { pageKey } from '../model/rng.js';
 import type { ResolvedOptions } from '../options.js';
 import { runPrecopyRounds } from './source-precopy.js';
 
 /**
  * How far ahead of now bulk frames are committed to the wire, in wall time. It must cover the source
  * thread's own wake-up latency, or the simulated link idles while the thread sleeps: 50 us measured
- * 10% link utilisation at 10 Gbit/s on this VM, 1 ms keeps it busy on a quiet machine. A dilated
- * run sleeps between frames and meets the scheduler's delays (several ms with other processes on
- * the cores), so it commits 4 ms; in modelled time that is 4 ms / D (70 us at D = 57), and since
- * committed frames count against the send buffer, it costs only urgent frames' stamping (at most
- * one frame time per urgent frame, src/model/link.ts).
+ * 10% link utilisation at 10 Gbit/s on this VM, 1 ms about 90% on a quiet machine; with other
+ * processes on the two cores a woken thread can wait several ms for one, so 4 ms. Committed frames
+ * count against the send buffer (fillBulk), so this never lengthens a demanded page's queue; what it
+ * costs is urgent frames' stamping (at most one frame time per urgent frame, src/model/link.ts). In
+ * modelled time it is this divided by the dilation.
  */
-export const LOOKAHEAD_WALL_US = 1000;
-export const LOOKAHEAD_DILATED_WALL_US = 4000;
+export const LOOKAHEAD_WALL_US = 4000;
 /** A source with nothing due sleeps at most this long (wall us) before looking again. */
 const IDLE_WALL_US = 20_000;
 
@@ -60,6 +61,8 @@ export class SourceHost {
   readonly clock: Clock;
   readonly views: Views;
   readonly toDest: WireRing[];
+  /** Per channel, SIMD derivation into its ring (null where WebAssembly SIMD is missing: JavaScript derives). */
+  private readonly derivers: Array<PageDeriver | null>;
   readonly toSource: WireRing[];
   readonly outbound: Link;
   readonly inbound: Link;
@@ -81,6 +84,8 @@ export class SourceHost {
   private readonly reqChannel: number[] = [];
   private readonly reqArriveUs: number[] = [];
   private reqHead = 0;
+  /** The link stall is counted up to here (moved past the start and hybrid's switch, which are no stalls). */
+  stallCountedToUs = 0;
 
   constructor(start: ServiceStart) {
     const views = openShared(start.shared);
@@ -88,8 +93,9 @@ export class SourceHost {
     this.views = views;
     this.opts = opts;
     this.clock = views.clock;
-    this.toDest = start.shared.wireToDestSabs.map((s) => new WireRing(s));
-    this.toSource = start.shared.wireToSourceSabs.map((s) => new WireRing(s));
+    this.toDest = start.shared.wireToDest.map((s) => new WireRing(s));
+    this.derivers = start.shared.wireToDest.map((m, ch) => PageDeriver.create(m, this.toDest[ch]!));
+    this.toSource = start.shared.wireToSource.map((s) => new WireRing(s));
     const linkCfg = { bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes };
     this.outbound = new Link(linkCfg);
     this.inbound = new Link(linkCfg);
@@ -99,7 +105,7 @@ export class SourceHost {
     this.bells = this.toDest.map((_, ch) => (ch < CH_HANDLER0 ? views.fetcherBell : handlerBell(queues[queues.length === 1 ? 0 : ch - CH_HANDLER0]!)));
     this.rung = new Uint8Array(this.toDest.length);
     this.pageFrameBytes = opts.pageSize + PAGE_HEADER_BYTES;
-    this.lookaheadUs = (this.clock.dilation > 1 ? LOOKAHEAD_DILATED_WALL_US : LOOKAHEAD_WALL_US) / this.clock.dilation;
+    this.lookaheadUs = LOOKAHEAD_WALL_US / this.clock.dilation;
   }
 
   running(): boolean {
@@ -109,6 +115,8 @@ export class SourceHost {
   run(): void {
     const { ctl } = this.views;
     if (!awaitStartGun(ctl)) return;
+    // From the migration's start: this thread's own start-up lag is a stall too.
+    this.stallCountedToUs = this.views.times[TIME_MIGRATION_START_US]!;
     if (this.strategy.precopyRounds && this.running()) runPrecopyRounds(this);
     this.postcopy();
   }
@@ -126,9 +134,6 @@ export class SourceHost {
   /** Puts the head frame of `q` on the wire; false when its ring is full (the receiver lags). */
   private transmit(q: FrameQueue, nowUs: number): boolean {
     const page = q.headPage();
-    // The wire went idle while this frame waited: this thread came late (the virtual engine never does).
-    const idleSinceUs = Math.max(this.outbound.backlogUs(nowUs) > 0 ? nowUs : this.idleFromUs(nowUs), q.headQueuedUs());
-    if (idleSinceUs < nowUs) this.stats.linkStallUsTotal += nowUs - idleSinceUs;
     const version = this.views.versions === null ? 0 : this.views.versions[page]!;
     if (!this.emit(page, q.headFlags(), q.headChannel(), version, q === this.urgent, q.headQueuedUs(), nowUs)) {
       this.stats.ringFullStalls++;
@@ -153,16 +158,15 @@ export class SourceHost {
     const ring = this.toDest[channel]!;
     const payloadAt = ring.reserve(FRAME_PAGE, page, flags, version, !zero, arriveUs);
     if (payloadAt < 0) return false;
-    if (!zero) image.fillPage(page, ring.payload, payloadAt, version);
+    if (!zero) {
+      const deriver = this.derivers[channel]!;
+      if (deriver !== null) deriver.fill(pageKey(this.opts.seed, page, version), payloadAt);
+      else image.fillPage(page, ring.payload, payloadAt, version);
+    }
     if (isUrgent) out.sendUrgent(frameBytes, nowUs); else out.send(frameBytes, nowUs);
     this.policy.countSent(page, flags, isUrgent, queuedUs, out.lastStartUs, arriveUs);
     this.rung[channel] = 1;
     return true;
-  }
-
-  /** When the wire last fell idle (its last bit left), as seen at `nowUs` with nothing on it. */
-  private idleFromUs(nowUs: number): number {
-    return nowUs - this.outbound.idleUs(nowUs);
   }
 
   /** Publishes written frames and rings each receiver that got some. */
@@ -182,6 +186,13 @@ export class SourceHost {
    */
   transmitDue(nowUs: number): boolean {
     const { bulk, urgent } = this;
+    // The wire stood idle while there were pages to push: this thread came late (the virtual engine
+    // sends at the instant the wire frees, so it never does). Counted once per idle stretch.
+    if (bulk.length > 0) {
+      const idleFromUs = Math.max(nowUs - this.outbound.idleUs(nowUs), this.stallCountedToUs);
+      if (idleFromUs < nowUs) this.stats.linkStallUsTotal += nowUs - idleFromUs;
+      this.stallCountedToUs = nowUs;
+    }
     let blocked = false;
     let n = 0;
     for (;;) {
@@ -266,9 +277,9 @@ export class SourceHost {
       // Wake when the next request is due or when the wire has room for more within the lookahead.
       let wakeUs = now + IDLE_WALL_US / this.clock.dilation;
       if (this.reqHead < this.reqPage.length) wakeUs = Math.min(wakeUs, this.reqArriveUs[this.reqHead]!);
-      // Top the wire up when a quarter of the lookahead has drained: deriving a page costs this thread
-      // a good part of its wire time at high rates, so it must not sleep long.
-      if (!blocked && (this.urgent.length || this.bulk.length)) wakeUs = Math.min(wakeUs, now + outbound.backlogUs(now) - (this.lookaheadUs * 3) / 4);
+      // Top the wire up when half the lookahead has drained: the other half is the slack for this
+      // thread's own wake-up (a sleep that overshoots by less than it never idles the link).
+      if (!blocked && (this.urgent.length || this.bulk.length)) wakeUs = Math.min(wakeUs, now + outbound.backlogUs(now) - this.lookaheadUs / 2);
       this.sleepUntil(seen, wakeUs);
     }
   }

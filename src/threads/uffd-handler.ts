@@ -26,8 +26,8 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const installer = new Installer(start.shared, mem, ctl, times, clock, queues, pagesPerUffd(opts));
   const channel = CH_HANDLER0 + start.handler;
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
-  const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[channel]!);
-  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[channel]!), clock, ctl);
+  const toSource = local ? null : new WireRing(start.shared.wireToSource[channel]!);
+  const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDest[channel]!), clock, ctl);
   const msgWords = new Int32Array(UFFD_MSG_BYTES >> 2);
   const msg = new DataView(msgWords.buffer);
   const resolver = new FaultResolver(newFetcherStats('handler'), mem, installer, clock, local, toSource, sourceBell);

@@ -33,7 +33,7 @@ import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
-import { keyedWord, pageKey } from '../model/rng.js';
+import { keyedWord, pageKey, writeTag } from '../model/rng.js';
 import { GuestPacer } from './pacer.js';
 import { describeStaleRead } from './verify.js';
 
@@ -48,7 +48,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const st = mem.pageState;
   const vs = v * VCPU_STRIDE;
   const seed = opts.seed;
-  const lastWrite = task.shared.lastWriteSabs.length ? new Int32Array(task.shared.lastWriteSabs[v]!) : null;
+  const writeCount = task.shared.writeCountSabs.length ? new Uint8Array(task.shared.writeCountSabs[v]!) : null;
   const trace = task.shared.traces?.[v];
   const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v,
     trace ? { gpas: new Float64Array(trace.gpasSab, 0, trace.length), accesses: new Uint8Array(trace.accessesSab, 0, trace.length) } : null);
@@ -77,7 +77,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
-  let blockedUs = 0, badReads = 0, writeCount = 0, seq = 0;
+  let blockedUs = 0, badReads = 0, seq = 0;
   let firstBadRead: string | null = null;
   let resumeLagUsTotal = 0;
   const arrivalMs = new Float32Array(task.shared.arrivalMsSab);
@@ -212,10 +212,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     const words = mem.slotWords[slot]!;
     const base = mem.pageWordBase(page, slot);
     if (stream.write) {
-      // The tag is odd, so 0 in lastWrite can mean "never written".
-      const tag = (Math.imul(++writeCount, 0x9e3779b1) ^ (v << 24)) | 1;
-      words[base + mySlot] = tag;
-      lastWrite![page] = tag;
+      // One byte per page remembers the write; the tag itself is derived from it (src/model/rng.ts).
+      const n = writeCount![page] === 255 ? 1 : writeCount![page]! + 1;
+      writeCount![page] = n;
+      words[base + mySlot] = writeTag(seed, v, page, n);
       writes++;
     } else {
       reads++;
@@ -224,13 +224,13 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       const got = words[base + w]!;
       const gotLast = words[base + lastWord]!;
       const gotMine = words[base + mySlot]!;
-      const written = lastWrite === null ? 0 : lastWrite[page]!;
+      const n = writeCount === null ? 0 : writeCount[page]!;
       // The version the guest must see: the source's at the switch (hybrid), else the first.
       const version = versions === null ? 0 : versions[page]!;
       const key = pageKey(seed, page, version);
       const want = zero ? 0 : keyedWord(key, w);
       const wantLast = zero ? 0 : keyedWord(key, lastWord);
-      const wantMine = written !== 0 ? written : zero ? 0 : keyedWord(key, mySlot);
+      const wantMine = n !== 0 ? writeTag(seed, v, page, n) : zero ? 0 : keyedWord(key, mySlot);
       if (got !== want || gotLast !== wantLast || gotMine !== wantMine) {
         badReads++;
         vstats[vs + VS_BAD_READS] = badReads;

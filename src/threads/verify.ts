@@ -7,12 +7,12 @@
 import { WRITE_SLOT_BASE } from './layout.js';
 import type { SharedState, VerifyReport } from './protocol.js';
 import type { SourceImage } from '../model/image.js';
-import { keyedWord, pageKey } from '../model/rng.js';
+import { keyedWord, pageKey, writeTag } from '../model/rng.js';
 import { openShared } from './shared.js';
 
 export function verifyPages(shared: SharedState, firstPage: number, endPage: number): VerifyReport {
   const { opts, mem, image, versions } = openShared(shared);
-  const lastWrites = shared.lastWriteSabs.map((s) => new Int32Array(s));
+  const writeCounts = shared.writeCountSabs.map((s) => new Uint8Array(s));
   const wpp = mem.wordsPerPage;
   const report: VerifyReport = { pagesChecked: 0, pagesNotPresent: 0, pagesWrong: 0, firstProblem: null };
   for (let page = firstPage; page < endPage; page++) {
@@ -32,9 +32,9 @@ export function verifyPages(shared: SharedState, firstPage: number, endPage: num
     for (let w = 0; w < wpp; w++) {
       let want = zero ? 0 : keyedWord(key, w);
       const v = w - WRITE_SLOT_BASE;
-      if (v >= 0 && v < lastWrites.length) {
-        const written = lastWrites[v]![page]!;
-        if (written !== 0) want = written;
+      if (v >= 0 && v < writeCounts.length) {
+        const n = writeCounts[v]![page]!;
+        if (n !== 0) want = writeTag(opts.seed, v, page, n);
       }
       if (words[base + w] !== want) { bad = w; break; }
     }

@@ -7,6 +7,10 @@
  *   control    writer line: head, slotHead | reader line: tail, slotTail | layout (set once)
  *   records    [i32 kind][i32 a][i32 b][i32 c][i32 extraWords][i32 slot][f64 arriveUs][extra words, pad to 8]
  *   slots      `slots` page-sized payload slots, used in frame order (a page frame takes the next one)
+ *   table      one page of the image's per-word mix, for the source's SIMD derivation (page-deriver.ts)
+ *
+ * A ring that carries pages lives in a shared WebAssembly.Memory (its buffer is a SharedArrayBuffer
+ * like any other), so the source can derive pages into its slots with WebAssembly SIMD.
  *
  * Why binary records and page slots: a msgpackr header per page cost ~1.5 us of the ~3.5 us the
  * pipeline spent per page (pack on the source, unpack on the receiver, a view allocated for each),
@@ -32,9 +36,12 @@ const C_SLOT_TAIL = 17;
 const C_RECORD_BYTES = 32;
 const C_SLOTS = 33;
 const C_SLOT_BYTES = 34;
+const C_TABLE_BYTES = 35;
 const CONTROL_BYTES = 192;
 const REC_BYTES = 32;
 const R_KIND = 0, R_A = 1, R_B = 2, R_C = 3, R_EXTRA = 4, R_SLOT = 5, R_ARRIVE_F64 = 3;
+/** WebAssembly memories grow in pages of 64 KiB. */
+const WASM_PAGE = 65536;
 /** Record kind of the filler before a record that did not fit at the end of the record area. */
 const WRAP = -1;
 
@@ -55,19 +62,31 @@ export function wireLayout(payloadBytes: number, slotBytes: number, records = 64
   return { recordBytes: pow2AtLeast(Math.max(128 * 1024, (slots * 4 + records) * REC_BYTES)), slots, slotBytes };
 }
 
-/** Allocates a ring's shared buffer and writes its layout; `startPosition` (tests) starts every counter there. */
-export function allocateWire(layout: WireLayout, startPosition = 0): SharedArrayBuffer {
+/**
+ * Allocates a ring and writes its layout: a shared WebAssembly.Memory when it carries pages (room for
+ * the derivation table after the slots), a plain SharedArrayBuffer otherwise (requests).
+ * `startPosition` (tests) starts every counter there.
+ */
+export function allocateWire(layout: WireLayout, startPosition = 0): WebAssembly.Memory | SharedArrayBuffer {
   if (layout.recordBytes !== pow2AtLeast(layout.recordBytes) || layout.slots !== (layout.slots && pow2AtLeast(layout.slots))) {
     throw new Error('assertion failed: wire ring capacities must be powers of two');
   }
   if (startPosition % 8 !== 0) throw new Error('assertion failed: records are 8-byte aligned, so positions are multiples of 8');
-  const sab = new SharedArrayBuffer(CONTROL_BYTES + layout.recordBytes + layout.slots * layout.slotBytes);
+  const tableBytes = layout.slots > 0 ? layout.slotBytes : 0;
+  const bytes = CONTROL_BYTES + layout.recordBytes + layout.slots * layout.slotBytes + tableBytes;
+  let memory: WebAssembly.Memory | null = null;
+  if (layout.slots > 0) {
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  }
+  const sab = memory ? (memory.buffer as SharedArrayBuffer) : new SharedArrayBuffer(bytes);
   const ctl = new Int32Array(sab, 0, CONTROL_BYTES >> 2);
   ctl[C_HEAD] = ctl[C_TAIL] = ctl[C_SLOT_HEAD] = ctl[C_SLOT_TAIL] = startPosition | 0;
   ctl[C_RECORD_BYTES] = layout.recordBytes;
   ctl[C_SLOTS] = layout.slots;
   ctl[C_SLOT_BYTES] = layout.slotBytes;
-  return sab;
+  ctl[C_TABLE_BYTES] = tableBytes;
+  return memory ?? sab;
 }
 
 export class WireRing {
@@ -80,6 +99,9 @@ export class WireRing {
   readonly payload: Int32Array;
   /** One view per slot, made once, so installing a page allocates nothing. */
   private readonly slotViews: Int32Array[];
+  /** The derivation table's words (one page; empty for a ring without slots). */
+  readonly table: Int32Array;
+  readonly sab: SharedArrayBuffer;
   readonly slots: number;
   readonly slotBytes: number;
   // Set by peek(): the oldest frame.
@@ -97,7 +119,9 @@ export class WireRing {
   private peekSlot = -1;
   private pendingTail = 0;
 
-  constructor(readonly sab: SharedArrayBuffer) {
+  constructor(wire: WebAssembly.Memory | SharedArrayBuffer) {
+    const sab = wire instanceof SharedArrayBuffer ? wire : (wire.buffer as SharedArrayBuffer);
+    this.sab = sab;
     this.ctl = new Int32Array(sab, 0, CONTROL_BYTES >> 2);
     const recordBytes = this.ctl[C_RECORD_BYTES]!;
     this.slots = this.ctl[C_SLOTS]!;
@@ -106,6 +130,7 @@ export class WireRing {
     this.rec = new Int32Array(sab, CONTROL_BYTES, recordBytes >> 2);
     this.recF64 = new Float64Array(sab, CONTROL_BYTES, recordBytes >> 3);
     this.payload = new Int32Array(sab, CONTROL_BYTES + recordBytes, (this.slots * this.slotBytes) >> 2);
+    this.table = new Int32Array(sab, CONTROL_BYTES + recordBytes + this.slots * this.slotBytes, this.ctl[C_TABLE_BYTES]! >> 2);
     const slotWords = this.slotBytes >> 2;
     this.slotViews = Array.from({ length: this.slots }, (_, s) => this.payload.subarray(s * slotWords, (s + 1) * slotWords));
   }
@@ -119,6 +144,13 @@ export class WireRing {
   private pendingHead = 0;
   private pendingSlotHead = 0;
   private unpublished = false;
+  /**
+   * The reader's positions as the writer last loaded them: space only grows as the reader consumes,
+   * so the writer reloads them (a load of the reader's cache line, which moves between cores) only
+   * when the cached ones say the ring is full.
+   */
+  private knownTail = -1;
+  private knownSlotTail = 0;
 
   /**
    * Writes a frame's record (and `extraCount` words of `extra`) and, when `withPayload`, takes the
@@ -134,11 +166,18 @@ export class WireRing {
     // Frames reserved since the last publish() continue from the private heads.
     const head = (this.unpublished ? this.pendingHead : Atomics.load(ctl, C_HEAD)) >>> 0;
     const slotHead = (this.unpublished ? this.pendingSlotHead : Atomics.load(ctl, C_SLOT_HEAD)) >>> 0;
-    if (withPayload && ((slotHead - (Atomics.load(ctl, C_SLOT_TAIL) >>> 0)) >>> 0) >= this.slots) return -1;
+    if (this.knownTail < 0) { this.knownTail = Atomics.load(ctl, C_TAIL) >>> 0; this.knownSlotTail = Atomics.load(ctl, C_SLOT_TAIL) >>> 0; }
+    if (withPayload && ((slotHead - this.knownSlotTail) >>> 0) >= this.slots) {
+      this.knownSlotTail = Atomics.load(ctl, C_SLOT_TAIL) >>> 0;
+      if (((slotHead - this.knownSlotTail) >>> 0) >= this.slots) return -1;
+    }
     let at = head & this.recMask;
     let skip = 0;
     if (at + need > capacity) { skip = capacity - at; at = 0; }
-    if (((head - (Atomics.load(ctl, C_TAIL) >>> 0)) >>> 0) + skip + need > capacity) return -1;
+    if (((head - this.knownTail) >>> 0) + skip + need > capacity) {
+      this.knownTail = Atomics.load(ctl, C_TAIL) >>> 0;
+      if (((head - this.knownTail) >>> 0) + skip + need > capacity) return -1;
+    }
     if (skip) this.rec[(head & this.recMask) >> 2] = WRAP;
     const w = at >> 2;
     const rec = this.rec;

@@ -1,0 +1,55 @@
+/**
+ * pipeline: what one pushed page costs the host, the floor under every link rate the threaded
+ * engine can keep full.
+ *
+ * What it measures: the real code of both ends of the wire (the source deriving a 4 KiB page onto a
+ * wire ring: SourceHost.emit; the receiver taking it off and the fetcher installing it:
+ * FrameReceiver + FaultResolver.onPage, UFFDIO_COPY and publish), run in one thread over an instant
+ * link (src/threads/pipeline-probe.ts), over a 64 MiB guest, several passes. Reported: host us per
+ * page (median and best pass) and its two halves. The first pass runs partly unoptimised (JIT
+ * warm-up) and is kept in the median, not dropped.
+ *
+ * Why one thread: the sum of both ends is the host time a page costs, whatever cores it is spread
+ * on; on two cores the source and the fetcher overlap, so a link needs a page every
+ * max(source, destination) us, not every sum (the network scenario measures that end to end).
+ */
+import { measurePipeline } from '../../src/threads/pipeline-probe.js';
+import { envelope, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
+
+export interface PipelineOptions extends BenchOptions {
+  /** Guest pushed per pass, MiB. @default 64; quick 16 */
+  memoryMiB?: number;
+  /** Passes. @default 7; quick 3 */
+  passes?: number;
+}
+
+export interface PipelineBody {
+  pageSize: number;
+  memoryMiB: number;
+  passes: Array<{ perPageUs: number; sourceUs: number; destinationUs: number }>;
+  medianUs: number;
+  bestUs: number;
+  /** Medians of the two halves: derive onto the wire; off the wire and installed. */
+  sourceUs: number;
+  destinationUs: number;
+}
+
+export type PipelineResult = ResultEnvelope<'pipeline', PipelineBody>;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineResult> {
+  const o = resolveBenchOptions(opts);
+  const t0 = performance.now();
+  const memoryMiB = opts.memoryMiB ?? (o.quick ? 16 : 64);
+  const passes = measurePipeline(4096, memoryMiB * MiB, opts.passes ?? (o.quick ? 3 : 7));
+  const body: PipelineBody = {
+    pageSize: 4096, memoryMiB, passes,
+    medianUs: median(passes.map((p) => p.perPageUs)), bestUs: Math.min(...passes.map((p) => p.perPageUs)),
+    sourceUs: median(passes.map((p) => p.sourceUs)), destinationUs: median(passes.map((p) => p.destinationUs)),
+  };
+  o.log(`pipeline: ${body.medianUs.toFixed(3)} us per 4 KiB page (best ${body.bestUs.toFixed(3)}; source ${body.sourceUs.toFixed(3)}, destination ${body.destinationUs.toFixed(3)})`);
+  const result = envelope('pipeline', o, t0, ['one thread runs both ends of the wire (real code, instant link); 64 MiB guest per pass'], body);
+  writeResult(o.outDir, result);
+  return result;
+}
