@@ -6,7 +6,7 @@
 // payload word, so a frame read at the wrong offset or out of order shows. The 2^32 test starts
 // every position just below 2^32 and pushes frames across it.
 import { expect, it } from 'vitest';
-import { allocateWire, pow2AtLeast, WireRing, wireLayout } from '../src/threads/wire.js';
+import { allocateWire, pow2AtLeast, slotWrap, WireRing, wireLayout } from '../src/threads/wire.js';
 import { PageDeriver } from '../src/threads/page-deriver.js';
 import { SourceImage } from '../src/model/image.js';
 import { pageKey } from '../src/model/rng.js';
@@ -54,17 +54,18 @@ it('keeps every frame right across the 2^32 wrap of its positions', () => {
   const start = 2 ** 32 - 704; // records are 8-byte aligned, so positions are multiples of 8
   const ring = new WireRing(allocateWire({ recordBytes: 4096, slots: 8, slotBytes: SLOT_BYTES }, start));
   expect(pump(ring, 3000)).toBe(3000);
-  const slotStart = 2 ** 32 - 8; // the slot positions cross 2^32 after 8 pages
-  const slots = new WireRing(allocateWire({ recordBytes: 4096, slots: 8, slotBytes: SLOT_BYTES }, slotStart));
+  // Slot positions wrap at slotWrap(slots), a multiple of the slot count: start just below it, with a
+  // slot count that is no power of two.
+  const slots = new WireRing(allocateWire({ recordBytes: 4096, slots: 6, slotBytes: SLOT_BYTES }, 2 ** 32 - 704, slotWrap(6) - 5));
   expect(pump(slots, 100)).toBe(100);
 });
 
-it('sizes both areas as powers of two, so a 32-bit position maps to the same offset across its wrap', () => {
+it('sizes the record area as a power of two (a 32-bit position maps to the same offset across its wrap), the slots as needed', () => {
   const l = wireLayout(4 * 1024 * 1024 + 62_500 + 8 * SLOT_BYTES, SLOT_BYTES);
-  expect(l.slots).toBe(pow2AtLeast(l.slots));
-  expect(l.slots * SLOT_BYTES).toBeGreaterThanOrEqual(4 * 1024 * 1024 + 62_500);
+  expect(l.slots).toBe(Math.ceil((4 * 1024 * 1024 + 62_500 + 8 * SLOT_BYTES) / SLOT_BYTES));
   expect(l.recordBytes).toBe(pow2AtLeast(l.recordBytes));
-  expect(() => allocateWire({ recordBytes: 3000, slots: 4, slotBytes: SLOT_BYTES })).toThrow(/powers of two/);
+  expect(slotWrap(l.slots) % l.slots).toBe(0);
+  expect(() => allocateWire({ recordBytes: 3000, slots: 4, slotBytes: SLOT_BYTES })).toThrow(/power of two/);
 });
 
 it('reserve/publish: a frame is invisible until published', () => {

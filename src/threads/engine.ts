@@ -38,7 +38,7 @@ import type { SimulateHooks } from '../hooks.js';
 import { buildThreadsResult, prefill } from './results.js';
 import { loadTrace } from '../model/trace.js';
 import { Monitor } from './monitor.js';
-import { ServiceThreads } from './services.js';
+import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';
 
 export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
@@ -122,8 +122,9 @@ class ThreadedRun {
     this.startVcpus(vcpuPorts);
     // Start gun, once every vCPU reached its start line and every service thread is up: a worker
     // takes ~90 ms to load, and without this wait the first fault of every run measured 85-90 ms.
+    // The vCPUs map guest memory first (~3 s per GiB on one core of this VM), so the wait grows with it.
     await until(() => (Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus && Atomics.load(ctl, CTL_SERVICES_READY) === this.services.count) ||
-      this.failure !== null, 30_000, 'vCPU or service threads did not start');
+      this.failure !== null, 30_000 + 10_000 * (opts.memoryBytes / 2 ** 30), 'vCPU or service threads did not start');
     times[TIME_MIGRATION_START_US] = this.clock.nowUs();
     if (opts.strategy === 'hybrid' && opts.mode !== 'none') await this.precopy();
     times[TIME_GO_US] = this.clock.nowUs();
@@ -179,7 +180,7 @@ class ThreadedRun {
   private startVcpus(ports: Array<MessagePort | null>): void {
     const { opts, shared, views } = this;
     const pool = new Piscina({
-      filename: workerUrl('vcpu').href, minThreads: opts.vcpus, maxThreads: opts.vcpus, idleTimeout: 60_000,
+      filename: workerUrl('vcpu').href, minThreads: opts.vcpus, maxThreads: opts.vcpus, idleTimeout: 60_000, resourceLimits: WORKER_HEAP,
       // Dilated, the vCPUs are paced and sleep most of the time: they need no handicap against the services.
       niceIncrement: this.planned.plan.factor > 1 ? 0 : opts.vcpuNice,
     });

@@ -9,7 +9,7 @@
  */
 import { Errors } from '../errors.js';
 import {
-  PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK, PAGE_WAITERS,
+  PAGE_HOW_SHIFT, PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK, PAGE_WAITERS,
 } from './layout.js';
 import type { Memslot, ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
@@ -107,9 +107,10 @@ export class GuestMemory implements PageStates {
   /**
    * UFFDIO_COPY into page `page` from `src` (exactly the page's words), or UFFDIO_ZEROPAGE when
    * `src` is null. Returns INSTALLED, or EEXIST when the page was already there (or another thread
-   * is installing it). Wakes threads sleeping on the page-state word.
+   * is installing it). Wakes threads sleeping on the page-state word. `how` (ARRIVED_* bits) is
+   * published with the page, in its state word.
    */
-  installPage(page: number, src: Int32Array | null): number {
+  installPage(page: number, src: Int32Array | null, how = 0): number {
     const st = this.pageState;
     for (;;) {
       const s = Atomics.load(st, page);
@@ -117,13 +118,18 @@ export class GuestMemory implements PageStates {
       if (base === PAGE_PRESENT || base === PAGE_INSTALLING) return EEXIST;
       if (Atomics.compareExchange(st, page, s, (s & ~PAGE_STATE_MASK) | PAGE_INSTALLING) === s) break;
     }
-    if (this.publishGapUs > 0) return this.installPublishFirst(page, src);
+    if (this.publishGapUs > 0) return this.installPublishFirst(page, src, how);
     // A missing page's bytes are still the zeros the SharedArrayBuffer started with (nothing writes a
     // page that is not present), so a zero page needs no copy, like UFFDIO_ZEROPAGE's shared zero page.
     if (src !== null) this.copyPage(page, src);
-    const old = Atomics.exchange(st, page, PAGE_PRESENT);
+    const old = Atomics.exchange(st, page, PAGE_PRESENT | (how << PAGE_HOW_SHIFT));
     if (old & PAGE_WAITERS) Atomics.notify(st, page);
     return INSTALLED;
+  }
+
+  /** How a present page arrived (ARRIVED_* bits), 0 for a missing one. */
+  arrivedHow(page: number): number {
+    return Atomics.load(this.pageState, page) >> PAGE_HOW_SHIFT;
   }
 
   /**
@@ -149,8 +155,8 @@ export class GuestMemory implements PageStates {
   }
 
   /** The deliberately broken install order (fault injection): publish, wake, then copy. */
-  private installPublishFirst(page: number, src: Int32Array | null): number {
-    const old = Atomics.exchange(this.pageState, page, PAGE_PRESENT);
+  private installPublishFirst(page: number, src: Int32Array | null, how: number): number {
+    const old = Atomics.exchange(this.pageState, page, PAGE_PRESENT | (how << PAGE_HOW_SHIFT));
     if (old & PAGE_WAITERS) Atomics.notify(this.pageState, page);
     const until = performance.now() + this.publishGapUs / 1000;
     while (performance.now() < until) { /* the window in which a reader sees a page not yet copied */ }

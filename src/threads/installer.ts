@@ -17,7 +17,6 @@ export const OVERWRITTEN = 2;
 
 export class Installer {
   private readonly arrivalMs: Float32Array;
-  private readonly arrivalHow: Uint8Array;
   constructor(
     shared: SharedState,
     private readonly mem: GuestMemory,
@@ -29,7 +28,6 @@ export class Installer {
     private readonly pagesPerQueue: number,
   ) {
     this.arrivalMs = new Float32Array(shared.arrivalMsSab);
-    this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
   }
 
   /**
@@ -42,11 +40,12 @@ export class Installer {
       this.mem.overwritePage(page, src);
       return OVERWRITTEN;
     }
-    if (this.mem.installPage(page, src) === EEXIST) return EEXIST;
-    // For the memory map: when and how it came (plain stores; read by the main thread after the run
-    // or, for the live view, approximately: a torn read of a float only misplaces one cell briefly).
+    // How it came goes into the page's state word with the publish (the memory map reads it there).
+    const how = ((flags & PAGE_FLAG_DEMAND) !== 0 ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((flags & PAGE_FLAG_ZERO) !== 0 ? ARRIVED_ZERO : 0);
+    if (this.mem.installPage(page, src, how) === EEXIST) return EEXIST;
+    // For the memory map and the fault breakdown: when it came (a plain store; read by the main thread
+    // after the run or, for the live view, approximately: a torn read only misplaces one cell briefly).
     this.arrivalMs[page] = Math.max(0.001, (this.clock.nowUs() - this.times[TIME_GO_US]!) / 1000);
-    this.arrivalHow[page] = ((flags & PAGE_FLAG_DEMAND) !== 0 ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((flags & PAGE_FLAG_ZERO) !== 0 ? ARRIVED_ZERO : 0);
     if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) this.checkDone();
     return INSTALLED;
@@ -56,7 +55,6 @@ export class Installer {
   discard(page: number): void {
     if (!this.mem.discardPage(page)) return;
     this.arrivalMs[page] = 0;
-    this.arrivalHow[page] = 0;
     Atomics.sub(this.ctl, CTL_PRESENT_PAGES, 1);
   }
 

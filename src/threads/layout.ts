@@ -6,8 +6,8 @@
  *  control times     Float64Array[TIME_WORDS] (a second view of the same buffer, after the ints)
  *  vCPU stats        Float64Array[vcpus * VCPU_STRIDE] live counters the main thread samples
  *  guest memory      one SharedArrayBuffer per memslot, the bytes the vCPUs really read and write
- *  page arrival      Float32Array[pages] ms after the start when the page arrived (0: not yet),
- *                    Uint8Array[pages] how (ARRIVED_* bits): the report's memory map
+ *  page arrival      Float32Array[pages] ms after the start when the page arrived (0: not yet); how it
+ *                    came (ARRIVED_* bits) is in the page-state word (PAGE_HOW_SHIFT)
  */
 
 import { LATENCY_BUCKETS } from '../model/stats.js';
@@ -17,6 +17,12 @@ import { LATENCY_BUCKETS } from '../model/stats.js';
 export { PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK } from '../model/page-state.js';
 /** Set by a thread that sleeps on the page's state word, so an installer knows to notify. */
 export const PAGE_WAITERS = 0x10;
+/**
+ * How a present page arrived (ARRIVED_* bits, the memory map's) sits in its state word from this bit
+ * on, published with the page by the installer's one atomic store: no separate byte per page (a
+ * 16 GiB guest's tables must fit its RSS budget).
+ */
+export const PAGE_HOW_SHIFT = 8;
 
 // ---- control block (Int32 words) ----
 /**

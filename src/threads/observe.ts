@@ -20,9 +20,9 @@ import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFF
 export function pageMap(opts: ResolvedOptions, shared: SharedState): PageMap {
   const map = new PageMapBuilder(opts.pages);
   const ms = new Float32Array(shared.arrivalMsSab);
-  const how = new Uint8Array(shared.arrivalHowSab);
+  const mem = GuestMemory.fromShared(shared);
   if (opts.mode === 'none') map.recordAllPresent();
-  else for (let p = 0; p < opts.pages; p++) if (ms[p]! > 0) map.record(p, ms[p]!, how[p]!);
+  else for (let p = 0; p < opts.pages; p++) if (ms[p]! > 0) map.record(p, ms[p]!, mem.arrivedHow(p));
   return map.build();
 }
 
@@ -33,7 +33,6 @@ export class EventPublisher {
   private readonly times: Float64Array;
   private readonly vstats: Float64Array;
   private readonly arrivalMs: Float32Array;
-  private readonly arrivalHow: Uint8Array;
   private readonly mem: GuestMemory;
   private readonly cells: number;
   private readonly pagesPerCell: number;
@@ -47,7 +46,6 @@ export class EventPublisher {
     this.times = new Float64Array(shared.ctlSab, TIME_OFFSET_BYTES, TIME_WORDS);
     this.vstats = new Float64Array(shared.vcpuStatsSab);
     this.arrivalMs = new Float32Array(shared.arrivalMsSab);
-    this.arrivalHow = new Uint8Array(shared.arrivalHowSab);
     this.mem = GuestMemory.fromShared(shared);
     ({ cells: this.cells, pagesPerCell: this.pagesPerCell } = mapGeometry(opts.pages));
     this.cellPresent = new Int32Array(this.cells).fill(-1);
@@ -120,7 +118,7 @@ export class EventPublisher {
       for (let p = c * ppc; p < end; p++) {
         if (this.opts.mode === 'none' || this.arrivalMs[p]! > 0) {
           present++;
-          const how = this.arrivalHow[p]!;
+          const how = this.mem.arrivedHow(p);
           if (how & ARRIVED_DEMAND) demand++;
           if (how & ARRIVED_ZERO) zero++;
         }

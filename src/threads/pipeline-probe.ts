@@ -53,12 +53,14 @@ function onePass(start: ServiceStart, views: ReturnType<typeof openShared>, page
   const host = new SourceHost(start);
   const installer = new Installer(start.shared, views.mem, views.ctl, views.times, views.clock, [], 1);
   const resolver = new FaultResolver(newFetcherStats('fetcher'), views.mem, installer, views.clock, null, null, views.sourceBell);
-  const receiver = new FrameReceiver(new WireRing(start.shared.wireToDest[CH_BULK]!), views.clock, views.ctl);
+  const ring = new WireRing(start.shared.wireToDest[CH_BULK]!);
+  const receiver = new FrameReceiver(ring, views.clock, views.ctl);
+  const batch = Math.max(1, Math.min(BATCH, ring.slots >> 1)); // huge pages: a ring of a few slots
   let sourceMs = 0;
   const t0 = performance.now();
-  for (let p = 0; p < pages; p += BATCH) {
+  for (let p = 0; p < pages; p += batch) {
     const now = views.clock.nowUs();
-    const end = Math.min(pages, p + BATCH);
+    const end = Math.min(pages, p + batch);
     const a = performance.now();
     for (let q = p; q < end; q++) if (!host.emit(q, 0, CH_BULK, 0, false, now, now)) throw new Error('assertion failed: pipeline probe ring full');
     host.flush();

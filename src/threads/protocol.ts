@@ -82,9 +82,8 @@ export interface SharedState {
    * at version 0).
    */
   versionSab: SharedArrayBuffer | null;
-  /** When (ms after the start) and how each page arrived: see layout.ts. */
+  /** When (ms after the start) each page arrived (how: in its page-state word): see layout.ts. */
   arrivalMsSab: SharedArrayBuffer;
-  arrivalHowSab: SharedArrayBuffer;
   /** workload 'trace': each vCPU's recorded accesses. */
   traces: VcpuTrace[] | null;
 }

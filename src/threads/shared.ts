@@ -42,7 +42,6 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dil
     wireToSource: Array.from({ length: channels }, () => allocateWire(requests) as SharedArrayBuffer),
     versionSab: opts.strategy === 'hybrid' && channels > 0 ? new SharedArrayBuffer(opts.pages) : null,
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
-    arrivalHowSab: new SharedArrayBuffer(opts.pages),
     traces,
   };
 }
