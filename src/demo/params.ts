@@ -145,7 +145,9 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     };
   }
   // Slow motion: stretch the link and let the guest think; a stretched run needs a patient watchdog
-  // and a short tail (the tail is counted in accesses, each of which now takes thinkUs).
+  // and a short tail (the tail is counted in accesses, each of which now takes thinkUs). The page
+  // plays the run as it happens, so it runs undilated (time dilation 1): the speed control is its
+  // own stretch, and in slow motion the simulator's cost is already small against the link's.
   const f = s.factor;
   const watchdogS = Math.min(600, 20 * Math.max(1, f / 10));
   const options = resolveOptions({
@@ -155,6 +157,7 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     bandwidth: Number.isFinite(asGiven.bandwidthBps) ? asGiven.bandwidthBps / f : 'unlimited',
     watchdog: `${watchdogS}s`,
     tailAccesses: Math.max(100, Math.round(20_000 / f)),
+    timeDilation: 1,
   });
   return {
     options, speed: speed as Speed, playback: null,

@@ -1,8 +1,9 @@
 /**
  * The source host's memory image, derived, never stored: word w of page p at version v is
- * sourceWord(seed, p, w, v), and a configurable fraction of pages are all zeros. A page's version
+ * sourceWord(seed, p, w, v), and a configurable fraction of pages start all zeros. A page's version
  * starts at 0 and grows each time the guest writes it on the source (hybrid's precopy, see
- * precopy.ts), so a stale copy differs from the current one in every word. Any thread can
+ * precopy.ts), so a stale copy differs from the current one in every word; a page the guest wrote is
+ * no longer all zeros (else a stale zero page would look like its current self). Any thread can
  * re-derive any page at any version to check it, and guest size costs the source nothing.
  */
 import { isZeroPage, keyedWord, pageKey, wordMixTable } from './rng.js';
@@ -14,19 +15,20 @@ export class SourceImage {
     this.wordsPerPage = pageSize >>> 2;
     this.mix = wordMixTable(this.wordsPerPage);
   }
-  isZero(page: number): boolean {
-    return isZeroPage(this.seed, page, this.zeroFraction);
+  /** All zeros at `version`: a zero page the guest never wrote. */
+  isZero(page: number, version = 0): boolean {
+    return version === 0 && isZeroPage(this.seed, page, this.zeroFraction);
   }
   /** The expected value of one word (0 on a zero page). */
   word(page: number, word: number, version = 0): number {
-    return this.isZero(page) ? 0 : keyedWord(pageKey(this.seed, page, version), word);
+    return this.isZero(page, version) ? 0 : keyedWord(pageKey(this.seed, page, version), word);
   }
   /**
    * Fills `out` (wordsPerPage int32s from `at`) with the page's content at `version`. The hot path of
    * every pushed page: unrolled by 8 (wordsPerPage is a multiple of 1024), allocates nothing.
    */
   fillPage(page: number, out: Int32Array, at = 0, version = 0): void {
-    if (this.isZero(page)) { out.fill(0, at, at + this.wordsPerPage); return; }
+    if (this.isZero(page, version)) { out.fill(0, at, at + this.wordsPerPage); return; }
     const key = pageKey(this.seed, page, version);
     const t = this.mix;
     for (let w = 0, o = at; w < this.wordsPerPage; w += 8, o += 8) {

@@ -21,11 +21,14 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dil
   const handlers = handlerCount(opts);
   // Channels: 0 bulk and 1 urgent (preempt) to the fetcher, then one per uffd handler (src/source.ts).
   const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 2 + handlers;
-  // The bulk ring holds the send buffer plus what is in flight on the link (bandwidth-delay product)
-  // and a few pages more; the urgent and handlers' channels carry only demanded pages, at most one
-  // per vCPU in flight (a full ring only makes the source retry).
+  // The bulk ring holds the send buffer (frames committed to the wire count against it), what is in
+  // flight on the link (bandwidth-delay product), and room for the fetcher to fall behind the link
+  // for a while without stopping the source: up to 4 ms of the link's pages, at most a send buffer
+  // more. The urgent and handlers' channels carry only demanded pages, at most one per vCPU in
+  // flight (a full ring only makes the source retry).
   const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
-  const bulk = wireLayout(Math.max(opts.sendBufferBytes + bdp + 8 * opts.pageSize, 1 << 20), opts.pageSize);
+  const lag = Number.isFinite(opts.bandwidthBps) ? Math.min(opts.sendBufferBytes, (opts.bandwidthBps / 8) * 0.004) : opts.sendBufferBytes;
+  const bulk = wireLayout(Math.max(opts.sendBufferBytes + bdp + lag + 8 * opts.pageSize, 1 << 20), opts.pageSize);
   const demandOnly = wireLayout((opts.vcpus + 8) * opts.pageSize, opts.pageSize);
   const requests = wireLayout(0, 0, REQUEST_RECORDS);
   return {

@@ -90,7 +90,7 @@ function sendOldCopy(host: SourceHost, stale: number[]): void {
   if (versions === null) return;
   const isStale = new Set(stale);
   for (let p = 0; p < versions.length; p++) {
-    if (versions[p]! < 1 || isStale.has(p) || host.views.image.isZero(p)) continue;
+    if (versions[p]! < 1 || isStale.has(p)) continue;
     const now = host.clock.nowUs();
     while (host.running() && !host.emit(p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, CH_BULK, versions[p]! - 1, false, now, now)) {
       host.sleepUntil(host.views.sourceBell.snapshot(), now + RETRY_WALL_US / host.clock.dilation);

@@ -73,6 +73,8 @@ export class SourceHost {
   readonly bulk = new FrameQueue(1024);
   readonly urgent = new FrameQueue(64);
   readonly lookaheadUs: number;
+  /** The send buffer's wire time (modelled us): more than this can never be committed. */
+  private readonly sendBufferUs: number;
   private readonly bells: Doorbell[];
   private readonly rung: Uint8Array;
   /** Send-buffer bytes of one queued page frame. */
@@ -106,6 +108,7 @@ export class SourceHost {
     this.rung = new Uint8Array(this.toDest.length);
     this.pageFrameBytes = opts.pageSize + PAGE_HEADER_BYTES;
     this.lookaheadUs = LOOKAHEAD_WALL_US / this.clock.dilation;
+    this.sendBufferUs = this.outbound.serialiseUs(opts.sendBufferBytes);
   }
 
   running(): boolean {
@@ -150,7 +153,7 @@ export class SourceHost {
    */
   emit(page: number, flags: number, channel: number, version: number, isUrgent: boolean, queuedUs: number, nowUs: number): boolean {
     const { image } = this.views;
-    const zero = image.isZero(page);
+    const zero = image.isZero(page, version);
     if (zero) flags |= PAGE_FLAG_ZERO;
     const frameBytes = PAGE_HEADER_BYTES + (zero ? 0 : this.opts.pageSize);
     const out = this.outbound;
@@ -272,14 +275,19 @@ export class SourceHost {
       const now = this.clock.nowUs();
       this.readRequests();
       this.serveRequests(now);
-      if (this.policy.pushing(Atomics.load(views.ctl, CTL_VCPUS_DONE) === opts.vcpus)) this.fillBulk(now);
+      const pushing = this.policy.pushing(Atomics.load(views.ctl, CTL_VCPUS_DONE) === opts.vcpus);
+      if (pushing) this.fillBulk(now);
       const blocked = this.transmitDue(now);
       // Wake when the next request is due or when the wire has room for more within the lookahead.
       let wakeUs = now + IDLE_WALL_US / this.clock.dilation;
       if (this.reqHead < this.reqPage.length) wakeUs = Math.min(wakeUs, this.reqArriveUs[this.reqHead]!);
-      // Top the wire up when half the lookahead has drained: the other half is the slack for this
-      // thread's own wake-up (a sleep that overshoots by less than it never idles the link).
-      if (!blocked && (this.urgent.length || this.bulk.length)) wakeUs = Math.min(wakeUs, now + outbound.backlogUs(now) - this.lookaheadUs / 2);
+      // Top the wire up when half of what can be committed has drained: the other half is the slack for
+      // this thread's own wake-up (a sleep that overshoots by less never idles the link). What can be
+      // committed is the lookahead, or less when the send buffer holds less wire time (4 MiB is 1.3 ms
+      // at 25 Gbit/s): waking at half the lookahead there would never sleep at all.
+      if (!blocked && (this.urgent.length || this.bulk.length || (pushing && this.policy.unsent > 0))) {
+        wakeUs = Math.min(wakeUs, now + outbound.backlogUs(now) - Math.min(this.lookaheadUs, this.sendBufferUs) / 2);
+      }
       this.sleepUntil(seen, wakeUs);
     }
   }

@@ -219,14 +219,14 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       writes++;
     } else {
       reads++;
-      const zero = image.isZero(page);
+      // The version the guest must see: the source's at the switch (hybrid), else the first.
+      const version = versions === null ? 0 : versions[page]!;
+      const zero = image.isZero(page, version);
       const w = stream.word;
       const got = words[base + w]!;
       const gotLast = words[base + lastWord]!;
       const gotMine = words[base + mySlot]!;
       const n = writeCount === null ? 0 : writeCount[page]!;
-      // The version the guest must see: the source's at the switch (hybrid), else the first.
-      const version = versions === null ? 0 : versions[page]!;
       const key = pageKey(seed, page, version);
       const want = zero ? 0 : keyedWord(key, w);
       const wantLast = zero ? 0 : keyedWord(key, lastWord);

@@ -25,8 +25,8 @@ export function verifyPages(shared: SharedState, firstPage: number, endPage: num
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;
     const base = mem.pageWordBase(page, slot);
-    const zero = image.isZero(page);
     const version = versions === null ? 0 : versions[page]!;
+    const zero = image.isZero(page, version);
     const key = pageKey(opts.seed, page, version);
     let bad = -1;
     for (let w = 0; w < wpp; w++) {
