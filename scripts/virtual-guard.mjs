@@ -13,7 +13,7 @@ const FILE = new URL('../test/fixtures/virtual-guard.json.gz', import.meta.url);
 const HOST_FIELDS = ['wallMs', 'peakRssBytes'];
 /** Fields added to the virtual engine since the baseline: the fault-time breakdown and its raw counters, the time dilation (always 1 there). */
 export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'dilation'];
-export const ADDED_COUNTERS = ['demandQueueUsTotal', 'demandQueueUsMax', 'recordLagUsTotal', 'installLagUsTotal', 'requestLagUsTotal'];
+export const ADDED_COUNTERS = ['demandQueueUsTotal', 'demandQueueUsMax', 'recordLagUsTotal', 'installLagUsTotal', 'requestLagUsTotal', 'linkStallUsTotal'];
 
 export const MATRIX = [];
 for (const seed of [1, 7]) {
