@@ -1,7 +1,8 @@
 /**
- * The source's queues of frames waiting for the wire (the bulk socket's send buffer, and the urgent
- * socket's): a FIFO of page, flags, destination channel and enqueue time in typed arrays, so queueing
- * a page allocates nothing once the queue has grown to its working size.
+ * The source's queues: frames waiting for the wire (the bulk socket's send buffer, and the urgent
+ * socket's), a FIFO of page, flags, destination channel and enqueue time in typed arrays, so queueing
+ * a page allocates nothing once the queue has grown to its working size; and the page requests that
+ * have reached it, in arrival order.
  */
 export class FrameQueue {
   private page: Int32Array;
@@ -40,5 +41,34 @@ export class FrameQueue {
     this.page.copyWithin(0, this.head, this.tail); this.flags.copyWithin(0, this.head, this.tail);
     this.channel.copyWithin(0, this.head, this.tail); this.queuedUs.copyWithin(0, this.head, this.tail);
     this.head = 0; this.tail = n;
+  }
+}
+
+/**
+ * The page requests that reached the source's end of the inbound link, in arrival order (the link is
+ * FIFO, so arrival times only grow): page, faulting vCPU, the channel to answer on, arrival time.
+ */
+export class RequestQueue {
+  private readonly page: number[] = [];
+  private readonly vcpu: number[] = [];
+  private readonly channel: number[] = [];
+  private readonly arriveUs: number[] = [];
+  private head = 0;
+
+  push(page: number, vcpu: number, channel: number, arriveUs: number): void {
+    this.page.push(page); this.vcpu.push(vcpu); this.channel.push(channel); this.arriveUs.push(arriveUs);
+  }
+  /** Arrival time of the oldest request not yet served, Infinity when none. */
+  nextArrivalUs(): number { return this.head < this.page.length ? this.arriveUs[this.head]! : Infinity; }
+  headPage(): number { return this.page[this.head]!; }
+  headVcpu(): number { return this.vcpu[this.head]!; }
+  headChannel(): number { return this.channel[this.head]!; }
+  /** Done with the oldest request; the arrays restart once a long run of them is served. */
+  shift(): void {
+    this.head++;
+    if (this.head === this.page.length && this.head > 1024) {
+      this.page.length = this.vcpu.length = this.channel.length = this.arriveUs.length = 0;
+      this.head = 0;
+    }
   }
 }

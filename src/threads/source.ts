@@ -20,7 +20,7 @@
  */
 import type { Clock } from './clock.js';
 import type { Doorbell } from './doorbell.js';
-import { FrameQueue } from './frame-queue.js';
+import { FrameQueue, RequestQueue } from './frame-queue.js';
 import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US } from './layout.js';
 import { Link } from '../model/link.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
@@ -80,12 +80,7 @@ export class SourceHost {
   /** Send-buffer bytes of one queued page frame. */
   readonly pageFrameBytes: number;
   private readonly prefetch: number[] = [];
-  // Requests in arrival order: the inbound link is FIFO, so arrival times only grow.
-  private readonly reqPage: number[] = [];
-  private readonly reqVcpu: number[] = [];
-  private readonly reqChannel: number[] = [];
-  private readonly reqArriveUs: number[] = [];
-  private reqHead = 0;
+  private readonly requests = new RequestQueue();
   /** The link stall is counted up to here (moved past the start and hybrid's switch, which are no stalls). */
   stallCountedToUs = 0;
 
@@ -215,10 +210,7 @@ export class SourceHost {
     for (let ch = 0; ch < this.toSource.length; ch++) {
       const ring = this.toSource[ch]!;
       for (let sentUs = ring.peek(); sentUs >= 0; sentUs = ring.peek()) {
-        this.reqPage.push(ring.a);
-        this.reqVcpu.push(ring.b);
-        this.reqChannel.push(ch);
-        this.reqArriveUs.push(this.inbound.send(REQUEST_BYTES, sentUs));
+        this.requests.push(ring.a, ring.b, ch, this.inbound.send(REQUEST_BYTES, sentUs));
         ring.consume();
       }
       ring.release();
@@ -227,28 +219,18 @@ export class SourceHost {
 
   private serveRequests(nowUs: number): void {
     const { stats, policy, prefetch } = this;
-    while (this.reqHead < this.reqPage.length && this.reqArriveUs[this.reqHead]! <= nowUs) {
-      const i = this.reqHead++;
-      const page = this.reqPage[i]!;
-      const arrivedUs = this.reqArriveUs[i]!;
+    const q = this.requests;
+    for (let arrivedUs = q.nextArrivalUs(); arrivedUs <= nowUs; arrivedUs = q.nextArrivalUs()) {
+      const page = q.headPage();
       stats.requestLagUsTotal += Math.max(0, nowUs - arrivedUs);
       // Queued now: the wait behind the link counts from here (the thread's own lateness in getting
       // here is requestLagUsTotal, a simulator cost, not a modelled one).
-      if (policy.onRequest(page, this.reqVcpu[i]!, arrivedUs, prefetch)) this.queuePage(page, PAGE_FLAG_DEMAND, this.reqChannel[i]!, nowUs);
+      if (policy.onRequest(page, q.headVcpu(), arrivedUs, prefetch)) this.queuePage(page, PAGE_FLAG_DEMAND, q.headChannel(), nowUs);
       for (const p of prefetch) this.queuePage(p, PAGE_FLAG_PREFETCH, CH_BULK, nowUs);
-    }
-    if (this.reqHead === this.reqPage.length && this.reqHead > 1024) {
-      this.reqPage.length = this.reqVcpu.length = this.reqChannel.length = this.reqArriveUs.length = 0;
-      this.reqHead = 0;
+      q.shift();
     }
   }
 
-  /**
-   * Tops the send buffer up with the strategy's next pushes. The buffer holds every byte not yet
-   * serialised: the frames queued here and those already stamped within the lookahead (as the
-   * virtual engine's buffer holds all but the frame on the wire), so a demanded page under linear
-   * waits behind --send-buffer bytes, however far ahead this thread commits.
-   */
   private fillBulk(nowUs: number): void {
     const committed = this.outbound.backlogBytes(nowUs);
     while (this.bulk.bytes + committed < this.opts.sendBufferBytes) {
@@ -280,7 +262,7 @@ export class SourceHost {
       const blocked = this.transmitDue(now);
       // Wake when the next request is due or when the wire has room for more within the lookahead.
       let wakeUs = now + IDLE_WALL_US / this.clock.dilation;
-      if (this.reqHead < this.reqPage.length) wakeUs = Math.min(wakeUs, this.reqArriveUs[this.reqHead]!);
+      wakeUs = Math.min(wakeUs, this.requests.nextArrivalUs());
       // Top the wire up when half of what can be committed has drained: the other half is the slack for
       // this thread's own wake-up (a sleep that overshoots by less never idles the link). What can be
       // committed is the lookahead, or less when the send buffer holds less wire time (4 MiB is 1.3 ms
