@@ -5,7 +5,10 @@
 // Method: option parsing directly; small runs on real threads. The one wall-clock assertion is a
 // lower bound the model guarantees (the link's own time, stretched D-fold, cannot be beaten);
 // nothing asserts how fast this machine is.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatDilation, formatPlanLine } from '../src/cli/format.js';
 import { compare, pacedBaselineRate } from '../src/compare.js';
 import { simulate } from '../src/index.js';
 import type { DilationReport } from '../src/model/result.js';
@@ -22,6 +25,24 @@ describe('--time-dilation as an option', () => {
   });
   it.each([['0'], ['fast'], [''], [-3], ['1e9']])('rejects %j with one line naming the field', (v) => {
     expect(() => resolveOptions({ timeDilation: v as never })).toThrow(/^timeDilation: must be auto or a number from 1 to 100000$/);
+  });
+  it('the CLI takes --time-dilation, and a bad one is one line on stderr and exit code 2', () => {
+    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+    const r = spawnSync(process.execPath, [cli, 'run', '--time-dilation', '0'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('postcopy-sim: error: timeDilation: must be auto or a number from 1 to 100000\n');
+    const help = spawnSync(process.execPath, [cli, 'help'], { encoding: 'utf8' });
+    expect(help.stdout).toMatch(/--time-dilation D/);
+  });
+  it('the plan line says D, why, and the wall time; the summary row says the shares', () => {
+    const d: DilationReport = {
+      factor: 57, auto: true, accessUs: 0.3, measuredUs: { fault: 295, page: 0.9, access: 0.3 }, modelledFaultUs: 103.4,
+      predictedShare: 0.05, share: 0.031, linkStallShare: 0.004, wallEstimateMs: 12_300,
+    };
+    expect(formatPlanLine(d, 'migrating')).toBe('migrating: time dilation 57x (simulator 5.0% of a 103.4 us fault, measured at start): at least 12.3 s of wall time');
+    expect(formatDilation(d)).toBe('57x auto (simulator 5.0% predicted, 3.1% measured of a 103.4 us fault; link idle 0.4% (source late))');
+    expect(formatPlanLine({ ...d, factor: 1 }, 'migrating')).toBeNull();
   });
 });
 
