@@ -120,6 +120,7 @@ describe('scenarios on tiny sizes', () => {
     expect(r.body.passes).toHaveLength(2);
     for (const p of r.body.passes) {
       expect(p.perPageUs).toBeGreaterThan(0);
+      expect(p.cpuUs).toBeGreaterThan(0);
       expect(p.sourceUs + p.destinationUs).toBeCloseTo(p.perPageUs, 6);
     }
     expect(r.body.bestUs).toBeLessThanOrEqual(r.body.medianUs);

@@ -20,7 +20,7 @@ export class FrameReceiver {
    * Consumed space goes back to the sender on return.
    */
   drain(
-    onPage: (page: number, flags: number, words: Int32Array | null, arriveUs: number) => void,
+    onPage: (page: number, flags: number, words: Int32Array | null, arriveUs: number, nowUs: number) => void,
     onDiscard?: (pages: Int32Array, final: boolean) => void,
     maxFrames = Infinity,
   ): number {
@@ -40,7 +40,7 @@ export class FrameReceiver {
       // A discard list is copied out (rare: once per switch); a page is installed straight from its
       // slot, still in the ring, before consume().
       if (ring.kind === FRAME_DISCARD) onDiscard?.(ring.rec.slice(ring.extraAt, ring.extraAt + ring.extraWords), ring.a === 1);
-      else onPage(ring.a, ring.b, ring.payloadView(), arriveUs);
+      else onPage(ring.a, ring.b, ring.payloadView(), arriveUs, now);
       ring.consume();
     }
   }

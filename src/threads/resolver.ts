@@ -31,11 +31,12 @@ export class FaultResolver {
 
   /**
    * A page arrived (`arriveUs` per the link model, -1 when copied locally), its bytes in `words`
-   * (exactly one page; null for a zero page): install it. Allocates nothing.
+   * (exactly one page; null for a zero page): install it. `batchNowUs`: the receiver's clock reading
+   * for its batch (see Installer.install). Allocates nothing.
    */
-  readonly onPage = (page: number, flags: number, words: Int32Array | null, arriveUs = -1): void => {
+  readonly onPage = (page: number, flags: number, words: Int32Array | null, arriveUs = -1, batchNowUs = -1): void => {
     const stats = this.stats;
-    const r = this.installer.install(page, words, flags);
+    const r = this.installer.install(page, words, flags, batchNowUs);
     if (r === EEXIST) { stats.eexist++; return; }
     if (r === OVERWRITTEN) { stats.overwritten++; return; }
     countInstalled(stats, flags);
