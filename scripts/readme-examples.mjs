@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const sections = {
   cli: [
-    ['postcopy-sim run --vcpus 4 --memory 1GiB --mode exit', 'Exit mode (`KVM_EXIT_MEMORY_FAULT`), the default:'],
-    ['postcopy-sim run --vcpus 4 --memory 1GiB --mode uffd --handlers 2', 'The same guest through one shared userfaultfd queue read by two handler threads:'],
+    ['postcopy-sim run --vcpus 4 --memory 256MiB --mode exit', 'Exit mode (`KVM_EXIT_MEMORY_FAULT`), the default, time-dilated (`auto`, the default on a modelled link: every time is modelled time; the `time dilation` row says D and the simulator\'s share of a fault):'],
+    ['postcopy-sim run --vcpus 4 --memory 256MiB --mode uffd --handlers 2', 'The same guest through one shared userfaultfd queue read by two handler threads:'],
     ['postcopy-sim run --vcpus 2 --memory 64MiB --mode uffd --uffd-per-vcpu --partition --workload sequential --accesses 8192 --network none --json',
       'One uffd per vCPU slice, no network (the fetcher copies from a local image, as `demand_paging_test` does), as JSON (one object on stdout; the arrays are cut here):'],
   ],
@@ -14,7 +14,7 @@ const sections = {
 
 function run(cmd) {
   const args = cmd.split(' ').slice(1);
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}`);
   let out = r.stdout.trimEnd();
   if (args.includes('--json')) {
