@@ -13,7 +13,8 @@ import {
 import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
-import { renderPublished, type PublishedBody } from './scenarios/published.js';
+import type { PublishedBody } from './scenarios/published.js';
+import { renderPublished } from './scenarios/published-render.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 
@@ -180,7 +181,7 @@ export function failures(results: Results): string[] {
   for (const s of results.scale?.body.rows ?? []) if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
   const pub = results.published?.body;
-  if (pub && [...pub.series.flatMap((s) => [s.uffd, s.exits]), ...pub.userfault.flatMap((u) => Object.values(u.cells))].some((c) => !c.verified)) {
+  if (pub && pub.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
   }
   return out;

@@ -69,8 +69,14 @@ export const OptionsSchema = z.strictObject({
   /** Fault injection for the robustness tests: make one thread die mid-run. */
   injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
-  costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
-  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
+  costs: z.string().min(1).optional().describe('virtual engine: a cost profile JSON file (postcopy-sim calibrate -o FILE); wins over --profile'),
+  profile: z.enum(['this-host', 'large-host']).default('this-host')
+    .describe("virtual engine: the shipped cost profile: this host's measured costs, or a two-socket 256-thread host (src/virtual/profiles/)"),
+  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: this host's for a measured profile, the profile's for a modelled host)"),
+  uffdMode: z.enum(['missing', 'minor']).default('missing')
+    .describe("uffd registration: 'missing' (anonymous memory, UFFDIO_COPY / _ZEROPAGE) or 'minor' (shmem, UFFDIO_CONTINUE), both engines"),
+  wakeBatch: int(1, 64).default(1)
+    .describe('uffd mode: the listen and preempt threads copy with MODE_DONTWAKE and issue one UFFDIO_WAKE per run of contiguous pages every N pages'),
   recordSendOrder: bool.default(false)
     .describe('keep the order in which the source sent pages (result.sendOrder: page, frame flags), for tests and teaching'),
   exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
@@ -120,7 +126,10 @@ export interface ResolvedOptions {
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
   engine: 'threads' | 'virtual';
   costs: string | undefined;
+  profile: 'this-host' | 'large-host';
   cores: number | undefined;
+  uffdMode: 'missing' | 'minor';
+  wakeBatch: number;
   exitResolver: 'fetcher' | 'vcpu';
   recordSendOrder: boolean;
 }
@@ -177,7 +186,6 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.engine === 'threads' && o.handlers > 64) throw Errors.badInput('handlers', 'the threaded engine runs at most 64 handlers (use --engine virtual)');
   if (o.engine === 'threads' && (o.costs || o.cores !== undefined)) throw Errors.badInput('costs', '--costs and --cores need --engine virtual');
   if (o.exitResolver === 'vcpu' && o.mode !== 'exit') throw Errors.badInput('exitResolver', "'vcpu' is for exit mode");
-  if (o.exitResolver === 'vcpu' && o.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' needs network none");
   if (o.network === 'none' && o.mode !== 'none' && o.accesses === undefined && o.workload !== 'trace') {
     throw Errors.badInput('accesses', 'network none needs --accesses (with no source pushing, migration would only end when the guest does)');
   }
@@ -196,6 +204,6 @@ function finish(o: Parsed): ResolvedOptions {
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
-    engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
+    engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
   };
 }

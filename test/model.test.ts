@@ -119,7 +119,7 @@ describe('the result builder', () => {
     const o = resolveOptions({ vcpus: 2, memory: '1MiB', network: 'none', accesses: 100 });
     const v = (faults: number, runUs: number, firstBadRead: string | null = null): VcpuTotals => ({
       accesses: 100, faults, faultsRead: faults, faultsWrite: 0, faultsExec: 0, blockedUs: 1000, runUs, badReads: firstBadRead ? 1 : 0, firstBadRead,
-      resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0,
+      resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0,
     });
     const fetcher = { ...newFetcherStats('fetcher'), installedDemand: 30, installedPushed: 226, eexist: 2 };
     const totals: RunTotals = {

@@ -15,7 +15,8 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
-  engine: 'string', costs: 'string', cores: 'string', exitResolver: 'string',
+  engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string',
+  recordSendOrder: 'boolean',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -29,6 +29,8 @@ export interface PageMap {
 
 export interface RunResult {
   engine: 'threads' | 'virtual';
+  /** What ran it: the engine, the virtual engine's cost profile (null for threads) and cores, and the fault-path options. */
+  engineInfo: { engine: 'threads' | 'virtual'; profile: string | null; cores: number; uffdMode: 'missing' | 'minor'; exitResolver: 'fetcher' | 'vcpu' };
   mode: 'exit' | 'uffd' | 'none';
   strategy: string;
   vcpus: number;

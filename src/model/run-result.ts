@@ -30,6 +30,8 @@ export interface VcpuTotals {
   /** exit resolver 'vcpu': pages this vCPU installed itself, and copies that found the page there */
   selfInstalled: number;
   selfEexist: number;
+  /** exit resolver 'vcpu' over a link: requests this vCPU sent the source itself */
+  selfRequests: number;
 }
 
 /** The end-of-run proof's findings over all of memory. */
@@ -61,6 +63,8 @@ export interface RunTotals {
   pageMap: PageMap | null;
   wallMs: number;
   peakRssBytes: number;
+  /** the virtual engine's cost profile and modelled cores; the threaded engine's real cores */
+  engineInfo: { profile: string | null; cores: number };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -78,6 +82,7 @@ export function buildResult(t: RunTotals): RunResult {
   const wireUs = Number.isFinite(opts.bandwidthBps) ? (bytesToDest * 8e6) / opts.bandwidthBps : 0;
   return {
     engine: t.engine,
+    engineInfo: { engine: t.engine, ...t.engineInfo, uffdMode: opts.uffdMode, exitResolver: opts.exitResolver },
     mode: opts.mode, strategy: opts.strategy, vcpus: opts.vcpus, handlers: handlerCount(opts), uffdQueues: t.uffdQueues,
     workload: opts.workload, writeRatio: opts.writeRatio, partition: opts.partition, pageSize: opts.pageSize, pages: opts.pages,
     memoryBytes: opts.memoryBytes, memslots: opts.memslots.length,
@@ -104,7 +109,7 @@ export function buildResult(t: RunTotals): RunResult {
     zeroPages: source ? source.zeroPages : sum((s) => s.installedZero),
     mergedFaults: sum((s) => s.mergedFaults),
     duplicatePages: sum((s) => s.eexist) + vsum((v) => v.selfEexist),
-    requests: sum((s) => s.requestsSent),
+    requests: sum((s) => s.requestsSent) + vsum((v) => v.selfRequests),
     requestsForSentPages: source?.requestsForSentPages ?? 0,
     faultBreakdownUs: faultBreakdown(opts, vs, source, fetchers),
     demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },

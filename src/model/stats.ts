@@ -6,7 +6,7 @@ import { PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO } from './page-flags.js';
 
 /** What a page fetcher or a uffd handler counted (posted to the main thread when it exits). */
 export interface FetcherStats {
-  role: 'fetcher' | 'handler';
+  role: 'fetcher' | 'handler' | 'preempt';
   faultRecords: number;
   requestsSent: number;
   mergedFaults: number;

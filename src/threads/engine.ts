@@ -13,6 +13,7 @@
  * Any failure (a dead thread, a page that never arrives) aborts every thread through the control
  * block and becomes a SimError that says who waited on what; the run always ends.
  */
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -229,7 +230,7 @@ function buildThreadsResult(
 ): RunResult {
   const { times } = views;
   const source = services.find((s): s is SourceStats => s.role === 'source') ?? null;
-  const fetchers = services.filter((s): s is FetcherStats => s.role === 'fetcher' || s.role === 'handler');
+  const fetchers = services.filter((s): s is FetcherStats => s.role !== 'source' && s.role !== 'error');
   return buildResult({
     engine: 'threads', opts, vcpus: reports, latency: mergeHistograms(reports.map((r) => r.latency)), source, fetchers,
     uffd: sumUffdLockStats(views.queues.map((q) => q.stats())), uffdQueues: views.queues.length,
@@ -241,7 +242,7 @@ function buildThreadsResult(
     blocktimeUs: times[TIME_ALL_BLOCKED_TOTAL_US]!,
     migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
     switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
-    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(),
+    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile: null, cores: availableParallelism() },
   });
 }
 

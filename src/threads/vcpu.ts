@@ -235,6 +235,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   blocktime.retire(tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled, selfEexist,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled, selfEexist, selfRequests: 0,
   };
 }

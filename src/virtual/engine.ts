@@ -20,7 +20,7 @@
 import { Errors, SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
 import type { ResolvedOptions } from '../options.js';
-import { defaultCostProfile, loadCostProfile, type CostModel } from './costs.js';
+import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './costs.js';
 import { virtualResult, type VirtualRunResult } from './result.js';
 import { VirtualSim } from './sim.js';
 
@@ -51,9 +51,16 @@ const YIELD_MS = 20;
 /** Playback: when the run falls behind the wall clock by more than this, it slides instead of rushing. */
 const MAX_LAG_MS = 250;
 
-export function resolveCosts(v: VirtualOptions): CostModel {
-  const base = v.costModel ?? (v.costs ? loadCostProfile(v.costs).costs : defaultCostProfile().costs);
-  return v.cores !== undefined ? { ...base, cores: v.cores } : base;
+/** The costs of a run: --costs FILE, else the shipped --profile; cores per costsOf(). */
+export function resolveCosts(v: VirtualOptions & { profile?: 'this-host' | 'large-host' }): CostModel {
+  if (v.costModel) return v.cores !== undefined ? { ...v.costModel, cores: v.cores } : v.costModel;
+  return costsOf(v.costs ? loadCostProfile(v.costs) : shippedProfile(v.profile ?? 'this-host'), v.cores);
+}
+
+/** The profile's name, as results record it. */
+export function profileName(v: VirtualOptions & { profile?: 'this-host' | 'large-host' }): string {
+  if (v.costModel) return 'custom';
+  return v.costs ? loadCostProfile(v.costs).name : v.profile ?? 'this-host';
 }
 
 /**
@@ -85,12 +92,11 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
 function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualSim {
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
-  if (exitByVcpu && opts.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' resolves from a local copy: it needs network 'none'");
   return new VirtualSim(opts, costs, exitByVcpu, hooks);
 }
 
 function finish(sim: VirtualSim, wallMs: number): VirtualRunResult {
-  const r = virtualResult(sim, wallMs);
+  const r = virtualResult(sim, wallMs, profileName(sim.opts as VirtualOptions & ResolvedOptions));
   sim.events.emit?.({ type: 'end', result: r });
   return r;
 }

@@ -19,16 +19,20 @@ import { loadTrace } from '../model/trace.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import type { ResolvedOptions } from '../options.js';
-import { perPage, type CostModel } from './costs.js';
+import type { CostModel } from './costs.js';
 import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
-import { installCopy, installPublish, installWakeHeld, installWakeRel } from './installer.js';
-import { DONE, FETCHER, HANDLER, Kernel, VCPU, type Lock, newLock, type Thread } from './kernel.js';
+import { hasPreemptThread } from '../model/delivery.js';
+import { handlerGot, handlerPoll, handlerPollSleep, handlerPollWoken, handlerRead } from './handler.js';
+import { installCopy, installPublish } from './installer.js';
+import { DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
 import { EventStream } from './observer.js';
 import { Ph } from './phases.js';
 import { onPrecopyRoundEnd, onRequest, onTx, sendRequest, SourceState, startSource } from './source.js';
-import { idle, onArrive } from './service.js';
-import { handlerGot, handlerLoop, handlerReadHeld, handlerReadRel, newUffd, uffdOf, type Uffd } from './uffd-handler.js';
-import { vcpuFaultDone, vcpuResume, vcpuRun, vcpuUffdHeld, vcpuUffdRel, type VcpuState } from './vcpu.js';
+import { onArrive } from './service.js';
+import { newUffd, type Uffd } from './uffd.js';
+import {
+  vcpuArrived, vcpuFaultDone, vcpuFinish, vcpuGup, vcpuReenter, vcpuRequested, vcpuResume, vcpuRetry, vcpuRun, vcpuSleep, vcpuTouch, type VcpuState,
+} from './vcpu.js';
 
 /** Timeline sampling interval (virtual us) before any halving. */
 const SAMPLE_US = 10_000;
@@ -42,9 +46,17 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly expVer: Uint16Array;
   readonly vcpus: VcpuState[] = [];
   readonly fetcher: number;
+  /** the preempt-channel thread, or -1 */
+  readonly preempt: number;
   readonly uffds: Uffd[] = [];
+  /** which uffd each handler thread reads, by thread id */
+  readonly handlerUffd: number[] = [];
   readonly pagesPerQueue: number;
-  readonly mm: Lock = newLock('mm');
+  /** mm-wide lines every fault resolution touches: mmap_lock's count, kvm->mmu_lock's */
+  readonly mm = new Serial('mmap_lock');
+  readonly mmu = new Serial('kvm mmu_lock');
+  /** threads inside a copy ioctl right now (its cost grows with them) */
+  copiers = 0;
   /** exit mode: vCPUs waiting on a page */
   readonly pageWaiters = new Map<number, number[]>();
   /** fetcher inbox: faulting vCPU ids, and when each record was posted */
@@ -81,8 +93,6 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly arrivalMs: Float64Array | null;
   readonly arrivalHow: Uint8Array | null;
   readonly events: EventStream;
-  readonly copyUs: number;
-  readonly installUs: number;
   readonly spinUs: number;
   readonly serviceSpinUs: number;
 
@@ -93,8 +103,6 @@ export class VirtualSim extends Kernel implements PageStates {
     this.state = new Uint8Array(o.pages);
     this.memVer = new Uint16Array(o.pages);
     this.expVer = new Uint16Array(o.pages);
-    this.copyUs = perPage(c.copyUs, o.pageSize);
-    this.installUs = perPage(c.installUs, o.pageSize);
     this.spinUs = c.spin ? o.spinUs : 0;
     this.serviceSpinUs = c.spin ? o.serviceSpinUs : 0;
     this.pagesPerQueue = pagesPerUffd(o);
@@ -103,9 +111,10 @@ export class VirtualSim extends Kernel implements PageStates {
     this.strategy = createStrategy(o.strategy, { pages: o.pages, vcpus: o.vcpus, precopyRounds: o.precopyRounds });
     this.addVcpus();
     this.fetcher = o.mode === 'none' ? -1 : this.addThread(FETCHER, Ph.FLoop).id;
+    this.preempt = hasPreemptThread(o, this.strategy.urgentChannel) ? this.addThread(PREEMPT, Ph.FLoop).id : -1;
     this.addUffds();
     this.sourceId = this.threads.length;
-    this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : 'fetcher'));
+    this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : t.kind === PREEMPT ? 'preempt' : 'fetcher'));
     const link = o.mode !== 'none' && o.network === 'link';
     const cfg = { bandwidthBps: o.bandwidthBps, latencyUs: o.latencyUs, overheadBytes: o.msgOverheadBytes };
     this.outbound = link ? new Link(cfg) : null;
@@ -135,17 +144,18 @@ export class VirtualSim extends Kernel implements PageStates {
         stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
-        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, installedUs: -1,
+        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1,
       });
     }
   }
 
   private addUffds(): void {
     const o = this.opts;
-    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k, o.uffdPerVcpu ? 1 : o.vcpus));
+    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k));
     for (let h = 0; h < handlerCount(o); h++) {
-      const t = this.addThread(HANDLER, Ph.HLoop);
+      const t = this.addThread(HANDLER, Ph.HPoll);
       this.uffds[uffdOfHandler(o, h)]!.handlers.push(t.id);
+      this.handlerUffd[t.id] = uffdOfHandler(o, h);
     }
   }
 
@@ -158,6 +168,14 @@ export class VirtualSim extends Kernel implements PageStates {
   isPresent(page: number): boolean { return this.state[page] === PAGE_PRESENT; }
 
   statsOf(t: Thread): FetcherStats { return this.fstats[t.id - this.opts.vcpus]!; }
+
+  /**
+   * `t` goes on with `ph` at `atUs`: at once when that is now (the same run as an event at now,
+   * without the event), else as an event. Only for a thread's own next step, at the end of a step.
+   */
+  continueAt(atUs: number, t: Thread, ph: number): void {
+    if (atUs === this.now) this.dispatch(t.id, ph, 0); else this.schedule(atUs, t, ph);
+  }
 
   protected override onSleep(t: Thread): void {
     if (t.kind !== VCPU) this.statsOf(t).sleeps++;
@@ -177,6 +195,8 @@ export class VirtualSim extends Kernel implements PageStates {
     this.goUs = this.now;
     this.blocks.active = this.opts.vcpus;
     for (let v = 0; v < this.opts.vcpus; v++) this.cpu(this.threads[v]!, 0, Ph.VRun);
+    // uffd handlers start in their poll() loop
+    for (const t of this.threads) if (t.kind === HANDLER) this.cpu(t, 0, Ph.HPoll);
   }
 
   /** Runs the next event; false when the queue is empty. */
@@ -207,7 +227,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.events.finalTick();
   }
 
-  private dispatch(id: number, ph: number, arg: number): void {
+  dispatch(id: number, ph: number, arg: number): void {
     if (id === this.sourceId) {
       if (ph === Ph.SrcReq) onRequest(this); else if (ph === Ph.SrcTx) onTx(this); else onPrecopyRoundEnd(this);
       return;
@@ -219,26 +239,27 @@ export class VirtualSim extends Kernel implements PageStates {
       case Ph.Arrive: onArrive(this, t, arg); return;
       case Ph.Preempt: this.releaseCore(t); this.cpu(t, 0, Ph.VRun); return;
       case Ph.VRun: vcpuRun(this, t); return;
+      case Ph.VTouch: vcpuTouch(this, t); return;
+      case Ph.VFinish: vcpuFinish(this, t); return;
+      case Ph.VGup: vcpuGup(this, t); return;
+      case Ph.VSleep: vcpuSleep(this, t); return;
+      case Ph.VRetry: vcpuRetry(this, t); return;
       case Ph.VFaultDone: vcpuFaultDone(this, t); return;
-      case Ph.VUffdHeld: vcpuUffdHeld(this, t); return;
-      case Ph.VUffdRel: vcpuUffdRel(this, t); return;
-      case Ph.VUffdCancelRel: this.unlock(uffdOf(this, t.page).lock); vcpuResume(this, t); return;
+      case Ph.VRequest: vcpuRequested(this, t); return;
+      case Ph.VArrived: vcpuArrived(this, t); return;
+      case Ph.VReenter: vcpuReenter(this, t); return;
       case Ph.VResume: vcpuResume(this, t); return;
       case Ph.FLoop: fetcherLoop(this, t); return;
       case Ph.FFault: fetcherFault(this, t); return;
       case Ph.FDiscard: applyDiscards(this, t); return;
-      case Ph.FSent: case Ph.HSent: sendRequest(this, t); this.cpu(t, 0, ph === Ph.FSent ? Ph.FLoop : Ph.HLoop); return;
-      case Ph.HLoop: handlerLoop(this, t); return;
-      case Ph.HReadHeld: handlerReadHeld(this, t); return;
-      case Ph.HReadRel: handlerReadRel(this, t); return;
+      case Ph.FSent: case Ph.HSent: sendRequest(this, t); this.schedule(this.now, t, ph === Ph.FSent ? Ph.FLoop : Ph.HPoll); return;
+      case Ph.HPoll: handlerPoll(this, t); return;
+      case Ph.HPollSleep: handlerPollSleep(this, t); return;
+      case Ph.HPollWoken: handlerPollWoken(this, t); return;
+      case Ph.HRead: handlerRead(this, t); return;
       case Ph.HGot: handlerGot(this, t); return;
-      case Ph.HEmpty: idle(this, t); return;
-      case Ph.InstStart: installCopy(this, t, false); return;
-      case Ph.InstMmHeld: this.schedule(this.now + this.c.mmHoldUs, t, Ph.InstMmRel); return;
-      case Ph.InstMmRel: installCopy(this, t, true); return;
+      case Ph.InstStart: installCopy(this, t); return;
       case Ph.InstPublish: installPublish(this, t); return;
-      case Ph.InstWakeHeld: installWakeHeld(this, t); return;
-      case Ph.InstWakeRel: installWakeRel(this, t); return;
       default: throw new Error(`assertion failed: unknown phase ${ph}`);
     }
   }
