@@ -23,10 +23,12 @@ import { Errors, SimError } from '../errors.js';
 import type { GuestMemory } from './guest-memory.js';
 import { mergeHistograms } from '../model/histogram.js';
 import { handlerCount, uffdOfHandler } from '../model/memslots.js';
+import { hasPreemptThread } from '../model/delivery.js';
+import { createStrategy } from '../model/strategies/index.js';
 import { buildResult } from '../model/run-result.js';
 import { sumUffdLockStats } from '../model/stats.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_MIGRATION_DONE, CTL_PRECOPY, CTL_PRESENT_PAGES,
+  BELL_FETCHER, BELL_PREEMPT, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_MIGRATION_DONE, CTL_PRECOPY, CTL_PRESENT_PAGES,
   CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, TIME_ALL_BLOCKED_TOTAL_US, TIME_GO_US,
   TIME_MIGRATION_DONE_US, TIME_MIGRATION_START_US, TIME_SWITCH_START_US,
 } from './layout.js';
@@ -139,6 +141,9 @@ class ThreadedRun {
     if (opts.mode === 'none') return vcpuEnds;
     if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
     this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0 }, fetcherEnds);
+    if (hasPreemptThread(opts, createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds }).urgentChannel)) {
+      this.services.start('preempt thread', { role: 'preempt', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
+    }
     for (let h = 0; h < handlerCount(opts); h++) {
       this.services.start(`uffd handler ${h}`, { role: 'handler', shared, vcpuPorts: [], uffd: uffdOfHandler(opts, h), handler: h }, []);
     }
@@ -214,7 +219,7 @@ class ThreadedRun {
   /** Wakes every thread that may sleep: service doorbells, handler bells, the start gun, page waits. */
   private wakeEverything(): void {
     const ctl = this.views.ctl;
-    for (const b of [BELL_FETCHER, BELL_SOURCE]) {
+    for (const b of [BELL_FETCHER, BELL_SOURCE, BELL_PREEMPT]) {
       Atomics.add(ctl, bellWord(b), 1);
       Atomics.notify(ctl, bellWord(b));
     }

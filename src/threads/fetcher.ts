@@ -11,7 +11,7 @@ import { Installer } from './installer.js';
 import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
-import { CH_BULK, CH_URGENT, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import { CH_BULK, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
 import { FaultResolver } from './resolver.js';
 import { newFetcherStats } from '../model/stats.js';
 import { pagesPerUffd } from '../model/memslots.js';
@@ -29,9 +29,9 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSourceSabs[0]!);
+  // The bulk stream: this is QEMU's listen thread (the urgent channel has a thread of its own, preempt.ts).
   const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_BULK]!), clock, ctl);
-  // postcopy-preempt's urgent channel (carries nothing for other strategies).
-  const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDestSabs[CH_URGENT]!), clock, ctl);
+  installer.deferWakes = opts.wakeBatch > 1;
   let sweepCursor = 0;
   const consumed = new Int32Array(vcpuPorts.length);
   const resolver = new FaultResolver(newFetcherStats('fetcher'), mem, installer, clock, local, toSource, sourceBell);
@@ -68,12 +68,13 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       }
     }
     let nextArriveUs = Infinity;
-    if (receiver && urgent) {
-      const framesBefore = receiver.frames + urgent.frames;
+    if (receiver) {
+      const framesBefore = receiver.frames;
       // The bulk stream in bounded batches: when this thread falls behind the link, a fault record
-      // or an urgent page must not wait for a whole backlog of pushed pages to be installed.
-      nextArriveUs = Math.min(urgent.drain(onPage), receiver.drain(onPage, onDiscard, BULK_BATCH));
-      if (receiver.frames + urgent.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
+      // must not wait for a whole backlog of pushed pages to be installed.
+      nextArriveUs = receiver.drain(onPage, onDiscard, BULK_BATCH);
+      installer.flushWakes(); // --wake-batch: one UFFDIO_WAKE per run of what this round copied
+      if (receiver.frames !== framesBefore) sourceBell.ring(); // ring space freed for the source
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
       for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
@@ -88,7 +89,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.nowUs);
   }
   stats.sleeps = fetcherBell.sleeps;
-  stats.framesReceived = (receiver?.frames ?? 0) + (urgent?.frames ?? 0);
-  stats.bytesReceived = (receiver?.bytes ?? 0) + (urgent?.bytes ?? 0);
+  stats.framesReceived = receiver?.frames ?? 0;
+  stats.bytesReceived = receiver?.bytes ?? 0;
   return stats;
 }

@@ -18,6 +18,10 @@ import { uffdOfPage } from '../model/memslots.js';
 export class Installer {
   private readonly arrivalMs: Float32Array;
   private readonly arrivalHow: Uint8Array;
+  /** --wake-batch: copy with MODE_DONTWAKE, collect the pages, wake them with flushWakes(). */
+  deferWakes = false;
+  private readonly batch = new Int32Array(64);
+  private batchN = 0;
   constructor(
     shared: SharedState,
     private readonly mem: GuestMemory,
@@ -44,9 +48,24 @@ export class Installer {
     // or, for the live view, approximately: a torn read of a float only misplaces one cell briefly).
     this.arrivalMs[page] = Math.max(0.001, (this.clock.nowUs() - this.times[TIME_GO_US]!) / 1000);
     this.arrivalHow[page] = ((flags & PAGE_FLAG_DEMAND) !== 0 ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((flags & PAGE_FLAG_ZERO) !== 0 ? ARRIVED_ZERO : 0);
-    if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
+    if (this.queues.length) {
+      if (!this.deferWakes) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
+      else { this.batch[this.batchN++] = page; if (this.batchN === this.batch.length) this.flushWakes(); }
+    }
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) this.checkDone();
     return INSTALLED;
+  }
+
+  /** UFFDIO_WAKE for the pages copied with DONTWAKE: one walk per run of contiguous pages. Allocates nothing. */
+  flushWakes(): void {
+    const b = this.batch, n = this.batchN;
+    for (let i = 0; i < n;) {
+      let j = i + 1;
+      while (j < n && b[j] === b[j - 1]! + 1) j++;
+      this.queues[uffdOfPage(b[i]!, this.queues.length, this.pagesPerQueue)]!.wakeRange(b[i]!, j - i);
+      i = j;
+    }
+    this.batchN = 0;
   }
 
   /** hybrid's switch: forget a stale page (it will come again by demand or push). */

@@ -48,7 +48,8 @@ export const CTL_RX_KIB = 3 * LINE_WORDS;
 export const CTL_BELLS = 4 * LINE_WORDS;
 export const BELL_FETCHER = 0;
 export const BELL_SOURCE = 1;
-export const MAX_BELLS = 2;
+export const BELL_PREEMPT = 2;
+export const MAX_BELLS = 3;
 export function bellWord(bell: number): number { return CTL_BELLS + LINE_WORDS * bell; }
 /** Per vCPU, a line each: fault records posted to the fetcher (it polls only ports with news). */
 export const CTL_POSTED = CTL_BELLS + LINE_WORDS * MAX_BELLS;

@@ -51,6 +51,8 @@ export { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESE
 export const CH_BULK = 0;
 export const CH_URGENT = 1;
 export const CH_HANDLER0 = 2;
+/** Channel of vCPU `v` when vCPUs resolve their own exits over the link (after the handlers'). */
+export function vcpuChannel(handlers: number, v: number): number { return CH_HANDLER0 + handlers + v; }
 
 // ---- shared state handed to every thread at startup ----
 export interface SharedState {
@@ -109,7 +111,7 @@ export interface VerifyReport {
 
 /** Startup data of the fetcher / source / handler threads (workerData). */
 export interface ServiceStart {
-  role: 'fetcher' | 'source' | 'handler';
+  role: 'fetcher' | 'source' | 'handler' | 'preempt';
   shared: SharedState;
   /** fetcher: the vCPU ports (exit mode) */
   vcpuPorts: MessagePort[];

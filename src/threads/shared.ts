@@ -5,25 +5,31 @@ import { realClock, type Clock } from './clock.js';
 import { Doorbell } from './doorbell.js';
 import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+  BELL_FETCHER, BELL_PREEMPT, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 import { SourceImage } from '../model/image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
 import { handlerCount, uffdCount } from '../model/memslots.js';
+import { vcpuResolvesExits } from '../model/delivery.js';
 import { wireBytes } from './wire.js';
 import type { VcpuTrace } from '../model/trace.js';
 
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = uffdCount(opts);
   const handlers = handlerCount(opts);
-  // Channels: 0 bulk and 1 urgent (preempt) to the fetcher, then one per uffd handler (src/source.ts).
-  const channels = opts.mode === 'none' || opts.network === 'none' ? 0 : 2 + handlers;
+  // Channels: 0 bulk (the listen thread) and 1 urgent (the preempt thread), then one per uffd handler
+  // (requests only: its pages come back on 0 or 1), then one per vCPU when vCPUs resolve their own
+  // exits (src/model/delivery.ts decides who installs what).
+  const link = opts.mode !== 'none' && opts.network === 'link';
+  const vcpuChannels = link && vcpuResolvesExits(opts) ? opts.vcpus : 0;
+  const channels = link ? 2 + handlers + vcpuChannels : 0;
   // A ring holds the send buffer plus what is in flight on the link (bandwidth-delay product), and
-  // at least a few huge pages; handlers' channels carry only their demand pages.
+  // at least a few huge pages. A handler's ring carries nothing to it; a vCPU's, its own pages.
   const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
   const destRing = align8(Math.max(opts.sendBufferBytes + bdp + 8 * (opts.pageSize + 64), 1 << 20));
+  const destRingOf = (ch: number) => (ch < 2 ? destRing : ch < 2 + handlers ? 4096 : align8(Math.max(4 * (opts.pageSize + 64), 64 * 1024)));
   return {
     opts,
     originEpochMs,
@@ -33,7 +39,7 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, tra
     memslotSabs: allocateMemslots(opts),
     lastWriteSabs: opts.writeRatio > 0 ? Array.from({ length: opts.vcpus }, () => new SharedArrayBuffer(opts.pages * 4)) : [],
     uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
-    wireToDestSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(destRing))),
+    wireToDestSabs: Array.from({ length: channels }, (_, ch) => new SharedArrayBuffer(wireBytes(destRingOf(ch)))),
     wireToSourceSabs: Array.from({ length: channels }, () => new SharedArrayBuffer(wireBytes(REQUEST_RING_BYTES))),
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
     arrivalHowSab: new SharedArrayBuffer(opts.pages),
@@ -56,6 +62,7 @@ export interface Views {
   queues: UffdQueue[];
   fetcherBell: Doorbell;
   sourceBell: Doorbell;
+  preemptBell: Doorbell;
 }
 
 export function openShared(s: SharedState): Views {
@@ -73,6 +80,7 @@ export function openShared(s: SharedState): Views {
     queues: s.uffdSabs.map((sab) => new UffdQueue(sab, opts.vcpus, opts.spinUs, clock.nowUs)),
     fetcherBell: new Doorbell(ctl, bellWord(BELL_FETCHER), bellWord(BELL_FETCHER) + 1),
     sourceBell: new Doorbell(ctl, bellWord(BELL_SOURCE), bellWord(BELL_SOURCE) + 1),
+    preemptBell: new Doorbell(ctl, bellWord(BELL_PREEMPT), bellWord(BELL_PREEMPT) + 1),
   };
 }
 

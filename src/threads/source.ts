@@ -23,13 +23,14 @@ import {
 } from './layout.js';
 import { Link } from '../model/link.js';
 import {
-  CH_BULK, CH_HANDLER0, CH_URGENT, FRAME_DISCARD, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
+  CH_BULK, CH_URGENT, FRAME_DISCARD, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
   packr, type DiscardFrame, type PageFrame, type PageRequestFrame, type ServiceStart, type SourceStats,
 } from './protocol.js';
+import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { SendPolicy } from '../model/send-policy.js';
 import { newSourceStats } from '../model/stats.js';
-import { awaitStartGun, handlerBell, openShared } from './shared.js';
+import { awaitStartGun, openShared } from './shared.js';
 import { createStrategy } from '../model/strategies/index.js';
 import { WireRing } from './wire.js';
 
@@ -84,14 +85,18 @@ class FrameQueue {
 
 export function runSource(start: ServiceStart): SourceStats {
   const views = openShared(start.shared);
-  const { opts, clock, ctl, times, image, queues, fetcherBell, sourceBell } = views;
+  const { opts, clock, ctl, times, image, fetcherBell, sourceBell } = views;
   const toDest = start.shared.wireToDestSabs.map((s) => new WireRing(s));
   const toSource = start.shared.wireToSourceSabs.map((s) => new WireRing(s));
   const linkCfg = { bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes };
   const outbound = new Link(linkCfg);
   const inbound = new Link(linkCfg);
   const strategy = createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds });
-  const bells: Doorbell[] = toDest.map((_, ch) => (ch < CH_HANDLER0 ? fetcherBell : handlerBell(queues[queues.length === 1 ? 0 : ch - CH_HANDLER0]!)));
+  // Who is told a frame arrived: the listen thread (bulk), the preempt thread (urgent); a vCPU that
+  // resolves its own exit sleeps on its page's state word, so that word is notified (flush()).
+  const bells: Array<Doorbell | null> = toDest.map((_, ch) => (ch === CH_BULK ? fetcherBell : ch === CH_URGENT ? views.preemptBell : null));
+  const rungPage = new Int32Array(toDest.length);
+  const pageState = views.mem.pageState;
   const rung = new Uint8Array(toDest.length);
   const pageFrameBytes = opts.pageSize + 16;
   const bulk = new FrameQueue(1024);
@@ -109,9 +114,12 @@ export function runSource(start: ServiceStart): SourceStats {
   const policy = new SendPolicy(opts.pages, strategy, stats, opts.recordSendOrder);
 
   /** Queues a page the policy has claimed. */
-  const queueClaimed = (page: number, flags: number, channel: number, nowUs: number): void => {
-    const q = policy.isUrgent(flags) ? urgent : bulk;
-    q.push(page, flags, q === urgent ? CH_URGENT : channel, nowUs, pageFrameBytes);
+  /** Queues a claimed page on its socket, for the thread that installs it (src/model/delivery.ts). */
+  const queueClaimed = (page: number, flags: number, requestChannel: number, nowUs: number): void => {
+    const isUrgent = policy.isUrgent(flags);
+    const who = frameInstaller(opts, flags, isUrgent);
+    const channel = who === TO_VCPU ? requestChannel : who === TO_PREEMPT ? CH_URGENT : CH_BULK;
+    (isUrgent ? urgent : bulk).push(page, flags, channel, nowUs, pageFrameBytes);
   };
   const queuePage = (page: number, flags: number, channel: number, nowUs: number): void => {
     if (policy.claim(page)) queueClaimed(page, flags, channel, nowUs);
@@ -140,6 +148,7 @@ export function runSource(start: ServiceStart): SourceStats {
     if (isUrgent) outbound.sendUrgent(frameBytes, nowUs); else outbound.send(frameBytes, nowUs);
     q.shift(pageFrameBytes);
     rung[channel] = 1;
+    rungPage[channel] = page;
     return true;
   };
 
@@ -149,7 +158,8 @@ export function runSource(start: ServiceStart): SourceStats {
       if (!rung[ch]) continue;
       rung[ch] = 0;
       toDest[ch]!.publish();
-      bells[ch]!.ring();
+      const bell = bells[ch];
+      if (bell) bell.ring(); else Atomics.notify(pageState, rungPage[ch]!);
     }
   };
 

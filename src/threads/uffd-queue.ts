@@ -196,6 +196,34 @@ export class UffdQueue {
     return woken;
   }
 
+  /**
+   * UFFDIO_WAKE after DONTWAKE copies: one walk under the lock for the run of pages
+   * [first, first + n) (the listen thread's batches are contiguous runs of the push order).
+   */
+  wakeRange(first: number, n: number): number {
+    const w = this.w;
+    if (Atomics.load(w, Q_WAITERS) === 0) return 0;
+    let woken = 0;
+    this.lock();
+    w[Q_WAKE_WALKS]!++;
+    for (let v = 0; v < this.vcpus; v++) {
+      const e = this.entry(v);
+      const s = w[e + E_STATE]!;
+      if (s === ENTRY_NONE) continue;
+      w[Q_WAKE_WALK_ENTRIES]!++;
+      const p = w[e + E_PAGE]!;
+      if (p < first || p >= first + n) continue;
+      if (s === ENTRY_PENDING) w[Q_PENDING]!--;
+      Atomics.store(w, e + E_STATE, ENTRY_NONE);
+      Atomics.sub(w, Q_WAITERS, 1);
+      Atomics.store(w, e + E_WAKE, 1);
+      Atomics.notify(w, e + E_WAKE);
+      woken++;
+    }
+    this.unlock();
+    return woken;
+  }
+
   stats(): UffdLockStats {
     const w = this.w;
     return {

@@ -24,9 +24,14 @@ import {
   CTL_LATENCY_BUCKETS, TIME_GO_US,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
-import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
+import { encode, vcpuChannel, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
 import { openShared } from './shared.js';
-import { pagesPerUffd, uffdOfPage } from '../model/memslots.js';
+import { handlerCount, pagesPerUffd, uffdOfPage } from '../model/memslots.js';
+import { newFetcherStats } from '../model/stats.js';
+import { HOLD_SPIN_US } from './doorbell.js';
+import { FrameReceiver } from './receiver.js';
+import { FaultResolver } from './resolver.js';
+import { WireRing } from './wire.js';
 import { Errors } from '../errors.js';
 import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from '../model/uapi.js';
 import { Installer } from './installer.js';
@@ -66,9 +71,15 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   let noMemslot: string | null = null;
   const thinkUs = opts.thinkUs;
   const exitMode = opts.mode === 'exit';
+  const minorMode = opts.uffdMode === 'minor'; // the uffd_msg says MINOR: the page is in the page cache, UFFDIO_CONTINUE maps it
   const selfResolve = exitMode && opts.exitResolver === 'vcpu';
-  const localImage = selfResolve ? new LocalImage(image, opts.pageSize) : null;
+  const overLink = selfResolve && opts.network === 'link';
+  const localImage = selfResolve && !overLink ? new LocalImage(image, opts.pageSize) : null;
   const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
+  // Over a link the vCPU asks the source on a channel of its own, and the page comes back to it.
+  const channel = vcpuChannel(handlerCount(opts), v);
+  const self = overLink ? new FaultResolver(newFetcherStats('fetcher'), mem, installer!, clock, null, new WireRing(task.shared.wireToSourceSabs[channel]!), views.sourceBell) : null;
+  const selfReceiver = overLink ? new FrameReceiver(new WireRing(task.shared.wireToDestSabs[channel]!), clock, ctl) : null;
   let selfInstalled = 0, selfEexist = 0;
   const blocktime = new Blocktime(ctl, times);
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
@@ -105,6 +116,27 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
   };
 
+  /**
+   * Exit resolver 'vcpu' over a link: install the frames that come back on this vCPU's channel until
+   * the page is present (it may also come by push, installed by the listen thread). It sleeps on the
+   * page's state word: the installer and the source (after writing this channel) both notify it.
+   */
+  const waitOwnPage = (page: number): void => {
+    for (;;) {
+      const before = selfReceiver!.frames;
+      const nextUs = selfReceiver!.drain(self!.onPage);
+      if (selfReceiver!.frames !== before) views.sourceBell.ring(); // ring space freed
+      const s = Atomics.load(st, page);
+      if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
+      const timeoutUs = nextUs === Infinity ? 20_000 : Math.max(0, nextUs - clock.nowUs());
+      if (timeoutUs <= HOLD_SPIN_US) continue; // due soon: a timed sleep would overshoot it
+      if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
+      vstats[vs + VS_STATE] = VCPU_WAITING;
+      Atomics.wait(st, page, s | PAGE_WAITERS, timeoutUs / 1000);
+      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
+    }
+  };
+
   const waitWokenByUffd = (page: number, flags: number, gpa: number): void => {
     const q = queues[uffdOfPage(page, queues.length, perQueue)]!;
     q.enqueueFault(v, page, flags, gpa);
@@ -131,7 +163,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_LAST_PAGE] = page;
     vstats[vs + VS_LAST_FAULT_US] = tFault;
     // memory_fault.flags in exit mode, uffd_msg.arg.pagefault.flags in uffd mode.
-    const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
+    const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access, minorMode);
     vstats[vs + VS_LAST_FLAGS] = flags;
     vstats[vs + VS_FAULTS] = faults;
     blocktime.begin(tFault);
@@ -146,10 +178,15 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     if (selfResolve) {
       // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
       // image, no shared queue and no other thread.
-      if (decideFault(mem, page, null) === FAULT_REQUEST) {
-        if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
+      if (self) {
+        self.resolve(page, v, flags); // asks the source unless the page is already on its way
+        waitOwnPage(page);
+      } else {
+        if (decideFault(mem, page, null) === FAULT_REQUEST) {
+          if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
+        }
+        waitPresentByState(page); // another vCPU may be installing it
       }
-      waitPresentByState(page); // another vCPU may be installing it
     } else if (port !== null) {
       port.postMessage(encode(record));
       Atomics.add(ctl, postedWord(v), 1);
@@ -235,6 +272,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   blocktime.retire(tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled, selfEexist, selfRequests: 0,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
+    selfInstalled: selfInstalled + (self ? self.stats.installedDemand + self.stats.installedPushed : 0),
+    selfEexist: selfEexist + (self ? self.stats.eexist : 0), selfRequests: self ? self.stats.requestsSent : 0,
   };
 }

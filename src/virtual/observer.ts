@@ -121,7 +121,7 @@ export class EventStream {
   private decode(v: number, page: number, access: Access): DecodedFault {
     const o = this.sim.opts, gpa = gpaOfPage(o.memslots, o.pageSize, page);
     if (o.mode === 'uffd') {
-      const flags = uffdPagefaultFlags(access);
+      const flags = uffdPagefaultFlags(access, o.uffdMode === 'minor');
       return { kind: 'uffd_msg', event: UFFD_EVENT_PAGEFAULT, flags, flagNames: describeUffdFlags(flags), address: gpa, ptid: v };
     }
     const flags = memoryFaultFlags(access);
