@@ -1,0 +1,97 @@
+/**
+ * What a plan of injections (src/model/injections.ts) does to the link and to the run's state, as
+ * pure functions of modelled time: both engines ask the same questions and get the same answers.
+ *
+ *   active ──link down / source dies──▶ paused ──outage over + reconnect──▶ recover ──bitmap in,
+ *   resends queued──▶ active                      (QEMU's postcopy-paused and postcopy-recover)
+ */
+import type { Injection } from './injections.js';
+import { Rng } from './rng.js';
+
+export type Channel = 'bulk' | 'urgent' | 'inbound';
+export type RunState = 'active' | 'paused' | 'recover';
+
+export interface Outage { startUs: number; endUs: number; channel: 'both' | 'bulk' | 'urgent'; cause: 'link-down' | 'source-restart' }
+
+export class Impairments {
+  readonly outages: Outage[];
+  private readonly rng: Rng;
+  constructor(readonly plan: readonly Injection[], seed: number, readonly reconnectUs: number) {
+    this.outages = plan.filter((i) => i.kind === 'link-down' || i.kind === 'source-restart').map((i) => ({
+      startUs: i.atUs, endUs: i.atUs + i.durationUs, channel: i.kind === 'link-down' ? i.channel : 'both', cause: i.kind as Outage['cause'],
+    }));
+    this.rng = new Rng(seed, 0x1055);
+  }
+
+  get any(): boolean { return this.plan.length > 0; }
+
+  private hits(o: Outage, ch: Channel): boolean {
+    return o.channel === 'both' || o.channel === ch;
+  }
+
+  /** The channel is down at `tUs`. */
+  isDown(ch: Channel, tUs: number): boolean {
+    for (const o of this.outages) if (this.hits(o, ch) && tUs >= o.startUs && tUs < o.endUs) return true;
+    return false;
+  }
+
+  /** A frame on the wire from `startUs` to `arriveUs` is lost: an outage of its channel began meanwhile. */
+  lostInFlight(ch: Channel, startUs: number, arriveUs: number): boolean {
+    for (const o of this.outages) if (this.hits(o, ch) && o.startUs < arriveUs && o.endUs > startUs) return true;
+    return false;
+  }
+
+  /** The link's rate at `tUs` (the lowest of the bandwidth drops in force), or `base`. */
+  bandwidthAt(tUs: number, base: number): number {
+    let r = base;
+    for (const i of this.plan) if (i.kind === 'bandwidth' && tUs >= i.atUs && tUs < i.atUs + i.durationUs && i.bandwidthBps < r) r = i.bandwidthBps;
+    return r;
+  }
+
+  /** One-way latency added at `tUs`. */
+  extraLatencyAt(tUs: number): number {
+    let l = 0;
+    for (const i of this.plan) if (i.kind === 'latency' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) l += i.latencyUs;
+    return l;
+  }
+
+  /** Whether the frame sent at `tUs` is lost and retransmitted (seeded: one draw per frame in a loss window). */
+  lossAt(tUs: number): boolean {
+    for (const i of this.plan) if (i.kind === 'loss' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) return this.rng.next() < i.lossFraction;
+    return false;
+  }
+
+  /**
+   * The run's states over time, from the plan: paused when the link or the source goes, recover
+   * when the outage is over and the two sides have reconnected. (Active again is when the
+   * destination's bitmap reached the source: the engine knows when; `recoveredUs` records it.)
+   */
+  pauses(): Array<{ pausedUs: number; recoverUs: number; cause: string }> {
+    const out: Array<{ pausedUs: number; recoverUs: number; cause: string }> = [];
+    for (const o of [...this.outages].sort((a, b) => a.startUs - b.startUs)) {
+      const last = out[out.length - 1];
+      const recoverUs = o.endUs + this.reconnectUs;
+      if (last && o.startUs <= last.recoverUs) { last.recoverUs = Math.max(last.recoverUs, recoverUs); continue; }
+      out.push({ pausedUs: o.startUs, recoverUs, cause: o.cause });
+    }
+    return out;
+  }
+
+  crash(kind: 'handler-crash' | 'fetcher-crash'): Injection | null {
+    return this.plan.find((i) => i.kind === kind) ?? null;
+  }
+}
+
+/** The recovery record of a run (RunResult.recovery). */
+export interface RecoveryStats {
+  /** every state change: ms since the migration started */
+  timeline: Array<{ tMs: number; state: RunState; cause: string }>;
+  pausedMs: number;
+  framesLost: number;
+  pagesResent: number;
+  requestsResent: number;
+  /** whole-VM blocktime accrued while paused */
+  blocktimePausedMs: number;
+  /** from the end of the last outage until active again */
+  recoverMs: number;
+}
