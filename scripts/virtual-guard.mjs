@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 const FILE = new URL('../test/fixtures/virtual-guard.json.gz', import.meta.url);
 const HOST_FIELDS = ['wallMs', 'peakRssBytes'];
 /** Fields added to the virtual engine by the refactor: the fault-time breakdown and its raw counters. */
-export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder'];
+export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'recovery'];
 export const ADDED_COUNTERS = ['demandQueueUsTotal', 'demandQueueUsMax', 'recordLagUsTotal', 'installLagUsTotal', 'requestLagUsTotal'];
 
 export const MATRIX = [];

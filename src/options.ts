@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
+import { InjectSchema, type Injection } from './model/injections.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;
@@ -66,6 +67,10 @@ export const OptionsSchema = z.strictObject({
   watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page fails the run'),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
+  inject: InjectSchema.describe('failure injections, KIND@TIME[+DURATION][:ARG] (src/model/injections.ts); repeatable'),
+  reconnect: duration.prefault('50ms').describe('postcopy recovery: from the end of an outage until the two sides are connected again'),
+  /** The deliberate recovery bug, for the test that must catch it: the source forgets to resend one lost page. */
+  unsafeForgetResend: bool.default(false),
   /** Fault injection for the robustness tests: make one thread die mid-run. */
   injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
@@ -124,6 +129,9 @@ export interface ResolvedOptions {
   watchdogUs: number;
   unsafePublishBeforeCopyUs: number;
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
+  inject: Injection[];
+  reconnectUs: number;
+  unsafeForgetResend: boolean;
   engine: 'threads' | 'virtual';
   costs: string | undefined;
   profile: 'this-host' | 'large-host';
@@ -203,7 +211,7 @@ function finish(o: Parsed): ResolvedOptions {
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
-    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault,
+    unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
     engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
   };
 }

@@ -9,14 +9,14 @@ import { Errors } from '../errors.js';
 import type { OptionsInput } from '../options.js';
 
 /** Every option flag, by its option name, and whether it is a boolean switch. */
-const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
+const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   vcpus: 'string', memory: 'string', pageSize: 'string', memslotSize: 'string', mode: 'string', handlers: 'string',
   uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
   engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string',
-  recordSendOrder: 'boolean',
+  recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -36,10 +36,10 @@ export interface ParsedCommand {
  * Throws a BAD_INPUT SimError with one line naming the bad flag.
  */
 export function parseCommand(argv: string[], extraFlags: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): ParsedCommand {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
   };
-  for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = { type };
+  for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = type === 'strings' ? { type: 'string', multiple: true } : { type };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });

@@ -6,7 +6,7 @@
  *   resends queued──▶ active                      (QEMU's postcopy-paused and postcopy-recover)
  */
 import type { Injection } from './injections.js';
-import { Rng } from './rng.js';
+import { keyedWord, pageKey } from './rng.js';
 
 export type Channel = 'bulk' | 'urgent' | 'inbound';
 export type RunState = 'active' | 'paused' | 'recover';
@@ -15,12 +15,12 @@ export interface Outage { startUs: number; endUs: number; channel: 'both' | 'bul
 
 export class Impairments {
   readonly outages: Outage[];
-  private readonly rng: Rng;
+  private readonly lossKey: number;
   constructor(readonly plan: readonly Injection[], seed: number, readonly reconnectUs: number) {
     this.outages = plan.filter((i) => i.kind === 'link-down' || i.kind === 'source-restart').map((i) => ({
       startUs: i.atUs, endUs: i.atUs + i.durationUs, channel: i.kind === 'link-down' ? i.channel : 'both', cause: i.kind as Outage['cause'],
     }));
-    this.rng = new Rng(seed, 0x1055);
+    this.lossKey = pageKey(seed, 0x1055);
   }
 
   get any(): boolean { return this.plan.length > 0; }
@@ -55,9 +55,14 @@ export class Impairments {
     return l;
   }
 
-  /** Whether the frame sent at `tUs` is lost and retransmitted (seeded: one draw per frame in a loss window). */
-  lossAt(tUs: number): boolean {
-    for (const i of this.plan) if (i.kind === 'loss' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) return this.rng.next() < i.lossFraction;
+  /**
+   * Whether frame number `frame` of a link, sent at `tUs`, is lost and retransmitted: a hash of the
+   * seed and the frame number, so a sender can know it before it commits the frame.
+   */
+  lossAt(tUs: number, frame: number): boolean {
+    for (const i of this.plan) {
+      if (i.kind === 'loss' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) return keyedWord(this.lossKey, frame) / 4294967296 + 0.5 < i.lossFraction;
+    }
     return false;
   }
 

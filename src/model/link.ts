@@ -65,10 +65,10 @@ export class Link {
     const ser = this.serialiseUs(wire, imp ? start : -1);
     this.txFreeUs = Math.max(this.txFreeUs, nowUs) + ser;
     this.bytes += wire;
-    this.frames++;
     this.busyUs += ser;
     let arrive = start + ser + this.latencyAt(start);
-    if (imp && imp.lossAt(start)) arrive += TCP_RTO_MIN_US;
+    if (imp && imp.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
+    this.frames++;
     if (urgent) { arrive = Math.max(arrive, this.lastUrgentArriveUs); this.lastUrgentArriveUs = arrive; } else { arrive = Math.max(arrive, this.lastArriveUs); this.lastArriveUs = arrive; }
     if (imp && imp.lostInFlight(ch, start, arrive)) { this.framesLost++; return LOST; }
     return arrive;
@@ -79,16 +79,23 @@ export class Link {
     return nowUs;
   }
 
-  /** The arrival time sendUrgent() would return (no loss drawn). */
+  /** The arrival time sendUrgent() would return, or LOST, without sending. */
   urgentArrivalIfSent(payloadBytes: number, nowUs: number): number {
-    const start = this.urgentStart(nowUs);
-    return Math.max(start + this.serialiseUs(payloadBytes + this.cfg.overheadBytes, this.imp ? start : -1) + this.latencyAt(start), this.lastUrgentArriveUs);
+    return this.predict(payloadBytes, nowUs, this.urgentStart(nowUs), this.lastUrgentArriveUs, 'urgent');
   }
 
-  /** The arrival time send() would return, without queueing anything (no loss drawn). */
+  /** The arrival time send() would return, or LOST, without queueing anything. */
   arrivalIfSent(payloadBytes: number, nowUs: number): number {
-    const start = this.txFreeUs > nowUs ? this.txFreeUs : nowUs;
-    return Math.max(start + this.serialiseUs(payloadBytes + this.cfg.overheadBytes, this.imp ? start : -1) + this.latencyAt(start), this.lastArriveUs);
+    return this.predict(payloadBytes, nowUs, this.txFreeUs > nowUs ? this.txFreeUs : nowUs, this.lastArriveUs, this.channel);
+  }
+
+  private predict(payloadBytes: number, nowUs: number, start: number, last: number, ch: Channel): number {
+    const imp = this.imp;
+    if (imp && imp.isDown(ch, nowUs)) return LOST;
+    let arrive = start + this.serialiseUs(payloadBytes + this.cfg.overheadBytes, imp ? start : -1) + this.latencyAt(start);
+    if (imp && imp.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
+    arrive = Math.max(arrive, last);
+    return imp && imp.lostInFlight(ch, start, arrive) ? LOST : arrive;
   }
 
   /** How long a frame queued now would wait behind bytes already queued (us). */

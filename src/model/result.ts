@@ -4,6 +4,7 @@
  */
 import type { LatencySummaryUs } from './histogram.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
+import type { RecoveryStats } from './impairments.js';
 
 export interface TimelineSample {
   /** ms since the vCPUs started */
@@ -110,6 +111,8 @@ export interface RunResult {
   degradation: number | null;
   /** The memory map: when and how each group of pages arrived (null when not collected). */
   pageMap: PageMap | null;
+  /** Injections and postcopy recovery: the states the run went through and what recovery cost (null: no injection). */
+  recovery: RecoveryStats | null;
   /** With recordSendOrder: the page frames the source sent, in order, as [page, frame flags]. */
   sendOrder?: Array<[number, number]> | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */

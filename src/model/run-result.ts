@@ -11,6 +11,7 @@ import { handlerCount } from './memslots.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';
 import type { PageMap, RunResult, TimelineSample } from './result.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
+import type { RecoveryStats } from './impairments.js';
 
 /** What one vCPU counted over its run. */
 export interface VcpuTotals {
@@ -63,6 +64,7 @@ export interface RunTotals {
   pageMap: PageMap | null;
   wallMs: number;
   peakRssBytes: number;
+  recovery: RecoveryStats | null;
   /** the virtual engine's cost profile and modelled cores; the threaded engine's real cores */
   engineInfo: { profile: string | null; cores: number };
 }
@@ -127,6 +129,7 @@ export function buildResult(t: RunTotals): RunResult {
     degradation: null,
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
+    recovery: t.recovery,
     services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };

@@ -15,4 +15,6 @@ export const enum Ph {
   InstStart, InstPublish,
   // the source
   SrcReq, SrcTx, SrcRoundEnd,
+  // injections and recovery (the source actor runs them)
+  SrcPause, SrcRecover, SrcBitmap, InjHandlerCrash, InjHandlerRestart, InjFetcherCrash,
 }

@@ -27,7 +27,7 @@ export function virtualResult(sim: VirtualSim, wallMs: number, profile: string):
     latency: sim.latency, source: src, fetchers: sim.fstats, uffd, uffdQueues: sim.uffds.length,
     proof: proveMemory(sim), blocktimeUs: sim.blocks.totalUs,
     migrationStartUs: sim.migrationStartUs, migrationDoneUs: sim.migrationDoneUs, switchStartUs: sim.switchStartUs, goUs: sim.goUs,
-    timeline: sim.timeline, pageMap: sim.map.build(), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile, cores: sim.c.cores },
+    timeline: sim.timeline, pageMap: sim.map.build(), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile, cores: sim.c.cores }, recovery: sim.recovery ? sim.recovery.result(sim.outbound!.framesLost + sim.inbound!.framesLost) : null,
   });
   return result as VirtualRunResult;
 }

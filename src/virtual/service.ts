@@ -11,6 +11,7 @@ import { flushWakes } from './installer.js';
 
 /** A frame arrived for thread `t` (the fetcher, or the uffd handler that asked for it). */
 export function onArrive(sim: VirtualSim, t: Thread, arg: number): void {
+  if (sim.received && arg >= 0) sim.received[Math.floor(arg / 64)] = 1;
   t.arrivals.push(arg);
   t.arrivedUs.push(sim.now);
   if (t.kind !== VCPU) {

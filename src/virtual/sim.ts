@@ -24,7 +24,10 @@ import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
 import { hasPreemptThread } from '../model/delivery.js';
 import { handlerGot, handlerPoll, handlerPollSleep, handlerPollWoken, handlerRead } from './handler.js';
 import { installCopy, installPublish } from './installer.js';
-import { DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
+import { BUSY, DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
+import { Impairments } from '../model/impairments.js';
+import { RecoveryLedger } from '../model/recovery.js';
+import { onBitmap, onFetcherCrash, onHandlerCrash, onHandlerRestart, onPause, onRecover, scheduleInjections } from './recovery.js';
 import { EventStream } from './observer.js';
 import { Ph } from './phases.js';
 import { onPrecopyRoundEnd, onRequest, onTx, sendRequest, SourceState, startSource } from './source.js';
@@ -93,6 +96,13 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly arrivalMs: Float64Array | null;
   readonly arrivalHow: Uint8Array | null;
   readonly events: EventStream;
+  /** injections (null: none) and the recovery they cause */
+  readonly imp: Impairments | null;
+  readonly recovery: RecoveryLedger | null;
+  /** pages a destination thread has received (the bitmap sent on recovery), with injections only */
+  readonly received: Uint8Array | null;
+  readonly pauses: Array<{ pausedUs: number; recoverUs: number; cause: string }> = [];
+  handlersDead = false;
   readonly spinUs: number;
   readonly serviceSpinUs: number;
 
@@ -117,8 +127,11 @@ export class VirtualSim extends Kernel implements PageStates {
     this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : t.kind === PREEMPT ? 'preempt' : 'fetcher'));
     const link = o.mode !== 'none' && o.network === 'link';
     const cfg = { bandwidthBps: o.bandwidthBps, latencyUs: o.latencyUs, overheadBytes: o.msgOverheadBytes };
-    this.outbound = link ? new Link(cfg) : null;
-    this.inbound = link ? new Link(cfg) : null;
+    this.imp = link && o.inject.length ? new Impairments(o.inject, o.seed, o.reconnectUs) : null;
+    this.recovery = this.imp ? new RecoveryLedger(this.blocks) : null;
+    this.received = this.imp ? new Uint8Array(o.pages) : null;
+    this.outbound = link ? new Link(cfg, this.imp, 'bulk') : null;
+    this.inbound = link ? new Link(cfg, this.imp, 'inbound') : null;
     this.policy = link ? new SendPolicy(o.pages, this.strategy, this.sstats, o.recordSendOrder) : null;
     const hybrid = link && o.strategy === 'hybrid';
     this.arrivalMs = hybrid ? new Float64Array(o.pages) : null;
@@ -159,6 +172,22 @@ export class VirtualSim extends Kernel implements PageStates {
     }
   }
 
+  private dispatchSource(ph: number, arg: number): void {
+    switch (ph) {
+      case Ph.SrcReq: onRequest(this); return;
+      case Ph.SrcTx: onTx(this); return;
+      case Ph.SrcRoundEnd: onPrecopyRoundEnd(this); return;
+      case Ph.SrcPause: onPause(this, arg); return;
+      case Ph.SrcRecover: onRecover(this, arg); return;
+      case Ph.SrcBitmap: onBitmap(this); return;
+      case Ph.InjHandlerCrash: onHandlerCrash(this); return;
+      case Ph.InjHandlerRestart: onHandlerRestart(this); return;
+      case Ph.InjFetcherCrash: onFetcherCrash(this);
+      // falls through: onFetcherCrash throws
+      default: throw new Error(`assertion failed: unknown source phase ${ph}`);
+    }
+  }
+
   // ---- the model's PageStates, over this engine's page-state array
   claim(page: number): boolean {
     if (this.state[page] !== PAGE_MISSING) return false;
@@ -177,6 +206,22 @@ export class VirtualSim extends Kernel implements PageStates {
     if (atUs === this.now) this.dispatch(t.id, ph, 0); else this.schedule(atUs, t, ph);
   }
 
+  /** An injected crash: the thread runs no more (its pending events are dropped), its core is freed. */
+  kill(t: Thread): void {
+    if (t.hasCore) this.releaseCore(t);
+    t.state = DONE;
+    this.dead[t.id] = 1;
+  }
+
+  /** A restarted thread: a fresh one in its place, starting at `ph`. */
+  revive(t: Thread, ph: number): void {
+    this.dead[t.id] = 0;
+    t.state = BUSY;
+    t.spinToken++;
+    this.cpu(t, 0, ph);
+  }
+  private readonly dead: Uint8Array = new Uint8Array(4096);
+
   protected override onSleep(t: Thread): void {
     if (t.kind !== VCPU) this.statsOf(t).sleeps++;
   }
@@ -187,6 +232,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.precopy = this.opts.strategy === 'hybrid' && this.outbound !== null;
     if (!this.precopy) this.startGuest();
     startSource(this);
+    scheduleInjections(this);
     this.events.start();
   }
 
@@ -214,6 +260,10 @@ export class VirtualSim extends Kernel implements PageStates {
 
   /** The checks at the end of a run, the last timeline sample and the last tick. */
   end(): void {
+    if (this.vcpusDone !== this.opts.vcpus && this.handlersDead) {
+      throw new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: ${this.opts.vcpus - this.vcpusDone} vCPUs wait ` +
+        'forever on their faults (Firecracker\'s failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)');
+    }
     if (this.vcpusDone !== this.opts.vcpus) {
       const v = this.vcpus.findIndex((s, i) => this.threads[i]!.state !== DONE && s.entryPage >= 0);
       const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
@@ -228,10 +278,8 @@ export class VirtualSim extends Kernel implements PageStates {
   }
 
   dispatch(id: number, ph: number, arg: number): void {
-    if (id === this.sourceId) {
-      if (ph === Ph.SrcReq) onRequest(this); else if (ph === Ph.SrcTx) onTx(this); else onPrecopyRoundEnd(this);
-      return;
-    }
+    if (id === this.sourceId) { this.dispatchSource(ph, arg); return; }
+    if (this.dead[id]) return; // a crashed thread's leftover events
     const t = this.threads[id]!;
     switch (ph) {
       case Ph.Woken: this.woken(t); return;

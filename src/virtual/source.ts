@@ -8,6 +8,7 @@
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO, PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { isZeroPage } from '../model/rng.js';
+import { LOST } from '../model/link.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { VCPU, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
@@ -60,6 +61,7 @@ export function sendRequest(sim: VirtualSim, t: Thread): void {
   if (t.kind === VCPU) sim.vcpus[t.id]!.selfRequests++;
   else { const st = sim.statsOf(t); st.requestsSent++; st.requestBytesSent += REQUEST_BYTES; }
   const arrive = sim.inbound!.send(REQUEST_BYTES, sim.now);
+  if (arrive === LOST) return; // the link is down: the destination asks again after recovery
   src.reqPage.push(t.page);
   src.reqVcpu.push(t.kind === VCPU ? t.id : t.flags); // who faulted (the fetcher and handlers keep it in flags)
   sim.q.push(arrive, sim.sourceId, Ph.SrcReq);
@@ -69,6 +71,10 @@ export function onRequest(sim: VirtualSim): void {
   const src = sim.source, policy = sim.policy!;
   const i = src.reqHead++;
   const page = src.reqPage[i]!, vcpu = src.reqVcpu[i]!;
+  if (sim.recovery && sim.recovery.state !== 'active') { // paused: the destination asks again after recovery
+    if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = 0; src.reqHead = 0; }
+    return;
+  }
   if (policy.onRequest(page, vcpu, sim.now, src.prefetch)) {
     policy.claim(page);
     const urgent = policy.isUrgent(PAGE_FLAG_DEMAND);
@@ -81,7 +87,7 @@ export function onRequest(sim: VirtualSim): void {
   kickSource(sim);
 }
 
-function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): void {
+export function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): void {
   const src = sim.source;
   src.bulk.push(page * 64 + flags);
   src.bulkTo.push(to);
@@ -91,6 +97,7 @@ function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): vo
 /** Fills the send buffer (precopy's round, or the strategy's push order) and puts the head frame on an idle wire. */
 export function kickSource(sim: VirtualSim): void {
   const o = sim.opts, src = sim.source, policy = sim.policy!;
+  if (sim.recovery && sim.recovery.state !== 'active') return; // paused: the source waits for the bitmap
   const frameBytes = o.pageSize + PAGE_HEADER_BYTES;
   const room = () => (src.bulk.length - src.bulkHead) * frameBytes < o.sendBufferBytes;
   if (sim.precopy) fillPrecopy(sim, room);
@@ -124,6 +131,7 @@ function transmit(sim: VirtualSim, page: number, flags: number, to: number, urge
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
   const startUs = urgent ? sim.now : Math.max(sim.now, sim.now + out.backlogUs(sim.now));
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
+  if (arrive === LOST) return; // lost in flight: the page stays marked sent until the bitmap says otherwise
   sim.policy!.countSent(page, flags, urgent, queuedUs, startUs, arrive);
   sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
 }
