@@ -16,6 +16,8 @@ export interface Outage { startUs: number; endUs: number; channel: 'both' | 'bul
 export class Impairments {
   readonly outages: Outage[];
   private readonly lossKey: number;
+  /** The engine's clock reading when the migration started: the plan's times count from it. */
+  originUs = 0;
   constructor(readonly plan: readonly Injection[], seed: number, readonly reconnectUs: number) {
     this.outages = plan.filter((i) => i.kind === 'link-down' || i.kind === 'source-restart').map((i) => ({
       startUs: i.atUs, endUs: i.atUs + i.durationUs, channel: i.kind === 'link-down' ? i.channel : 'both', cause: i.kind as Outage['cause'],
@@ -30,26 +32,30 @@ export class Impairments {
   }
 
   /** The channel is down at `tUs`. */
-  isDown(ch: Channel, tUs: number): boolean {
+  isDown(ch: Channel, atUs: number): boolean {
+    const tUs = atUs - this.originUs;
     for (const o of this.outages) if (this.hits(o, ch) && tUs >= o.startUs && tUs < o.endUs) return true;
     return false;
   }
 
   /** A frame on the wire from `startUs` to `arriveUs` is lost: an outage of its channel began meanwhile. */
-  lostInFlight(ch: Channel, startUs: number, arriveUs: number): boolean {
+  lostInFlight(ch: Channel, sentUs: number, arrivedUs: number): boolean {
+    const startUs = sentUs - this.originUs, arriveUs = arrivedUs - this.originUs;
     for (const o of this.outages) if (this.hits(o, ch) && o.startUs < arriveUs && o.endUs > startUs) return true;
     return false;
   }
 
   /** The link's rate at `tUs` (the lowest of the bandwidth drops in force), or `base`. */
-  bandwidthAt(tUs: number, base: number): number {
+  bandwidthAt(atUs: number, base: number): number {
+    const tUs = atUs - this.originUs;
     let r = base;
     for (const i of this.plan) if (i.kind === 'bandwidth' && tUs >= i.atUs && tUs < i.atUs + i.durationUs && i.bandwidthBps < r) r = i.bandwidthBps;
     return r;
   }
 
   /** One-way latency added at `tUs`. */
-  extraLatencyAt(tUs: number): number {
+  extraLatencyAt(atUs: number): number {
+    const tUs = atUs - this.originUs;
     let l = 0;
     for (const i of this.plan) if (i.kind === 'latency' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) l += i.latencyUs;
     return l;
@@ -59,7 +65,8 @@ export class Impairments {
    * Whether frame number `frame` of a link, sent at `tUs`, is lost and retransmitted: a hash of the
    * seed and the frame number, so a sender can know it before it commits the frame.
    */
-  lossAt(tUs: number, frame: number): boolean {
+  lossAt(atUs: number, frame: number): boolean {
+    const tUs = atUs - this.originUs;
     for (const i of this.plan) {
       if (i.kind === 'loss' && tUs >= i.atUs && tUs < i.atUs + i.durationUs) return keyedWord(this.lossKey, frame) / 4294967296 + 0.5 < i.lossFraction;
     }

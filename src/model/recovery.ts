@@ -35,11 +35,12 @@ export class RecoveryLedger {
   private blocktimeAtPauseUs = 0;
   private outageEndUs = 0;
 
-  constructor(private readonly blocks: BlockLedger | null) {}
+  /** `originUs`: the engine's clock when the migration started (timeline times count from it). */
+  constructor(private readonly blocks: BlockLedger | null, private readonly originUs = 0) {}
 
   private mark(tUs: number, state: RunState, cause: string): void {
     this.state = state;
-    this.stats.timeline.push({ tMs: Math.round(tUs) / 1000, state, cause });
+    this.stats.timeline.push({ tMs: Math.round(tUs - this.originUs) / 1000, state, cause });
   }
 
   paused(tUs: number, cause: string): void {

@@ -130,7 +130,7 @@ export function buildResult(t: RunTotals): RunResult {
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
     recovery: t.recovery,
-    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined } : s)),
+    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
 }

@@ -247,7 +247,7 @@ function buildThreadsResult(
     blocktimeUs: times[TIME_ALL_BLOCKED_TOTAL_US]!,
     migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
     switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
-    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile: null, cores: availableParallelism() }, recovery: null,
+    timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile: null, cores: availableParallelism() }, recovery: source?.recovery ?? null,
   });
 }
 

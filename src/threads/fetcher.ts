@@ -8,7 +8,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { HOLD_SPIN_US } from './doorbell.js';
 import { Installer } from './installer.js';
-import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
+import { CTL_ABORT, CTL_PRESENT_PAGES, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
 import { CH_BULK, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
@@ -55,8 +55,14 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   };
 
   awaitStartGun(ctl);
+  const crash = opts.inject.find((i) => i.kind === 'fetcher-crash');
+  const crashAtUs = crash ? times[TIME_MIGRATION_START_US]! + crash.atUs : Infinity;
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
+    if (clock.nowUs() >= crashAtUs) {
+      throw new Error(`GUEST_LOST: the destination's page fetcher died at ${(crash!.atUs / 1000).toFixed(1)} ms with ` +
+        `${mem.pages - Atomics.load(ctl, CTL_PRESENT_PAGES)} pages only on the source: the guest is lost (postcopy depends on both hosts)`);
+    }
     if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
     for (let v = 0; v < vcpuPorts.length; v++) {
       const posted = Atomics.load(ctl, postedWord(v));

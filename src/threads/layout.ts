@@ -36,6 +36,7 @@ export const CTL_GO = 9; // the start gun: all threads ready, the guest runs on 
 export const CTL_PRECOPY = 10; // hybrid: services start precopy while the guest still runs on the source
 export const CTL_SWITCHED = 11; // hybrid: the destination processed the switch (discards): the guest may start
 export const CTL_SERVICES_READY = 12; // service threads loaded and about to enter their loop
+export const CTL_HANDLERS_CRASHED = 13; // an injected uffd handler crash, not restarted: nothing reads the uffd
 // line 1: pages installed so far (every install)
 export const CTL_PRESENT_PAGES = LINE_WORDS;
 // line 2: the blocktime transition (every fault's start and end)

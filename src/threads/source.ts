@@ -19,7 +19,7 @@
  */
 import type { Doorbell } from './doorbell.js';
 import {
-  CTL_ABORT, CTL_GO, CTL_STOP, CTL_VCPUS_DONE, TIME_SWITCH_START_US,
+  CTL_ABORT, CTL_GO, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_START_US,
 } from './layout.js';
 import { Link } from '../model/link.js';
 import {
@@ -28,6 +28,10 @@ import {
 } from './protocol.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { PrecopyRounds } from '../model/precopy.js';
+import { Impairments } from '../model/impairments.js';
+import { LOST } from '../model/link.js';
+import { SourceRecovery } from './source-recovery.js';
+import { sharedBlockLedger } from './blocktime.js';
 import { SendPolicy } from '../model/send-policy.js';
 import { newSourceStats } from '../model/stats.js';
 import { awaitStartGun, openShared } from './shared.js';
@@ -69,6 +73,7 @@ class FrameQueue {
   headFlags(): number { return this.flags[this.head]!; }
   headChannel(): number { return this.channel[this.head]!; }
   headQueuedUs(): number { return this.queuedUs[this.head]!; }
+  clear(): void { this.head = this.tail = 0; this.bytes = 0; }
   shift(bytes: number): void { this.head++; this.bytes -= bytes; if (this.head === this.tail) this.head = this.tail = 0; }
   private compact(): void {
     const n = this.tail - this.head;
@@ -89,8 +94,10 @@ export function runSource(start: ServiceStart): SourceStats {
   const toDest = start.shared.wireToDestSabs.map((s) => new WireRing(s));
   const toSource = start.shared.wireToSourceSabs.map((s) => new WireRing(s));
   const linkCfg = { bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes };
-  const outbound = new Link(linkCfg);
-  const inbound = new Link(linkCfg);
+  // Injections: the plan's times count from the migration's start, known once the start gun fired.
+  const imp = opts.inject.length ? new Impairments(opts.inject, opts.seed, opts.reconnectUs) : null;
+  const outbound = new Link(linkCfg, imp, 'bulk');
+  const inbound = new Link(linkCfg, imp, 'inbound');
   const strategy = createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds });
   // Who is told a frame arrived: the listen thread (bulk), the preempt thread (urgent); a vCPU that
   // resolves its own exit sleeps on its page's state word, so that word is notified (flush()).
@@ -139,6 +146,11 @@ export function runSource(start: ServiceStart): SourceStats {
     const frameBytes = header.byteLength + frame[3];
     const isUrgent = q === urgent;
     const arriveUs = isUrgent ? outbound.urgentArrivalIfSent(frameBytes, nowUs) : outbound.arrivalIfSent(frameBytes, nowUs);
+    if (arriveUs === LOST) { // the link is down or goes down before it arrives: it never does
+      if (isUrgent) outbound.sendUrgent(frameBytes, nowUs); else outbound.send(frameBytes, nowUs);
+      q.shift(pageFrameBytes);
+      return true;
+    }
     const ring = toDest[channel]!;
     const payloadAt = ring.reserve(header, frame[3], arriveUs);
     if (payloadAt < 0) { stats.ringFullStalls++; return false; }
@@ -147,6 +159,7 @@ export function runSource(start: ServiceStart): SourceStats {
     policy.countSent(page, flags, isUrgent, q.headQueuedUs(), startUs, arriveUs);
     if (isUrgent) outbound.sendUrgent(frameBytes, nowUs); else outbound.send(frameBytes, nowUs);
     q.shift(pageFrameBytes);
+    if (recovery) recovery.delivered[page] = 1;
     rung[channel] = 1;
     rungPage[channel] = page;
     return true;
@@ -192,8 +205,10 @@ export function runSource(start: ServiceStart): SourceStats {
         reqPage.push(req[1]);
         reqVcpu.push(req[2]);
         reqChannel.push(ch);
-        reqArriveUs.push(inbound.send(ring.headerLength, sentUs));
+        const arriveUs = inbound.send(ring.headerLength, sentUs);
         ring.consume();
+        if (arriveUs === LOST || (recovery && !recovery.active)) { reqPage.pop(); reqVcpu.pop(); reqChannel.pop(); continue; } // lost: asked again after recovery
+        reqArriveUs.push(arriveUs);
       }
       ring.release();
     }
@@ -230,6 +245,10 @@ export function runSource(start: ServiceStart): SourceStats {
   const running = () => Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0;
 
   awaitStartGun(ctl);
+  const recovery = imp ? new SourceRecovery(imp, times[TIME_MIGRATION_START_US]!, opts.pages, opts.unsafeForgetResend, sharedBlockLedger(ctl, times)) : null;
+  /** A pause: what sat in the sockets' buffers is gone with the connection (the bitmap will say so). */
+  const dropSockets = (): void => { bulk.clear(); urgent.clear(); };
+  const requeue = (page: number): void => queueClaimed(page, PAGE_FLAG_DEMAND, CH_BULK, clock.nowUs());
 
   // ---- hybrid: precopy rounds while the guest still runs on the source ----
   if (strategy.precopyRounds && running() && Atomics.load(ctl, CTL_GO) === 0) {
@@ -287,6 +306,11 @@ export function runSource(start: ServiceStart): SourceStats {
     stats.loops++;
     if (opts.injectFault === 'source-dies' && stats.pagesSent >= 256) throw new Error('injected fault: source host crashed');
     const now = clock.nowUs();
+    if (recovery && !recovery.step(now, [outbound, inbound], policy, views.mem.pageState, dropSockets, requeue)) {
+      readRequests(); // while paused they are lost
+      sleepUntil(seen, Math.min(now + 20_000, recovery.nextUs()));
+      continue;
+    }
     readRequests();
     serveRequests(now);
     if (policy.pushing(Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus)) fillBulk(now, 0);
@@ -294,11 +318,13 @@ export function runSource(start: ServiceStart): SourceStats {
     // Wake when the next request is due or when the wire has room for more within the lookahead.
     let wakeUs = now + 20_000;
     if (reqHead < reqPage.length) wakeUs = Math.min(wakeUs, reqArriveUs[reqHead]!);
+    if (recovery) wakeUs = Math.min(wakeUs, recovery.nextUs());
     // Top the wire up when a quarter of the lookahead has drained: at 10 Gbit/s deriving a page costs
     // this thread about as long as the page takes on the wire, so it must not sleep long.
     if (!blocked && (urgent.length || bulk.length)) wakeUs = Math.min(wakeUs, now + outbound.backlogUs(now) - (LOOKAHEAD_US * 3) / 4);
     sleepUntil(seen, wakeUs);
   }
+  if (recovery) stats.recovery = recovery.ledger.result(outbound.framesLost + inbound.framesLost);
   stats.bytesToDest = outbound.bytes;
   stats.bytesToSource = inbound.bytes;
   stats.framesSent = outbound.frames;

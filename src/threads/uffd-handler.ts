@@ -8,7 +8,7 @@
  */
 import { WireRing } from './wire.js';
 import { Installer } from './installer.js';
-import { CTL_ABORT, CTL_STOP } from './layout.js';
+import { CTL_ABORT, CTL_HANDLERS_CRASHED, CTL_STOP, TIME_MIGRATION_START_US } from './layout.js';
 import { CH_HANDLER0, type FetcherStats, type ServiceStart } from './protocol.js';
 import { FaultResolver } from './resolver.js';
 import { newFetcherStats } from '../model/stats.js';
@@ -32,9 +32,19 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
   const { stats } = resolver;
 
   awaitStartGun(ctl);
+  // An injected crash (src/model/injections.ts): at its time this handler stops reading; with
+  // :restart a new one takes over the same uffd after the duration (modelled in this thread).
+  const crash = opts.inject.find((i) => i.kind === 'handler-crash');
+  const crashAtUs = crash ? times[TIME_MIGRATION_START_US]! + crash.atUs : Infinity;
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = bell.snapshot();
     if (opts.injectFault === 'handler-dies' && stats.uffdReads >= 1) throw new Error('injected fault: uffd handler crashed');
+    if (clock.nowUs() >= crashAtUs) {
+      if (!crash!.restart) { Atomics.store(ctl, CTL_HANDLERS_CRASHED, 1); break; }
+      const backUs = crashAtUs + crash!.durationUs;
+      while (clock.nowUs() < backUs && Atomics.load(ctl, CTL_ABORT) === 0) Atomics.wait(ctl, CTL_STOP, 0, Math.max(1, (backUs - clock.nowUs()) / 1000));
+      stats.restarts = (stats.restarts ?? 0) + 1;
+    }
     // read(): one uffd_msg per call, as demand_paging_test's handler reads; then look at arrivals again.
     if (q.read(msgWords, 0) >= 0) {
       stats.uffdReads++;

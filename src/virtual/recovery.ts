@@ -20,7 +20,7 @@ import { uffdOfHandler } from './uffd.js';
 export function scheduleInjections(sim: VirtualSim): void {
   const imp = sim.imp;
   if (!imp) return;
-  for (const p of imp.pauses()) {
+  for (const p of sim.recovery ? imp.pauses() : []) {
     sim.q.push(p.pausedUs, sim.sourceId, Ph.SrcPause, sim.pauses.length);
     sim.q.push(p.recoverUs, sim.sourceId, Ph.SrcRecover, sim.pauses.length);
     sim.pauses.push(p);
