@@ -19,6 +19,7 @@ import { failures, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
 import { runPublished } from './scenarios/published.js';
+import { runSoak } from './scenarios/soak.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
@@ -100,6 +101,13 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
         case 'scale': results.scale = await runScale(o); break;
         case 'network': results.network = await runNetwork(o); break;
+        case 'soak': {
+          const { body, summary } = await runSoak(o);
+          const env = envelope('soak', o, t0, [], body);
+          writeResult(o.outDir, env);
+          results.soak = { ...env, summary };
+          break;
+        }
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

@@ -14,6 +14,7 @@ import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import type { PublishedBody } from './scenarios/published.js';
+import { renderSoak, type SoakBody } from './scenarios/soak.js';
 import { renderPublished } from './scenarios/published-render.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
@@ -26,6 +27,8 @@ export interface Results {
   network?: NetworkResult;
   /** The virtual engine against the published tables (bench/scenarios/published.ts). */
   published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
+  /** Injection plans and long runs (bench/scenarios/soak.ts). */
+  soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -332,6 +335,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('scale', () => scaleSection(results.scale!, h));
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
+  section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

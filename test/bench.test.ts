@@ -16,6 +16,8 @@ import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
 import { runNetwork } from '../bench/scenarios/network.js';
 import { PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
 import { runScale } from '../bench/scenarios/scale.js';
+import { runPublished } from '../bench/scenarios/published.js';
+import { runSoak } from '../bench/scenarios/soak.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -40,6 +42,22 @@ function written(name: string): Record<string, unknown> {
 }
 
 describe('scenarios on tiny sizes', () => {
+  it('published: both profiles, the series and the KVM Userfault table, every cell verified; a sensitivity row per cost', async () => {
+    const { body, summary } = await runPublished({ quick: true, mibPerVcpu: 1, seriesVcpus: [1, 2, 4], noCrossCheck: true, noExtras: true, log: () => {} });
+    expect(body.profiles.map((p) => p.profile)).toEqual(['this-host', 'large-host']);
+    for (const p of body.profiles) {
+      expect(p.series.map((s) => s.vcpus)).toEqual([1, 2, 4]);
+      expect([...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))].every((c) => c.verified)).toBe(true);
+    }
+    expect(body.sensitivity.length).toBeGreaterThan(2);
+    expect(summary).toMatch(/Profile large-host/);
+  });
+  it('soak: every plan as predicted, none hung; the long runs verified', async () => {
+    const { body } = await runSoak({ quick: true, log: () => {} });
+    for (const p of body.plans) { expect(p.wrong).toEqual([]); expect(p.hung).toBe(0); }
+    expect(body.long.every((l) => l.verified)).toBe(true);
+  }, 300_000);
+
   it('paging-rate: every vCPU count x fault path present, verified, one fault per page', async () => {
     const r = await runPagingRate({ ...quiet, outDir, rows: [1, 2], mibPerVcpu: 1 });
     results['paging-rate'] = r;
@@ -145,7 +163,7 @@ describe('report, runner and README generator', () => {
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published', 'soak'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });
