@@ -114,9 +114,16 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --service-spin TIME  how long an idle fetcher/source/handler spins (default 20us)
   --watchdog TIME      fail if a vCPU waits this long on one page (default 20s)
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
-  --costs FILE         virtual: cost profile from \`postcopy-sim calibrate\` (default: the built-in one)
-  --cores N            virtual: modelled cores (default: the profile's, i.e. this machine's)
-  --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit;
-                       needs --network none)
+  --profile P          virtual: this-host (measured here, default) | large-host (2 sockets, 256 threads)
+  --costs FILE         virtual: a cost profile from \`postcopy-sim calibrate -o FILE\` (wins over --profile)
+  --cores N            virtual: modelled cores (default: this host's for this-host, 256 for large-host)
+  --uffd-mode M        missing (UFFDIO_COPY, default) | minor (shmem, UFFDIO_CONTINUE)
+  --wake-batch N       uffd: the listen and preempt threads copy with DONTWAKE and wake once per N pages (default 1)
+  --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit: it copies
+                       from a local image, or over a link asks the source and installs its page itself)
+  --inject SPEC        a failure: KIND@TIME[+DURATION][:ARG], repeatable; kinds link-down, bandwidth,
+                       latency, loss, source-restart, handler-crash, fetcher-crash (README: Failures)
+  --reconnect TIME     recovery: from the end of an outage to reconnected (default 50ms)
+  --record-send-order  keep the order the source sent pages in (result.sendOrder)
   --scenario FILE      read options from a JSON file
   --json               print one JSON object instead of the summary table`;
