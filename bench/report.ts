@@ -16,6 +16,7 @@ import type { NetworkResult } from './scenarios/network.js';
 import { renderPublished, type PublishedBody } from './scenarios/published.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
+import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
 
 export interface Results {
   'paging-rate'?: PagingRateResult;
@@ -25,6 +26,8 @@ export interface Results {
   network?: NetworkResult;
   /** The virtual engine against the published tables (bench/scenarios/published.ts). */
   published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
+  /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
+  workloads?: WorkloadsResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -179,6 +182,7 @@ export function failures(results: Results): string[] {
   for (const k of results.kernel?.body.cells ?? []) if (!k.run.verified || k.run.copyErrors > 0) out.push(`kernel ${k.threads} threads ${k.column}: not verified or copy errors`);
   for (const s of results.scale?.body.rows ?? []) if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
+  for (const c of results.workloads?.body.cells ?? []) if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
   const pub = results.published?.body;
   if (pub && [...pub.series.flatMap((s) => [s.uffd, s.exits]), ...pub.userfault.flatMap((u) => Object.values(u.cells))].some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
@@ -331,6 +335,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('scale', () => scaleSection(results.scale!, h));
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
+  section('workloads', () => renderWorkloads(results.workloads!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

@@ -47,6 +47,8 @@ export interface VcpuState {
   selfEexist: number;
   /** when the page this vCPU waits on was installed (-1: not yet) */
   installedUs: number;
+  /** the stream's current access was drawn and its trace gap spent, but not yet run */
+  held: boolean;
 }
 
 export function vcpuRun(sim: VirtualSim, t: Thread): void {
@@ -56,14 +58,17 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
   const stepUs = sim.c.accessUs + o.thinkUs;
   let at = sim.now;
   for (let n = 0; n < BATCH; n++) {
-    if (n > 0 && at >= horizon) {
-      if (sim.coresWanted && at >= t.coreSinceUs + sim.sliceUs) sim.schedule(at, t, Ph.Preempt);
-      else sim.schedule(at, t, Ph.VRun);
-      return;
-    }
-    if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) { sim.now = at; vcpuFinish(sim, t); return; }
+    if (n > 0 && at >= horizon) { yieldCore(sim, t, at); return; }
     const stream = s.stream;
-    stream.next();
+    if (s.held) s.held = false; // drawn last event; its gap has passed
+    else {
+      if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) { sim.now = at; vcpuFinish(sim, t); return; }
+      stream.next();
+      if (stream.gapUs > 0) { // a trace's recorded guest time before this access
+        at += stream.gapUs;
+        if (at >= horizon) { s.held = true; yieldCore(sim, t, at); return; }
+      }
+    }
     let page = stream.page;
     if (page < 0) {
       page = pageOfGpa(o.memslots, o.pageSize, stream.gpa);
@@ -75,6 +80,12 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
     at += stepUs;
   }
   sim.schedule(at, t, Ph.VRun);
+}
+
+/** Runs on at `at`: after a time slice if other threads want a core, else as the next event. */
+function yieldCore(sim: VirtualSim, t: Thread, at: number): void {
+  if (sim.coresWanted && at >= t.coreSinceUs + sim.sliceUs) sim.schedule(at, t, Ph.Preempt);
+  else sim.schedule(at, t, Ph.VRun);
 }
 
 function vcpuFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, access: Access): void {
