@@ -1,13 +1,40 @@
 // Regenerates docs/workloads.md: every strategy on every workload (zipf, regions, each recorded
 // trace in examples/traces/), in both engines, from measured runs; nothing hand-typed. The runs and
-// the link are the workloads bench's (bench/scenarios/workloads.ts), so the two agree.
-// Usage: npm run build && node scripts/readme-workloads.mjs [--quick]   (a few minutes)
-import { mkdirSync, writeFileSync } from 'node:fs';
+// the link are the workloads bench's (bench/scenarios/workloads.ts), so the two agree. It also
+// rewrites the README's workloads-bench section from bench/results/workloads.json (npm run bench --
+// workloads), so the README's verdicts are the bench's numbers.
+// Usage: npm run build && node scripts/readme-workloads.mjs [--quick] [--readme-only]   (a few minutes)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { localityOf, LINK, runCell, workloadCases } from '../dist/bench/scenarios/workloads.js';
 import { STRATEGY_NAMES } from '../dist/src/model/strategies/index.js';
 import { machineFacts } from '../dist/bench/common.js';
 
 const quick = process.argv.includes('--quick');
+const readmeOnly = process.argv.includes('--readme-only');
+
+/** The README's summary of the workloads bench: one row per workload, both engines. */
+function readmeSection() {
+  const file = 'bench/results/workloads.json';
+  if (!existsSync(file)) return;
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const p = (x) => (x === null ? '-' : `${Math.round(x * 100)}%`);
+  let t = `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, seed ${r.seed} (generated from \`${file}\`):\n\n`;
+  t += '| workload | next first touch: ahead / behind / further | demand fetches linear -> prepaging (threads; virtual) | cut (threads; virtual) | target >= 30% |\n| --- | --- | --- | --- | --- |\n';
+  for (const [name, l] of Object.entries(r.body.locality)) {
+    const cell = (e, s) => r.body.cells.find((c) => c.workload === name && c.engine === e && c.strategy === s);
+    const v = (e) => r.body.verdicts.find((x) => x.workload === name && x.engine === e);
+    const fetches = (e) => `${cell(e, 'linear')?.demandFetches ?? '-'} -> ${cell(e, 'prepaging')?.demandFetches ?? '-'}`;
+    const met = ['threads', 'virtual'].map((e) => (v(e)?.met ? 'met' : '**not met**')).join('; ');
+    t += `| ${name} | ${p(l.forwardNear)} / ${p(l.backwardNear)} / ${p(l.far)} | ${fetches('threads')}; ${fetches('virtual')} | ${p(v('threads')?.demandCut ?? null)}; ${p(v('virtual')?.demandCut ?? null)} | ${met} |\n`;
+  }
+  const start = '<!-- workloads-bench:start -->', end = '<!-- workloads-bench:end -->';
+  const readme = readFileSync('README.md', 'utf8');
+  const i = readme.indexOf(start), j = readme.indexOf(end);
+  if (i < 0 || j < 0) throw new Error('README.md has no workloads-bench markers');
+  writeFileSync('README.md', `${readme.slice(0, i + start.length)}\n${t}${readme.slice(j)}`);
+}
+readmeSection();
+if (readmeOnly) process.exit(0);
 const seed = 1;
 const engines = ['threads', 'virtual'];
 const cases = workloadCases(quick, true);

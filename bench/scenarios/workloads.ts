@@ -106,7 +106,9 @@ function explain(met: boolean, lin: CellResult, pre: CellResult, loc: LocalitySu
   if (!met && loc.far >= 0.3) parts.push(`${fmtPct(loc.far)} land further away than any push around the fault reaches in time`);
   if (lin.demandFetches < 20) parts.push(`few demand fetches either way (${lin.demandFetches} -> ${pre.demandFetches}): a small effect`);
   if (faultsCut !== null && faultsCut < 0) {
-    parts.push(`faults rose ${fmtPct(-faultsCut)}: the guest ran on (guest time ${fmtNum(lin.guestMs, 0)} -> ${fmtNum(pre.guestMs, 0)} ms) and met pushed pages still on the wire`);
+    const ranOn = pre.guestMs < lin.guestMs * 0.95 ? ', the guest ran on instead of waiting' : '';
+    parts.push(`faults rose ${fmtPct(-faultsCut)} (guest time ${fmtNum(lin.guestMs, 0)} -> ${fmtNum(pre.guestMs, 0)} ms${ranOn}): ` +
+      'faults on pushed pages still on the wire count too');
   }
   return parts.join('; ');
 }
