@@ -23,6 +23,7 @@ import { runSoak } from './scenarios/soak.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
+import { runWorkloads } from './scenarios/workloads.js';
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
 
@@ -32,6 +33,8 @@ Scenarios (default: all, in this order):
   kernel       the same experiment on real userfaultfd (native/uffd_paging.c), sim/kernel ratios
   scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
   network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
+  published    the virtual-time engine against the published KVM tables
+  workloads    prepaging vs linear on the regions workload and the recorded traces, with their locality
 
 Options:
   --quick      small sizes, fewer rows: under two minutes
@@ -108,6 +111,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
           results.soak = { ...env, summary };
           break;
         }
+        case 'workloads': results.workloads = await runWorkloads(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

@@ -18,6 +18,7 @@ import { renderSoak, type SoakBody } from './scenarios/soak.js';
 import { renderPublished } from './scenarios/published-render.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
+import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
 
 export interface Results {
   'paging-rate'?: PagingRateResult;
@@ -29,6 +30,8 @@ export interface Results {
   published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
   /** Injection plans and long runs (bench/scenarios/soak.ts). */
   soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
+  /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
+  workloads?: WorkloadsResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -183,6 +186,7 @@ export function failures(results: Results): string[] {
   for (const k of results.kernel?.body.cells ?? []) if (!k.run.verified || k.run.copyErrors > 0) out.push(`kernel ${k.threads} threads ${k.column}: not verified or copy errors`);
   for (const s of results.scale?.body.rows ?? []) if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
+  for (const c of results.workloads?.body.cells ?? []) if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
   const pub = results.published?.body;
   if (pub && pub.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
@@ -336,6 +340,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
+  section('workloads', () => renderWorkloads(results.workloads!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

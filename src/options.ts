@@ -8,10 +8,13 @@ import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 import { InjectSchema, type Injection } from './model/injections.js';
+import { traceDefaults } from './model/trace-header.js';
+import type { TraceSpool } from './model/trace-spool.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;
-export const WORKLOADS = ['sequential', 'random', 'zipf', 'trace'] as const;
+export const WORKLOADS = ['sequential', 'random', 'zipf', 'regions', 'trace'] as const;
+export const TRACE_TIMINGS = ['recorded', 'asap'] as const;
 
 export type Mode = (typeof MODES)[number];
 export type Workload = (typeof WORKLOADS)[number];
@@ -43,7 +46,15 @@ export const OptionsSchema = z.strictObject({
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
   zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
-  trace: z.string().min(1).optional().describe('workload trace: a file of "<vcpu> <R|W|X> <gpa>" lines'),
+  // The regions workload (src/model/regions.ts). Defaults and where they come from are in the README
+  // ("Guests that behave like real ones").
+  regionSize: size('regions: the smallest region (scale of the Pareto size distribution)').prefault('4KiB'),
+  regionTail: z.coerce.number().gt(0).max(10).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),
+  runLength: int(1, 1 << 20).default(32).describe('regions: mean pages per sequential run inside a region (32 = Linux VM_READAHEAD_PAGES)'),
+  phaseAccesses: int(0).default(1 << 20).describe('regions: accesses per vCPU before the hot set moves (0: it never moves)'),
+  trace: z.string().min(1).optional().describe('workload trace: a trace file (v1 "<vcpu> <R|W|X> <gpa>" or v2 with timestamps; may be gzipped)'),
+  traceTiming: z.enum(TRACE_TIMINGS).default('recorded').describe("trace: 'recorded' waits the recorded time between accesses, 'asap' none"),
+  traceTimeScale: z.coerce.number().gt(0).max(1e6).default(1).describe('trace: multiplies every recorded gap (2: the program runs half as fast)'),
   writeRatio: ratio.default(0.3),
   partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
   accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
@@ -106,7 +117,15 @@ export interface ResolvedOptions {
   uffdPerVcpu: boolean;
   workload: Workload;
   zipfExponent: number;
+  regionMinPages: number;
+  regionTail: number;
+  runPages: number;
+  phaseAccesses: number;
   trace: string | undefined;
+  traceTiming: 'recorded' | 'asap';
+  traceTimeScale: number;
+  /** workload 'trace': the trace decoded for the engines (set by prepareTrace, src/model/trace-spool.ts). */
+  traceSpool?: TraceSpool;
   writeRatio: number;
   partition: boolean;
   accesses: number | undefined;
@@ -153,7 +172,7 @@ export function formatZodError(err: z.ZodError): string {
 }
 
 export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
-  const r = OptionsSchema.safeParse(input);
+  const r = OptionsSchema.safeParse(traceDefaults(input));
   if (!r.success) throw Errors.badInput('', formatZodError(r.error));
   return finish(r.data);
 }
@@ -204,10 +223,13 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
+  if (o.regionSize === 0) throw Errors.badInput('regionSize', 'must be greater than 0');
   return {
     vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
     mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
-    workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
+    workload: o.workload, zipfExponent: o.zipfExponent,
+    regionMinPages: Math.max(1, Math.ceil(o.regionSize / pageSize)), regionTail: o.regionTail, runPages: o.runLength, phaseAccesses: o.phaseAccesses,
+    trace: o.trace, traceTiming: o.traceTiming, traceTimeScale: o.traceTimeScale, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,

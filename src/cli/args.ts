@@ -17,6 +17,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
   engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string',
   recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
+  regionSize: 'string', regionTail: 'string', runLength: 'string', phaseAccesses: 'string', traceTiming: 'string', traceTimeScale: 'string',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -89,9 +90,16 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
   --handlers N         uffd: handler threads reading the one shared queue (default 1)
   --uffd-per-vcpu      uffd: one queue + handler per vCPU slice instead
-  --workload W         sequential | random | zipf | trace (default zipf)
-  --zipf-exponent X    zipf skew (default 0.99)
-  --trace FILE         with --workload trace: replay "<vcpu> <R|W|X> <gpa>" lines
+  --workload W         sequential | random | zipf | regions | trace (default zipf)
+  --zipf-exponent X    zipf skew, over pages (zipf) or regions (regions) (default 0.99)
+  --region-size SIZE   regions: smallest region, the scale of their Pareto sizes (default 4KiB)
+  --region-tail A      regions: Pareto shape of region sizes, smaller is heavier (default 0.7)
+  --run-length N       regions: mean pages of a sequential run inside a region (default 32)
+  --phase-accesses N   regions: accesses per vCPU before the hot set moves, 0 never (default 1048576)
+  --trace FILE         with --workload trace: replay a trace (v1 lines, or v2 from \`postcopy-sim trace
+                       record\`; gzipped or not); a v2 trace sets --vcpus and --memory unless given
+  --trace-timing T     recorded (wait the recorded time between accesses, default) | asap
+  --trace-time-scale X multiply every recorded gap by X (default 1)
   --think TIME         guest think time between accesses, for slow motion (default 0)
   --write-ratio R      fraction of accesses that write, 0..1 (default 0.3)
   --partition          each vCPU touches only its own slice (demand_paging_test)

@@ -10,6 +10,7 @@ import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
 import { calibrateCommand } from './calibrate.js';
+import { traceCommand } from './trace.js';
 import { FLAG_HELP, parseCommand } from './args.js';
 import { resolveOptions, type OptionsInput } from '../options.js';
 import type { RunResult } from '../model/result.js';
@@ -23,6 +24,8 @@ Commands:
   report    saved results (run/start/compare --json, bench/results/*.json) -> one offline HTML file with plots
   demo      a local web page that shows a migration live (http://127.0.0.1:8080/ by default)
   calibrate measures this host's costs for --engine virtual and writes a cost profile
+  trace     record a real program's page faults as a trace (trace record -- CMD), import perf script
+            text, or measure a trace's locality (trace stats FILE); see: postcopy-sim trace help
   help      this text
 
 ${FLAG_HELP}`;
@@ -91,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'calibrate':
       return calibrateCommand(rest);
+    case 'trace':
+      return traceCommand(rest);
     default:
       throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
   }

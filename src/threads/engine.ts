@@ -41,12 +41,13 @@ import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
 import type { SimulateHooks } from '../hooks.js';
 import { pageMap } from './observe.js';
-import { loadTrace } from '../model/trace.js';
+import { loadTrace, prepareTrace } from '../model/trace.js';
 import { Monitor } from './monitor.js';
 import { ServiceThreads } from './services.js';
 import { until } from './wait.js';
 
-export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
+export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
+  const opts = await prepareTrace(options);
   const run = new ThreadedRun(opts, hooks);
   const onAbort = () => run.fail(new SimError('ABORTED', 'the run was stopped'));
   hooks.signal?.addEventListener('abort', onAbort);
@@ -75,7 +76,7 @@ class ThreadedRun {
   private monitor: Monitor | null = null;
 
   constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks) {
-    const traces = opts.workload === 'trace' ? loadTrace(opts.trace!, opts.vcpus) : null;
+    const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.shared = allocateShared(opts, performance.timeOrigin, traces);
     this.views = openShared(this.shared);
     this.views.ctl[CTL_ACTIVE_VCPUS] = opts.vcpus;

@@ -38,6 +38,8 @@ import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
+import { openTrace } from '../model/trace.js';
+import { GuestTime } from './guest-time.js';
 import { keyedWord, pageKey } from '../model/rng.js';
 
 /** Thrown out of a wait when the run was aborted (watchdog, a dead thread); the engine reports why. */
@@ -53,8 +55,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const seed = opts.seed;
   const lastWrite = task.shared.lastWriteSabs.length ? new Int32Array(task.shared.lastWriteSabs[v]!) : null;
   const trace = task.shared.traces?.[v];
-  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v,
-    trace ? { gpas: new Float64Array(trace.gpasSab, 0, trace.length), accesses: new Uint8Array(trace.accessesSab, 0, trace.length) } : null);
+  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, trace ? openTrace(trace, opts) : null);
   const latency = createHistogram();
   const mySlot = WRITE_SLOT_BASE + v;
   const lastWord = mem.wordsPerPage - 1;
@@ -64,7 +65,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const fetcherBell = views.fetcherBell;
   // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
   // completes, plus a tail.
-  const limit = opts.accesses ?? (trace ? trace.length : Infinity);
+  const limit = trace ? (trace.length && (opts.accesses ?? trace.length)) : opts.accesses ?? Infinity;
   const untilMigrated = opts.accesses === undefined && !trace;
   let tail = untilMigrated ? opts.tailAccesses : 0;
   let migrated = !untilMigrated;
@@ -100,6 +101,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     Atomics.wait(ctl, CTL_GO, 0, 50);
   }
   const t0 = clock.nowUs();
+  const guestTime = new GuestTime(clock, ctl, t0); // a trace's recorded time between accesses
 
   const waitPresentByState = (page: number): void => {
     // Exit mode: spin on the page-state word, then sleep on it with the WAITERS bit set so the
@@ -197,6 +199,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       waitWokenByUffd(page, flags, gpa);
     }
     const tResume = clock.nowUs();
+    guestTime.resumed(tResume);
     const installedMs = arrivalMs[page]!;
     if (installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
     blocktime.end(tResume);
@@ -220,6 +223,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
     if (migrated && untilMigrated && tail-- <= 0) break;
     stream.next();
+    if (stream.gapUs > 0 && !guestTime.compute(stream.gapUs)) throw new Aborted('aborted');
     let page = stream.page;
     if (page < 0) {
       page = mem.pageOfGpa(stream.gpa);

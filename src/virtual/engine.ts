@@ -23,6 +23,7 @@ import type { ResolvedOptions } from '../options.js';
 import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './costs.js';
 import { virtualResult, type VirtualRunResult } from './result.js';
 import { VirtualSim } from './sim.js';
+import { prepareTrace } from '../model/trace.js';
 
 export type { VirtualRunResult } from './result.js';
 
@@ -67,7 +68,8 @@ export function profileName(v: VirtualOptions & { profile?: 'this-host' | 'large
  * One run. With `hooks.playback` it is paced against the wall clock and yields between events;
  * otherwise it runs synchronously to the end (as runVirtual).
  */
-export async function simulateVirtual(opts: ResolvedOptions & VirtualOptions, hooks: VirtualHooks = {}): Promise<VirtualRunResult> {
+export async function simulateVirtual(options: ResolvedOptions & VirtualOptions, hooks: VirtualHooks = {}): Promise<VirtualRunResult> {
+  const opts = await prepareTrace(options);
   if (!hooks.playback) return runVirtual(opts, resolveCosts(opts), hooks);
   const rate = hooks.playback.virtualUsPerRealMs;
   if (!(rate > 0) || !Number.isFinite(rate)) throw Errors.badInput('playback', 'virtualUsPerRealMs must be a positive number');

@@ -15,7 +15,7 @@ import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, type PageStates } from '../
 import { SendPolicy } from '../model/send-policy.js';
 import { newFetcherStats, newSourceStats, type FetcherStats } from '../model/stats.js';
 import { createStrategy, type Strategy } from '../model/strategies/index.js';
-import { loadTrace } from '../model/trace.js';
+import { loadTrace, openTrace } from '../model/trace.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import type { ResolvedOptions } from '../options.js';
@@ -147,17 +147,17 @@ export class VirtualSim extends Kernel implements PageStates {
 
   private addVcpus(): void {
     const o = this.opts;
-    const traces = o.workload === 'trace' ? loadTraceViews(o.trace!, o.vcpus) : null;
+    const traces = o.workload === 'trace' ? loadTrace(o) : null;
     for (let v = 0; v < o.vcpus; v++) {
       this.addThread(VCPU, Ph.VRun);
       const trace = traces?.[v] ?? null;
-      const limit = o.accesses ?? (trace ? trace.accesses.length : Infinity);
+      const limit = trace ? (trace.length && (o.accesses ?? trace.length)) : o.accesses ?? Infinity;
       const untilMigrated = o.accesses === undefined && !trace;
       this.vcpus.push({
-        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
+        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
-        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1,
+        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
       });
     }
   }
@@ -311,8 +311,4 @@ export class VirtualSim extends Kernel implements PageStates {
       default: throw new Error(`assertion failed: unknown phase ${ph}`);
     }
   }
-}
-
-function loadTraceViews(file: string, vcpus: number): Array<{ gpas: Float64Array; accesses: Uint8Array }> {
-  return loadTrace(file, vcpus).map((t) => ({ gpas: new Float64Array(t.gpasSab, 0, t.length), accesses: new Uint8Array(t.accessesSab, 0, t.length) }));
 }

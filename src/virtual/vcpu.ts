@@ -50,6 +50,8 @@ export interface VcpuState {
   selfRequests: number;
   /** when the page this vCPU waits on was installed (-1: not yet) */
   installedUs: number;
+  /** the stream's current access was drawn and its trace gap spent, but not yet run */
+  held: boolean;
 }
 
 /**
@@ -70,9 +72,16 @@ function runFrom(sim: VirtualSim, t: Thread, startUs: number): void {
   let at = startUs;
   for (let n = 0; n < BATCH; n++) {
     if (n > 0 && at >= endUs) { sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun); return; }
-    if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) { sim.schedule(at, t, Ph.VFinish); return; }
     const stream = s.stream;
-    stream.next();
+    if (s.held) s.held = false; // drawn last event; its gap has passed
+    else {
+      if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) { sim.schedule(at, t, Ph.VFinish); return; }
+      stream.next();
+      if (stream.gapUs > 0) { // a trace's recorded guest time before this access
+        at += stream.gapUs;
+        if (at >= endUs) { s.held = true; sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun); return; }
+      }
+    }
     let page = stream.page;
     if (page < 0) {
       page = pageOfGpa(o.memslots, o.pageSize, stream.gpa);
