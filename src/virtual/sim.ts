@@ -20,22 +20,17 @@ import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import type { ResolvedOptions } from '../options.js';
 import type { CostModel } from './costs.js';
-import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
 import { hasPreemptThread } from '../model/delivery.js';
-import { handlerGot, handlerPoll, handlerPollSleep, handlerPollWoken, handlerRead } from './handler.js';
-import { installCopy, installPublish } from './installer.js';
 import { BUSY, DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
 import { Impairments } from '../model/impairments.js';
 import { RecoveryLedger } from '../model/recovery.js';
-import { onBitmap, onFetcherCrash, onHandlerCrash, onHandlerRestart, onPause, onRecover, scheduleInjections } from './recovery.js';
+import { scheduleInjections } from './recovery.js';
+import { dispatch } from './dispatch.js';
 import { EventStream } from './observer.js';
 import { Ph } from './phases.js';
-import { onPrecopyRoundEnd, onRequest, onTx, sendRequest, SourceState, startSource } from './source.js';
-import { onArrive } from './service.js';
+import { SourceState, startSource } from './source.js';
 import { newUffd, type Uffd } from './uffd.js';
-import {
-  vcpuArrived, vcpuFaultDone, vcpuFinish, vcpuGup, vcpuReenter, vcpuRequested, vcpuResume, vcpuRetry, vcpuRun, vcpuSleep, vcpuTouch, type VcpuState,
-} from './vcpu.js';
+import type { VcpuState } from './vcpu.js';
 
 /** Timeline sampling interval (virtual us) before any halving. */
 const SAMPLE_US = 10_000;
@@ -172,22 +167,6 @@ export class VirtualSim extends Kernel implements PageStates {
     }
   }
 
-  private dispatchSource(ph: number, arg: number): void {
-    switch (ph) {
-      case Ph.SrcReq: onRequest(this); return;
-      case Ph.SrcTx: onTx(this); return;
-      case Ph.SrcRoundEnd: onPrecopyRoundEnd(this); return;
-      case Ph.SrcPause: onPause(this, arg); return;
-      case Ph.SrcRecover: onRecover(this, arg); return;
-      case Ph.SrcBitmap: onBitmap(this); return;
-      case Ph.InjHandlerCrash: onHandlerCrash(this); return;
-      case Ph.InjHandlerRestart: onHandlerRestart(this); return;
-      case Ph.InjFetcherCrash: onFetcherCrash(this);
-      // falls through: onFetcherCrash throws
-      default: throw new Error(`assertion failed: unknown source phase ${ph}`);
-    }
-  }
-
   // ---- the model's PageStates, over this engine's page-state array
   claim(page: number): boolean {
     if (this.state[page] !== PAGE_MISSING) return false;
@@ -220,7 +199,7 @@ export class VirtualSim extends Kernel implements PageStates {
     t.spinToken++;
     this.cpu(t, 0, ph);
   }
-  private readonly dead: Uint8Array = new Uint8Array(4096);
+  readonly dead: Uint8Array = new Uint8Array(4096);
 
   protected override onSleep(t: Thread): void {
     if (t.kind !== VCPU) this.statsOf(t).sleeps++;
@@ -277,38 +256,6 @@ export class VirtualSim extends Kernel implements PageStates {
     this.events.finalTick();
   }
 
-  dispatch(id: number, ph: number, arg: number): void {
-    if (id === this.sourceId) { this.dispatchSource(ph, arg); return; }
-    if (this.dead[id]) return; // a crashed thread's leftover events
-    const t = this.threads[id]!;
-    switch (ph) {
-      case Ph.Woken: this.woken(t); return;
-      case Ph.SpinEnd: this.spinEnd(t, arg); return;
-      case Ph.Arrive: onArrive(this, t, arg); return;
-      case Ph.Preempt: this.releaseCore(t); this.cpu(t, 0, Ph.VRun); return;
-      case Ph.VRun: vcpuRun(this, t); return;
-      case Ph.VTouch: vcpuTouch(this, t); return;
-      case Ph.VFinish: vcpuFinish(this, t); return;
-      case Ph.VGup: vcpuGup(this, t); return;
-      case Ph.VSleep: vcpuSleep(this, t); return;
-      case Ph.VRetry: vcpuRetry(this, t); return;
-      case Ph.VFaultDone: vcpuFaultDone(this, t); return;
-      case Ph.VRequest: vcpuRequested(this, t); return;
-      case Ph.VArrived: vcpuArrived(this, t); return;
-      case Ph.VReenter: vcpuReenter(this, t); return;
-      case Ph.VResume: vcpuResume(this, t); return;
-      case Ph.FLoop: fetcherLoop(this, t); return;
-      case Ph.FFault: fetcherFault(this, t); return;
-      case Ph.FDiscard: applyDiscards(this, t); return;
-      case Ph.FSent: case Ph.HSent: sendRequest(this, t); this.schedule(this.now, t, ph === Ph.FSent ? Ph.FLoop : Ph.HPoll); return;
-      case Ph.HPoll: handlerPoll(this, t); return;
-      case Ph.HPollSleep: handlerPollSleep(this, t); return;
-      case Ph.HPollWoken: handlerPollWoken(this, t); return;
-      case Ph.HRead: handlerRead(this, t); return;
-      case Ph.HGot: handlerGot(this, t); return;
-      case Ph.InstStart: installCopy(this, t); return;
-      case Ph.InstPublish: installPublish(this, t); return;
-      default: throw new Error(`assertion failed: unknown phase ${ph}`);
-    }
-  }
+  dispatch(id: number, ph: number, arg: number): void { dispatch(this, id, ph, arg); }
+
 }
