@@ -22,7 +22,7 @@ export function virtualResult(sim: VirtualSim, wallMs: number): VirtualRunResult
   if (uffd) uffd.lockWaitUs = sim.uffds.reduce((a, q) => r2(a + q.lock.lockWaitUs), 0); // rounded as it accumulates
   const result = buildResult({
     engine: 'virtual', opts: sim.opts,
-    vcpus: sim.vcpus.map((s) => ({ ...s, accesses: s.reads + s.writes })),
+    vcpus: sim.vcpus.map((s) => ({ ...s, accesses: s.reads + s.writes, kindCounts: s.arch.counters.c, faultOrder: s.arch.order })),
     latency: sim.latency, source: src, fetchers: sim.fstats, uffd, uffdQueues: sim.uffds.length,
     proof: proveMemory(sim), blocktimeUs: sim.blocks.totalUs,
     migrationStartUs: sim.migrationStartUs, migrationDoneUs: sim.migrationDoneUs, switchStartUs: sim.switchStartUs, goUs: sim.goUs,

@@ -5,7 +5,9 @@
  * the page. uffd mode: handle_userfault under the queue lock, then sleep until a UFFDIO_COPY's wake.
  */
 import { Errors } from '../errors.js';
-import { blockBegin, blockEnd, vcpuRetired } from '../model/blocktime.js';
+import { blockEnd, vcpuRetired } from '../model/blocktime.js';
+import { FK_NONE, isFetchKind } from '../model/arch/fault-kind.js';
+import type { VcpuFaults } from '../model/arch/vcpu-faults.js';
 import { decideFault, FAULT_PRESENT, FAULT_REQUEST } from '../model/fault-decision.js';
 import { pageOfGpa } from '../model/memslots.js';
 import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
@@ -20,6 +22,7 @@ import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 import { kickSource } from './source.js';
 import { uffdOf } from './uffd-handler.js';
+import { archFault, awaitAhead, dataFault, postAhead, retryAccess } from './vcpu-faults.js';
 
 /** Accesses a vCPU runs per event at most (a bound on one loop; the horizon bounds it first). */
 const BATCH = 4096;
@@ -47,6 +50,10 @@ export interface VcpuState {
   selfEexist: number;
   /** when the page this vCPU waits on was installed (-1: not yet) */
   installedUs: number;
+  /** The architectural fault path (records, per-kind counts, the guest planner), the current record's kind, and how far a syndrome walk's pages are. */
+  arch: VcpuFaults;
+  faultKind: number;
+  aheadAt: number;
 }
 
 export function vcpuRun(sim: VirtualSim, t: Thread): void {
@@ -70,27 +77,18 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
       if (page < 0) throw Errors.noMemslot(t.id, stream.gpa);
     }
     s.i++;
-    if (st[page] !== PAGE_PRESENT) { sim.now = at; vcpuFault(sim, t, s, page, stream.access); return; }
+    const g = s.arch.guest;
+    if (g === null) {
+      if (st[page] !== PAGE_PRESENT) { sim.now = at; dataFault(sim, t, s, page, stream.access); return; }
+    } else {
+      // A modelled guest: its walk, attributes and tags may stop the access first (vcpu-faults.ts).
+      g.begin(page, stream.access);
+      if (g.obstacle(sim) !== FK_NONE) { sim.now = at; archFault(sim, t, s); return; }
+    }
     accessPage(sim, t.id, s, page, stream.write);
     at += stepUs;
   }
   sim.schedule(at, t, Ph.VRun);
-}
-
-function vcpuFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, access: Access): void {
-  s.faults++;
-  sim.totalFaults++;
-  if (access === Access.Write) s.faultsWrite++; else if (access === Access.Exec) s.faultsExec++; else s.faultsRead++;
-  s.faultStartUs = sim.now;
-  s.access = access;
-  s.entryPage = page;
-  s.lastPage = page;
-  s.installedUs = -1;
-  t.page = page;
-  blockBegin(sim.blocks, sim.now);
-  const c = sim.c;
-  if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
-  else sim.cpu(t, c.faultUs, Ph.VFaultDone);
 }
 
 export function vcpuFaultDone(sim: VirtualSim, t: Thread): void {
@@ -106,12 +104,14 @@ export function vcpuFaultDone(sim: VirtualSim, t: Thread): void {
   // Post the memory_fault record to the fetcher, then wait for the page.
   sim.faultInbox.push(t.id);
   sim.faultPostedUs.push(sim.now);
+  sim.faultPages.push(page);
+  postAhead(sim, t, sim.vcpus[t.id]!);
   sim.notify(sim.threads[sim.fetcher]!);
   if (sim.state[page] === PAGE_PRESENT) { vcpuResume(sim, t); return; }
   waitOnPage(sim, t, page);
 }
 
-function waitOnPage(sim: VirtualSim, t: Thread, page: number): void {
+export function waitOnPage(sim: VirtualSim, t: Thread, page: number): void {
   let w = sim.pageWaiters.get(page);
   if (!w) { w = []; sim.pageWaiters.set(page, w); }
   w.push(t.id);
@@ -142,16 +142,22 @@ export function vcpuUffdRel(sim: VirtualSim, t: Thread): void {
 
 export function vcpuResume(sim: VirtualSim, t: Thread): void {
   const s = sim.vcpus[t.id]!;
-  if (sim.state[t.page] !== PAGE_PRESENT) throw new Error(`assertion failed: vCPU ${t.id} resumed with page ${t.page} missing`);
+  const fetched = isFetchKind(s.faultKind);
+  if (fetched && sim.state[t.page] !== PAGE_PRESENT) throw new Error(`assertion failed: vCPU ${t.id} resumed with page ${t.page} missing`);
+  if (fetched && awaitAhead(sim, t, s, waitOnPage)) return;
   const dUs = sim.now - s.faultStartUs;
   s.blockedUs += dUs;
+  s.arch.done(s.faultKind, dUs);
   if (s.installedUs >= 0) s.resumeLagUsTotal += sim.now - s.installedUs;
   sim.latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
   sim.events.latencyBuckets[latencyBucket(dUs)]!++;
   s.entryPage = -1;
   blockEnd(sim.blocks, sim.now);
   t.state = BUSY;
-  accessPage(sim, t.id, s, t.page, s.access === Access.Write); // the access that faulted, now retried
+  const g = s.arch.guest;
+  if (g === null) accessPage(sim, t.id, s, t.page, s.access === Access.Write); // the access that faulted, now retried
+  else if (retryAccess(sim, t, s)) return; // the whole access again: the walk's next level, or the data page
+  else accessPage(sim, t.id, s, g.dataPage, g.write);
   sim.cpu(t, sim.c.accessUs + sim.opts.thinkUs, Ph.VRun);
 }
 
