@@ -51,7 +51,8 @@ export function esrOf(kind: number, exec: boolean, write: boolean): number {
   let iss: number;
   let iss2 = 0;
   if (kind === FK_WALK) {
-    iss = ESR_ELx_S1PTW | ESR_ELx_WNR | (ESR_ELx_FSC_FAULT + STAGE2_FAULT_LEVEL);
+    // An instruction abort's ISS has no WnR (bit 6 is RES0): only a data abort reports the update.
+    iss = ESR_ELx_S1PTW | (exec ? 0 : ESR_ELx_WNR) | (ESR_ELx_FSC_FAULT + STAGE2_FAULT_LEVEL);
   } else if (kind === FK_MTE) {
     // The page is mapped (its data arrived) without tag access: a permission fault with TagAccess.
     iss = (write ? ESR_ELx_WNR : 0) | (ESR_ELx_FSC_PERM + STAGE2_FAULT_LEVEL);
