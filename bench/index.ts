@@ -19,6 +19,7 @@ import { failures, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
 import { runPublished } from './scenarios/published.js';
+import { runFaultRecords } from './scenarios/fault-records.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
@@ -31,6 +32,8 @@ Scenarios (default: all, in this order):
   kernel       the same experiment on real userfaultfd (native/uffd_paging.c), sim/kernel ratios
   scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
   network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
+  published    the virtual engine against the published demand_paging_test tables
+  fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
 
 Options:
   --quick      small sizes, fewer rows: under two minutes
@@ -100,6 +103,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
         case 'scale': results.scale = await runScale(o); break;
         case 'network': results.network = await runNetwork(o); break;
+        case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

@@ -14,6 +14,7 @@ import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import { renderPublished, type PublishedBody } from './scenarios/published.js';
+import { renderFaultRecords, type FaultRecordsResult } from './scenarios/fault-records.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 
@@ -25,6 +26,8 @@ export interface Results {
   network?: NetworkResult;
   /** The virtual engine against the published tables (bench/scenarios/published.ts). */
   published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
+  /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
+  'fault-records'?: FaultRecordsResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -183,6 +186,7 @@ export function failures(results: Results): string[] {
   if (pub && [...pub.series.flatMap((s) => [s.uffd, s.exits]), ...pub.userfault.flatMap((u) => Object.values(u.cells))].some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
   }
+  for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
   return out;
 }
 
@@ -331,6 +335,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('scale', () => scaleSection(results.scale!, h));
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
+  section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);
