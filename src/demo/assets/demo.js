@@ -20,6 +20,21 @@
   };
   const uapi = { tables: null };
   window.__demo = { run: null, status: 'idle', ticks: 0, faults: 0, presentCells: 0, lastKind: '', records: {} };
+  /** What playback.js and lessons.js use: the configuration, the controls, posting, and every event after this page took it. */
+  const listeners = [];
+  const API = {
+    config: null,
+    state: S,
+    on(fn) { listeners.push(fn); },
+    post: (path, body) => post(path, body),
+    /** Sets the controls (the defaults, then `values`), then starts a run; `until` arms a pause. */
+    async start(values, until) {
+      for (const [k, v] of Object.entries({ ...API.config.choices.defaults, ...values })) { const el = $(`c-${k}`); if (el) el.value = String(v); }
+      syncControls();
+      return submit(until);
+    },
+  };
+  window.__pcs = API;
 
   // ---------------------------------------------------------------- controls
   const form = $('controls');
@@ -40,6 +55,8 @@
     fill($('c-engine'), c.engines);
     fill($('c-network'), c.networks);
     fill($('c-resolver'), c.resolvers);
+    fill($('c-arch'), c.archs);
+    fill($('c-record'), c.records);
     S.maxVcpus = c.maxVcpus; S.maxVirtualVcpus = c.maxVirtualVcpus;
     const d = c.defaults;
     $('c-mode').value = d.mode; $('c-strategy').value = d.strategy; $('c-workload').value = d.workload;
@@ -47,6 +64,8 @@
     $('c-bandwidth').value = d.bandwidth; $('c-latency').value = d.latency;
     $('c-engine').value = d.engine; $('c-network').value = d.network; $('c-partition').value = String(d.partition);
     $('c-accesses').value = d.accesses; $('c-resolver').value = d.resolver; $('c-cores').value = d.cores;
+    for (const k of ['arch', 'record', 'pageTables', 'execRatio', 'mteFraction', 'confidential', 'convertRatio']) $(`c-${k}`).value = String(d[k]);
+    API.config = cfg;
     const box = $('presets');
     box.textContent = '';
     for (const p of c.presets) {
@@ -61,6 +80,7 @@
       box.appendChild(b);
     }
     syncControls();
+    for (const fn of listeners) fn({ type: 'config' });
   }
   /** Controls that do not apply are disabled (and so not sent): cores off the virtual engine, the resolver off exit mode. */
   function syncControls() {
@@ -70,8 +90,14 @@
     $('c-vcpus').max = String(virtual ? S.maxVirtualVcpus : S.maxVcpus);
     const net = $('c-network').value === 'link';
     $('c-bandwidth').disabled = !net; $('c-latency').disabled = !net;
+    // The fault records: a syndrome rides only on an exit, MTE is arm64's, uffd cannot hold guest_memfd.
+    const exit = $('c-mode').value === 'exit';
+    $('c-record').disabled = !exit;
+    $('c-mteFraction').disabled = $('c-arch').value !== 'arm64';
+    $('c-confidential').disabled = $('c-mode').value === 'uffd';
+    $('c-convertRatio').disabled = $('c-confidential').disabled || $('c-confidential').value !== 'true';
   }
-  for (const id of ['c-engine', 'c-mode', 'c-network']) $(id).addEventListener('change', syncControls);
+  for (const id of ['c-engine', 'c-mode', 'c-network', 'c-arch', 'c-confidential']) $(id).addEventListener('change', syncControls);
   const controls = () => {
     const f = new FormData(form);
     const out = {};
@@ -83,11 +109,15 @@
     const j = await r.json().catch(() => ({}));
     return { ok: r.ok, status: r.status, body: j };
   }
-  form.addEventListener('submit', async (ev) => {
+  // "stop at the first fault": a virtual run starts with a pause armed on its first fault.
+  form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    submit($('start-paused').checked && $('c-engine').value === 'virtual' ? { fault: 'any' } : null);
+  });
+  async function submit(until) {
     $('control-error').textContent = '';
-    const r = await post('/api/start', controls());
-    if (!r.ok) { $('control-error').textContent = r.body.error || `HTTP ${r.status}`; return; }
+    const r = await post('/api/start', until ? { ...controls(), until } : controls());
+    if (!r.ok) { $('control-error').textContent = r.body.error || `HTTP ${r.status}`; return r; }
     const e = r.body.effective;
     const where = e.network === 'none' ? 'pages copied from a local image (no link)' : `link ${e.bandwidth} with ${fmtUs(e.latencyUs)} latency`;
     $('effective').textContent = `run #${r.body.run}: ${e.memory} guest, ${where}` +
@@ -96,7 +126,8 @@
         ? `; virtual time, played back at ${e.virtualUsPerRealMs} virtual µs per real ms (${e.virtualUsPerRealMs >= 1000 ? 'real time' : `${1000 / e.virtualUsPerRealMs}× slower than real time`})` +
           (e.cores ? ` on ${e.cores} modelled cores` : '') + '.'
         : (e.thinkUs ? `, the guest thinks ${fmtUs(e.thinkUs)} between accesses` : '') + '.');
-  });
+    return r;
+  }
   $('stop').addEventListener('click', () => { post('/api/stop', {}); });
 
   // ---------------------------------------------------------------- formatting
@@ -246,59 +277,13 @@
     });
   }
 
-  // ---------------------------------------------------------------- fault record panel
-  function bitChips(flags, table) {
-    return `<div class="bits">${table.map((b) => `<span class="bit${flags & (1 << b.bit) ? ' on' : ''}" title="${esc(b.note)}">bit ${b.bit} ${esc(b.name)}</span>`).join('')}</div>`;
-  }
-  /** Little-endian bytes of an unsigned value (< 2^53), `n` bytes. */
-  function le(value, n) {
-    let v = BigInt(value);
-    const out = [];
-    for (let i = 0; i < n; i++) { out.push(Number(v & 0xffn).toString(16).padStart(2, '0')); v >>= 8n; }
-    return out.join(' ');
-  }
+  // ---------------------------------------------------------------- fault record panel (record.js)
   function renderRecord() {
     const f = S.lastRecord;
     if (!f || !uapi.tables) return;
-    const r = f.record, T = uapi.tables;
-    const head = `vCPU ${f.vcpu} · page ${fmtInt(f.page)} · t = ${f.tMs.toFixed(S.start?.engine === 'virtual' ? 3 : 1)} ms${S.start?.engine === 'virtual' ? ' (virtual)' : ''}`;
-    let html;
-    if (r.kind === 'memory_fault') {
-      const names = r.flagNames.length ? r.flagNames.join(' | ') : 'none';
-      html = `<table>
-<tr><th>field</th><th>value</th><th>meaning</th></tr>
-<tr><td><code>ioctl(KVM_RUN)</code></td><td class="val">-1, errno EFAULT</td><td>the only exit that returns -1: KVM needs userspace to resolve a memory fault</td></tr>
-<tr><td><code>run-&gt;exit_reason</code></td><td class="val">${r.exitReason}</td><td>KVM_EXIT_MEMORY_FAULT</td></tr>
-<tr><td><code>memory_fault.flags</code></td><td class="val">${hex(r.flags)}</td><td>${esc(names)}</td></tr>
-<tr><td><code>memory_fault.gpa</code></td><td class="val">${hex(r.gpa, 9)}</td><td>guest-physical address of the missing page</td></tr>
-<tr><td><code>memory_fault.size</code></td><td class="val">${hex(r.size)} (${fmtInt(r.size)})</td><td>the fault covers [gpa, gpa + size): one page</td></tr>
-</table>${bitChips(r.flags, T.memoryFaultFlags)}
-<div class="hex">kvm_run.memory_fault, ${T.MEMORY_FAULT_BYTES} bytes as userspace reads them (little-endian):
-<span class="f1">${le(r.flags, 8)}</span>  <span class="f2">${le(r.gpa, 8)}</span>  <span class="f3">${le(r.size, 8)}</span>
-<span class="f1">flags</span>                    <span class="f2">gpa</span>                      <span class="f3">size</span></div>
-<p class="note">The VMM asks the source for the page, installs it, and re-enters KVM_RUN. The vCPU never slept in the kernel, so no UFFDIO_WAKE is needed.</p>`;
-    } else {
-      const names = r.flagNames.length ? r.flagNames.join(' | ') : 'none (a read of a missing page)';
-      html = `<table>
-<tr><th>field</th><th>value</th><th>meaning</th></tr>
-<tr><td><code>read(uffd, &amp;msg, ${T.UFFD_MSG_BYTES})</code></td><td class="val">${T.UFFD_MSG_BYTES}</td><td>one <code>struct uffd_msg</code> from the handler's read()</td></tr>
-<tr><td><code>msg.event</code></td><td class="val">${hex(r.event)}</td><td>UFFD_EVENT_PAGEFAULT</td></tr>
-<tr><td><code>msg.arg.pagefault.flags</code></td><td class="val">${hex(r.flags)}</td><td>${esc(names)}</td></tr>
-<tr><td><code>msg.arg.pagefault.address</code></td><td class="val">${hex(r.address, 9)}</td><td>faulting address (here the page's gpa; a VMM sees its host virtual address)</td></tr>
-<tr><td><code>msg.arg.pagefault.feat.ptid</code></td><td class="val">${r.ptid}</td><td>the faulting thread: vCPU ${r.ptid}</td></tr>
-</table>${bitChips(r.flags, T.uffdFlags)}
-<div class="hex">struct uffd_msg, ${T.UFFD_MSG_BYTES} bytes (packed, little-endian):
-<span class="f0">${le(r.event, 1)}</span> <span class="pad">00 00 00 00 00 00 00</span>  <span class="f1">${le(r.flags, 8)}</span>  <span class="f2">${le(r.address, 8)}</span>  <span class="f3">${le(r.ptid, 4)}</span> <span class="pad">00 00 00 00</span>
-<span class="f0">event</span>  <span class="pad">reserved</span>              <span class="f1">flags</span>                    <span class="f2">address</span>                  <span class="f3">ptid</span></div>
-<p class="note">The vCPU thread sleeps on the uffd's wait queue until a handler's UFFDIO_COPY installs the page and wakes it.</p>`;
-    }
-    $('record-head').textContent = head;
-    $('record-body').innerHTML = html;
-    const rec = $('record');
-    rec.dataset.kind = r.kind;
-    rec.dataset.count = String(S.recordCount);
-    window.__demo.lastKind = r.kind;
-    window.__demo.records[r.kind] = (window.__demo.records[r.kind] ?? 0) + 1;
+    window.PcsRecord.render(f, uapi.tables, S.start, S.recordCount);
+    window.__demo.lastKind = f.record.kind;
+    window.__demo.records[f.record.kind] = (window.__demo.records[f.record.kind] ?? 0) + 1;
   }
 
   // ---------------------------------------------------------------- charts (uPlot)
@@ -426,6 +411,7 @@
         break;
       default:
     }
+    for (const fn of listeners) { try { fn(e); } catch (err) { console.error(err); } }
     schedule();
   }
 
