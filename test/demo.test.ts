@@ -92,7 +92,7 @@ describe('listening and assets', () => {
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     expect(page.body).toContain('<canvas id="grid"');
     expect(page.body).not.toMatch(/https?:\/\//); // no CDN: works without internet
-    for (const p of ['/demo.js', '/demo.css', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css']) {
+    for (const p of ['/demo.js', '/demo.css', '/record.js', '/playback.js', '/lessons.js', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css']) {
       const r = await http('GET', p);
       expect(r.status, p).toBe(200);
       expect(r.body.length, p).toBeGreaterThan(100);
@@ -334,5 +334,52 @@ describe('the event stream', () => {
     await client.until((m) => ofRun(m, b, 'error').length > 0, 'run b stopped');
     expect(ofRun(client.messages, b, 'error')[0]).toMatchObject({ code: 'ABORTED' });
     client.close();
+  });
+});
+
+describe('pause, single-step and resume over HTTP (issue 14)', () => {
+  it('a virtual run started with `until` pauses on that fault; step and resume move it on; it ends', async () => {
+    const events = sse();
+    const start = await postJson('/api/start', {
+      engine: 'virtual', mode: 'exit', vcpus: 1, memory: '8MiB', workload: 'random', strategy: 'demand', accesses: 100, arch: 'arm64', pageTables: 'true', speed: 'x10',
+      until: { fault: ['walk'] },
+    });
+    expect(start.status).toBe(200);
+    const run = JSON.parse(start.body).run;
+    await events.until((m) => ofRun(m, run, 'playback').some((p) => p.paused), 'the pause on the first walk');
+    const faults = () => ofRun(events.messages, run, 'fault') as Array<{ record: { arch: { kind: string; level: number } } }>;
+    expect(faults().at(-1)!.record.arch.kind).toBe('walk');
+    const seen = faults().length;
+    const step = await postJson('/api/step', {});
+    expect(JSON.parse(step.body)).toMatchObject({ run, paused: false, until: { fault: 'any' } });
+    await events.until((m) => ofRun(m, run, 'playback').filter((p) => p.paused).length >= 2, 'the pause after one step');
+    expect(faults().length).toBe(seen + 1);
+    expect(faults().at(-1)!.record.arch.level).toBe(1);
+    expect((await postJson('/api/resume', { until: { fault: 'bogus' } })).body).toMatch(/until\.fault/);
+    expect((await postJson('/api/resume', {})).status).toBe(200);
+    await events.until((m) => ofRun(m, run, 'end').length === 1, 'the end');
+    events.close();
+  });
+
+  it('refuses to pause a threaded run (409) and a bad condition at start (400)', async () => {
+    const r = await postJson('/api/start', { mode: 'exit', vcpus: 1, memory: '8MiB', speed: 'x10' });
+    expect(r.status).toBe(200);
+    const p = await postJson('/api/pause', {});
+    expect(p.status).toBe(409);
+    expect(JSON.parse(p.body).error).toMatch(/virtual engine/);
+    await postJson('/api/stop', {});
+    const bad = await postJson('/api/start', { engine: 'virtual', until: { queuedAtLeast: 0 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatch(/^until\.queuedAtLeast/);
+  });
+
+  it('offers the five lessons, each run a valid virtual-engine plan', async () => {
+    const cfg = JSON.parse((await http('GET', '/api/config')).body);
+    const lessons = cfg.choices.lessons as Array<{ id: string; runs: Array<{ controls: Record<string, string> }>; steps: Array<{ run: number }> }>;
+    expect(lessons).toHaveLength(5);
+    for (const l of lessons) {
+      for (const run of l.runs) expect(planDemoRun(run.controls).effective.engine).toBe('virtual');
+      for (const s of l.steps) expect(s.run).toBeLessThan(l.runs.length);
+    }
   });
 });
