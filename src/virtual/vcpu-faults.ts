@@ -4,9 +4,8 @@
  * retried after each resolution as the hardware re-executes the access, the local resolutions on
  * the vCPU's own thread, and a syndrome record's walk whose pages all come in one round trip.
  */
-import { FK_NONE, isFetchKind } from '../model/arch/fault-kind.js';
+import { FK_EXEC, FK_NONE, FK_WRITE, isFetchKind } from '../model/arch/fault-kind.js';
 import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
-import type { FaultRecord } from '../model/arch/record.js';
 import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
 import { gpaOfPage } from '../model/memslots.js';
 import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
@@ -28,14 +27,14 @@ export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
     s.aheadAt = 0;
     const ahead = g.collectAhead(sim);
     s.arch.count(r, res, 1 + ahead);
-    beginFault(sim, t, s, g.obPage, r);
+    beginFault(sim, t, s, g.obPage, r.neutralFlags, r.kind, r.access);
     scheduleFetch(sim, t);
     return;
   }
   // Resolved on the vCPU thread: the exit, the VMM's work, KVM_RUN again. Its effect is applied as
   // the work starts (another vCPU can see the new attribute up to its cost early; nothing waits on it).
   s.arch.count(r, res, 0);
-  beginFault(sim, t, s, g.obPage, r);
+  beginFault(sim, t, s, g.obPage, r.neutralFlags, r.kind, r.access);
   g.applyLocal(res);
   blockBegin(sim.blocks, sim.now);
   const c = sim.c, o = sim.opts;
@@ -45,9 +44,9 @@ export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
 
 /** A plain access to a missing page, in a run that models no guest architecture beyond its records. */
 export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, access: Access): void {
-  const r = s.arch.buildData(page, gpaOfPage(sim.opts.memslots, sim.opts.pageSize, page), access);
-  s.arch.count(r, RES_FETCH, 1);
-  beginFault(sim, t, s, page, r);
+  // Counted without building the record: nothing reads it here (the observer rebuilds it).
+  const kind = s.arch.countData(page, access, sim.opts.memslots);
+  beginFault(sim, t, s, page, kind === FK_WRITE ? KVM_MEMORY_EXIT_FLAG_WRITE : kind === FK_EXEC ? KVM_MEMORY_EXIT_FLAG_EXEC : 0, kind, access);
   scheduleFetch(sim, t);
 }
 
@@ -60,14 +59,14 @@ function scheduleFetch(sim: VirtualSim, t: Thread): void {
 }
 
 /** What every fault does first: count it, start its clocks. The caller schedules its path. */
-export function beginFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, r: FaultRecord): void {
+function beginFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, neutralFlags: number, kind: number, access: Access): void {
   s.faults++;
   sim.totalFaults++;
   // Split by the arch-neutral flags, whichever record the run hands out.
-  if (r.neutralFlags & KVM_MEMORY_EXIT_FLAG_WRITE) s.faultsWrite++; else if (r.neutralFlags & KVM_MEMORY_EXIT_FLAG_EXEC) s.faultsExec++; else s.faultsRead++;
-  s.faultKind = r.kind;
+  if (neutralFlags & KVM_MEMORY_EXIT_FLAG_WRITE) s.faultsWrite++; else if (neutralFlags & KVM_MEMORY_EXIT_FLAG_EXEC) s.faultsExec++; else s.faultsRead++;
+  s.faultKind = kind;
   s.faultStartUs = sim.now;
-  s.access = r.access;
+  s.access = access;
   s.entryPage = page;
   s.lastPage = page;
   s.installedUs = -1;

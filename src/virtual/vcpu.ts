@@ -61,6 +61,7 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
   let horizon = sim.q.peekTimeUs();
   if (sim.coresWanted) horizon = Math.min(horizon, t.coreSinceUs + sim.sliceUs);
   const stepUs = sim.c.accessUs + o.thinkUs;
+  const g = s.arch.guest; // null unless the run models the guest's architecture (walks, tags, conversions)
   let at = sim.now;
   for (let n = 0; n < BATCH; n++) {
     if (n > 0 && at >= horizon) {
@@ -77,7 +78,6 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
       if (page < 0) throw Errors.noMemslot(t.id, stream.gpa);
     }
     s.i++;
-    const g = s.arch.guest;
     if (g === null) {
       if (st[page] !== PAGE_PRESENT) { sim.now = at; dataFault(sim, t, s, page, stream.access); return; }
     } else {

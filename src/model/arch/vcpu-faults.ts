@@ -10,8 +10,10 @@ import { Access, describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FA
 import { KC_BLOCKED_US, KindCounters } from './counters.js';
 import { decodeArchFault } from './decode.js';
 import type { DecodedFault } from '../../events.js';
-import { dataKind, FK_WALK } from './fault-kind.js';
-import { ArchGuest, archActive } from './guest.js';
+import { dataKind, FK_EXEC, FK_WALK } from './fault-kind.js';
+import { ArchGuest, archActive, RES_FETCH } from './guest.js';
+import { gpaOfPage } from '../memslots.js';
+import type { Memslot } from '../../options.js';
 import { ARCH_ARM64, ARCH_X86, FaultRecordBuilder, RECORD_NEUTRAL, RECORD_SYNDROME, UFFD_LOST_NONE, type FaultRecord } from './record.js';
 import type { ArchState } from './regions.js';
 import { Stage1Table, VA_BASE } from './stage1.js';
@@ -64,6 +66,20 @@ export class VcpuFaults {
   /** The record of a plain access to a missing page (runs without a guest planner). */
   buildData(page: number, gpa: number, access: Access): FaultRecord {
     return this.build(dataKind(access), access, 3, false, page, page, gpa);
+  }
+
+  /**
+   * A plain access to a missing page, counted without building its record: what the virtual engine
+   * does per fault when nothing reads the record then (observers rebuild it from `last`). Returns
+   * the fault kind. Measured: building every record cost the virtual engine ~12% of its fault rate.
+   */
+  countData(page: number, access: Access, memslots: readonly Memslot[]): number {
+    const kind = dataKind(access);
+    const l = this.last;
+    l.kind = kind; l.access = access; l.level = 3; l.isPrivate = false; l.page = page; l.dataPage = page; l.res = RES_FETCH; l.ahead = 0;
+    if (this.order !== null) this.order.push(kind, gpaOfPage(memslots, this.pageSize, page));
+    this.counters.record(kind, 1, kind === FK_EXEC);
+    return kind;
   }
 
   /** The record of the planner's current obstacle; `gpa` is the obstacle page's. */
