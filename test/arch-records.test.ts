@@ -141,7 +141,7 @@ describe('the guest planner: one access, its obstacles in order', () => {
   });
 
   it('MTE: a tag fault on a present page; neutral re-enters once blind, syndrome restores at once', () => {
-    const cfg = { pages: 4096, pageSize: 4096, seed: 1, confidential: false, sharedFraction: 0, mteFraction: 1 };
+    const cfg = { mode: 'exit' as const, pages: 4096, pageSize: 4096, seed: 1, confidential: false, sharedFraction: 0, mteFraction: 1 };
     for (const [record, want] of [['neutral', [RES_REENTER, RES_RESTORE_TAGS]], ['syndrome', [RES_RESTORE_TAGS]]] as const) {
       present.clear();
       present.add(7);
@@ -164,7 +164,7 @@ describe('the guest planner: one access, its obstacles in order', () => {
 
   it('confidential: a mismatch is a conversion (before the missing page), never a fetch', () => {
     present.clear();
-    const cfg = { pages: 4096, pageSize: 4096, seed: 1, confidential: true, sharedFraction: 0, mteFraction: 0 };
+    const cfg = { mode: 'exit' as const, pages: 4096, pageSize: 4096, seed: 1, confidential: true, sharedFraction: 0, mteFraction: 0 };
     const state = initArchState(cfg, new ArrayBuffer(4096), null);
     expect(state.attrs![9]).toBe(ATTR_PRIVATE);
     const g = new ArchGuest(opts({ confidential: true, convertRatio: 1 }), 0, null, state, new KindCounters());

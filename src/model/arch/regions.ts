@@ -20,6 +20,8 @@ export const TAGS_OK = 1;
 export const REGION_BYTES = 2 * 1024 * 1024;
 
 export interface ArchStateConfig {
+  /** 'none': all memory present from the start (the no-migration baseline), tags included. */
+  mode: 'exit' | 'uffd' | 'none';
   pages: number;
   pageSize: number;
   seed: number;
@@ -58,7 +60,7 @@ export function archStateBytes(c: ArchStateConfig): number {
 export function initArchState(c: ArchStateConfig, buf: ArrayBufferLike, tables: Stage1Table | null): ArchState {
   const s = openArchState(c, buf);
   if (s.attrs) for (let p = 0; p < c.pages; p++) s.attrs[p] = isSharedAtStart(c, p) && !tables?.isTablePage(p) ? ATTR_SHARED : ATTR_PRIVATE;
-  if (s.tags) for (let p = 0; p < c.pages; p++) s.tags[p] = isTaggedPage(c, p) && !tables?.isTablePage(p) ? TAGS_MISSING : TAGS_OK;
+  if (s.tags) for (let p = 0; p < c.pages; p++) s.tags[p] = c.mode !== 'none' && isTaggedPage(c, p) && !tables?.isTablePage(p) ? TAGS_MISSING : TAGS_OK;
   return s;
 }
 
