@@ -18,15 +18,14 @@ export function fetcherLoop(sim: VirtualSim, t: Thread): void {
   if (sim.faultHead < sim.faultInbox.length) {
     const i = sim.faultHead++;
     const v = sim.faultInbox[i]!;
-    const postedUs = sim.faultPostedUs[i]!; // -1: a page of the record before (a syndrome record's walk)
+    const postedUs = sim.faultPostedUs[i]!; // < 0: -1 - page, a page riding with the record before (a syndrome walk)
     if (postedUs >= 0) st.recordLagUsTotal += sim.now - postedUs; // vCPU exit -> the fetcher reads the record
     // A record's own page is read off the vCPU as the fetcher gets to it, as the recorded baseline
     // does (scripts/virtual-guard.mjs); a walk page riding with it comes from the inbox.
-    t.page = postedUs >= 0 ? sim.threads[v]!.page : sim.faultPages[i]!;
+    t.page = postedUs >= 0 ? sim.threads[v]!.page : -1 - postedUs;
     if (sim.faultHead > 4096 && sim.faultHead * 2 > sim.faultInbox.length) {
       sim.faultInbox.splice(0, sim.faultHead);
       sim.faultPostedUs.splice(0, sim.faultHead);
-      sim.faultPages.splice(0, sim.faultHead);
       sim.faultHead = 0;
     }
     t.flags = v; // the faulting vCPU, for the request

@@ -49,10 +49,12 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly mm: Lock = newLock('mm');
   /** exit mode: vCPUs waiting on a page */
   readonly pageWaiters = new Map<number, number[]>();
-  /** fetcher inbox: faulting vCPU ids, when each record was posted (-1: a page riding with the one before), and its page */
+  /**
+   * fetcher inbox: faulting vCPU ids, and when each record was posted; -1 - page for a page riding
+   * with the record before it (a syndrome record's walk, src/virtual/vcpu-faults.ts)
+   */
   readonly faultInbox: number[] = [];
   readonly faultPostedUs: number[] = [];
-  readonly faultPages: number[] = [];
   faultHead = 0;
   readonly outbound: Link | null;
   readonly inbound: Link | null;

@@ -44,10 +44,24 @@ export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
 
 /** A plain access to a missing page, in a run that models no guest architecture beyond its records. */
 export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, access: Access): void {
-  // Counted without building the record: nothing reads it here (the observer rebuilds it).
+  // Counted without building the record: nothing reads it here (the observer rebuilds it). The rest
+  // is beginFault + scheduleFetch written out: through those calls a plain run simulated ~9% fewer
+  // faults per host second (262 k faults: 103 ms against 95 ms, min of 20); written out, the same.
   const kind = s.arch.countData(page, access, sim.opts.memslots);
-  beginFault(sim, t, s, page, kind === FK_WRITE ? KVM_MEMORY_EXIT_FLAG_WRITE : kind === FK_EXEC ? KVM_MEMORY_EXIT_FLAG_EXEC : 0, kind, access);
-  scheduleFetch(sim, t);
+  s.faults++;
+  sim.totalFaults++;
+  if (kind === FK_WRITE) s.faultsWrite++; else if (kind === FK_EXEC) s.faultsExec++; else s.faultsRead++;
+  s.faultKind = kind;
+  s.faultStartUs = sim.now;
+  s.access = access;
+  s.entryPage = page;
+  s.lastPage = page;
+  s.installedUs = -1;
+  t.page = page;
+  blockBegin(sim.blocks, sim.now);
+  const c = sim.c;
+  if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
+  else sim.cpu(t, c.faultUs, Ph.VFaultDone);
 }
 
 /** The exit (and the post to the fetcher), or in uffd mode the trap into handle_userfault. */
@@ -79,8 +93,7 @@ export function postAhead(sim: VirtualSim, t: Thread, s: VcpuState): void {
   if (g === null) return;
   for (let i = 0; i < g.aheadCount; i++) {
     sim.faultInbox.push(t.id);
-    sim.faultPostedUs.push(-1); // part of the record already received: no receive cost of its own
-    sim.faultPages.push(g.ahead[i]!);
+    sim.faultPostedUs.push(-1 - g.ahead[i]!); // part of the record before it: no receive cost of its own
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { Errors } from '../errors.js';
 import { blockEnd, vcpuRetired } from '../model/blocktime.js';
+import { KC_BLOCKED_US, KC_FIELDS } from '../model/arch/counters.js';
 import { FK_NONE, isFetchKind } from '../model/arch/fault-kind.js';
 import type { VcpuFaults } from '../model/arch/vcpu-faults.js';
 import { decideFault, FAULT_PRESENT, FAULT_REQUEST } from '../model/fault-decision.js';
@@ -104,8 +105,8 @@ export function vcpuFaultDone(sim: VirtualSim, t: Thread): void {
   // Post the memory_fault record to the fetcher, then wait for the page.
   sim.faultInbox.push(t.id);
   sim.faultPostedUs.push(sim.now);
-  sim.faultPages.push(page);
-  postAhead(sim, t, sim.vcpus[t.id]!);
+  const s = sim.vcpus[t.id]!;
+  if (s.arch.guest !== null) postAhead(sim, t, s);
   sim.notify(sim.threads[sim.fetcher]!);
   if (sim.state[page] === PAGE_PRESENT) { vcpuResume(sim, t); return; }
   waitOnPage(sim, t, page);
@@ -147,7 +148,9 @@ export function vcpuResume(sim: VirtualSim, t: Thread): void {
   if (fetched && awaitAhead(sim, t, s, waitOnPage)) return;
   const dUs = sim.now - s.faultStartUs;
   s.blockedUs += dUs;
-  s.arch.done(s.faultKind, dUs);
+  // Straight into the counters: a double passed to a call that is not inlined is boxed on the heap
+  // (measured: one more scavenge per ~400 k faults when this went through VcpuFaults.done).
+  s.arch.counters.c[s.faultKind * KC_FIELDS + KC_BLOCKED_US]! += dUs;
   if (s.installedUs >= 0) s.resumeLagUsTotal += sim.now - s.installedUs;
   sim.latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
   sim.events.latencyBuckets[latencyBucket(dUs)]!++;
