@@ -20,6 +20,7 @@ import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
 import { runPublished } from './scenarios/published.js';
 import { runSoak } from './scenarios/soak.js';
+import { runFaultRecords } from './scenarios/fault-records.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
@@ -33,8 +34,10 @@ Scenarios (default: all, in this order):
   kernel       the same experiment on real userfaultfd (native/uffd_paging.c), sim/kernel ratios
   scale        one migration at 256 MiB, 1 GiB, 4 GiB guests (16 GiB with --full), peak RSS per run
   network      1 GiB guest at 1/10/25/100 Gbit/s: migration time vs the wire-time bound
-  published    the virtual-time engine against the published KVM tables
+  published    the virtual-time engine against the published KVM tables (both cost profiles, sensitivity)
+  soak         seeded injection plans in both engines, long runs with RSS sampled
   workloads    prepaging vs linear on the regions workload and the recorded traces, with their locality
+  fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
 
 Options:
   --quick      small sizes, fewer rows: under two minutes
@@ -112,6 +115,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
           break;
         }
         case 'workloads': results.workloads = await runWorkloads(o); break;
+        case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

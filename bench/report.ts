@@ -16,6 +16,7 @@ import type { NetworkResult } from './scenarios/network.js';
 import type { PublishedBody } from './scenarios/published.js';
 import { renderSoak, type SoakBody } from './scenarios/soak.js';
 import { renderPublished } from './scenarios/published-render.js';
+import { renderFaultRecords, type FaultRecordsResult } from './scenarios/fault-records.js';
 import { findCell, PAGING_COLUMNS, type PagingColumn, type PagingRateBody, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
@@ -32,6 +33,8 @@ export interface Results {
   soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
   /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
   workloads?: WorkloadsResult;
+  /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
+  'fault-records'?: FaultRecordsResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -191,6 +194,7 @@ export function failures(results: Results): string[] {
   if (pub && pub.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
   }
+  for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
   return out;
 }
 
@@ -341,6 +345,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
   section('workloads', () => renderWorkloads(results.workloads!.body, h));
+  section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

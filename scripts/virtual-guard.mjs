@@ -11,8 +11,12 @@ import { pathToFileURL } from 'node:url';
 
 const FILE = new URL('../test/fixtures/virtual-guard.json.gz', import.meta.url);
 const HOST_FIELDS = ['wallMs', 'peakRssBytes'];
-/** Fields added to the virtual engine by the refactor: the fault-time breakdown and its raw counters. */
-export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'recovery'];
+/**
+ * Fields added to the virtual engine after the baseline: the fault-time breakdown and its raw
+ * counters (the refactor), the send order and recovery (issues 9, 12), the per-kind fault records
+ * and the fault order (issue 14, src/model/arch/).
+ */
+export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'recovery', 'faultRecords', 'faultOrder'];
 export const ADDED_COUNTERS = ['demandQueueUsTotal', 'demandQueueUsMax', 'recordLagUsTotal', 'installLagUsTotal', 'requestLagUsTotal'];
 
 export const MATRIX = [];

@@ -3,6 +3,7 @@
  * and (virtual engine) slow-motion playback. Observers never change a run's result.
  */
 import type { SimEvent } from './events.js';
+import type { PlaybackControl } from './playback.js';
 
 export interface Progress {
   tMs: number;
@@ -36,4 +37,9 @@ export interface SimulateHooks {
   playback?: { virtualUsPerRealMs: number };
   /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
   signal?: AbortSignal;
+  /**
+   * Virtual engine with playback: pause, single-step and resume (src/playback.ts). The caller feeds
+   * it the events it gets (control.observe) so armed conditions can pause the run.
+   */
+  control?: PlaybackControl;
 }

@@ -10,6 +10,7 @@ import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 import { InjectSchema, type Injection } from './model/injections.js';
 import { traceDefaults } from './model/trace-header.js';
 import type { TraceSpool } from './model/trace-spool.js';
+import { ARCH_NAMES, RECORD_NAMES, type ArchName, type RecordName } from './model/arch/record.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 export const MODES = ['exit', 'uffd', 'none'] as const;
@@ -97,6 +98,19 @@ export const OptionsSchema = z.strictObject({
     .describe('keep the order in which the source sent pages (result.sendOrder: page, frame flags), for tests and teaching'),
   exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
     .describe("exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU thread itself (no shared thread at all; needs network none)"),
+  // ---- the architecture's fault records (src/model/arch/)
+  arch: z.enum(ARCH_NAMES).default('x86').describe("the vCPU's architecture: x86 (EPT violation, exit qualification) or arm64 (ESR_EL2, HPFAR_EL2)"),
+  faultRecord: z.enum(RECORD_NAMES).default('neutral')
+    .describe("exit mode: what the memory-fault exit carries: 'neutral' (the v7 READ/WRITE/EXEC flags) or 'syndrome' (plus the raw ESR_EL2 / exit qualification and VA)"),
+  execRatio: ratio.default(0).describe('fraction of guest reads that are instruction fetches'),
+  pageTables: bool.default(false).describe("the guest's accesses walk a modelled 4-level stage-1 page table that lives in guest memory (4KiB pages)"),
+  mteFraction: ratio.default(0).describe('arm64: fraction of guest memory (2 MiB regions) that is MTE-tagged; tags are restored on the first tag fault'),
+  confidential: bool.default(false).describe('a confidential guest (TDX on x86, CCA on arm64): private memory, with shared regions and conversions'),
+  sharedFraction: ratio.default(0.125).describe('confidential: fraction of guest memory (2 MiB regions) shared with the host at the start'),
+  convertRatio: ratio.default(0.001).describe("confidential: fraction of accesses made with the other attribute than the page's (the guest converts it)"),
+  conversionCost: duration.prefault('20us').describe('confidential: time the VMM takes to convert one page (KVM_SET_MEMORY_ATTRIBUTES and its guest_memfd work)'),
+  tagRestoreCost: duration.prefault('3us').describe("arm64 MTE: time the VMM takes to restore one page's tags (KVM_ARM_MTE_COPY_TAGS of 128 bytes)"),
+  recordFaultOrder: bool.default(false).describe('keep every fault each vCPU took, in order (result.faultOrder: kind, gpa), for tests and teaching'),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
@@ -159,6 +173,17 @@ export interface ResolvedOptions {
   wakeBatch: number;
   exitResolver: 'fetcher' | 'vcpu';
   recordSendOrder: boolean;
+  arch: ArchName;
+  faultRecord: RecordName;
+  execRatio: number;
+  pageTables: boolean;
+  mteFraction: number;
+  confidential: boolean;
+  sharedFraction: number;
+  convertRatio: number;
+  conversionUs: number;
+  tagRestoreUs: number;
+  recordFaultOrder: boolean;
 }
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
@@ -224,6 +249,7 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
   if (o.regionSize === 0) throw Errors.badInput('regionSize', 'must be greater than 0');
+  checkArch(o, pageSize, pages);
   return {
     vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
     mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
@@ -235,5 +261,22 @@ function finish(o: Parsed): ResolvedOptions {
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
     unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
     engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
+    arch: o.arch, faultRecord: o.faultRecord, execRatio: o.execRatio, pageTables: o.pageTables, mteFraction: o.mteFraction,
+    confidential: o.confidential, sharedFraction: o.sharedFraction, convertRatio: o.convertRatio, conversionUs: o.conversionCost,
+    tagRestoreUs: o.tagRestoreCost, recordFaultOrder: o.recordFaultOrder,
   };
+}
+
+/** The architecture options that only make sense together. */
+function checkArch(o: Parsed, pageSize: number, pages: number): void {
+  if (o.mteFraction > 0 && o.arch !== 'arm64') throw Errors.badInput('mteFraction', 'MTE is an arm64 feature (use --arch arm64)');
+  if (o.faultRecord === 'syndrome' && o.mode !== 'exit') {
+    throw Errors.badInput('faultRecord', "'syndrome' is what a memory-fault exit carries: it needs exit mode (a uffd_msg has no syndrome)");
+  }
+  if (o.confidential && o.mode === 'uffd') {
+    throw Errors.badInput('confidential', 'userfaultfd cannot register guest_memfd (private memory): a confidential guest needs exit mode');
+  }
+  if (o.pageTables && pageSize !== PAGE_SIZES[0]) throw Errors.badInput('pageTables', 'the modelled stage-1 table maps 4KiB pages (use 4KiB pages)');
+  // 4 levels of tables at the top of memory: the root, one table per level above, the leaves.
+  if (o.pageTables && pages < 3 + Math.ceil(pages / 512) + 2) throw Errors.badInput('pageTables', 'the guest is too small to hold its own page tables');
 }

@@ -18,6 +18,7 @@ import { PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js
 import { runScale } from '../bench/scenarios/scale.js';
 import { runPublished } from '../bench/scenarios/published.js';
 import { runSoak } from '../bench/scenarios/soak.js';
+import { renderFaultRecords, runFaultRecords } from '../bench/scenarios/fault-records.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -57,6 +58,24 @@ describe('scenarios on tiny sizes', () => {
     for (const p of body.plans) { expect(p.wrong).toEqual([]); expect(p.hung).toBe(0); }
     expect(body.long.every((l) => l.verified)).toBe(true);
   }, 300_000);
+  it('fault-records: neutral and syndrome per arch, a uffd row, verified; the syndrome record never takes more walk records', async () => {
+    const r = await runFaultRecords({ ...quiet, outDir, memoryMiB: 8, threadsMemoryMiB: 4, accesses: 300 });
+    results['fault-records'] = r;
+    written('fault-records');
+    expect(r.body.rows).toHaveLength(8);
+    for (const row of r.body.rows) {
+      expect(row.error, `${row.engine} ${row.arch} ${row.mode} ${row.record}`).toBeUndefined();
+      expect(row.verified).toBe(true);
+      expect(row.byKind.walk.records).toBeGreaterThan(0);
+    }
+    const arm = (mode: string, record: string) => r.body.rows.find((x) => x.engine === 'virtual' && x.arch === 'arm64' && x.mode === mode && x.record === record)!;
+    expect(arm('exit', 'syndrome').byKind.walk.records).toBeLessThanOrEqual(arm('exit', 'neutral').byKind.walk.records);
+    expect(arm('exit', 'neutral').byKind.mte.records).toBeGreaterThan(arm('exit', 'syndrome').byKind.mte.records);
+    expect(arm('uffd', 'neutral').byKind.walk.uffdLost).toBe(arm('uffd', 'neutral').byKind.walk.records);
+    const md = renderFaultRecords(r.body);
+    expect(md).toMatch(/virtual engine, arm64/);
+    expect(md).toMatch(/\| walk \|/);
+  });
 
   it('paging-rate: every vCPU count x fault path present, verified, one fault per page', async () => {
     const r = await runPagingRate({ ...quiet, outDir, rows: [1, 2], mibPerVcpu: 1 });
@@ -164,6 +183,7 @@ describe('report, runner and README generator', () => {
 
   it('parses its command line strictly', () => {
     expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published', 'soak', 'workloads'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'scale', 'network', 'published', 'fault-records'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });

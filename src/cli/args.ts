@@ -18,6 +18,8 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string',
   recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
   regionSize: 'string', regionTail: 'string', runLength: 'string', phaseAccesses: 'string', traceTiming: 'string', traceTimeScale: 'string',
+  arch: 'string', faultRecord: 'string', execRatio: 'string', pageTables: 'boolean', mteFraction: 'string', confidential: 'boolean',
+  sharedFraction: 'string', convertRatio: 'string', conversionCost: 'string', tagRestoreCost: 'string', recordFaultOrder: 'boolean',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -133,5 +135,16 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
                        latency, loss, source-restart, handler-crash, fetcher-crash (README: Failures)
   --reconnect TIME     recovery: from the end of an outage to reconnected (default 50ms)
   --record-send-order  keep the order the source sent pages in (result.sendOrder)
+  --arch A             x86 (EPT violation, default) | arm64 (ESR_EL2 data/instruction abort)
+  --fault-record R     exit mode: neutral (v7 READ/WRITE/EXEC flags, default) | syndrome (plus the
+                       raw ESR_EL2 or exit qualification and the VA: a walk is resolved in one round trip)
+  --exec-ratio R       fraction of reads that are instruction fetches (default 0)
+  --page-tables        accesses walk a 4-level stage-1 table living in guest memory (its pages fault too)
+  --mte-fraction R     arm64: fraction of memory (2 MiB regions) MTE-tagged; tags restored on a tag fault
+  --confidential       TDX / CCA guest: private memory, --shared-fraction R shared (default 0.125),
+                       --convert-ratio R of accesses convert a page (default 0.001), each conversion
+                       --conversion-cost TIME (default 20us); exit mode only (no uffd on guest_memfd)
+  --tag-restore-cost TIME  arm64 MTE: restoring one page's tags (default 3us)
+  --record-fault-order keep every fault in order in the JSON (faultOrder)
   --scenario FILE      read options from a JSON file
   --json               print one JSON object instead of the summary table`;

@@ -18,6 +18,9 @@ const ROWS: Row[] = [
   ['link', (r) => (r.bandwidthBps === null && r.latencyUs === 0 ? 'none / unlimited' : `${formatRate(r.bandwidthBps ?? Infinity)}, ${r.latencyUs} us`)],
   ['guest accesses', (r) => n(r.accesses)],
   ['faults (read/write)', (r) => `${n(r.faults)} (${n(r.faultsByFlags.read)}/${n(r.faultsByFlags.write)})`],
+  ['fault records by kind', (r) => `${r.faultRecords.arch}, ${r.faultRecords.record}: ` +
+    (Object.entries(r.faultRecords.byKind).filter(([, c]) => c.records > 0).map(([k, c]) => `${k} ${n(c.records)}`).join(' · ') || 'none')],
+  ['records a syndrome saves / uffd loses', (r) => `${n(r.faultRecords.avoidableRecords)} / ${n(r.faultRecords.uffdLost)}`],
   ['faults/s', (r) => n(r.faultsPerSec)],
   ['fault latency p50', (r) => us(r.faultLatencyUs.p50)],
   ['fault latency p90', (r) => us(r.faultLatencyUs.p90)],

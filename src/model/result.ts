@@ -5,6 +5,8 @@
 import type { LatencySummaryUs } from './histogram.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
 import type { RecoveryStats } from './impairments.js';
+import type { FaultRecordsSummary } from './arch/counters.js';
+import type { FaultKindName } from './arch/fault-kind.js';
 
 export interface TimelineSample {
   /** ms since the vCPUs started */
@@ -113,6 +115,14 @@ export interface RunResult {
   pageMap: PageMap | null;
   /** Injections and postcopy recovery: the states the run went through and what recovery cost (null: no injection). */
   recovery: RecoveryStats | null;
+  /**
+   * The architecture's fault records (src/model/arch/): per fault kind (read, write, exec, walk, mte,
+   * convert) the records handed to userspace, the round trips and pages they cost, local resolutions,
+   * blocked time, what a syndrome-carrying record would have saved, and what a uffd handler loses.
+   */
+  faultRecords: FaultRecordsSummary;
+  /** With recordFaultOrder: per vCPU, every fault record in order, as [kind, gpa]. */
+  faultOrder?: Array<Array<[FaultKindName, number]>> | null;
   /** With recordSendOrder: the page frames the source sent, in order, as [page, frame flags]. */
   sendOrder?: Array<[number, number]> | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */

@@ -12,6 +12,8 @@ import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';
 import type { PageMap, RunResult, TimelineSample } from './result.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
 import type { RecoveryStats } from './impairments.js';
+import { summarizeKinds } from './arch/counters.js';
+import { FAULT_KIND_NAMES, type FaultKindName } from './arch/fault-kind.js';
 
 /** What one vCPU counted over its run. */
 export interface VcpuTotals {
@@ -33,6 +35,9 @@ export interface VcpuTotals {
   selfEexist: number;
   /** exit resolver 'vcpu' over a link: requests this vCPU sent the source itself */
   selfRequests: number;
+  /** Per fault kind (src/model/arch/counters.ts), and with recordFaultOrder every record as kind, gpa. */
+  kindCounts?: Float64Array;
+  faultOrder?: number[] | null;
 }
 
 /** The end-of-run proof's findings over all of memory. */
@@ -130,6 +135,8 @@ export function buildResult(t: RunTotals): RunResult {
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
     recovery: t.recovery,
+    faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
+    faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
     services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
@@ -138,6 +145,12 @@ export function buildResult(t: RunTotals): RunResult {
 function pairs(flat: number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+function kindPairs(flat: number[]): Array<[FaultKindName, number]> {
+  const out: Array<[FaultKindName, number]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([FAULT_KIND_NAMES[flat[i]!]!, flat[i + 1]!]);
   return out;
 }
 

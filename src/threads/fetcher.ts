@@ -11,7 +11,7 @@ import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_PRESENT_PAGES, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
-import { CH_BULK, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import { CH_BULK, decode, MF_AHEAD, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
 import { FaultResolver } from './resolver.js';
 import { newFetcherStats } from '../model/stats.js';
 import { pagesPerUffd } from '../model/memslots.js';
@@ -52,6 +52,8 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const onFault = (rec: MemoryFaultRecord): void => {
     stats.recordLagUsTotal += Math.max(0, clock.nowUs() - rec[MF_TIME_US]); // vCPU exit -> fetcher reads it
     resolver.resolve(mem.pageOfGpa(rec[MF_GPA]), rec[MF_VCPU], rec[MF_FLAGS]);
+    // A syndrome record's walk: the pages the source's walk sends with the table page (src/model/arch/).
+    for (let i = MF_AHEAD; i < rec.length; i++) if (rec[i]! >= 0) resolver.resolve(mem.pageOfGpa(rec[i]!), rec[MF_VCPU], rec[MF_FLAGS]);
   };
 
   awaitStartGun(ctl);

@@ -32,9 +32,18 @@ export function decode<T>(bytes: Uint8Array): T {
 }
 
 // ---- hot-path records (arrays; index constants name the fields) ----
-/** [vcpu, seq, flags, gpa, size, faultUs]: `flags, gpa, size` are kvm_run.memory_fault verbatim. */
-export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number];
-export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5;
+/**
+ * The exit a vCPU hands over: [vcpu, seq, flags, gpa, size, faultUs, exitReason], where `flags, gpa,
+ * size` are kvm_run.memory_fault verbatim and exitReason is KVM_EXIT_MEMORY_FAULT (39). With
+ * --fault-record syndrome the exit also carries the raw syndrome (src/model/arch/record.ts): ESR_EL2
+ * or the exit qualification, the VA, the hardware's address, HPFAR_EL2 (arm64), and for a stage-1
+ * walk the gpas of the pages the source's walk sends with it (-1: none), MF_AHEAD_SLOTS of them.
+ */
+export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number, exitReason: number, ...syndrome: number[]];
+export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5, MF_EXIT_REASON = 6;
+export const MF_SYNDROME = 7, MF_VA = 8, MF_HW_ADDRESS = 9, MF_HPFAR = 10, MF_AHEAD = 11, MF_AHEAD_SLOTS = 5;
+export const MF_NEUTRAL_LENGTH = MF_EXIT_REASON + 1;
+export const MF_SYNDROME_LENGTH = MF_AHEAD + MF_AHEAD_SLOTS;
 
 export const FRAME_REQUEST = 1;
 export const FRAME_PAGE = 2;
@@ -75,6 +84,8 @@ export interface SharedState {
   arrivalHowSab: SharedArrayBuffer;
   /** workload 'trace': each vCPU's recorded accesses. */
   traces: VcpuTrace[] | null;
+  /** The guest's page attributes and MTE tag state, one byte per page each (src/model/arch/regions.ts). */
+  archSab: SharedArrayBuffer;
 }
 
 /** Arguments of one vCPU task (piscina), like memstress_vcpu_args. */

@@ -15,6 +15,8 @@ import { handlerCount, uffdCount } from '../model/memslots.js';
 import { vcpuResolvesExits } from '../model/delivery.js';
 import { wireBytes } from './wire.js';
 import type { VcpuTrace } from '../model/trace.js';
+import { archStateBytes, initArchState } from '../model/arch/regions.js';
+import { stage1Of } from '../model/arch/vcpu-faults.js';
 
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = uffdCount(opts);
@@ -44,7 +46,15 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, tra
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
     arrivalHowSab: new SharedArrayBuffer(opts.pages),
     traces,
+    archSab: newArchSab(opts),
   };
+}
+
+/** The guest's page attributes and tag state, initialised as they are at the switch (src/model/arch/regions.ts). */
+function newArchSab(opts: ResolvedOptions): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(Math.max(1, archStateBytes(opts)));
+  initArchState(opts, sab, stage1Of(opts));
+  return sab;
 }
 
 const REQUEST_RING_BYTES = 256 * 1024;

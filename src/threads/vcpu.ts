@@ -21,10 +21,12 @@ import {
   CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, postedWord, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
-  CTL_LATENCY_BUCKETS, TIME_GO_US,
+  CTL_LATENCY_BUCKETS, TIME_GO_US, VS_LAST_KIND, VS_LAST_DATA_PAGE,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
-import { encode, vcpuChannel, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
+import {
+  encode, MF_AHEAD, MF_AHEAD_SLOTS, MF_HPFAR, MF_HW_ADDRESS, MF_SYNDROME, MF_SYNDROME_LENGTH, MF_VA, vcpuChannel, type MemoryFaultRecord, type VcpuReport, type VcpuTask,
+} from './protocol.js';
 import { openShared } from './shared.js';
 import { handlerCount, pagesPerUffd, uffdOfPage } from '../model/memslots.js';
 import { newFetcherStats } from '../model/stats.js';
@@ -33,7 +35,12 @@ import { FrameReceiver } from './receiver.js';
 import { FaultResolver } from './resolver.js';
 import { WireRing } from './wire.js';
 import { Errors } from '../errors.js';
-import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from '../model/uapi.js';
+import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, UFFD_PAGEFAULT_FLAG_MINOR } from '../model/uapi.js';
+import { FK_NONE } from '../model/arch/fault-kind.js';
+import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
+import type { FaultRecord } from '../model/arch/record.js';
+import { openArchState } from '../model/arch/regions.js';
+import { packLastFault, stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
 import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
@@ -61,7 +68,12 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const lastWord = mem.wordsPerPage - 1;
   const spinUs = opts.spinUs;
   const perQueue = pagesPerUffd(opts);
-  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0];
+  // The exit as it crosses the port: neutral, or with the raw syndrome (protocol.ts, src/model/arch/).
+  const syndromeRecord = opts.faultRecord === 'syndrome';
+  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0, KVM_EXIT_MEMORY_FAULT];
+  if (syndromeRecord) while (record.length < MF_SYNDROME_LENGTH) record.push(-1);
+  const arch = new VcpuFaults(opts, v, stage1Of(opts), openArchState(opts, task.shared.archSab));
+  const guest = arch.guest;
   const fetcherBell = views.fetcherBell;
   // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
   // completes, plus a tail.
@@ -154,63 +166,87 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
   };
 
-  const fault = (page: number, access: Access): void => {
+  /** A record handed to userspace: `r` for the fault on `page`, resolved as `res` (src/model/arch/guest.ts). */
+  const fault = (page: number, r: FaultRecord, res: number): void => {
     const tFault = clock.nowUs();
     faults++;
-    const write = access === Access.Write;
-    const gpa = mem.gpaOfPage(page);
+    const gpa = r.gpa;
     vstats[vs + VS_STATE] = VCPU_FAULTED;
     vstats[vs + VS_WAIT_PAGE] = page + 1;
     vstats[vs + VS_WAIT_SINCE_US] = tFault;
     vstats[vs + VS_LAST_PAGE] = page;
     vstats[vs + VS_LAST_FAULT_US] = tFault;
-    // memory_fault.flags in exit mode, uffd_msg.arg.pagefault.flags in uffd mode.
-    const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access, minorMode);
+    // Split by the arch-neutral flags, whichever record the run hands out.
+    const nf = r.neutralFlags;
+    if (nf & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (nf & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
+    const ahead = res === RES_FETCH && guest !== null ? guest.collectAhead(mem) : 0;
+    arch.count(r, res, res === RES_FETCH ? 1 + ahead : 0);
+    // memory_fault.flags in exit mode (and for exits that never reach a uffd), uffd_msg flags in uffd mode.
+    const flags = exitMode || !r.uffdSees ? r.flags : r.uffdFlags | (minorMode ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
     vstats[vs + VS_LAST_FLAGS] = flags;
+    vstats[vs + VS_LAST_KIND] = packLastFault(arch.last);
+    vstats[vs + VS_LAST_DATA_PAGE] = arch.last.dataPage;
     vstats[vs + VS_FAULTS] = faults;
     blocktime.begin(tFault);
-    if (exitMode) {
-      // The record KVM puts in kvm_run.memory_fault for this exit.
-      if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
-      record[1] = seq++;
-      record[2] = flags;
-      record[3] = gpa;
-      record[5] = tFault;
-    }
-    if (selfResolve) {
-      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
-      // image, no shared queue and no other thread.
-      if (self) {
-        self.resolve(page, v, flags); // asks the source unless the page is already on its way
-        waitOwnPage(page);
-      } else {
-        if (decideFault(mem, page, null) === FAULT_REQUEST) {
-          if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
-        }
-        waitPresentByState(page); // another vCPU may be installing it
-      }
-    } else if (port !== null) {
-      port.postMessage(encode(record));
-      Atomics.add(ctl, postedWord(v), 1);
-      fetcherBell.ring();
-      waitPresentByState(page);
-    } else {
-      if (write) faultsWrite++; else if (access === Access.Exec) faultsExec++; else faultsRead++;
-      waitWokenByUffd(page, flags, gpa);
-    }
+    if (res !== RES_FETCH) resolveLocally(res, tFault);
+    else if (exitMode) resolveExit(page, r, tFault, ahead);
+    else waitWokenByUffd(page, flags, gpa);
     const tResume = clock.nowUs();
     guestTime.resumed(tResume);
     const installedMs = arrivalMs[page]!;
-    if (installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
+    if (res === RES_FETCH && installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
     blocktime.end(tResume);
     const dUs = tResume - tFault;
     blockedUs += dUs;
+    arch.done(r.kind, dUs);
     latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
     // Live histogram for the event stream: bucket N holds [2^N us, 2^(N+1) us).
     Atomics.add(ctl, CTL_LATENCY_BUCKETS + latencyBucket(dUs), 1);
     vstats[vs + VS_BLOCKED_US] = blockedUs;
     vstats[vs + VS_WAIT_PAGE] = 0;
     vstats[vs + VS_STATE] = VCPU_RUNNING;
+  };
+
+  /** Exit mode: the record to the fetcher (or resolved on this thread), then wait for the page(s). */
+  const resolveExit = (page: number, r: FaultRecord, tFault: number, ahead: number): void => {
+    record[1] = seq++;
+    record[2] = r.flags;
+    record[3] = r.gpa;
+    record[5] = tFault;
+    if (syndromeRecord) {
+      record[MF_SYNDROME] = r.syndrome; record[MF_VA] = r.va; record[MF_HW_ADDRESS] = r.hwAddress; record[MF_HPFAR] = r.hpfar;
+      for (let k = 0; k < MF_AHEAD_SLOTS; k++) record[MF_AHEAD + k] = k < ahead ? mem.gpaOfPage(guest!.ahead[k]!) : -1;
+    }
+    if (self) {
+      // Resolved on the vCPU's own thread over a link: it asks the source and installs what comes back.
+      self.resolve(page, v, r.flags); // asks unless the page is already on its way
+      waitOwnPage(page);
+      for (let k = 0; k < ahead; k++) { self.resolve(guest!.ahead[k]!, v, r.flags); waitOwnPage(guest!.ahead[k]!); }
+    } else if (selfResolve) {
+      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
+      // image, no shared queue and no other thread; a syndrome walk's pages too.
+      selfInstall(page);
+      for (let k = 0; k < ahead; k++) selfInstall(guest!.ahead[k]!);
+    } else {
+      port!.postMessage(encode(record));
+      Atomics.add(ctl, postedWord(v), 1);
+      fetcherBell.ring();
+    }
+    waitPresentByState(page); // with self-resolve: another vCPU may be installing it
+    for (let k = 0; k < ahead; k++) waitPresentByState(guest!.ahead[k]!); // the walk's pages, same round trip
+  };
+
+  const selfInstall = (page: number): void => {
+    if (decideFault(mem, page, null) !== FAULT_REQUEST) return;
+    if (installer!.install(page, localImage!.words, 0, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
+  };
+
+  /** A conversion, a tag restore or a blind re-entry: the VMM's own work on this thread, then KVM_RUN. */
+  const resolveLocally = (res: number, tFault: number): void => {
+    guest!.applyLocal(res);
+    const workUs = res === RES_CONVERT ? opts.conversionUs : res === RES_RESTORE_TAGS ? opts.tagRestoreUs : 0;
+    // Modelled work, spun on the clock: a sleep this short would overshoot by the timer slack.
+    while (clock.nowUs() - tFault < workUs) { /* the VMM's modelled work */ }
   };
 
   let i = 0;
@@ -237,7 +273,17 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       Atomics.wait(thinkWord, 0, 0, thinkUs / 1000);
       vstats[vs + VS_ACCESSES] = i;
     }
-    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, stream.access);
+    if (guest === null) {
+      if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, arch.buildData(page, mem.gpaOfPage(page), stream.access), RES_FETCH);
+    } else {
+      // A modelled guest: its walk, attributes and tags may stop the access first; after each
+      // resolution the access runs again from the start, as the hardware retries it.
+      guest.begin(page, stream.access);
+      for (let n = 0; guest.obstacle(mem) !== FK_NONE; n++) {
+        if (n > 16) throw new Error(`assertion failed: vCPU ${v} met ${n} obstacles on one access to page ${page}`);
+        fault(guest.obPage, arch.buildObstacle(mem.gpaOfPage(guest.obPage)), guest.resolution());
+      }
+    }
     const slot = mem.slotOfPage(page);
     const words = mem.slotWords[slot]!;
     const base = mem.pageWordBase(page, slot);
@@ -279,5 +325,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
     selfInstalled: selfInstalled + (self ? self.stats.installedDemand + self.stats.installedPushed : 0),
     selfEexist: selfEexist + (self ? self.stats.eexist : 0), selfRequests: self ? self.stats.requestsSent : 0,
+    kindCounts: arch.counters.c, faultOrder: arch.order,
   };
 }

@@ -137,7 +137,17 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
   let wall0 = performance.now();
   let lastYield = wall0;
   let n = 0;
+  const control = sim.hooks.control;
+  let faultsSeen = 0;
   for (;;) {
+    if (control?.paused) {
+      // Paused (src/playback.ts): wait, then carry on from here, not rush to catch up the pause.
+      await control.waitWhilePaused(signal);
+      stopped();
+      wall0 = performance.now() - sim.now / virtualUsPerRealMs;
+      lastYield = performance.now();
+      continue;
+    }
     const next = sim.q.peekTimeUs();
     if (next === Infinity) break;
     const target = Math.min(next, events.nextUs);
@@ -152,6 +162,11 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
     }
     if (events.nextUs < next) { events.tick(events.nextUs); events.nextUs += events.everyUs; stopped(); continue; }
     sim.step();
+    // A pause armed on a fault: publish each fault as it happens (a tick now), not at the next tick.
+    if (control) {
+      if (control.wantsEachFault && sim.totalFaults !== faultsSeen && events.emit) events.tick(sim.now);
+      faultsSeen = sim.totalFaults;
+    }
     if ((++n & 0x3ff) === 0) stopped();
   }
   stopped();

@@ -20,15 +20,17 @@ export function fetcherLoop(sim: VirtualSim, t: Thread): void {
   if (t.kind === FETCHER && sim.faultHead < sim.faultInbox.length) {
     const i = sim.faultHead++;
     const v = sim.faultInbox[i]!;
-    st.recordLagUsTotal += sim.now - sim.faultPostedUs[i]!; // vCPU exit -> the fetcher reads the record
+    const postedUs = sim.faultPostedUs[i]!; // < 0: -1 - page, a page riding with the record before (a syndrome walk)
+    if (postedUs >= 0) st.recordLagUsTotal += sim.now - postedUs; // vCPU exit -> the fetcher reads the record
+    t.page = sim.faultPage[i]!; // the page in the record (the vCPU may have moved on since)
     if (sim.faultHead > 4096 && sim.faultHead * 2 > sim.faultInbox.length) {
       sim.faultInbox.splice(0, sim.faultHead);
       sim.faultPostedUs.splice(0, sim.faultHead);
+      sim.faultPage.splice(0, sim.faultHead);
       sim.faultHead = 0;
     }
-    t.page = sim.threads[v]!.page;
     t.flags = v; // the faulting vCPU, for the request
-    sim.cpu(t, sim.c.receiveUs, Ph.FFault);
+    sim.cpu(t, postedUs >= 0 ? sim.c.receiveUs : 0, Ph.FFault);
     return;
   }
   if (t.arrivalHead < t.arrivals.length && t.arrivals[t.arrivalHead] === DISCARD_ARRIVAL) {

@@ -23,7 +23,7 @@ export function virtualResult(sim: VirtualSim, wallMs: number, profile: string):
   if (uffd) uffd.lockWaitUs = r2(uffd.lockWaitUs);
   const result = buildResult({
     engine: 'virtual', opts: sim.opts,
-    vcpus: sim.vcpus.map((s) => ({ ...s, accesses: s.reads + s.writes })),
+    vcpus: sim.vcpus.map((s) => ({ ...s, accesses: s.reads + s.writes, kindCounts: s.arch.counters.c, faultOrder: s.arch.order })),
     latency: sim.latency, source: src, fetchers: sim.fstats, uffd, uffdQueues: sim.uffds.length,
     proof: proveMemory(sim), blocktimeUs: sim.blocks.totalUs,
     migrationStartUs: sim.migrationStartUs, migrationDoneUs: sim.migrationDoneUs, switchStartUs: sim.switchStartUs, goUs: sim.goUs,

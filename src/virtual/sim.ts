@@ -18,6 +18,8 @@ import { createStrategy, type Strategy } from '../model/strategies/index.js';
 import { loadTrace, openTrace } from '../model/trace.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
+import { archStateBytes, initArchState } from '../model/arch/regions.js';
+import { stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
 import type { ResolvedOptions } from '../options.js';
 import type { CostModel } from './costs.js';
 import { hasPreemptThread } from '../model/delivery.js';
@@ -57,9 +59,14 @@ export class VirtualSim extends Kernel implements PageStates {
   copiers = 0;
   /** exit mode: vCPUs waiting on a page */
   readonly pageWaiters = new Map<number, number[]>();
-  /** fetcher inbox: faulting vCPU ids, and when each record was posted */
+  /**
+   * fetcher inbox: faulting vCPU ids, and when each record was posted; -1 - page for a page riding
+   * with the record before it (a syndrome record's walk, src/virtual/vcpu-faults.ts)
+   */
   readonly faultInbox: number[] = [];
   readonly faultPostedUs: number[] = [];
+  /** the page each record is for */
+  readonly faultPage: number[] = [];
   faultHead = 0;
   readonly outbound: Link | null;
   readonly inbound: Link | null;
@@ -143,6 +150,9 @@ export class VirtualSim extends Kernel implements PageStates {
   private addVcpus(): void {
     const o = this.opts;
     const traces = o.workload === 'trace' ? loadTrace(o) : null;
+    // The guest's architectural state (src/model/arch/): its stage-1 table, page attributes and tags.
+    const tables = stage1Of(o);
+    const archState = initArchState(o, new ArrayBuffer(archStateBytes(o)), tables);
     for (let v = 0; v < o.vcpus; v++) {
       this.addThread(VCPU, Ph.VRun);
       const trace = traces?.[v] ?? null;
@@ -153,6 +163,7 @@ export class VirtualSim extends Kernel implements PageStates {
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
         resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
+        arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0,
       });
     }
   }
