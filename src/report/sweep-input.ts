@@ -4,7 +4,8 @@
  * plotting along any swept option:
  *
  *   x       the swept option on the x axis (default: the first swept option with numeric values)
- *   series  one line per value of this option (default: every other swept option, combined)
+ *   series  one line per value of this option (default: every other swept option, combined,
+ *           except those zipped with x, which go along the x axis)
  *   metric  a number of the RunResult, by path (default faultsPerSec; e.g. faultLatencyUs.p99)
  *
  * Seeds are averaged (min and max kept for error bars); swept options that are neither x nor series
@@ -49,6 +50,8 @@ export interface SweepPlot {
   seriesNames: string[];
   /** Options averaged over because they are neither x nor the series. */
   averaged: string[];
+  /** Options that change together with x (zipped with it): shown with x, not as series. */
+  tied: string[];
   metric: string;
   points: SweepPlotPoint[];
 }
@@ -118,7 +121,17 @@ export function sweepPlot(records: SweepRecord[], o: SweepPlotOptions = {}, torn
     const numeric = Object.entries(okRecords[0]!.result!).filter(([, v]) => typeof v === 'number').map(([k]) => k);
     throw Errors.badInput('--metric', `"${metric}" is not a number in every result (try ${numeric.slice(0, 8).join(', ')}, faultLatencyUs.p99, ...)`);
   }
-  const others = axes.filter((a) => a !== x && a !== series);
+  // Options zipped with x (one value per x value, like memory with vcpus for a fixed slice per
+  // vCPU) go along the x axis, not into the series: otherwise every series would be one point.
+  const tiedToX = (a: string) => {
+    const seen = new Map<string, string>();
+    return records.every((r) => {
+      const k = JSON.stringify(r.options[x] ?? null), v = JSON.stringify(r.options[a] ?? null);
+      return (seen.get(k) ?? (seen.set(k, v), v)) === v;
+    });
+  };
+  const tied = axes.filter((a) => a !== x && a !== series && tiedToX(a));
+  const others = axes.filter((a) => a !== x && a !== series && !tied.includes(a));
   const seriesOf = (r: SweepRecord) => series !== null
     ? `${series}=${label(r.cell.params[series])}`
     : others.map((a) => `${a}=${label(r.cell.params[a])}`).join(' · ') || metric;
@@ -141,7 +154,7 @@ export function sweepPlot(records: SweepRecord[], o: SweepPlotOptions = {}, torn
     name: first.sweep.name, id: first.sweep.id, records, failed: records.length - okRecords.length, tornTail,
     axes, seeds: new Set(records.map((r) => r.options.seed)).size, x, xNumeric, series,
     seriesNames: [...new Set(points.map((p) => p.series))],
-    averaged: series !== null ? others : [], metric, points,
+    averaged: series !== null ? others : [], tied, metric, points,
   };
 }
 

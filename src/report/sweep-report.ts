@@ -53,6 +53,20 @@ export function linesChart(c: ChartRenderer, p: SweepPlot, warnings: string[]): 
   }, warnings);
 }
 
+/**
+ * Seven colour steps over the values: equal steps, or equal ratios when they span more than 50x
+ * (one large cell would otherwise leave every other cell the same dark colour). Stepped scales
+ * only: Plot draws continuous legends on a canvas, which linkedom lacks. SI ticks (30k, 1.5M):
+ * full numbers overlap on the legend.
+ */
+function colorScale(lo: number, hi: number, label: string): Plot.ScaleOptions {
+  if (lo > 0 && hi / lo > 50) {
+    const thresholds = [1, 2, 3, 4, 5, 6].map((i) => +(lo * (hi / lo) ** (i / 7)).toPrecision(2));
+    return { type: 'threshold', domain: thresholds, scheme: 'viridis', legend: true, label: `${label} (steps of equal ratio)`, tickFormat: '~s' };
+  }
+  return { type: 'quantize', n: 7, scheme: 'viridis', domain: [lo, hi === lo ? lo + 1 : hi], legend: true, label, tickFormat: '~s' };
+}
+
 export function heatmapChart(c: ChartRenderer, p: SweepPlot, warnings: string[]): string | null {
   if (p.seriesNames.length < 2 || !p.points.length) return null;
   const labels = labelOfX(p);
@@ -62,15 +76,17 @@ export function heatmapChart(c: ChartRenderer, p: SweepPlot, warnings: string[])
   const cellW = Math.max(36, Math.min(110, (WIDTH - marginLeft) / xLabels.length));
   const values = p.points.map((q) => q.value);
   const lo = Math.min(...values), hi = Math.max(...values);
+  // Dark text on the yellow-green top of viridis, white below.
+  const logScale = lo > 0 && hi / lo > 50;
+  const bright = (v: number) => (logScale ? Math.log(v / lo) > Math.log(hi / lo) * 0.55 : v > lo + (hi - lo) * 0.55);
   return c.render({
     width: Math.round(marginLeft + cellW * xLabels.length + 20), height: 70 + 30 * p.seriesNames.length, marginLeft, marginBottom: 40,
     x: { domain: xLabels, label: `${p.x} →`, padding: 0.04 },
     y: { domain: p.seriesNames, label: p.series ?? null, padding: 0.04 },
-    // SI ticks (30k, 32k): full numbers overlap on the 7-step legend.
-    color: { type: 'quantize', n: 7, scheme: 'viridis', domain: [lo, hi === lo ? lo + 1 : hi], legend: true, label: p.metric, tickFormat: '~s' },
+    color: colorScale(lo, hi, p.metric),
     marks: [
       Plot.cell(p.points, { x: 'xLabel', y: 'series', fill: 'value', inset: 0.5 }),
-      Plot.text(p.points, { x: 'xLabel', y: 'series', text: (q: SweepPlotPoint) => fmt(q.value), fill: (q: SweepPlotPoint) => (q.value > lo + (hi - lo) * 0.55 ? 'black' : 'white'), fontSize: 10 }),
+      Plot.text(p.points, { x: 'xLabel', y: 'series', text: (q: SweepPlotPoint) => fmt(q.value), fill: (q: SweepPlotPoint) => (bright(q.value) ? 'black' : 'white'), fontSize: 10 }),
     ],
   }, warnings);
 }
@@ -107,6 +123,7 @@ export function renderSweepReport(records: SweepRecord[], o: SweepPlotOptions = 
   if (p.tornTail) notes.push('The last line was cut off (a sweep still writing, or killed): it is left out.');
   if (p.seeds > 1) notes.push(`Each point is the mean over ${p.seeds} seeds; bars span the lowest to the highest.`);
   if (p.averaged.length) notes.push(`Averaged over ${p.averaged.join(', ')} (choose with --x and --series).`);
+  if (p.tied.length) notes.push(`${p.tied.join(', ')} change${p.tied.length > 1 ? '' : 's'} together with ${p.x} (zipped), so ${p.tied.length > 1 ? 'they are' : 'it is'} not a series.`);
   const parts = [
     section(SWEEP_SECTION_IDS.lines, `${p.metric} by ${p.x}`, `One line per ${p.series ? `value of ${esc(p.series)}` : 'combination of the other swept options'}. Choose the axes with --x, --series and --metric.`,
       linesChart(c, p, warnings) ?? '<p>No cell finished ok: nothing to plot.</p>'),

@@ -22,11 +22,12 @@ export async function runCell(task: CellTask, signal?: AbortSignal): Promise<Cel
   const wallMs = () => Math.round((performance.now() - t0) * 100) / 100;
   try {
     const result = await simulate(task.options as OptionsInput, signal ? { signal } : {});
-    return { status: 'ok', result, error: null, startedAt, wallMs: wallMs() };
+    const resultJson = JSON.stringify(result);
+    return { status: 'ok', resultJson, verified: result.verified, error: null, startedAt, wallMs: wallMs() };
   } catch (e) {
     if (signal?.aborted) throw new CellAborted('stopped');
     const code = e instanceof SimError ? e.code : 'INTERNAL';
     const message = e instanceof Error ? e.message : String(e);
-    return { status: 'error', result: null, error: { code, message }, startedAt, wallMs: wallMs() };
+    return { status: 'error', resultJson: null, verified: false, error: { code, message }, startedAt, wallMs: wallMs() };
   }
 }

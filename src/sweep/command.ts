@@ -84,7 +84,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const files = writeSlurmScripts(plan);
     say(`sweep ${sweep.name}: ${sweep.cells.length} cells in ${shards} array tasks; wrote ${files.array} and ${files.merge}`);
     if (!v.submit) {
-      say(`submit with: jid=$(sbatch --parsable ${files.array}) && sbatch --dependency=afterok:$jid ${files.merge}`);
+      say(`submit with: jid=$(sbatch --parsable ${files.array}) && sbatch --dependency=afterok:$jid --kill-on-invalid-dep=yes ${files.merge}`);
       return 0;
     }
     const ids = submitSlurm(files);

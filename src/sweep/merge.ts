@@ -8,7 +8,7 @@
  * copies the lines in cell order into a temporary file that is renamed over OUT at the end.
  */
 import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
-import { Errors } from '../errors.js';
+import { Errors, SimError } from '../errors.js';
 import { formatZodError } from '../options.js';
 import { LineAppender, readAt, readLines } from './jsonl.js';
 import { SweepRecordSchema } from './schema.js';
@@ -71,6 +71,7 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
         tornTail() { torn.push(path); },
       });
     } catch (e) {
+      if (e instanceof SimError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code) throw Errors.badInput('', `cannot read ${path}: ${code}`);
       throw e;
@@ -97,7 +98,7 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
   } catch (e) {
     w?.close();
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = e instanceof SimError ? undefined : (e as NodeJS.ErrnoException).code;
     if (code) throw Errors.badInput('', `cannot write ${out}: ${code}`);
     throw e;
   } finally {

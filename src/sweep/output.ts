@@ -5,18 +5,25 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Errors } from '../errors.js';
-import type { RunResult } from '../model/result.js';
+import { Errors, SimError } from '../errors.js';
 import { LineAppender, readLines, repairTail } from './jsonl.js';
 import { hostFacts, toolFacts } from './provenance.js';
 import { RESULT_SCHEMA_NAME, RESULT_SCHEMA_VERSION, type SweepRecord } from './schema.js';
 import { shardLabel, type Shard } from './shard.js';
 import type { Cell, Sweep } from './spec.js';
 
-/** What one cell's run produced (from a pool worker or the main thread). */
+/**
+ * What one cell's run produced (from a pool worker or the main thread). The RunResult travels as its
+ * JSON text, made where the cell ran: a pool worker serialises its own result in parallel, and the
+ * main thread only copies a string into the line (parsing and re-serialising ~50 KB of numbers per
+ * cell on the main thread cost it about as much as a small cell's whole run).
+ */
 export interface CellOutcome {
   status: 'ok' | 'error';
-  result: RunResult | null;
+  /** JSON of the RunResult; null when status is error. */
+  resultJson: string | null;
+  /** The run verified every page (RunResult.verified); false for errors. */
+  verified: boolean;
   error: { code: string; message: string } | null;
   startedAt: string;
   wallMs: number;
@@ -39,9 +46,10 @@ export function openOutput(path: string, sweep: Sweep): OpenedOutput {
   try { mkdirSync(dirname(path), { recursive: true }); } catch (e) {
     throw Errors.badInput('--output', `cannot create the directory of ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const droppedBytes = repairTail(path);
+  let droppedBytes = 0;
   const done = new Set<number>();
   try {
+    droppedBytes = repairTail(path);
     readLines(path, {
       line(text, lineNo) {
         let r: Partial<SweepRecord>;
@@ -58,7 +66,9 @@ export function openOutput(path: string, sweep: Sweep): OpenedOutput {
       },
     });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (e instanceof SimError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw Errors.badInput('--output', `cannot read ${path}: ${code ?? (e as Error).message}`);
   }
   let appender: LineAppender;
   try { appender = new LineAppender(path); } catch (e) {
@@ -67,9 +77,9 @@ export function openOutput(path: string, sweep: Sweep): OpenedOutput {
   return { done, droppedBytes, appender };
 }
 
-/** The line written for one finished cell. */
-export function buildRecord(sweep: Sweep, cell: Cell, outcome: CellOutcome, shard: Shard): SweepRecord {
-  return {
+/** The line written for one finished cell (a SweepRecord, keys in schema order, without a newline). */
+export function recordLine(sweep: Sweep, cell: Cell, outcome: CellOutcome, shard: Shard): string {
+  const head: Omit<SweepRecord, 'result' | 'error' | 'run'> = {
     schema: RESULT_SCHEMA_NAME,
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: toolFacts(),
@@ -77,8 +87,12 @@ export function buildRecord(sweep: Sweep, cell: Cell, outcome: CellOutcome, shar
     cell: { index: cell.index, id: cell.id, params: cell.params as SweepRecord['cell']['params'] },
     options: cell.options,
     status: outcome.status,
-    result: outcome.result as SweepRecord['result'],
+  };
+  const tail: Pick<SweepRecord, 'error' | 'run'> = {
     error: outcome.error,
     run: { startedAt: outcome.startedAt, wallMs: outcome.wallMs, shard: shardLabel(shard), host: hostFacts() },
   };
+  if ((outcome.status === 'ok') !== (outcome.resultJson !== null)) throw new Error('assertion failed: a result exactly when status is ok');
+  // {...head, "result": <the worker's JSON>, ...tail}: the result text is spliced in, not re-parsed.
+  return `${JSON.stringify(head).slice(0, -1)},"result":${outcome.resultJson ?? 'null'},${JSON.stringify(tail).slice(1)}`;
 }

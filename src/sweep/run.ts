@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CellAborted, runCell } from './cell.js';
-import { buildRecord, openOutput, type CellOutcome } from './output.js';
+import { openOutput, recordLine, type CellOutcome } from './output.js';
 import { CellPool } from './pool.js';
 import { sweepProgress } from './progress.js';
 import { inShard, shardLabel, type Shard } from './shard.js';
@@ -75,9 +75,9 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
   let pool: CellPool | null = null;
   const stopped = () => o.signal?.aborted === true;
   const finish = (cell: Cell, outcome: CellOutcome) => {
-    out.appender.append(JSON.stringify(buildRecord(sweep, cell, outcome, o.shard)));
+    out.appender.append(recordLine(sweep, cell, outcome, o.shard));
     summary.written++;
-    const ok = outcome.status === 'ok' && outcome.result?.verified === true;
+    const ok = outcome.status === 'ok' && outcome.verified;
     if (!ok) summary.failed++;
     progress.cellDone(describeParams(cell.params), ok, outcome.wallMs);
   };

@@ -58,6 +58,8 @@ export function arrayScript(p: SlurmPlan): string {
     `--chdir=${p.cwd}`,
   ])}
 # The shard comes from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT; pool workers from SLURM_CPUS_PER_TASK.
+# To re-run failed tasks, submit this whole script again: finished shards find all their cells and
+# exit at once. (A partial --array=3,5 would change SLURM_ARRAY_TASK_COUNT, and so the shards.)
 exec ${shq(process.execPath)} ${shq(cliPath())} sweep ${shq(p.sweepFile)} --output ${shq(base(p.output))}".shard-\${SLURM_ARRAY_TASK_ID}.jsonl"
 `;
 }

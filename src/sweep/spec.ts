@@ -87,7 +87,14 @@ export function loadSweep(path: string): Sweep {
 /** Checks and expands an already-parsed sweep file. */
 export function expandSweep(data: unknown, at: { defaultName: string; baseDir: string }): Sweep {
   const r = SweepFileSchema.safeParse(data);
-  if (!r.success) throw Errors.badInput('', formatZodError(r.error));
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length ? issue.path.join('.') : 'the sweep file';
+      throw Errors.badInput('', `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${where} (a sweep file has name, description, base, axes {grid, zip}, seeds)`);
+    }
+    throw Errors.badInput('', formatZodError(r.error));
+  }
   const spec = r.data;
   const base = absolutePaths(spec.base, at.baseDir);
   const b = OptionsSchema.safeParse(base);
