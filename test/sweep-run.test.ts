@@ -150,8 +150,10 @@ describe.skipIf(!hasScript)('the progress bar on a terminal', () => {
   it('is stopped, and the cursor shown, when the sweep is stopped by a signal', () => {
     const dir = scratch('sweep-tty-stop');
     const file = writeSweep(dir, 'slow', { name: 'slow', base: { engine: 'virtual', memory: '512MiB', vcpus: 2 }, seeds: 40 });
-    // SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored.
-    const tty = shell(dir, `${process.execPath} ${CLI} sweep ${file} --jobs 1 & sleep 0.8; kill -TERM $!; wait $!; echo "rc=$?"`);
+    // SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored. The
+    // signal goes once the first cell is written, so the sweep is surely running (and handling it).
+    const tty = shell(dir, `${process.execPath} ${CLI} sweep ${file} --jobs 1 & `
+      + 'for i in $(seq 600); do [ -s slow.jsonl ] && break; sleep 0.05; done; kill -TERM $!; wait $!; echo "rc=$?"');
     expect(tty).toMatch(/stopped by SIGTERM/);
     expect(tty).toMatch(/rc=130/);
     expect(restored(tty)).toBe(true);
