@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CellPool, WorkerDied } from '../src/sweep/pool.js';
 import { RESULT_SCHEMA_NAME, RESULT_SCHEMA_VERSION } from '../src/sweep/schema.js';
 import { CLI, cleanEnv, cli, cliChild, exited, readRecords, scratch, stableLines, TINY, until, writeSweep } from './sweep-helpers.js';
 
@@ -161,6 +162,16 @@ describe.skipIf(!hasScript)('the progress bar on a terminal', () => {
 });
 
 describe('engines and failures', () => {
+  it('a worker that dies mid-cell fails that cell only; the pool goes on', async () => {
+    const pool = new CellPool(1, new URL('./fixtures/sweep-crash-worker.mjs', import.meta.url));
+    try {
+      await expect(pool.run({ options: { crash: true } })).rejects.toBeInstanceOf(WorkerDied);
+      await expect(pool.run({ options: {} })).resolves.toMatchObject({ status: 'ok' });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('threaded-engine cells run one at a time after the pool, and the output says so', () => {
     const dir = scratch('sweep-mixed');
     const file = writeSweep(dir, 'mixed', { base: { memory: '8MiB', vcpus: 1, accesses: 1000 }, axes: { grid: { engine: ['virtual', 'threads'] } } });

@@ -11,22 +11,35 @@ import type { CellOutcome } from './output.js';
 const fromSource = import.meta.url.endsWith('.ts');
 export const SWEEP_WORKER = new URL(fromSource ? '../../dist/workers/sweep-cell.js' : '../../workers/sweep-cell.js', import.meta.url);
 
+export class WorkerDied extends Error {}
+
 export class CellPool {
   private readonly pool: Piscina;
   /** A worker that failed outside a task (e.g. could not load): fails the next run. */
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(readonly threads: number) {
+  /** `filename`: the worker entry (tests pass a fixture). */
+  constructor(readonly threads: number, filename: URL = SWEEP_WORKER) {
     if (!(threads >= 1)) throw new Error(`assertion failed: a pool needs at least one thread, got ${threads}`);
-    this.pool = new Piscina({ filename: SWEEP_WORKER.href, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
+    this.pool = new Piscina({ filename: filename.href, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
     // Without a listener a worker that fails to start crashes the process (ecosystem.md, P5).
     this.pool.on('error', (e: Error) => { this.failure = e; });
   }
 
+  /**
+   * Runs one cell. A worker that dies in the middle of a cell (out of memory, a crash in native
+   * code) rejects with WorkerDied, which the caller records as that cell's failure: piscina starts a
+   * new worker for the next cell. A pool whose workers cannot start at all rejects with that error.
+   */
   async run(task: CellTask): Promise<CellOutcome> {
     if (this.failure) throw this.failure;
-    return (await this.pool.run(task)) as CellOutcome;
+    try {
+      return (await this.pool.run(task)) as CellOutcome;
+    } catch (e) {
+      if (this.failure) throw this.failure;
+      throw new WorkerDied(e instanceof Error ? e.message : String(e));
+    }
   }
 
   /** Terminates the workers; cells still running reject. */

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { CellAborted, runCell } from './cell.js';
 import { openOutput, recordLine, type CellOutcome } from './output.js';
-import { CellPool } from './pool.js';
+import { CellPool, WorkerDied } from './pool.js';
 import { sweepProgress } from './progress.js';
 import { inShard, shardLabel, type Shard } from './shard.js';
 import { describeParams, type Cell, type Sweep } from './spec.js';
@@ -92,10 +92,11 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
         while (next < virtual.length && !stopped()) {
           const cell = virtual[next++]!;
           let outcome: CellOutcome;
+          const startedAt = new Date().toISOString();
           try { outcome = await pool!.run({ options: cell.options }); } catch (e) {
-            if (!stopped()) throw e;
-            summary.discarded++; // terminated by the stop
-            return;
+            if (stopped()) { summary.discarded++; return; } // terminated by the stop
+            if (!(e instanceof WorkerDied)) throw e;
+            outcome = { status: 'error', resultJson: null, verified: false, error: { code: 'WORKER_DIED', message: `the pool worker running this cell died: ${e.message}` }, startedAt, wallMs: 0 };
           }
           finish(cell, outcome); // finished, even if a stop came meanwhile: keep it
         }
