@@ -11,6 +11,7 @@ import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
 import { calibrateCommand } from './calibrate.js';
 import { traceCommand } from './trace.js';
+import { sweepCommand } from '../sweep/command.js';
 import { FLAG_HELP, parseCommand } from './args.js';
 import { resolveOptions, type OptionsInput } from '../options.js';
 import type { RunResult } from '../model/result.js';
@@ -21,6 +22,7 @@ Commands:
   run       one migration; prints a summary table, or one JSON object with --json
   start     the built-in default scenario in both fault modes, side by side
   compare   one workload under several strategies (--strategies a,b,... default all), one table
+  sweep     a sweep file (axes over any option, seeds) -> JSON Lines, in parallel, resumable, shardable
   report    saved results (run/start/compare --json, bench/results/*.json) -> one offline HTML file with plots
   demo      a local web page that shows a migration live (http://127.0.0.1:8080/ by default)
   calibrate measures this host's costs for --engine virtual and writes a cost profile
@@ -96,6 +98,8 @@ async function main(argv: string[]): Promise<number> {
       return calibrateCommand(rest);
     case 'trace':
       return traceCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
     default:
       throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
   }
