@@ -53,7 +53,7 @@ describe('a small grid', () => {
     expect(r.code, r.stderr).toBe(0);
     const again = JSON.parse(r.stdout);
     for (const k of ['wallMs', 'peakRssBytes']) { delete again[k]; delete (rec.result as Record<string, unknown>)[k]; }
-    expect(JSON.stringify(again)).toBe(JSON.stringify(rec.result));
+    expect(again).toEqual(rec.result);
   });
 
   it('running again skips every cell already written', () => {
@@ -183,10 +183,8 @@ describe('engines and failures', () => {
 
   it('a cell that fails is written with its error, the others run, exit code 1', () => {
     const dir = scratch('sweep-fail');
-    // The trace file is read when the cell runs: a missing one fails that cell only. Relative paths
-    // in a sweep file are relative to the file.
-    const trace = join(import.meta.dirname, '..', 'examples', 'trace.txt');
-    const file = writeSweep(dir, 'fail', { base: { ...TINY, workload: 'trace' }, axes: { grid: { trace: [trace, 'missing.txt'] } } });
+    // An injected crash of the page fetcher loses the guest when that cell runs: it fails that cell only.
+    const file = writeSweep(dir, 'fail', { base: { ...TINY }, axes: { grid: { inject: [[], ['fetcher-crash@0.5ms']] } } });
     const r = cli(['sweep', file], { cwd: dir });
     expect(r.stderr).toMatch(/1 failed or did not verify/);
     expect(r.code).toBe(1);
@@ -194,7 +192,7 @@ describe('engines and failures', () => {
     expect(recs).toHaveLength(2);
     const failed = recs.find((x) => x.status === 'error')!;
     expect(failed.result).toBeNull();
-    expect(failed.error).toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(join(dir, 'missing.txt')) });
+    expect(failed.error).toMatchObject({ code: 'GUEST_LOST', message: expect.stringContaining('the guest is lost') });
     expect(statSync(join(dir, 'fail.jsonl')).size).toBeGreaterThan(0);
   });
 });

@@ -82,11 +82,24 @@ function need(arg: string | undefined, form: string): string {
   return arg;
 }
 
-/** The option's schema: a list of specs, each checked with the errors above, naming its index. */
-export const InjectSchema = z.array(z.string()).default([]).transform((specs, ctx) => {
+/** An injection written back as its spec (resolved options that are parsed again stay the same). */
+export function formatInjection(i: Injection): string {
+  const d = i.durationUs > 0 ? `+${i.durationUs}us` : '';
+  const arg = i.kind === 'link-down' ? `:${i.channel}` : i.kind === 'bandwidth' ? `:${i.bandwidthBps}bit` : i.kind === 'latency' ? `:${i.latencyUs}us`
+    : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
+  return `${i.kind}@${i.atUs}us${d}${arg}`;
+}
+
+/**
+ * The option's schema: a list of specs, each checked with the errors above, naming its index. An
+ * already-parsed injection (resolved options given again) is checked the same way, via its spec.
+ */
+export const InjectSchema = z.array(z.union([z.string(), z.looseObject({ kind: z.enum(INJECTION_KINDS) })])).default([]).transform((specs, ctx) => {
   const out: Injection[] = [];
   specs.forEach((s, i) => {
-    try { out.push(parseInjection(s)); } catch (e) { ctx.addIssue({ code: 'custom', path: [i], message: (e as Error).message }); }
+    try { out.push(parseInjection(typeof s === 'string' ? s : formatInjection(s as unknown as Injection))); } catch (e) {
+      ctx.addIssue({ code: 'custom', path: [i], message: (e as Error).message });
+    }
   });
   return out;
 });

@@ -26,13 +26,6 @@ const LatencySummarySchema = z.object({ count: num, mean: num, p50: num, p90: nu
 export const RunResultSchema = z.looseObject({
   engine: z.enum(['threads', 'virtual']),
   engineInfo: z.looseObject({ engine: z.enum(['threads', 'virtual']), profile: z.string().nullable(), cores: int, uffdMode: z.enum(['missing', 'minor']), exitResolver: z.enum(['fetcher', 'vcpu']) }),
-  recovery: z.looseObject({
-    timeline: z.array(z.object({ tMs: num, state: z.enum(['active', 'paused', 'recover']), cause: z.string() })), pausedMs: num, framesLost: int, pagesResent: int,
-    requestsResent: int, blocktimePausedMs: num, recoverMs: num,
-  }).nullable(),
-  sendOrder: z.array(z.tuple([int, int])).nullable().optional(),
-  faultRecords: z.looseObject({}),
-  faultOrder: z.array(z.array(z.tuple([z.string(), num]))).nullable().optional(),
   mode: z.enum(['exit', 'uffd', 'none']),
   strategy: z.string(),
   vcpus: int, handlers: int, uffdQueues: int,
@@ -60,6 +53,13 @@ export const RunResultSchema = z.looseObject({
   timeline: z.array(z.looseObject({ tMs: num, accesses: num, faults: num, presentPages: num, blockedVcpus: num })),
   baselineAccessesPerSec: num.nullable(), degradation: num.nullable(),
   pageMap: z.looseObject({ cells: int, pagesPerCell: int, arrivalMs: z.array(num), demand: z.array(num), zero: z.array(num).optional() }).nullable(),
+  sendOrder: z.array(z.tuple([int, int])).nullable().optional(),
+  recovery: z.looseObject({
+    timeline: z.array(z.object({ tMs: num, state: z.enum(['active', 'paused', 'recover']), cause: z.string() })), pausedMs: num, framesLost: int, pagesResent: int,
+    requestsResent: int, blocktimePausedMs: num, recoverMs: num,
+  }).nullable(),
+  faultRecords: z.looseObject({}),
+  faultOrder: z.array(z.array(z.tuple([z.string(), num]))).nullable().optional(),
   services: z.array(z.looseObject({ role: z.enum(['source', 'fetcher', 'handler', 'preempt']) })),
 });
 
