@@ -100,6 +100,26 @@ describe('the report of real runs', () => {
   });
 });
 
+describe('the status band of a run with injections', () => {
+  it('draws active, paused and recover spans in order, marks each injection and tabulates recovery', async () => {
+    const run = JSON.parse(JSON.stringify(await simulate({ ...tiny, engine: 'virtual', mode: 'uffd', memory: '64MiB', inject: ['link-down@5ms+10ms', 'latency@40ms+5ms:1ms'] }))) as RunResult;
+    const html = renderReport([run, exit]);
+    const { get } = sections(html);
+    const band = get(SECTION_IDS.recovery);
+    // one bar per span: active, paused, recover, active (only the run with injections gets a band)
+    const bars = [...band.querySelectorAll('g[aria-label="bar"] rect')];
+    expect(bars).toHaveLength(run.recovery!.timeline.length + 1);
+    expect(run.recovery!.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
+    expect([...band.querySelectorAll('g[aria-label="text"] text')].map((t) => t.textContent)).toEqual(['link-down@5ms+10ms', 'latency@40ms+5ms:1ms']);
+    expect(band.querySelector('table')!.textContent).toContain(`${run.recovery!.pausedMs.toFixed(1)} ms`);
+  });
+
+  it('is left out when no run had injections', () => {
+    const { document } = sections(renderReport([exit, uffd]));
+    expect(document.getElementById(SECTION_IDS.recovery)).toBeNull();
+  });
+});
+
 describe('throughput vs vCPU count', () => {
   it('from runs that differ only in vCPUs', () => {
     const { get, marks } = sections(renderReport([oneVcpu, exit]));

@@ -107,3 +107,11 @@ export interface RecoveryStats {
   /** from the end of the last outage until active again */
   recoverMs: number;
 }
+
+/** An injection as the result reports it: its spec and when it started and ended (ms since the migration started). */
+export interface InjectionMark { spec: string; tMs: number; durationMs: number }
+
+/** What a run's result says about its injections and recovery. */
+export interface RecoveryResult extends RecoveryStats {
+  injections: InjectionMark[];
+}

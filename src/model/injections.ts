@@ -84,10 +84,11 @@ function need(arg: string | undefined, form: string): string {
 
 /** An injection written back as its spec (resolved options that are parsed again stay the same). */
 export function formatInjection(i: Injection): string {
-  const d = i.durationUs > 0 ? `+${i.durationUs}us` : '';
-  const arg = i.kind === 'link-down' ? `:${i.channel}` : i.kind === 'bandwidth' ? `:${i.bandwidthBps}bit` : i.kind === 'latency' ? `:${i.latencyUs}us`
-    : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
-  return `${i.kind}@${i.atUs}us${d}${arg}`;
+  const t = (us: number) => (us % 1000 === 0 ? `${us / 1000}ms` : `${us}us`);
+  const d = i.durationUs > 0 ? `+${t(i.durationUs)}` : '';
+  const arg = i.kind === 'link-down' ? (i.channel === 'both' ? '' : `:${i.channel}`) : i.kind === 'bandwidth' ? `:${i.bandwidthBps % 1e6 === 0 ? `${i.bandwidthBps / 1e6}Mbit` : `${i.bandwidthBps}bit`}`
+    : i.kind === 'latency' ? `:${t(i.latencyUs)}` : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
+  return `${i.kind}@${t(i.atUs)}${d}${arg}`;
 }
 
 /**

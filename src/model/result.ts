@@ -4,7 +4,7 @@
  */
 import type { LatencySummaryUs } from './histogram.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
-import type { RecoveryStats } from './impairments.js';
+import type { RecoveryResult } from './impairments.js';
 import type { FaultRecordsSummary } from './arch/counters.js';
 import type { FaultKindName } from './arch/fault-kind.js';
 
@@ -114,7 +114,7 @@ export interface RunResult {
   /** The memory map: when and how each group of pages arrived (null when not collected). */
   pageMap: PageMap | null;
   /** Injections and postcopy recovery: the states the run went through and what recovery cost (null: no injection). */
-  recovery: RecoveryStats | null;
+  recovery: RecoveryResult | null;
   /**
    * The architecture's fault records (src/model/arch/): per fault kind (read, write, exec, walk, mte,
    * convert) the records handed to userspace, the round trips and pages they cost, local resolutions,

@@ -11,7 +11,8 @@ import { handlerCount } from './memslots.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';
 import type { PageMap, RunResult, TimelineSample } from './result.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
-import type { RecoveryStats } from './impairments.js';
+import type { InjectionMark, RecoveryStats } from './impairments.js';
+import { formatInjection, type Injection } from './injections.js';
 import { summarizeKinds } from './arch/counters.js';
 import { FAULT_KIND_NAMES, type FaultKindName } from './arch/fault-kind.js';
 
@@ -134,7 +135,7 @@ export function buildResult(t: RunTotals): RunResult {
     degradation: null,
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
-    recovery: t.recovery,
+    recovery: t.recovery ? { ...t.recovery, injections: injectionMarks(opts.inject) } : null,
     faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
     faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
     services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),
@@ -184,4 +185,9 @@ function faultBreakdown(opts: ResolvedOptions, vs: VcpuTotals[], source: SourceS
     toInstall: demand ? r1(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,
     toResume: r1(vs.reduce((a, r) => a + r.resumeLagUsTotal, 0) / faults),
   };
+}
+
+/** The plan's injections as the result and the report's status band show them. */
+function injectionMarks(plan: Injection[]): InjectionMark[] {
+  return plan.map((i) => ({ spec: formatInjection(i), tMs: i.atUs / 1000, durationMs: i.durationUs / 1000 }));
 }

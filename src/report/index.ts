@@ -6,7 +6,7 @@
 import { formatBytes, formatRate } from '../units.js';
 import type { RunResult } from '../model/result.js';
 import {
-  ChartRenderer, faultRateChart, latencyCdfChart, memoryMapCharts, progressChart, throughputChart,
+  ChartRenderer, faultRateChart, statusBandChart, latencyCdfChart, memoryMapCharts, progressChart, throughputChart,
 } from './charts.js';
 import { readReportInput, type LabelledRun, type ReportModel, type Sweep } from './input.js';
 
@@ -19,6 +19,7 @@ export const SECTION_IDS = {
   progress: 'progress',
   memoryMap: 'memory-map',
   throughput: 'throughput-vcpus',
+  recovery: 'recovery',
 } as const;
 
 /** Memory maps are drawn for at most this many runs (each is two 2048-cell panels). */
@@ -59,6 +60,20 @@ function runsTable(runs: LabelledRun[]): string {
   for (const [name, f] of OPTIONAL) if (runs.some((r) => f(r.run) !== null)) rows.push([name, (r) => f(r) ?? '-']);
   const head = `<tr><th></th>${runs.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>`;
   const body = rows.map(([name, f]) => `<tr><th>${esc(name)}</th>${runs.map((r) => `<td>${esc(f(r.run))}</td>`).join('')}</tr>`).join('\n');
+  return `<table class="numbers">${head}\n${body}</table>`;
+}
+
+function recoveryTable(runs: LabelledRun[]): string {
+  const rows: Array<[string, (r: NonNullable<RunResult['recovery']>) => string]> = [
+    ['injections', (x) => (x.injections ?? []).map((i) => i.spec).join(', ') || '-'],
+    ['paused', (x) => `${x.pausedMs.toFixed(1)} ms`],
+    ['time to recover', (x) => `${x.recoverMs.toFixed(1)} ms`],
+    ['frames lost in flight', (x) => int(x.framesLost)],
+    ['pages resent / requests re-sent', (x) => `${int(x.pagesResent)} / ${int(x.requestsResent)}`],
+    ['blocktime while paused', (x) => `${x.blocktimePausedMs.toFixed(1)} ms`],
+  ];
+  const head = `<tr><th></th>${runs.map((r) => `<th>${esc(r.label)}</th>`).join('')}</tr>`;
+  const body = rows.map(([name, f]) => `<tr><th>${esc(name)}</th>${runs.map((r) => `<td>${esc(f(r.run.recovery!))}</td>`).join('')}</tr>`).join('\n');
   return `<table class="numbers">${head}\n${body}</table>`;
 }
 
@@ -121,6 +136,11 @@ export function renderModel(model: ReportModel): string {
     const prog = progressChart(c, runs, warnings);
     parts.push(section(SECTION_IDS.progress, 'Guest progress', 'Solid: share of guest pages present on the destination. Dashed: share of the run’s guest memory accesses completed. A flat dashed line while pages are still arriving means the guest is stalled on faults.',
       prog ?? '<p>No timeline was recorded.</p>'));
+    const band = statusBandChart(c, runs, warnings);
+    if (band) {
+      parts.push(section(SECTION_IDS.recovery, 'Failures and recovery', 'Each run with injections: when it was active, paused (the link is down; vCPUs that fault stay blocked, frames in flight are lost) or recovering (reconnected; the destination sends its received-page bitmap and the source resends what is missing). The black bars beneath each band are the injections, from start to end.',
+        `${band}\n${recoveryTable(runs.filter((r) => r.run.recovery))}`));
+    }
     const maps = runs.slice(0, MAX_MAPS).map(({ label, run }) => {
       const m = memoryMapCharts(c, run, warnings);
       if (!m) return `<h3>${esc(label)}</h3><p>This result has no memory map.</p>`;

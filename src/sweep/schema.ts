@@ -57,6 +57,7 @@ export const RunResultSchema = z.looseObject({
   recovery: z.looseObject({
     timeline: z.array(z.object({ tMs: num, state: z.enum(['active', 'paused', 'recover']), cause: z.string() })), pausedMs: num, framesLost: int, pagesResent: int,
     requestsResent: int, blocktimePausedMs: num, recoverMs: num,
+    injections: z.array(z.object({ spec: z.string(), tMs: num, durationMs: num })),
   }).nullable(),
   faultRecords: z.looseObject({}),
   faultOrder: z.array(z.array(z.tuple([z.string(), num]))).nullable().optional(),
