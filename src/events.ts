@@ -65,6 +65,8 @@ export interface TickEvent {
    * class watches pile up. Absent from the threaded engine.
    */
   queuedFaults?: number;
+  /** With injections (or a run that can be cut live): the migration's state, QEMU's active / postcopy-paused / postcopy-recover. */
+  runState?: 'active' | 'paused' | 'recover';
 }
 
 export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }

@@ -37,6 +37,8 @@ export class PlaybackControl {
   private reason: string | null = null;
   private pages = 0;
   private resumeWaiters: Array<() => void> = [];
+  /** Link cuts asked for while the run plays (durations, us), taken by the engine at its next event. */
+  private readonly cuts: number[] = [];
 
   constructor(private readonly onChange: (s: PlaybackState) => void = () => {}) {}
 
@@ -61,6 +63,12 @@ export class PlaybackControl {
     for (const w of this.resumeWaiters.splice(0)) w();
     this.onChange(this.state());
   }
+
+  /** Cuts the link now (both channels) for `durationUs`: the engine pauses the migration as a planned link-down would. */
+  cutLink(durationUs: number): void { this.cuts.push(durationUs); }
+
+  /** The next link cut asked for (undefined: none). */
+  takeCut(): number | undefined { return this.cuts.shift(); }
 
   /** One fault at a time. */
   step(): void { this.resume({ fault: 'any' }); }

@@ -43,10 +43,35 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
     const p = await postJson('/api/pause', {});
     expect(p.status).toBe(409);
     expect(JSON.parse(p.body).error).toMatch(/virtual engine/);
+    expect((await postJson('/api/cut-link', {})).status).toBe(409);
     await postJson('/api/stop', {});
     const bad = await postJson('/api/start', { engine: 'virtual', until: { queuedAtLeast: 0 } });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error).toMatch(/^until\.queuedAtLeast/);
+  });
+
+  it('cuts the link of a playing virtual run: the migration pauses, recovers and verifies (issue 12)', async () => {
+    const events = sse();
+    // Paused at the first fault (so the cut surely lands before the migration ends), cut, resumed.
+    const start = await postJson('/api/start', { engine: 'virtual', mode: 'uffd', vcpus: 2, memory: '32MiB', workload: 'random', strategy: 'linear', speed: 'realtime', until: { fault: 'any' } });
+    expect(start.status).toBe(200);
+    const run = JSON.parse(start.body).run;
+    type Tick = { runState?: string };
+    const states = () => (ofRun(events.messages, run, 'tick') as Tick[]).map((t) => t.runState);
+    await events.until((m) => ofRun(m, run, 'playback').some((p) => p.paused), 'the pause on the first fault');
+    expect(states().at(-1)).toBe('active');
+    expect((await postJson('/api/cut-link', { durationMs: 0 })).body).toMatch(/durationMs/);
+    expect((await postJson('/api/cut-link', { durationMs: 5 })).status).toBe(200);
+    expect((await postJson('/api/resume', {})).status).toBe(200);
+    await events.until(() => states().includes('paused'), 'a tick while paused');
+    await events.until((m) => ofRun(m, run, 'end').length === 1, 'the end');
+    const seen = states().filter((x, i, a) => x !== a[i - 1]);
+    expect(seen.slice(0, 2)).toEqual(['active', 'paused']);
+    const result = (ofRun(events.messages, run, 'end')[0] as { result: { verified: boolean; recovery: { timeline: Array<{ state: string }>; injections: Array<{ spec: string }> } } }).result;
+    expect(result.verified).toBe(true);
+    expect(result.recovery.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
+    expect(result.recovery.injections.map((i) => i.spec)).toEqual([expect.stringMatching(/^link-down@[\d.]+(us|ms)\+5ms$/)]);
+    events.close();
   });
 
   it('offers the five lessons, each run a valid virtual-engine plan', async () => {

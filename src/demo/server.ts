@@ -7,6 +7,8 @@
  *           ──POST /api/stop───────▶ AbortSignal of the current run
  *           ──POST /api/pause, /api/step, /api/resume ▶ the current (virtual-engine) run's pause
  *             control: pause now, stop at the next fault, go on (until a condition, conditions.ts)
+ *           ──POST /api/cut-link {durationMs}▶ the link goes down now (virtual-engine runs): the
+ *             migration pauses and recovers as with --inject link-down (src/virtual/recovery.ts)
  *
  * It is a local tool and behaves like one: it binds loopback unless told otherwise, refuses a Host
  * header that is not its own (DNS rebinding) and cross-origin POSTs, bounds bodies, SSE clients and
@@ -15,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SimError } from '../errors.js';
+import { Errors, SimError } from '../errors.js';
 import { loadAssets } from './assets.js';
 import { parseCondition } from './conditions.js';
 import { BodyError, CSP, hostAllowed, isWildcard, readBody, SECURITY_HEADERS, send, sendError, sendJson } from './http.js';
@@ -24,6 +26,14 @@ import { DemoRuns } from './runs.js';
 import { uapiTables } from './uapi-tables.js';
 
 export { assetsDir } from './assets.js';
+
+/** The outage of a live link cut: `durationMs` of modelled time, 20 ms when not given. */
+export function cutDurationUs(body: unknown): number {
+  const o = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const d = o.durationMs !== undefined ? o.durationMs : 20;
+  if (typeof d !== 'number' || !(d > 0 && d <= 10_000)) throw Errors.badInput('durationMs', 'the outage is a number of ms of modelled time, above 0 and at most 10000');
+  return Math.round(d * 1000);
+}
 export { hostAllowed, parseHostHeader } from './http.js';
 
 export interface DemoServerOptions {
@@ -115,7 +125,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const onPlayback = async (req: IncomingMessage, res: ServerResponse, what: string) => {
     const body = await readJson(req);
     const control = runs.control();
-    if (!control) throw new BodyError(409, 'pause needs a run on the virtual engine: real threads and a real clock cannot be frozen');
+    if (!control) {
+      throw new BodyError(409, what === 'cut-link' ? 'cutting the link live needs a run on the virtual engine (a threaded run takes its injections from --inject)'
+        : 'pause needs a run on the virtual engine: real threads and a real clock cannot be frozen');
+    }
+    if (what === 'cut-link') {
+      control.cutLink(badInput(() => cutDurationUs(body)));
+      sendJson(res, 200, { run: runs.current!.state.id, cut: true });
+      return;
+    }
     if (what === 'pause') control.pause();
     else if (what === 'step') control.step();
     else control.resume(badInput(() => parseCondition(isObject(body) ? body.until : body)));
@@ -135,7 +153,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     await onPlayback(req, res, path.slice('/api/'.length));
   };
 
-  const POSTS = new Set(['/api/start', '/api/stop', '/api/pause', '/api/step', '/api/resume']);
+  const POSTS = new Set(['/api/start', '/api/stop', '/api/pause', '/api/step', '/api/resume', '/api/cut-link']);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostAllowed(req.headers.host, host, port)) { sendError(res, 403, 'this server answers only to its own host name (DNS rebinding guard)'); return; }
     const path = (req.url ?? '/').split('?')[0]!;

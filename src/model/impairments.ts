@@ -5,7 +5,9 @@
  *   active ──link down / source dies──▶ paused ──outage over + reconnect──▶ recover ──bitmap in,
  *   resends queued──▶ active                      (QEMU's postcopy-paused and postcopy-recover)
  */
-import type { Injection } from './injections.js';
+import { parseInjection, type Injection } from './injections.js';
+
+const LIVE_LINK_DOWN = parseInjection('link-down@0ms+1ms');
 import { keyedWord, pageKey } from './rng.js';
 
 export type Channel = 'bulk' | 'urgent' | 'inbound';
@@ -15,6 +17,8 @@ export interface Outage { startUs: number; endUs: number; channel: 'both' | 'bul
 
 export class Impairments {
   readonly outages: Outage[];
+  /** injections added while the run played (addLinkDown) */
+  readonly live: Injection[] = [];
   private readonly lossKey: number;
   /** The engine's clock reading when the migration started: the plan's times count from it. */
   originUs = 0;
@@ -87,6 +91,14 @@ export class Impairments {
       out.push({ pausedUs: o.startUs, recoverUs, cause: o.cause });
     }
     return out;
+  }
+
+  /** A link-down decided while the run plays (the demo's "cut the link"), from `atUs` on the engine's clock. */
+  addLinkDown(atUs: number, durationUs: number): Injection {
+    const i: Injection = { ...LIVE_LINK_DOWN, atUs: Math.round(atUs - this.originUs), durationUs };
+    this.live.push(i);
+    this.outages.push({ startUs: i.atUs, endUs: i.atUs + durationUs, channel: 'both', cause: 'link-down' });
+    return i;
   }
 
   crash(kind: 'handler-crash' | 'fetcher-crash'): Injection | null {

@@ -71,6 +71,8 @@ export interface RunTotals {
   wallMs: number;
   peakRssBytes: number;
   recovery: RecoveryStats | null;
+  /** injections added while the run played (the demo's live link cuts), after the plan's */
+  liveInjections?: Injection[];
   /** the virtual engine's cost profile and modelled cores; the threaded engine's real cores */
   engineInfo: { profile: string | null; cores: number };
 }
@@ -135,7 +137,7 @@ export function buildResult(t: RunTotals): RunResult {
     degradation: null,
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
-    recovery: t.recovery ? { ...t.recovery, injections: injectionMarks(opts.inject) } : null,
+    recovery: t.recovery ? { ...t.recovery, injections: injectionMarks([...opts.inject, ...(t.liveInjections ?? [])]) } : null,
     faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
     faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
     services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),

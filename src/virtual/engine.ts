@@ -23,6 +23,7 @@ import type { ResolvedOptions } from '../options.js';
 import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './costs.js';
 import { virtualResult, type VirtualRunResult } from './result.js';
 import { VirtualSim } from './sim.js';
+import { cutLinkNow } from './recovery.js';
 import { prepareTrace } from '../model/trace.js';
 
 export type { VirtualRunResult } from './result.js';
@@ -139,6 +140,7 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
   let n = 0;
   const control = sim.hooks.control;
   let faultsSeen = 0;
+  let runState = sim.recovery?.state;
   for (;;) {
     if (control?.paused) {
       // Paused (src/playback.ts): wait, then carry on from here, not rush to catch up the pause.
@@ -148,6 +150,8 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
       lastYield = performance.now();
       continue;
     }
+    // A link cut asked for while playing (the demo's button) happens at this instant of virtual time.
+    for (let cut = control?.takeCut(); cut !== undefined; cut = control!.takeCut()) cutLinkNow(sim, cut);
     const next = sim.q.peekTimeUs();
     if (next === Infinity) break;
     const target = Math.min(next, events.nextUs);
@@ -166,6 +170,9 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
     if (control) {
       if (control.wantsEachFault && sim.totalFaults !== faultsSeen && events.emit) events.tick(sim.now);
       faultsSeen = sim.totalFaults;
+      // Each change of the migration's state (paused, recover, active) is published as it happens.
+      const state = sim.recovery?.state;
+      if (state !== runState) { runState = state; if (events.emit) events.tick(sim.now); }
     }
     if ((++n & 0x3ff) === 0) stopped();
   }

@@ -114,6 +114,7 @@ export class EventStream {
       faultsPerSec: rate(faults - this.last.faults), accessesPerSec: rate(accesses - this.last.accesses),
       bytesReceived: sim.fstats.reduce((a, st) => a + st.bytesReceived, 0), blockedVcpus: sim.blocks.blocked,
       blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000, vcpus, latencyBuckets: this.latencyBuckets.slice(), cells, queuedFaults: queued,
+      ...(sim.recovery ? { runState: sim.recovery.state } : {}),
     });
     this.last = { tUs, faults, accesses };
   }

@@ -34,6 +34,23 @@ export function scheduleInjections(sim: VirtualSim): void {
   if (f) sim.q.push(f.atUs, sim.sourceId, Ph.InjFetcherCrash);
 }
 
+/**
+ * Cuts the link now for `durationUs` (the demo's "cut the link", asked while the run plays): the
+ * same outage, pause and recovery as a planned link-down at this instant. False when the run has no
+ * link to cut (no migration over a link, or it is already over).
+ */
+export function cutLinkNow(sim: VirtualSim, durationUs: number): boolean {
+  const imp = sim.imp;
+  if (!imp || !sim.recovery || sim.presentPages === sim.pages) return false;
+  imp.addLinkDown(sim.now, durationUs);
+  const i = sim.pauses.length;
+  const p = { pausedUs: sim.now, recoverUs: sim.now + durationUs + imp.reconnectUs, cause: 'link-down (cut live)' };
+  sim.pauses.push(p);
+  sim.q.push(p.pausedUs, sim.sourceId, Ph.SrcPause, i);
+  sim.q.push(p.recoverUs, sim.sourceId, Ph.SrcRecover, i);
+  return true;
+}
+
 export function onPause(sim: VirtualSim, i: number): void {
   sim.recovery!.paused(sim.now, sim.pauses[i]!.cause);
   // The socket's send buffer goes with the connection: those pages never left (the bitmap says so).

@@ -129,7 +129,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : t.kind === PREEMPT ? 'preempt' : 'fetcher'));
     const link = o.mode !== 'none' && o.network === 'link';
     const cfg = { bandwidthBps: o.bandwidthBps, latencyUs: o.latencyUs, overheadBytes: o.msgOverheadBytes };
-    this.imp = o.inject.length ? new Impairments(o.inject, o.seed, o.reconnectUs) : null;
+    this.imp = o.inject.length || hooks.control ? new Impairments(o.inject, o.seed, o.reconnectUs) : null;
     this.recovery = this.imp && link ? new RecoveryLedger(this.blocks) : null;
     this.received = this.recovery ? new Uint8Array(o.pages) : null;
     this.outbound = link ? new Link(cfg, this.imp, 'bulk') : null;

@@ -173,6 +173,9 @@
     $('k-bytes').textContent = fmtBytes(t.bytesReceived);
     $('k-time').textContent = st.engine === 'virtual' ? `${t.tMs.toFixed(t.tMs < 10 ? 3 : 1)} ms virtual` : `${(t.tMs / 1000).toFixed(2)} s`;
     $('k-queue').textContent = t.queuedFaults === undefined ? '-' : fmtInt(t.queuedFaults);
+    // active / paused (link down: faulting vCPUs stay blocked) / recover (bitmap on its way)
+    $('k-link').textContent = t.runState ?? '-';
+    $('k-link').dataset.state = t.runState ?? '';
   }
 
   // ---------------------------------------------------------------- the event stream
@@ -184,7 +187,8 @@
     $('record').dataset.kind = ''; $('record').dataset.count = '0';
     $('record-head').textContent = 'no fault yet';
     $('record-body').innerHTML = '<p class="hint">Waiting for the first fault…</p>';
-    for (const id of ['k-present', 'k-faults', 'k-rate', 'k-blocked', 'k-blocktime', 'k-queue', 'k-bytes', 'k-time']) $(id).textContent = '-';
+    for (const id of ['k-present', 'k-faults', 'k-rate', 'k-blocked', 'k-blocktime', 'k-queue', 'k-link', 'k-bytes', 'k-time']) $(id).textContent = '-';
+    $('k-link').dataset.state = '';
   }
   function describeRun(msg) {
     const c = msg.controls || {};

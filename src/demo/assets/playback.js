@@ -12,6 +12,7 @@
     $('pause').disabled = !live || P.paused;
     $('step').disabled = !live;
     $('resume').disabled = !live || !P.paused;
+    $('cut-link').disabled = !live;
     const box = $('playback');
     box.dataset.state = !P.pausable ? 'off' : !P.running ? 'ended' : P.paused ? 'paused' : 'playing';
     box.title = P.pausable ? 'pause, single-step (one fault at a time) and resume'
@@ -43,5 +44,7 @@
   $('pause').addEventListener('click', () => act('pause'));
   $('step').addEventListener('click', () => act('step'));
   $('resume').addEventListener('click', () => act('resume'));
+  // The link goes down now for 20 ms of modelled time; the state shows in the "migration" counter.
+  $('cut-link').addEventListener('click', () => act('cut-link', { durationMs: 20 }));
   draw();
 })();
