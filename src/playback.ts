@@ -22,6 +22,8 @@ export interface PauseCondition {
   faultsAtLeast?: number;
   /** A tick with at least this fraction of guest pages present. */
   presentAtLeast?: number;
+  /** A tick in this state of the migration (with injections): paused, recover or active. */
+  runState?: 'active' | 'paused' | 'recover';
 }
 
 export interface PlaybackState {
@@ -84,7 +86,8 @@ export class PlaybackControl {
     } else if (e.type === 'tick' && c.fault === undefined) {
       const met = (c.queuedAtLeast === undefined || (e.queuedFaults ?? 0) >= c.queuedAtLeast) &&
         (c.faultsAtLeast === undefined || e.faults >= c.faultsAtLeast) &&
-        (c.presentAtLeast === undefined || (this.pages > 0 && e.presentPages / this.pages >= c.presentAtLeast));
+        (c.presentAtLeast === undefined || (this.pages > 0 && e.presentPages / this.pages >= c.presentAtLeast)) &&
+        (c.runState === undefined || e.runState === c.runState);
       if (met) this.pause('condition met');
     }
   }

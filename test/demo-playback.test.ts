@@ -1,6 +1,6 @@
 // Goal: the demo server's pause control over HTTP: a virtual run started with a condition pauses on
 // that fault, single-steps one fault at a time and resumes to its end; a threaded run cannot pause;
-// bad conditions are one-line 400s; the five lessons are valid virtual-engine plans.
+// bad conditions are one-line 400s; the six lessons are valid virtual-engine plans.
 // Method: a real server on port 0, raw requests and an SSE reader (test/demo-client.ts); waits on
 // the events the server streams, never on sleeps or timings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,10 +74,10 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
     events.close();
   });
 
-  it('offers the five lessons, each run a valid virtual-engine plan', async () => {
+  it('offers the six lessons, each run a valid virtual-engine plan', async () => {
     const cfg = JSON.parse((await http('GET', '/api/config')).body);
     const lessons = cfg.choices.lessons as Array<{ id: string; runs: Array<{ controls: Record<string, string> }>; steps: Array<{ run: number }> }>;
-    expect(lessons).toHaveLength(5);
+    expect(lessons).toHaveLength(6);
     for (const l of lessons) {
       for (const run of l.runs) expect(planDemoRun(run.controls).effective.engine).toBe('virtual');
       for (const s of l.steps) expect(s.run).toBeLessThan(l.runs.length);

@@ -161,7 +161,7 @@ describe.skipIf(!haveChromium)('the live demo in headless Chromium', () => {
   it('runs every guided lesson to its end, each step paused on its event and showing its numbers', async () => {
     const lessons = await page.evaluate(() => (window as unknown as { __pcs: { config: { choices: { lessons: Array<{ id: string; steps: unknown[] }> } } } })
       .__pcs.config.choices.lessons.map((l) => ({ id: l.id, steps: l.steps.length })));
-    expect(lessons.map((l) => l.id)).toEqual(['uffd-vs-exits', 'preempt', 's1ptw', 'prepaging', 'confidential']);
+    expect(lessons.map((l) => l.id)).toEqual(['uffd-vs-exits', 'preempt', 's1ptw', 'prepaging', 'recovery', 'confidential']);
     for (const { id, steps } of lessons) {
       await page.selectOption('#lesson-pick', id);
       await page.click('#lesson-start');

@@ -13,6 +13,7 @@ const ConditionSchema = z.strictObject({
   queuedAtLeast: z.number().int().min(1).max(1e6).optional(),
   faultsAtLeast: z.number().int().min(1).max(1e12).optional(),
   presentAtLeast: z.number().gt(0).max(1).optional(),
+  runState: z.enum(['active', 'paused', 'recover']).optional(),
 });
 
 /** A condition from a request body (undefined / null: none). Throws BAD_INPUT. */

@@ -3,7 +3,7 @@
  * pause on the event they explain (src/playback.ts) and show the live numbers they talk about.
  *
  * A step names the run it happens in (an index into `runs`) and when it is shown: `until` a pause
- * condition (the next fault of some kinds, a tick threshold) or 'end' (the run finished). The page
+ * condition (the next fault of some kinds, a tick threshold, the migration's state) or 'end' (the run finished). The page
  * (assets/lessons.js) starts each run the first time a step needs it, resumes it between steps, and
  * fills the placeholders of the text from what it got:
  *   {fault.…}  the fault event it paused on    {tick.…}   the latest tick
@@ -97,8 +97,21 @@ const confidential: Lesson = {
   steps: [
     { run: 0, until: { fault: ['convert'] }, title: 'A mismatch', text: 'Most of this guest is private (guest_memfd), 12.5% shared. vCPU {fault.vcpu} touched gpa {fault.record.gpa|hex} with the other attribute: the EPT violation\'s GPA is {fault.record.arch.hardware.registers.3.value|hex} (bit 47, the shared bit, set for a shared access). KVM exits with memory_fault {fault.record.flagNames|names} (PRIVATE is set for a private access); the VMM converts the page (KVM_SET_MEMORY_ATTRIBUTES, modelled as 20 µs), fetching nothing. userfaultfd: {fault.record.arch.uffd.lost}.' },
     { run: 0, until: { fault: ['read', 'write'] }, title: 'A missing page', text: 'Converted, the access runs again and may find the page itself missing: memory_fault {fault.record.flagNames|names} at {fault.record.gpa|hex}, and this one is fetched from the source. A private page goes into guest_memfd, which userfaultfd cannot even register.' },
-    { run: 0, until: 'end', title: 'The bill', text: '{end.faultRecords.byKind.convert.records|int} conversions took {end.faultRecords.byKind.convert.roundTrips|int} round trips and {end.faultRecords.byKind.convert.blockedMs|ms} of vCPU time; {end.faultRecords.byKind.read.records|int} read faults were fetched. (Recovery after a link failure is not implemented yet: this lesson stands in for it.)' },
+    { run: 0, until: 'end', title: 'The bill', text: '{end.faultRecords.byKind.convert.records|int} conversions took {end.faultRecords.byKind.convert.roundTrips|int} round trips and {end.faultRecords.byKind.convert.blockedMs|ms} of vCPU time; {end.faultRecords.byKind.read.records|int} read faults were fetched.' },
   ],
 };
 
-export const LESSONS: Lesson[] = [uffdVsExits, preempt, s1ptw, prepaging, confidential];
+const OUTAGE = { ...V, mode: 'exit', strategy: 'linear', vcpus: '4', workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '500us', network: 'link', inject: 'link-down@150ms+40ms' };
+const recovery: Lesson = {
+  id: 'recovery', title: 'Recovery after a link failure',
+  summary: 'The link goes down 150 ms into postcopy, for 40 ms. QEMU pauses, reconnects, and the source resends what was lost.',
+  runs: [{ label: 'link down at 150 ms', controls: OUTAGE }],
+  steps: [
+    { run: 0, until: { presentAtLeast: 0.1 }, title: 'Postcopy, active', text: 'The guest runs on the destination; {tick.presentPages|int} pages are here, pushed in address order or demanded by the {tick.faults|int} faults so far. Every missing page lives only on the source.' },
+    { run: 0, until: { runState: 'paused' }, title: 'The link is down', text: 'At {tick.tMs|ms} the link went down. Both sides enter postcopy-paused: the frames on the wire and in the source\'s socket are lost, and a vCPU that faults now stays blocked ({tick.blockedVcpus|int} are). Blocktime accrues: {tick.blocktimeMs|ms} so far.' },
+    { run: 0, until: { runState: 'recover' }, title: 'Reconnected', text: 'The outage is over and, 50 ms later (--reconnect), the two sides are connected again ({tick.tMs|ms}). The destination sends its received-page bitmap; until it arrives the source cannot know which of the pages it sent were lost.' },
+    { run: 0, until: 'end', title: 'The bill', text: 'Paused {end.recovery.pausedMs|ms}; {end.recovery.framesLost|int} frames were lost in flight; the source resent {end.recovery.pagesResent|int} pages and re-queued {end.recovery.requestsResent|int} requests; blocktime while paused {end.recovery.blocktimePausedMs|ms} of {end.blocktimeMs|ms}. Every page was then checked against the version the guest must see.' },
+  ],
+};
+
+export const LESSONS: Lesson[] = [uffdVsExits, preempt, s1ptw, prepaging, recovery, confidential];

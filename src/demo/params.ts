@@ -56,17 +56,19 @@ export interface DemoControls {
   mteFraction?: string | number;
   confidential?: string;
   convertRatio?: string | number;
+  /** Injections, as --inject takes them, comma-separated ('' = none). */
+  inject?: string;
 }
 
 export const CONTROL_NAMES = ['mode', 'strategy', 'vcpus', 'workload', 'memory', 'bandwidth', 'latency', 'speed', 'seed',
   'engine', 'network', 'accesses', 'resolver', 'cores', 'partition', 'arch', 'record', 'pageTables', 'execRatio', 'mteFraction', 'confidential',
-  'convertRatio'] as const;
+  'convertRatio', 'inject'] as const;
 export type ControlName = (typeof CONTROL_NAMES)[number];
 
 export const DEFAULT_CONTROLS: Required<DemoControls> = {
   mode: 'exit', strategy: 'linear', vcpus: 2, workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '50us', speed: 'x10', seed: 1,
   engine: 'threads', network: 'link', accesses: '', resolver: 'fetcher', cores: '', partition: 'false',
-  arch: 'x86', record: 'neutral', pageTables: 'false', execRatio: '0', mteFraction: '0', confidential: 'false', convertRatio: '',
+  arch: 'x86', record: 'neutral', pageTables: 'false', execRatio: '0', mteFraction: '0', confidential: 'false', convertRatio: '', inject: '',
 };
 
 /**
@@ -133,6 +135,7 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     execRatio: c.execRatio, mteFraction: c.mteFraction, confidential: c.confidential as OptionsInput['confidential'],
   };
   if (!blank(c.convertRatio)) input.convertRatio = c.convertRatio;
+  if (!blank(c.inject)) input.inject = String(c.inject).split(',').map((s) => s.trim());
   if (!blank(c.resolver)) input.exitResolver = c.resolver as OptionsInput['exitResolver'];
   if (!blank(c.cores)) input.cores = c.cores as OptionsInput['cores'];
   if (!blank(c.accesses)) input.accesses = c.accesses as OptionsInput['accesses'];
