@@ -3,7 +3,7 @@
 // table that tells the truth and fits 100 columns, compare runnable on its defaults, exit codes documented.
 // Method: spawn the built CLI like a user would (small guests, behaviour only), and call the unit
 // parsers, the table formatter and the progress bar's stop path directly.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,5 +160,34 @@ describe('the progress bar stops on every path (item 2)', () => {
     stopAllBars(true, out);
     expect(liveBars()).toBe(0);
     expect(written).toMatch(/\x1b\[\?25h$/);
+  });
+});
+
+// On a real terminal (a pseudo-terminal from util-linux `script`, when there is one).
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+describe.skipIf(!hasScript)('on a terminal (items 2, 10)', () => {
+  const onPty = (args: string, interrupt: boolean) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Ctrl-C once the progress bar shows: the terminal's line discipline turns it into SIGINT.
+      if (interrupt && !sent && /pages \|/.test(out)) { sent = true; child.stdin.write('\x03'); }
+    });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+  it('compare draws its bars, exits 0 by itself, and shows the cursor again', async () => {
+    const r = await onPty('compare --vcpus 1 --memory 8MiB --strategies linear,stride', false);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/linear \[/);
+    expect(r.out).toMatch(/stride \[/);
+    expect(r.out.lastIndexOf('\x1b[?25h')).toBeGreaterThan(r.out.lastIndexOf('\x1b[?25l'));
+  });
+  it('Ctrl-C mid-run: exit 130, cursor shown, one line saying what was discarded', async () => {
+    const r = await onPty('run --vcpus 2 --memory 1GiB --think 20us', true);
+    expect(r.code).toBe(130);
+    expect(r.out.lastIndexOf('\x1b[?25h')).toBeGreaterThan(r.out.lastIndexOf('\x1b[?25l'));
+    expect(r.out).toMatch(/postcopy-sim: interrupted: the migrating run in progress was discarded; nothing was written/);
   });
 });
