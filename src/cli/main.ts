@@ -43,7 +43,7 @@ Run \`postcopy-sim help run\` for the options of run, start and compare.`;
 
 const COMMAND_HELP: Record<'run' | 'start' | 'compare', string> = {
   run: `usage: postcopy-sim run [options]\n  one migration; prints a summary table, or one JSON object with --json\n\n${flagHelp()}`,
-  start: `usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side (--mode and the uffd-only\n  flags are set per run)\n\n${flagHelp(['--mode'])}`,
+  start: `usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side (--mode is set per run;\n  uffd-only flags such as --handlers apply to its uffd run)\n\n${flagHelp(['--mode'])}`,
   compare: `usage: postcopy-sim compare [--strategies a,b,...] [options]
   one workload under several strategies plus a no-migration baseline, one table
   --strategies LIST    the strategies to run, comma-separated (default all); --strategy is rejected:
