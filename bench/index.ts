@@ -40,10 +40,11 @@ Scenarios (default: all, in this order):
   fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
 
 Options:
-  --quick      small sizes, fewer rows: under two minutes
+  --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
+               (git-ignored) unless --out says, never over the committed full results
   --full       adds the 16 GiB scale row
   --seed N     seed of every simulated run (default 1)
-  --out DIR    where <scenario>.json is written (default bench/results)
+  --out DIR    where <scenario>.json is written (default bench/results, bench/results/quick with --quick)
   -h, --help   this text`;
 
 export interface RunnerArgs {

@@ -33,7 +33,7 @@ for (const [name, cmds] of Object.entries(sections)) {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const i = readme.indexOf(start), j = readme.indexOf(end);
   if (i < 0 || j < 0) throw new Error(`docs/cli.md has no ${start} ... ${end}`);
-  const body = cmds.map(([cmd, text]) => `${text}\n\n\`\`\`\n$ ${cmd}\n${check ? '' : run(cmd)}\n\`\`\`\n`).join('\n');
+  const body = cmds.map(([cmd, text]) => `${text}\n\n\`\`\`\n$ npx ${cmd}\n${check ? '' : run(cmd)}\n\`\`\`\n`).join('\n');
   if (!check) readme = `${readme.slice(0, i + start.length)}\n${body}${readme.slice(j)}`;
 }
 if (!check) writeFileSync('docs/cli.md', readme);

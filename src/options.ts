@@ -30,7 +30,9 @@ const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
 });
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const intWhy = (min: number) => (min === 1 ? 'must be a positive integer' : min === 0 ? 'must be a non-negative integer' : `must be an integer >= ${min}`);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: intWhy(min) }).int({ error: intWhy(min) }).min(min, { error: intWhy(min) }).max(max, { error: `must be at most ${max}` });
 const ratio = z.coerce.number().min(0).max(1);
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
@@ -221,7 +223,10 @@ function finish(o: Parsed): ResolvedOptions {
     });
   } else {
     if (o.memory === 0) throw Errors.badInput('memory', 'must be greater than 0');
-    if (o.memory % pageSize) throw Errors.badInput('memory', `must be a multiple of the page size (${pageSize})`);
+    if (o.memory % pageSize) {
+      const hint = o.memory % 1024 ** 2 ? ' (KB, MB, GB are decimal, 10^3/10^6/10^9 bytes: for binary sizes use KiB, MiB, GiB)' : '';
+      throw Errors.badInput('memory', `must be a multiple of the page size (${pageSize} bytes), got ${o.memory} bytes${hint}`);
+    }
     if (o.memslotSize === 0 || o.memslotSize % pageSize || o.memslotSize > 2 ** 31) {
       throw Errors.badInput('memslotSize', `must be a non-zero multiple of the page size, at most 2GiB`);
     }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunnerArgs } from '../bench/index.js';
+import { resolveBenchOptions } from '../bench/common.js';
 import { computeTargets, failures, loadResults, renderSummary, type Results } from '../bench/report.js';
 import { runFloors } from '../bench/scenarios/floors.js';
 import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
@@ -190,6 +191,12 @@ describe('report, runner and README generator', () => {
     expect(() => parseRunnerArgs(['nope'])).toThrow(/unknown scenario "nope"/);
     expect(() => parseRunnerArgs(['--quick', '--full'])).toThrow(/exclude/);
     expect(() => parseRunnerArgs(['--seed', '-1'])).toThrow(/--seed/);
+  });
+
+  it('a quick run writes to bench/results/quick/, never over the committed full results', () => {
+    expect(resolveBenchOptions({ quick: true }).outDir).toMatch(/bench[/\\]results[/\\]quick$/);
+    expect(resolveBenchOptions({}).outDir).toMatch(/bench[/\\]results$/);
+    expect(resolveBenchOptions({ quick: true, outDir: '/elsewhere' }).outDir).toBe('/elsewhere');
   });
 
   it('the built runner answers a bad flag with one line on stderr and exit code 2', () => {

@@ -107,7 +107,7 @@ describe('refuses what a local tool must refuse', () => {
 
   it('bad control values: 400 with the same one-line message as the CLI', async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ vcpus: 0 }, /^vcpus: Too small/],
+      [{ vcpus: 0 }, /^vcpus: must be a positive integer/],
       [{ mode: 'kvm' }, /^mode: must be one of exit, uffd, none$/],
       [{ strategy: 'fastest' }, /^strategy: must be one of /],
       [{ workload: 'trace' }, /^trace: workload trace needs a trace file/],

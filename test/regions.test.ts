@@ -105,7 +105,7 @@ describe('AccessStream regions', () => {
     expect(opts).toMatchObject({ regionMinPages: 1, regionTail: 0.7, runPages: 32, phaseAccesses: 1 << 20 });
     expect(resolveOptions({ workload: 'regions', pageSize: '2MiB', memory: '64MiB', regionSize: '64KiB' }).regionMinPages).toBe(1);
     expect(resolveOptions({ workload: 'regions', regionSize: '64KiB' }).regionMinPages).toBe(16);
-    expect(() => resolveOptions({ runLength: 0 })).toThrow(/^runLength: Too small/);
+    expect(() => resolveOptions({ runLength: 0 })).toThrow(/^runLength: must be a positive integer/);
     expect(() => resolveOptions({ regionTail: -1 })).toThrow(/^regionTail: Too small/);
     expect(() => resolveOptions({ regionSize: 'big' })).toThrow(/^regionSize: /);
   });

@@ -91,6 +91,6 @@ describe('bad traces and perf text: one line naming file and line, exit code 2',
   it('a bad regions option names its field', () => {
     const r = cli(['run', '--workload', 'regions', '--run-length', '0']);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toBe('postcopy-sim: error: runLength: Too small: expected number to be >=1');
+    expect(oneLine(r.stderr)).toBe('postcopy-sim: error: runLength: must be a positive integer');
   });
 });

@@ -32,6 +32,8 @@ export interface ParsedCommand {
   scenario: string | undefined;
   positionals: string[];
   extra: Record<string, string | boolean | undefined>;
+  /** the option flags given on the command line (not from --scenario), by option name */
+  flags: Record<string, unknown>;
 }
 
 /**
@@ -45,9 +47,9 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
   for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = type === 'strings' ? { type: 'string', multiple: true } : { type };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinNegatives(argv, options), options, strict: true, allowPositionals: true });
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw Errors.badInput('', parseArgsWhy((e as Error).message));
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   let fromFile: Record<string, unknown> = {};
@@ -63,8 +65,69 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
   return {
     options: { ...fromFile, ...fromFlags } as OptionsInput,
     json: v.json === true, help: v.help === true, scenario: v.scenario as string | undefined,
-    positionals: parsed.positionals, extra,
+    positionals: parsed.positionals, extra, flags: fromFlags,
   };
+}
+
+/** `--vcpus -2` -> `--vcpus=-2`: parseArgs would read `-2` as a flag ("argument is ambiguous"). */
+function joinNegatives(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs' message -> `FLAG: why`. */
+function parseArgsWhy(message: string): string {
+  const line = message.split('\n')[0]!;
+  let m = /^Unknown option '([^']+)'/.exec(line);
+  if (m) return `${m[1]}: unknown option (see: postcopy-sim help)`;
+  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(line);
+  if (m) return `${m[1]}: needs a value`;
+  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' does not take an argument/.exec(line);
+  if (m) return `${m[1]}: is a switch and takes no value`;
+  m = /^Unexpected argument '([^']+)'/.exec(line);
+  if (m) return `${m[1]}: unexpected argument`;
+  return line.replace(/\. To specify a positional argument.*$/, '');
+}
+
+/** Flags that only mean something in some modes: given on the command line elsewhere, they are an error. */
+const UFFD_ONLY = ['handlers', 'uffdPerVcpu', 'uffdMode', 'wakeBatch'] as const;
+
+/** Rejects option flags given explicitly that the command or the chosen mode would ignore. */
+export function checkFlagsApply(cmd: ParsedCommand, command: 'run' | 'compare' | 'start'): void {
+  const given = (name: string) => name in cmd.flags;
+  const mode = (cmd.options as { mode?: string }).mode ?? 'exit';
+  if (command === 'compare' && given('strategy')) {
+    throw Errors.badInput('--strategy', 'compare runs several strategies: pick them with --strategies a,b,...');
+  }
+  if (command === 'start' && given('mode')) throw Errors.badInput('--mode', 'start runs both exit and uffd mode: use run --mode');
+  if (command !== 'start' && mode !== 'uffd') {
+    for (const f of UFFD_ONLY) if (given(f)) throw Errors.badInput(`--${kebab(f)}`, `applies only to --mode uffd (mode is ${mode})`);
+  }
+  if (command !== 'start' && mode !== 'exit') {
+    for (const f of ['exitResolver', 'faultRecord'] as const) if (given(f)) throw Errors.badInput(`--${kebab(f)}`, `applies only to --mode exit (mode is ${mode})`);
+  }
+}
+
+/** FLAG_HELP without the entries of `exclude` (flag names such as '--mode'). */
+export function flagHelp(exclude: string[] = []): string {
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of FLAG_HELP.split('\n')) {
+    const m = /^ {2}(--[\w-]+)/.exec(line);
+    if (m) skipping = exclude.includes(m[1]!);
+    else if (!/^ {3,}/.test(line)) skipping = false;
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
 }
 
 /** Reads a scenario file: a JSON object of options (validated later by the schema, field by field). */
@@ -86,7 +149,7 @@ export function readScenario(path: string): Record<string, unknown> {
 
 export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE; flags win):
   --vcpus N            vCPU threads (default 4)
-  --memory SIZE        guest memory, e.g. 256MiB, 4GiB (default 256MiB)
+  --memory SIZE        guest memory, e.g. 256MiB, 4GiB, 64M (binary); 64MB is decimal (default 256MiB)
   --page-size SIZE     4KiB or 2MiB (default 4KiB)
   --memslot-size SIZE  largest memslot; larger guests get several (default 1GiB)
   --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
@@ -108,7 +171,9 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --accesses N         accesses per vCPU (default: until migration completes, plus a tail)
   --tail-accesses N    accesses per vCPU after migration completes (default 20000)
   --network NET        link (source host over a modelled link, default) | none (local copy)
-  --bandwidth RATE     link rate, e.g. 10Gbit, 25Gbps, unlimited (default 10Gbit)
+  --bandwidth RATE     link rate (default 10Gbit). Case matters: b is a bit, B a byte. Bits per second:
+                       10Gbit, 25Gbps, 25Gb/s, 800Mbit; bytes per second: 1GB/s, 1GBps (8 Gbit/s),
+                       100MiB/s; or unlimited
   --latency TIME       one-way latency, e.g. 50us, 1ms (default 50us)
   --msg-overhead SIZE  bytes added per frame on the wire (default 64)
   --send-buffer SIZE   source send buffer (default 4MiB)

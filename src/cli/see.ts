@@ -121,11 +121,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stderr.write(`postcopy-sim: warning: the demo listens on ${host}, not only on this machine's loopback\n`);
   }
   process.stdout.write(`${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(sig); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   await server.close();
-  return 0;
+  if (signal !== 'SIGINT') return 0;
+  process.stderr.write('\npostcopy-sim: interrupted: the demo server stopped; runs still playing were discarded\n');
+  return 130;
 }
