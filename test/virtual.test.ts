@@ -161,3 +161,14 @@ describe('cost profiles', () => {
     }
   });
 });
+
+describe('a vCPU resolving its own exit over a link', () => {
+  it('does not sleep on a page that a push installed while it posted its request (a missed wake)', async () => {
+    // Found by the published bench's link runs: the push of the page landed during the vCPU's post
+    // of its request, whose wake had gone by when the vCPU began to wait. With this profile and seed
+    // that interleaving happens; every vCPU must finish and every page verify.
+    const r = await simulate({ engine: 'virtual', profile: 'large-host', vcpus: 64, memory: '256MiB', bandwidth: '10Gbit', strategy: 'linear', mode: 'exit', exitResolver: 'vcpu' });
+    expect(r.verified).toBe(true);
+    expect(r.faults).toBeGreaterThan(0);
+  });
+});

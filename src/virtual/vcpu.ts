@@ -197,6 +197,9 @@ export function vcpuArrived(sim: VirtualSim, t: Thread): void {
 }
 
 export function waitOnPage(sim: VirtualSim, t: Thread, page: number, resume: number = Ph.VReenter): void {
+  // Installed meanwhile (a push landed while this thread posted its request): its wake has gone by,
+  // so do not sleep, as Atomics.wait returns at once on a page-state word that has already changed.
+  if (sim.state[page] === PAGE_PRESENT) { sim.schedule(sim.now, t, resume); return; }
   let w = sim.pageWaiters.get(page);
   if (!w) { w = []; sim.pageWaiters.set(page, w); }
   w.push(t.id);
