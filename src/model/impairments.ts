@@ -31,6 +31,9 @@ export class Impairments {
 
   get any(): boolean { return this.plan.length > 0; }
 
+  /** Something was injected: planned, or cut live while the run played. */
+  get injected(): boolean { return this.plan.length > 0 || this.live.length > 0; }
+
   private hits(o: Outage, ch: Channel): boolean {
     return o.channel === 'both' || o.channel === ch;
   }

@@ -174,26 +174,7 @@ export class UffdQueue {
    * queue is empty (the kernel's waitqueue_active() check).
    */
   wake(page: number): number {
-    const w = this.w;
-    if (Atomics.load(w, Q_WAITERS) === 0) return 0;
-    let woken = 0;
-    this.lock();
-    w[Q_WAKE_WALKS]!++;
-    for (let v = 0; v < this.vcpus; v++) {
-      const e = this.entry(v);
-      const s = w[e + E_STATE]!;
-      if (s === ENTRY_NONE) continue;
-      w[Q_WAKE_WALK_ENTRIES]!++;
-      if (w[e + E_PAGE] !== page) continue;
-      if (s === ENTRY_PENDING) w[Q_PENDING]!--;
-      Atomics.store(w, e + E_STATE, ENTRY_NONE);
-      Atomics.sub(w, Q_WAITERS, 1);
-      Atomics.store(w, e + E_WAKE, 1);
-      Atomics.notify(w, e + E_WAKE);
-      woken++;
-    }
-    this.unlock();
-    return woken;
+    return this.wakeRange(page, 1);
   }
 
   /**

@@ -27,7 +27,7 @@ export function virtualResult(sim: VirtualSim, wallMs: number, profile: string):
     latency: sim.latency, source: src, fetchers: sim.fstats, uffd, uffdQueues: sim.uffds.length,
     proof: proveMemory(sim), blocktimeUs: sim.blocks.totalUs,
     migrationStartUs: sim.migrationStartUs, migrationDoneUs: sim.migrationDoneUs, switchStartUs: sim.switchStartUs, goUs: sim.goUs,
-    timeline: sim.timeline, pageMap: sim.map.build(), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile, cores: sim.c.cores }, liveInjections: sim.imp?.live, recovery: !sim.imp || (!sim.imp.any && !sim.imp.live.length) ? null : sim.recovery ? sim.recovery.result(sim.outbound!.framesLost + sim.inbound!.framesLost) : sim.imp ? { timeline: [], pausedMs: 0, framesLost: 0, pagesResent: 0, requestsResent: 0, blocktimePausedMs: 0, recoverMs: 0 } : null,
+    timeline: sim.timeline, pageMap: sim.map.build(), wallMs, peakRssBytes: peakRssBytes(), engineInfo: { profile, cores: sim.c.cores }, liveInjections: sim.imp?.live, recovery: !sim.imp?.injected ? null : sim.recovery ? sim.recovery.result(sim.outbound!.framesLost + sim.inbound!.framesLost) : sim.imp ? { timeline: [], pausedMs: 0, framesLost: 0, pagesResent: 0, requestsResent: 0, blocktimePausedMs: 0, recoverMs: 0 } : null,
   });
   return result as VirtualRunResult;
 }
