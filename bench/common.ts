@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
-export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published'] as const;
+export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */
@@ -24,7 +24,7 @@ export interface BenchOptions {
   full?: boolean;
   /** Seed of every simulated run (workload, source image). @default 1 */
   seed?: number;
-  /** Where `<name>.json` is written. @default `<repo>/bench/results` */
+  /** Where `<name>.json` is written. @default `<repo>/bench/results`, or `<repo>/bench/results/quick` (git-ignored) with quick, so a quick run never replaces the committed full results */
   outDir?: string;
   /** Progress lines (one per run). @default a line on stderr */
   log?: (line: string) => void;
@@ -43,7 +43,7 @@ export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
     quick: o.quick ?? false,
     full: o.full ?? false,
     seed: o.seed ?? 1,
-    outDir: o.outDir ?? join(repoRoot(), 'bench', 'results'),
+    outDir: o.outDir ?? join(repoRoot(), 'bench', 'results', ...(o.quick ? ['quick'] : [])),
     log: o.log ?? ((line) => process.stderr.write(`[bench] ${line}\n`)),
   };
 }

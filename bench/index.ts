@@ -2,7 +2,8 @@
 /**
  * The benchmark runner: `npm run bench [-- [--quick | --full] [--seed N] [--out DIR] [scenario...]]`.
  *
- * Runs the scenarios of bench/scenarios/ in order (paging-rate, floors, kernel, scale, network; or
+ * Runs the scenarios of bench/scenarios/ in order (paging-rate, floors, kernel, pipeline, scale, network,
+ * published, soak, workloads, fault-records; or
  * only the ones named), each writing `<out>/<name>.json`, and prints the markdown summary of this
  * run on stdout. Progress goes to stderr, so `npm run bench > summary.md` keeps only the summary.
  * Later scenarios reuse the paging-rate grid of the same run (floors and kernel compare against
@@ -19,10 +20,13 @@ import { failures, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
 import { runPublished } from './scenarios/published.js';
+import { runSoak } from './scenarios/soak.js';
+import { runFaultRecords } from './scenarios/fault-records.js';
 import { runNetwork } from './scenarios/network.js';
 import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
 import { runPipeline } from './scenarios/pipeline.js';
+import { runWorkloads } from './scenarios/workloads.js';
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
 
@@ -33,12 +37,17 @@ Scenarios (default: all, in this order):
   pipeline     host time per pushed 4 KiB page: derive, wire, install (the real code, one thread)
   scale        one undilated migration at 256 MiB, 1, 4 and 16 GiB, verified; peak RSS per run
   network      1 GiB guest at 1/10/25/100 Gbit/s, undilated: link utilisation, migration vs wire time
+  published    the virtual-time engine against the published KVM tables (both cost profiles, sensitivity)
+  soak         seeded injection plans in both engines, long runs with RSS sampled
+  workloads    prepaging vs linear on the regions workload and the recorded traces, with their locality
+  fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
 
 Options:
-  --quick      small sizes, fewer rows: under two minutes
+  --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
+               (git-ignored) unless --out says, never over the committed full results
   --full       adds a 64 GiB scale row (where the host has the memory)
   --seed N     seed of every simulated run (default 1)
-  --out DIR    where <scenario>.json is written (default bench/results)
+  --out DIR    where <scenario>.json is written (default bench/results, bench/results/quick with --quick)
   -h, --help   this text`;
 
 export interface RunnerArgs {
@@ -103,6 +112,15 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'pipeline': results.pipeline = await runPipeline(o); break;
         case 'scale': results.scale = await runScale(o); break;
         case 'network': results.network = await runNetwork(o); break;
+        case 'soak': {
+          const { body, summary } = await runSoak(o);
+          const env = envelope('soak', o, t0, [], body);
+          writeResult(o.outDir, env);
+          results.soak = { ...env, summary };
+          break;
+        }
+        case 'workloads': results.workloads = await runWorkloads(o); break;
+        case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

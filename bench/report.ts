@@ -14,12 +14,16 @@ import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import type { PipelineResult } from './scenarios/pipeline.js';
-import { renderPublished, type PublishedBody } from './scenarios/published.js';
+import type { PublishedBody } from './scenarios/published.js';
+import { renderSoak, type SoakBody } from './scenarios/soak.js';
+import { renderPublished } from './scenarios/published-render.js';
+import { renderFaultRecords, type FaultRecordsResult } from './scenarios/fault-records.js';
 import { findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/paging-rate.js';
+import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
+import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
 import { computeTargets } from './targets.js';
 
 export { computeTargets, type Target, type TargetStatus } from './targets.js';
-import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 
 export interface Results {
   'paging-rate'?: PagingRateResult;
@@ -30,6 +34,12 @@ export interface Results {
   network?: NetworkResult;
   /** The virtual engine against the published tables (bench/scenarios/published.ts). */
   published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
+  /** Injection plans and long runs (bench/scenarios/soak.ts). */
+  soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
+  /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
+  workloads?: WorkloadsResult;
+  /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
+  'fault-records'?: FaultRecordsResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -53,10 +63,12 @@ export function failures(results: Results): string[] {
   for (const k of results.kernel?.body.cells ?? []) if (!k.run.verified || k.run.copyErrors > 0) out.push(`kernel ${k.threads} threads ${k.column}: not verified or copy errors`);
   for (const s of results.scale?.body.rows ?? []) if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
+  for (const c of results.workloads?.body.cells ?? []) if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
   const pub = results.published?.body;
-  if (pub && [...pub.series.flatMap((s) => [s.uffd, s.exits]), ...pub.userfault.flatMap((u) => Object.values(u.cells))].some((c) => !c.verified)) {
+  if (pub && pub.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
   }
+  for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
   return out;
 }
 
@@ -216,6 +228,9 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('scale', () => scaleSection(results.scale!, h));
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
+  section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
+  section('workloads', () => renderWorkloads(results.workloads!.body, h));
+  section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

@@ -3,6 +3,8 @@
 //                    rendered by `postcopy-sim report`'s code
 //   docs/demo.png    the live demo page during a run (the scenario test/demo.browser.test.ts uses)
 //   docs/demo-virtual.png  the demo playing a virtual-time run: 64 vCPUs on one uffd
+//   docs/demo-arm64.png    the lesson "What S1PTW means for postcopy", paused on the walk fault: the
+//                          decoder shows ESR_EL2, the memory_fault and the uffd view side by side
 // Usage: npm run build && node scripts/screenshots.mjs [report|demo]   (default: both)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +62,12 @@ try {
         Number(document.querySelector('#k-queue').textContent.replace(/,/g, '')) > 30, run2, { timeout: 120_000 });
       await page.screenshot({ path: join(docs, 'demo-virtual.png'), fullPage: true });
       console.log('wrote docs/demo-virtual.png');
+      await page.selectOption('#lesson-pick', 's1ptw');
+      await page.click('#lesson-start');
+      await page.waitForFunction(() => document.querySelector('#lesson').dataset.ready === '1' && document.querySelector('#record').dataset.archKind === 'walk',
+        undefined, { timeout: 120_000 });
+      await page.screenshot({ path: join(docs, 'demo-arm64.png'), fullPage: true });
+      console.log('wrote docs/demo-arm64.png');
       if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
     } finally {
       await server.close();

@@ -11,8 +11,12 @@ import { pathToFileURL } from 'node:url';
 
 const FILE = new URL('../test/fixtures/virtual-guard.json.gz', import.meta.url);
 const HOST_FIELDS = ['wallMs', 'peakRssBytes'];
-/** Fields added to the virtual engine since the baseline: the fault-time breakdown and its raw counters, the time dilation (always 1 there). */
-export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'dilation'];
+/**
+ * Fields added to the virtual engine after the baseline: the fault-time breakdown and its raw
+ * counters (the refactor), the send order and recovery (issues 9, 12), the per-kind fault records
+ * and the fault order (issue 14, src/model/arch/), the time dilation (issue 11; always 1 there).
+ */
+export const ADDED = ['faultBreakdownUs', 'demandQueueUs', 'sendOrder', 'recovery', 'faultRecords', 'faultOrder', 'dilation'];
 export const ADDED_COUNTERS = ['demandQueueUsTotal', 'demandQueueUsMax', 'recordLagUsTotal', 'installLagUsTotal', 'requestLagUsTotal', 'linkStallUsTotal'];
 
 export const MATRIX = [];

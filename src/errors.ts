@@ -9,6 +9,8 @@ export type SimErrorCode =
   | 'NO_MEMSLOT' // a guest access hit a gpa outside every memslot
   | 'PAGE_NEVER_ARRIVED' // the watchdog saw a vCPU wait too long on one page
   | 'WORKER_DIED' // a vCPU, fetcher, handler or source thread failed
+  | 'GUEST_LOST' // the destination's page fetcher died mid-postcopy: pages exist only on the source
+  | 'GUEST_HUNG' // the uffd handlers died and were not restarted: faulting vCPUs wait forever
   | 'VERIFY_FAILED' // (not thrown: reported in the result) kept here so codes live in one table
   | 'ABORTED'; // stopped by its caller (AbortSignal)
 

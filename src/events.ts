@@ -4,6 +4,7 @@
  * tick per `eventIntervalMs`), never from a hot path: a run with no subscriber pays nothing.
  */
 import type { RunResult } from './model/result.js';
+import type { DecodedArchFault } from './model/arch/decode.js';
 
 export type VcpuLane = 'running' | 'faulted' | 'waiting' | 'done';
 
@@ -16,10 +17,13 @@ export interface VcpuSnapshot {
   accesses: number;
 }
 
-/** A decoded fault record, field by field, as KVM or userfaultfd would hand it to userspace. */
+/**
+ * A decoded fault record, field by field, as KVM or userfaultfd would hand it to userspace, and
+ * beside it (`arch`) the hardware's raw syndrome, the memory_fault and the uffd view of the same fault.
+ */
 export type DecodedFault =
-  | { kind: 'memory_fault'; exitReason: 39; flags: number; flagNames: string[]; gpa: number; size: number }
-  | { kind: 'uffd_msg'; event: number; flags: number; flagNames: string[]; address: number; ptid: number };
+  | { kind: 'memory_fault'; exitReason: 39; flags: number; flagNames: string[]; gpa: number; size: number; arch?: DecodedArchFault }
+  | { kind: 'uffd_msg'; event: number; flags: number; flagNames: string[]; address: number; ptid: number; arch?: DecodedArchFault };
 
 export interface StartEvent {
   type: 'start';
@@ -61,6 +65,8 @@ export interface TickEvent {
    * class watches pile up. Absent from the threaded engine.
    */
   queuedFaults?: number;
+  /** With injections (or a run that can be cut live): the migration's state, QEMU's active / postcopy-paused / postcopy-recover. */
+  runState?: 'active' | 'paused' | 'recover';
 }
 
 export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }

@@ -4,6 +4,7 @@
  */
 import type { SimEvent } from './events.js';
 import type { DilationReport } from './model/result.js';
+import type { PlaybackControl } from './playback.js';
 
 export interface Progress {
   tMs: number;
@@ -42,4 +43,9 @@ export interface SimulateHooks {
   onPlan?: (plan: DilationReport) => void;
   /** Stops the run early (the demo's restart): the run ends with a SimError 'ABORTED'. */
   signal?: AbortSignal;
+  /**
+   * Virtual engine with playback: pause, single-step and resume (src/playback.ts). The caller feeds
+   * it the events it gets (control.observe) so armed conditions can pause the run.
+   */
+  control?: PlaybackControl;
 }

@@ -7,12 +7,17 @@ import { z } from 'zod';
 import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
+import { InjectSchema, type Injection } from './model/injections.js';
+import { traceDefaults } from './model/trace-header.js';
+import type { TraceSpool } from './model/trace-spool.js';
+import { ARCH_NAMES, RECORD_NAMES, type ArchName, type RecordName } from './model/arch/record.js';
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 /** The largest time dilation accepted (a 1 ms modelled fault would last 100 s). */
 export const MAX_DILATION = 100_000;
 export const MODES = ['exit', 'uffd', 'none'] as const;
-export const WORKLOADS = ['sequential', 'random', 'zipf', 'trace'] as const;
+export const WORKLOADS = ['sequential', 'random', 'zipf', 'regions', 'trace'] as const;
+export const TRACE_TIMINGS = ['recorded', 'asap'] as const;
 
 export type Mode = (typeof MODES)[number];
 export type Workload = (typeof WORKLOADS)[number];
@@ -34,7 +39,9 @@ const dilation = z.union([z.number(), z.string()]).transform((v, ctx): number | 
   if (!(n >= 1 && n <= MAX_DILATION)) { ctx.addIssue({ code: 'custom', message: `must be auto or a number from 1 to ${MAX_DILATION}` }); return z.NEVER; }
   return n;
 });
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const intWhy = (min: number) => (min === 1 ? 'must be a positive integer' : min === 0 ? 'must be a non-negative integer' : `must be an integer >= ${min}`);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: intWhy(min) }).int({ error: intWhy(min) }).min(min, { error: intWhy(min) }).max(max, { error: `must be at most ${max}` });
 const ratio = z.coerce.number().min(0).max(1);
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
@@ -51,7 +58,15 @@ export const OptionsSchema = z.strictObject({
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
   zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
-  trace: z.string().min(1).optional().describe('workload trace: a file of "<vcpu> <R|W|X> <gpa>" lines'),
+  // The regions workload (src/model/regions.ts). Defaults and where they come from are in the README
+  // ("Guests that behave like real ones").
+  regionSize: size('regions: the smallest region (scale of the Pareto size distribution)').prefault('4KiB'),
+  regionTail: z.coerce.number().gt(0).max(10).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),
+  runLength: int(1, 1 << 20).default(32).describe('regions: mean pages per sequential run inside a region (32 = Linux VM_READAHEAD_PAGES)'),
+  phaseAccesses: int(0).default(1 << 20).describe('regions: accesses per vCPU before the hot set moves (0: it never moves)'),
+  trace: z.string().min(1).optional().describe('workload trace: a trace file (v1 "<vcpu> <R|W|X> <gpa>" or v2 with timestamps; may be gzipped)'),
+  traceTiming: z.enum(TRACE_TIMINGS).default('recorded').describe("trace: 'recorded' waits the recorded time between accesses, 'asap' none"),
+  traceTimeScale: z.coerce.number().gt(0).max(1e6).default(1).describe('trace: multiplies every recorded gap (2: the program runs half as fast)'),
   writeRatio: ratio.default(0.3),
   partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
   accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
@@ -77,6 +92,10 @@ export const OptionsSchema = z.strictObject({
     .describe("threads: every modelled duration runs D times slower on the wall, times are reported in modelled time; 'auto' (the default wherever a link is modelled) picks D from the simulator's own costs measured at start"),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
+  inject: InjectSchema.describe('failure injections, KIND@TIME[+DURATION][:ARG] (src/model/injections.ts); repeatable'),
+  reconnect: duration.prefault('50ms').describe('postcopy recovery: from the end of an outage until the two sides are connected again'),
+  /** The deliberate recovery bug, for the test that must catch it: the source forgets to resend one lost page. */
+  unsafeForgetResend: bool.default(false),
   /** Fault injection for the robustness tests: make one thread die mid-run. */
   injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
   /**
@@ -85,12 +104,31 @@ export const OptionsSchema = z.strictObject({
    */
   injectBug: z.enum(['none', 'skip-resend', 'lose-discard', 'install-old-version']).default('none'),
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
-  costs: z.string().min(1).optional().describe('virtual engine: cost profile JSON (postcopy-sim calibrate); default the built-in one'),
-  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: the cost profile's)"),
+  costs: z.string().min(1).optional().describe('virtual engine: a cost profile JSON file (postcopy-sim calibrate -o FILE); wins over --profile'),
+  profile: z.enum(['this-host', 'large-host']).default('this-host')
+    .describe("virtual engine: the shipped cost profile: this host's measured costs, or a two-socket 256-thread host (src/virtual/profiles/)"),
+  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: this host's for a measured profile, the profile's for a modelled host)"),
+  uffdMode: z.enum(['missing', 'minor']).default('missing')
+    .describe("uffd registration: 'missing' (anonymous memory, UFFDIO_COPY / _ZEROPAGE) or 'minor' (shmem, UFFDIO_CONTINUE), both engines"),
+  wakeBatch: int(1, 64).default(1)
+    .describe('uffd mode: the listen and preempt threads copy with MODE_DONTWAKE and issue one UFFDIO_WAKE per run of contiguous pages every N pages'),
   recordSendOrder: bool.default(false)
     .describe('keep the order in which the source sent pages (result.sendOrder: page, frame flags), for tests and teaching'),
   exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
     .describe("exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU thread itself (no shared thread at all; needs network none)"),
+  // ---- the architecture's fault records (src/model/arch/)
+  arch: z.enum(ARCH_NAMES).default('x86').describe("the vCPU's architecture: x86 (EPT violation, exit qualification) or arm64 (ESR_EL2, HPFAR_EL2)"),
+  faultRecord: z.enum(RECORD_NAMES).default('neutral')
+    .describe("exit mode: what the memory-fault exit carries: 'neutral' (the v7 READ/WRITE/EXEC flags) or 'syndrome' (plus the raw ESR_EL2 / exit qualification and VA)"),
+  execRatio: ratio.default(0).describe('fraction of guest reads that are instruction fetches'),
+  pageTables: bool.default(false).describe("the guest's accesses walk a modelled 4-level stage-1 page table that lives in guest memory (4KiB pages)"),
+  mteFraction: ratio.default(0).describe('arm64: fraction of guest memory (2 MiB regions) that is MTE-tagged; tags are restored on the first tag fault'),
+  confidential: bool.default(false).describe('a confidential guest (TDX on x86, CCA on arm64): private memory, with shared regions and conversions'),
+  sharedFraction: ratio.default(0.125).describe('confidential: fraction of guest memory (2 MiB regions) shared with the host at the start'),
+  convertRatio: ratio.default(0.001).describe("confidential: fraction of accesses made with the other attribute than the page's (the guest converts it)"),
+  conversionCost: duration.prefault('20us').describe('confidential: time the VMM takes to convert one page (KVM_SET_MEMORY_ATTRIBUTES and its guest_memfd work)'),
+  tagRestoreCost: duration.prefault('3us').describe("arm64 MTE: time the VMM takes to restore one page's tags (KVM_ARM_MTE_COPY_TAGS of 128 bytes)"),
+  recordFaultOrder: bool.default(false).describe('keep every fault each vCPU took, in order (result.faultOrder: kind, gpa), for tests and teaching'),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
@@ -111,7 +149,15 @@ export interface ResolvedOptions {
   uffdPerVcpu: boolean;
   workload: Workload;
   zipfExponent: number;
+  regionMinPages: number;
+  regionTail: number;
+  runPages: number;
+  phaseAccesses: number;
   trace: string | undefined;
+  traceTiming: 'recorded' | 'asap';
+  traceTimeScale: number;
+  /** workload 'trace': the trace decoded for the engines (set by prepareTrace, src/model/trace-spool.ts). */
+  traceSpool?: TraceSpool;
   writeRatio: number;
   partition: boolean;
   accesses: number | undefined;
@@ -136,12 +182,29 @@ export interface ResolvedOptions {
   timeDilation: number | 'auto';
   unsafePublishBeforeCopyUs: number;
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
+  inject: Injection[];
+  reconnectUs: number;
+  unsafeForgetResend: boolean;
   injectBug: 'none' | 'skip-resend' | 'lose-discard' | 'install-old-version';
   engine: 'threads' | 'virtual';
   costs: string | undefined;
+  profile: 'this-host' | 'large-host';
   cores: number | undefined;
+  uffdMode: 'missing' | 'minor';
+  wakeBatch: number;
   exitResolver: 'fetcher' | 'vcpu';
   recordSendOrder: boolean;
+  arch: ArchName;
+  faultRecord: RecordName;
+  execRatio: number;
+  pageTables: boolean;
+  mteFraction: number;
+  confidential: boolean;
+  sharedFraction: number;
+  convertRatio: number;
+  conversionUs: number;
+  tagRestoreUs: number;
+  recordFaultOrder: boolean;
 }
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
@@ -155,7 +218,7 @@ export function formatZodError(err: z.ZodError): string {
 }
 
 export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
-  const r = OptionsSchema.safeParse(input);
+  const r = OptionsSchema.safeParse(traceDefaults(input));
   if (!r.success) throw Errors.badInput('', formatZodError(r.error));
   return finish(r.data);
 }
@@ -179,7 +242,10 @@ function finish(o: Parsed): ResolvedOptions {
     });
   } else {
     if (o.memory === 0) throw Errors.badInput('memory', 'must be greater than 0');
-    if (o.memory % pageSize) throw Errors.badInput('memory', `must be a multiple of the page size (${pageSize})`);
+    if (o.memory % pageSize) {
+      const hint = o.memory % 1024 ** 2 ? ' (KB, MB, GB are decimal, 10^3/10^6/10^9 bytes: for binary sizes use KiB, MiB, GiB)' : '';
+      throw Errors.badInput('memory', `must be a multiple of the page size (${pageSize} bytes), got ${o.memory} bytes${hint}`);
+    }
     if (o.memslotSize === 0 || o.memslotSize % pageSize || o.memslotSize > 2 ** 31) {
       throw Errors.badInput('memslotSize', `must be a non-zero multiple of the page size, at most 2GiB`);
     }
@@ -196,7 +262,6 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.engine === 'threads' && o.handlers > 64) throw Errors.badInput('handlers', 'the threaded engine runs at most 64 handlers (use --engine virtual)');
   if (o.engine === 'threads' && (o.costs || o.cores !== undefined)) throw Errors.badInput('costs', '--costs and --cores need --engine virtual');
   if (o.exitResolver === 'vcpu' && o.mode !== 'exit') throw Errors.badInput('exitResolver', "'vcpu' is for exit mode");
-  if (o.exitResolver === 'vcpu' && o.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' needs network none");
   if (o.network === 'none' && o.mode !== 'none' && o.accesses === undefined && o.workload !== 'trace') {
     throw Errors.badInput('accesses', 'network none needs --accesses (with no source pushing, migration would only end when the guest does)');
   }
@@ -212,14 +277,35 @@ function finish(o: Parsed): ResolvedOptions {
   }
   // A link is modelled: auto by default; otherwise nothing modelled is on a fault's path.
   const timeDilation = o.timeDilation ?? (o.engine === 'threads' && o.network === 'link' && o.mode !== 'none' ? 'auto' : 1);
+  if (o.regionSize === 0) throw Errors.badInput('regionSize', 'must be greater than 0');
+  checkArch(o, pageSize, pages);
   return {
     vcpus: o.vcpus, memoryBytes, pageSize, pageShift, pages, memslots,
     mode: o.mode, handlers: o.handlers, uffdPerVcpu: o.uffdPerVcpu,
-    workload: o.workload, zipfExponent: o.zipfExponent, trace: o.trace, writeRatio: o.writeRatio, partition: o.partition,
+    workload: o.workload, zipfExponent: o.zipfExponent,
+    regionMinPages: Math.max(1, Math.ceil(o.regionSize / pageSize)), regionTail: o.regionTail, runPages: o.runLength, phaseAccesses: o.phaseAccesses,
+    trace: o.trace, traceTiming: o.traceTiming, traceTimeScale: o.traceTimeScale, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
-    timeDilation, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug,
-    engine: o.engine, costs: o.costs, cores: o.cores, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
+    timeDilation, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
+    engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
+    arch: o.arch, faultRecord: o.faultRecord, execRatio: o.execRatio, pageTables: o.pageTables, mteFraction: o.mteFraction,
+    confidential: o.confidential, sharedFraction: o.sharedFraction, convertRatio: o.convertRatio, conversionUs: o.conversionCost,
+    tagRestoreUs: o.tagRestoreCost, recordFaultOrder: o.recordFaultOrder,
   };
+}
+
+/** The architecture options that only make sense together. */
+function checkArch(o: Parsed, pageSize: number, pages: number): void {
+  if (o.mteFraction > 0 && o.arch !== 'arm64') throw Errors.badInput('mteFraction', 'MTE is an arm64 feature (use --arch arm64)');
+  if (o.faultRecord === 'syndrome' && o.mode !== 'exit') {
+    throw Errors.badInput('faultRecord', "'syndrome' is what a memory-fault exit carries: it needs exit mode (a uffd_msg has no syndrome)");
+  }
+  if (o.confidential && o.mode === 'uffd') {
+    throw Errors.badInput('confidential', 'userfaultfd cannot register guest_memfd (private memory): a confidential guest needs exit mode');
+  }
+  if (o.pageTables && pageSize !== PAGE_SIZES[0]) throw Errors.badInput('pageTables', 'the modelled stage-1 table maps 4KiB pages (use 4KiB pages)');
+  // 4 levels of tables at the top of memory: the root, one table per level above, the leaves.
+  if (o.pageTables && pages < 3 + Math.ceil(pages / 512) + 2) throw Errors.badInput('pageTables', 'the guest is too small to hold its own page tables');
 }

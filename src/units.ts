@@ -1,6 +1,6 @@
 /**
  * Parsing of the human units the CLI and scenario files accept: sizes (`256MiB`, `4KiB`, `2M`),
- * link rates (`10Gbit`, `25Gbps`, `800Mbit`) and durations (`50us`, `1.5ms`, `2s`).
+ * link rates (`10Gbit`, `25Gbps` in bits; `1GB/s`, `100MBps`, `1GiB/s` in bytes) and durations (`50us`, `1.5ms`, `2s`).
  * Every parser throws a RangeError whose message says what was wrong; callers prefix the field name.
  */
 
@@ -29,22 +29,43 @@ function checkWhole(bytes: number, text: string | number): number {
   return bytes;
 }
 
-const RATE_UNITS: Record<string, number> = {
-  bit: 1, bps: 1, kbit: 1e3, kbps: 1e3, mbit: 1e6, mbps: 1e6, gbit: 1e9, gbps: 1e9, tbit: 1e12, tbps: 1e12,
-};
+const PREFIX: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4 };
 
-/** Bits per second from `10Gbit`, `25Gbps`, `800Mbit`; `0` or `inf`/`unlimited` means an infinitely fast link. */
+/**
+ * Multiplier from a rate unit to bits per second. Case matters for the b: `b` is a bit, `B` a byte.
+ * Bits: `bit`, `Gbit`, `Gbps`, `Gb/s` (and `Gibit` binary). Bytes: `GBps`, `GB/s`, `GiB/s`, `MiBps`.
+ * The prefix letter may be either case (`gbit` = `Gbit`); `bit` may be spelled in any case.
+ */
+function rateUnit(u: string): number | undefined {
+  let m = /^([kmgt]?)(i?)bits?(\/s|ps)?$/i.exec(u);
+  let bits = 1;
+  if (!m) {
+    m = /^([kKmMgGtT]?)(i?)([bB])(\/s|ps)$/.exec(u);
+    if (!m) return undefined;
+    bits = m[3] === 'B' ? 8 : 1;
+  }
+  const base = m[2] ? 1024 : 1000;
+  if (m[2] && !m[1]) return undefined;
+  return bits * base ** PREFIX[m[1]!.toLowerCase()]!;
+}
+
+/**
+ * Bits per second from `10Gbit`, `25Gbps` (gigabits), `10GBps` or `10GB/s` (gigabytes: 80 Gbit/s),
+ * `100MiB/s`; a bare number is bits per second; `0` or `inf`/`unlimited` means an infinitely fast link.
+ */
 export function parseRate(text: string | number): number {
   if (typeof text === 'number') {
     if (!(text >= 0)) throw new RangeError(`${text} is not a non-negative rate`);
     return text === 0 ? Infinity : text;
   }
-  const t = text.trim().toLowerCase();
-  if (t === 'inf' || t === 'unlimited' || t === '0') return Infinity;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/.exec(t);
-  if (!m) throw new RangeError(`"${text}" is not a rate (try 10Gbit, 25Gbps, 800Mbit, or unlimited)`);
-  const unit = RATE_UNITS[m[2]!];
-  if (unit === undefined) throw new RangeError(`"${text}" has an unknown rate unit "${m[2]}" (use bit, Mbit, Gbit, Gbps)`);
+  const t = text.trim();
+  if (/^(inf|unlimited|0)$/i.test(t)) return Infinity;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z/]*)$/.exec(t);
+  if (!m) throw new RangeError(`"${text}" is not a rate (try 10Gbit, 25Gbps, 1GB/s, or unlimited)`);
+  const unit = m[2] ? rateUnit(m[2]) : 1;
+  if (unit === undefined) {
+    throw new RangeError(`"${text}" has an unknown rate unit "${m[2]}" (bits: Gbit, Gbps, Gb/s; bytes: GB/s, GBps, GiB/s; b is a bit, B a byte)`);
+  }
   const bps = Number(m[1]) * unit;
   if (!(bps > 0)) throw new RangeError(`"${text}" must be a positive rate`);
   return bps;

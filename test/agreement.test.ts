@@ -19,7 +19,8 @@ import { describe, expect, it } from 'vitest';
 import { simulate, type OptionsInput, type RunResult } from '../src/index.js';
 import { simulateVirtual } from '../src/virtual/engine.js';
 import { resolveOptions } from '../src/options.js';
-import { dilatedThreadsCostModel, forgetProbes } from '../src/threads/dilation.js';
+import { forgetProbes } from '../src/threads/dilation.js';
+import { dilatedThreadsCostModel } from '../src/virtual/costs.js';
 
 const TOLERANCE = 0.15;
 

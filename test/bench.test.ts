@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunnerArgs } from '../bench/index.js';
+import { resolveBenchOptions } from '../bench/common.js';
 import { computeTargets, failures, loadResults, renderSummary, type Results } from '../bench/report.js';
 import { runFloors } from '../bench/scenarios/floors.js';
 import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
@@ -17,6 +18,9 @@ import { runNetwork } from '../bench/scenarios/network.js';
 import { PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
 import { runScale } from '../bench/scenarios/scale.js';
 import { runPipeline } from '../bench/scenarios/pipeline.js';
+import { runPublished } from '../bench/scenarios/published.js';
+import { runSoak } from '../bench/scenarios/soak.js';
+import { renderFaultRecords, runFaultRecords } from '../bench/scenarios/fault-records.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -41,6 +45,40 @@ function written(name: string): Record<string, unknown> {
 }
 
 describe('scenarios on tiny sizes', () => {
+  it('published: both profiles, the series and the KVM Userfault table, every cell verified; a sensitivity row per cost', async () => {
+    const { body, summary } = await runPublished({ quick: true, mibPerVcpu: 1, seriesVcpus: [1, 2, 4], noCrossCheck: true, noExtras: true, log: () => {} });
+    expect(body.profiles.map((p) => p.profile)).toEqual(['this-host', 'large-host']);
+    for (const p of body.profiles) {
+      expect(p.series.map((s) => s.vcpus)).toEqual([1, 2, 4]);
+      expect([...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))].every((c) => c.verified)).toBe(true);
+    }
+    expect(body.sensitivity.length).toBeGreaterThan(2);
+    expect(summary).toMatch(/Profile large-host/);
+  });
+  it('soak: every plan as predicted, none hung; the long runs verified', async () => {
+    const { body } = await runSoak({ quick: true, log: () => {} });
+    for (const p of body.plans) { expect(p.wrong).toEqual([]); expect(p.hung).toBe(0); }
+    expect(body.long.every((l) => l.verified)).toBe(true);
+  }, 300_000);
+  it('fault-records: neutral and syndrome per arch, a uffd row, verified; the syndrome record never takes more walk records', async () => {
+    const r = await runFaultRecords({ ...quiet, outDir, memoryMiB: 8, threadsMemoryMiB: 4, accesses: 300 });
+    results['fault-records'] = r;
+    written('fault-records');
+    expect(r.body.rows).toHaveLength(8);
+    for (const row of r.body.rows) {
+      expect(row.error, `${row.engine} ${row.arch} ${row.mode} ${row.record}`).toBeUndefined();
+      expect(row.verified).toBe(true);
+      expect(row.byKind.walk.records).toBeGreaterThan(0);
+    }
+    const arm = (mode: string, record: string) => r.body.rows.find((x) => x.engine === 'virtual' && x.arch === 'arm64' && x.mode === mode && x.record === record)!;
+    expect(arm('exit', 'syndrome').byKind.walk.records).toBeLessThanOrEqual(arm('exit', 'neutral').byKind.walk.records);
+    expect(arm('exit', 'neutral').byKind.mte.records).toBeGreaterThan(arm('exit', 'syndrome').byKind.mte.records);
+    expect(arm('uffd', 'neutral').byKind.walk.uffdLost).toBe(arm('uffd', 'neutral').byKind.walk.records);
+    const md = renderFaultRecords(r.body);
+    expect(md).toMatch(/virtual engine, arm64/);
+    expect(md).toMatch(/\| walk \|/);
+  });
+
   it('paging-rate: every vCPU count x fault path present, verified, one fault per page', async () => {
     const r = await runPagingRate({ ...quiet, outDir, rows: [1, 2], mibPerVcpu: 1 });
     results['paging-rate'] = r;
@@ -162,7 +200,7 @@ describe('report, runner and README generator', () => {
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });
@@ -170,6 +208,12 @@ describe('report, runner and README generator', () => {
     expect(() => parseRunnerArgs(['nope'])).toThrow(/unknown scenario "nope"/);
     expect(() => parseRunnerArgs(['--quick', '--full'])).toThrow(/exclude/);
     expect(() => parseRunnerArgs(['--seed', '-1'])).toThrow(/--seed/);
+  });
+
+  it('a quick run writes to bench/results/quick/, never over the committed full results', () => {
+    expect(resolveBenchOptions({ quick: true }).outDir).toMatch(/bench[/\\]results[/\\]quick$/);
+    expect(resolveBenchOptions({}).outDir).toMatch(/bench[/\\]results$/);
+    expect(resolveBenchOptions({ quick: true, outDir: '/elsewhere' }).outDir).toBe('/elsewhere');
   });
 
   it('the built runner answers a bad flag with one line on stderr and exit code 2', () => {

@@ -54,10 +54,10 @@ describe('bad input: one line, exit code 2', () => {
     expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
   };
   it.each<[string[], RegExp]>([
-    [['run', '--vcpu', '4'], /Unknown option '--vcpu'/],
+    [['run', '--vcpu', '4'], /--vcpu: unknown option/],
     [['run', '--vcpus', '0'], /vcpus: /],
     [['run', '--vcpus', 'four'], /vcpus: /],
-    [['run', '--memory', '-1GiB'], /--memory/],
+    [['run', '--memory', '-1GiB'], /memory: /],
     [['run', '--memory=-1GiB'], /memory: /],
     [['run', '--memory', '1000'], /memory: must be a multiple of the page size/],
     [['run', '--memory', 'lots'], /memory: "lots" is not a size/],

@@ -2,7 +2,7 @@
 // validated controls, one run at a time) and streams a run's events over SSE.
 // Method: a real server on port 0, raw node:http requests (so Host and paths go out unmodified),
 // tiny real runs; assertions on status codes, messages and event order, never on timings.
-import { request, type IncomingMessage } from 'node:http';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,68 +10,13 @@ import { demoCommand } from '../src/cli/see.js';
 import { planDemoRun } from '../src/demo/params.js';
 import { SimError } from '../src/errors.js';
 import { assetsDir, hostAllowed, startDemoServer, type DemoServer } from '../src/demo/server.js';
+import { http, ofRun, postJson, sse, useServer } from './demo-client.js';
 
 const MiB = 2 ** 20;
 let server: DemoServer;
 let host: string;
 
-interface Reply { status: number; headers: IncomingMessage['headers']; body: string }
-
-function http(method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; to?: DemoServer; noHost?: boolean } = {}): Promise<Reply> {
-  const s = opts.to ?? server;
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: s.port, method, path, setHost: !opts.noHost, headers: { ...(opts.noHost ? {} : { Host: `127.0.0.1:${s.port}` }), ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
-  });
-}
-const postJson = (path: string, value: unknown, headers: Record<string, string> = {}) =>
-  http('POST', path, { headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(value) });
-
-/** An SSE client: collects every `data:` message; `until` waits for a predicate over them. */
-function sse(to: DemoServer = server) {
-  const messages: Array<Record<string, unknown>> = [];
-  const waiters: Array<() => void> = [];
-  let status = 0;
-  let buf = '';
-  const req = request({ host: '127.0.0.1', port: to.port, path: '/events', headers: { Host: `127.0.0.1:${to.port}` } }, (res) => {
-    status = res.statusCode!;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        for (const line of block.split('\n')) if (line.startsWith('data: ')) messages.push(JSON.parse(line.slice(6)));
-        for (const w of waiters.splice(0)) w();
-      }
-    });
-    res.on('end', () => { for (const w of waiters.splice(0)) w(); });
-    for (const w of waiters.splice(0)) w();
-  });
-  req.on('error', () => {});
-  req.end();
-  return {
-    messages,
-    get status() { return status; },
-    async until(pred: (m: Array<Record<string, unknown>>) => boolean, what: string): Promise<void> {
-      const deadline = Date.now() + 60_000; // a safety net for a broken server, not a timing assertion
-      while (!pred(messages)) {
-        if (Date.now() > deadline) throw new Error(`SSE: gave up waiting for ${what}; got ${messages.map((m) => m.type).join(',')}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 200); });
-      }
-    },
-    close: () => req.destroy(),
-  };
-}
-const ofRun = (msgs: Array<Record<string, unknown>>, run: unknown, type?: string) => msgs.filter((m) => m.run === run && (!type || m.type === type));
-
+useServer(() => server);
 beforeAll(async () => {
   server = await startDemoServer({ port: 0, maxVcpus: 4, maxMemoryBytes: 64 * MiB });
   host = `127.0.0.1:${server.port}`;
@@ -92,7 +37,7 @@ describe('listening and assets', () => {
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     expect(page.body).toContain('<canvas id="grid"');
     expect(page.body).not.toMatch(/https?:\/\//); // no CDN: works without internet
-    for (const p of ['/demo.js', '/demo.css', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css']) {
+    for (const p of ['/demo.js', '/demo.css', '/record.js', '/playback.js', '/lessons.js', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css']) {
       const r = await http('GET', p);
       expect(r.status, p).toBe(200);
       expect(r.body.length, p).toBeGreaterThan(100);
@@ -162,7 +107,7 @@ describe('refuses what a local tool must refuse', () => {
 
   it('bad control values: 400 with the same one-line message as the CLI', async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ vcpus: 0 }, /^vcpus: Too small/],
+      [{ vcpus: 0 }, /^vcpus: must be a positive integer/],
       [{ mode: 'kvm' }, /^mode: must be one of exit, uffd, none$/],
       [{ strategy: 'fastest' }, /^strategy: must be one of /],
       [{ workload: 'trace' }, /^trace: workload trace needs a trace file/],
@@ -336,3 +281,4 @@ describe('the event stream', () => {
     client.close();
   });
 });
+

@@ -85,12 +85,12 @@ describe('failures become diagnosed errors, and runs end', () => {
     expect(e.code).toBe('PAGE_NEVER_ARRIVED');
     expect(e.message).toMatch(/^vCPU \d waited \d+ ms on the page at gpa 0x[0-9a-f]+, which never arrived$/);
   });
-  it('an access outside every memslot is reported as such', async () => {
+  it('a trace access outside every memslot is bad input naming the line, found before the run starts', async () => {
     const file = join(tmpdir(), `pcs-trace-${process.pid}.txt`);
     writeFileSync(file, '# two good accesses, then a hole\n0 R 0x1000\n1 W 0x2000\n0 X 0x50000000\n');
     const e = await failure({ vcpus: 2, memory: '4MiB', workload: 'trace', trace: file });
-    expect(e.code).toBe('NO_MEMSLOT');
-    expect(e.message).toMatch(/vCPU 0 accessed gpa 0x50000000, which is outside every memslot/);
+    expect(e.code).toBe('BAD_INPUT');
+    expect(e.message).toBe(`trace ${file}:4: gpa 0x50000000 is outside every memslot (guest memory ends at 0x400000; a bigger --memory?)`);
   });
 });
 

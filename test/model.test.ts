@@ -14,6 +14,7 @@ import { latencyBucket, newFetcherStats, newSourceStats } from '../src/model/sta
 import { createStrategy } from '../src/model/strategies/index.js';
 import { MAX_TIMELINE_SAMPLES, pushSample } from '../src/model/timeline.js';
 import { resolveOptions } from '../src/options.js';
+import { formatInjection, parseInjection } from '../src/model/injections.js';
 
 class Table implements PageStates {
   constructor(readonly s: Uint8Array) {}
@@ -119,7 +120,7 @@ describe('the result builder', () => {
     const o = resolveOptions({ vcpus: 2, memory: '1MiB', network: 'none', accesses: 100 });
     const v = (faults: number, runUs: number, firstBadRead: string | null = null): VcpuTotals => ({
       accesses: 100, faults, faultsRead: faults, faultsWrite: 0, faultsExec: 0, blockedUs: 1000, runUs, badReads: firstBadRead ? 1 : 0, firstBadRead,
-      resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0,
+      resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0,
     });
     const fetcher = { ...newFetcherStats('fetcher'), installedDemand: 30, installedPushed: 226, eexist: 2 };
     const totals: RunTotals = {
@@ -132,5 +133,11 @@ describe('the result builder', () => {
     const bad = buildResult({ ...totals, vcpus: [v(1, 1, 'vCPU 0 read a stale page')], proof: { pagesNotPresent: 2, pagesWrong: 0, firstProblem: 'page 7 is missing' } });
     expect(bad.verified).toBe(false);
     expect(bad.verifyErrors).toEqual(['vCPU 0 read a stale page (1 bad reads on this vCPU)', '2 pages never arrived; page 7 is missing']);
+  });
+});
+
+describe('injection specs', () => {
+  it.each(['link-down@5ms+10ms', 'link-down@5ms+10ms:bulk', 'bandwidth@0ms+20ms:800Mbit', 'latency@1500us+2ms:250us', 'loss@0ms+30ms:10', 'handler-crash@3ms+1ms:restart', 'fetcher-crash@500us'])('%s is written back as itself', (spec) => {
+    expect(formatInjection(parseInjection(spec))).toBe(spec);
   });
 });

@@ -10,7 +10,9 @@ import { reportCommand } from '../src/cli/see.js';
 import { simulate, SimError, type RunResult } from '../src/index.js';
 import { renderReport, SECTION_IDS } from '../src/report/index.js';
 
-const tiny = { vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 5, bandwidth: '1Gbit' } as const;
+// The virtual engine: its timeline does not depend on how loaded the machine is (a threaded run can end
+// within one sampling interval and leave a one-point line).
+const tiny = { engine: 'virtual', vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 5, bandwidth: '1Gbit' } as const;
 let exit: RunResult, uffd: RunResult, oneVcpu: RunResult;
 
 beforeAll(async () => {
@@ -97,6 +99,26 @@ describe('the report of real runs', () => {
     expect(get(SECTION_IDS.summary).querySelectorAll('table tr:first-child th')).toHaveLength(2);
     for (const id of [SECTION_IDS.latencyCdf, SECTION_IDS.faultRate, SECTION_IDS.progress]) expect(marks(id, 'line').length).toBeGreaterThan(0);
     expect(marks(SECTION_IDS.memoryMap, 'cell').length).toBe(2 * exit.pageMap!.cells);
+  });
+});
+
+describe('the status band of a run with injections', () => {
+  it('draws active, paused and recover spans in order, marks each injection and tabulates recovery', async () => {
+    const run = JSON.parse(JSON.stringify(await simulate({ ...tiny, engine: 'virtual', mode: 'uffd', memory: '64MiB', inject: ['link-down@5ms+10ms', 'latency@40ms+5ms:1ms'] }))) as RunResult;
+    const html = renderReport([run, exit]);
+    const { get } = sections(html);
+    const band = get(SECTION_IDS.recovery);
+    // one bar per span: active, paused, recover, active (only the run with injections gets a band)
+    const bars = [...band.querySelectorAll('g[aria-label="bar"] rect')];
+    expect(bars).toHaveLength(run.recovery!.timeline.length + 1);
+    expect(run.recovery!.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
+    expect([...band.querySelectorAll('g[aria-label="text"] text')].map((t) => t.textContent)).toEqual(['link-down@5ms+10ms', 'latency@40ms+5ms:1ms']);
+    expect(band.querySelector('table')!.textContent).toContain(`${run.recovery!.pausedMs.toFixed(1)} ms`);
+  });
+
+  it('is left out when no run had injections', () => {
+    const { document } = sections(renderReport([exit, uffd]));
+    expect(document.getElementById(SECTION_IDS.recovery)).toBeNull();
   });
 });
 

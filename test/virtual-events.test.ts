@@ -9,10 +9,7 @@ import { resolveOptions, SimError, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtual, simulateVirtual } from '../src/virtual/engine.js';
 
-const COSTS: CostModel = {
-  cores: 32, faultUs: 3, exitUs: 2, postUs: 4, receiveUs: 1, enqueueUs: 0.5, readUs: 2, scanPerEntryUs: 0.01, copyUs: 6, installUs: 5,
-  wakePerEntryUs: 0.1, lockHoldUs: 0.2, lockHandoverUs: 0.3, mmHoldUs: 0.25, wakeupUs: 8, accessUs: 0.05, spin: true,
-};
+import { COSTS } from './virtual.test.js';
 const SMALL: OptionsInput = { engine: 'virtual', vcpus: 4, memory: '1MiB', workload: 'sequential', partition: true, network: 'none', accesses: 64, writeRatio: 0.3 };
 const opts = (o: OptionsInput) => ({ ...resolveOptions(o), costModel: COSTS });
 const stripWall = (r: object) => JSON.stringify({ ...r, wallMs: 0, peakRssBytes: 0 });

@@ -8,6 +8,7 @@ import { runFetcher } from '../src/threads/fetcher.js';
 import type { ServiceReport, ServiceStart } from '../src/threads/protocol.js';
 import { runSource } from '../src/threads/source.js';
 import { runUffdHandler } from '../src/threads/uffd-handler.js';
+import { runPreempt } from '../src/threads/preempt.js';
 
 const start = workerData as ServiceStart;
 let report: ServiceReport;
@@ -15,9 +16,9 @@ let report: ServiceReport;
 // service thread got here.
 Atomics.add(new Int32Array(start.shared.ctlSab, 0, CTL_WORDS), CTL_SERVICES_READY, 1);
 try {
-  report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : runUffdHandler(start);
+  report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : start.role === 'preempt' ? runPreempt(start) : runUffdHandler(start);
 } catch (e) {
-  const who = start.role === 'handler' ? `uffd handler ${start.handler}` : start.role === 'source' ? 'source host' : 'page fetcher';
+  const who = start.role === 'handler' ? `uffd handler ${start.handler}` : start.role === 'source' ? 'source host' : start.role === 'preempt' ? 'preempt thread' : 'page fetcher';
   report = { role: 'error', who, message: e instanceof Error ? e.message : String(e) };
 }
 parentPort!.postMessage(report);

@@ -9,13 +9,17 @@ import { Errors } from '../errors.js';
 import type { OptionsInput } from '../options.js';
 
 /** Every option flag, by its option name, and whether it is a boolean switch. */
-const OPTION_FLAGS: Record<string, 'string' | 'boolean'> = {
+const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   vcpus: 'string', memory: 'string', pageSize: 'string', memslotSize: 'string', mode: 'string', handlers: 'string',
   uffdPerVcpu: 'boolean', workload: 'string', zipfExponent: 'string', writeRatio: 'string', partition: 'boolean',
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
-  engine: 'string', costs: 'string', cores: 'string', exitResolver: 'string', timeDilation: 'string',
+  engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string', timeDilation: 'string',
+  recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
+  regionSize: 'string', regionTail: 'string', runLength: 'string', phaseAccesses: 'string', traceTiming: 'string', traceTimeScale: 'string',
+  arch: 'string', faultRecord: 'string', execRatio: 'string', pageTables: 'boolean', mteFraction: 'string', confidential: 'boolean',
+  sharedFraction: 'string', convertRatio: 'string', conversionCost: 'string', tagRestoreCost: 'string', recordFaultOrder: 'boolean',
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -28,6 +32,8 @@ export interface ParsedCommand {
   scenario: string | undefined;
   positionals: string[];
   extra: Record<string, string | boolean | undefined>;
+  /** the option flags given on the command line (not from --scenario), by option name */
+  flags: Record<string, unknown>;
 }
 
 /**
@@ -35,15 +41,15 @@ export interface ParsedCommand {
  * Throws a BAD_INPUT SimError with one line naming the bad flag.
  */
 export function parseCommand(argv: string[], extraFlags: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): ParsedCommand {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
   };
-  for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = { type };
+  for (const [name, type] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = type === 'strings' ? { type: 'string', multiple: true } : { type };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinNegatives(argv, options), options, strict: true, allowPositionals: true });
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw Errors.badInput('', parseArgsWhy((e as Error).message));
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   let fromFile: Record<string, unknown> = {};
@@ -59,8 +65,69 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
   return {
     options: { ...fromFile, ...fromFlags } as OptionsInput,
     json: v.json === true, help: v.help === true, scenario: v.scenario as string | undefined,
-    positionals: parsed.positionals, extra,
+    positionals: parsed.positionals, extra, flags: fromFlags,
   };
+}
+
+/** `--vcpus -2` -> `--vcpus=-2`: parseArgs would read `-2` as a flag ("argument is ambiguous"). */
+function joinNegatives(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs' message -> `FLAG: why`. */
+function parseArgsWhy(message: string): string {
+  const line = message.split('\n')[0]!;
+  let m = /^Unknown option '([^']+)'/.exec(line);
+  if (m) return `${m[1]}: unknown option (see: postcopy-sim help)`;
+  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(line);
+  if (m) return `${m[1]}: needs a value`;
+  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' does not take an argument/.exec(line);
+  if (m) return `${m[1]}: is a switch and takes no value`;
+  m = /^Unexpected argument '([^']+)'/.exec(line);
+  if (m) return `${m[1]}: unexpected argument`;
+  return line.replace(/\. To specify a positional argument.*$/, '');
+}
+
+/** Flags that only mean something in some modes: given on the command line elsewhere, they are an error. */
+const UFFD_ONLY = ['handlers', 'uffdPerVcpu', 'uffdMode', 'wakeBatch'] as const;
+
+/** Rejects option flags given explicitly that the command or the chosen mode would ignore. */
+export function checkFlagsApply(cmd: ParsedCommand, command: 'run' | 'compare' | 'start'): void {
+  const given = (name: string) => name in cmd.flags;
+  const mode = (cmd.options as { mode?: string }).mode ?? 'exit';
+  if (command === 'compare' && given('strategy')) {
+    throw Errors.badInput('--strategy', 'compare runs several strategies: pick them with --strategies a,b,...');
+  }
+  if (command === 'start' && given('mode')) throw Errors.badInput('--mode', 'start runs both exit and uffd mode: use run --mode');
+  if (command !== 'start' && mode !== 'uffd') {
+    for (const f of UFFD_ONLY) if (given(f)) throw Errors.badInput(`--${kebab(f)}`, `applies only to --mode uffd (mode is ${mode})`);
+  }
+  if (command !== 'start' && mode !== 'exit') {
+    for (const f of ['exitResolver', 'faultRecord'] as const) if (given(f)) throw Errors.badInput(`--${kebab(f)}`, `applies only to --mode exit (mode is ${mode})`);
+  }
+}
+
+/** FLAG_HELP without the entries of `exclude` (flag names such as '--mode'). */
+export function flagHelp(exclude: string[] = []): string {
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of FLAG_HELP.split('\n')) {
+    const m = /^ {2}(--[\w-]+)/.exec(line);
+    if (m) skipping = exclude.includes(m[1]!);
+    else if (!/^ {3,}/.test(line)) skipping = false;
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
 }
 
 /** Reads a scenario file: a JSON object of options (validated later by the schema, field by field). */
@@ -82,22 +149,31 @@ export function readScenario(path: string): Record<string, unknown> {
 
 export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE; flags win):
   --vcpus N            vCPU threads (default 4)
-  --memory SIZE        guest memory, e.g. 256MiB, 4GiB (default 256MiB)
+  --memory SIZE        guest memory, e.g. 256MiB, 4GiB, 64M (binary); 64MB is decimal (default 256MiB)
   --page-size SIZE     4KiB or 2MiB (default 4KiB)
   --memslot-size SIZE  largest memslot; larger guests get several (default 1GiB)
   --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
   --handlers N         uffd: handler threads reading the one shared queue (default 1)
   --uffd-per-vcpu      uffd: one queue + handler per vCPU slice instead
-  --workload W         sequential | random | zipf | trace (default zipf)
-  --zipf-exponent X    zipf skew (default 0.99)
-  --trace FILE         with --workload trace: replay "<vcpu> <R|W|X> <gpa>" lines
+  --workload W         sequential | random | zipf | regions | trace (default zipf)
+  --zipf-exponent X    zipf skew, over pages (zipf) or regions (regions) (default 0.99)
+  --region-size SIZE   regions: smallest region, the scale of their Pareto sizes (default 4KiB)
+  --region-tail A      regions: Pareto shape of region sizes, smaller is heavier (default 0.7)
+  --run-length N       regions: mean pages of a sequential run inside a region (default 32)
+  --phase-accesses N   regions: accesses per vCPU before the hot set moves, 0 never (default 1048576)
+  --trace FILE         with --workload trace: replay a trace (v1 lines, or v2 from \`postcopy-sim trace
+                       record\`; gzipped or not); a v2 trace sets --vcpus and --memory unless given
+  --trace-timing T     recorded (wait the recorded time between accesses, default) | asap
+  --trace-time-scale X multiply every recorded gap by X (default 1)
   --think TIME         guest think time between accesses, for slow motion (default 0)
   --write-ratio R      fraction of accesses that write, 0..1 (default 0.3)
   --partition          each vCPU touches only its own slice (demand_paging_test)
   --accesses N         accesses per vCPU (default: until migration completes, plus a tail)
   --tail-accesses N    accesses per vCPU after migration completes (default 20000)
   --network NET        link (source host over a modelled link, default) | none (local copy)
-  --bandwidth RATE     link rate, e.g. 10Gbit, 25Gbps, unlimited (default 10Gbit)
+  --bandwidth RATE     link rate (default 10Gbit). Case matters: b is a bit, B a byte. Bits per second:
+                       10Gbit, 25Gbps, 25Gb/s, 800Mbit; bytes per second: 1GB/s, 1GBps (8 Gbit/s),
+                       100MiB/s; or unlimited
   --latency TIME       one-way latency, e.g. 50us, 1ms (default 50us)
   --msg-overhead SIZE  bytes added per frame on the wire (default 64)
   --send-buffer SIZE   source send buffer (default 4MiB)
@@ -118,9 +194,27 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
                        wherever a link is modelled, else 1) measures the simulator's costs at start
                        and picks D so they stay under 5% of a modelled fault (README: "Honest time")
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
-  --costs FILE         virtual: cost profile from \`postcopy-sim calibrate\` (default: the built-in one)
-  --cores N            virtual: modelled cores (default: the profile's, i.e. this machine's)
-  --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit;
-                       needs --network none)
+  --profile P          virtual: this-host (measured here, default) | large-host (2 sockets, 256 threads)
+  --costs FILE         virtual: a cost profile from \`postcopy-sim calibrate -o FILE\` (wins over --profile)
+  --cores N            virtual: modelled cores (default: this host's for this-host, 256 for large-host)
+  --uffd-mode M        missing (UFFDIO_COPY, default) | minor (shmem, UFFDIO_CONTINUE)
+  --wake-batch N       uffd: the listen and preempt threads copy with DONTWAKE and wake once per N pages (default 1)
+  --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit: it copies
+                       from a local image, or over a link asks the source and installs its page itself)
+  --inject SPEC        a failure: KIND@TIME[+DURATION][:ARG], repeatable; kinds link-down, bandwidth,
+                       latency, loss, source-restart, handler-crash, fetcher-crash (README: Failures)
+  --reconnect TIME     recovery: from the end of an outage to reconnected (default 50ms)
+  --record-send-order  keep the order the source sent pages in (result.sendOrder)
+  --arch A             x86 (EPT violation, default) | arm64 (ESR_EL2 data/instruction abort)
+  --fault-record R     exit mode: neutral (v7 READ/WRITE/EXEC flags, default) | syndrome (plus the
+                       raw ESR_EL2 or exit qualification and the VA: a walk is resolved in one round trip)
+  --exec-ratio R       fraction of reads that are instruction fetches (default 0)
+  --page-tables        accesses walk a 4-level stage-1 table living in guest memory (its pages fault too)
+  --mte-fraction R     arm64: fraction of memory (2 MiB regions) MTE-tagged; tags restored on a tag fault
+  --confidential       TDX / CCA guest: private memory, --shared-fraction R shared (default 0.125),
+                       --convert-ratio R of accesses convert a page (default 0.001), each conversion
+                       --conversion-cost TIME (default 20us); exit mode only (no uffd on guest_memfd)
+  --tag-restore-cost TIME  arm64 MTE: restoring one page's tags (default 3us)
+  --record-fault-order keep every fault in order in the JSON (faultOrder)
   --scenario FILE      read options from a JSON file
   --json               print one JSON object instead of the summary table`;

@@ -7,17 +7,25 @@ import { formatBytes, formatRate } from '../units.js';
 const n = (x: number) => x.toLocaleString('en-US');
 const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} us`);
 
-type Row = [label: string, cell: (r: RunResult) => string];
+/** What the table needs that a result does not carry. */
+export interface TableContext { network?: 'link' | 'none' }
+
+type Row = [label: string, cell: (r: RunResult, ctx: TableContext) => string];
 
 const ROWS: Row[] = [
   ['mode', (r) => (r.mode === 'uffd' ? `uffd (${r.uffdQueues > 1 ? `${r.uffdQueues} queues` : `1 queue, ${r.handlers} handler${r.handlers > 1 ? 's' : ''}`})` : r.mode)],
   ['strategy', (r) => r.strategy],
   ['vCPUs', (r) => String(r.vcpus)],
   ['guest', (r) => `${formatBytes(r.memoryBytes)} in ${r.memslots} memslot${r.memslots > 1 ? 's' : ''}, ${formatBytes(r.pageSize)} pages`],
-  ['workload', (r) => `${r.workload}${r.partition ? ' (partitioned)' : ''}, ${Math.round(r.writeRatio * 100)}% writes`],
-  ['link', (r) => (r.bandwidthBps === null && r.latencyUs === 0 ? 'none / unlimited' : `${formatRate(r.bandwidthBps ?? Infinity)}, ${r.latencyUs} us`)],
+  // A trace's accesses are its own: --write-ratio does not apply, so no share is made up.
+  ['workload', (r) => `${r.workload}${r.partition ? ' (partitioned)' : ''}${r.workload === 'trace' ? '' : `, ${Math.round(r.writeRatio * 100)}% writes`}`],
+  ['link', (r, ctx) => (ctx.network === 'none' ? 'no network: all memory local'
+    : r.bandwidthBps === null && r.latencyUs === 0 ? 'unlimited, 0 us' : `${formatRate(r.bandwidthBps ?? Infinity)}, ${r.latencyUs} us`)],
   ['guest accesses', (r) => n(r.accesses)],
-  ['faults (read/write)', (r) => `${n(r.faults)} (${n(r.faultsByFlags.read)}/${n(r.faultsByFlags.write)})`],
+  ['faults (read/write/exec)', (r) => `${n(r.faults)} (${n(r.faultsByFlags.read)}/${n(r.faultsByFlags.write)}/${n(r.faultsByFlags.exec)})`],
+  ['fault records by kind', (r) => `${r.faultRecords.arch}, ${r.faultRecords.record}: ` +
+    (Object.entries(r.faultRecords.byKind).filter(([, c]) => c.records > 0).map(([k, c]) => `${k} ${n(c.records)}`).join(' · ') || 'none')],
+  ['records a syndrome saves / uffd loses', (r) => `${n(r.faultRecords.avoidableRecords)} / ${n(r.faultRecords.uffdLost)}`],
   ['faults/s', (r) => n(r.faultsPerSec)],
   ['fault latency p50', (r) => us(r.faultLatencyUs.p50)],
   ['fault latency p90', (r) => us(r.faultLatencyUs.p90)],
@@ -69,13 +77,26 @@ export function formatPlanLine(d: DilationReport, label: string): string | null 
   return `${label}: time dilation ${d.factor}x (${why})${wall}`;
 }
 
-export function formatSummary(results: RunResult[], headers?: string[]): string {
+/** The widest a table gets before its run columns wrap into several blocks (each repeating the labels). */
+export const TABLE_WIDTH = 100;
+
+export function formatSummary(results: RunResult[], headers?: string[], ctx: TableContext = {}, maxWidth = TABLE_WIDTH): string {
   const cols = results.map((r, i) => headers?.[i] ?? r.mode);
-  const cells = ROWS.map(([label, cell]) => [label, ...results.map(cell)]);
+  const cells = ROWS.map(([label, cell]) => [label, ...results.map((r) => cell(r, ctx))]);
   const table = [['', ...cols], ...cells];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  return table.map((row, i) => {
-    const line = row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
+  // Greedy blocks of run columns that fit maxWidth next to the label column (at least one per block).
+  const blocks: number[][] = [];
+  let block: number[] = [];
+  let width = widths[0]!;
+  for (let c = 1; c < widths.length; c++) {
+    if (block.length && width + 2 + widths[c]! > maxWidth) { blocks.push(block); block = []; width = widths[0]!; }
+    block.push(c);
+    width += 2 + widths[c]!;
+  }
+  if (block.length) blocks.push(block);
+  return blocks.map((cs) => table.map((row, i) => {
+    const line = [0, ...cs].map((c) => (c === 0 ? row[c]!.padEnd(widths[c]!) : row[c]!.padStart(widths[c]!))).join('  ');
+    return i === 0 ? `${line}\n${[0, ...cs].map((c) => '-'.repeat(widths[c]!)).join('  ')}` : line;
+  }).join('\n')).join('\n\n');
 }

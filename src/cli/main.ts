@@ -3,14 +3,17 @@
  * postcopy-sim command line. stdout carries results (a table, or exactly one JSON value with
  * --json); progress and logs go to stderr. Bad input: one line on stderr, exit code 2.
  */
-import { SingleBar } from 'cli-progress';
-import { simulate, type SimulateHooks } from '../simulate.js';
+import { readFileSync } from 'node:fs';
+import { simulate } from '../simulate.js';
 import { SimError } from '../errors.js';
-import { formatPlanLine, formatSummary } from './format.js';
+import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
 import { calibrateCommand } from './calibrate.js';
-import { FLAG_HELP, parseCommand } from './args.js';
+import { traceCommand } from './trace.js';
+import { sweepCommand } from '../sweep/command.js';
+import { checkFlagsApply, flagHelp, parseCommand } from './args.js';
+import { progressHooks, stopAllBars, type Progress } from './progress.js';
 import { resolveOptions, type OptionsInput } from '../options.js';
 import type { RunResult } from '../model/result.js';
 
@@ -20,41 +23,47 @@ Commands:
   run       one migration; prints a summary table, or one JSON object with --json
   start     the built-in default scenario in both fault modes, side by side
   compare   one workload under several strategies (--strategies a,b,... default all), one table
+  sweep     a sweep file (axes over any option, seeds) -> JSON Lines, in parallel, resumable, shardable
   report    saved results (run/start/compare --json, bench/results/*.json) -> one offline HTML file with plots
   demo      a local web page that shows a migration live (http://127.0.0.1:8080/ by default)
   calibrate measures this host's costs for --engine virtual and writes a cost profile
-  help      this text
+  trace     record a real program's page faults as a trace (trace record -- CMD), import perf script
+            text, or measure a trace's locality (trace stats FILE); see: postcopy-sim trace help
+  help      this text; help COMMAND (or COMMAND --help): that command's own flags
+  --version, -V  the package version
 
-${FLAG_HELP}`;
+Exit codes:
+  0    ok (run/start/compare: every run verified)
+  1    a run failed (a SimError: a page never arrived, a worker died, ...) or did not verify
+  2    bad input: one line, postcopy-sim: error: FIELD: why
+  70   internal error (a bug: the stack trace is printed)
+  130  interrupted (Ctrl-C): results of the unfinished command are discarded
 
-/**
- * A progress bar on a TTY (stderr), nothing when piped; it reads the engine's event stream. A dilated
- * run first says its D and the wall time it will take (the run is D times slower than the model).
- */
-function progressHooks(enabled: boolean, label: string): { hooks: SimulateHooks; stop: () => void } {
-  if (!enabled || !process.stderr.isTTY) return { hooks: {}, stop: () => {} };
-  const onPlan: SimulateHooks['onPlan'] = (d) => {
-    const line = formatPlanLine(d, label);
-    if (line) process.stderr.write(`${line}\n`);
-  };
-  const bar = new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`, stream: process.stderr, hideCursor: true,
-  });
-  let started = false;
-  return {
-    hooks: {
-      onPlan,
-      onEvent: (e) => {
-        if (e.type === 'start') { bar.start(e.pages, 0, { faults: 0 }); started = true; }
-        if (e.type === 'tick' && started) bar.update(e.presentPages, { faults: e.faults });
-      },
-    },
-    stop: () => { if (started) bar.stop(); },
-  };
+Run \`postcopy-sim help run\` for the options of run, start and compare.`;
+
+const COMMAND_HELP: Record<'run' | 'start' | 'compare', string> = {
+  run: `usage: postcopy-sim run [options]\n  one migration; prints a summary table, or one JSON object with --json\n\n${flagHelp()}`,
+  start: `usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side (--mode is set per run;\n  uffd-only flags such as --handlers apply to its uffd run)\n\n${flagHelp(['--mode'])}`,
+  compare: `usage: postcopy-sim compare [--strategies a,b,...] [options]
+  one workload under several strategies plus a no-migration baseline, one table
+  --strategies LIST    the strategies to run, comma-separated (default all); --strategy is rejected:
+                       compare sets it per run. Without --accesses, demand is skipped (with a note):
+                       with no push, its migration would only end when the guest does
+
+${flagHelp(['--strategy'])}`,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
+
+/** What Ctrl-C throws away, for its one-line message; each command sets it as it goes. */
+let discarding = 'nothing was written';
 
 async function runOne(options: OptionsInput, showProgress: boolean, label: string): Promise<RunResult> {
   const resolved = resolveOptions(options);
+  discarding = `the ${label} run in progress was discarded; nothing was written`;
   const { hooks, stop } = progressHooks(showProgress, label);
   try { return await simulate(resolved, hooks); } finally { stop(); }
 }
@@ -63,34 +72,65 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
       process.stdout.write(`${USAGE}\n`);
       return 0;
+    case 'help':
+      if (rest[0] === undefined) { process.stdout.write(`${USAGE}\n`); return 0; }
+      if (rest[0] === 'help') { process.stdout.write(`${USAGE}\n`); return 0; }
+      return main([rest[0], '--help']);
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
     case 'run': {
       const cmd = parseCommand(rest);
-      if (cmd.help) { process.stdout.write(`usage: postcopy-sim run [options]\n\n${FLAG_HELP}\n`); return 0; }
+      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.run}\n`); return 0; }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `run: unexpected argument "${cmd.positionals[0]}"`);
+      checkFlagsApply(cmd, 'run');
       const r = await runOne(cmd.options, !cmd.json, 'migrating');
-      process.stdout.write(cmd.json ? `${JSON.stringify(r)}\n` : `${formatSummary([r])}\n`);
+      process.stdout.write(cmd.json ? `${JSON.stringify(r)}\n` : `${formatSummary([r], undefined, tableContext(cmd.options))}\n`);
       return r.verified ? 0 : 1;
     }
     case 'start': {
       const cmd = parseCommand(rest);
-      if (cmd.help) { process.stdout.write('usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side\n'); return 0; }
+      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.start}\n`); return 0; }
+      if (cmd.positionals.length) throw new SimError('BAD_INPUT', `start: unexpected argument "${cmd.positionals[0]}"`);
+      checkFlagsApply(cmd, 'start');
       const results: RunResult[] = [];
-      for (const mode of ['exit', 'uffd'] as const) results.push(await runOne({ ...cmd.options, mode }, !cmd.json, mode));
-      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results)}\n`);
+      for (const mode of ['exit', 'uffd'] as const) {
+        results.push(await runOne({ ...cmd.options, mode }, !cmd.json, mode));
+        discarding = `finished runs (${results.map((r) => r.mode).join(', ')}) and the one in progress were discarded; nothing was written`;
+      }
+      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, undefined, tableContext(cmd.options))}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
     case 'compare': {
       const cmd = parseCommand(rest, { strategies: { type: 'string' } });
-      if (cmd.help) { process.stdout.write(`usage: postcopy-sim compare [--strategies a,b,...] [options]\n\n${FLAG_HELP}\n`); return 0; }
+      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.compare}\n`); return 0; }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `compare: unexpected argument "${cmd.positionals[0]}"`);
-      const names = parseStrategyList(cmd.extra.strategies as string | undefined);
-      const results = await compare(cmd.options, names, (name) => progressHooks(!cmd.json, name).hooks);
-      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, results.map((r) => r.strategy))}\n`);
+      checkFlagsApply(cmd, 'compare');
+      let names = parseStrategyList(cmd.extra.strategies as string | undefined);
+      const o = cmd.options as { accesses?: unknown; workload?: string };
+      if (cmd.extra.strategies === undefined && o.accesses === undefined && o.workload !== 'trace') {
+        names = names.filter((n) => n !== 'demand');
+        process.stderr.write('compare: skipping demand: it needs --accesses N (with no push, its migration would only end when the guest does)\n');
+      }
+      let current: Progress | undefined;
+      let done = 0;
+      const hooksFor = (name: string) => {
+        current?.stop();
+        if (current) done++;
+        discarding = `${done} finished strategy run${done === 1 ? '' : 's'} and the ${name} run in progress were discarded; nothing was written`;
+        current = progressHooks(!cmd.json, name);
+        return current.hooks;
+      };
+      discarding = 'the baseline run in progress was discarded; nothing was written';
+      let results: RunResult[];
+      try { results = await compare(cmd.options, names, hooksFor); } finally { current?.stop(); }
+      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, results.map((r) => r.strategy), tableContext(cmd.options))}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
     case 'report':
@@ -99,14 +139,33 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case 'calibrate':
       return calibrateCommand(rest);
+    case 'trace':
+      return traceCommand(rest);
+    case 'sweep':
+      return sweepCommand(rest);
     default:
       throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
   }
 }
 
+/** What the summary table needs that a result does not carry. */
+function tableContext(options: OptionsInput): { network: 'link' | 'none' } {
+  return { network: (options as { network?: string }).network === 'none' ? 'none' : 'link' };
+}
+
+const SELF_HANDLED = new Set(['sweep', 'demo']); // these stop cleanly on Ctrl-C themselves
+if (!SELF_HANDLED.has(process.argv[2] ?? '')) {
+  process.once('SIGINT', () => {
+    stopAllBars(true);
+    process.stderr.write(`\npostcopy-sim: interrupted: ${discarding}\n`);
+    process.exit(130);
+  });
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { stopAllBars(); process.exitCode = code; },
   (e: unknown) => {
+    stopAllBars();
     if (e instanceof SimError) {
       process.stderr.write(`postcopy-sim: ${e.code === 'BAD_INPUT' ? 'error' : e.code}: ${e.message}\n`);
       process.exitCode = e.exitCode;

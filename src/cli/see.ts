@@ -8,13 +8,22 @@ import { parseArgs } from 'node:util';
 import { startDemoServer } from '../demo/server.js';
 import { Errors, SimError } from '../errors.js';
 import { renderReport } from '../report/index.js';
+import { looksLikeSweep, readSweepLines, sweepCsv } from '../report/sweep-input.js';
+import { renderSweepReport } from '../report/sweep-report.js';
 import { parseSize } from '../units.js';
 
 export const REPORT_USAGE = `usage: postcopy-sim report RESULTS.json [-o report.html]
+       postcopy-sim report SWEEP.jsonl [--x OPT] [--series OPT] [--metric M] [--format html|csv] [-o FILE]
 
   Turns saved results into one self-contained HTML file (inline SVG charts, opens offline):
-  the --json output of run, start or compare, or a bench results file (bench/results/*.json).
-  -o, --output FILE   where to write the HTML (default: stdout)`;
+  the --json output of run, start or compare, a bench results file (bench/results/*.json), or
+  the JSON Lines of \`postcopy-sim sweep\` (each line checked against docs/sweep-result.schema.json).
+  -o, --output FILE   where to write the report (default: stdout)
+  Sweeps only:
+  --x OPT             swept option on the x axis (default: the first numeric one)
+  --series OPT        one line per value of this option (default: the other swept options combined)
+  --metric M          number to plot, a RunResult field or path (default faultsPerSec; e.g. faultLatencyUs.p99)
+  --format F          html (default) or csv (one row per cell: swept options, status, metrics)`;
 
 export const DEMO_USAGE = `usage: postcopy-sim demo [--host HOST] [--port PORT]
 
@@ -35,7 +44,9 @@ function parse(argv: string[], options: Record<string, { type: 'string' | 'boole
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' } }, true);
+  const { values, positionals } = parse(argv, {
+    output: { type: 'string', short: 'o' }, x: { type: 'string' }, series: { type: 'string' }, metric: { type: 'string' }, format: { type: 'string' },
+  }, true);
   if (values.help) { process.stdout.write(`${REPORT_USAGE}\n`); return 0; }
   if (positionals.length !== 1) throw Errors.badInput('report', positionals.length ? `expected one results file, got ${positionals.length}` : 'name the results file (postcopy-sim report RESULTS.json -o report.html)');
   const file = positionals[0]!;
@@ -43,14 +54,30 @@ export async function reportCommand(argv: string[]): Promise<number> {
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw Errors.badInput('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let data: unknown;
-  try { data = JSON.parse(text); } catch (e) {
-    throw Errors.badInput('', `${file} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const format = (values.format as string | undefined) ?? 'html';
+  if (format !== 'html' && format !== 'csv') throw Errors.badInput('--format', `must be html or csv, got "${format}"`);
+  const sweepFlags = ['x', 'series', 'metric', 'format'].filter((k) => values[k] !== undefined);
+  // A bad field inside the results: name the file in front of the line.
+  const inFile = <T>(f: () => T): T => {
+    try { return f(); } catch (e) {
+      if (e instanceof SimError) throw new SimError(e.code, `${file}: ${e.message}`);
+      throw e;
+    }
+  };
   let html: string;
-  try { html = renderReport(data); } catch (e) {
-    if (e instanceof SimError) throw new SimError(e.code, `${file}: ${e.message}`);
-    throw e;
+  if (looksLikeSweep(text)) {
+    const plot = { x: values.x as string | undefined, series: values.series as string | undefined, metric: values.metric as string | undefined };
+    html = inFile(() => {
+      const { records, tornTail } = readSweepLines(text);
+      return format === 'csv' ? sweepCsv(records, plot.metric) : renderSweepReport(records, plot, tornTail);
+    });
+  } else {
+    if (sweepFlags.length) throw Errors.badInput(`--${sweepFlags[0]}`, 'applies to sweep results (postcopy-sim sweep output) only');
+    let data: unknown;
+    try { data = JSON.parse(text); } catch (e) {
+      throw Errors.badInput('', `${file} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+    html = inFile(() => renderReport(data));
   }
   const out = values.output as string | undefined;
   if (out === undefined || out === '-') { process.stdout.write(html); return 0; }
@@ -94,11 +121,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stderr.write(`postcopy-sim: warning: the demo listens on ${host}, not only on this machine's loopback\n`);
   }
   process.stdout.write(`${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(sig); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   await server.close();
-  return 0;
+  if (signal !== 'SIGINT') return 0;
+  process.stderr.write('\npostcopy-sim: interrupted: the demo server stopped; runs still playing were discarded\n');
+  return 130;
 }

@@ -11,6 +11,7 @@ import { Errors } from '../errors.js';
 import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { STRATEGY_NAMES } from '../model/strategies/index.js';
 import { formatBytes, formatRate, parseSize } from '../units.js';
+import { LESSONS } from './lessons.js';
 
 /**
  * Slow motion by a factor f: the guest thinks between accesses, the link's latency is f times
@@ -47,14 +48,27 @@ export interface DemoControls {
   cores?: string | number;
   /** Sequential/random workloads: each vCPU touches only its own slice ('true' / 'false'). */
   partition?: string;
+  /** The fault records (src/model/arch/): architecture, record, and the guest's features. */
+  arch?: string;
+  record?: string;
+  pageTables?: string;
+  execRatio?: string | number;
+  mteFraction?: string | number;
+  confidential?: string;
+  convertRatio?: string | number;
+  /** Injections, as --inject takes them, comma-separated ('' = none). */
+  inject?: string;
 }
 
 export const CONTROL_NAMES = ['mode', 'strategy', 'vcpus', 'workload', 'memory', 'bandwidth', 'latency', 'speed', 'seed',
-  'engine', 'network', 'accesses', 'resolver', 'cores', 'partition'] as const;
+  'engine', 'network', 'accesses', 'resolver', 'cores', 'partition', 'arch', 'record', 'pageTables', 'execRatio', 'mteFraction', 'confidential',
+  'convertRatio', 'inject'] as const;
+export type ControlName = (typeof CONTROL_NAMES)[number];
 
 export const DEFAULT_CONTROLS: Required<DemoControls> = {
   mode: 'exit', strategy: 'linear', vcpus: 2, workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '50us', speed: 'x10', seed: 1,
   engine: 'threads', network: 'link', accesses: '', resolver: 'fetcher', cores: '', partition: 'false',
+  arch: 'x86', record: 'neutral', pageTables: 'false', execRatio: '0', mteFraction: '0', confidential: 'false', convertRatio: '', inject: '',
 };
 
 /**
@@ -62,7 +76,7 @@ export const DEFAULT_CONTROLS: Required<DemoControls> = {
  * of a 64 MiB guest, one pass each, pages copied locally; on one uffd with one reader the faults
  * queue up behind it, with exits each vCPU resolves its own. Modelled cores: one per thread.
  */
-export const PRESETS: Record<string, { label: string; controls: Partial<Record<(typeof CONTROL_NAMES)[number], string>> }> = {
+export const PRESETS: Record<string, { label: string; controls: Partial<Record<ControlName, string>> }> = {
   'uffd-64': {
     label: '64 vCPUs, one uffd',
     controls: { engine: 'virtual', mode: 'uffd', vcpus: '64', workload: 'sequential', partition: 'true', memory: '64MiB', network: 'none', accesses: '', resolver: 'fetcher', cores: '72', strategy: 'linear', speed: 'x100' },
@@ -117,7 +131,11 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     workload: c.workload as OptionsInput['workload'], memory: c.memory, bandwidth: c.bandwidth, latency: c.latency, seed: c.seed,
     engine: c.engine as OptionsInput['engine'], network: c.network as OptionsInput['network'],
     partition: c.partition as OptionsInput['partition'],
+    arch: c.arch as OptionsInput['arch'], faultRecord: c.record as OptionsInput['faultRecord'], pageTables: c.pageTables as OptionsInput['pageTables'],
+    execRatio: c.execRatio, mteFraction: c.mteFraction, confidential: c.confidential as OptionsInput['confidential'],
   };
+  if (!blank(c.convertRatio)) input.convertRatio = c.convertRatio;
+  if (!blank(c.inject)) input.inject = String(c.inject).split(',').map((s) => s.trim());
   if (!blank(c.resolver)) input.exitResolver = c.resolver as OptionsInput['exitResolver'];
   if (!blank(c.cores)) input.cores = c.cores as OptionsInput['cores'];
   if (!blank(c.accesses)) input.accesses = c.accesses as OptionsInput['accesses'];
@@ -182,6 +200,9 @@ export function demoChoices(limits: DemoLimits) {
     networks: ['link', 'none'],
     resolvers: ['fetcher', 'vcpu'],
     presets: Object.entries(PRESETS).map(([value, p]) => ({ value, label: p.label, controls: p.controls })),
+    archs: ['x86', 'arm64'],
+    records: ['neutral', 'syndrome'],
+    lessons: LESSONS,
     maxMemory: formatBytes(limits.maxMemoryBytes),
     defaults: DEFAULT_CONTROLS,
   };

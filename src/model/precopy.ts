@@ -14,8 +14,8 @@
  */
 import type { ResolvedOptions } from '../options.js';
 import { pageOfGpa } from './memslots.js';
-import { loadTrace } from './trace.js';
-import { AccessStream, vcpuRange, type TraceView } from './workload.js';
+import { loadTrace, openTrace } from './trace.js';
+import { AccessStream, vcpuRange } from './workload.js';
 
 /** Accesses run per write asked for, at most: bounds the loop for a guest that rarely writes (write ratio >= 1/256). */
 const ACCESSES_PER_WRITE_MAX = 256;
@@ -27,9 +27,9 @@ export class PrecopyRounds {
   versions: Uint8Array | null = null;
 
   constructor(private readonly opts: ResolvedOptions) {
-    const traces = opts.workload === 'trace' ? loadTraceViews(opts) : null;
+    const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.streams = Array.from({ length: opts.vcpus }, (_, v) =>
-      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, traces?.[v] ?? null));
+      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, traces ? openTrace(traces[v]!, opts) : null));
   }
 
   /** The pages the guest wrote during a round that lasted `roundUs`, each once, in first-write order. */
@@ -52,8 +52,4 @@ export class PrecopyRounds {
     if (this.versions) for (const p of out) this.versions[p] = this.versions[p]! + 1;
     return out;
   }
-}
-
-function loadTraceViews(opts: ResolvedOptions): TraceView[] {
-  return loadTrace(opts.trace!, opts.vcpus).map((t) => ({ gpas: new Float64Array(t.gpasSab, 0, t.length), accesses: new Uint8Array(t.accessesSab, 0, t.length) }));
 }

@@ -4,6 +4,9 @@
  */
 import type { LatencySummaryUs } from './histogram.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
+import type { RecoveryResult } from './impairments.js';
+import type { FaultRecordsSummary } from './arch/counters.js';
+import type { FaultKindName } from './arch/fault-kind.js';
 
 export interface TimelineSample {
   /** ms since the vCPUs started */
@@ -61,6 +64,8 @@ export interface RunResult {
   engine: 'threads' | 'virtual';
   /** Time dilation: D and how much of a fault the simulator's own cost still is. */
   dilation: DilationReport;
+  /** What ran it: the engine, the virtual engine's cost profile (null for threads) and cores, and the fault-path options. */
+  engineInfo: { engine: 'threads' | 'virtual'; profile: string | null; cores: number; uffdMode: 'missing' | 'minor'; exitResolver: 'fetcher' | 'vcpu' };
   mode: 'exit' | 'uffd' | 'none';
   strategy: string;
   vcpus: number;
@@ -140,6 +145,16 @@ export interface RunResult {
   degradation: number | null;
   /** The memory map: when and how each group of pages arrived (null when not collected). */
   pageMap: PageMap | null;
+  /** Injections and postcopy recovery: the states the run went through and what recovery cost (null: no injection). */
+  recovery: RecoveryResult | null;
+  /**
+   * The architecture's fault records (src/model/arch/): per fault kind (read, write, exec, walk, mte,
+   * convert) the records handed to userspace, the round trips and pages they cost, local resolutions,
+   * blocked time, what a syndrome-carrying record would have saved, and what a uffd handler loses.
+   */
+  faultRecords: FaultRecordsSummary;
+  /** With recordFaultOrder: per vCPU, every fault record in order, as [kind, gpa]. */
+  faultOrder?: Array<Array<[FaultKindName, number]>> | null;
   /** With recordSendOrder: the page frames the source sent, in order, as [page, frame flags]. */
   sendOrder?: Array<[number, number]> | null;
   /** Raw counters of the service threads (source host, page fetcher, uffd handlers). */

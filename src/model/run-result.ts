@@ -11,6 +11,10 @@ import { handlerCount } from './memslots.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';
 import type { DilationReport, PageMap, RunResult, TimelineSample } from './result.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
+import type { InjectionMark, RecoveryStats } from './impairments.js';
+import { formatInjection, type Injection } from './injections.js';
+import { summarizeKinds } from './arch/counters.js';
+import { FAULT_KIND_NAMES, type FaultKindName } from './arch/fault-kind.js';
 
 /** What one vCPU counted over its run. */
 export interface VcpuTotals {
@@ -30,6 +34,11 @@ export interface VcpuTotals {
   /** exit resolver 'vcpu': pages this vCPU installed itself, and copies that found the page there */
   selfInstalled: number;
   selfEexist: number;
+  /** exit resolver 'vcpu' over a link: requests this vCPU sent the source itself */
+  selfRequests: number;
+  /** Per fault kind (src/model/arch/counters.ts), and with recordFaultOrder every record as kind, gpa. */
+  kindCounts?: Float64Array;
+  faultOrder?: number[] | null;
 }
 
 /** The end-of-run proof's findings over all of memory. */
@@ -63,6 +72,11 @@ export interface RunTotals {
   peakRssBytes: number;
   /** The threaded engine's time dilation; absent: D = 1 (the virtual engine, whose time is virtual). */
   dilation?: DilationReport;
+  recovery: RecoveryStats | null;
+  /** injections added while the run played (the demo's live link cuts), after the plan's */
+  liveInjections?: Injection[];
+  /** the virtual engine's cost profile and modelled cores; the threaded engine's real cores */
+  engineInfo: { profile: string | null; cores: number };
 }
 
 /** What a run without dilation reports. */
@@ -91,6 +105,7 @@ export function buildResult(t: RunTotals): RunResult {
       ...t.dilation, share: simulatorShare(breakdown, t.dilation.modelledFaultUs),
       linkStallShare: source && migrationMs > 0 ? Math.round((source.linkStallUsTotal / 1000 / migrationMs) * 1000) / 1000 : null,
     } : noDilation(),
+    engineInfo: { engine: t.engine, ...t.engineInfo, uffdMode: opts.uffdMode, exitResolver: opts.exitResolver },
     mode: opts.mode, strategy: opts.strategy, vcpus: opts.vcpus, handlers: handlerCount(opts), uffdQueues: t.uffdQueues,
     workload: opts.workload, writeRatio: opts.writeRatio, partition: opts.partition, pageSize: opts.pageSize, pages: opts.pages,
     memoryBytes: opts.memoryBytes, memslots: opts.memslots.length,
@@ -117,7 +132,7 @@ export function buildResult(t: RunTotals): RunResult {
     zeroPages: source ? source.zeroPages : sum((s) => s.installedZero),
     mergedFaults: sum((s) => s.mergedFaults),
     duplicatePages: sum((s) => s.eexist) + vsum((v) => v.selfEexist),
-    requests: sum((s) => s.requestsSent),
+    requests: sum((s) => s.requestsSent) + vsum((v) => v.selfRequests),
     requestsForSentPages: source?.requestsForSentPages ?? 0,
     faultBreakdownUs: breakdown,
     demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
@@ -135,7 +150,10 @@ export function buildResult(t: RunTotals): RunResult {
     degradation: null,
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
-    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined } : s)),
+    recovery: t.recovery ? { ...t.recovery, injections: injectionMarks([...opts.inject, ...(t.liveInjections ?? [])]) } : null,
+    faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
+    faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
+    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
 }
@@ -153,6 +171,12 @@ function simulatorShare(b: RunResult['faultBreakdownUs'], modelledFaultUs: numbe
 function pairs(flat: number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+function kindPairs(flat: number[]): Array<[FaultKindName, number]> {
+  const out: Array<[FaultKindName, number]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([FAULT_KIND_NAMES[flat[i]!]!, flat[i + 1]!]);
   return out;
 }
 
@@ -186,4 +210,9 @@ function faultBreakdown(opts: ResolvedOptions, vs: VcpuTotals[], source: SourceS
     toInstall: demand ? r1(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,
     toResume: r1(vs.reduce((a, r) => a + r.resumeLagUsTotal, 0) / faults),
   };
+}
+
+/** The plan's injections as the result and the report's status band show them. */
+function injectionMarks(plan: Injection[]): InjectionMark[] {
+  return plan.map((i) => ({ spec: formatInjection(i), tMs: i.atUs / 1000, durationMs: i.durationUs / 1000 }));
 }

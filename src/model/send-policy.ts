@@ -42,6 +42,15 @@ export class SendPolicy {
     return true;
   }
 
+  /** Recovery: `page` was lost on the way (or never left the socket): it is to be sent again. */
+  unclaim(page: number): void {
+    if (!this.sent[page]) return;
+    this.sent[page] = 0;
+    this.unsent++;
+    if (page < this.resendCursor) this.resendCursor = page;
+  }
+  private resendCursor = 0;
+
   /** Frames with these flags go on the urgent socket (demanded pages, when the strategy has one). */
   isUrgent(flags: number): boolean {
     return (flags & PAGE_FLAG_DEMAND) !== 0 && this.strategy.urgentChannel;
@@ -55,7 +64,12 @@ export class SendPolicy {
   /** The next page to push and claims it, or -1 when none is left. */
   nextPush(): number {
     if (this.unsent <= 0) return -1;
-    const p = this.strategy.nextPush(this.sent);
+    let p = this.strategy.nextPush(this.sent);
+    // A strategy's scan finishes its lap once; pages that recovery marked unsent again are swept here.
+    if (p < 0) {
+      while (this.resendCursor < this.pages && this.sent[this.resendCursor]) this.resendCursor++;
+      p = this.resendCursor < this.pages ? this.resendCursor : -1;
+    }
     if (p >= 0) this.claim(p);
     return p;
   }

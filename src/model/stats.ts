@@ -3,10 +3,11 @@
  * drift between them: how an installed page is counted, how a fault's latency is bucketed.
  */
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO } from './page-flags.js';
+import type { RecoveryStats } from './impairments.js';
 
 /** What a page fetcher or a uffd handler counted (posted to the main thread when it exits). */
 export interface FetcherStats {
-  role: 'fetcher' | 'handler';
+  role: 'fetcher' | 'handler' | 'preempt';
   faultRecords: number;
   requestsSent: number;
   mergedFaults: number;
@@ -25,6 +26,8 @@ export interface FetcherStats {
   /** hybrid: pages discarded at the switch, and precopy resends that overwrote a copy */
   discarded: number;
   overwritten: number;
+  /** uffd handler: injected crashes it came back from (handler-crash:restart) */
+  restarts?: number;
   /** fault-latency breakdown: exit -> record read (exit mode), demanded page arrived -> installed */
   recordLagUsTotal: number;
   installLagUsTotal: number;
@@ -63,6 +66,8 @@ export interface SourceStats {
    */
   linkStallUsTotal: number;
   loops: number;
+  /** with injections: what recovery did (src/model/recovery.ts) */
+  recovery?: RecoveryStats;
   /** with recordSendOrder: every page frame sent, as page, flags, page, flags, ... */
   sendOrder?: number[];
 }

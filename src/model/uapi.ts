@@ -16,6 +16,12 @@ export const KVM_MEMORY_EXIT_FLAG_WRITE = 1 << 1; // proposed
 export const KVM_MEMORY_EXIT_FLAG_EXEC = 1 << 2; // proposed
 export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 1 << 3; // upstream
 export const KVM_MEMORY_EXIT_FLAG_USERFAULT = 1 << 4; // proposed (KVM Userfault)
+/**
+ * Illustrative, not in any posted patch: the v7 thread proposed that an arm64 MTE NoTagAccess abort
+ * exit with READ, WRITE and EXEC all clear "plus an MTE flag", without giving it a number; this
+ * simulator uses the next free bit. Only the syndrome-carrying record (--fault-record syndrome) sets it.
+ */
+export const KVM_MEMORY_EXIT_FLAG_MTE = 1 << 5;
 export const KVM_MEM_EXIT_ON_MISSING = 1 << 3; // proposed memslot flag
 /** Size of `kvm_run.memory_fault` on the wire: three __u64. */
 export const MEMORY_FAULT_BYTES = 24;
@@ -61,6 +67,7 @@ export function describeMemoryFaultFlags(flags: number): string[] {
   if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) out.push('EXEC');
   if (flags & KVM_MEMORY_EXIT_FLAG_PRIVATE) out.push('PRIVATE');
   if (flags & KVM_MEMORY_EXIT_FLAG_USERFAULT) out.push('USERFAULT');
+  if (flags & KVM_MEMORY_EXIT_FLAG_MTE) out.push('MTE');
   return out;
 }
 

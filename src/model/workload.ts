@@ -6,18 +6,19 @@
  *  sequential  scan the range page by page, wrapping around
  *  random      uniform over the range
  *  zipf        a zipfian hot set (exponent zipfExponent), hot pages scattered over the range
- *  trace       a recorded stream of (R|W|X, gpa) per vCPU (src/trace.ts); the vCPU translates the gpa
+ *  regions     heavy-tailed regions, zipf over regions, sequential runs, moving hot set (regions.ts)
+ *  trace       a recorded stream of (R|W|X, gpa) per vCPU (trace.ts); the vCPU translates the gpa and
+ *              waits `gapUs` of guest time before the access (the recorded time between accesses)
  *
  * With `partition`, vCPU v's range is its own slice (demand_paging_test's default); otherwise every
  * vCPU ranges over all of memory (sequential scans then start at staggered offsets).
  */
 import { WRITE_SLOT_BASE } from '../threads/layout.js';
 import type { ResolvedOptions, Workload } from '../options.js';
+import { RegionWalker, regionLayout } from './regions.js';
 import { Rng, Zipf } from './rng.js';
+import type { TraceCursor } from './trace-cursor.js';
 import { Access } from './uapi.js';
-
-/** A vCPU's recorded accesses, read in place from shared memory. */
-export interface TraceView { gpas: Float64Array; accesses: Uint8Array }
 
 export interface Range { first: number; count: number }
 
@@ -45,7 +46,10 @@ export class AccessStream {
   word = 0;
   write = false;
   access: Access = Access.Read;
+  /** Guest time before this access, in us: the recorded gap of a trace, 0 for synthetic workloads. */
+  gapUs = 0;
   private readonly rng: Rng;
+  private readonly regions: RegionWalker | null;
   private readonly zipf: Zipf | null;
   private readonly scatter: number;
   private cursor: number;
@@ -55,12 +59,14 @@ export class AccessStream {
 
   constructor(
     readonly kind: Workload, readonly range: Range,
-    opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'>, vcpu: number,
-    private readonly trace: TraceView | null = null,
+    opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'
+      | 'regionMinPages' | 'regionTail' | 'runPages' | 'phaseAccesses'>, vcpu: number,
+    private readonly trace: TraceCursor | null = null,
   ) {
     this.wordsPerPage = opts.pageSize >>> 2;
     this.rng = new Rng(opts.seed, vcpu);
     this.zipf = kind === 'zipf' ? new Zipf(range.count, opts.zipfExponent) : null;
+    this.regions = kind === 'regions' ? new RegionWalker(regionLayout(range.first, range.count, opts), opts, range.first) : null;
     this.scatter = scatterMultiplier(range.count);
     this.cursor = opts.partition ? 0 : Math.floor((range.count * vcpu) / opts.vcpus);
     this.writeRatio = opts.writeRatio;
@@ -86,11 +92,21 @@ export class AccessStream {
       case 'zipf':
         rel = (this.zipf!.sample(this.rng) * this.scatter) % count;
         break;
+      case 'regions': {
+        const r = this.regions!;
+        r.next(this.rng);
+        this.page = this.range.first + r.page;
+        this.write = r.write;
+        this.access = this.write ? Access.Write : Access.Read;
+        this.word = this.firstDataWord + ((this.n++ * 7919) % this.dataWords);
+        return;
+      }
       case 'trace': {
         const t = this.trace!;
-        const i = this.n++ % t.accesses.length;
-        this.gpa = t.gpas[i]!;
-        this.access = t.accesses[i]! as Access;
+        t.next();
+        this.gpa = t.gpa;
+        this.gapUs = t.gapUs;
+        this.access = t.access;
         this.write = this.access === Access.Write;
         this.page = -1;
         // Reads check a data word: the gpa's own word unless it is a write slot or the last word.

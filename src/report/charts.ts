@@ -184,3 +184,43 @@ export function throughputChart(c: ChartRenderer, sweep: Sweep, warnings: string
     ],
   }, warnings);
 }
+
+const STATE_COLOURS = { active: '#4c9a5b', paused: '#d1495b', recover: '#edae49' } as const;
+
+/**
+ * Postcopy's run states over time, one band per run that had injections: active, paused (the link is
+ * gone, faulting vCPUs stay blocked) and recover (reconnected, the received-page bitmap on its way);
+ * each injection is a bar beneath the band spanning its duration, labelled with its spec.
+ */
+export function statusBandChart(c: ChartRenderer, runs: LabelledRun[], warnings: string[]): string | null {
+  const withRecovery = runs.filter((r) => r.run.recovery);
+  if (!withRecovery.length) return null;
+  const spans: Array<{ series: string; x1: number; x2: number; state: string }> = [];
+  const marks: Array<{ series: string; tMs: number; endMs: number; spec: string; row: number }> = [];
+  for (const { label, run } of withRecovery) {
+    const rec = run.recovery!;
+    const endMs = Math.max(run.migrationMs, ...rec.timeline.map((t) => t.tMs), ...(rec.injections ?? []).map((i) => i.tMs + i.durationMs));
+    let from = 0;
+    let state = 'active';
+    for (const t of rec.timeline) {
+      if (t.tMs > from) spans.push({ series: label, x1: from, x2: t.tMs, state });
+      from = t.tMs;
+      state = t.state;
+    }
+    spans.push({ series: label, x1: from, x2: Math.max(endMs, from), state });
+    (rec.injections ?? []).forEach((i, k) => marks.push({ series: label, tMs: i.tMs, endMs: i.tMs + i.durationMs, spec: i.spec, row: k % 2 }));
+  }
+  return c.render({
+    width: WIDTH, height: 70 + 64 * withRecovery.length, marginLeft: 120, marginBottom: 36,
+    x: { label: 'time since the migration started (ms) →', ...grid },
+    y: { label: null, domain: withRecovery.map((r) => r.label) },
+    color: { legend: true, domain: Object.keys(STATE_COLOURS), range: Object.values(STATE_COLOURS) },
+    marks: [
+      Plot.barX(spans, { x1: 'x1', x2: 'x2', y: 'series', fill: 'state', insetTop: 4, insetBottom: 14 }),
+      Plot.link(marks, { x1: 'tMs', x2: 'endMs', y1: 'series', y2: 'series', stroke: '#222', strokeWidth: 3, dy: 10 }),
+      // labels alternate above the band and below the duration bars so that neighbours do not overlap
+      Plot.text(marks, { filter: (m: { row: number }) => m.row === 0, x: 'tMs', y: 'series', text: 'spec', dy: -23, textAnchor: 'start', fontSize: 10 }),
+      Plot.text(marks, { filter: (m: { row: number }) => m.row === 1, x: 'tMs', y: 'series', text: 'spec', dy: 20, textAnchor: 'start', fontSize: 10 }),
+    ],
+  }, warnings);
+}

@@ -21,6 +21,11 @@ class SharedLedger implements model.BlockLedger {
   set totalUs(t: number) { this.times[TIME_ALL_BLOCKED_TOTAL_US] = t; }
 }
 
+/** The ledger in shared memory, to read (recovery measures the blocktime accrued while paused). */
+export function sharedBlockLedger(ctl: Int32Array, times: Float64Array): model.BlockLedger {
+  return new SharedLedger(ctl, times);
+}
+
 export class Blocktime {
   private readonly ledger: SharedLedger;
   constructor(private readonly ctl: Int32Array, times: Float64Array) {

@@ -24,7 +24,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { CostModel } from '../virtual/costs.js';
 import { Link } from '../model/link.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import type { DilationReport, RunResult } from '../model/result.js';
@@ -91,21 +90,6 @@ function planned(
       // The link's time for every page (twice for hybrid's rounds), stretched D-fold: a floor, not a promise.
       wallEstimateMs: Number.isFinite(wireUs) ? Math.round((factor * wireUs * (opts.strategy === 'hybrid' ? 2 : 1)) / 1000) : null,
     },
-  };
-}
-
-/**
- * The virtual engine's cost profile of what a dilated threaded run models: the link (the same Link,
- * configured by the options), the guest's compute per access (`accessUs`, the value the threaded run
- * paced its vCPUs to), and nothing else. Every other cost is the simulator's own work, which
- * dilation takes out of modelled time, so it is 0; and every thread has a core of its own (a paced
- * vCPU needs 1/D of one, the services little more). The README's "Honest time" says why this and
- * not the measured `threads` profile (which prices the undilated simulator's own costs).
- */
-export function dilatedThreadsCostModel(accessUs: number, threads: number): CostModel {
-  return {
-    cores: threads, faultUs: 0, exitUs: 0, postUs: 0, receiveUs: 0, enqueueUs: 0, readUs: 0, scanPerEntryUs: 0, copyUs: 0, installUs: 0,
-    wakePerEntryUs: 0, lockHoldUs: 0, lockHandoverUs: 0, mmHoldUs: 0, wakeupUs: 0, accessUs, spin: false,
   };
 }
 

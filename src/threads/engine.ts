@@ -23,8 +23,10 @@ import { formatBytes } from '../units.js';
 import { Errors, SimError } from '../errors.js';
 import { handlerCount, uffdOfHandler } from '../model/memslots.js';
 import { noDilation } from '../model/run-result.js';
+import { hasPreemptThread } from '../model/delivery.js';
+import { createStrategy } from '../model/strategies/index.js';
 import {
-  BELL_FETCHER, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_PRECOPY, CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED,
+  BELL_FETCHER, BELL_PREEMPT, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_PRECOPY, CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED,
   CTL_VCPUS_DONE, CTL_VCPUS_STARTED, TIME_GO_US, TIME_MIGRATION_START_US,
 } from './layout.js';
 import { log } from '../log.js';
@@ -36,12 +38,13 @@ import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
 import type { SimulateHooks } from '../hooks.js';
 import { buildThreadsResult, prefill } from './results.js';
-import { loadTrace } from '../model/trace.js';
+import { loadTrace, prepareTrace } from '../model/trace.js';
 import { Monitor } from './monitor.js';
 import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';
 
-export async function runThreads(opts: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
+export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
+  const opts = await prepareTrace(options);
   checkHostFits(opts);
   const planned = await planDilation(opts, (probe, factor) =>
     runPlanned(probe, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } }));
@@ -97,7 +100,7 @@ class ThreadedRun {
   private monitor: Monitor | null = null;
 
   constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks, readonly planned: PlannedDilation) {
-    const traces = opts.workload === 'trace' ? loadTrace(opts.trace!, opts.vcpus) : null;
+    const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.clock = realClock(performance.timeOrigin, planned.plan.factor);
     this.shared = allocateShared(opts, performance.timeOrigin, planned.plan, traces);
     this.views = openShared(this.shared);
@@ -165,6 +168,9 @@ class ThreadedRun {
     if (opts.mode === 'none') return vcpuEnds;
     if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
     this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0 }, fetcherEnds);
+    if (hasPreemptThread(opts, createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds }).urgentChannel)) {
+      this.services.start('preempt thread', { role: 'preempt', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
+    }
     for (let h = 0; h < handlerCount(opts); h++) {
       this.services.start(`uffd handler ${h}`, { role: 'handler', shared, vcpuPorts: [], uffd: uffdOfHandler(opts, h), handler: h }, []);
     }
@@ -242,7 +248,7 @@ class ThreadedRun {
   /** Wakes every thread that may sleep: service doorbells, handler bells, the start gun, page waits. */
   private wakeEverything(): void {
     const ctl = this.views.ctl;
-    for (const b of [BELL_FETCHER, BELL_SOURCE]) {
+    for (const b of [BELL_FETCHER, BELL_SOURCE, BELL_PREEMPT]) {
       Atomics.add(ctl, bellWord(b), 1);
       Atomics.notify(ctl, bellWord(b));
     }

@@ -8,17 +8,17 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
 import { Installer } from './installer.js';
-import { CTL_ABORT, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_SWITCH_DONE_US } from './layout.js';
+import { CTL_ABORT, CTL_PRESENT_PAGES, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
-import { CH_BULK, CH_URGENT, decode, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import { CH_BULK, decode, MF_AHEAD, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
 import { FaultResolver } from './resolver.js';
 import { newFetcherStats } from '../model/stats.js';
 import { pagesPerUffd } from '../model/memslots.js';
 import { FrameReceiver } from './receiver.js';
 import { awaitStartGun, openShared } from './shared.js';
 
-/** Pushed pages installed per round before the fetcher looks at fault records and the urgent channel again. */
+/** Pushed pages installed per round before the fetcher looks at fault records again. */
 const BULK_BATCH = 32;
 
 export function runFetcher(start: ServiceStart): FetcherStats {
@@ -29,9 +29,9 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   // network 'none': no source host; pages come from a local copy of the image (demand_paging_test).
   const local = opts.network === 'none' ? new LocalImage(views.image, opts.pageSize) : null;
   const toSource = local ? null : new WireRing(start.shared.wireToSource[0]!);
+  // The bulk stream: this is QEMU's listen thread (the urgent channel has a thread of its own, preempt.ts).
   const receiver = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDest[CH_BULK]!), clock, ctl);
-  // postcopy-preempt's urgent channel (carries nothing for other strategies).
-  const urgent = local ? null : new FrameReceiver(new WireRing(start.shared.wireToDest[CH_URGENT]!), clock, ctl);
+  installer.deferWakes = opts.wakeBatch > 1;
   let sweepCursor = 0;
   let bulkFreed = 0;
   const ringSlotsQuarter = local ? 0 : Math.max(1, new WireRing(start.shared.wireToDest[CH_BULK]!).slots >> 2);
@@ -56,11 +56,19 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   const onFault = (rec: MemoryFaultRecord): void => {
     stats.recordLagUsTotal += Math.max(0, clock.nowUs() - rec[MF_TIME_US]); // vCPU exit -> fetcher reads it
     resolver.resolve(mem.pageOfGpa(rec[MF_GPA]), rec[MF_VCPU], rec[MF_FLAGS]);
+    // A syndrome record's walk: the pages the source's walk sends with the table page (src/model/arch/).
+    for (let i = MF_AHEAD; i < rec.length; i++) if (rec[i]! >= 0) resolver.resolve(mem.pageOfGpa(rec[i]!), rec[MF_VCPU], rec[MF_FLAGS]);
   };
 
   awaitStartGun(ctl);
+  const crash = opts.inject.find((i) => i.kind === 'fetcher-crash');
+  const crashAtUs = crash ? times[TIME_MIGRATION_START_US]! + crash.atUs : Infinity;
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
+    if (clock.nowUs() >= crashAtUs) {
+      throw new Error(`GUEST_LOST: the destination's page fetcher died at ${(crash!.atUs / 1000).toFixed(1)} ms with ` +
+        `${mem.pages - Atomics.load(ctl, CTL_PRESENT_PAGES)} pages only on the source: the guest is lost (postcopy depends on both hosts)`);
+    }
     if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
     let inFlight = false;
     for (let v = 0; v < vcpuPorts.length; v++) {
@@ -73,18 +81,18 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       }
     }
     let nextArriveUs = Infinity;
-    if (receiver && urgent) {
-      const bulkBefore = receiver.frames, urgentBefore = urgent.frames;
+    if (receiver) {
+      const bulkBefore = receiver.frames;
       // The bulk stream in bounded batches: when this thread falls behind the link, a fault record
-      // or an urgent page must not wait for a whole backlog of pushed pages to be installed.
-      const urgentNext = urgent.drain(onPage);
+      // must not wait for a whole backlog of pushed pages to be installed.
       const bulkNext = receiver.drain(onPage, onDiscard, BULK_BATCH);
-      nextArriveUs = Math.min(urgentNext, bulkNext);
+      nextArriveUs = bulkNext;
+      installer.flushWakes(); // --wake-batch: one UFFDIO_WAKE per run of what this round copied
       // Ring space freed for the source, which may sleep on a full ring. Waking it costs a futex
       // call (~20 us here): on the bulk ring only once a quarter of it is free again or it ran dry
       // (measured at 100 Gbit/s: a wake every 32 frames held the pipeline to 1.7 us per page).
       bulkFreed += receiver.frames - bulkBefore;
-      if (urgent.frames !== urgentBefore || bulkFreed >= ringSlotsQuarter || (bulkFreed > 0 && bulkNext === Infinity)) {
+      if (bulkFreed >= ringSlotsQuarter || (bulkFreed > 0 && bulkNext === Infinity)) {
         bulkFreed = 0;
         sourceBell.ring();
       }
@@ -107,7 +115,7 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
   }
   stats.sleeps = fetcherBell.sleeps;
-  stats.framesReceived = (receiver?.frames ?? 0) + (urgent?.frames ?? 0);
-  stats.bytesReceived = (receiver?.bytes ?? 0) + (urgent?.bytes ?? 0);
+  stats.framesReceived = receiver?.frames ?? 0;
+  stats.bytesReceived = receiver?.bytes ?? 0;
   return stats;
 }

@@ -30,6 +30,8 @@ export class FrameQueue {
   headFlags(): number { return this.flags[this.head]!; }
   headChannel(): number { return this.channel[this.head]!; }
   headQueuedUs(): number { return this.queuedUs[this.head]!; }
+  /** Drops every frame (a connection lost with what sat in its send buffer). */
+  clear(): void { this.head = this.tail = 0; this.bytes = 0; }
   shift(bytes: number): void { this.head++; this.bytes -= bytes; if (this.head === this.tail) this.head = this.tail = 0; }
   private compact(): void {
     const n = this.tail - this.head;

@@ -17,6 +17,10 @@ export const OVERWRITTEN = 2;
 
 export class Installer {
   private readonly arrivalMs: Float32Array;
+  /** --wake-batch: copy with MODE_DONTWAKE, collect the pages, wake them with flushWakes(). */
+  deferWakes = false;
+  private readonly batch = new Int32Array(64);
+  private batchN = 0;
   constructor(
     shared: SharedState,
     private readonly mem: GuestMemory,
@@ -50,9 +54,24 @@ export class Installer {
     // after the run or, for the live view, approximately: a torn read only misplaces one cell briefly).
     const nowUs = batchNowUs < 0 || (flags & PAGE_FLAG_DEMAND) !== 0 ? this.clock.nowUs() : batchNowUs;
     this.arrivalMs[page] = Math.max(0.001, (nowUs - this.times[TIME_GO_US]!) / 1000);
-    if (this.queues.length) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
+    if (this.queues.length) {
+      if (!this.deferWakes) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
+      else { this.batch[this.batchN++] = page; if (this.batchN === this.batch.length) this.flushWakes(); }
+    }
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) this.checkDone();
     return INSTALLED;
+  }
+
+  /** UFFDIO_WAKE for the pages copied with DONTWAKE: one walk per run of contiguous pages. Allocates nothing. */
+  flushWakes(): void {
+    const b = this.batch, n = this.batchN;
+    for (let i = 0; i < n;) {
+      let j = i + 1;
+      while (j < n && b[j] === b[j - 1]! + 1) j++;
+      this.queues[uffdOfPage(b[i]!, this.queues.length, this.pagesPerQueue)]!.wakeRange(b[i]!, j - i);
+      i = j;
+    }
+    this.batchN = 0;
   }
 
   /** hybrid's switch: forget a stale page (it will come again by demand or push). */

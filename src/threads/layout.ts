@@ -42,6 +42,7 @@ export const CTL_GO = 9; // the start gun: all threads ready, the guest runs on 
 export const CTL_PRECOPY = 10; // hybrid: services start precopy while the guest still runs on the source
 export const CTL_SWITCHED = 11; // hybrid: the destination processed the switch (discards): the guest may start
 export const CTL_SERVICES_READY = 12; // service threads loaded and about to enter their loop
+export const CTL_HANDLERS_CRASHED = 13; // an injected uffd handler crash, not restarted: nothing reads the uffd
 // line 1: pages installed so far (every install)
 export const CTL_PRESENT_PAGES = LINE_WORDS;
 // line 2: the blocktime transition (every fault's start and end)
@@ -54,7 +55,8 @@ export const CTL_RX_KIB = 3 * LINE_WORDS;
 export const CTL_BELLS = 4 * LINE_WORDS;
 export const BELL_FETCHER = 0;
 export const BELL_SOURCE = 1;
-export const MAX_BELLS = 2;
+export const BELL_PREEMPT = 2;
+export const MAX_BELLS = 3;
 export function bellWord(bell: number): number { return CTL_BELLS + LINE_WORDS * bell; }
 /** Per vCPU, a line each: fault records posted to the fetcher (it polls only ports with news). */
 export const CTL_POSTED = CTL_BELLS + LINE_WORDS * MAX_BELLS;
@@ -88,6 +90,8 @@ export const VS_BAD_READS = 6;
 export const VS_LAST_FLAGS = 7; // flags of the vCPU's latest fault record (memory_fault or uffd_msg)
 export const VS_LAST_PAGE = 8; // page of its latest fault
 export const VS_LAST_FAULT_US = 9;
+export const VS_LAST_KIND = 10; // its latest fault's kind, access, level... packed (src/model/arch/vcpu-faults.ts)
+export const VS_LAST_DATA_PAGE = 11; // the page its latest faulting access was for (a walk's data page)
 export const VCPU_STRIDE = 16; // 128 bytes: each vCPU's live stats on lines of their own
 export const VCPU_RUNNING = 0;
 export const VCPU_FAULTED = 1; // exited / queued its fault, not yet sleeping

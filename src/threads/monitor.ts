@@ -12,7 +12,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { Clock } from './clock.js';
 import { until } from './wait.js';
 import {
-  CTL_BLOCKED_VCPUS, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_GO_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
+  CTL_BLOCKED_VCPUS, CTL_HANDLERS_CRASHED, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_GO_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
 } from './layout.js';
 import { EventPublisher } from './observe.js';
 import type { SharedState } from './protocol.js';
@@ -54,7 +54,10 @@ export class Monitor {
       const waiting = vstats[b + VS_WAIT_PAGE]!;
       const since = vstats[b + VS_WAIT_SINCE_US]!;
       if (waiting > 0 && now - since > opts.watchdogUs && vstats[b + VS_WAIT_PAGE] === waiting) {
-        this.fail(Errors.pageNeverArrived(v, views.mem.gpaOfPage(waiting - 1), (now - since) / 1000));
+        this.fail(Atomics.load(ctl, CTL_HANDLERS_CRASHED)
+          ? new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: vCPU ${v} waited ${((now - since) / 1000).toFixed(0)} ms on ` +
+            `gpa 0x${views.mem.gpaOfPage(waiting - 1).toString(16)} (Firecracker's failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)`)
+          : Errors.pageNeverArrived(v, views.mem.gpaOfPage(waiting - 1), (now - since) / 1000));
       }
     }
     const presentPages = Atomics.load(ctl, CTL_PRESENT_PAGES);

@@ -6,15 +6,15 @@
 import {
   ARRIVED_DEMAND, ARRIVED_ZERO, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
   TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
-  VS_ACCESSES, VS_FAULTS, VS_LAST_FAULT_US, VS_LAST_FLAGS, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
+  VS_ACCESSES, VS_FAULTS, VS_LAST_DATA_PAGE, VS_LAST_FAULT_US, VS_LAST_KIND, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
 } from './layout.js';
-import type { DecodedFault, SimEvent, VcpuLane, VcpuSnapshot } from '../events.js';
+import type { SimEvent, VcpuLane, VcpuSnapshot } from '../events.js';
 import { GuestMemory } from './guest-memory.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 import type { PageMap } from '../model/result.js';
 import { mapGeometry, PageMapBuilder } from '../model/page-map.js';
-import { describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from '../model/uapi.js';
+import { decodedFault, stage1Of, unpackLastFault } from '../model/arch/vcpu-faults.js';
 
 /** The memory map of a finished run, from when and how each page arrived. */
 export function pageMap(opts: ResolvedOptions, shared: SharedState): PageMap {
@@ -40,6 +40,7 @@ export class EventPublisher {
   private readonly cellDemand: Int32Array;
   private readonly lastFaults: Float64Array;
   private last = { tMs: 0, faults: 0, accesses: 0 };
+  private readonly tables: ReturnType<typeof stage1Of>;
 
   constructor(private readonly opts: ResolvedOptions, shared: SharedState, private readonly emit: (e: SimEvent) => void) {
     this.ctl = new Int32Array(shared.ctlSab, 0, CTL_WORDS);
@@ -51,6 +52,7 @@ export class EventPublisher {
     this.cellPresent = new Int32Array(this.cells).fill(-1);
     this.cellDemand = new Int32Array(this.cells);
     this.lastFaults = new Float64Array(opts.vcpus);
+    this.tables = stage1Of(opts);
   }
 
   start(): void {
@@ -84,10 +86,10 @@ export class EventPublisher {
       if (f !== this.lastFaults[v]) {
         this.lastFaults[v] = f;
         const page = this.vstats[b + VS_LAST_PAGE]!;
-        const flags = this.vstats[b + VS_LAST_FLAGS]!;
+        const last = unpackLastFault(this.vstats[b + VS_LAST_KIND]!, page, this.vstats[b + VS_LAST_DATA_PAGE]!);
         this.emit({
           type: 'fault', tMs: Math.max(0, (this.vstats[b + VS_LAST_FAULT_US]! - this.times[TIME_GO_US]!) / 1000), vcpu: v, page,
-          record: this.decode(v, page, flags),
+          record: decodedFault(this.opts, this.tables, last, this.mem.gpaOfPage(page), v),
         });
       }
     }
@@ -101,12 +103,6 @@ export class EventPublisher {
       blocktimeMs: Math.round(this.times[TIME_ALL_BLOCKED_TOTAL_US]! / 100) / 10, vcpus, latencyBuckets, cells: this.changedCells(),
     });
     this.last = { tMs, faults, accesses };
-  }
-
-  private decode(v: number, page: number, flags: number): DecodedFault {
-    const gpa = this.mem.gpaOfPage(page);
-    if (this.opts.mode === 'uffd') return { kind: 'uffd_msg', event: UFFD_EVENT_PAGEFAULT, flags, flagNames: describeUffdFlags(flags), address: gpa, ptid: v };
-    return { kind: 'memory_fault', exitReason: KVM_EXIT_MEMORY_FAULT, flags, flagNames: describeMemoryFaultFlags(flags), gpa, size: this.opts.pageSize };
   }
 
   private changedCells(): Array<[number, number, number, number]> {

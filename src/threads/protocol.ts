@@ -34,9 +34,18 @@ export function decode<T>(bytes: Uint8Array): T {
 }
 
 // ---- hot-path records (arrays; index constants name the fields) ----
-/** [vcpu, seq, flags, gpa, size, faultUs]: `flags, gpa, size` are kvm_run.memory_fault verbatim. */
-export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number];
-export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5;
+/**
+ * The exit a vCPU hands over: [vcpu, seq, flags, gpa, size, faultUs, exitReason], where `flags, gpa,
+ * size` are kvm_run.memory_fault verbatim and exitReason is KVM_EXIT_MEMORY_FAULT (39). With
+ * --fault-record syndrome the exit also carries the raw syndrome (src/model/arch/record.ts): ESR_EL2
+ * or the exit qualification, the VA, the hardware's address, HPFAR_EL2 (arm64), and for a stage-1
+ * walk the gpas of the pages the source's walk sends with it (-1: none), MF_AHEAD_SLOTS of them.
+ */
+export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number, exitReason: number, ...syndrome: number[]];
+export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5, MF_EXIT_REASON = 6;
+export const MF_SYNDROME = 7, MF_VA = 8, MF_HW_ADDRESS = 9, MF_HPFAR = 10, MF_AHEAD = 11, MF_AHEAD_SLOTS = 5;
+export const MF_NEUTRAL_LENGTH = MF_EXIT_REASON + 1;
+export const MF_SYNDROME_LENGTH = MF_AHEAD + MF_AHEAD_SLOTS;
 
 /** Wire frame kinds (a wire ring record's `kind`; its fields a, b, c per kind in the header above). */
 export const FRAME_REQUEST = 1; // QEMU's MIG_RP_MSG_REQ_PAGES, plus who faulted (for strategies)
@@ -47,6 +56,8 @@ export { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESE
 export const CH_BULK = 0;
 export const CH_URGENT = 1;
 export const CH_HANDLER0 = 2;
+/** Channel of vCPU `v` when vCPUs resolve their own exits over the link (after the handlers'). */
+export function vcpuChannel(handlers: number, v: number): number { return CH_HANDLER0 + handlers + v; }
 
 /**
  * The run's time dilation (src/threads/dilation.ts decides it): `factor` D stretches every modelled
@@ -71,10 +82,11 @@ export interface SharedState {
   writeCountSabs: SharedArrayBuffer[];
   /** uffd mode: one shared fault queue, or one per vCPU slice. */
   uffdSabs: SharedArrayBuffer[];
-  /** The network, one ring per channel and direction (src/threads/wire.ts): channels CH_BULK and
-   *  CH_URGENT are the fetcher's, CH_HANDLER0 + h belongs to uffd handler h. Page rings are shared
-   *  WebAssembly memories (the source derives pages into them with SIMD). */
-  wireToDest: WebAssembly.Memory[];
+  /** The network, one ring per channel and direction (src/threads/wire.ts): CH_BULK (the listen
+   *  thread) and CH_URGENT (the preempt thread), CH_HANDLER0 + h uffd handler h's requests, then
+   *  vcpuChannel(handlers, v) when vCPUs resolve their own exits. Rings that carry pages are shared
+   *  WebAssembly memories (the source derives pages into them with SIMD); the rest plain SABs. */
+  wireToDest: Array<WebAssembly.Memory | SharedArrayBuffer>;
   wireToSource: SharedArrayBuffer[];
   /**
    * hybrid: each page's version on the source (Uint8 per page; the guest's precopy writes raise it),
@@ -86,6 +98,8 @@ export interface SharedState {
   arrivalMsSab: SharedArrayBuffer;
   /** workload 'trace': each vCPU's recorded accesses. */
   traces: VcpuTrace[] | null;
+  /** The guest's page attributes and MTE tag state, one byte per page each (src/model/arch/regions.ts). */
+  archSab: SharedArrayBuffer;
 }
 
 /** Arguments of one vCPU task (piscina), like memstress_vcpu_args. */
@@ -122,7 +136,7 @@ export interface VerifyReport {
 
 /** Startup data of the fetcher / source / handler threads (workerData). */
 export interface ServiceStart {
-  role: 'fetcher' | 'source' | 'handler';
+  role: 'fetcher' | 'source' | 'handler' | 'preempt';
   shared: SharedState;
   /** fetcher: the vCPU ports (exit mode) */
   vcpuPorts: MessagePort[];

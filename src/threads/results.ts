@@ -2,6 +2,7 @@
  * The end of a threaded run: its totals handed to the model's result builder (src/model/run-result.ts),
  * and mode none's prefilled memory (every page present before the guest starts).
  */
+import { availableParallelism } from 'node:os';
 import { peakRssBytes } from '../rss.js';
 import type { PlannedDilation } from './dilation.js';
 import type { GuestMemory } from './guest-memory.js';
@@ -25,7 +26,7 @@ export function buildThreadsResult(
 ): RunResult {
   const { times } = views;
   const source = services.find((s): s is SourceStats => s.role === 'source') ?? null;
-  const fetchers = services.filter((s): s is FetcherStats => s.role === 'fetcher' || s.role === 'handler');
+  const fetchers = services.filter((s): s is FetcherStats => s.role !== 'source' && s.role !== 'error');
   return buildResult({
     engine: 'threads', opts, vcpus: reports, latency: mergeHistograms(reports.map((r) => r.latency)), source, fetchers,
     uffd: sumUffdLockStats(views.queues.map((q) => q.stats())), uffdQueues: views.queues.length,
@@ -38,6 +39,7 @@ export function buildThreadsResult(
     migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
     switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
     timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), dilation: planned.report,
+    engineInfo: { profile: null, cores: availableParallelism() }, recovery: source?.recovery ?? null,
   });
 }
 

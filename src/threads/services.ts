@@ -4,7 +4,7 @@
  * reporting fails the run with a diagnosis naming it.
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
-import { Errors, type SimError } from '../errors.js';
+import { Errors, SimError } from '../errors.js';
 import { workerUrl } from './paths.js';
 import type { ServiceReport, ServiceStart } from './protocol.js';
 
@@ -30,7 +30,10 @@ export class ServiceThreads {
       let got: ServiceReport | null = null;
       worker.on('message', (r: ServiceReport) => {
         got = r;
-        if (r.role === 'error') this.fail(Errors.workerDied(r.who, r.message.split('\n')[0]!));
+        if (r.role === 'error') {
+          const line = r.message.split('\n')[0]!;
+          this.fail(line.startsWith('GUEST_LOST: ') ? new SimError('GUEST_LOST', line.slice(12)) : Errors.workerDied(r.who, line));
+        }
       });
       worker.on('error', (e) => this.fail(Errors.workerDied(name, e.message)));
       worker.on('exit', (code) => {

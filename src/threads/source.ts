@@ -17,19 +17,27 @@
  * the wire, at most a lookahead ahead of now, and written to the receiving thread's wire ring,
  * which holds them until their arrival time. A request is acted on when it would have arrived
  * (inbound link). All times are modelled time (wall time / the run's dilation).
+ *
+ * Each frame goes to the thread that installs it (src/model/delivery.ts): the listen thread (bulk
+ * ring), the preempt thread (urgent ring), or the vCPU that asked, on its own ring. With injections
+ * the link loses frames and the connection pauses; source-recovery.ts runs the recovery.
  */
 import type { Clock } from './clock.js';
 import type { Doorbell } from './doorbell.js';
 import { FrameQueue, RequestQueue } from './frame-queue.js';
 import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US } from './layout.js';
-import { Link } from '../model/link.js';
+import { Link, LOST } from '../model/link.js';
+import { Impairments } from '../model/impairments.js';
+import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
+import { SourceRecovery } from './source-recovery.js';
+import { sharedBlockLedger } from './blocktime.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import {
-  CH_BULK, CH_HANDLER0, CH_URGENT, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PREFETCH, PAGE_FLAG_ZERO, type ServiceStart, type SourceStats,
+  CH_BULK, CH_URGENT, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PREFETCH, PAGE_FLAG_ZERO, type ServiceStart, type SourceStats,
 } from './protocol.js';
 import { SendPolicy } from '../model/send-policy.js';
 import { newSourceStats } from '../model/stats.js';
-import { awaitStartGun, handlerBell, openShared, type Views } from './shared.js';
+import { awaitStartGun, openShared, type Views } from './shared.js';
 import { createStrategy, type Strategy } from '../model/strategies/index.js';
 import { WireRing } from './wire.js';
 import { PageDeriver } from './page-deriver.js';
@@ -75,8 +83,13 @@ export class SourceHost {
   readonly lookaheadUs: number;
   /** The send buffer's wire time (modelled us): more than this can never be committed. */
   private readonly sendBufferUs: number;
-  private readonly bells: Doorbell[];
+  /** Who is told a frame arrived: the listen and preempt threads' bells; null: a vCPU's ring (its page's state word is notified). */
+  private readonly bells: Array<Doorbell | null>;
   private readonly rung: Uint8Array;
+  private readonly rungPage: Int32Array;
+  private readonly imp: Impairments | null;
+  /** Injections planned: the recovery, made when the migration's start time is known. */
+  recovery: SourceRecovery | null = null;
   /** Send-buffer bytes of one queued page frame. */
   readonly pageFrameBytes: number;
   private readonly prefetch: number[] = [];
@@ -91,16 +104,18 @@ export class SourceHost {
     this.opts = opts;
     this.clock = views.clock;
     this.toDest = start.shared.wireToDest.map((s) => new WireRing(s));
-    this.derivers = start.shared.wireToDest.map((m, ch) => PageDeriver.create(m, this.toDest[ch]!));
+    this.derivers = start.shared.wireToDest.map((m, ch) => (m instanceof SharedArrayBuffer ? null : PageDeriver.create(m, this.toDest[ch]!)));
     this.toSource = start.shared.wireToSource.map((s) => new WireRing(s));
     const linkCfg = { bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes };
-    this.outbound = new Link(linkCfg);
-    this.inbound = new Link(linkCfg);
+    // Injections: the plan's times count from the migration's start, known once the start gun fired.
+    this.imp = opts.inject.length ? new Impairments(opts.inject, opts.seed, opts.reconnectUs) : null;
+    this.outbound = new Link(linkCfg, this.imp, 'bulk');
+    this.inbound = new Link(linkCfg, this.imp, 'inbound');
     this.strategy = createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds });
     this.policy = new SendPolicy(opts.pages, this.strategy, this.stats, opts.recordSendOrder);
-    const queues = views.queues;
-    this.bells = this.toDest.map((_, ch) => (ch < CH_HANDLER0 ? views.fetcherBell : handlerBell(queues[queues.length === 1 ? 0 : ch - CH_HANDLER0]!)));
+    this.bells = this.toDest.map((_, ch) => (ch === CH_BULK ? views.fetcherBell : ch === CH_URGENT ? views.preemptBell : null));
     this.rung = new Uint8Array(this.toDest.length);
+    this.rungPage = new Int32Array(this.toDest.length);
     this.pageFrameBytes = opts.pageSize + PAGE_HEADER_BYTES;
     this.lookaheadUs = LOOKAHEAD_WALL_US / this.clock.dilation;
     this.sendBufferUs = this.outbound.serialiseUs(opts.sendBufferBytes);
@@ -115,14 +130,23 @@ export class SourceHost {
     if (!awaitStartGun(ctl)) return;
     // From the migration's start: this thread's own start-up lag is a stall too.
     this.stallCountedToUs = this.views.times[TIME_MIGRATION_START_US]!;
+    if (this.imp) {
+      this.recovery = new SourceRecovery(this.imp, this.views.times[TIME_MIGRATION_START_US]!, this.opts.pages, this.opts.unsafeForgetResend,
+        sharedBlockLedger(ctl, this.views.times));
+    }
     if (this.strategy.precopyRounds && this.running()) runPrecopyRounds(this);
     this.postcopy();
   }
 
-  /** Queues a page the policy has claimed: urgent socket for a demanded page under preempt, else bulk. */
-  private queueClaimed(page: number, flags: number, channel: number, nowUs: number): void {
-    const q = this.policy.isUrgent(flags) ? this.urgent : this.bulk;
-    q.push(page, flags, q === this.urgent ? CH_URGENT : channel, nowUs, this.pageFrameBytes);
+  /**
+   * Queues a page the policy has claimed on its socket (urgent for a demanded page under preempt,
+   * else bulk), for the thread that installs it (src/model/delivery.ts).
+   */
+  private queueClaimed(page: number, flags: number, requestChannel: number, nowUs: number): void {
+    const isUrgent = this.policy.isUrgent(flags);
+    const who = frameInstaller(this.opts, flags, isUrgent);
+    const channel = who === TO_VCPU ? requestChannel : who === TO_PREEMPT ? CH_URGENT : CH_BULK;
+    (isUrgent ? this.urgent : this.bulk).push(page, flags, channel, nowUs, this.pageFrameBytes);
   }
 
   private queuePage(page: number, flags: number, channel: number, nowUs: number): void {
@@ -143,8 +167,9 @@ export class SourceHost {
 
   /**
    * Derives page `page` at `version` straight onto channel `channel`'s ring, stamped with its
-   * arrival under the link model, and counts it; false (nothing sent) when the ring is full. The
-   * hot path of every page: allocates nothing.
+   * arrival under the link model, and counts it; false (nothing sent) when the ring is full. A frame
+   * the link loses takes its wire time and never reaches a ring (the recovery's bitmap will say so).
+   * The hot path of every page: allocates nothing.
    */
   emit(page: number, flags: number, channel: number, version: number, isUrgent: boolean, queuedUs: number, nowUs: number): boolean {
     const { image } = this.views;
@@ -153,6 +178,10 @@ export class SourceHost {
     const frameBytes = PAGE_HEADER_BYTES + (zero ? 0 : this.opts.pageSize);
     const out = this.outbound;
     const arriveUs = isUrgent ? out.urgentArrivalIfSent(frameBytes, nowUs) : out.arrivalIfSent(frameBytes, nowUs);
+    if (arriveUs === LOST) {
+      if (isUrgent) out.sendUrgent(frameBytes, nowUs); else out.send(frameBytes, nowUs);
+      return true;
+    }
     const ring = this.toDest[channel]!;
     const payloadAt = ring.reserve(FRAME_PAGE, page, flags, version, !zero, arriveUs);
     if (payloadAt < 0) return false;
@@ -163,7 +192,9 @@ export class SourceHost {
     }
     if (isUrgent) out.sendUrgent(frameBytes, nowUs); else out.send(frameBytes, nowUs);
     this.policy.countSent(page, flags, isUrgent, queuedUs, out.lastStartUs, arriveUs);
+    if (this.recovery !== null) this.recovery.delivered[page] = 1;
     this.rung[channel] = 1;
+    this.rungPage[channel] = page;
     return true;
   }
 
@@ -173,7 +204,8 @@ export class SourceHost {
       if (!this.rung[ch]) continue;
       this.rung[ch] = 0;
       this.toDest[ch]!.publish();
-      this.bells[ch]!.ring();
+      const bell = this.bells[ch];
+      if (bell) bell.ring(); else Atomics.notify(this.views.mem.pageState, this.rungPage[ch]!); // a vCPU sleeps on its page
     }
   }
 
@@ -210,8 +242,12 @@ export class SourceHost {
     for (let ch = 0; ch < this.toSource.length; ch++) {
       const ring = this.toSource[ch]!;
       for (let sentUs = ring.peek(); sentUs >= 0; sentUs = ring.peek()) {
-        this.requests.push(ring.a, ring.b, ch, this.inbound.send(REQUEST_BYTES, sentUs));
+        const arriveUs = this.inbound.send(REQUEST_BYTES, sentUs);
+        const page = ring.a, vcpu = ring.b;
         ring.consume();
+        // Lost on the way, or sent while the connection is down: asked again after the recovery.
+        if (arriveUs === LOST || (this.recovery !== null && !this.recovery.active)) continue;
+        this.requests.push(page, vcpu, ch, arriveUs);
       }
       ring.release();
     }
@@ -255,6 +291,13 @@ export class SourceHost {
       stats.loops++;
       if (opts.injectFault === 'source-dies' && stats.pagesSent >= 256) throw new Error('injected fault: source host crashed');
       const now = this.clock.nowUs();
+      const recovery = this.recovery;
+      if (recovery !== null && !recovery.step(now, [outbound, this.inbound], this.policy, views.mem.pageState, this.dropSockets, this.requeue)) {
+        this.readRequests(); // while paused they are lost
+        this.stallCountedToUs = now; // a paused link idles by design
+        this.sleepUntil(seen, Math.min(now + IDLE_WALL_US / this.clock.dilation, recovery.nextUs()));
+        continue;
+      }
       this.readRequests();
       this.serveRequests(now);
       const pushing = this.policy.pushing(Atomics.load(views.ctl, CTL_VCPUS_DONE) === opts.vcpus);
@@ -263,6 +306,7 @@ export class SourceHost {
       // Wake when the next request is due or when the wire has room for more within the lookahead.
       let wakeUs = now + IDLE_WALL_US / this.clock.dilation;
       wakeUs = Math.min(wakeUs, this.requests.nextArrivalUs());
+      if (recovery !== null) wakeUs = Math.min(wakeUs, recovery.nextUs());
       // Top the wire up when half of what can be committed has drained: the other half is the slack for
       // this thread's own wake-up (a sleep that overshoots by less never idles the link). What can be
       // committed is the lookahead, or less when the send buffer holds less wire time (4 MiB is 1.3 ms
@@ -274,8 +318,14 @@ export class SourceHost {
     }
   }
 
+  /** A pause: what sat in the sockets' buffers is gone with the connection (the bitmap will say so). */
+  private readonly dropSockets = (): void => { this.bulk.clear(); this.urgent.clear(); };
+  /** After the bitmap: a page a vCPU still waits for is queued again as demanded. */
+  private readonly requeue = (page: number): void => this.queueClaimed(page, PAGE_FLAG_DEMAND, CH_BULK, this.clock.nowUs());
+
   finish(): SourceStats {
     const { stats } = this;
+    if (this.recovery !== null) stats.recovery = this.recovery.ledger.result(this.outbound.framesLost + this.inbound.framesLost);
     stats.bytesToDest = this.outbound.bytes;
     stats.bytesToSource = this.inbound.bytes;
     stats.framesSent = this.outbound.frames;

@@ -174,6 +174,14 @@ export class UffdQueue {
    * queue is empty (the kernel's waitqueue_active() check).
    */
   wake(page: number): number {
+    return this.wakeRange(page, 1);
+  }
+
+  /**
+   * UFFDIO_WAKE after DONTWAKE copies: one walk under the lock for the run of pages
+   * [first, first + n) (the listen thread's batches are contiguous runs of the push order).
+   */
+  wakeRange(first: number, n: number): number {
     const w = this.w;
     if (Atomics.load(w, Q_WAITERS) === 0) return 0;
     let woken = 0;
@@ -184,7 +192,8 @@ export class UffdQueue {
       const s = w[e + E_STATE]!;
       if (s === ENTRY_NONE) continue;
       w[Q_WAKE_WALK_ENTRIES]!++;
-      if (w[e + E_PAGE] !== page) continue;
+      const p = w[e + E_PAGE]!;
+      if (p < first || p >= first + n) continue;
       if (s === ENTRY_PENDING) w[Q_PENDING]!--;
       Atomics.store(w, e + E_STATE, ENTRY_NONE);
       Atomics.sub(w, Q_WAITERS, 1);

@@ -21,18 +21,32 @@ import {
   CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, postedWord, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
-  CTL_LATENCY_BUCKETS, TIME_GO_US,
+  CTL_LATENCY_BUCKETS, TIME_GO_US, VS_LAST_KIND, VS_LAST_DATA_PAGE,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
-import { encode, type MemoryFaultRecord, type VcpuReport, type VcpuTask } from './protocol.js';
+import {
+  encode, MF_AHEAD, MF_AHEAD_SLOTS, MF_HPFAR, MF_HW_ADDRESS, MF_SYNDROME, MF_SYNDROME_LENGTH, MF_VA, vcpuChannel, type MemoryFaultRecord, type VcpuReport, type VcpuTask,
+} from './protocol.js';
 import { openShared } from './shared.js';
-import { pagesPerUffd, uffdOfPage } from '../model/memslots.js';
+import { handlerCount, pagesPerUffd, uffdOfPage } from '../model/memslots.js';
+import { newFetcherStats } from '../model/stats.js';
+import { HOLD_SPIN_US } from './doorbell.js';
+import { FrameReceiver } from './receiver.js';
+import { FaultResolver } from './resolver.js';
+import { WireRing } from './wire.js';
 import { Errors } from '../errors.js';
-import { Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, memoryFaultFlags, uffdPagefaultFlags } from '../model/uapi.js';
+import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, UFFD_PAGEFAULT_FLAG_MINOR } from '../model/uapi.js';
+import { FK_NONE } from '../model/arch/fault-kind.js';
+import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
+import type { FaultRecord } from '../model/arch/record.js';
+import { openArchState } from '../model/arch/regions.js';
+import { packLastFault, stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
 import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
+import { openTrace } from '../model/trace.js';
+import { GuestTime } from './guest-time.js';
 import { keyedWord, pageKey, writeTag } from '../model/rng.js';
 import { GuestPacer } from './pacer.js';
 import { describeStaleRead } from './verify.js';
@@ -50,28 +64,38 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const seed = opts.seed;
   const writeCount = task.shared.writeCountSabs.length ? new Uint8Array(task.shared.writeCountSabs[v]!) : null;
   const trace = task.shared.traces?.[v];
-  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v,
-    trace ? { gpas: new Float64Array(trace.gpasSab, 0, trace.length), accesses: new Uint8Array(trace.accessesSab, 0, trace.length) } : null);
+  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, trace ? openTrace(trace, opts) : null);
   const latency = createHistogram();
   const mySlot = WRITE_SLOT_BASE + v;
   const lastWord = mem.wordsPerPage - 1;
   // Spinning is the simulator's own mechanism: wall time, so spinUs / D of modelled time.
   const spinUs = opts.spinUs / clock.dilation;
   const perQueue = pagesPerUffd(opts);
-  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0];
+  // The exit as it crosses the port: neutral, or with the raw syndrome (protocol.ts, src/model/arch/).
+  const syndromeRecord = opts.faultRecord === 'syndrome';
+  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0, KVM_EXIT_MEMORY_FAULT];
+  if (syndromeRecord) while (record.length < MF_SYNDROME_LENGTH) record.push(-1);
+  const arch = new VcpuFaults(opts, v, stage1Of(opts), openArchState(opts, task.shared.archSab));
+  const guest = arch.guest;
   const fetcherBell = views.fetcherBell;
   // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
   // completes, plus a tail.
-  const limit = opts.accesses ?? (trace ? trace.length : Infinity);
+  const limit = trace ? (trace.length && (opts.accesses ?? trace.length)) : opts.accesses ?? Infinity;
   const untilMigrated = opts.accesses === undefined && !trace;
   let tail = untilMigrated ? opts.tailAccesses : 0;
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
   const thinkUs = opts.thinkUs;
   const exitMode = opts.mode === 'exit';
+  const minorMode = opts.uffdMode === 'minor'; // the uffd_msg says MINOR: the page is in the page cache, UFFDIO_CONTINUE maps it
   const selfResolve = exitMode && opts.exitResolver === 'vcpu';
-  const localImage = selfResolve ? new LocalImage(image, opts.pageSize) : null;
+  const overLink = selfResolve && opts.network === 'link';
+  const localImage = selfResolve && !overLink ? new LocalImage(image, opts.pageSize) : null;
   const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
+  // Over a link the vCPU asks the source on a channel of its own, and the page comes back to it.
+  const channel = vcpuChannel(handlerCount(opts), v);
+  const self = overLink ? new FaultResolver(newFetcherStats('fetcher'), mem, installer!, clock, null, new WireRing(task.shared.wireToSource[channel]!), views.sourceBell) : null;
+  const selfReceiver = overLink ? new FrameReceiver(new WireRing(task.shared.wireToDest[channel]!), clock, ctl) : null;
   let selfInstalled = 0, selfEexist = 0;
   const blocktime = new Blocktime(ctl, times);
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
@@ -92,6 +116,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     Atomics.wait(ctl, CTL_GO, 0, 50);
   }
   const t0 = clock.nowUs();
+  const guestTime = new GuestTime(clock, ctl, t0); // a trace's recorded time between accesses
   // Dilated: the guest's compute and think time are modelled durations too (src/threads/pacer.ts).
   const pacer = clock.dilation > 1 ? new GuestPacer(clock, task.shared.dilation.accessUs, thinkUs, t0) : null;
 
@@ -106,6 +131,28 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
       vstats[vs + VS_STATE] = VCPU_WAITING;
       Atomics.wait(st, page, s | PAGE_WAITERS, 50);
+      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
+    }
+  };
+
+  /**
+   * Exit resolver 'vcpu' over a link: install the frames that come back on this vCPU's channel until
+   * the page is present (it may also come by push, installed by the listen thread). It sleeps on the
+   * page's state word: the installer and the source (after writing this channel) both notify it.
+   */
+  const waitOwnPage = (page: number): void => {
+    for (;;) {
+      const before = selfReceiver!.frames;
+      const nextUs = selfReceiver!.drain(self!.onPage);
+      if (selfReceiver!.frames !== before) views.sourceBell.ring(); // ring space freed
+      const s = Atomics.load(st, page);
+      if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
+      // The next frame is due in modelled time; the sleep is wall time, D times longer.
+      const timeoutUs = nextUs === Infinity ? 20_000 : Math.min(20_000, Math.max(0, nextUs - clock.nowUs()) * clock.dilation);
+      if (timeoutUs <= HOLD_SPIN_US) continue; // due soon: a timed sleep would overshoot it
+      if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
+      vstats[vs + VS_STATE] = VCPU_WAITING;
+      Atomics.wait(st, page, s | PAGE_WAITERS, timeoutUs / 1000);
       if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
     }
   };
@@ -125,57 +172,88 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
   };
 
-  const fault = (page: number, access: Access): void => {
+  /** A record handed to userspace: `r` for the fault on `page`, resolved as `res` (src/model/arch/guest.ts). */
+  const fault = (page: number, r: FaultRecord, res: number): void => {
     const tFault = clock.nowUs();
     faults++;
-    const write = access === Access.Write;
-    const gpa = mem.gpaOfPage(page);
+    const gpa = r.gpa;
     vstats[vs + VS_STATE] = VCPU_FAULTED;
     vstats[vs + VS_WAIT_PAGE] = page + 1;
     vstats[vs + VS_WAIT_SINCE_US] = tFault;
     vstats[vs + VS_LAST_PAGE] = page;
     vstats[vs + VS_LAST_FAULT_US] = tFault;
-    // memory_fault.flags in exit mode, uffd_msg.arg.pagefault.flags in uffd mode.
-    const flags = exitMode ? memoryFaultFlags(access) : uffdPagefaultFlags(access);
+    // Split by the arch-neutral flags, whichever record the run hands out.
+    const nf = r.neutralFlags;
+    if (nf & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (nf & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
+    const ahead = res === RES_FETCH && guest !== null ? guest.collectAhead(mem) : 0;
+    arch.count(r, res, res === RES_FETCH ? 1 + ahead : 0);
+    // memory_fault.flags in exit mode (and for exits that never reach a uffd), uffd_msg flags in uffd mode.
+    const flags = exitMode || !r.uffdSees ? r.flags : r.uffdFlags | (minorMode ? UFFD_PAGEFAULT_FLAG_MINOR : 0);
     vstats[vs + VS_LAST_FLAGS] = flags;
+    vstats[vs + VS_LAST_KIND] = packLastFault(arch.last);
+    vstats[vs + VS_LAST_DATA_PAGE] = arch.last.dataPage;
     vstats[vs + VS_FAULTS] = faults;
     blocktime.begin(tFault);
-    if (exitMode) {
-      // The record KVM puts in kvm_run.memory_fault for this exit.
-      if (flags & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (flags & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
-      record[1] = seq++;
-      record[2] = flags;
-      record[3] = gpa;
-      record[5] = tFault;
-    }
-    if (selfResolve) {
-      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
-      // image, no shared queue and no other thread.
-      if (decideFault(mem, page, null) === FAULT_REQUEST) {
-        if (installer!.install(page, localImage!.words, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
-      }
-      waitPresentByState(page); // another vCPU may be installing it
-    } else if (port !== null) {
-      port.postMessage(encode(record));
-      Atomics.add(ctl, postedWord(v), 1);
-      fetcherBell.ring();
-      waitPresentByState(page);
-    } else {
-      if (write) faultsWrite++; else if (access === Access.Exec) faultsExec++; else faultsRead++;
-      waitWokenByUffd(page, flags, gpa);
-    }
+    if (res !== RES_FETCH) resolveLocally(res, tFault);
+    else if (exitMode) resolveExit(page, r, tFault, ahead);
+    else waitWokenByUffd(page, flags, gpa);
     const tResume = clock.nowUs();
+    guestTime.resumed(tResume);
+    if (pacer !== null) pacer.resumeAt(tResume);
     const installedMs = arrivalMs[page]!;
-    if (installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
+    if (res === RES_FETCH && installedMs > 0) resumeLagUsTotal += Math.max(0, tResume - times[TIME_GO_US]! - installedMs * 1000);
     blocktime.end(tResume);
     const dUs = tResume - tFault;
     blockedUs += dUs;
+    arch.done(r.kind, dUs);
     latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
     // Live histogram for the event stream: bucket N holds [2^N us, 2^(N+1) us).
     Atomics.add(ctl, CTL_LATENCY_BUCKETS + latencyBucket(dUs), 1);
     vstats[vs + VS_BLOCKED_US] = blockedUs;
     vstats[vs + VS_WAIT_PAGE] = 0;
     vstats[vs + VS_STATE] = VCPU_RUNNING;
+  };
+
+  /** Exit mode: the record to the fetcher (or resolved on this thread), then wait for the page(s). */
+  const resolveExit = (page: number, r: FaultRecord, tFault: number, ahead: number): void => {
+    record[1] = seq++;
+    record[2] = r.flags;
+    record[3] = r.gpa;
+    record[5] = tFault;
+    if (syndromeRecord) {
+      record[MF_SYNDROME] = r.syndrome; record[MF_VA] = r.va; record[MF_HW_ADDRESS] = r.hwAddress; record[MF_HPFAR] = r.hpfar;
+      for (let k = 0; k < MF_AHEAD_SLOTS; k++) record[MF_AHEAD + k] = k < ahead ? mem.gpaOfPage(guest!.ahead[k]!) : -1;
+    }
+    if (self) {
+      // Resolved on the vCPU's own thread over a link: it asks the source and installs what comes back.
+      self.resolve(page, v, r.flags); // asks unless the page is already on its way
+      waitOwnPage(page);
+      for (let k = 0; k < ahead; k++) { self.resolve(guest!.ahead[k]!, v, r.flags); waitOwnPage(guest!.ahead[k]!); }
+    } else if (selfResolve) {
+      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
+      // image, no shared queue and no other thread; a syndrome walk's pages too.
+      selfInstall(page);
+      for (let k = 0; k < ahead; k++) selfInstall(guest!.ahead[k]!);
+    } else {
+      port!.postMessage(encode(record));
+      Atomics.add(ctl, postedWord(v), 1);
+      fetcherBell.ring();
+    }
+    waitPresentByState(page); // with self-resolve: another vCPU may be installing it
+    for (let k = 0; k < ahead; k++) waitPresentByState(guest!.ahead[k]!); // the walk's pages, same round trip
+  };
+
+  const selfInstall = (page: number): void => {
+    if (decideFault(mem, page, null) !== FAULT_REQUEST) return;
+    if (installer!.install(page, localImage!.words, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
+  };
+
+  /** A conversion, a tag restore or a blind re-entry: the VMM's own work on this thread, then KVM_RUN. */
+  const resolveLocally = (res: number, tFault: number): void => {
+    guest!.applyLocal(res);
+    const workUs = res === RES_CONVERT ? opts.conversionUs : res === RES_RESTORE_TAGS ? opts.tagRestoreUs : 0;
+    // Modelled work, spun on the clock: a sleep this short would overshoot by the timer slack.
+    while (clock.nowUs() - tFault < workUs) { /* the VMM's modelled work */ }
   };
 
   let i = 0;
@@ -188,6 +266,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     }
     if (migrated && untilMigrated && tail-- <= 0) break;
     stream.next();
+    if (stream.gapUs > 0 && !guestTime.compute(stream.gapUs)) throw new Aborted('aborted');
     let page = stream.page;
     if (page < 0) {
       page = mem.pageOfGpa(stream.gpa);
@@ -200,12 +279,20 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     if (pacer !== null) pacer.step();
     else if (thinkUs > 0) Atomics.wait(thinkWord, 0, 0, thinkUs / 1000);
     if (thinkUs > 0) vstats[vs + VS_ACCESSES] = i; // slow motion for demos: publish every access, or the live view moves in steps of 256
-    if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) {
-      // Paced: the guest reaches this access at its modelled time, and the page may be there by then.
-      if (pacer !== null) pacer.catchUp();
+    if (guest === null) {
       if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) {
-        fault(page, stream.access);
-        if (pacer !== null) pacer.resumeAt(clock.nowUs());
+        // Paced: the guest reaches this access at its modelled time, and the page may be there by then.
+        if (pacer !== null) pacer.catchUp();
+        if ((Atomics.load(st, page) & PAGE_STATE_MASK) !== PAGE_PRESENT) fault(page, arch.buildData(page, mem.gpaOfPage(page), stream.access), RES_FETCH);
+      }
+    } else {
+      // A modelled guest: its walk, attributes and tags may stop the access first; after each
+      // resolution the access runs again from the start, as the hardware retries it.
+      guest.begin(page, stream.access);
+      if (pacer !== null && guest.obstacle(mem) !== FK_NONE) pacer.catchUp(); // paced, as above
+      for (let n = 0; guest.obstacle(mem) !== FK_NONE; n++) {
+        if (n > 16) throw new Error(`assertion failed: vCPU ${v} met ${n} obstacles on one access to page ${page}`);
+        fault(guest.obPage, arch.buildObstacle(mem.gpaOfPage(guest.obPage)), guest.resolution());
       }
     }
     const slot = mem.slotOfPage(page);
@@ -248,6 +335,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   blocktime.retire(tEnd);
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal, selfInstalled, selfEexist,
+    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
+    selfInstalled: selfInstalled + (self ? self.stats.installedDemand + self.stats.installedPushed : 0),
+    selfEexist: selfEexist + (self ? self.stats.eexist : 0), selfRequests: self ? self.stats.requestsSent : 0,
+    kindCounts: arch.counters.c, faultOrder: arch.order,
   };
 }

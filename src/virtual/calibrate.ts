@@ -1,132 +1,38 @@
 /**
  * `postcopy-sim calibrate`: measures the virtual engine's costs on this host and writes a cost
- * profile (src/virtual/costs.ts). Three sources, each cost naming the one it came from:
+ * profile (src/virtual/costs.ts). Sources, each cost naming the one it came from:
  *
- *   micro      primitives timed here: a contended cache line between two threads (Atomics.add),
- *              a futex wake (Atomics.wait/notify ping-pong), a 4 KiB copy, a MessagePort record,
- *              the threaded engine's own UffdQueue operations (enqueue, read() scan, wake walk)
- *   threads    simulate() at 1 and 2 vCPUs, network none, exit and uffd: the threaded engine's
- *              per-fault cost. The two costs no micro-benchmark isolates (the vCPU's own fault path
- *              overhead, exit and uffd) are the 1-vCPU residuals; the 2-vCPU runs are predicted,
- *              not fitted, and reported with their error.
- *   kernel     native/ (real userfaultfd, when cc and userfaultfd are available): the fault
- *              round trip with the handler on the same and on the other core, the time inside
- *              UFFDIO_COPY, an ordinary first-touch fault, and 2 threads on one uffd.
+ *   mechanisms native/uffd_mech.c: each cost of the userfaultfd path on its own (try_to_wake_up as
+ *              the waker pays it, the wake walk per waiter, poll() and an empty read(), UFFDIO_COPY,
+ *              _ZEROPAGE and _CONTINUE at 1 and 2 copiers, mmap_lock, a contended line)
+ *   kernel     native/uffd_paging.c: an ordinary first-touch fault and the fault round trip, for the
+ *              two costs no mechanism benchmark isolates (the fault's own path, the wake-up latency)
+ *   micro      primitives timed here for the threaded engine and the exit path's MessagePort
+ *   threads    simulate() at 1 and 2 vCPUs: the threaded engine's own costs; its two residuals are
+ *              fitted at 1 vCPU (marked as such); the 2-vCPU runs are predictions
  *
- * The 'kernel' profile (the default when the native run worked) predicts the kernel and the
- * published tables; the 'threads' profile (also in the file) predicts the threaded engine.
+ * Nothing here looks at the published tables. The 'kernel' profile predicts the kernel (the
+ * cross-check rows of `npm run bench -- published`); 'threads' predicts the threaded engine.
  */
-import { writeFileSync, fstatSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { resolveOptions, type OptionsInput } from '../options.js';
-import { encode, type MemoryFaultRecord } from '../threads/protocol.js';
-import { UffdQueue, uffdQueueBytes } from '../threads/uffd-queue.js';
 import type { CostModel, CostProfile } from './costs.js';
 import { runVirtual } from './engine.js';
+import { cacheLineUs, messagePortUs, pageCopyUs, syscallUs, uffdQueueCosts, wakeupUs, type MicroFacts } from './calibrate-micro.js';
 
 export interface CalibrateOptions {
   /** Pages each vCPU touches in the simulate() runs. @default 2048 */
   pagesPerVcpu?: number;
+  /** The profile's name. @default 'this-host' */
+  name?: string;
+  /** Short native runs (tests): noisier numbers. @default false */
+  quick?: boolean;
   /** Run the native kernel baseline. @default true */
   native?: boolean;
   log?: (line: string) => void;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-
-// ---- micro-benchmarks ------------------------------------------------------------------------
-
-/** Runs `body` (a function source taking (sab, id)) in `n` workers at once; resolves with their results. */
-async function inWorkers(n: number, body: string, sab: SharedArrayBuffer): Promise<number[]> {
-  const code = `const { workerData, parentPort } = require('node:worker_threads');
-    const f = ${body};
-    parentPort.postMessage(f(workerData.sab, workerData.id));`;
-  const ws = Array.from({ length: n }, (_, id) => new Worker(code, { eval: true, workerData: { sab, id } }));
-  return Promise.all(ws.map((w) => new Promise<number>((resolve, reject) => {
-    w.once('message', (m: number) => { resolve(m); void w.terminate(); });
-    w.once('error', reject);
-  })));
-}
-
-/** A cache line two cores fight over: per Atomics.add, when both add at once, minus the uncontended add. */
-async function cacheLineUs(): Promise<{ contendedUs: number; uncontendedUs: number }> {
-  const body = `(sab, id) => {
-    const a = new Int32Array(sab); const N = 2000000;
-    Atomics.add(a, 1, 1); while (Atomics.load(a, 1) < 2) {}
-    const t0 = performance.now(); for (let i = 0; i < N; i++) Atomics.add(a, 0, 1); return (performance.now() - t0) * 1000 / N; }`;
-  const runs: number[] = [];
-  for (let k = 0; k < 3; k++) runs.push(...await inWorkers(2, body, new SharedArrayBuffer(64)));
-  const solo = new Int32Array(new SharedArrayBuffer(64));
-  const N = 2_000_000;
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) Atomics.add(solo, 0, 1);
-  const uncontendedUs = ((performance.now() - t0) * 1000) / N;
-  return { contendedUs: Math.max(0.001, median(runs) - uncontendedUs), uncontendedUs };
-}
-
-/** A futex wake until the woken thread runs: half an Atomics.wait/notify ping-pong round trip. */
-async function wakeupUs(): Promise<number> {
-  const body = `(sab, id) => {
-    const a = new Int32Array(sab); const N = 3000; const me = id, other = 1 - id;
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) {
-      if (id === 0) { Atomics.store(a, 1, 1); Atomics.notify(a, 1); Atomics.wait(a, 0, 0); Atomics.store(a, 0, 0); }
-      else { Atomics.wait(a, 1, 0); Atomics.store(a, 1, 0); Atomics.store(a, 0, 1); Atomics.notify(a, 0); }
-    }
-    return (performance.now() - t0) * 1000 / N / 2; }`;
-  const r = await inWorkers(2, body, new SharedArrayBuffer(64));
-  return r[0]!;
-}
-
-function timeUs(n: number, f: () => void): number {
-  for (let i = 0; i < Math.min(n, 1000); i++) f();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) f();
-  return ((performance.now() - t0) * 1000) / n;
-}
-
-function pageCopyUs(): number {
-  const src = new Int32Array(1024).map((_, i) => i), dst = new Int32Array(1024 * 64);
-  let k = 0;
-  return timeUs(200_000, () => { dst.set(src, (k++ & 63) * 1024); });
-}
-
-/** The exit path's message: one memory_fault record posted and received on a MessagePort (post, receive). */
-function messagePortUs(): { postUs: number; receiveUs: number } {
-  const { port1, port2 } = new MessageChannel();
-  const rec: MemoryFaultRecord = [0, 0, 2, 4096, 4096, 1];
-  const N = 20_000;
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) port1.postMessage(encode(rec));
-  const t1 = performance.now();
-  for (let i = 0; i < N; i++) receiveMessageOnPort(port2);
-  const t2 = performance.now();
-  port1.close();
-  return { postUs: ((t1 - t0) * 1000) / N, receiveUs: ((t2 - t1) * 1000) / N };
-}
-
-/** The threaded engine's own uffd queue: enqueue, read() scan per slot, wake walk per entry, lock. */
-function uffdQueueCosts(): { lockHoldUs: number; enqueueUs: number; scanPerEntryUs: number; wakePerEntryUs: number; readUs: number } {
-  const V = 256;
-  const q = new UffdQueue(new SharedArrayBuffer(uffdQueueBytes(V)), V, 20, () => performance.now() * 1000);
-  const lockHoldUs = timeUs(200_000, () => { q.lock(); q.unlock(); });
-  const pairUs = timeUs(100_000, () => { q.enqueueFault(0, 1, 0, 4096); q.cancel(0); });
-  const out = new Int32Array(8);
-  const readUs = timeUs(50_000, () => { q.enqueueFault(0, 1, 0, 4096); q.read(out, 0); q.cancel(0); }) - pairUs;
-  // read() scans all V slots: its cost over an uncontended lock, per slot
-  const scanPerEntryUs = Math.max(0, readUs - lockHoldUs) / V;
-  for (let v = 1; v < V; v++) q.enqueueFault(v, 1000 + v, 0, 4096);
-  const wakeFullUs = timeUs(20_000, () => { q.wake(5); });
-  const wakePerEntryUs = Math.max(0, wakeFullUs - lockHoldUs) / (V - 1);
-  return { lockHoldUs, enqueueUs: Math.max(0, pairUs / 2 - lockHoldUs), scanPerEntryUs, wakePerEntryUs, readUs: Math.max(0, readUs - lockHoldUs - scanPerEntryUs * V) };
-}
-
-/** One kernel crossing through Node (fstat(0)): a lower bound of a syscall round trip. */
-function syscallUs(): number {
-  return timeUs(50_000, () => { fstatSync(0); });
-}
 
 // ---- the threaded engine's per-fault costs ----------------------------------------------------
 
@@ -158,116 +64,168 @@ export function predictPagesPerSec(costs: CostModel, vcpus: number, pages: numbe
 
 // ---- the profile --------------------------------------------------------------------------------
 
+/** The mechanism counts of the fault path (not measured: read off the kernel's code path). */
+const COUNTS = {
+  mmapLocksPerUffdFault: 3,
+  mmapLockLines: 2,
+  mmuLockLines: 2,
+};
+const COUNT_SOURCES = {
+  mmapLocksPerUffdFault: 'mechanism: the NOWAIT GUP and the blocking GUP under mmap_read_lock before handle_userfault, and the retried GUP after the wake (virt/kvm/kvm_main.c hva_to_pfn, mm/gup.c)',
+  mmapLockLines: 'mechanism: an rwsem read acquisition writes its count twice (down_read, up_read)',
+  mmuLockLines: 'mechanism: the retried stage-2 fault maps under read_lock(&kvm->mmu_lock), an rwlock: two writes of its count',
+};
+
+type Mech = Awaited<ReturnType<typeof import('../../native/mech.js').measureMechanisms>>;
+
+/** The kernel profile from the mechanism benchmarks and the fault baseline. */
+function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTouchUs: number, roundTripUs: number, micro: MicroFacts): [CostModel, Record<string, string>] | null {
+  if ('skipped' in m.wake || 'skipped' in m.walk || 'skipped' in m.emptyRead || 'skipped' in m.copy || 'skipped' in m.zeropage || 'skipped' in m.cacheLine) return null;
+  const ns = (sw: { points: Array<{ contenders: number; ns: number }> }, k: number) => (sw.points.find((p) => p.contenders === k)?.ns ?? sw.points.at(-1)!.ns) / 1000;
+  const wake = m.wake.writeNsBySleepers, walk = m.walk.wakeIoctlNsByWaiters, copy = m.copy.nsPerPageByThreads, zero = m.zeropage.nsPerPageByThreads;
+  const cont = 'skipped' in m.continue ? copy : m.continue.nsPerPageByThreads;
+  const line = m.cacheLine;
+  const syscallUs = m.emptyRead.pollOnlyNs / 1000;
+  const copyUs = ns(copy, 1);
+  const faultUs = Math.max(syscallUs, firstTouchUs - copyUs);
+  const readUs = Math.max(0, m.emptyRead.emptyReadOnlyNs / 1000 - syscallUs);
+  const costs: CostModel = {
+    cores, faultUs, exitUs: syscallUs, reentryUs: syscallUs, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs,
+    syscallUs, pollUs: 0, readUs, wqOpUs: ns(line.ownLineNsPerAdd, 2), lineUs: Math.max(0, ns(line.sharedLineNsPerAdd, 2) - ns(line.ownLineNsPerAdd, 2)),
+    walkPerWaiterUs: Math.max(0, walk.fit.slopeNsPerContender / 1000),
+    ttwuUs: Math.max(0, ns(wake, 1) - ns(wake, 0)), ttwuNextUs: Math.max(0, wake.fit.slopeNsPerContender / 1000),
+    wakeupUs: 0, copyUs, copyPerCopierUs: Math.max(0, ns(copy, 2) - copyUs), continueUs: ns(cont, 1), continuePerCopierUs: Math.max(0, ns(cont, 2) - ns(cont, 1)),
+    zeropageUs: ns(zero, 1), uffdWakeUs: Math.max(0, ns(walk, 0) - syscallUs), memcpyUs: micro.pageCopyUs, ...COUNTS, accessUs: micro.cacheLine.uncontendedUs, spin: false,
+  };
+  // The round trip of one uffd fault (handler on the other core) is the modelled path with two
+  // wake-ups in it (the reader's, the vCPU's): what remains, halved, is one wake-up's latency.
+  costs.wakeupUs = Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
+  const sources: Record<string, string> = {
+    cores: "os.availableParallelism() of this host (runs with this profile use the running host's count; --cores overrides)",
+    faultUs: 'kernel: a first-touch fault (native/uffd_paging.c) minus UFFDIO_COPY: the trap and the fault path without the allocate-and-fill',
+    exitUs: 'mechanisms: one kernel crossing (no /dev/kvm usable on this host; KVM_RUN returning is at least that)',
+    reentryUs: 'mechanisms: one kernel crossing (KVM_RUN entered again)',
+    postUs: 'micro: MessagePort post of one encoded memory_fault record',
+    receiveUs: 'micro: receiveMessageOnPort of one record',
+    syscallUs: 'mechanisms: poll(0) on an idle uffd (the crossing, with fd_wqh add and remove)',
+    pollUs: 'mechanisms: 0 beyond syscallUs (poll(0) measured whole)',
+    readUs: 'mechanisms: an empty non-blocking read() minus the crossing (both locks, event_wqh)',
+    wqOpUs: 'mechanisms: one atomic add on a line this core owns (a list operation inside a held spinlock)',
+    lineUs: 'mechanisms: atomic add on one line shared by 2 threads minus on own lines (this VM: both cores of one socket)',
+    walkPerWaiterUs: 'mechanisms: UFFDIO_WAKE with nobody in range, slope per thread asleep in a fault on the same uffd',
+    ttwuUs: 'mechanisms: eventfd write waking 1 poller minus waking none (the waker pays the IPI too)',
+    ttwuNextUs: 'mechanisms: eventfd write, slope per further poller woken',
+    wakeupUs: 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
+    copyUs: 'mechanisms: UFFDIO_COPY with DONTWAKE, 1 thread', copyPerCopierUs: 'mechanisms: UFFDIO_COPY, 2 threads at once minus 1',
+    continueUs: 'mechanisms: UFFDIO_CONTINUE with DONTWAKE on shmem, 1 thread', continuePerCopierUs: 'mechanisms: UFFDIO_CONTINUE, 2 threads minus 1',
+    zeropageUs: 'mechanisms: UFFDIO_ZEROPAGE with DONTWAKE, 1 thread', uffdWakeUs: 'mechanisms: UFFDIO_WAKE with no waiter minus the crossing',
+    memcpyUs: 'micro: Int32Array.set of 4 KiB', accessUs: 'micro: an uncontended Atomics.add (a guest store to a present page)',
+    spin: 'kernel: false, handle_userfault and poll() sleep at once', ...COUNT_SOURCES,
+  };
+  return [costs, sources];
+}
+
+
+/** The threaded engine's own costs (its UffdQueue, Atomics, MessagePorts); residuals fitted at 1 vCPU. */
+async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log: (s: string) => void) {
+  const runs = await threadedRuns(pages, log);
+  const none = runs.find((r) => r.mode === 'none')!;
+  const uq = micro.uffdQueue, line = micro.cacheLine;
+  const threads: CostModel = {
+    cores, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs, syscallUs: 0, pollUs: 0,
+    readUs: uq.readUs + 256 * uq.scanPerEntryUs, wqOpUs: uq.lockHoldUs + uq.enqueueUs, lineUs: line.contendedUs, walkPerWaiterUs: uq.wakePerEntryUs,
+    ttwuUs: 0, ttwuNextUs: 0, wakeupUs: micro.wakeupUs, copyUs: micro.pageCopyUs, copyPerCopierUs: 0, continueUs: micro.pageCopyUs, continuePerCopierUs: 0,
+    zeropageUs: micro.pageCopyUs / 4, uffdWakeUs: 0, memcpyUs: micro.pageCopyUs, mmapLocksPerUffdFault: 1, mmapLockLines: 1, mmuLockLines: 0,
+    accessUs: 1e6 / none.pagesPerSec, spin: true,
+  };
+  const at1 = (mode: 'exit' | 'uffd') => runs.find((r) => r.vcpus === 1 && r.mode === mode)!;
+  const simPages = Math.min(pages, 1024);
+  // Each residual by bisection: the predicted time per fault grows with it, with a jump where a
+  // fault starts to outlast the other side's spin (so a fixed-point iteration can oscillate).
+  const solve = (key: 'faultUs' | 'exitUs', mode: 'exit' | 'uffd') => {
+    let lo = 0, hi = at1(mode).usPerFault;
+    for (let k = 0; k < 14; k++) {
+      threads[key] = (lo + hi) / 2;
+      if (1e6 / predictPagesPerSec(threads, 1, simPages, mode) < at1(mode).usPerFault) lo = threads[key]; else hi = threads[key];
+    }
+    threads[key] = (lo + hi) / 2;
+  };
+  solve('faultUs', 'uffd');
+  solve('exitUs', 'exit');
+  const cross = runs.filter((r) => r.mode !== 'none').map((r) => {
+    const predicted = predictPagesPerSec(threads, r.vcpus, simPages, r.mode as 'exit' | 'uffd');
+    return { vcpus: r.vcpus, mode: r.mode, measured: r.pagesPerSec, predicted: Math.round(predicted), error: r3(predicted / r.pagesPerSec - 1), fitted: r.vcpus === 1 };
+  });
+  const sources: Record<string, string> = {
+    'threads.faultUs': 'threads: residual of the 1-vCPU uffd simulate() run over the modelled steps (fitted)',
+    'threads.exitUs': 'threads: residual of the 1-vCPU exit simulate() run over the modelled steps (fitted)',
+    'threads.copyUs/continueUs/memcpyUs': 'micro: Int32Array.set of 4 KiB',
+    'threads.readUs/wqOpUs/walkPerWaiterUs': "micro: the threaded engine's UffdQueue with 256 slots (read() scans them all)",
+    'threads.lineUs': 'micro: one contended cache-line transfer (Atomics.add between two threads)',
+    'threads.mmapLockLines': 'threads: the present-pages counter every install adds to (one shared line)',
+    'threads.wakeupUs': 'micro: half an Atomics.wait/notify ping-pong between two threads',
+    'threads.accessUs': 'threads: 1-vCPU mode none simulate() run, guest time per access',
+  };
+  return { threads, runs, cross, sources };
+}
+
+/** This host's kernel costs alone (no threaded runs): what the published bench's cross-check predicts with, measured in the same run. */
+export async function measureKernelCosts(quick = false): Promise<{ costs: CostModel; facts: Record<string, unknown> } | { skipped: string }> {
+  const micro: MicroFacts = {
+    cacheLine: await cacheLineUs(), wakeupUs: await wakeupUs(), pageCopyUs: pageCopyUs(), port: messagePortUs(), uffdQueue: uffdQueueCosts(), syscallUs: syscallUs(),
+  };
+  const native = await import('../../native/index.js');
+  const { measureMechanisms } = await import('../../native/mech.js');
+  const mech = measureMechanisms({ runs: quick ? 1 : 3, quick });
+  if ('skipped' in mech && mech.skipped) return { skipped: mech.reason };
+  const same = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: quick ? 4 : 16, pin: 'same' });
+  const other = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: quick ? 4 : 16, pin: 'other' });
+  if (same.skipped || other.skipped) return { skipped: same.skipped ? same.reason : (other as { reason: string }).reason };
+  const k = kernelCosts(availableParallelism(), mech as Exclude<Mech, { skipped: true }>, Math.min(same.firstTouchUsPerPage, other.firstTouchUsPerPage), other.faultLatencyUs.p50, micro);
+  if (!k) return { skipped: 'a mechanism benchmark was skipped' };
+  return { costs: k[0], facts: { mechanisms: mech, same, other } };
+}
+
 export async function calibrate(o: CalibrateOptions = {}): Promise<CostProfile> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const pages = o.pagesPerVcpu ?? 2048;
   const cores = availableParallelism();
   log('calibrate: micro-benchmarks');
-  const line = await cacheLineUs();
-  const wake = await wakeupUs();
-  const copy = pageCopyUs();
-  const port = messagePortUs();
-  const uq = uffdQueueCosts();
-  const sys = syscallUs();
-  const micro = { cacheLine: line, wakeupUs: wake, pageCopyUs: copy, messagePort: port, uffdQueue: uq, syscallUs: sys };
-
+  const micro: MicroFacts = {
+    cacheLine: await cacheLineUs(), wakeupUs: await wakeupUs(), pageCopyUs: pageCopyUs(), port: messagePortUs(), uffdQueue: uffdQueueCosts(), syscallUs: syscallUs(),
+  };
   log('calibrate: threaded engine runs (network none, 1 and 2 vCPUs)');
-  const runs = await threadedRuns(pages, log);
-  const none = runs.find((r) => r.mode === 'none')!;
-  const threads: CostModel = {
-    cores, faultUs: 0, exitUs: 0, postUs: port.postUs, receiveUs: port.receiveUs, enqueueUs: uq.enqueueUs, readUs: uq.readUs,
-    scanPerEntryUs: uq.scanPerEntryUs, copyUs: copy, installUs: copy, wakePerEntryUs: uq.wakePerEntryUs, lockHoldUs: uq.lockHoldUs,
-    lockHandoverUs: line.contendedUs, mmHoldUs: line.contendedUs, wakeupUs: wake, accessUs: 1e6 / none.pagesPerSec, spin: true,
-  };
-  // The two residuals: the vCPU's own fault-path overhead in each mode at 1 vCPU.
-  const at1 = (mode: 'exit' | 'uffd') => runs.find((r) => r.vcpus === 1 && r.mode === mode)!;
-  const simPages = Math.min(pages, 1024);
-  // Spinning makes the response non-linear (a longer fault outlasts the other side's spin), so
-  // iterate the two residuals to a fixed point (a few rounds).
-  for (let k = 0; k < 4; k++) {
-    threads.faultUs = Math.max(0, threads.faultUs + at1('uffd').usPerFault - 1e6 / predictPagesPerSec(threads, 1, simPages, 'uffd'));
-    threads.exitUs = Math.max(0, threads.exitUs + at1('exit').usPerFault - 1e6 / predictPagesPerSec(threads, 1, simPages, 'exit'));
-  }
-  const crossThreads = runs.filter((r) => r.mode !== 'none').map((r) => {
-    const predicted = predictPagesPerSec(threads, r.vcpus, simPages, r.mode as 'exit' | 'uffd');
-    return { vcpus: r.vcpus, mode: r.mode, measured: r.pagesPerSec, predicted: Math.round(predicted), error: r3(predicted / r.pagesPerSec - 1), fitted: r.vcpus === 1 };
-  });
-
-  let kernel: CostModel | null = null;
+  const t = await threadsCosts(cores, micro, pages, log);
+  let kernel: [CostModel, Record<string, string>] | null = null;
   const kernelFacts: Record<string, unknown> = {};
-  const sources: Record<string, string> = {};
   if (o.native !== false) {
-    log('calibrate: kernel baseline (native/)');
-    let native: typeof import('../../native/index.js') | null = null;
-    try { native = await import('../../native/index.js'); } catch (e) { kernelFacts.skipped = `native/ not loadable: ${(e as Error).message}`; }
-    if (native) {
-      const same = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: 16, pin: 'same' });
-      const other = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: 16, pin: 'other' });
-      const two1 = native.runNative({ queue: 'single', threads: 2, readers: 1, mibPerThread: 16 });
-      const twoN = native.runNative({ queue: 'single', threads: 2, readers: 2, mibPerThread: 16 });
-      Object.assign(kernelFacts, { same, other, twoThreadsOneReader: two1, twoThreadsTwoReaders: twoN });
-      if (!same.skipped && !other.skipped) {
-        const copyUs = other.copyNsMean / 1000;
-        const firstTouch = Math.min(same.firstTouchUsPerPage, other.firstTouchUsPerPage);
-        const faultUs = Math.max(sys, firstTouch - copyUs);
-        const readUs = sys;
-        const wakeupUs = Math.max(sys, (other.faultLatencyUs.p50 - faultUs - copyUs - readUs) / 2);
-        kernel = {
-          cores, faultUs, exitUs: 2 * sys, postUs: port.postUs, receiveUs: port.receiveUs, enqueueUs: line.contendedUs, readUs,
-          scanPerEntryUs: 0, copyUs, installUs: copyUs, wakePerEntryUs: line.contendedUs, lockHoldUs: line.contendedUs,
-          lockHandoverUs: line.contendedUs, mmHoldUs: 4 * line.contendedUs, wakeupUs, accessUs: line.uncontendedUs, spin: false,
-        };
-        const predictKernel = (threadsN: number, readers: number) => predictPagesPerSec(kernel!, threadsN, 1024, 'uffd', { handlers: readers });
-        kernelFacts.cross = [
-          { run: '1 thread, 1 reader (pin other)', measured: other.pagesPerSec, predicted: Math.round(predictKernel(1, 1)) },
-          ...(!two1.skipped ? [{ run: '2 threads, 1 reader', measured: two1.pagesPerSec, predicted: Math.round(predictKernel(2, 1)) }] : []),
-          ...(!twoN.skipped ? [{ run: '2 threads, 2 readers', measured: twoN.pagesPerSec, predicted: Math.round(predictKernel(2, 2)) }] : []),
-        ].map((x) => ({ ...x, error: r3(x.predicted / x.measured - 1) }));
-        Object.assign(sources, {
-          cores: 'os.availableParallelism() of this host (the published bench overrides: 256)',
-          faultUs: 'kernel: min(first-touch fault per page, pin same/other) - UFFDIO_COPY time (the trap and return without the allocate-and-fill), at least one syscall',
-          exitUs: 'kernel: no /dev/kvm on this host; return to userspace + KVM_RUN re-entry taken as two kernel crossings (fstat(0) through Node, a lower bound)',
-          postUs: 'micro: MessagePort post of one encoded memory_fault record (unused by the selftest exit path, which resolves in the vCPU)',
-          receiveUs: 'micro: receiveMessageOnPort of one record',
-          enqueueUs: 'micro: one contended cache-line transfer (Atomics.add between two threads): adding an entry writes the queue head line',
-          readUs: 'kernel: one kernel crossing (fstat(0) through Node)',
-          scanPerEntryUs: 'kernel: 0, read() takes the oldest message with list_last_entry, O(1)',
-          copyUs: 'kernel: native/ mean time inside UFFDIO_COPY, handler on the other core',
-          installUs: 'kernel: = copyUs (the install is a UFFDIO_COPY)',
-          wakePerEntryUs: 'micro: one contended cache-line transfer per entry (each wait-queue entry was last written by its faulting CPU)',
-          lockHoldUs: 'micro: one contended cache-line transfer',
-          lockHandoverUs: 'micro: one contended cache-line transfer (the lock word moves to the next spinner)',
-          mmHoldUs: 'micro: 4 contended cache-line transfers: mmap_lock read acquire + release and kvm->mmu_lock read acquire + release, all on mm-wide lines',
-          wakeupUs: 'kernel: (round trip p50, handler on the other core - faultUs - copyUs - readUs) / 2: two wake-ups per uffd round trip',
-          accessUs: 'micro: an uncontended Atomics.add (a guest store to a present page)',
-          spin: 'kernel: false, handle_userfault and poll() sleep at once',
-        });
-      }
-    }
+    log('calibrate: the kernel (native/): mechanisms and the fault baseline');
+    const native = await import('../../native/index.js');
+    const { measureMechanisms } = await import('../../native/mech.js');
+    const mech = measureMechanisms({ runs: o.quick ? 1 : 3, quick: o.quick ?? false });
+    const mib = o.quick ? 4 : 16;
+    const same = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: mib, pin: 'same' });
+    const other = native.runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: mib, pin: 'other' });
+    const two1 = native.runNative({ queue: 'single', threads: 2, readers: 1, mibPerThread: mib });
+    const twoN = native.runNative({ queue: 'single', threads: 2, readers: 2, mibPerThread: mib });
+    Object.assign(kernelFacts, { mechanisms: mech, same, other, twoThreadsOneReader: two1, twoThreadsTwoReaders: twoN });
+    if ('skipped' in mech && mech.skipped) kernelFacts.skipped = mech.reason;
+    else if (same.skipped || other.skipped) kernelFacts.skipped = same.skipped ? same.reason : (other as { reason: string }).reason;
+    else kernel = kernelCosts(cores, mech as Exclude<Mech, { skipped: true }>, Math.min(same.firstTouchUsPerPage, other.firstTouchUsPerPage), other.faultLatencyUs.p50, micro);
+    if (!kernel && !kernelFacts.skipped) kernelFacts.skipped = 'a mechanism benchmark was skipped (see measured.kernel.mechanisms)';
   }
-  const threadSources: Record<string, string> = {
-    'threads.faultUs': 'threads: residual of the 1-vCPU uffd simulate() run over the modelled steps',
-    'threads.exitUs': 'threads: residual of the 1-vCPU exit simulate() run over the modelled steps',
-    'threads.copyUs/installUs': 'micro: Int32Array.set of 4 KiB',
-    'threads.enqueueUs/readUs/scanPerEntryUs/wakePerEntryUs/lockHoldUs': 'micro: the threaded engine\'s UffdQueue with 256 slots',
-    'threads.lockHandoverUs/mmHoldUs': 'micro: one contended cache-line transfer (mmHoldUs: the present-pages counter every install adds to)',
-    'threads.wakeupUs': 'micro: half an Atomics.wait/notify ping-pong between two threads',
-    'threads.accessUs': 'threads: 1-vCPU mode none simulate() run, guest time per access',
-  };
   const machine = { cpuModel: cpus()[0]?.model.trim() ?? 'unknown', cores, kernel: release(), node: process.version, platform: process.platform, arch: process.arch };
   const round = (m: CostModel): CostModel => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v === 'number' && k !== 'cores' ? Math.round(v * 10000) / 10000 : v])) as CostModel;
   return {
     $comment: 'written by `postcopy-sim calibrate`; costs in microseconds; `sources` says where each came from',
     date: new Date().toISOString(),
+    name: o.name ?? 'this-host',
+    coresFromHost: true,
     machine,
     basis: kernel ? 'kernel' : 'threads',
-    costs: round(kernel ?? threads),
-    threads: round(threads),
-    sources: { ...(kernel ? sources : {}), ...threadSources },
-    measured: { micro, threadsRuns: runs, crossThreads, kernel: kernelFacts },
+    costs: round(kernel ? kernel[0] : t.threads),
+    threads: round(t.threads),
+    sources: { ...(kernel ? kernel[1] : {}), ...t.sources },
+    measured: { micro, threadsRuns: t.runs, crossThreads: t.cross, kernel: kernelFacts },
   };
-}
-
-export function writeProfile(file: string, p: CostProfile): void {
-  writeFileSync(file, `${JSON.stringify(p, null, 2)}\n`);
 }

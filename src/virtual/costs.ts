@@ -1,24 +1,27 @@
 /**
- * The virtual engine's cost model: what the kernel and the VMM spend per fault, one parameter per
- * mechanism, all in microseconds of one core's time unless said otherwise. The engine charges
- * exactly these and nothing else, so the uffd variants and exit mode differ only through which of
- * these steps their fault path takes (see src/virtual/engine.ts):
+ * The virtual engine's cost model: one parameter per kernel or VMM mechanism on the fault path, in
+ * microseconds of one core's time unless said otherwise (counts are plain numbers). The engine
+ * charges exactly these and nothing else; the paths differ only by which mechanisms they go through
+ * (README "The kernel, modelled from its own mechanism"):
  *
- *   exit (fetcher)  vCPU: faultUs + exitUs + postUs, sleep ─▶ fetcher: wakeupUs, receiveUs, mm line
- *                   (mmHoldUs), installUs ─▶ vCPU: wakeupUs, resume
- *   exit (vCPU)     vCPU: faultUs + exitUs, mm line (mmHoldUs), copyUs, resume (demand_paging_test:
- *                   the vCPU thread resolves its own exit and re-enters)
- *   uffd            vCPU: faultUs, queue lock [lockHoldUs + enqueueUs + readers x wakePerEntryUs],
- *                   sleep ─▶ every polling reader: wakeupUs, queue lock [lockHoldUs + slots x
- *                   scanPerEntryUs], readUs; one gets the message: mm line, copyUs, queue lock
- *                   [lockHoldUs + entries x wakePerEntryUs] ─▶ vCPU: wakeupUs, resume
+ *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), fault_pending_wqh.lock
+ *            [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per polling reader: walkPerWaiterUs + ttwu],
+ *            sleep ─▶ reader: wakeupUs, poll() [syscallUs + pollUs, fd_wqh.lock twice], read()
+ *            [syscallUs + readUs, fd_wqh.lock ⊃ fault_pending_wqh.lock: take the oldest, refile]
+ *            (an empty read takes both locks too) ─▶ UFFDIO_COPY | CONTINUE [mmap_lock, copy],
+ *            wake [fault_pending_wqh.lock: walkPerWaiterUs per queued entry + ttwu per match]
+ *            ─▶ vCPU: wakeupUs, retry [mmap_lock, mmu_lock], resume
+ *   exit     vCPU: faultUs + exitUs, then (resolver 'vcpu') the copy itself [mmap_lock, copy],
+ *            reentryUs, stage-2 map [mmu_lock]; or (resolver 'fetcher') post the record to the
+ *            page fetcher (postUs / receiveUs) and sleep until it installed the page
  *
- * A contended lock (the uffd queue's, the mm line) passes to the next spinner after lockHandoverUs,
- * and spinners keep their core. Every step above runs on a core: `cores` are shared by vCPUs and
- * destination service threads, and a thread that wants one when none is free waits in FIFO order.
- * The network is the Link of src/network.ts, configured by the run's options.
+ * A lock here is a FIFO spinlock or an mm-wide cache line: waiters keep their core; taking it when
+ * another core held it last costs a line transfer (lineUs). Every step runs on a core: `cores` are
+ * shared by vCPUs and destination service threads, FIFO when none is free. The network is the Link
+ * of src/model/link.ts, configured by the run's options.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,23 +30,35 @@ import { Errors } from '../errors.js';
 
 const us = (what: string) => z.number().min(0).max(1e6).describe(what);
 
+const count = (what: string) => z.number().int().min(0).max(64).describe(what);
+
 /** One cost profile: every field documented, every field required (a profile says where each came from). */
 export const CostModelSchema = z.strictObject({
   cores: z.number().int().min(1).max(65536).describe('physical cores shared by vCPU threads and destination service threads'),
-  faultUs: us('a stage-2 fault taken by the host kernel (trap, lookup, handle_userfault entry and return), both modes'),
-  exitUs: us('exit mode: KVM_RUN returning to userspace with KVM_EXIT_MEMORY_FAULT, plus the re-entry'),
-  postUs: us('exit mode: the vCPU posts its memory_fault record to the page fetcher (also: a request sent to the source)'),
+  faultUs: us('a stage-2 fault up to the point where it exits or calls into the slow GUP: trap, KVM lookup, a fast GUP that fails'),
+  exitUs: us('exit mode: KVM_RUN returning to userspace with KVM_EXIT_MEMORY_FAULT'),
+  reentryUs: us('exit mode: KVM_RUN entered again once userspace resolved the exit'),
+  postUs: us('a record or request handed to another userspace thread (MessagePort post; a request put on the socket)'),
   receiveUs: us('the page fetcher receives one record or one arrived frame'),
-  enqueueUs: us('uffd: putting the fault on the uffd wait queue, under the queue lock'),
-  readUs: us('uffd: a handler read() syscall, outside the queue lock'),
-  scanPerEntryUs: us('uffd: read() scanning the queue under its lock, per vCPU slot (0 for the kernel: list_last_entry is O(1))'),
-  copyUs: us('UFFDIO_COPY of one 4 KiB page (allocate, copy, map), outside the queue lock; scales with the page size'),
-  installUs: us('the page fetcher installs one 4 KiB page (copy + publish); scales with the page size'),
-  wakePerEntryUs: us('the wake after a copy (and the poll wake on enqueue) walks the wait queue under its lock: per entry'),
-  lockHoldUs: us('fixed critical-section time of every uffd queue lock acquisition'),
-  lockHandoverUs: us('a contended lock, released: until the next spinner holds it (a cache-line transfer)'),
-  mmHoldUs: us('per install, the mm-wide shared cache line every fault resolution touches (serialised)'),
-  wakeupUs: us('a sleeping thread woken: until it is runnable again (futex wake, IPI, schedule)'),
+  syscallUs: us('a kernel crossing: entry and return of poll(), read() or an ioctl'),
+  pollUs: us('uffd: poll() beyond the crossing: adding and removing itself on fd_wqh (the lock part is wqOpUs)'),
+  readUs: us('uffd: read() beyond the crossing: building and copying out the 32-byte uffd_msg'),
+  wqOpUs: us('uffd: one wait-queue list operation inside its spinlock (add, delete, refile)'),
+  lineUs: us('a contended cache line moving to another core: taking a lock or an mm-wide line another core held last'),
+  walkPerWaiterUs: us('a wake walk visiting one queued entry, which lives on its faulting thread\'s stack (a remote line)'),
+  ttwuUs: us('try_to_wake_up as the waker pays it for the first thread it wakes in one walk (IPI included)'),
+  ttwuNextUs: us('try_to_wake_up for each further thread woken in the same walk'),
+  wakeupUs: us('a woken thread until it runs again (the wake-up latency, not paid by the waker)'),
+  copyUs: us('UFFDIO_COPY of one 4 KiB page, DONTWAKE (allocate, copy, map), one copier; scales with the page size'),
+  copyPerCopierUs: us('UFFDIO_COPY: extra per 4 KiB page for each other thread copying at the same time'),
+  continueUs: us('UFFDIO_CONTINUE (MINOR, shmem): map one page already in the page cache, one thread'),
+  continuePerCopierUs: us('UFFDIO_CONTINUE: extra for each other thread doing it at the same time'),
+  zeropageUs: us('UFFDIO_ZEROPAGE of one 4 KiB page, one thread'),
+  uffdWakeUs: us('UFFDIO_WAKE (or the wake at the end of a copy) beyond its walk: the ioctl itself'),
+  memcpyUs: us('precopy: one 4 KiB page written straight into guest RAM (no userfaultfd yet)'),
+  mmapLocksPerUffdFault: count('uffd path: mmap_lock read acquisitions per fault on the vCPU (NOWAIT GUP, blocking GUP, the retry)'),
+  mmapLockLines: count('cache-line transfers per mmap_lock read acquisition (the rwsem count: inc and dec)'),
+  mmuLockLines: count('cache-line transfers per stage-2 map (kvm->mmu_lock read: inc and dec)'),
   accessUs: us('one guest access to a present page'),
   spin: z.boolean().describe('waiting threads spin the run\'s spin/serviceSpin time before sleeping (the threaded engine) or sleep at once (the kernel)'),
 });
@@ -59,6 +74,10 @@ export const CostProfileSchema = z.strictObject({
   machine: z.record(z.string(), z.unknown()),
   /** 'kernel' (the real userfaultfd path) or 'threads' (the threaded engine's own costs). */
   basis: z.enum(['kernel', 'threads']),
+  /** A short name for results and tables: 'this-host', 'large-host', or what calibrate was told. */
+  name: z.string().min(1).max(64),
+  /** Runs use the running host's core count (a measured host), or costs.cores (a modelled one). */
+  coresFromHost: z.boolean(),
   costs: CostModelSchema,
   /** The other profile measured in the same calibration (predicts the threaded engine). */
   threads: CostModelSchema.optional(),
@@ -95,25 +114,45 @@ export function loadCostProfile(file: string): CostProfile {
   return parseCostProfile(data, file);
 }
 
-/** Where the built-in profile lives: src/virtual/default-costs.json (found from src/ or dist/src/). */
-export function defaultCostsPath(): string {
+/** The shipped profiles: src/virtual/profiles/NAME.json (found from src/ or dist/src/). */
+export function profilesDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'src', 'virtual', 'default-costs.json');
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'src', 'virtual', 'profiles');
     const parent = dirname(dir);
     if (parent === dir) throw new Error('repo root not found above src/virtual');
     dir = parent;
   }
 }
 
-let cached: CostProfile | null = null;
-/** The built-in profile (measured on this machine by `postcopy-sim calibrate`, date in the file). */
-export function defaultCostProfile(): CostProfile {
-  cached ??= loadCostProfile(defaultCostsPath());
-  return cached;
+export type ProfileName = 'this-host' | 'large-host';
+const cache = new Map<string, CostProfile>();
+/** A shipped profile: this host's measured costs, or the modelled large host's. */
+export function shippedProfile(name: ProfileName = 'this-host'): CostProfile {
+  let p = cache.get(name);
+  if (!p) { p = loadCostProfile(join(profilesDir(), `${name}.json`)); cache.set(name, p); }
+  return p;
+}
+
+/** The costs a run uses: the profile's, with the cores of the running host (measured profiles) unless --cores says. */
+export function costsOf(profile: CostProfile, cores?: number): CostModel {
+  return { ...profile.costs, cores: cores ?? (profile.coresFromHost ? availableParallelism() : profile.costs.cores) };
 }
 
 /** Cost of copying or installing a page of `pageSize` bytes, given the 4 KiB figure. */
 export function perPage(costPer4KiBUs: number, pageSize: number): number {
   return costPer4KiBUs * (pageSize / 4096);
+}
+
+/**
+ * The virtual engine's cost profile of what a dilated threaded run models: the link (the same Link,
+ * configured by the options), the guest's compute per access (`accessUs`, the value the threaded run
+ * paced its vCPUs to), and nothing else. Every other cost is the simulator's own work, which
+ * dilation takes out of modelled time, so it is 0; and every thread has a core of its own (a paced
+ * vCPU needs 1/D of one, the services little more). The README's "Honest time" says why this and
+ * not the measured `threads` profile (which prices the undilated simulator's own costs).
+ */
+export function dilatedThreadsCostModel(accessUs: number, threads: number): CostModel {
+  const zero = Object.fromEntries(Object.keys(CostModelSchema.shape).map((k) => [k, 0])) as unknown as CostModel;
+  return { ...zero, cores: threads, accessUs, spin: false };
 }

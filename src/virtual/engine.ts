@@ -20,9 +20,11 @@
 import { Errors, SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
 import type { ResolvedOptions } from '../options.js';
-import { defaultCostProfile, loadCostProfile, type CostModel } from './costs.js';
+import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './costs.js';
 import { virtualResult, type VirtualRunResult } from './result.js';
 import { VirtualSim } from './sim.js';
+import { cutLinkNow } from './recovery.js';
+import { prepareTrace } from '../model/trace.js';
 
 export type { VirtualRunResult } from './result.js';
 
@@ -51,16 +53,24 @@ const YIELD_MS = 20;
 /** Playback: when the run falls behind the wall clock by more than this, it slides instead of rushing. */
 const MAX_LAG_MS = 250;
 
-export function resolveCosts(v: VirtualOptions): CostModel {
-  const base = v.costModel ?? (v.costs ? loadCostProfile(v.costs).costs : defaultCostProfile().costs);
-  return v.cores !== undefined ? { ...base, cores: v.cores } : base;
+/** The costs of a run: --costs FILE, else the shipped --profile; cores per costsOf(). */
+export function resolveCosts(v: VirtualOptions & { profile?: 'this-host' | 'large-host' }): CostModel {
+  if (v.costModel) return v.cores !== undefined ? { ...v.costModel, cores: v.cores } : v.costModel;
+  return costsOf(v.costs ? loadCostProfile(v.costs) : shippedProfile(v.profile ?? 'this-host'), v.cores);
+}
+
+/** The profile's name, as results record it. */
+export function profileName(v: VirtualOptions & { profile?: 'this-host' | 'large-host' }): string {
+  if (v.costModel) return 'custom';
+  return v.costs ? loadCostProfile(v.costs).name : v.profile ?? 'this-host';
 }
 
 /**
  * One run. With `hooks.playback` it is paced against the wall clock and yields between events;
  * otherwise it runs synchronously to the end (as runVirtual).
  */
-export async function simulateVirtual(opts: ResolvedOptions & VirtualOptions, hooks: VirtualHooks = {}): Promise<VirtualRunResult> {
+export async function simulateVirtual(options: ResolvedOptions & VirtualOptions, hooks: VirtualHooks = {}): Promise<VirtualRunResult> {
+  const opts = await prepareTrace(options);
   if (!hooks.playback) return runVirtual(opts, resolveCosts(opts), hooks);
   const rate = hooks.playback.virtualUsPerRealMs;
   if (!(rate > 0) || !Number.isFinite(rate)) throw Errors.badInput('playback', 'virtualUsPerRealMs must be a positive number');
@@ -85,12 +95,11 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
 function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualSim {
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
-  if (exitByVcpu && opts.network !== 'none') throw Errors.badInput('exitResolver', "'vcpu' resolves from a local copy: it needs network 'none'");
   return new VirtualSim(opts, costs, exitByVcpu, hooks);
 }
 
 function finish(sim: VirtualSim, wallMs: number): VirtualRunResult {
-  const r = virtualResult(sim, wallMs);
+  const r = virtualResult(sim, wallMs, profileName(sim.opts as VirtualOptions & ResolvedOptions));
   sim.events.emit?.({ type: 'end', result: r });
   return r;
 }
@@ -129,7 +138,20 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
   let wall0 = performance.now();
   let lastYield = wall0;
   let n = 0;
+  const control = sim.hooks.control;
+  let faultsSeen = 0;
+  let runState = sim.recovery?.state;
   for (;;) {
+    if (control?.paused) {
+      // Paused (src/playback.ts): wait, then carry on from here, not rush to catch up the pause.
+      await control.waitWhilePaused(signal);
+      stopped();
+      wall0 = performance.now() - sim.now / virtualUsPerRealMs;
+      lastYield = performance.now();
+      continue;
+    }
+    // A link cut asked for while playing (the demo's button) happens at this instant of virtual time.
+    for (let cut = control?.takeCut(); cut !== undefined; cut = control!.takeCut()) cutLinkNow(sim, cut);
     const next = sim.q.peekTimeUs();
     if (next === Infinity) break;
     const target = Math.min(next, events.nextUs);
@@ -144,6 +166,14 @@ async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<vo
     }
     if (events.nextUs < next) { events.tick(events.nextUs); events.nextUs += events.everyUs; stopped(); continue; }
     sim.step();
+    // A pause armed on a fault: publish each fault as it happens (a tick now), not at the next tick.
+    if (control) {
+      if (control.wantsEachFault && sim.totalFaults !== faultsSeen && events.emit) events.tick(sim.now);
+      faultsSeen = sim.totalFaults;
+      // Each change of the migration's state (paused, recover, active) is published as it happens.
+      const state = sim.recovery?.state;
+      if (state !== runState) { runState = state; if (events.emit) events.tick(sim.now); }
+    }
     if ((++n & 0x3ff) === 0) stopped();
   }
   stopped();

@@ -1,13 +1,15 @@
 /**
- * The page-fetcher actor (exit mode's one handler loop; in uffd mode it installs only the pushed
- * stream, as QEMU's listen thread does): read a fault record and decide (the model's decision), or
- * install an arrived frame, or with network 'none' copy the rest of memory once the guest is done.
+ * The page fetcher: QEMU's postcopy listen thread, which installs the bulk stream (pushed pages, and
+ * demanded ones in vanilla postcopy), and in exit mode with the fetcher resolver also reads the
+ * vCPUs' fault records, decides (the model's decision) and asks the source. With network 'none' it
+ * copies the rest of memory once the guest is done. The preempt-channel thread runs the same loop on
+ * the urgent channel's frames only.
  */
 import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
 import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
 import { PAGE_MISSING, PAGE_PRESENT } from '../model/page-state.js';
 import { beginInstall, zeroFlag } from './installer.js';
-import type { Thread } from './kernel.js';
+import { FETCHER, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 import { idle, takeArrival } from './service.js';
@@ -15,28 +17,30 @@ import { DISCARD_ARRIVAL, kickSource } from './source.js';
 
 export function fetcherLoop(sim: VirtualSim, t: Thread): void {
   const st = sim.statsOf(t);
-  if (sim.faultHead < sim.faultInbox.length) {
+  if (t.kind === FETCHER && sim.faultHead < sim.faultInbox.length) {
     const i = sim.faultHead++;
     const v = sim.faultInbox[i]!;
-    st.recordLagUsTotal += sim.now - sim.faultPostedUs[i]!; // vCPU exit -> the fetcher reads the record
+    const postedUs = sim.faultPostedUs[i]!; // < 0: -1 - page, a page riding with the record before (a syndrome walk)
+    if (postedUs >= 0) st.recordLagUsTotal += sim.now - postedUs; // vCPU exit -> the fetcher reads the record
+    t.page = sim.faultPage[i]!; // the page in the record (the vCPU may have moved on since)
     if (sim.faultHead > 4096 && sim.faultHead * 2 > sim.faultInbox.length) {
       sim.faultInbox.splice(0, sim.faultHead);
       sim.faultPostedUs.splice(0, sim.faultHead);
+      sim.faultPage.splice(0, sim.faultHead);
       sim.faultHead = 0;
     }
-    t.page = sim.threads[v]!.page;
     t.flags = v; // the faulting vCPU, for the request
-    sim.cpu(t, sim.c.receiveUs, Ph.FFault);
+    sim.cpu(t, postedUs >= 0 ? sim.c.receiveUs : 0, Ph.FFault);
     return;
   }
   if (t.arrivalHead < t.arrivals.length && t.arrivals[t.arrivalHead] === DISCARD_ARRIVAL) {
     takeArrival(t);
     // Dropping a stale copy is priced as a zero-page install (unmapping and zeroing a page).
-    sim.cpu(t, sim.c.receiveUs + sim.source.stale.length * (sim.installUs / 4), Ph.FDiscard);
+    sim.cpu(t, sim.c.receiveUs + sim.source.stale.length * sim.c.zeropageUs, Ph.FDiscard);
     return;
   }
   if (takeArrival(t)) { sim.cpu(t, sim.c.receiveUs, Ph.InstStart); return; }
-  if (sweepDue(sim)) {
+  if (t.kind === FETCHER && sweepDue(sim)) {
     while (sim.sweepCursor < sim.pages && sim.state[sim.sweepCursor] !== PAGE_MISSING) sim.sweepCursor++;
     if (sim.sweepCursor < sim.pages) {
       const p = sim.sweepCursor++;

@@ -1,19 +1,23 @@
 /**
- * The install actor, run by whichever thread installs a page (the fetcher, a uffd handler, a vCPU
- * resolving its own exit): take the mm line, copy (UFFDIO_COPY; a zero page costs a quarter), then
- * publish and wake: exit mode's waiters on the page, and in uffd mode the queue's wake walk under
- * its lock. A copy that finds the page present is EEXIST, counted.
+ * The install actor, run by whichever thread installs a page (the listen thread, the preempt
+ * thread, a uffd handler with a local image, a vCPU resolving its own exit): the mmap_lock line,
+ * the ioctl (UFFDIO_COPY, _ZEROPAGE for a zero page, or _CONTINUE with --uffd-mode minor; its cost
+ * grows with the threads copying at once), publish, then the wake: in uffd mode the wake walk
+ * (src/virtual/uffd.ts), or with --wake-batch N one UFFDIO_WAKE per run of contiguous pages after N
+ * DONTWAKE copies; exit mode's waiters sleep on the page and are woken one by one. A copy that finds
+ * the page present is EEXIST, counted.
  */
 import { ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO } from '../model/page-map.js';
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_ZERO } from '../model/page-flags.js';
 import { PAGE_PRESENT } from '../model/page-state.js';
 import { isZeroPage } from '../model/rng.js';
 import { countInstalled } from '../model/stats.js';
-import { HANDLER, VCPU, type Thread } from './kernel.js';
+import { perPage } from './costs.js';
+import { SLEEP, VCPU, type Thread } from './kernel.js';
 import { GARBAGE } from './oracle.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import { uffdOf } from './uffd-handler.js';
+import { wakeWalk } from './uffd.js';
 
 /** Thread-local flag: this install published its page before the copy (the broken variant). */
 const EARLY = 64;
@@ -27,40 +31,51 @@ export function beginInstall(sim: VirtualSim, t: Thread, page: number, flags: nu
   t.flags = flags;
   t.afterInstall = after;
   t.arrivedAtUs = -1;
-  installCopy(sim, t, false);
+  installCopy(sim, t);
 }
 
-/** Step 1 (mmDone false): take the mm line; step 2: the copy itself. */
-export function installCopy(sim: VirtualSim, t: Thread, mmDone: boolean): void {
-  if (!mmDone && sim.c.mmHoldUs > 0) { sim.lock(t, sim.mm, Ph.InstMmHeld); return; }
-  if (mmDone && sim.c.mmHoldUs > 0) sim.unlock(sim.mm);
-  const zero = (t.flags & PAGE_FLAG_ZERO) !== 0;
-  const cost = t.kind === HANDLER || t.kind === VCPU ? sim.copyUs : sim.installUs;
+/** What one install's ioctl costs now, with `others` threads copying at the same time. */
+function ioctlUs(sim: VirtualSim, flags: number, others: number): number {
+  const c = sim.c, o = sim.opts;
+  if (flags & PAGE_FLAG_PRECOPY && sim.precopy) return perPage(c.memcpyUs, o.pageSize); // straight into RAM, before userfaultfd
+  if (o.uffdMode === 'minor') return perPage(c.continueUs + others * c.continuePerCopierUs, o.pageSize);
+  if (flags & PAGE_FLAG_ZERO) return perPage(c.zeropageUs, o.pageSize);
+  return perPage(c.copyUs + others * c.copyPerCopierUs, o.pageSize);
+}
+
+/** The mmap_lock line, then the ioctl. */
+export function installCopy(sim: VirtualSim, t: Thread): void {
+  const c = sim.c;
+  const precopy = (t.flags & PAGE_FLAG_PRECOPY) !== 0 && sim.precopy;
+  const at = precopy ? sim.now : sim.mm.line(t.id, sim.now + c.syscallUs, c.mmapLockLines, c.lineUs);
   const gapUs = sim.state[t.page] === PAGE_PRESENT ? 0 : sim.opts.unsafePublishBeforeCopyUs;
   if (gapUs > 0) { t.flags |= EARLY; publish(sim, t, true); } // the deliberate bug: visible before its bytes
-  sim.cpu(t, (zero ? cost / 4 : cost) + gapUs, Ph.InstPublish);
+  const cost = ioctlUs(sim, t.flags, sim.copiers);
+  sim.copiers++;
+  sim.schedule(at + cost + gapUs, t, Ph.InstPublish);
 }
 
 export function installPublish(sim: VirtualSim, t: Thread): void {
   const page = t.page;
+  sim.copiers--;
   if (t.flags & EARLY) {
     t.flags &= ~EARLY;
     sim.memVer[page] = 0; // the bytes land now: the source's version (guest writes in the gap are lost)
-    installWake(sim, t);
+    sim.schedule(wake(sim, t), t, t.afterInstall);
     return;
   }
   if (sim.state[page] === PAGE_PRESENT && (t.flags & PAGE_FLAG_PRECOPY)) { // a precopy round resends a dirtied page
     sim.statsOf(t).overwritten++;
-    sim.cpu(t, 0, t.afterInstall);
+    sim.schedule(sim.now, t, t.afterInstall);
     return;
   }
   if (sim.state[page] === PAGE_PRESENT) { // EEXIST: someone installed it first
     if (t.kind !== VCPU) sim.statsOf(t).eexist++; else sim.vcpus[t.id]!.selfEexist++;
-    sim.cpu(t, 0, t.afterInstall);
+    sim.schedule(sim.now, t, t.afterInstall);
     return;
   }
   publish(sim, t, false);
-  installWake(sim, t);
+  sim.continueAt(wake(sim, t), t, t.afterInstall);
 }
 
 /** The page becomes present (with `garbage`: before its bytes, the broken variant). */
@@ -79,43 +94,38 @@ function publish(sim: VirtualSim, t: Thread, garbage: boolean): void {
     if ((t.flags & PAGE_FLAG_DEMAND) && t.arrivedAtUs >= 0) st.installLagUsTotal += sim.now - t.arrivedAtUs;
   } else sim.vcpus[t.id]!.selfInstalled++;
   if (sim.presentPages === sim.pages && sim.migrationDoneUs < 0 && !sim.precopy) sim.migrationDoneUs = sim.now;
+}
+
+/** Wakes whoever waits on the page; returns when the installing thread is done with it. */
+function wake(sim: VirtualSim, t: Thread): number {
+  const page = t.page;
+  let at = sim.now;
   const w = sim.pageWaiters.get(page);
-  if (w) {
+  if (w) { // exit mode: vCPUs asleep on the page (a futex each), woken one by one
     sim.pageWaiters.delete(page);
-    for (const v of w) { sim.vcpus[v]!.installedUs = sim.now; sim.notify(sim.threads[v]!); }
+    let sleepers = 0;
+    for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++;
+    at += sim.ttwuCostUs(sleepers);
+    for (const v of w) { sim.vcpus[v]!.installedUs = sim.now; sim.wakeAt(sim.threads[v]!, at); }
   }
-  if (sim.uffds.length) for (const v of uffdOf(sim, page).byPage.get(page) ?? []) sim.vcpus[v]!.installedUs = sim.now;
+  if (!sim.uffds.length || sim.precopy) return at;
+  if (sim.opts.wakeBatch <= 1 || t.kind === VCPU) return wakeWalk(sim, t.id, page, at);
+  // DONTWAKE: the page joins this thread's batch; one UFFDIO_WAKE per contiguous run when it is full.
+  t.batch.push(page);
+  if (t.batch.length < sim.opts.wakeBatch && t.arrivalHead < t.arrivals.length) return at;
+  return flushWakes(sim, t, at);
 }
 
-/** The wake after UFFDIO_COPY: under the queue lock, walk every queued entry (skipped when none). */
-function installWake(sim: VirtualSim, t: Thread): void {
-  if (sim.uffds.length) {
-    const uq = uffdOf(sim, t.page);
-    if (uq.pendingCount + uq.waitingCount > 0) { sim.lock(t, uq.lock, Ph.InstWakeHeld); return; }
+/** UFFDIO_WAKE for the batched pages: one ioctl and one walk per run of contiguous pages. */
+export function flushWakes(sim: VirtualSim, t: Thread, atUs: number): number {
+  const b = t.batch, c = sim.c;
+  let at = atUs;
+  for (let i = 0; i < b.length;) {
+    let j = i + 1;
+    while (j < b.length && b[j] === b[j - 1]! + 1) j++;
+    at = wakeWalk(sim, t.id, b.slice(i, j), at + c.syscallUs + c.uffdWakeUs);
+    i = j;
   }
-  sim.cpu(t, 0, t.afterInstall);
-}
-
-export function installWakeHeld(sim: VirtualSim, t: Thread): void {
-  const uq = uffdOf(sim, t.page), c = sim.c;
-  const entries = uq.pendingCount + uq.waitingCount;
-  uq.wakeWalks++;
-  uq.wakeWalkEntries += entries;
-  sim.schedule(sim.now + c.lockHoldUs + entries * c.wakePerEntryUs, t, Ph.InstWakeRel);
-}
-
-export function installWakeRel(sim: VirtualSim, t: Thread): void {
-  const uq = uffdOf(sim, t.page);
-  const w = uq.byPage.get(t.page);
-  if (w) {
-    uq.byPage.delete(t.page);
-    for (const v of w) {
-      const s = sim.vcpus[v]!;
-      if (s.entry === 1) uq.pendingCount--; else if (s.entry === 2) uq.waitingCount--;
-      s.entry = 0;
-      sim.notify(sim.threads[v]!);
-    }
-  }
-  sim.unlock(uq.lock);
-  sim.cpu(t, 0, t.afterInstall);
+  b.length = 0;
+  return at;
 }

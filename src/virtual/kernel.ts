@@ -9,24 +9,62 @@ import type { CostModel } from './costs.js';
 import { EventQueue } from './event-queue.js';
 
 // ---- thread kinds and states ----
-export const VCPU = 0, FETCHER = 1, HANDLER = 2;
+export const VCPU = 0, FETCHER = 1, HANDLER = 2, PREEMPT = 3;
 export const BUSY = 0, SPIN = 1, SLEEP = 2, WAKING = 3, DONE = 4;
 
 /** Kernel-level phases (the actors' phases follow in phases.ts). */
 export const PH_WOKEN = 0, PH_SPIN_END = 1;
 
-export interface Lock {
-  name: string;
-  holder: number;
-  waiters: number[];
-  waitHead: number;
-  acquires: number;
-  contended: number;
-  lockWaitUs: number;
-}
+/**
+ * A FIFO spinlock, or an mm-wide cache line that atomics serialise on. Queued spinlocks hand over in
+ * arrival order and waiters spin on their own core, so a waiter's cost is only time: a critical
+ * section is placed at max(now, when the lock frees up), and taking a line another core held last
+ * costs a line transfer first. State changes made under the lock are applied when it is requested;
+ * since requests are served in order, they are applied in lock order.
+ */
+export class Serial {
+  freeAtUs = 0;
+  private lastHolder = -1;
+  acquires = 0;
+  contended = 0;
+  waitUs = 0;
+  constructor(readonly name: string) {}
 
-export function newLock(name: string): Lock {
-  return { name, holder: -1, waiters: [], waitHead: 0, acquires: 0, contended: 0, lockWaitUs: 0 };
+  /** When thread `id`, asking at `atUs`, gets it (the line's transfer included). Holds it until end(). */
+  start(id: number, atUs: number, lineUs: number): number {
+    this.acquires++;
+    let start = atUs;
+    if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
+    if (this.lastHolder !== id) start += lineUs;
+    this.lastHolder = id;
+    this.freeAtUs = Infinity; // held until end()
+    return start;
+  }
+
+  end(atUs: number): number {
+    this.freeAtUs = atUs;
+    return atUs;
+  }
+
+  /**
+   * An atomic read-modify-write sequence of `lines` operations on a line every core shares (an
+   * rwsem's count, say): free while this core still owns the line, `lines` transfers when another
+   * core took it since. Returns when it is done.
+   */
+  line(id: number, atUs: number, lines: number, lineUs: number): number {
+    this.acquires++;
+    let start = atUs;
+    if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
+    const occupancy = this.lastHolder === id ? 0 : lines * lineUs;
+    this.lastHolder = id;
+    this.freeAtUs = start + occupancy;
+    return this.freeAtUs;
+  }
+
+  /** One critical section of `holdUs`: when it ends. */
+  take(id: number, atUs: number, holdUs: number, lineUs: number): number {
+    return this.end(this.start(id, atUs, lineUs) + holdUs);
+  }
 }
 
 export interface Thread {
@@ -41,9 +79,6 @@ export interface Thread {
   /** Where a notify resumes it. */
   resumePhase: number;
   spinToken: number;
-  /** Phase to run when a lock it waits for is handed over. */
-  lockPhase: number;
-  lockWaitSinceUs: number;
   /** The page being worked on (fault, install) and its frame flags. */
   page: number;
   flags: number;
@@ -55,6 +90,8 @@ export interface Thread {
   arrivalHead: number;
   /** When the frame being installed arrived (-1: not a frame from the link). */
   arrivedAtUs: number;
+  /** --wake-batch: pages copied with DONTWAKE, not woken yet */
+  batch: number[];
 }
 
 export class Kernel {
@@ -73,9 +110,9 @@ export class Kernel {
 
   addThread(kind: number, resumePhase: number): Thread {
     const t: Thread = {
-      id: this.threads.length, kind, state: kind === VCPU ? BUSY : SLEEP, hasCore: false, coreSinceUs: 0, wantUs: 0, wantPhase: 0,
-      resumePhase, spinToken: 0, lockPhase: 0, lockWaitSinceUs: 0, page: -1, flags: 0, afterInstall: 0,
-      arrivals: [], arrivedUs: [], arrivalHead: 0, arrivedAtUs: -1,
+      id: this.threads.length, kind, state: kind === VCPU || kind === HANDLER ? BUSY : SLEEP, hasCore: false, coreSinceUs: 0, wantUs: 0, wantPhase: 0,
+      resumePhase, spinToken: 0, page: -1, flags: 0, afterInstall: 0,
+      arrivals: [], arrivedUs: [], arrivalHead: 0, arrivedAtUs: -1, batch: [],
     };
     this.threads.push(t);
     return t;
@@ -112,27 +149,6 @@ export class Kernel {
 
   get coresWanted(): boolean { return this.runHead < this.runQ.length; }
 
-  // ---- locks (spinning: waiters keep their core)
-  lock(t: Thread, l: Lock, ph: number): void {
-    l.acquires++;
-    if (l.holder < 0) { l.holder = t.id; this.schedule(this.now, t, ph); return; }
-    l.contended++;
-    t.lockPhase = ph;
-    t.lockWaitSinceUs = this.now;
-    l.waiters.push(t.id);
-  }
-
-  unlock(l: Lock): void {
-    if (l.waitHead < l.waiters.length) {
-      const u = this.threads[l.waiters[l.waitHead++]!]!;
-      if (l.waitHead > 1024 && l.waitHead * 2 > l.waiters.length) { l.waiters.splice(0, l.waitHead); l.waitHead = 0; }
-      l.holder = u.id;
-      const at = this.now + this.c.lockHandoverUs;
-      l.lockWaitUs += at - u.lockWaitSinceUs;
-      this.schedule(at, u, u.lockPhase);
-    } else l.holder = -1;
-  }
-
   // ---- sleeping and waking
   /** `t` has nothing to do: spin (keeping its core) then sleep; notify() resumes it at resumePhase. */
   park(t: Thread, spinUs: number, resumePhase: number): void {
@@ -157,11 +173,25 @@ export class Kernel {
   /** Called when a thread goes to sleep (the engine counts service threads' sleeps). */
   protected onSleep(_t: Thread): void { /* nothing by default */ }
 
-  notify(t: Thread): void {
-    if (t.state === SPIN) { t.state = BUSY; t.spinToken++; this.schedule(this.now, t, t.resumePhase); } else if (t.state === SLEEP) {
+  notify(t: Thread): void { this.wakeAt(t, this.now); }
+
+  /**
+   * `t` is woken by a waker that finishes its wake at `atUs` (>= now): a spinner sees it then, a
+   * sleeper runs `wakeupUs` later. Returns whether `t` was waiting at all.
+   */
+  wakeAt(t: Thread, atUs: number): boolean {
+    if (t.state === SPIN) { t.state = BUSY; t.spinToken++; this.schedule(atUs, t, t.resumePhase); return true; }
+    if (t.state === SLEEP) {
       t.state = WAKING;
-      this.schedule(this.now + this.c.wakeupUs, t, PH_WOKEN);
+      this.schedule(atUs + this.c.wakeupUs, t, PH_WOKEN);
+      return true;
     }
+    return false;
+  }
+
+  /** What the waker pays to wake `n` sleeping threads in one walk (try_to_wake_up each). */
+  ttwuCostUs(n: number): number {
+    return n > 0 ? this.c.ttwuUs + (n - 1) * this.c.ttwuNextUs : 0;
   }
 
   /** A woken thread runs again at its resume phase once it has a core. */

@@ -10,7 +10,7 @@ import { blocktimeUs } from '../model/blocktime.js';
 import { gpaOfPage } from '../model/memslots.js';
 import { LATENCY_BUCKETS } from '../model/stats.js';
 import { pushSample } from '../model/timeline.js';
-import { Access, describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, memoryFaultFlags, UFFD_EVENT_PAGEFAULT, uffdPagefaultFlags } from '../model/uapi.js';
+import { decodedFault } from '../model/arch/vcpu-faults.js';
 import { DONE, SLEEP, WAKING } from './kernel.js';
 import type { VirtualSim } from './sim.js';
 
@@ -99,7 +99,7 @@ export class EventStream {
       });
       if (s.faults !== this.faultsSeen[v] && s.lastPage >= 0) {
         this.faultsSeen[v] = s.faults;
-        emit({ type: 'fault', tMs: Math.round(s.faultStartUs) / 1000, vcpu: v, page: s.lastPage, record: this.decode(v, s.lastPage, s.access) });
+        emit({ type: 'fault', tMs: Math.round(s.faultStartUs) / 1000, vcpu: v, page: s.lastPage, record: this.decode(v, s.lastPage) });
       }
     }
     const faults = sim.totalFaults;
@@ -114,17 +114,13 @@ export class EventStream {
       faultsPerSec: rate(faults - this.last.faults), accessesPerSec: rate(accesses - this.last.accesses),
       bytesReceived: sim.fstats.reduce((a, st) => a + st.bytesReceived, 0), blockedVcpus: sim.blocks.blocked,
       blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000, vcpus, latencyBuckets: this.latencyBuckets.slice(), cells, queuedFaults: queued,
+      ...(sim.recovery ? { runState: sim.recovery.state } : {}),
     });
     this.last = { tUs, faults, accesses };
   }
 
-  private decode(v: number, page: number, access: Access): DecodedFault {
-    const o = this.sim.opts, gpa = gpaOfPage(o.memslots, o.pageSize, page);
-    if (o.mode === 'uffd') {
-      const flags = uffdPagefaultFlags(access);
-      return { kind: 'uffd_msg', event: UFFD_EVENT_PAGEFAULT, flags, flagNames: describeUffdFlags(flags), address: gpa, ptid: v };
-    }
-    const flags = memoryFaultFlags(access);
-    return { kind: 'memory_fault', exitReason: KVM_EXIT_MEMORY_FAULT, flags, flagNames: describeMemoryFaultFlags(flags), gpa, size: o.pageSize };
+  private decode(v: number, page: number): DecodedFault {
+    const o = this.sim.opts, a = this.sim.vcpus[v]!.arch;
+    return decodedFault(o, a.tables, a.last, gpaOfPage(o.memslots, o.pageSize, page), v);
   }
 }

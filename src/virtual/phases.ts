@@ -5,9 +5,16 @@
 export const enum Ph {
   Woken = 0, SpinEnd = 1,
   Arrive, Preempt,
-  VRun, VFaultDone, VUffdHeld, VUffdRel, VUffdCancelRel, VResume,
+  // vCPU
+  VRun, VTouch, VFinish, VGup, VSleep, VRetry, VFaultDone, VRequest, VArrived, VReenter, VResume,
+  // page fetcher / listen thread, and the preempt-channel thread
   FLoop, FFault, FSent, FDiscard,
-  HLoop, HReadHeld, HReadRel, HGot, HEmpty, HSent,
-  InstStart, InstMmHeld, InstMmRel, InstPublish, InstWakeHeld, InstWakeRel,
+  // uffd handler
+  HPoll, HPollSleep, HPollWoken, HRead, HGot, HSent,
+  // install (any thread)
+  InstStart, InstPublish,
+  // the source
   SrcReq, SrcTx, SrcRoundEnd,
+  // injections and recovery (the source actor runs them)
+  SrcPause, SrcRecover, SrcBitmap, InjHandlerCrash, InjHandlerRestart, InjFetcherCrash,
 }

@@ -1,21 +1,24 @@
 /**
- * What the destination's service threads (the page fetcher and the uffd handlers) share in the
- * virtual engine: frames arriving for them, and going idle when there is nothing to do.
+ * What the threads that receive frames share in the virtual engine (the listen thread, the preempt
+ * thread, a vCPU resolving its own exit): frames arriving for them; and the service threads' idling.
  */
 import { PAGE_FLAG_ZERO, PAGE_HEADER_BYTES } from '../model/page-flags.js';
 import { sweepDue } from './fetcher.js';
-import { FETCHER, type Thread } from './kernel.js';
+import { FETCHER, VCPU, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import { uffdOfHandler } from './uffd-handler.js';
+import { flushWakes } from './installer.js';
 
 /** A frame arrived for thread `t` (the fetcher, or the uffd handler that asked for it). */
 export function onArrive(sim: VirtualSim, t: Thread, arg: number): void {
+  if (sim.received && arg >= 0) sim.received[Math.floor(arg / 64)] = 1;
   t.arrivals.push(arg);
   t.arrivedUs.push(sim.now);
-  const st = sim.statsOf(t);
-  st.framesReceived++;
-  if (arg >= 0) st.bytesReceived += PAGE_HEADER_BYTES + ((arg % 64) & PAGE_FLAG_ZERO ? 0 : sim.opts.pageSize);
+  if (t.kind !== VCPU) {
+    const st = sim.statsOf(t);
+    st.framesReceived++;
+    if (arg >= 0) st.bytesReceived += PAGE_HEADER_BYTES + ((arg % 64) & PAGE_FLAG_ZERO ? 0 : sim.opts.pageSize);
+  }
   sim.notify(t);
 }
 
@@ -28,19 +31,21 @@ export function takeArrival(t: Thread): boolean {
   t.flags = a % 64;
   t.arrivedAtUs = t.arrivedUs[i]!;
   if (t.arrivalHead === t.arrivals.length) { t.arrivals.length = 0; t.arrivedUs.length = 0; t.arrivalHead = 0; }
-  t.afterInstall = t.kind === FETCHER ? Ph.FLoop : Ph.HLoop;
+  t.afterInstall = Ph.FLoop;
   return true;
 }
 
-/** A service thread with nothing to do: re-check for work (a notify while busy is not kept), then park. */
+/**
+ * The listen or preempt thread has nothing to do: wake what its DONTWAKE copies left unwoken,
+ * re-check for work (a notify while busy is not kept), then park.
+ */
 export function idle(sim: VirtualSim, t: Thread): void {
-  const loop = t.kind === FETCHER ? Ph.FLoop : Ph.HLoop;
-  if (hasWork(sim, t)) { sim.cpu(t, 0, loop); return; }
-  sim.park(t, sim.serviceSpinUs, loop);
+  if (t.batch.length) { sim.schedule(flushWakes(sim, t, sim.now), t, Ph.FLoop); return; }
+  if (hasWork(sim, t)) { sim.cpu(t, 0, Ph.FLoop); return; }
+  sim.park(t, sim.serviceSpinUs, Ph.FLoop);
 }
 
 function hasWork(sim: VirtualSim, t: Thread): boolean {
   if (t.arrivalHead < t.arrivals.length) return true;
-  if (t.kind === FETCHER) return sim.faultHead < sim.faultInbox.length || sweepDue(sim);
-  return uffdOfHandler(sim, t).pendingCount > 0;
+  return t.kind === FETCHER && (sim.faultHead < sim.faultInbox.length || sweepDue(sim));
 }

@@ -15,20 +15,24 @@ import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, type PageStates } from '../
 import { SendPolicy } from '../model/send-policy.js';
 import { newFetcherStats, newSourceStats, type FetcherStats } from '../model/stats.js';
 import { createStrategy, type Strategy } from '../model/strategies/index.js';
-import { loadTrace } from '../model/trace.js';
+import { loadTrace, openTrace } from '../model/trace.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
+import { archStateBytes, initArchState } from '../model/arch/regions.js';
+import { stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
 import type { ResolvedOptions } from '../options.js';
-import { perPage, type CostModel } from './costs.js';
-import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
-import { installCopy, installPublish, installWakeHeld, installWakeRel } from './installer.js';
-import { DONE, FETCHER, HANDLER, Kernel, VCPU, type Lock, newLock, type Thread } from './kernel.js';
+import type { CostModel } from './costs.js';
+import { hasPreemptThread } from '../model/delivery.js';
+import { BUSY, DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
+import { Impairments } from '../model/impairments.js';
+import { RecoveryLedger } from '../model/recovery.js';
+import { scheduleInjections } from './recovery.js';
+import { dispatch } from './dispatch.js';
 import { EventStream } from './observer.js';
 import { Ph } from './phases.js';
-import { onPrecopyRoundEnd, onRequest, onTx, sendRequest, SourceState, startSource } from './source.js';
-import { idle, onArrive } from './service.js';
-import { handlerGot, handlerLoop, handlerReadHeld, handlerReadRel, newUffd, uffdOf, type Uffd } from './uffd-handler.js';
-import { vcpuFaultDone, vcpuResume, vcpuRun, vcpuUffdHeld, vcpuUffdRel, type VcpuState } from './vcpu.js';
+import { SourceState, startSource } from './source.js';
+import { newUffd, type Uffd } from './uffd.js';
+import type { VcpuState } from './vcpu.js';
 
 /** Timeline sampling interval (virtual us) before any halving. */
 const SAMPLE_US = 10_000;
@@ -42,14 +46,27 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly expVer: Uint16Array;
   readonly vcpus: VcpuState[] = [];
   readonly fetcher: number;
+  /** the preempt-channel thread, or -1 */
+  readonly preempt: number;
   readonly uffds: Uffd[] = [];
+  /** which uffd each handler thread reads, by thread id */
+  readonly handlerUffd: number[] = [];
   readonly pagesPerQueue: number;
-  readonly mm: Lock = newLock('mm');
+  /** mm-wide lines every fault resolution touches: mmap_lock's count, kvm->mmu_lock's */
+  readonly mm = new Serial('mmap_lock');
+  readonly mmu = new Serial('kvm mmu_lock');
+  /** threads inside a copy ioctl right now (its cost grows with them) */
+  copiers = 0;
   /** exit mode: vCPUs waiting on a page */
   readonly pageWaiters = new Map<number, number[]>();
-  /** fetcher inbox: faulting vCPU ids, and when each record was posted */
+  /**
+   * fetcher inbox: faulting vCPU ids, and when each record was posted; -1 - page for a page riding
+   * with the record before it (a syndrome record's walk, src/virtual/vcpu-faults.ts)
+   */
   readonly faultInbox: number[] = [];
   readonly faultPostedUs: number[] = [];
+  /** the page each record is for */
+  readonly faultPage: number[] = [];
   faultHead = 0;
   readonly outbound: Link | null;
   readonly inbound: Link | null;
@@ -81,8 +98,13 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly arrivalMs: Float64Array | null;
   readonly arrivalHow: Uint8Array | null;
   readonly events: EventStream;
-  readonly copyUs: number;
-  readonly installUs: number;
+  /** injections (null: none) and the recovery they cause */
+  readonly imp: Impairments | null;
+  readonly recovery: RecoveryLedger | null;
+  /** pages a destination thread has received (the bitmap sent on recovery), with injections only */
+  readonly received: Uint8Array | null;
+  readonly pauses: Array<{ pausedUs: number; recoverUs: number; cause: string }> = [];
+  handlersDead = false;
   readonly spinUs: number;
   readonly serviceSpinUs: number;
 
@@ -93,8 +115,6 @@ export class VirtualSim extends Kernel implements PageStates {
     this.state = new Uint8Array(o.pages);
     this.memVer = new Uint16Array(o.pages);
     this.expVer = new Uint16Array(o.pages);
-    this.copyUs = perPage(c.copyUs, o.pageSize);
-    this.installUs = perPage(c.installUs, o.pageSize);
     this.spinUs = c.spin ? o.spinUs : 0;
     this.serviceSpinUs = c.spin ? o.serviceSpinUs : 0;
     this.pagesPerQueue = pagesPerUffd(o);
@@ -103,13 +123,17 @@ export class VirtualSim extends Kernel implements PageStates {
     this.strategy = createStrategy(o.strategy, { pages: o.pages, vcpus: o.vcpus, precopyRounds: o.precopyRounds });
     this.addVcpus();
     this.fetcher = o.mode === 'none' ? -1 : this.addThread(FETCHER, Ph.FLoop).id;
+    this.preempt = hasPreemptThread(o, this.strategy.urgentChannel) ? this.addThread(PREEMPT, Ph.FLoop).id : -1;
     this.addUffds();
     this.sourceId = this.threads.length;
-    this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : 'fetcher'));
+    this.fstats = this.threads.slice(o.vcpus).map((t) => newFetcherStats(t.kind === HANDLER ? 'handler' : t.kind === PREEMPT ? 'preempt' : 'fetcher'));
     const link = o.mode !== 'none' && o.network === 'link';
     const cfg = { bandwidthBps: o.bandwidthBps, latencyUs: o.latencyUs, overheadBytes: o.msgOverheadBytes };
-    this.outbound = link ? new Link(cfg) : null;
-    this.inbound = link ? new Link(cfg) : null;
+    this.imp = o.inject.length || hooks.control ? new Impairments(o.inject, o.seed, o.reconnectUs) : null;
+    this.recovery = this.imp && link ? new RecoveryLedger(this.blocks) : null;
+    this.received = this.recovery ? new Uint8Array(o.pages) : null;
+    this.outbound = link ? new Link(cfg, this.imp, 'bulk') : null;
+    this.inbound = link ? new Link(cfg, this.imp, 'inbound') : null;
     this.policy = link ? new SendPolicy(o.pages, this.strategy, this.sstats, o.recordSendOrder) : null;
     const hybrid = link && o.strategy === 'hybrid';
     this.arrivalMs = hybrid ? new Float64Array(o.pages) : null;
@@ -125,27 +149,32 @@ export class VirtualSim extends Kernel implements PageStates {
 
   private addVcpus(): void {
     const o = this.opts;
-    const traces = o.workload === 'trace' ? loadTraceViews(o.trace!, o.vcpus) : null;
+    const traces = o.workload === 'trace' ? loadTrace(o) : null;
+    // The guest's architectural state (src/model/arch/): its stage-1 table, page attributes and tags.
+    const tables = stage1Of(o);
+    const archState = initArchState(o, new ArrayBuffer(archStateBytes(o)), tables);
     for (let v = 0; v < o.vcpus; v++) {
       this.addThread(VCPU, Ph.VRun);
       const trace = traces?.[v] ?? null;
-      const limit = o.accesses ?? (trace ? trace.accesses.length : Infinity);
+      const limit = trace ? (trace.length && (o.accesses ?? trace.length)) : o.accesses ?? Infinity;
       const untilMigrated = o.accesses === undefined && !trace;
       this.vcpus.push({
-        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
+        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
-        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, installedUs: -1,
+        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
+        arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0,
       });
     }
   }
 
   private addUffds(): void {
     const o = this.opts;
-    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k, o.uffdPerVcpu ? 1 : o.vcpus));
+    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k));
     for (let h = 0; h < handlerCount(o); h++) {
-      const t = this.addThread(HANDLER, Ph.HLoop);
+      const t = this.addThread(HANDLER, Ph.HPoll);
       this.uffds[uffdOfHandler(o, h)]!.handlers.push(t.id);
+      this.handlerUffd[t.id] = uffdOfHandler(o, h);
     }
   }
 
@@ -159,6 +188,30 @@ export class VirtualSim extends Kernel implements PageStates {
 
   statsOf(t: Thread): FetcherStats { return this.fstats[t.id - this.opts.vcpus]!; }
 
+  /**
+   * `t` goes on with `ph` at `atUs`: at once when that is now (the same run as an event at now,
+   * without the event), else as an event. Only for a thread's own next step, at the end of a step.
+   */
+  continueAt(atUs: number, t: Thread, ph: number): void {
+    if (atUs === this.now) this.dispatch(t.id, ph, 0); else this.schedule(atUs, t, ph);
+  }
+
+  /** An injected crash: the thread runs no more (its pending events are dropped), its core is freed. */
+  kill(t: Thread): void {
+    if (t.hasCore) this.releaseCore(t);
+    t.state = DONE;
+    this.dead[t.id] = 1;
+  }
+
+  /** A restarted thread: a fresh one in its place, starting at `ph`. */
+  revive(t: Thread, ph: number): void {
+    this.dead[t.id] = 0;
+    t.state = BUSY;
+    t.spinToken++;
+    this.cpu(t, 0, ph);
+  }
+  readonly dead: Uint8Array = new Uint8Array(4096);
+
   protected override onSleep(t: Thread): void {
     if (t.kind !== VCPU) this.statsOf(t).sleeps++;
   }
@@ -169,6 +222,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.precopy = this.opts.strategy === 'hybrid' && this.outbound !== null;
     if (!this.precopy) this.startGuest();
     startSource(this);
+    scheduleInjections(this);
     this.events.start();
   }
 
@@ -177,6 +231,8 @@ export class VirtualSim extends Kernel implements PageStates {
     this.goUs = this.now;
     this.blocks.active = this.opts.vcpus;
     for (let v = 0; v < this.opts.vcpus; v++) this.cpu(this.threads[v]!, 0, Ph.VRun);
+    // uffd handlers start in their poll() loop
+    for (const t of this.threads) if (t.kind === HANDLER) this.cpu(t, 0, Ph.HPoll);
   }
 
   /** Runs the next event; false when the queue is empty. */
@@ -194,6 +250,10 @@ export class VirtualSim extends Kernel implements PageStates {
 
   /** The checks at the end of a run, the last timeline sample and the last tick. */
   end(): void {
+    if (this.vcpusDone !== this.opts.vcpus && this.handlersDead) {
+      throw new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: ${this.opts.vcpus - this.vcpusDone} vCPUs wait ` +
+        'forever on their faults (Firecracker\'s failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)');
+    }
     if (this.vcpusDone !== this.opts.vcpus) {
       const v = this.vcpus.findIndex((s, i) => this.threads[i]!.state !== DONE && s.entryPage >= 0);
       const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
@@ -207,43 +267,6 @@ export class VirtualSim extends Kernel implements PageStates {
     this.events.finalTick();
   }
 
-  private dispatch(id: number, ph: number, arg: number): void {
-    if (id === this.sourceId) {
-      if (ph === Ph.SrcReq) onRequest(this); else if (ph === Ph.SrcTx) onTx(this); else onPrecopyRoundEnd(this);
-      return;
-    }
-    const t = this.threads[id]!;
-    switch (ph) {
-      case Ph.Woken: this.woken(t); return;
-      case Ph.SpinEnd: this.spinEnd(t, arg); return;
-      case Ph.Arrive: onArrive(this, t, arg); return;
-      case Ph.Preempt: this.releaseCore(t); this.cpu(t, 0, Ph.VRun); return;
-      case Ph.VRun: vcpuRun(this, t); return;
-      case Ph.VFaultDone: vcpuFaultDone(this, t); return;
-      case Ph.VUffdHeld: vcpuUffdHeld(this, t); return;
-      case Ph.VUffdRel: vcpuUffdRel(this, t); return;
-      case Ph.VUffdCancelRel: this.unlock(uffdOf(this, t.page).lock); vcpuResume(this, t); return;
-      case Ph.VResume: vcpuResume(this, t); return;
-      case Ph.FLoop: fetcherLoop(this, t); return;
-      case Ph.FFault: fetcherFault(this, t); return;
-      case Ph.FDiscard: applyDiscards(this, t); return;
-      case Ph.FSent: case Ph.HSent: sendRequest(this, t); this.cpu(t, 0, ph === Ph.FSent ? Ph.FLoop : Ph.HLoop); return;
-      case Ph.HLoop: handlerLoop(this, t); return;
-      case Ph.HReadHeld: handlerReadHeld(this, t); return;
-      case Ph.HReadRel: handlerReadRel(this, t); return;
-      case Ph.HGot: handlerGot(this, t); return;
-      case Ph.HEmpty: idle(this, t); return;
-      case Ph.InstStart: installCopy(this, t, false); return;
-      case Ph.InstMmHeld: this.schedule(this.now + this.c.mmHoldUs, t, Ph.InstMmRel); return;
-      case Ph.InstMmRel: installCopy(this, t, true); return;
-      case Ph.InstPublish: installPublish(this, t); return;
-      case Ph.InstWakeHeld: installWakeHeld(this, t); return;
-      case Ph.InstWakeRel: installWakeRel(this, t); return;
-      default: throw new Error(`assertion failed: unknown phase ${ph}`);
-    }
-  }
-}
+  dispatch(id: number, ph: number, arg: number): void { dispatch(this, id, ph, arg); }
 
-function loadTraceViews(file: string, vcpus: number): Array<{ gpas: Float64Array; accesses: Uint8Array }> {
-  return loadTrace(file, vcpus).map((t) => ({ gpas: new Float64Array(t.gpasSab, 0, t.length), accesses: new Uint8Array(t.accessesSab, 0, t.length) }));
 }

@@ -11,7 +11,9 @@ import {
 } from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { isZeroPage } from '../model/rng.js';
-import { HANDLER, type Thread } from './kernel.js';
+import { LOST } from '../model/link.js';
+import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
+import { VCPU, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 
@@ -22,7 +24,6 @@ export const DISCARD_ARRIVAL = -1;
 export class SourceState {
   readonly reqPage: number[] = [];
   readonly reqVcpu: number[] = [];
-  readonly reqTo: number[] = [];
   reqHead = 0;
   /** bulk frames: page * 64 + flags, the thread it is for, when it was queued */
   readonly bulk: number[] = [];
@@ -41,6 +42,11 @@ export class SourceState {
   stale: number[] = [];
 }
 
+/** The thread that installs a frame, as the model decides who does (src/model/delivery.ts). */
+function installerThread(sim: VirtualSim, who: number, vcpu: number): number {
+  return who === TO_VCPU ? vcpu : who === TO_PREEMPT ? sim.preempt : sim.fetcher;
+}
+
 export function startSource(sim: VirtualSim): void {
   if (!sim.outbound) return;
   if (sim.precopy) {
@@ -51,31 +57,37 @@ export function startSource(sim: VirtualSim): void {
 }
 
 export function sendRequest(sim: VirtualSim, t: Thread): void {
-  const st = sim.statsOf(t), src = sim.source;
-  st.requestsSent++;
-  st.requestBytesSent += REQUEST_BYTES;
+  const src = sim.source;
+  if (t.kind === VCPU) sim.vcpus[t.id]!.selfRequests++;
+  else { const st = sim.statsOf(t); st.requestsSent++; st.requestBytesSent += REQUEST_BYTES; }
   const arrive = sim.inbound!.send(REQUEST_BYTES, sim.now);
+  if (arrive === LOST) return; // the link is down: the destination asks again after recovery
   src.reqPage.push(t.page);
-  src.reqVcpu.push(t.flags);
-  src.reqTo.push(t.kind === HANDLER ? t.id : sim.fetcher);
+  src.reqVcpu.push(t.kind === VCPU ? t.id : t.flags); // who faulted (the fetcher and handlers keep it in flags)
   sim.q.push(arrive, sim.sourceId, Ph.SrcReq);
 }
 
 export function onRequest(sim: VirtualSim): void {
   const src = sim.source, policy = sim.policy!;
   const i = src.reqHead++;
-  const page = src.reqPage[i]!, to = src.reqTo[i]!;
-  if (policy.onRequest(page, src.reqVcpu[i]!, sim.now, src.prefetch)) {
+  const page = src.reqPage[i]!, vcpu = src.reqVcpu[i]!;
+  if (sim.recovery && sim.recovery.state !== 'active') { // paused: the destination asks again after recovery
+    if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = 0; src.reqHead = 0; }
+    return;
+  }
+  if (policy.onRequest(page, vcpu, sim.now, src.prefetch)) {
     policy.claim(page);
-    if (policy.isUrgent(PAGE_FLAG_DEMAND)) transmit(sim, page, PAGE_FLAG_DEMAND, sim.fetcher, true, sim.now);
+    const urgent = policy.isUrgent(PAGE_FLAG_DEMAND);
+    const to = installerThread(sim, frameInstaller(sim.opts, PAGE_FLAG_DEMAND, urgent), vcpu);
+    if (urgent) transmit(sim, page, PAGE_FLAG_DEMAND, to, true, sim.now);
     else queueBulk(sim, page, PAGE_FLAG_DEMAND, to);
   }
   for (const p of src.prefetch) if (policy.claim(p)) queueBulk(sim, p, PAGE_FLAG_PREFETCH, sim.fetcher);
-  if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = src.reqTo.length = 0; src.reqHead = 0; }
+  if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = 0; src.reqHead = 0; }
   kickSource(sim);
 }
 
-function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): void {
+export function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): void {
   const src = sim.source;
   src.bulk.push(page * 64 + flags);
   src.bulkTo.push(to);
@@ -85,6 +97,7 @@ function queueBulk(sim: VirtualSim, page: number, flags: number, to: number): vo
 /** Fills the send buffer (precopy's round, or the strategy's push order) and puts the head frame on an idle wire. */
 export function kickSource(sim: VirtualSim): void {
   const o = sim.opts, src = sim.source, policy = sim.policy!;
+  if (sim.recovery && sim.recovery.state !== 'active') return; // paused: the source waits for the bitmap
   const frameBytes = o.pageSize + PAGE_HEADER_BYTES;
   const room = () => (src.bulk.length - src.bulkHead) * frameBytes < o.sendBufferBytes;
   if (sim.precopy) fillPrecopy(sim, room);
@@ -117,6 +130,7 @@ function transmit(sim: VirtualSim, page: number, flags: number, to: number, urge
   if (zero) flags |= PAGE_FLAG_ZERO;
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
+  if (arrive === LOST) return; // lost in flight: the page stays marked sent until the bitmap says otherwise
   sim.policy!.countSent(page, flags, urgent, queuedUs, out.lastStartUs, arrive);
   sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
 }

@@ -1,0 +1,51 @@
+/** The published bench's tables, rendered from its JSON body (bench/results/published.json). */
+import { fmtInt, fmtRatio, mdTable } from '../common.js';
+import { USERFAULT, type ProfileRun, type PublishedBody, type UserfaultColumn } from './published.js';
+
+const k = (x: number) => (x / 1000).toFixed(x >= 100_000 ? 0 : 1);
+
+function seriesTable(p: ProfileRun): string {
+  return mdTable(['vCPUs', 'uffd sim', 'uffd pub', 'exits sim', 'exits pub', 'exits sim/pub', 'exit/uffd sim', 'exit/uffd pub', 'ratio of ratios'], p.series.map((s) => {
+    const rs = s.exits.pagesPerSec / s.uffd.pagesPerSec, rp = s.publishedExitsK / s.publishedUffdK;
+    return [String(s.vcpus), k(s.uffd.pagesPerSec), String(s.publishedUffdK), k(s.exits.pagesPerSec), String(s.publishedExitsK),
+      fmtRatio(s.exits.pagesPerSec / 1000 / s.publishedExitsK), fmtRatio(rs), fmtRatio(rp), fmtRatio(rs / rp)];
+  }));
+}
+
+function userfaultTable(p: ProfileRun): string {
+  const cols = Object.keys(USERFAULT) as UserfaultColumn[];
+  return mdTable(['vCPUs', ...cols.map((c) => `${c} sim / pub`), ...cols.filter((c) => c !== 'exits').map((c) => `exits/${c} sim vs pub`)], p.userfault.map((u) => [
+    String(u.vcpus),
+    ...cols.map((c) => `${fmtInt(u.cells[c].perVcpuPagesPerSec)} / ${fmtInt(u.published[c])}`),
+    ...cols.filter((c) => c !== 'exits').map((c) => `${fmtRatio(u.cells.exits.perVcpuPagesPerSec / u.cells[c].perVcpuPagesPerSec)} vs ${fmtRatio(u.published.exits / u.published[c])}`),
+  ]));
+}
+
+export function renderPublished(b: PublishedBody): string {
+  const out: string[] = [];
+  out.push(`### Published tables vs the virtual engine (${b.cores} modelled cores, ${b.mibPerVcpu} MiB per vCPU)`, '');
+  for (const p of b.profiles) {
+    const t = p.targets;
+    out.push(`#### Profile ${p.profile}`, '');
+    out.push('KVM_EXIT_MEMORY_FAULT v7 series (`-u MINOR -s shmem -a -r N` vs exits), overall rate, thousands of pages/s:', '', seriesTable(p), '');
+    out.push('KVM Userfault v1 (anonymous memory; one uffd per vCPU on shmem), per-vCPU rate, pages/s:', '', userfaultTable(p), '');
+    out.push(`Shape: one uffd peaks at ${t.uffdPeakVcpus} vCPUs and falls ${t.uffdFallFromPeak.toFixed(1)}x by 256; exits rise ${t.exitsRise.toFixed(1)}x; ` +
+      `exits within 2x of published on ${t.exitsWithin2x.filter(Boolean).length}/${t.exitsWithin2x.length} rows; exit/uffd within 2x on ${t.ratioWithin2x.filter(Boolean).length}/${t.ratioWithin2x.length} rows.`);
+    for (const [name, ok] of Object.entries(t.met)) out.push(`- ${ok ? 'met' : 'NOT met'}: ${name}`);
+    out.push('');
+  }
+  out.push('#### Cross-check against this host\'s kernel (native/uffd_paging.c; predicted from this host\'s costs measured in the same run)', '');
+  out.push(mdTable(['run', 'measured pages/s', 'predicted', 'error'], b.cross.map((c) => [
+    `${c.run}${c.fitted ? ' (sets wakeupUs)' : ''}`, c.measured === null ? `skipped: ${c.skipped}` : fmtInt(c.measured), fmtInt(c.predicted),
+    c.error === null ? '-' : `${c.error >= 0 ? '+' : ''}${Math.round(c.error * 100)}%`]), true), '');
+  out.push('#### Over a link: 64 vCPUs, zipf, 256 MiB, 10 Gbit/s, linear, large-host profile', '');
+  out.push(mdTable(['fault path', 'p50 us', 'p99 us', 'link use', 'migration ms', 'verified'], b.link.map((l) => [
+    l.column, fmtInt(l.p50Us), fmtInt(l.p99Us), l.linkUtilisation === null ? '-' : `${Math.round(l.linkUtilisation * 100)}%`, fmtInt(l.migrationMs), String(l.verified)]), true), '');
+  if (b.sensitivity.length) {
+    out.push('#### Sensitivity (large-host profile): each cost x0.5 and x2, where one uffd peaks and how far it falls', '');
+    out.push(mdTable(['cost', 'x', 'value us', 'peak vCPUs', 'fall to 256'], b.sensitivity.map((s) => [s.cost, String(s.factor), s.factor === 1 ? '-' : s.value.toFixed(4), String(s.peakVcpus), `${s.fall}x`]), true), '');
+  }
+  out.push(`Engine speed: ${fmtInt(b.speed.exits256FaultsPerHostSec)} simulated faults per host second on the 256-vCPU exits row; ` +
+    `a default 256-vCPU 1 GiB virtual run took ${fmtInt(b.speed.default256Ms)} ms (verified ${b.speed.default256Verified}).`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,76 @@
+// Goal: every injection kind works in both engines: the run recovers and verifies (nothing lost,
+// nothing stale), or ends with the diagnosis its plan predicts; recovery's record is complete; a
+// source that forgets to resend one lost page is caught; bad specs are one line naming the field.
+// Method: small runs with one injection each (the threaded runs short, on 16 MiB guests); the
+// deliberate bug runs in both engines; specs through resolveOptions and the CLI.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveOptions, simulate, SimError, type OptionsInput } from '../src/index.js';
+
+const ENGINES = ['virtual', 'threads'] as const;
+const base = (engine: string): OptionsInput => ({ engine: engine as 'virtual', vcpus: 2, memory: '16MiB', mode: 'uffd', watchdog: '2s', seed: 4 });
+const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+
+describe.each(ENGINES)('%s engine: injections', (engine) => {
+  it.each([
+    ['link-down@5ms+10ms', true], ['link-down@5ms+10ms:bulk', true], ['source-restart@5ms+10ms', true],
+    ['bandwidth@0ms+20ms:1Gbit', false], ['latency@0ms+20ms:1ms', false], ['loss@0ms+30ms:10', false],
+  ] as const)('%s: verified after it', async (spec, pauses) => {
+    const r = await simulate({ ...base(engine), inject: [spec] });
+    expect(r.verifyErrors).toEqual([]);
+    expect(r.recovery).not.toBeNull();
+    if (pauses) {
+      expect(r.recovery!.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
+      expect(r.recovery!.pausedMs).toBeGreaterThan(10); // the outage plus the reconnect
+      expect(r.recovery!.recoverMs).toBeGreaterThanOrEqual(50); // the default --reconnect
+      // (the threaded source thread may start later than the plan's pause on a loaded machine: then
+      // nothing was on the way to be lost, and it has nothing to resend)
+      if (engine === 'virtual') expect(r.recovery!.pagesResent).toBeGreaterThan(0);
+    } else expect(r.recovery!.timeline).toEqual([]);
+  });
+
+  it('fetcher-crash: the guest is lost, said as such', async () => {
+    await expect(simulate({ ...base(engine), inject: ['fetcher-crash@5ms'] })).rejects.toMatchObject({ code: 'GUEST_LOST' });
+  });
+
+  it("handler-crash without a restart hangs the guest (Firecracker's failure mode); with :restart it recovers", async () => {
+    const local: OptionsInput = { ...base(engine), network: 'none', accesses: 4000, watchdog: '300ms' };
+    await expect(simulate({ ...local, inject: ['handler-crash@2ms'] })).rejects.toMatchObject({ code: 'GUEST_HUNG' });
+    const r = await simulate({ ...local, inject: ['handler-crash@2ms+5ms:restart'] });
+    expect(r.verifyErrors).toEqual([]);
+  });
+
+  it('a source that forgets to resend one lost page is caught', async () => {
+    // 64 MiB take ~54 ms at 10 Gbit/s: at 30 ms pages are surely in flight and in the socket, to be lost
+    // The threaded source thread can start late on a loaded machine, so that the outage finds nothing
+    // on the way: then there is nothing to forget. Retry until something was lost (the virtual engine
+    // always loses pages here); a forgotten page must then never verify.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const run = simulate({ ...base(engine), memory: '64MiB', watchdog: '500ms', inject: ['link-down@30ms+10ms'], unsafeForgetResend: true });
+      const got = await run.then((r) => (r.verifyErrors.length ? 'caught' : r.recovery!.pagesResent === 0 ? 'nothing lost' : 'verified'), (e: unknown) => (e as SimError).code);
+      if (got === 'nothing lost' && engine === 'threads') continue;
+      expect(got).not.toBe('verified');
+      expect(got).not.toBe('nothing lost');
+      return;
+    }
+  });
+});
+
+describe('bad injection specs', () => {
+  it.each([
+    ['link-down@5ms', /^inject\.0: link-down needs a duration/],
+    ['flood@5ms+1ms', /^inject\.0: "flood" is not an injection/],
+    ['bandwidth@5ms+1ms', /^inject\.0: missing the argument: bandwidth@T\+D:RATE/],
+    ['loss@0+1ms:150', /^inject\.0: loss is a percentage/],
+    ['link-down@5ms+1ms:sideways', /^inject\.0: link-down's channel/],
+  ])('%s', (spec, msg) => {
+    expect(() => resolveOptions({ inject: [spec] })).toThrow(msg);
+  });
+  it('on the command line: one line naming the field, exit 2', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', '--inject', 'link-down@5ms+1ms', '--inject', 'nonsense'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/inject\.1: "nonsense" is not KIND@TIME/);
+  });
+});
