@@ -32,7 +32,7 @@ describe('--time-dilation as an option', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('postcopy-sim: error: timeDilation: must be auto or a number from 1 to 100000\n');
-    const help = spawnSync(process.execPath, [cli, 'help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, [cli, 'help', 'run'], { encoding: 'utf8' });
     expect(help.stdout).toMatch(/--time-dilation D/);
   });
   it('the plan line says D, why, and the wall time; the summary row says the shares', () => {
@@ -41,7 +41,8 @@ describe('--time-dilation as an option', () => {
       predictedShare: 0.05, share: 0.031, linkStallShare: 0.004, wallEstimateMs: 12_300,
     };
     expect(formatPlanLine(d, 'migrating')).toBe('migrating: time dilation 57x (simulator 5.0% of a 103.4 us fault, measured at start): at least 12.3 s of wall time');
-    expect(formatDilation(d)).toBe('57x auto (simulator 5.0% predicted, 3.1% measured of a 103.4 us fault; link idle 0.4% (source late))');
+    expect(formatDilation(d)).toBe('57x auto (simulator 3.1% of a fault, link idle 0.4%)');
+    expect(formatDilation({ ...d, share: null, linkStallShare: null })).toBe('57x auto (simulator 5.0% of a fault)');
     expect(formatPlanLine({ ...d, factor: 1 }, 'migrating')).toBeNull();
   });
 });

@@ -57,13 +57,17 @@ const ROWS: Row[] = [
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-/** The summary's dilation cell: D, and how much of a fault the simulator still took. */
+/**
+ * The summary's dilation cell: D, and how much of a modelled fault the simulator still took (measured
+ * in the run, else predicted at start; the JSON has both), and the wire's idle share when the source
+ * came late. Short: it must fit the table's 100 columns.
+ */
 export function formatDilation(d: DilationReport): string {
   if (d.factor === 1 && !d.auto) return '1x';
-  const parts = [d.predictedShare !== null ? `${pct(d.predictedShare)} predicted` : null, d.share !== null ? `${pct(d.share)} measured` : null]
+  const share = d.share ?? d.predictedShare;
+  const parts = [share !== null ? `simulator ${pct(share)} of a fault` : null, d.linkStallShare ? `link idle ${pct(d.linkStallShare)}` : null]
     .filter((x) => x !== null);
-  const stall = d.linkStallShare ? `; link idle ${pct(d.linkStallShare)} (source late)` : '';
-  return `${d.factor}x ${d.auto ? 'auto' : 'set'}${parts.length ? ` (simulator ${parts.join(', ')} of a ${us(d.modelledFaultUs)} fault${stall})` : stall ? ` (${stall.slice(2)})` : ''}`;
+  return `${d.factor}x ${d.auto ? 'auto' : 'set'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 /**

@@ -146,7 +146,8 @@ function accessProbe(opts: ResolvedOptions): OptionsInput {
   return {
     vcpus: 1, mode: 'none', pageSize: opts.pageSize, workload: opts.workload, zipfExponent: opts.zipfExponent, writeRatio: opts.writeRatio,
     accesses: PROBE_ACCESSES, seed: opts.seed, zeroFraction: opts.zeroFraction,
-    ...(trace ? { trace: opts.trace, memslots: opts.memslots.map((m) => ({ base: m.baseGpa, size: m.sizeBytes })), vcpus: opts.vcpus } : { memory }),
+    // A trace's recorded gaps are guest time of their own (the run replays them): only the compute is probed.
+    ...(trace ? { trace: opts.trace, traceTiming: 'asap', memslots: opts.memslots.map((m) => ({ base: m.baseGpa, size: m.sizeBytes })), vcpus: opts.vcpus } : { memory }),
   };
 }
 

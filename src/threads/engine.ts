@@ -47,7 +47,7 @@ export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks 
   const opts = await prepareTrace(options);
   checkHostFits(opts);
   const planned = await planDilation(opts, (probe, factor) =>
-    runPlanned(probe, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } }));
+    prepareTrace(probe).then((prepared) => runPlanned(prepared, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } })));
   hooks.onPlan?.(planned.report);
   return runPlanned(opts, hooks, planned);
 }
