@@ -16,43 +16,16 @@
 // is measured again, with fresh probes, at most twice before the comparison counts; the assertion is
 // on modelled time, never on how fast the host is.
 import { describe, expect, it } from 'vitest';
-import { simulate, type OptionsInput, type RunResult } from '../src/index.js';
-import { simulateVirtual } from '../src/virtual/engine.js';
-import { resolveOptions } from '../src/options.js';
 import { forgetProbes } from '../src/threads/dilation.js';
-import { dilatedThreadsCostModel } from '../src/virtual/costs.js';
+import { AGREEMENT_GUEST, AGREEMENT_SCENARIOS, AGREEMENT_STRATEGIES, compareEngines, hostKeptUp } from '../bench/agreement.js';
 
 const TOLERANCE = 0.15;
 
-function errors(t: RunResult, v: RunResult): Record<string, number> {
-  const rel = (a: number, b: number) => Math.abs(a - b) / b;
-  return {
-    faults: rel(t.faults, v.faults), p50: rel(t.faultLatencyUs.p50, v.faultLatencyUs.p50),
-    p99: rel(t.faultLatencyUs.p99, v.faultLatencyUs.p99), migration: rel(t.migrationMs, v.migrationMs),
-  };
-}
-
-async function compareEngines(o: OptionsInput): Promise<{ t: RunResult; v: RunResult; err: Record<string, number> }> {
-  const t = await simulate(o);
-  const v = await simulateVirtual({ ...resolveOptions({ ...o, engine: 'virtual' }), costModel: dilatedThreadsCostModel(t.dilation.accessUs, o.vcpus! + 4) });
-  return { t, v, err: errors(t, v) };
-}
-
-/** The host kept up by the run's own measure: the simulator within its share and the wire never starved. */
-const hostKeptUp = (t: RunResult) => (t.dilation.share ?? 0) <= 0.05 && (t.dilation.linkStallShare ?? 0) <= 0.02;
-
-const GUEST: OptionsInput = { vcpus: 4, workload: 'random', writeRatio: 0.8, tailAccesses: 2000, seed: 11 };
-const SCENARIOS: Array<[string, OptionsInput]> = [
-  ['1 Gbit/s', { bandwidth: '1Gbit', memory: '8MiB', sendBuffer: '256KiB' }],
-  ['10 Gbit/s', { bandwidth: '10Gbit', memory: '32MiB', sendBuffer: '512KiB' }],
-  ['25 Gbit/s', { bandwidth: '25Gbit', memory: '64MiB', sendBuffer: '1MiB' }],
-];
-
-describe.each(['linear', 'preempt'] as const)('%s: the dilated threaded engine agrees with the virtual engine', (strategy) => {
-  it.each(SCENARIOS)('%s', async (_name, scenario) => {
-    const o = { ...GUEST, ...scenario, strategy };
+describe.each(AGREEMENT_STRATEGIES)('%s: the dilated threaded engine agrees with the virtual engine', (strategy) => {
+  it.each(AGREEMENT_SCENARIOS)('%s Gbit/s', async (_gbit, scenario) => {
+    const o = { ...AGREEMENT_GUEST, ...scenario, strategy };
     let { t, v, err } = await compareEngines(o);
-    for (let retry = 0; retry < 2 && Object.values(err).some((e) => e > TOLERANCE) && !hostKeptUp(t); retry++) {
+    for (let retry = 0; retry < 2 && Object.values(err).some((e) => Math.abs(e) > TOLERANCE) && !hostKeptUp(t); retry++) {
       forgetProbes(); // the host changed under the run: measure it again
       ({ t, v, err } = await compareEngines(o));
     }
@@ -61,6 +34,6 @@ describe.each(['linear', 'preempt'] as const)('%s: the dilated threaded engine a
     const report = `D ${t.dilation.factor}, simulator share ${t.dilation.share}, link stall ${t.dilation.linkStallShare}; ` +
       `threads ${t.faults} faults p50 ${t.faultLatencyUs.p50} p99 ${t.faultLatencyUs.p99} migration ${t.migrationMs}; ` +
       `virtual ${v.faults} faults p50 ${v.faultLatencyUs.p50} p99 ${v.faultLatencyUs.p99} migration ${v.migrationMs}`;
-    for (const [what, e] of Object.entries(err)) expect(e, `${what} differs by ${(e * 100).toFixed(0)}% (${report})`).toBeLessThanOrEqual(TOLERANCE);
+    for (const [what, e] of Object.entries(err)) expect(Math.abs(e), `${what} differs by ${(e * 100).toFixed(0)}% (${report})`).toBeLessThanOrEqual(TOLERANCE);
   });
 });
