@@ -7,10 +7,25 @@ import { z } from 'zod';
 import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
-import { InjectSchema, type Injection } from './model/injections.js';
+import { formatInjection, INJECTION_KINDS, parseInjection, type Injection } from './model/injections.js';
 import { traceDefaults } from './model/trace-header.js';
 import type { TraceSpool } from './model/trace-spool.js';
 import { ARCH_NAMES, RECORD_NAMES, type ArchName, type RecordName } from './model/arch/record.js';
+
+/**
+ * --inject's schema (src/model/injections.ts; kept here so zod stays out of the threads that apply
+ * injections): a list of specs, each checked with the errors above, naming its index. An
+ * already-parsed injection (resolved options given again) is checked the same way, via its spec.
+ */
+const InjectSchema = z.array(z.union([z.string(), z.looseObject({ kind: z.enum(INJECTION_KINDS) })])).default([]).transform((specs, ctx) => {
+  const out: Injection[] = [];
+  specs.forEach((s, i) => {
+    try { out.push(parseInjection(typeof s === 'string' ? s : formatInjection(s as unknown as Injection))); } catch (e) {
+      ctx.addIssue({ code: 'custom', path: [i], message: (e as Error).message });
+    }
+  });
+  return out;
+});
 
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 /** The largest time dilation accepted (a 1 ms modelled fault would last 100 s). */

@@ -12,7 +12,6 @@
  *   handler-crash@T[+D][:restart]     the uffd handlers die; with :restart, new ones start after D
  *   fetcher-crash@T                   the destination's page fetcher dies: the guest is lost
  */
-import { z } from 'zod';
 import { parseDuration, parseRate } from '../units.js';
 
 export const INJECTION_KINDS = ['link-down', 'bandwidth', 'latency', 'loss', 'source-restart', 'handler-crash', 'fetcher-crash'] as const;
@@ -90,17 +89,3 @@ export function formatInjection(i: Injection): string {
     : i.kind === 'latency' ? `:${t(i.latencyUs)}` : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
   return `${i.kind}@${t(i.atUs)}${d}${arg}`;
 }
-
-/**
- * The option's schema: a list of specs, each checked with the errors above, naming its index. An
- * already-parsed injection (resolved options given again) is checked the same way, via its spec.
- */
-export const InjectSchema = z.array(z.union([z.string(), z.looseObject({ kind: z.enum(INJECTION_KINDS) })])).default([]).transform((specs, ctx) => {
-  const out: Injection[] = [];
-  specs.forEach((s, i) => {
-    try { out.push(parseInjection(typeof s === 'string' ? s : formatInjection(s as unknown as Injection))); } catch (e) {
-      ctx.addIssue({ code: 'custom', path: [i], message: (e as Error).message });
-    }
-  });
-  return out;
-});
