@@ -8,6 +8,11 @@
  */
 import { isZeroPage, keyedWord, pageKey, wordMixTable } from './rng.js';
 
+/** Page `page` is all zeros at `version`: a zero page of the image that the guest never wrote. */
+export function isZeroAt(seed: number, page: number, zeroFraction: number, version: number): boolean {
+  return version === 0 && isZeroPage(seed, page, zeroFraction);
+}
+
 export class SourceImage {
   readonly wordsPerPage: number;
   private readonly mix: Int32Array;
@@ -17,7 +22,7 @@ export class SourceImage {
   }
   /** All zeros at `version`: a zero page the guest never wrote. */
   isZero(page: number, version = 0): boolean {
-    return version === 0 && isZeroPage(this.seed, page, this.zeroFraction);
+    return isZeroAt(this.seed, page, this.zeroFraction, version);
   }
   /** The expected value of one word (0 on a zero page). */
   word(page: number, word: number, version = 0): number {

@@ -23,10 +23,15 @@ const ACCESSES_PER_WRITE_MAX = 256;
 export class PrecopyRounds {
   private readonly streams: AccessStream[];
   private nextVcpu = 0;
-  /** Page versions on the source, when the engine keeps them (the threaded engine's proof reads them). */
-  versions: Uint8Array | null = null;
+  /**
+   * Each page's version on the source (both engines send a written page by its version: a zero page
+   * the guest wrote is no longer zero). The threaded engine passes its shared array, which its proof
+   * reads; otherwise the rounds keep their own.
+   */
+  readonly versions: Uint8Array;
 
-  constructor(private readonly opts: ResolvedOptions) {
+  constructor(private readonly opts: ResolvedOptions, versions: Uint8Array | null = null) {
+    this.versions = versions ?? new Uint8Array(opts.pages);
     const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.streams = Array.from({ length: opts.vcpus }, (_, v) =>
       new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, traces ? openTrace(traces[v]!, opts) : null));
@@ -49,7 +54,7 @@ export class PrecopyRounds {
       const p = s.page >= 0 ? s.page : pageOfGpa(o.memslots, o.pageSize, s.gpa);
       if (p >= 0 && !dirty[p]) { dirty[p] = 1; out.push(p); }
     }
-    if (this.versions) for (const p of out) this.versions[p] = this.versions[p]! + 1;
+    for (const p of out) this.versions[p] = this.versions[p]! + 1;
     return out;
   }
 }

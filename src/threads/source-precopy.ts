@@ -21,8 +21,7 @@ const RETRY_WALL_US = 20_000;
 export function runPrecopyRounds(host: SourceHost): void {
   const { views, clock, stats } = host;
   if (Atomics.load(views.ctl, CTL_GO) !== 0) return;
-  const rounds = new PrecopyRounds(host.opts);
-  rounds.versions = views.versions; // the guest's writes change the source's pages
+  const rounds = new PrecopyRounds(host.opts, views.versions); // the guest's writes change the source's pages
   let round: number[] | null = null; // null: every page
   for (let r = 0; r < host.strategy.precopyRounds! && host.running(); r++) {
     const roundStartUs = clock.nowUs();

@@ -10,7 +10,7 @@ import {
   PAGE_HEADER_BYTES, REQUEST_BYTES,
 } from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
-import { isZeroPage } from '../model/rng.js';
+import { isZeroAt } from '../model/image.js';
 import { LOST } from '../model/link.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { VCPU, type Thread } from './kernel.js';
@@ -126,7 +126,8 @@ export function onTx(sim: VirtualSim): void {
 
 function transmit(sim: VirtualSim, page: number, flags: number, to: number, urgent: boolean, queuedUs: number): void {
   const out = sim.outbound!;
-  const zero = isZeroPage(sim.opts.seed, page, sim.opts.zeroFraction);
+  const rounds = sim.source.rounds; // hybrid: a page the guest wrote during precopy is sent by its version
+  const zero = isZeroAt(sim.opts.seed, page, sim.opts.zeroFraction, rounds === null ? 0 : rounds.versions[page]!);
   if (zero) flags |= PAGE_FLAG_ZERO;
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
