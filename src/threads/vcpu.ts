@@ -289,8 +289,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       // A modelled guest: its walk, attributes and tags may stop the access first; after each
       // resolution the access runs again from the start, as the hardware retries it.
       guest.begin(page, stream.access);
-      if (pacer !== null && guest.obstacle(mem) !== FK_NONE) pacer.catchUp(); // paced, as above
-      for (let n = 0; guest.obstacle(mem) !== FK_NONE; n++) {
+      let ob = guest.obstacle(mem);
+      if (ob !== FK_NONE && pacer !== null) { pacer.catchUp(); ob = guest.obstacle(mem); } // paced, as above
+      for (let n = 0; ob !== FK_NONE; n++, ob = guest.obstacle(mem)) {
         if (n > 16) throw new Error(`assertion failed: vCPU ${v} met ${n} obstacles on one access to page ${page}`);
         fault(guest.obPage, arch.buildObstacle(mem.gpaOfPage(guest.obPage)), guest.resolution());
       }
