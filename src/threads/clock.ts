@@ -17,6 +17,14 @@ export interface Clock {
   readonly dilation: number;
 }
 
+/**
+ * Wall microseconds until modelled time `dueUs` (Infinity: nothing due), at most `capUs`: a modelled
+ * gap lasts D times longer on the wall. What every wait for a modelled instant sleeps.
+ */
+export function wallUsUntil(clock: Clock, dueUs: number, capUs: number): number {
+  return dueUs === Infinity ? capUs : Math.min(capUs, Math.max(0, dueUs - clock.nowUs()) * clock.dilation);
+}
+
 export function realClock(originEpochMs: number, dilation = 1): Clock {
   if (!(dilation >= 1)) throw new Error(`assertion failed: dilation ${dilation} must be >= 1`);
   const offsetMs = performance.timeOrigin - originEpochMs;

@@ -9,6 +9,8 @@
  * sequentially consistent, either the sender sees the sleeper or the sleeper sees the new bell.
  */
 
+import { wallUsUntil, type Clock } from './clock.js';
+
 /** Receivers spin, rather than sleep, through a wait for a frame due this soon (fetcher, handlers; wall us). */
 export const HOLD_SPIN_US = 200;
 /** A receiver with nothing due sleeps at most this long (wall us) before it looks again. */
@@ -48,5 +50,17 @@ export class Doorbell {
     const r = Atomics.wait(words, this.bell, seen, left / 1000);
     Atomics.sub(words, this.sleepers, 1);
     return r !== 'timed-out';
+  }
+
+  /**
+   * A receiver's wait for the bell or its next frame, due at modelled time `dueUs` (Infinity: none):
+   * at most `maxWallUs`, else D times the modelled gap. A frame due within HOLD_SPIN_US / D is waited
+   * for by spinning: a timed sleep that short overshoots by the timer slack and the wake-up (~50-100
+   * us here), and every us of it / D lands on a fault's latency. Dilated, a sleep's overshoot shrinks
+   * D-fold and a spin would take a core for nothing.
+   */
+  waitForFrame(seen: number, dueUs: number, clock: Clock, spinUs: number, maxWallUs = IDLE_WALL_US): boolean {
+    const timeoutUs = wallUsUntil(clock, dueUs, maxWallUs);
+    return this.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : spinUs, timeoutUs, clock.wallUs);
   }
 }

@@ -6,7 +6,7 @@
  * QEMU's postcopy listen thread does; the uffd handlers ask for faulted pages themselves.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
+import { IDLE_WALL_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_PRESENT_PAGES, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
@@ -103,16 +103,9 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       }
       continue;
     }
-    const now = clock.nowUs();
-    // The next frame is due in modelled time; the wait is wall time, D times longer. A record whose
-    // doorbell already rang (before `seen`) but which was not on its port yet must not wait for the
-    // next ring: spin a moment for it instead.
-    const dueUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - now) * clock.dilation);
-    const timeoutUs = inFlight ? Math.min(dueUs, opts.serviceSpinUs) : dueUs;
-    // A frame due within HOLD_SPIN_US / D is waited for by spinning: a timed sleep that short overshoots
-    // by the timer slack and the wake-up (~50-100 us here), and every us of it / D lands on a fault's
-    // latency. Dilated, a sleep's overshoot shrinks D-fold and a spin would take a core for nothing.
-    fetcherBell.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
+    // A record whose doorbell already rang (before `seen`) but which was not on its port yet must not
+    // wait for the next ring: spin a moment for it instead.
+    fetcherBell.waitForFrame(seen, nextArriveUs, clock, opts.serviceSpinUs, inFlight ? Math.min(IDLE_WALL_US, opts.serviceSpinUs) : IDLE_WALL_US);
   }
   stats.sleeps = fetcherBell.sleeps;
   stats.framesReceived = receiver?.frames ?? 0;

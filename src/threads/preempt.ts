@@ -4,7 +4,6 @@
  * It exists when the strategy has an urgent channel and demanded pages are not installed by the
  * vCPUs themselves (src/model/delivery.ts).
  */
-import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_STOP } from './layout.js';
 import { CH_URGENT, type FetcherStats, type ServiceStart } from './protocol.js';
@@ -30,9 +29,7 @@ export function runPreempt(start: ServiceStart): FetcherStats {
     const nextArriveUs = receiver.drain(onPage);
     installer.flushWakes();
     if (receiver.frames !== before) sourceBell.ring(); // ring space freed
-    // The next frame is due in modelled time; the wait is wall time, D times longer (see fetcher.ts).
-    const timeoutUs = nextArriveUs === Infinity ? IDLE_WALL_US : Math.min(IDLE_WALL_US, Math.max(0, nextArriveUs - clock.nowUs()) * clock.dilation);
-    preemptBell.wait(seen, timeoutUs <= HOLD_SPIN_US / clock.dilation ? timeoutUs : opts.serviceSpinUs, timeoutUs, clock.wallUs);
+    preemptBell.waitForFrame(seen, nextArriveUs, clock, opts.serviceSpinUs);
   }
   stats.sleeps = preemptBell.sleeps;
   stats.framesReceived = receiver.frames;

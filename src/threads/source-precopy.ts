@@ -9,14 +9,12 @@
  *   install-old-version  at the switch an old copy of a resent page arrives late and overwrites it
  * (lose-discard is the destination's, src/threads/fetcher.ts.)
  */
+import { IDLE_WALL_US } from './doorbell.js';
 import { CTL_GO, TIME_SWITCH_START_US } from './layout.js';
 import { DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_PRECOPY, PAGE_FLAG_RESENT, PAGE_HEADER_BYTES } from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { CH_BULK, FRAME_DISCARD } from './protocol.js';
 import type { SourceHost } from './source.js';
-
-/** A blocked or idle precopy loop looks again after this long at most (wall us). */
-const RETRY_WALL_US = 20_000;
 
 export function runPrecopyRounds(host: SourceHost): void {
   const { views, clock, stats } = host;
@@ -58,7 +56,7 @@ function sendRound(host: SourceHost, round: number[] | null, r: number): void {
       i++;
     }
     const blocked = host.transmitDue(now);
-    host.sleepUntil(seen, blocked ? now + RETRY_WALL_US / clock.dilation : now + host.outbound.backlogUs(now) - host.lookaheadUs / 2);
+    host.sleepUntil(seen, blocked ? now + IDLE_WALL_US / clock.dilation : now + host.outbound.backlogUs(now) - host.lookaheadUs / 2);
   }
 }
 
@@ -72,7 +70,7 @@ function sendDiscards(host: SourceHost, stale: number[]): void {
     const bytes = PAGE_HEADER_BYTES + chunk.length * DISCARD_BYTES_PER_PAGE;
     const now = clock.nowUs();
     while (host.running() && !ring.write(FRAME_DISCARD, final, 0, 0, outbound.arrivalIfSent(bytes, now), chunk, chunk.length)) {
-      host.sleepUntil(views.sourceBell.snapshot(), now + RETRY_WALL_US / clock.dilation);
+      host.sleepUntil(views.sourceBell.snapshot(), now + IDLE_WALL_US / clock.dilation);
     }
     outbound.send(bytes, now);
     views.fetcherBell.ring();
@@ -92,7 +90,7 @@ function sendOldCopy(host: SourceHost, stale: number[]): void {
     if (versions[p]! < 1 || isStale.has(p)) continue;
     const now = host.clock.nowUs();
     while (host.running() && !host.emit(p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, CH_BULK, versions[p]! - 1, false, now, now)) {
-      host.sleepUntil(host.views.sourceBell.snapshot(), now + RETRY_WALL_US / host.clock.dilation);
+      host.sleepUntil(host.views.sourceBell.snapshot(), now + IDLE_WALL_US / host.clock.dilation);
     }
     host.flush();
     return;

@@ -22,8 +22,8 @@
  * ring), the preempt thread (urgent ring), or the vCPU that asked, on its own ring. With injections
  * the link loses frames and the connection pauses; source-recovery.ts runs the recovery.
  */
-import type { Clock } from './clock.js';
-import type { Doorbell } from './doorbell.js';
+import { wallUsUntil, type Clock } from './clock.js';
+import { IDLE_WALL_US, type Doorbell } from './doorbell.js';
 import { FrameQueue, RequestQueue } from './frame-queue.js';
 import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US } from './layout.js';
 import { Link, LOST } from '../model/link.js';
@@ -55,8 +55,6 @@ import { runPrecopyRounds } from './source-precopy.js';
  * modelled time it is this divided by the dilation.
  */
 export const LOOKAHEAD_WALL_US = 4000;
-/** A source with nothing due sleeps at most this long (wall us) before looking again. */
-const IDLE_WALL_US = 20_000;
 
 export function runSource(start: ServiceStart): SourceStats {
   const host = new SourceHost(start);
@@ -280,8 +278,7 @@ export class SourceHost {
   sleepUntil(seen: number, wakeUs: number): void {
     const now = this.clock.nowUs();
     if (wakeUs <= now) return;
-    const wallUs = Math.min((wakeUs - now) * this.clock.dilation, IDLE_WALL_US);
-    this.views.sourceBell.wait(seen, this.opts.serviceSpinUs, wallUs, this.clock.wallUs);
+    this.views.sourceBell.wait(seen, this.opts.serviceSpinUs, wallUsUntil(this.clock, wakeUs, IDLE_WALL_US), this.clock.wallUs);
   }
 
   private postcopy(): void {

@@ -30,7 +30,8 @@ import {
 import { openShared } from './shared.js';
 import { handlerCount, pagesPerUffd, uffdOfPage } from '../model/memslots.js';
 import { newFetcherStats } from '../model/stats.js';
-import { HOLD_SPIN_US } from './doorbell.js';
+import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
+import { wallUsUntil } from './clock.js';
 import { FrameReceiver } from './receiver.js';
 import { FaultResolver } from './resolver.js';
 import { WireRing } from './wire.js';
@@ -147,8 +148,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       if (selfReceiver!.frames !== before) views.sourceBell.ring(); // ring space freed
       const s = Atomics.load(st, page);
       if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
-      // The next frame is due in modelled time; the sleep is wall time, D times longer.
-      const timeoutUs = nextUs === Infinity ? 20_000 : Math.min(20_000, Math.max(0, nextUs - clock.nowUs()) * clock.dilation);
+      const timeoutUs = wallUsUntil(clock, nextUs, IDLE_WALL_US); // the next frame is due in modelled time
       if (timeoutUs <= HOLD_SPIN_US) continue; // due soon: a timed sleep would overshoot it
       if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
       vstats[vs + VS_STATE] = VCPU_WAITING;
