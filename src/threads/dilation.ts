@@ -8,8 +8,8 @@
  * measures once):
  *   fault   the simulator's own part of one fault's time (faultBreakdownUs: exit -> fetcher, at the
  *           source, arrived -> installed, installed -> running; mean) in the regime a dilated run
- *           has: a 1-vCPU run of the same fault mode at a trial dilation D0, every access a first
- *           touch, so each fault wakes the fetcher, the source and the vCPU from sleep; that part x
+ *           has: a run with the run's vCPUs (at most 16) in the same fault mode at a trial
+ *           dilation D0, every access a first touch, so each fault wakes the fetcher, the source and the vCPU from sleep; that part x
  *           D0 is its wall cost. The probe's link is a fixed 10 Gbit/s, 50 us one (the hops are the
  *           same on any link, and a slow link would make the probe last minutes)
  *   page    host time per pushed page: derive, wire ring, install (src/threads/pipeline-probe.ts)
