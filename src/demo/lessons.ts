@@ -13,7 +13,7 @@
  * Every run is on the virtual engine: it can pause, and its numbers depend only on the model.
  */
 import type { PauseCondition } from '../playback.js';
-import type { ControlName } from './params.js';
+import type { ControlName } from './controls.js';
 
 export interface LessonRun { label: string; controls: Partial<Record<ControlName, string>> }
 export interface LessonStep { run: number; until: PauseCondition | 'end'; title: string; text: string }

@@ -11,7 +11,10 @@ import { Errors } from '../errors.js';
 import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { STRATEGY_NAMES } from '../model/strategies/index.js';
 import { formatBytes, formatRate, parseSize } from '../units.js';
+import { CONTROL_NAMES, type ControlName } from './controls.js';
 import { LESSONS } from './lessons.js';
+
+export { CONTROL_NAMES, type ControlName };
 
 /**
  * Slow motion by a factor f: the guest thinks between accesses, the link's latency is f times
@@ -60,10 +63,6 @@ export interface DemoControls {
   inject?: string;
 }
 
-export const CONTROL_NAMES = ['mode', 'strategy', 'vcpus', 'workload', 'memory', 'bandwidth', 'latency', 'speed', 'seed',
-  'engine', 'network', 'accesses', 'resolver', 'cores', 'partition', 'arch', 'record', 'pageTables', 'execRatio', 'mteFraction', 'confidential',
-  'convertRatio', 'inject'] as const;
-export type ControlName = (typeof CONTROL_NAMES)[number];
 
 export const DEFAULT_CONTROLS: Required<DemoControls> = {
   mode: 'exit', strategy: 'linear', vcpus: 2, workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '50us', speed: 'x10', seed: 1,

@@ -14,9 +14,41 @@ import { CTL_GO, TIME_SWITCH_START_US } from './layout.js';
 import { DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_PRECOPY, PAGE_FLAG_RESENT, PAGE_HEADER_BYTES } from '../model/page-flags.js';
 import { PrecopyRounds } from '../model/precopy.js';
 import { CH_BULK, FRAME_DISCARD } from './protocol.js';
-import type { SourceHost } from './source.js';
+import type { Clock } from './clock.js';
+import type { FrameQueue } from './frame-queue.js';
+import type { Views } from './shared.js';
+import type { WireRing } from './wire.js';
+import type { Link } from '../model/link.js';
+import type { SendPolicy } from '../model/send-policy.js';
+import type { SourceStats } from '../model/stats.js';
+import type { Strategy } from '../model/strategies/index.js';
+import type { ResolvedOptions } from '../options.js';
 
-export function runPrecopyRounds(host: SourceHost): void {
+/**
+ * What the precopy rounds need of the source host (SourceHost implements it): declared here so that
+ * this file does not import source.ts, which imports it.
+ */
+export interface PrecopyHost {
+  readonly opts: ResolvedOptions;
+  readonly clock: Clock;
+  readonly views: Views;
+  readonly toDest: WireRing[];
+  readonly outbound: Link;
+  readonly strategy: Strategy;
+  readonly stats: SourceStats;
+  readonly policy: SendPolicy;
+  readonly bulk: FrameQueue;
+  readonly lookaheadUs: number;
+  readonly pageFrameBytes: number;
+  stallCountedToUs: number;
+  running(): boolean;
+  emit(page: number, flags: number, channel: number, version: number, isUrgent: boolean, queuedUs: number, nowUs: number): boolean;
+  flush(): void;
+  transmitDue(nowUs: number): boolean;
+  sleepUntil(seen: number, wakeUs: number): void;
+}
+
+export function runPrecopyRounds(host: PrecopyHost): void {
   const { views, clock, stats } = host;
   if (Atomics.load(views.ctl, CTL_GO) !== 0) return;
   const rounds = new PrecopyRounds(host.opts, views.versions); // the guest's writes change the source's pages
@@ -43,7 +75,7 @@ export function runPrecopyRounds(host: SourceHost): void {
 }
 
 /** One round: every page (round 0) or the pages written during the last round, through the bulk socket. */
-function sendRound(host: SourceHost, round: number[] | null, r: number): void {
+function sendRound(host: PrecopyHost, round: number[] | null, r: number): void {
   const { clock, bulk, opts, views } = host;
   const total = round === null ? opts.pages : round.length;
   const flags = PAGE_FLAG_PRECOPY | (r > 0 ? PAGE_FLAG_RESENT : 0);
@@ -61,7 +93,7 @@ function sendRound(host: SourceHost, round: number[] | null, r: number): void {
 }
 
 /** The switch's discard frames on the bulk stream (at least one: its `final` lets the guest go). */
-function sendDiscards(host: SourceHost, stale: number[]): void {
+function sendDiscards(host: PrecopyHost, stale: number[]): void {
   const { clock, outbound, views } = host;
   const ring = host.toDest[CH_BULK]!;
   for (let k = 0; k === 0 || k < stale.length; k += DISCARDS_PER_FRAME) {
@@ -82,7 +114,7 @@ function sendDiscards(host: SourceHost, stale: number[]): void {
  * resend (as a frame delayed on a second path would). The page must not be stale, or the discard
  * would hide the bug.
  */
-function sendOldCopy(host: SourceHost, stale: number[]): void {
+function sendOldCopy(host: PrecopyHost, stale: number[]): void {
   const versions = host.views.versions;
   if (versions === null) return;
   const isStale = new Set(stale);

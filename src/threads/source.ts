@@ -43,7 +43,7 @@ import { WireRing } from './wire.js';
 import { PageDeriver } from './page-deriver.js';
 import { pageKey } from '../model/rng.js';
 import type { ResolvedOptions } from '../options.js';
-import { runPrecopyRounds } from './source-precopy.js';
+import { runPrecopyRounds, type PrecopyHost } from './source-precopy.js';
 
 /**
  * How far ahead of now bulk frames are committed to the wire, in wall time. It must cover the source
@@ -62,7 +62,7 @@ export function runSource(start: ServiceStart): SourceStats {
   return host.finish();
 }
 
-export class SourceHost {
+export class SourceHost implements PrecopyHost {
   readonly opts: ResolvedOptions;
   readonly clock: Clock;
   readonly views: Views;
