@@ -4,7 +4,9 @@
  * tick per `eventIntervalMs`), never from a hot path: a run with no subscriber pays nothing.
  */
 import type { RunResult } from './model/result.js';
-import type { DecodedArchFault } from './model/arch/decode.js';
+import type { DecodedFault } from './model/arch/decoded-fault.js';
+
+export type { DecodedFault };
 
 export type VcpuLane = 'running' | 'faulted' | 'waiting' | 'done';
 
@@ -16,14 +18,6 @@ export interface VcpuSnapshot {
   faults: number;
   accesses: number;
 }
-
-/**
- * A decoded fault record, field by field, as KVM or userfaultfd would hand it to userspace, and
- * beside it (`arch`) the hardware's raw syndrome, the memory_fault and the uffd view of the same fault.
- */
-export type DecodedFault =
-  | { kind: 'memory_fault'; exitReason: 39; flags: number; flagNames: string[]; gpa: number; size: number; arch?: DecodedArchFault }
-  | { kind: 'uffd_msg'; event: number; flags: number; flagNames: string[]; address: number; ptid: number; arch?: DecodedArchFault };
 
 export interface StartEvent {
   type: 'start';

@@ -8,9 +8,12 @@ import { Errors } from './errors.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 import { formatInjection, INJECTION_KINDS, parseInjection, type Injection } from './model/injections.js';
-import { traceDefaults } from './model/trace-header.js';
-import type { TraceSpool } from './model/trace-spool.js';
-import { ARCH_NAMES, RECORD_NAMES, type ArchName, type RecordName } from './model/arch/record.js';
+import { readTraceHeader } from './trace/header.js';
+import { ARCH_NAMES, RECORD_NAMES } from './model/arch/record.js';
+import { MODES, TRACE_TIMINGS, WORKLOADS, type Memslot, type ResolvedOptions } from './model/config.js';
+
+// The resolved form is the model's own type (src/model/config.ts); callers may take it from here too.
+export { MODES, TRACE_TIMINGS, WORKLOADS, type Memslot, type Mode, type ResolvedOptions, type Workload } from './model/config.js';
 
 /**
  * --inject's schema (src/model/injections.ts; kept here so zod stays out of the threads that apply
@@ -30,12 +33,6 @@ const InjectSchema = z.array(z.union([z.string(), z.looseObject({ kind: z.enum(I
 export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 /** The largest time dilation accepted (a 1 ms modelled fault would last 100 s). */
 export const MAX_DILATION = 100_000;
-export const MODES = ['exit', 'uffd', 'none'] as const;
-export const WORKLOADS = ['sequential', 'random', 'zipf', 'regions', 'trace'] as const;
-export const TRACE_TIMINGS = ['recorded', 'asap'] as const;
-
-export type Mode = (typeof MODES)[number];
-export type Workload = (typeof WORKLOADS)[number];
 
 const size = (what: string) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -149,79 +146,6 @@ export const OptionsSchema = z.strictObject({
 export type OptionsInput = z.input<typeof OptionsSchema>;
 type Parsed = z.output<typeof OptionsSchema>;
 
-export interface Memslot { slot: number; baseGpa: number; sizeBytes: number; firstPage: number; pages: number }
-
-/** Resolved options: numbers with units in their names. */
-export interface ResolvedOptions {
-  vcpus: number;
-  memoryBytes: number;
-  pageSize: number;
-  pageShift: number;
-  pages: number;
-  memslots: Memslot[];
-  mode: Mode;
-  handlers: number;
-  uffdPerVcpu: boolean;
-  workload: Workload;
-  zipfExponent: number;
-  regionMinPages: number;
-  regionTail: number;
-  runPages: number;
-  phaseAccesses: number;
-  trace: string | undefined;
-  traceTiming: 'recorded' | 'asap';
-  traceTimeScale: number;
-  /** workload 'trace': the trace decoded for the engines (set by prepareTrace, src/model/trace-spool.ts). */
-  traceSpool?: TraceSpool;
-  writeRatio: number;
-  partition: boolean;
-  accesses: number | undefined;
-  tailAccesses: number;
-  network: 'link' | 'none';
-  bandwidthBps: number;
-  latencyUs: number;
-  msgOverheadBytes: number;
-  sendBufferBytes: number;
-  zeroFraction: number;
-  strategy: StrategyName;
-  precopyRounds: number;
-  dirtyRateBytesPerSec: number;
-  seed: number;
-  prefault: boolean;
-  vcpuNice: number;
-  thinkUs: number;
-  spinUs: number;
-  serviceSpinUs: number;
-  watchdogUs: number;
-  /** D, or 'auto' (decided at the start of a threaded run, src/threads/dilation.ts). */
-  timeDilation: number | 'auto';
-  unsafePublishBeforeCopyUs: number;
-  injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
-  inject: Injection[];
-  reconnectUs: number;
-  unsafeForgetResend: boolean;
-  injectBug: 'none' | 'skip-resend' | 'lose-discard' | 'install-old-version';
-  engine: 'threads' | 'virtual';
-  costs: string | undefined;
-  profile: 'this-host' | 'large-host';
-  cores: number | undefined;
-  uffdMode: 'missing' | 'minor';
-  wakeBatch: number;
-  exitResolver: 'fetcher' | 'vcpu';
-  recordSendOrder: boolean;
-  arch: ArchName;
-  faultRecord: RecordName;
-  execRatio: number;
-  pageTables: boolean;
-  mteFraction: number;
-  confidential: boolean;
-  sharedFraction: number;
-  convertRatio: number;
-  conversionUs: number;
-  tagRestoreUs: number;
-  recordFaultOrder: boolean;
-}
-
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */
 export function formatZodError(err: z.ZodError): string {
   const issue = err.issues[0]!;
@@ -323,4 +247,28 @@ function checkArch(o: Parsed, pageSize: number, pages: number): void {
   if (o.pageTables && pageSize !== PAGE_SIZES[0]) throw Errors.badInput('pageTables', 'the modelled stage-1 table maps 4KiB pages (use 4KiB pages)');
   // 4 levels of tables at the top of memory: the root, one table per level above, the leaves.
   if (o.pageTables && pages < 3 + Math.ceil(pages / 512) + 2) throw Errors.badInput('pageTables', 'the guest is too small to hold its own page tables');
+}
+
+/**
+ * The options with a v2 trace's defaults filled in: its vCPUs, and its memory rounded up to the
+ * run's page size. Anything the user gave wins; v1 traces and other workloads pass unchanged.
+ */
+function traceDefaults(input: OptionsInput): OptionsInput {
+  if (input.workload !== 'trace' || typeof input.trace !== 'string' || !input.trace) return input;
+  const h = readTraceHeader(input.trace);
+  if (h.version !== 2) return input;
+  const out: OptionsInput = { ...input };
+  if (out.vcpus === undefined) out.vcpus = h.vcpus;
+  if (out.memory === undefined && out.memslots === undefined && h.memoryBytes !== undefined) {
+    const page = pageSizeOf(input);
+    out.memory = Math.ceil(h.memoryBytes / page) * page;
+  }
+  return out;
+}
+
+function pageSizeOf(input: OptionsInput): number {
+  if (input.pageSize !== undefined) {
+    try { return parseSize(input.pageSize as string | number); } catch { return 4096; } // the schema reports it
+  }
+  return input.strategy === 'hugepage' ? 2 * 1024 * 1024 : 4096;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readScenario } from '../src/cli/args.js';
 import { simulate } from '../src/index.js';
-import { prepareTrace } from '../src/model/trace.js';
+import { prepareTrace } from '../src/trace/replay.js';
 import { resolveOptions } from '../src/options.js';
 import { traceStats } from '../src/trace/stats.js';
 

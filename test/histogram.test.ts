@@ -2,7 +2,7 @@
 // distribution buckets by powers of two.
 import { createHistogram } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { latencyDist, mergeHistograms, summarizeNs } from '../src/model/histogram.js';
+import { latencyDist, mergeHistograms, summarizeNs } from '../src/histogram.js';
 
 it('summarises, merges and buckets', () => {
   const a = createHistogram(), b = createHistogram();

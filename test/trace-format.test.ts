@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { SimError } from '../src/errors.js';
 import { Locality } from '../src/model/locality.js';
 import { formatAccess, formatHeader, parseAccess, AccessLine } from '../src/model/trace-format.js';
-import { TraceCursor } from '../src/model/trace-cursor.js';
-import { openTrace, prepareTrace } from '../src/model/trace.js';
+import { TraceCursor } from '../src/trace/cursor.js';
+import { openTrace, prepareTrace } from '../src/trace/replay.js';
 import { resolveOptions, type OptionsInput } from '../src/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pcs-trace-format-'));

@@ -13,6 +13,9 @@ import { PrecopyRounds } from '../src/model/precopy.js';
 import { resolveOptions } from '../src/options.js';
 import { AccessStream, vcpuRange } from '../src/model/workload.js';
 
+/** The model's precopy reads no trace in these runs. */
+const noTrace = () => null;
+
 const HYBRID: OptionsInput = {
   strategy: 'hybrid', vcpus: 2, memory: '32MiB', workload: 'sequential', writeRatio: 0.5, partition: true, dirtyRate: '16MiB',
   precopyRounds: 2, bandwidth: '1Gbit', timeDilation: 1, accesses: 20_000, seed: 3,
@@ -43,7 +46,7 @@ describe('the proof sees stale pages', () => {
 describe('precopy dirties the pages the guest writes', () => {
   it('runs the vCPUs\' own workload: only pages the workload writes, at the dirty rate', () => {
     const opts = resolveOptions({ vcpus: 2, memory: '16MiB', workload: 'zipf', writeRatio: 0.3, dirtyRate: '4MiB', seed: 4 });
-    const rounds = new PrecopyRounds(opts);
+    const rounds = new PrecopyRounds(opts, noTrace);
     rounds.versions = new Uint8Array(opts.pages);
     const dirty = rounds.dirtied(250_000); // 4 MiB/s for 0.25 s: 256 page writes
     // The same streams the vCPUs build: the set of pages they write in their first accesses.
@@ -59,7 +62,7 @@ describe('precopy dirties the pages the guest writes', () => {
     expect(rounds.versions.reduce((a, b) => a + b, 0)).toBe(dirty.length);
   });
   it('a guest that never writes dirties nothing', () => {
-    const rounds = new PrecopyRounds(resolveOptions({ vcpus: 2, memory: '16MiB', writeRatio: 0, dirtyRate: '1GiB' }));
+    const rounds = new PrecopyRounds(resolveOptions({ vcpus: 2, memory: '16MiB', writeRatio: 0, dirtyRate: '1GiB' }), noTrace);
     expect(rounds.dirtied(1_000_000)).toEqual([]);
   });
 });

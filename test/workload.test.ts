@@ -7,7 +7,7 @@ import { AccessStream, vcpuRange } from '../src/model/workload.js';
 const opts = resolveOptions({ memory: '4MiB', vcpus: 4, writeRatio: 0.25 });
 
 function take(kind: 'sequential' | 'random' | 'zipf', vcpu: number, n: number, o = opts) {
-  const s = new AccessStream(kind, vcpuRange(o, vcpu), o, vcpu);
+  const s = new AccessStream(kind, vcpuRange(o, vcpu), o, vcpu, null, WRITE_SLOT_BASE);
   return Array.from({ length: n }, () => { s.next(); return [s.page, s.word, s.write] as const; });
 }
 

@@ -5,7 +5,7 @@
  * memory-fault exit (exit resolver 'vcpu') installs the page it asked for itself. uffd handler
  * threads only read faults and ask for pages; they never receive one.
  */
-import type { ResolvedOptions } from '../options.js';
+import type { ResolvedOptions } from './config.js';
 import { PAGE_FLAG_DEMAND } from './page-flags.js';
 
 export const TO_LISTEN = 0, TO_PREEMPT = 1, TO_VCPU = 2;

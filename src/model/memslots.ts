@@ -2,7 +2,7 @@
  * Guest-physical layout shared by both engines: memslots number pages densely (page 0 is the first
  * page of memslot 0), and in uffd mode each uffd covers a slice of pages and has its handlers.
  */
-import type { Memslot, ResolvedOptions } from '../options.js';
+import type { Memslot, ResolvedOptions } from './config.js';
 import { vcpuRange } from './workload.js';
 
 /** The guest-physical address of dense page `page`, or -1 when no memslot holds it. */

@@ -12,9 +12,9 @@
  * A write changes the page on the source, so each dirtied page's version goes up by one (the image's
  * content is keyed by it, src/model/image.ts): a copy sent before the write is stale in every word.
  */
-import type { ResolvedOptions } from '../options.js';
+import type { ResolvedOptions } from './config.js';
+import type { TraceOpener } from './trace-source.js';
 import { pageOfGpa } from './memslots.js';
-import { loadTrace, openTrace } from './trace.js';
 import { AccessStream, vcpuRange } from './workload.js';
 
 /** Accesses run per write asked for, at most: bounds the loop for a guest that rarely writes (write ratio >= 1/256). */
@@ -30,11 +30,10 @@ export class PrecopyRounds {
    */
   readonly versions: Uint8Array;
 
-  constructor(private readonly opts: ResolvedOptions, versions: Uint8Array | null = null) {
+  constructor(private readonly opts: ResolvedOptions, openTrace: TraceOpener, versions: Uint8Array | null = null) {
     this.versions = versions ?? new Uint8Array(opts.pages);
-    const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.streams = Array.from({ length: opts.vcpus }, (_, v) =>
-      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, traces ? openTrace(traces[v]!, opts) : null));
+      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, openTrace(v)));
   }
 
   /** The pages the guest wrote during a round that lasted `roundUs`, each once, in first-write order. */

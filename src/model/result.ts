@@ -2,7 +2,7 @@
  * What a run reports: the `--json` object of `postcopy-sim run` and the value of simulate().
  * Names follow QEMU's postcopy metrics where they mean the same (blocktime, vcpu blocktime).
  */
-import type { LatencySummaryUs } from './histogram.js';
+import type { LatencySummaryUs } from '../histogram.js';
 import type { FetcherStats, SourceStats, UffdLockStats } from './stats.js';
 import type { RecoveryResult } from './impairments.js';
 import type { FaultRecordsSummary } from './arch/counters.js';

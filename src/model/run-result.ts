@@ -3,9 +3,9 @@
  * over its raw totals (per-vCPU counts, service statistics, the latency histogram, the proof's
  * findings, the times of the migration's phases) and everything derived is computed here once.
  */
-import type { RecordableHistogram } from 'node:perf_hooks';
-import type { ResolvedOptions } from '../options.js';
-import { cdfPoints, latencyDist, summarizeNs } from './histogram.js';
+import type { RecordableHistogram } from '../histogram.js';
+import type { ResolvedOptions } from './config.js';
+import { cdfPoints, latencyDist, summarizeNs } from '../histogram.js';
 import { Link } from './link.js';
 import { handlerCount } from './memslots.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from './page-flags.js';

@@ -1,6 +1,6 @@
 /**
  * The trace file format, as text: pure functions that parse and format one line. Reading a file
- * (maybe gzipped, streamed) is trace-lines.ts; decoding it for the engines is trace-spool.ts.
+ * (maybe gzipped, streamed) is src/trace/lines.ts; decoding it for the engines is src/trace/spool.ts.
  *
  * v1, no header, no time (hand-written traces; still read):
  *

@@ -7,17 +7,16 @@
  *  random      uniform over the range
  *  zipf        a zipfian hot set (exponent zipfExponent), hot pages scattered over the range
  *  regions     heavy-tailed regions, zipf over regions, sequential runs, moving hot set (regions.ts)
- *  trace       a recorded stream of (R|W|X, gpa) per vCPU (trace.ts); the vCPU translates the gpa and
+ *  trace       a recorded stream of (R|W|X, gpa) per vCPU (src/trace/replay.ts); the vCPU translates the gpa and
  *              waits `gapUs` of guest time before the access (the recorded time between accesses)
  *
  * With `partition`, vCPU v's range is its own slice (demand_paging_test's default); otherwise every
  * vCPU ranges over all of memory (sequential scans then start at staggered offsets).
  */
-import { WRITE_SLOT_BASE } from '../threads/layout.js';
-import type { ResolvedOptions, Workload } from '../options.js';
+import type { ResolvedOptions, Workload } from './config.js';
 import { RegionWalker, regionLayout } from './regions.js';
 import { Rng, Zipf } from './rng.js';
-import type { TraceCursor } from './trace-cursor.js';
+import type { TraceSource } from './trace-source.js';
 import { Access } from './uapi.js';
 
 export interface Range { first: number; count: number }
@@ -61,7 +60,9 @@ export class AccessStream {
     readonly kind: Workload, readonly range: Range,
     opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'
       | 'regionMinPages' | 'regionTail' | 'runPages' | 'phaseAccesses'>, vcpu: number,
-    private readonly trace: TraceCursor | null = null,
+    private readonly trace: TraceSource | null = null,
+    /** The first word of a page after its header: only the threaded engine reads words (its page layout, src/threads/layout.ts). */
+    writeSlotBase = 0,
   ) {
     this.wordsPerPage = opts.pageSize >>> 2;
     this.rng = new Rng(opts.seed, vcpu);
@@ -71,7 +72,7 @@ export class AccessStream {
     this.cursor = opts.partition ? 0 : Math.floor((range.count * vcpu) / opts.vcpus);
     this.writeRatio = opts.writeRatio;
     // Reads check a data word; the write slots (one per vCPU) and the last word are excluded.
-    this.firstDataWord = WRITE_SLOT_BASE + opts.vcpus;
+    this.firstDataWord = writeSlotBase + opts.vcpus;
     this.dataWords = (opts.pageSize >>> 2) - this.firstDataWord - 1;
   }
   private readonly writeRatio: number;

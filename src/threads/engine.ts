@@ -38,7 +38,7 @@ import { allocateShared, openShared } from './shared.js';
 import { Q_BELL } from './uffd-queue.js';
 import type { SimulateHooks } from '../hooks.js';
 import { buildThreadsResult, prefill } from './results.js';
-import { loadTrace, prepareTrace } from '../model/trace.js';
+import { loadTrace, prepareTrace } from '../trace/replay.js';
 import { Monitor } from './monitor.js';
 import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';

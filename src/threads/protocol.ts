@@ -18,7 +18,7 @@ import { Packr } from 'msgpackr';
 import type { RecordableHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedOptions } from '../options.js';
-import type { VcpuTrace } from '../model/trace.js';
+import type { VcpuTrace } from '../trace/replay.js';
 import type { FetcherStats, SourceStats } from '../model/stats.js';
 import type { VcpuTotals } from '../model/run-result.js';
 

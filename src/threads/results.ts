@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { peakRssBytes } from '../rss.js';
 import type { PlannedDilation } from './dilation.js';
 import type { GuestMemory } from './guest-memory.js';
-import { mergeHistograms } from '../model/histogram.js';
+import { mergeHistograms } from '../histogram.js';
 import { buildResult } from '../model/run-result.js';
 import { sumUffdLockStats } from '../model/stats.js';
 import {

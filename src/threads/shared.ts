@@ -15,7 +15,7 @@ import { handlerCount, uffdCount } from '../model/memslots.js';
 import { allocateWire, wireLayout } from './wire.js';
 import { CH_BULK, CH_HANDLER0 } from './protocol.js';
 import { vcpuResolvesExits } from '../model/delivery.js';
-import type { VcpuTrace } from '../model/trace.js';
+import type { VcpuTrace } from '../trace/replay.js';
 import { archStateBytes, initArchState } from '../model/arch/regions.js';
 import { stage1Of } from '../model/arch/vcpu-faults.js';
 

@@ -9,6 +9,7 @@
  *   install-old-version  at the switch an old copy of a resent page arrives late and overwrites it
  * (lose-discard is the destination's, src/threads/fetcher.ts.)
  */
+import { traceOpener } from '../trace/replay.js';
 import { IDLE_WALL_US } from './doorbell.js';
 import { CTL_GO, TIME_SWITCH_START_US } from './layout.js';
 import { DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_PRECOPY, PAGE_FLAG_RESENT, PAGE_HEADER_BYTES } from '../model/page-flags.js';
@@ -51,7 +52,7 @@ export interface PrecopyHost {
 export function runPrecopyRounds(host: PrecopyHost): void {
   const { views, clock, stats } = host;
   if (Atomics.load(views.ctl, CTL_GO) !== 0) return;
-  const rounds = new PrecopyRounds(host.opts, views.versions); // the guest's writes change the source's pages
+  const rounds = new PrecopyRounds(host.opts, traceOpener(host.opts), views.versions); // the guest's writes change the source's pages
   let round: number[] | null = null; // null: every page
   for (let r = 0; r < host.strategy.precopyRounds! && host.running(); r++) {
     const roundStartUs = clock.nowUs();

@@ -46,7 +46,7 @@ import { Installer } from './installer.js';
 import { EEXIST } from './guest-memory.js';
 import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
-import { openTrace } from '../model/trace.js';
+import { openTrace } from '../trace/replay.js';
 import { GuestTime } from './guest-time.js';
 import { keyedWord, pageKey, writeTag } from '../model/rng.js';
 import { GuestPacer } from './pacer.js';
@@ -65,7 +65,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const seed = opts.seed;
   const writeCount = task.shared.writeCountSabs.length ? new Uint8Array(task.shared.writeCountSabs[v]!) : null;
   const trace = task.shared.traces?.[v];
-  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, trace ? openTrace(trace, opts) : null);
+  const stream = new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, trace ? openTrace(trace, opts) : null, WRITE_SLOT_BASE);
   const latency = createHistogram();
   const mySlot = WRITE_SLOT_BASE + v;
   const lastWord = mem.wordsPerPage - 1;

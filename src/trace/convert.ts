@@ -15,7 +15,7 @@
  */
 import { Errors } from '../errors.js';
 import { formatAccess, formatHeader, type TraceHeader } from '../model/trace-format.js';
-import { forEachLine } from '../model/trace-lines.js';
+import { forEachLine } from './lines.js';
 import { Access } from '../model/uapi.js';
 import { parsePerfLine, type PerfLine } from './perf-script.js';
 import { HOST_PAGE, VmaLayout, type PackedArea } from './vma-layout.js';

@@ -5,7 +5,7 @@
  */
 import { Locality, type LocalitySummary } from '../model/locality.js';
 import type { TraceHeader } from '../model/trace-format.js';
-import { forEachAccess } from '../model/trace-read.js';
+import { forEachAccess } from './read.js';
 
 export interface TraceStats { file: string; header: TraceHeader; vcpus: number; durationUs: number | null; distinctPages: number; locality: LocalitySummary }
 

@@ -24,7 +24,7 @@ import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './cost
 import { virtualResult, type VirtualRunResult } from './result.js';
 import { VirtualSim } from './sim.js';
 import { cutLinkNow } from './recovery.js';
-import { prepareTrace } from '../model/trace.js';
+import { prepareTrace } from '../trace/replay.js';
 
 export type { VirtualRunResult } from './result.js';
 

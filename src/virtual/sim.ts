@@ -15,7 +15,7 @@ import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, type PageStates } from '../
 import { SendPolicy } from '../model/send-policy.js';
 import { newFetcherStats, newSourceStats, type FetcherStats } from '../model/stats.js';
 import { createStrategy, type Strategy } from '../model/strategies/index.js';
-import { loadTrace, openTrace } from '../model/trace.js';
+import { loadTrace, openTrace } from '../trace/replay.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import { archStateBytes, initArchState } from '../model/arch/regions.js';

@@ -5,6 +5,7 @@
  * model's PrecopyRounds), ending in the switch: the destination discards what went stale, and the
  * guest starts there.
  */
+import { traceOpener } from '../trace/replay.js';
 import {
   DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
   PAGE_HEADER_BYTES, REQUEST_BYTES,
@@ -50,7 +51,7 @@ function installerThread(sim: VirtualSim, who: number, vcpu: number): number {
 export function startSource(sim: VirtualSim): void {
   if (!sim.outbound) return;
   if (sim.precopy) {
-    sim.source.rounds = new PrecopyRounds(sim.opts);
+    sim.source.rounds = new PrecopyRounds(sim.opts, traceOpener(sim.opts));
     sim.source.roundStartUs = sim.now;
   }
   kickSource(sim);

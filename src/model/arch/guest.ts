@@ -18,7 +18,7 @@
  * data page. Nothing here allocates; the engines call it on every access only when the run models
  * an architectural feature (archActive), so a plain run's access loop is untouched.
  */
-import type { ResolvedOptions } from '../../options.js';
+import type { ResolvedOptions } from '../config.js';
 import { Rng } from '../rng.js';
 import { Access } from '../uapi.js';
 import { KC_AVOID_RECORDS, KC_AVOID_ROUND_TRIPS, type KindCounters } from './counters.js';

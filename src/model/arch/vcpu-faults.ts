@@ -5,15 +5,15 @@
  * done() when the vCPU runs again; nothing here is called per access, and nothing allocates except
  * the optional fault order.
  */
-import type { ResolvedOptions } from '../../options.js';
+import type { ResolvedOptions } from '../config.js';
 import { Access, describeMemoryFaultFlags, describeUffdFlags, KVM_EXIT_MEMORY_FAULT, UFFD_EVENT_PAGEFAULT } from '../uapi.js';
 import { KC_BLOCKED_US, KindCounters } from './counters.js';
 import { decodeArchFault } from './decode.js';
-import type { DecodedFault } from '../../events.js';
+import type { DecodedFault } from './decoded-fault.js';
 import { dataKind, FK_EXEC, FK_WALK } from './fault-kind.js';
 import { ArchGuest, archActive, RES_FETCH } from './guest.js';
 import { gpaOfPage } from '../memslots.js';
-import type { Memslot } from '../../options.js';
+import type { Memslot } from '../config.js';
 import { ARCH_ARM64, ARCH_X86, FaultRecordBuilder, RECORD_NEUTRAL, RECORD_SYNDROME, UFFD_LOST_NONE, type FaultRecord } from './record.js';
 import type { ArchState } from './regions.js';
 import { Stage1Table, VA_BASE } from './stage1.js';

@@ -1,5 +1,5 @@
 /**
- * One vCPU's replay of a spooled trace (trace-spool.ts): reads its fixed-size records a chunk at a
+ * One vCPU's replay of a spooled trace (spool.ts): reads its fixed-size records a chunk at a
  * time into one buffer allocated up front, so the vCPU's access loop allocates nothing and the
  * trace is never held whole. Both engines read through it: the threaded vCPU on its worker thread,
  * the virtual one in its event loop. Replaying past the end (--accesses longer than the trace)
@@ -7,7 +7,10 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { assert } from '../errors.js';
-import { Access } from './uapi.js';
+import type { TraceSource, VcpuTrace } from '../model/trace-source.js';
+import { Access } from '../model/uapi.js';
+
+export type { VcpuTrace };
 
 /** Bytes per record: gpa (float64), the gap before this access in us (float32), access (uint8), 3 pad. */
 export const RECORD_BYTES = 16;
@@ -15,13 +18,11 @@ export const REC_GPA = 0;
 export const REC_GAP = 8;
 export const REC_ACCESS = 12;
 
-/** One vCPU's spooled accesses. */
-export interface VcpuTrace { file: string; length: number }
 
 /** Records read per chunk: 32 KiB, so 1024 vCPUs' buffers stay at 32 MiB. */
 const CHUNK_RECORDS = 2048;
 
-export class TraceCursor {
+export class TraceCursor implements TraceSource {
   gpa = 0;
   access: Access = Access.Read;
   /** Guest time before this access, in us, already scaled (0 with --trace-timing asap). */

@@ -1,12 +1,12 @@
 /**
  * Every access of a trace file, in file order, v1 or v2 alike: the header is parsed (a v2 file
  * starts with its magic line), comments and blank lines are skipped, and a malformed line is bad
- * input naming the file and line. Streamed (trace-lines.ts). The spool and `trace stats` read
+ * input naming the file and line. Streamed (lines.ts). The spool and `trace stats` read
  * traces through here, so both accept exactly the same files.
  */
 import { Errors } from '../errors.js';
-import { AccessLine, missingHeaderKey, parseAccess, parseHeaderLine, v1Header, V2_MAGIC, type TraceHeader } from './trace-format.js';
-import { forEachLine } from './trace-lines.js';
+import { AccessLine, missingHeaderKey, parseAccess, parseHeaderLine, v1Header, V2_MAGIC, type TraceHeader } from '../model/trace-format.js';
+import { forEachLine } from './lines.js';
 
 /**
  * Calls `onAccess(access, where, header)` for each access; `where` is "trace FILE:LINE" for the

@@ -1,9 +1,12 @@
 /**
- * Latency summaries. Reported percentiles come from node:perf_hooks histograms (HDR, 3 significant
- * digits, ~20 ns per record, cloneable across threads and mergeable with add()). QEMU's
- * postcopy-latency-dist buckets ([2^N us, 2^(N+1) us)) are derived for reports.
+ * Latency summaries, a base helper beside units.ts that the model and both engines use. Reported
+ * percentiles come from node:perf_hooks histograms (HDR, 3 significant digits, ~20 ns per record,
+ * cloneable across threads and mergeable with add()). QEMU's postcopy-latency-dist buckets
+ * ([2^N us, 2^(N+1) us)) are derived for reports.
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+
+export type { RecordableHistogram };
 
 export interface LatencySummaryUs { count: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number }
 

@@ -6,10 +6,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { Errors } from '../errors.js';
-import type { OptionsInput } from '../options.js';
-import { parseSize } from '../units.js';
-import { isGzip } from './trace-lines.js';
-import { missingHeaderKey, parseHeaderLine, v1Header, V2_MAGIC, type TraceHeader } from './trace-format.js';
+import { isGzip } from './lines.js';
+import { missingHeaderKey, parseHeaderLine, v1Header, V2_MAGIC, type TraceHeader } from '../model/trace-format.js';
 
 /** Bytes of the file read for the header: room for hundreds of `# area:` lines. */
 const HEAD_BYTES = 256 * 1024;
@@ -51,28 +49,4 @@ export function parseHead(text: string, file: string, cut: boolean): TraceHeader
   const missing = missingHeaderKey(h);
   if (missing) throw Errors.badInput(`trace ${file}:${i + 1}`, missing);
   return h;
-}
-
-/**
- * The options with a v2 trace's defaults filled in: its vCPUs, and its memory rounded up to the
- * run's page size. Anything the user gave wins; v1 traces and other workloads pass unchanged.
- */
-export function traceDefaults(input: OptionsInput): OptionsInput {
-  if (input.workload !== 'trace' || typeof input.trace !== 'string' || !input.trace) return input;
-  const h = readTraceHeader(input.trace);
-  if (h.version !== 2) return input;
-  const out: OptionsInput = { ...input };
-  if (out.vcpus === undefined) out.vcpus = h.vcpus;
-  if (out.memory === undefined && out.memslots === undefined && h.memoryBytes !== undefined) {
-    const page = pageSizeOf(input);
-    out.memory = Math.ceil(h.memoryBytes / page) * page;
-  }
-  return out;
-}
-
-function pageSizeOf(input: OptionsInput): number {
-  if (input.pageSize !== undefined) {
-    try { return parseSize(input.pageSize as string | number); } catch { return 4096; } // the schema reports it
-  }
-  return input.strategy === 'hugepage' ? 2 * 1024 * 1024 : 4096;
 }

@@ -1,12 +1,12 @@
 /**
  * A trace decoded once for the engines, while it streams in: each vCPU's accesses become fixed-size
- * binary records (trace-cursor.ts) in a file of its own under a temporary directory, so a vCPU
+ * binary records (cursor.ts) in a file of its own under a temporary directory, so a vCPU
  * replays its accesses without parsing text, and neither the text nor the records are ever held in
  * memory whole. Every line is checked here, before the run starts, so a bad trace is one line naming
  * the file and line (exit code 2) rather than a failure half way through a migration:
  *   - a malformed line, a vCPU the run does not have, a time that goes back for one vCPU;
  *   - a gpa outside every memslot (the guest would have no memory there);
- *   - a truncated or corrupt gzip stream (trace-lines.ts).
+ *   - a truncated or corrupt gzip stream (lines.ts).
  *
  * Spools are cached per (file, size, mtime, vCPUs, memory layout) for the life of the process, so
  * `compare` and the table generators decode a trace once for all their runs, and removed at exit.
@@ -15,13 +15,14 @@ import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Errors } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
-import { pageOfGpa } from './memslots.js';
-import { REC_ACCESS, REC_GAP, REC_GPA, RECORD_BYTES, type VcpuTrace } from './trace-cursor.js';
-import type { AccessLine, TraceHeader } from './trace-format.js';
-import { forEachAccess } from './trace-read.js';
+import type { ResolvedOptions } from '../model/config.js';
+import { pageOfGpa } from '../model/memslots.js';
+import type { AccessLine } from '../model/trace-format.js';
+import type { TraceSpool } from '../model/trace-source.js';
+import { REC_ACCESS, REC_GAP, REC_GPA, RECORD_BYTES } from './cursor.js';
+import { forEachAccess } from './read.js';
 
-export interface TraceSpool { key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[] }
+export type { TraceSpool };
 
 const spools = new Map<string, Promise<TraceSpool>>();
 const dirs: string[] = [];
