@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtual } from '../../src/virtual/engine.js';
-import { measureKernelCosts } from '../../src/virtual/calibrate.js';
+import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
 import { renderPublished } from './published-render.js';

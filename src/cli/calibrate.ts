@@ -1,6 +1,6 @@
 /**
  * `postcopy-sim calibrate [-o FILE] [--name NAME] [--no-native] [--pages N] [--quick]`: measures this
- * host's costs (src/virtual/calibrate.ts) and writes a cost profile for `--engine virtual --costs
+ * host's costs (src/calibrate/calibrate.ts) and writes a cost profile for `--engine virtual --costs
  * FILE`, to FILE or to stdout. It never overwrites a shipped profile (src/virtual/profiles/) unless
  * told so with --replace-shipped.
  */
@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
-import { calibrate } from '../virtual/calibrate.js';
+import { calibrate } from '../calibrate/calibrate.js';
 import { profilesDir } from '../virtual/costs.js';
 
 const USAGE = `usage: postcopy-sim calibrate [-o FILE] [--name NAME] [--no-native] [--pages N] [--quick]

@@ -16,9 +16,9 @@
  */
 import { availableParallelism, cpus, release } from 'node:os';
 import { resolveOptions, type OptionsInput } from '../options.js';
-import type { CostModel, CostProfile } from './costs.js';
-import { runVirtual } from './engine.js';
-import { cacheLineUs, messagePortUs, pageCopyUs, syscallUs, uffdQueueCosts, wakeupUs, type MicroFacts } from './calibrate-micro.js';
+import type { CostModel, CostProfile } from '../virtual/costs.js';
+import { runVirtual } from '../virtual/engine.js';
+import { cacheLineUs, messagePortUs, pageCopyUs, syscallUs, uffdQueueCosts, wakeupUs, type MicroFacts } from './micro.js';
 
 export interface CalibrateOptions {
   /** Pages each vCPU touches in the simulate() runs. @default 2048 */

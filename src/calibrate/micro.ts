@@ -1,5 +1,5 @@
 /**
- * The calibration's micro-benchmarks (src/virtual/calibrate.ts): primitives timed on this host for
+ * The calibration's micro-benchmarks (calibrate.ts): primitives timed on this host for
  * the threaded engine's costs and the exit path's MessagePort: a cache line bounced between two
  * workers, an Atomics wake-up, a page copy, a MessagePort post and receive, the threaded engine's
  * uffd queue operations, and one kernel crossing.
