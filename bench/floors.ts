@@ -18,7 +18,7 @@
  *   - pageCopy           one 4 KiB (and one 2 MiB) Uint8Array.prototype.set into a
  *                        SharedArrayBuffer: the UFFDIO_COPY of the simulator.
  *
- * Each round-trip floor runs in a fresh pair of workers (workers/floor-peer.ts): a warm-up,
+ * Each round-trip floor runs in a fresh pair of workers (bench/floor-peer.ts): a warm-up,
  * then `durationMs` of measured round trips recorded in ns into a perf_hooks histogram by the
  * requester. Every wait has a timeout and the workers are terminated in `finally`, so a lost
  * wake-up costs a bounded delay and an error, never a hang.
@@ -68,7 +68,7 @@ export interface FloorOptions {
   spinUs?: number;
 }
 
-// ---- Protocol shared with workers/floor-peer.ts (type-only on the worker side, except the
+// ---- Protocol shared with bench/floor-peer.ts (type-only on the worker side, except the
 // layout constants, which it imports from here). -------------------------------------------
 
 /**
@@ -128,10 +128,10 @@ const PAGE_4K = 4096;
 const PAGE_2M = 2 * 1024 * 1024;
 
 /** Under a TS loader (vitest) this module is bench/floors.ts and the worker must come from
- * the build; from dist/bench/floors.js it is the sibling tree, as the brief's layout says. */
+ * the build; from dist/bench/floors.js it is its sibling. */
 const PEER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../dist/workers/floor-peer.js', import.meta.url)
-  : new URL('../workers/floor-peer.js', import.meta.url);
+  ? new URL('../dist/bench/floor-peer.js', import.meta.url)
+  : new URL('./floor-peer.js', import.meta.url);
 
 /** Collects one worker's messages so the main thread can await them in order, with a
  * timeout, without ever leaving a rejected promise unobserved. */

@@ -1,5 +1,6 @@
 /**
- * One side of a runtime-floor round trip (see bench/floors.ts, which starts two of these).
+ * One side of a runtime-floor round trip (see floors.ts, which starts two of these). It is a thread
+ * entry, but bench logic, so it lives here and not in workers/.
  *
  * The requester plays the faulting vCPU: it issues a request, waits for the answer and records
  * the round trip in ns. The responder plays the fault handler: it waits for a request and
@@ -21,7 +22,7 @@ import {
   type GoMessage,
   type PeerConfig,
   type PeerMessage,
-} from '../bench/floors.js';
+} from './floors.js';
 
 /** Longest single Atomics.wait: short enough that STOP and deadlines are noticed promptly. */
 const WAIT_SLICE_MS = 50;
