@@ -1,7 +1,8 @@
 // Goal: each strategy's decisions, checked without threads: push order, where the scan restarts,
-// what rides along with a demanded page, and which channel demanded pages use.
+// what rides along with a demanded page, and which channel demanded pages use; and that what a
+// strategy does agrees with the traits the options and engines branch on.
 import { describe, expect, it } from 'vitest';
-import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../src/model/strategies/index.js';
+import { createStrategy, STRATEGY_NAMES, strategyTraits, traitsOfName, type StrategyName } from '../src/model/strategies/index.js';
 import { STRIDE_PREFETCH_DEPTH } from '../src/model/strategies/stride.js';
 
 const env = { pages: 100, vcpus: 2, precopyRounds: 2 };
@@ -100,5 +101,28 @@ describe('hybrid and hugepage', () => {
   });
   it('hugepage pushes linearly (the resolver gives it 2 MiB pages)', () => {
     expect(drain('hugepage', new Uint8Array(env.pages), 3)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('strategy traits', () => {
+  it.each(STRATEGY_NAMES)('%s behaves as its traits say', (name) => {
+    const t = strategyTraits(name), s = createStrategy(name, env);
+    expect(s.urgentChannel).toBe(t.urgentChannel);
+    expect(s.pushWhileGuestRuns).toBe(t.pushWhileGuestRuns);
+    expect((s.precopyRounds ?? 0) > 0).toBe(t.precopy);
+  });
+  it('names the traits that differ: hybrid precopies, hugepage needs 2 MiB pages, preempt has an urgent channel, demand waits', () => {
+    const differ = STRATEGY_NAMES.map((n) => [n, strategyTraits(n)] as const).filter(([, t]) => t.precopy || t.pageSize !== null || t.urgentChannel || !t.pushWhileGuestRuns);
+    expect(Object.fromEntries(differ)).toEqual({
+      hybrid: { precopy: true, pageSize: null, urgentChannel: false, pushWhileGuestRuns: true },
+      hugepage: { precopy: false, pageSize: 2 * 1024 * 1024, urgentChannel: false, pushWhileGuestRuns: true },
+      preempt: { precopy: false, pageSize: null, urgentChannel: true, pushWhileGuestRuns: true },
+      demand: { precopy: false, pageSize: null, urgentChannel: false, pushWhileGuestRuns: false },
+    });
+  });
+  it('an unknown name has no traits (not an inherited property either)', () => {
+    expect(traitsOfName('turbo')).toBeNull();
+    expect(traitsOfName('toString')).toBeNull();
+    expect(traitsOfName('hybrid')?.precopy).toBe(true);
   });
 });

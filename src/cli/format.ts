@@ -3,6 +3,7 @@
  */
 import type { DilationReport, RunResult } from '../model/result.js';
 import { formatBytes, formatRate } from '../units.js';
+import { traitsOfName } from '../model/strategies/index.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} us`);
@@ -36,7 +37,7 @@ const ROWS: Row[] = [
   ['vCPU blocktime (mean)', (r) => `${(r.vcpuBlocktimeMs.reduce((a, b) => a + b, 0) / r.vcpus).toFixed(1)} ms`],
   ['guest time', (r) => `${r.guestMs.toFixed(1)} ms`],
   ['migration time', (r) => `${r.migrationMs.toFixed(1)} ms`],
-  ['precopy / downtime', (r) => (r.strategy === 'hybrid' ? `${r.precopyMs.toFixed(1)} ms / ${r.downtimeMs.toFixed(2)} ms (${r.precopyRounds} rounds)` : '-')],
+  ['precopy / downtime', (r) => (traitsOfName(r.strategy)?.precopy ? `${r.precopyMs.toFixed(1)} ms / ${r.downtimeMs.toFixed(2)} ms (${r.precopyRounds} rounds)` : '-')],
   ['pages demand / pushed', (r) => `${n(r.pagesDemand)} / ${n(r.pagesPushed)}`],
   ['zero pages', (r) => n(r.zeroPages)],
   ['merged faults', (r) => n(r.mergedFaults)],

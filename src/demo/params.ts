@@ -9,7 +9,7 @@
  */
 import { Errors } from '../errors.js';
 import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
-import { STRATEGY_NAMES } from '../model/strategies/index.js';
+import { STRATEGY_NAMES, traitsOfName } from '../model/strategies/index.js';
 import { formatBytes, formatRate, parseSize } from '../units.js';
 import { CONTROL_NAMES, type ControlName } from './controls.js';
 import { LESSONS } from './lessons.js';
@@ -141,7 +141,7 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
   // Demand-only has no background push, and network none has no source at all: the guest's access
   // count ends the run (then the rest is swept), so the demo gives each vCPU one pass over its
   // share of the pages.
-  else if (c.strategy === 'demand' || c.network === 'none') {
+  else if (traitsOfName(c.strategy)?.pushWhileGuestRuns === false || c.network === 'none') {
     try { input.accesses = Math.max(100, Math.ceil(parseSize(c.memory) / 4096 / Math.max(1, Number(c.vcpus) || 1))); } catch { /* resolveOptions names the bad memory */ }
   }
   const asGiven = resolveOptions(input);

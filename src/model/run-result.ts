@@ -15,6 +15,7 @@ import type { InjectionMark, RecoveryStats } from './impairments.js';
 import { formatInjection, type Injection } from './injections.js';
 import { summarizeKinds } from './arch/counters.js';
 import { FAULT_KIND_NAMES, type FaultKindName } from './arch/fault-kind.js';
+import { strategyTraits } from './strategies/index.js';
 
 /** What one vCPU counted over its run. */
 export interface VcpuTotals {
@@ -93,7 +94,7 @@ export function buildResult(t: RunTotals): RunResult {
   const faults = vsum((v) => v.faults);
   const guestUs = Math.max(...vs.map((v) => v.runUs));
   const migrationMs = opts.mode === 'none' ? 0 : (t.migrationDoneUs - t.migrationStartUs) / 1000;
-  const hybrid = opts.strategy === 'hybrid' && opts.mode !== 'none';
+  const hybrid = strategyTraits(opts.strategy).precopy && opts.mode !== 'none';
   const bytesToDest = source?.bytesToDest ?? 0;
   const bytesToSource = source?.bytesToSource ?? 0;
   const wireUs = Number.isFinite(opts.bandwidthBps) ? (bytesToDest * 8e6) / opts.bandwidthBps : 0;

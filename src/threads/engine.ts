@@ -42,6 +42,7 @@ import { loadTrace, prepareTrace } from '../trace/replay.js';
 import { Monitor } from './monitor.js';
 import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';
+import { strategyTraits } from '../model/strategies/index.js';
 
 export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = await prepareTrace(options);
@@ -129,7 +130,7 @@ class ThreadedRun {
     await until(() => (Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus && Atomics.load(ctl, CTL_SERVICES_READY) === this.services.count) ||
       this.failure !== null, 30_000 + 10_000 * (opts.memoryBytes / 2 ** 30), 'vCPU or service threads did not start');
     times[TIME_MIGRATION_START_US] = this.clock.nowUs();
-    if (opts.strategy === 'hybrid' && opts.mode !== 'none') await this.precopy();
+    if (strategyTraits(opts.strategy).precopy && opts.mode !== 'none') await this.precopy();
     times[TIME_GO_US] = this.clock.nowUs();
     Atomics.store(ctl, CTL_GO, 1);
     Atomics.notify(ctl, CTL_GO);

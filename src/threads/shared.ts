@@ -18,6 +18,7 @@ import { vcpuResolvesExits } from '../model/delivery.js';
 import type { VcpuTrace } from '../trace/replay.js';
 import { archStateBytes, initArchState } from '../model/arch/regions.js';
 import { stage1Of } from '../model/arch/vcpu-faults.js';
+import { strategyTraits } from '../model/strategies/index.js';
 
 export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dilation: DilationPlan, traces: VcpuTrace[] | null = null): SharedState {
   const uffds = uffdCount(opts);
@@ -52,7 +53,7 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dil
     uffdSabs: Array.from({ length: uffds }, () => new SharedArrayBuffer(uffdQueueBytes(opts.vcpus))),
     wireToDest: Array.from({ length: channels }, (_, ch) => allocateWire(layoutOf(ch))),
     wireToSource: Array.from({ length: channels }, () => allocateWire(requests) as SharedArrayBuffer),
-    versionSab: opts.strategy === 'hybrid' && channels > 0 ? new SharedArrayBuffer(opts.pages) : null,
+    versionSab: strategyTraits(opts.strategy).precopy && channels > 0 ? new SharedArrayBuffer(opts.pages) : null,
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
     traces,
     archSab: newArchSab(opts),

@@ -4,7 +4,9 @@
  * a 512x larger transfer. The push is linear; the option resolver gives this strategy 2 MiB pages.
  */
 import { Linear } from './linear.js';
-import type { Strategy, StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, type Strategy, type StrategyEnv, type StrategyTraits } from './strategy.js';
+
+export const hugepageTraits: StrategyTraits = { ...POSTCOPY_TRAITS, pageSize: 2 * 1024 * 1024 };
 
 class Hugepage extends Linear {
   override readonly name = 'hugepage';

@@ -7,7 +7,9 @@
  * and by the linear push. The switch's downtime is reported.
  */
 import { Linear } from './linear.js';
-import type { Strategy, StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, type Strategy, type StrategyEnv, type StrategyTraits } from './strategy.js';
+
+export const hybridTraits: StrategyTraits = { ...POSTCOPY_TRAITS, precopy: true };
 
 class Hybrid extends Linear {
   override readonly name = 'hybrid';

@@ -3,12 +3,14 @@
  * is sent first, and "the dirty page scanning restarts from the requested location" (QEMU's
  * docs/devel/migration/postcopy.rst), so the push continues right after the faulting page.
  */
-import { Scan, type Strategy, type StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, Scan, type Strategy, type StrategyEnv } from './strategy.js';
+
+export const linearTraits = POSTCOPY_TRAITS;
 
 export class Linear implements Strategy {
   readonly name: string = 'linear';
-  readonly urgentChannel: boolean = false;
-  readonly pushWhileGuestRuns = true;
+  readonly urgentChannel: boolean = linearTraits.urgentChannel;
+  readonly pushWhileGuestRuns: boolean = linearTraits.pushWhileGuestRuns;
   protected readonly scan: Scan;
   private readonly pages: number;
   constructor(env: StrategyEnv) {

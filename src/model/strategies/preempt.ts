@@ -5,11 +5,13 @@
  * (10 Gbit/s, 4 KiB pages; QEMU postcopy-preempt cover letter).
  */
 import { Linear } from './linear.js';
-import type { Strategy, StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, type Strategy, type StrategyEnv, type StrategyTraits } from './strategy.js';
+
+export const preemptTraits: StrategyTraits = { ...POSTCOPY_TRAITS, urgentChannel: true };
 
 class Preempt extends Linear {
   override readonly name = 'preempt';
-  override readonly urgentChannel = true;
+  override readonly urgentChannel = preemptTraits.urgentChannel;
 }
 
 export function preempt(env: StrategyEnv): Strategy { return new Preempt(env); }

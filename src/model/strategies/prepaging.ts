@@ -4,7 +4,9 @@
  * p-2, ...), and re-centres on each new fault, betting on spatial locality around where the guest
  * is working now. When the bubble has covered memory it falls back to an address-order scan.
  */
-import { Scan, type Strategy, type StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, Scan, type Strategy, type StrategyEnv } from './strategy.js';
+
+export const prepagingTraits = POSTCOPY_TRAITS;
 
 export function prepaging(env: StrategyEnv): Strategy {
   const scan = new Scan(env.pages);
@@ -12,7 +14,7 @@ export function prepaging(env: StrategyEnv): Strategy {
   let distance = 0; // next offset from the pivot
   let forward = true; // which side of the pivot comes next
   return {
-    name: 'prepaging', urgentChannel: false, pushWhileGuestRuns: true,
+    name: 'prepaging', urgentChannel: prepagingTraits.urgentChannel, pushWhileGuestRuns: prepagingTraits.pushWhileGuestRuns,
     onRequest(page) {
       pivot = page;
       distance = 1;

@@ -4,6 +4,24 @@
  * from its loop, tests call it directly. Adding a strategy is one file plus one line in index.ts.
  */
 
+/**
+ * What a strategy is, known before it runs: the options, both engines and the reports branch on
+ * these, never on a strategy's name, so a new strategy with the same traits needs no other change.
+ */
+export interface StrategyTraits {
+  /** Precopy rounds come first (a precopy phase, a switch and its downtime, discards of stale copies). */
+  readonly precopy: boolean;
+  /** The page size it works in (bytes), or null: the run's page size. */
+  readonly pageSize: number | null;
+  /** Demanded pages travel on their own urgent channel, not behind the bulk stream (postcopy-preempt). */
+  readonly urgentChannel: boolean;
+  /** Pushes in the background while the guest runs; false: pages move by demand until the guest is done. */
+  readonly pushWhileGuestRuns: boolean;
+}
+
+/** The traits most strategies share: postcopy only, any page size, one channel, a background push. */
+export const POSTCOPY_TRAITS: StrategyTraits = { precopy: false, pageSize: null, urgentChannel: false, pushWhileGuestRuns: true };
+
 export interface StrategyEnv {
   pages: number;
   vcpus: number;

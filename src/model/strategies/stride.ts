@@ -4,7 +4,9 @@
  * demanded one, so the vCPU's next faults find them present. The background push is linear.
  */
 import { Linear } from './linear.js';
-import type { Strategy, StrategyEnv } from './strategy.js';
+import { POSTCOPY_TRAITS, type Strategy, type StrategyEnv } from './strategy.js';
+
+export const strideTraits = POSTCOPY_TRAITS;
 
 export const STRIDE_PREFETCH_DEPTH = 8;
 
