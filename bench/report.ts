@@ -14,33 +14,18 @@ import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import type { PipelineResult } from './scenarios/pipeline.js';
-import type { PublishedBody } from './scenarios/published.js';
-import { renderSoak, type SoakBody } from './scenarios/soak.js';
+import { renderSoak } from './scenarios/soak.js';
 import { renderPublished } from './scenarios/published-render.js';
-import { renderFaultRecords, type FaultRecordsResult } from './scenarios/fault-records.js';
+import { renderFaultRecords } from './scenarios/fault-records.js';
 import { findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
-import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
+import { renderWorkloads } from './scenarios/workloads.js';
+import type { Results } from './results.js';
 import { computeTargets } from './targets.js';
 
-export { computeTargets, type Target, type TargetStatus } from './targets.js';
+export type { Results } from './results.js';
 
-export interface Results {
-  'paging-rate'?: PagingRateResult;
-  floors?: FloorsResult;
-  kernel?: KernelResult;
-  pipeline?: PipelineResult;
-  scale?: ScaleResult;
-  network?: NetworkResult;
-  /** The virtual engine against the published tables (bench/scenarios/published.ts). */
-  published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
-  /** Injection plans and long runs (bench/scenarios/soak.ts). */
-  soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
-  /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
-  workloads?: WorkloadsResult;
-  /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
-  'fault-records'?: FaultRecordsResult;
-}
+export { computeTargets, type Target, type TargetStatus } from './targets.js';
 
 /** Reads every `<dir>/<scenario>.json` there is. */
 export function loadResults(dir: string): Results {

@@ -4,7 +4,7 @@
  */
 import { fmtBytes, fmtInt, fmtMiB, fmtNum, fmtPct, fmtRatio, MiB } from './common.js';
 import { findCell, type PagingColumn, type PagingRateBody } from './scenarios/paging-rate.js';
-import type { Results } from './report.js';
+import type { Results } from './results.js';
 
 
 export type TargetStatus = 'met' | 'not met' | 'not measured';

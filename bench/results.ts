@@ -1,0 +1,33 @@
+/**
+ * What a bench run produced, scenario by scenario (each optional: a run may take a few). Apart from
+ * report.ts, which renders it, so that the targets (targets.ts) can read it without importing the
+ * renderer that imports them.
+ */
+import type { ResultEnvelope } from './common.js';
+import type { FaultRecordsResult } from './scenarios/fault-records.js';
+import type { FloorsResult } from './scenarios/floors.js';
+import type { KernelResult } from './scenarios/kernel.js';
+import type { NetworkResult } from './scenarios/network.js';
+import type { PagingRateResult } from './scenarios/paging-rate.js';
+import type { PipelineResult } from './scenarios/pipeline.js';
+import type { PublishedBody } from './scenarios/published.js';
+import type { ScaleResult } from './scenarios/scale.js';
+import type { SoakBody } from './scenarios/soak.js';
+import type { WorkloadsResult } from './scenarios/workloads.js';
+
+export interface Results {
+  'paging-rate'?: PagingRateResult;
+  floors?: FloorsResult;
+  kernel?: KernelResult;
+  pipeline?: PipelineResult;
+  scale?: ScaleResult;
+  network?: NetworkResult;
+  /** The virtual engine against the published tables (bench/scenarios/published.ts). */
+  published?: ResultEnvelope<'published', PublishedBody> & { summary?: string };
+  /** Injection plans and long runs (bench/scenarios/soak.ts). */
+  soak?: ResultEnvelope<'soak', SoakBody> & { summary?: string };
+  /** Prepaging against linear on guests with locality (bench/scenarios/workloads.ts). */
+  workloads?: WorkloadsResult;
+  /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
+  'fault-records'?: FaultRecordsResult;
+}
