@@ -7,10 +7,10 @@
  * Nothing here measures anything; each scenario under bench/scenarios/ does.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../src/paths.js';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
 export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'] as const;
@@ -48,16 +48,8 @@ export function resolveBenchOptions(o: BenchOptions): ResolvedBenchOptions {
   };
 }
 
-/** Walks up from this module to the directory holding package.json (works from bench/ and dist/bench/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-}
+/** The package root (src/paths.ts), from bench/ and dist/bench/ alike. */
+export const repoRoot = packageRoot;
 
 /** Facts about the machine and the code that produced a result. */
 export interface MachineFacts {

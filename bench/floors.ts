@@ -26,6 +26,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { builtUrl } from '../src/paths.js';
 
 /** The four ways of waiting that are measured as round trips. */
 export type FloorMode = 'atomicsBlocking' | 'atomicsSpin' | 'messagePort' | 'messagePortPolled';
@@ -127,11 +128,8 @@ const COPY_TARGET_BYTES = 16 * 1024 * 1024;
 const PAGE_4K = 4096;
 const PAGE_2M = 2 * 1024 * 1024;
 
-/** Under a TS loader (vitest) this module is bench/floors.ts and the worker must come from
- * the build; from dist/bench/floors.js it is its sibling. */
-const PEER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../dist/bench/floor-peer.js', import.meta.url)
-  : new URL('./floor-peer.js', import.meta.url);
+/** The peer thread, always from the build (src/paths.ts). */
+const PEER_URL = builtUrl('bench/floor-peer.js');
 
 /** Collects one worker's messages so the main thread can await them in order, with a
  * timeout, without ever leaving a rejected promise unobserved. */

@@ -17,8 +17,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../src/paths.js';
 
 /** One run of the native experiment. */
 export interface NativeRun {
@@ -73,17 +73,6 @@ const BINARY_NAME = 'uffd_paging';
 const RUN_TIMEOUT_MS = 120_000;
 const COMPILE_TIMEOUT_MS = 60_000;
 
-/** Walks up from this module until a directory holding package.json: the repo root both
- * from `native/index.ts` (under a TS loader) and from `dist/native/index.js`. */
-function findRepoRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
 
 /** First meaningful line of a tool's output, so every reason stays one line. */
 export function firstLine(text: string | undefined, fallback: string): string {
@@ -108,7 +97,7 @@ export function buildNative(repoRoot?: string): { ok: true; binary: string } | {
  */
 export function buildCProgram(source: string, binaryName: string, repoRoot?: string, headers: string[] = []):
   { ok: true; binary: string } | { ok: false; reason: string } {
-  const root = repoRoot ?? findRepoRoot();
+  const root = repoRoot ?? packageRoot();
   if (root === undefined) return { ok: false, reason: 'repo root not found (no package.json above the module)' };
   const sourcePath = join(root, source);
   const buildDir = join(root, BUILD_RELATIVE);

@@ -21,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { builtUrl } from '../../src/paths.js';
 import type { OptionsInput } from '../../src/index.js';
 import type { ScaleChildReport } from '../scale-child.js';
 import {
@@ -83,10 +84,8 @@ export type ScaleResult = ResultEnvelope<'scale', ScaleBody>;
 /** A growth exponent up to this counts as linear (noise on a shared machine is easily 10%). */
 export const LINEAR_TOLERANCE = 1.15;
 
-/** Under a TS loader the child must come from the build, as the workers do (src/paths.ts). */
-const CHILD = fileURLToPath(import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/bench/scale-child.js', import.meta.url)
-  : new URL('../scale-child.js', import.meta.url));
+/** The child always runs from the build, as the workers do (src/paths.ts). */
+const CHILD = fileURLToPath(builtUrl('bench/scale-child.js'));
 
 function runChild(arg: string, timeoutMs: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {

@@ -3,8 +3,8 @@
  * the option names (`--write-ratio` -> writeRatio); values stay strings so sizes, rates and times
  * go through the same parsers as scenario files. A scenario file supplies defaults; flags win.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readJsonFile } from '../files.js';
 import { Errors } from '../errors.js';
 import type { OptionsInput } from '../options.js';
 
@@ -132,14 +132,7 @@ export function flagHelp(exclude: string[] = []): string {
 
 /** Reads a scenario file: a JSON object of options (validated later by the schema, field by field). */
 export function readScenario(path: string): Record<string, unknown> {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) {
-    throw Errors.badInput('--scenario', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let data: unknown;
-  try { data = JSON.parse(text); } catch (e) {
-    throw Errors.badInput('--scenario', `${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  const { data } = readJsonFile(path, '--scenario');
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw Errors.badInput('--scenario', `${path} must hold a JSON object of options`);
   const obj = data as Record<string, unknown>;
   // `$schema` and `description` are allowed so scenario files can document themselves.

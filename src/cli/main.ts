@@ -4,6 +4,7 @@
  * --json); progress and logs go to stderr. Bad input: one line on stderr, exit code 2.
  */
 import { readFileSync } from 'node:fs';
+import { sourcePath } from '../paths.js';
 import { simulate } from '../simulate.js';
 import { SimError } from '../errors.js';
 import { formatSummary } from './format.js';
@@ -54,7 +55,7 @@ ${flagHelp(['--strategy'])}`,
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(sourcePath('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startDemoServer } from '../demo/server.js';
 import { Errors, SimError } from '../errors.js';
+import { parseJsonText } from '../files.js';
 import { renderReport } from '../report/index.js';
 import { looksLikeSweep, readSweepLines, sweepCsv } from '../report/sweep-input.js';
 import { renderSweepReport } from '../report/sweep-report.js';
@@ -73,10 +74,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     });
   } else {
     if (sweepFlags.length) throw Errors.badInput(`--${sweepFlags[0]}`, 'applies to sweep results (postcopy-sim sweep output) only');
-    let data: unknown;
-    try { data = JSON.parse(text); } catch (e) {
-      throw Errors.badInput('', `${file} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-    }
+    const data = parseJsonText(text, file, '');
     html = inFile(() => renderReport(data));
   }
   const out = values.output as string | undefined;

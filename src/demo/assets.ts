@@ -3,11 +3,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sourcePath } from '../paths.js';
 
 /** Where the page's files live: src/demo/assets, from src/demo (vitest) or from dist/src/demo. */
 export function assetsDir(): URL {
-  return import.meta.url.endsWith('.ts') ? new URL('./assets/', import.meta.url) : new URL('../../../src/demo/assets/', import.meta.url);
+  return pathToFileURL(`${sourcePath('src', 'demo', 'assets')}/`);
 }
 
 export interface Asset { body: Buffer; type: string }

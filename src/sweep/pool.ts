@@ -4,12 +4,12 @@
  * cells in flight (no queue inside piscina), so a stop discards exactly the cells that were running.
  */
 import { Piscina } from 'piscina';
+import { builtUrl } from '../paths.js';
 import type { CellTask } from './cell.js';
 import type { CellOutcome } from './output.js';
 
-/** Workers are the compiled files in dist/ (Node 20 cannot load .ts in a worker; see threads/paths.ts). */
-const fromSource = import.meta.url.endsWith('.ts');
-export const SWEEP_WORKER = new URL(fromSource ? '../../dist/workers/sweep-cell.js' : '../../workers/sweep-cell.js', import.meta.url);
+/** Workers are the compiled files in dist/ (Node 20 cannot load .ts in a worker; see src/paths.ts). */
+export const SWEEP_WORKER = builtUrl('workers/sweep-cell.js');
 
 export class WorkerDied extends Error {}
 

@@ -3,22 +3,13 @@
  * the checkout) and the host (machine facts, like the bench envelope's). Computed once per process.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
 import type { Host, SweepRecord } from './schema.js';
 
-/** The directory holding package.json, walking up from this module (works from src/ and dist/src/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('assertion failed: package.json not found above src/sweep');
-    dir = parent;
-  }
-}
+export { packageRoot };
 
 /** The built CLI entry (what the Slurm script runs). */
 export function cliPath(): string {

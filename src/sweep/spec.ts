@@ -14,7 +14,7 @@
  * Cells are numbered row-major: the first grid axis varies slowest, seeds fastest. Every value and
  * every cell is checked before anything runs; a bad one is one line naming it, as for scenario files.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../files.js';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Errors, SimError } from '../errors.js';
@@ -67,14 +67,7 @@ type Dimension = Array<Record<string, unknown>>;
 
 /** Reads, checks and expands a sweep file. Bad input: BAD_INPUT naming the file and the field. */
 export function loadSweep(path: string): Sweep {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) {
-    throw Errors.badInput('', `cannot read sweep file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let data: unknown;
-  try { data = JSON.parse(text); } catch (e) {
-    throw Errors.badInput('', `${path} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const { data } = readJsonFile(path, '', 'sweep file');
   const defaultName = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'sweep';
   try {
     return expandSweep(data, { defaultName, baseDir: dirname(resolve(path)) });

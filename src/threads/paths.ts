@@ -1,10 +1,9 @@
 /**
- * Where the thread entry points live. Workers are always the compiled files in dist/ (Node 20 cannot
- * load .ts in a worker): from dist/src/threads this is ../../workers, from src/threads under vitest
- * ../../dist/workers.
+ * Where the thread entry points live: always the compiled files in dist/ (Node 20 cannot load .ts in
+ * a worker), found from src/ under vitest and from dist/src/ alike (src/paths.ts).
  */
-const fromSource = import.meta.url.endsWith('.ts');
+import { builtUrl } from '../paths.js';
 
 export function workerUrl(name: 'vcpu' | 'service'): URL {
-  return new URL(fromSource ? `../../dist/workers/${name}.js` : `../../workers/${name}.js`, import.meta.url);
+  return builtUrl(`workers/${name}.js`);
 }

@@ -20,13 +20,12 @@
  * shared by vCPUs and destination service threads, FIFO when none is free. The network is the Link
  * of src/model/link.ts, configured by the run's options.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { Errors } from '../errors.js';
+import { readJsonFile } from '../files.js';
+import { sourcePath } from '../paths.js';
 
 const us = (what: string) => z.number().min(0).max(1e6).describe(what);
 
@@ -103,26 +102,12 @@ export function parseCostProfile(data: unknown, file: string): CostProfile {
 
 /** Reads and validates a cost profile file (`--costs FILE`). */
 export function loadCostProfile(file: string): CostProfile {
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw Errors.badInput('costs', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let data: unknown;
-  try { data = JSON.parse(text); } catch (e) {
-    throw Errors.badInput('costs', `${file} is not valid JSON: ${(e as Error).message}`);
-  }
-  return parseCostProfile(data, file);
+  return parseCostProfile(readJsonFile(file, 'costs').data, file);
 }
 
 /** The shipped profiles: src/virtual/profiles/NAME.json (found from src/ or dist/src/). */
 export function profilesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'src', 'virtual', 'profiles');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('repo root not found above src/virtual');
-    dir = parent;
-  }
+  return sourcePath('src', 'virtual', 'profiles');
 }
 
 export type ProfileName = 'this-host' | 'large-host';
