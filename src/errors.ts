@@ -1,5 +1,5 @@
 /**
- * Two kinds of failure (see the style notes): operating errors that a user causes or a run meets are
+ * Two kinds of failure (docs/style.md): operating errors that a user causes or a run meets are
  * `SimError`s with a stable `code` and a one-line message; broken invariants are plain assertion
  * errors that crash loudly. The CLI prints a SimError as one line and exits with its exit code.
  */
