@@ -1,6 +1,8 @@
 /**
- * postcopy-sim's library API: `simulate(options)` runs one migration on real threads and resolves
- * with its RunResult. Everything the CLI does goes through here.
+ * postcopy-sim's library API: `simulate(options)` runs one migration in the engine the options name
+ * (real threads by default, `engine: 'virtual'` for virtual time) and resolves with its RunResult;
+ * `compare` runs one workload under several strategies. The CLI's run, start and compare are built
+ * on these two.
  */
 export { simulate, type Progress, type SimulateHooks } from './simulate.js';
 export { resolveOptions, OptionsSchema, type OptionsInput, type ResolvedOptions } from './options.js';

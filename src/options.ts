@@ -90,7 +90,7 @@ export const OptionsSchema = z.strictObject({
   msgOverhead: size('per-message bytes added on the wire').prefault(64),
   sendBuffer: size('source send buffer').prefault('4MiB'),
   zeroFraction: ratio.default(0.1),
-  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('linear').describe('postcopy strategy (src/strategies/)'),
+  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('linear').describe('postcopy strategy (src/model/strategies/)'),
   precopyRounds: int(1, 100).default(2).describe('hybrid: precopy rounds before the switch to postcopy'),
   dirtyRate: size('hybrid: bytes per second the guest dirties during precopy').prefault('64MiB'),
   seed: int(0, 0xffffffff).default(1),

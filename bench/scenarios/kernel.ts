@@ -1,7 +1,7 @@
 /**
  * kernel: the same experiment on real userfaultfd, for scale.
  *
- * What it measures: native/uffd_paging.c (built with the system `cc` by bench/native.ts)
+ * What it measures: native/uffd_paging.c (built with the system `cc` by native/index.ts)
  * runs demand_paging_test's experiment without KVM: T threads each touch every 4 KiB page of their
  * own slice of an anonymous region registered for missing faults, and handler threads resolve
  * each uffd_msg with UFFDIO_COPY. For the rows of the paging-rate grid (threads = vCPUs, 64 MiB

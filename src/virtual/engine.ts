@@ -9,7 +9,7 @@
  *                   [uffd]  queue lock: enqueue, poll-wake readers ──▶ handler: read() ──▶ … copy
  *        ◀── wake (page waiters | the queue's wake walk) ◀──────────────────────────────────┘
  *
- *   kernel.ts     cores, locks, park/wake          vcpu.ts, fetcher.ts, uffd-handler.ts,
+ *   kernel.ts     cores, locks, park/wake          vcpu.ts, fetcher.ts, handler.ts,
  *   sim.ts        state and dispatch               installer.ts, source.ts, service.ts: the actors
  *   observer.ts   timeline and event stream        oracle.ts, result.ts: the proof and the result
  *

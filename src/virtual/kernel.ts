@@ -3,7 +3,7 @@
  * slice for vCPUs when others wait), spinning locks with FIFO hand-over, and park / notify (spin on
  * the core for a while, then sleep; a wake-up of a sleeper costs `wakeupUs`). Every cost is a
  * parameter of the cost model (src/virtual/costs.ts). It knows nothing of migration: the actors
- * (vcpu.ts, fetcher.ts, uffd-handler.ts, installer.ts, source.ts) run on it.
+ * (vcpu.ts, fetcher.ts, handler.ts, installer.ts, source.ts) run on it.
  */
 import type { CostModel } from './costs.js';
 import { EventQueue } from './event-queue.js';
