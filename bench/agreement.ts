@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * The two engines' agreement under time dilation (README "Honest time: dilation"), as a table: each
+ * The two engines' agreement under time dilation (docs/dilation.md), as a table: each
  * scenario runs on real threads with the default `auto` dilation, then in the virtual engine under
  * the cost profile of what a dilated threaded run models (dilatedThreadsCostModel: the same Link,
  * the guest's compute per access read from the threaded result, every other cost 0, a core per
  * thread). test/agreement.test.ts asserts on the same scenarios; this prints what one run measured.
  *
- *   npm run build && node dist/bench/agreement.js [--readme]   (--readme: writes the README's table)
+ *   npm run build && node dist/bench/agreement.js [--readme]   (--readme: writes the table in docs/dilation.md)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -76,12 +76,12 @@ async function main(): Promise<void> {
   const stamp = `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`node dist/bench/agreement.js --readme\`; threads / virtual, each run once._`;
   const block = `${stamp}\n\n${table}`;
   if (!values.readme) { process.stdout.write(`${block}\n`); return; }
-  const file = new URL('../../README.md', import.meta.url);
+  const file = new URL('../../docs/dilation.md', import.meta.url);
   const readme = readFileSync(file, 'utf8');
   const re = /<!-- agreement:start -->[\s\S]*?<!-- agreement:end -->/;
-  if (!re.test(readme)) throw new Error('README.md has no <!-- agreement:start --> ... <!-- agreement:end --> block');
+  if (!re.test(readme)) throw new Error('docs/dilation.md has no <!-- agreement:start --> ... <!-- agreement:end --> block');
   writeFileSync(file, readme.replace(re, `<!-- agreement:start -->\n${block}\n<!-- agreement:end -->`));
-  process.stderr.write('wrote the README agreement table\n');
+  process.stderr.write('wrote the agreement table in docs/dilation.md\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

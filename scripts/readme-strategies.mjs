@@ -1,5 +1,5 @@
 // Regenerates the strategy tables (docs/strategies.md) from measured `compare` runs (nothing hand-typed).
-// The runs are time-dilated (`auto`, the default on a modelled link: README "Honest time"), so every
+// The runs are time-dilated (`auto`, the default on a modelled link: docs/dilation.md), so every
 // time in the tables is modelled time and the simulator's own cost is at most a few % of a fault;
 // each table says the D it ran at and the simulator's share it measured.
 // Usage: npm run build && node scripts/readme-strategies.mjs   (takes several minutes: D times the modelled time)

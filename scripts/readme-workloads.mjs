@@ -1,8 +1,8 @@
 // Regenerates docs/workloads.md: every strategy on every workload (zipf, regions, each recorded
 // trace in examples/traces/), in both engines, from measured runs; nothing hand-typed. The runs and
 // the link are the workloads bench's (bench/scenarios/workloads.ts), so the two agree. It also
-// rewrites the README's workloads-bench section from bench/results/workloads.json (npm run bench --
-// workloads), so the README's verdicts are the bench's numbers.
+// rewrites docs/guests.md's workloads-bench section from bench/results/workloads.json (npm run bench --
+// workloads), so its verdicts are the bench's numbers.
 // Usage: npm run build && node scripts/readme-workloads.mjs [--quick] [--readme-only]   (a few minutes)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { localityOf, LINK, runCell, workloadCases } from '../dist/bench/scenarios/workloads.js';
@@ -12,7 +12,7 @@ import { machineFacts } from '../dist/bench/common.js';
 const quick = process.argv.includes('--quick');
 const readmeOnly = process.argv.includes('--readme-only');
 
-/** The README's summary of the workloads bench: one row per workload, both engines. */
+/** docs/guests.md's summary of the workloads bench: one row per workload, both engines. */
 function readmeSection() {
   const file = 'bench/results/workloads.json';
   if (!existsSync(file)) return;
@@ -28,10 +28,10 @@ function readmeSection() {
     t += `| ${name} | ${p(l.forwardNear)} / ${p(l.backwardNear)} / ${p(l.far)} | ${fetches('threads')}; ${fetches('virtual')} | ${p(v('threads')?.demandCut ?? null)}; ${p(v('virtual')?.demandCut ?? null)} | ${met} |\n`;
   }
   const start = '<!-- workloads-bench:start -->', end = '<!-- workloads-bench:end -->';
-  const readme = readFileSync('README.md', 'utf8');
+  const readme = readFileSync('docs/guests.md', 'utf8');
   const i = readme.indexOf(start), j = readme.indexOf(end);
-  if (i < 0 || j < 0) throw new Error('README.md has no workloads-bench markers');
-  writeFileSync('README.md', `${readme.slice(0, i + start.length)}\n${t}${readme.slice(j)}`);
+  if (i < 0 || j < 0) throw new Error('docs/guests.md has no workloads-bench markers');
+  writeFileSync('docs/guests.md', `${readme.slice(0, i + start.length)}\n${t}${readme.slice(j)}`);
 }
 readmeSection();
 if (readmeOnly) process.exit(0);

@@ -44,7 +44,7 @@ const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try { return parseDuration(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
 });
-/** `auto`, or a factor D >= 1 (README "Honest time: dilation"). */
+/** `auto`, or a factor D >= 1 (docs/dilation.md). */
 const dilation = z.union([z.number(), z.string()]).transform((v, ctx): number | 'auto' => {
   if (v === 'auto') return 'auto';
   const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
@@ -70,7 +70,7 @@ export const OptionsSchema = z.strictObject({
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
   zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
-  // The regions workload (src/model/regions.ts). Defaults and where they come from are in the README
+  // The regions workload (src/model/regions.ts). Defaults and where they come from are in docs/guests.md
   // ("Guests that behave like real ones").
   regionSize: size('regions: the smallest region (scale of the Pareto size distribution)').prefault('4KiB'),
   regionTail: z.coerce.number().gt(0).max(10).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),

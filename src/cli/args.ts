@@ -172,7 +172,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --send-buffer SIZE   source send buffer (default 4MiB)
   --zero-fraction R    fraction of all-zero pages (default 0.1)
   --strategy S         postcopy strategy: demand | linear | prepaging | stride | preempt | hybrid |
-                       hugepage (default linear); see the README
+                       hugepage (default linear); see docs/strategies.md
   --precopy-rounds N   hybrid: precopy rounds before the switch (default 2)
   --dirty-rate SIZE    hybrid: bytes/s the guest dirties during precopy (default 64MiB)
   --seed N             seed of the image and workloads (default 1)
@@ -185,7 +185,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
                        watchdog) D times slower on the wall and report modelled time, so the
                        simulator's own cost shrinks D-fold in every reported time; auto (the default
                        wherever a link is modelled, else 1) measures the simulator's costs at start
-                       and picks D so they stay under 5% of a modelled fault (README: "Honest time")
+                       and picks D so they stay under 5% of a modelled fault (docs/dilation.md)
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
   --profile P          virtual: this-host (measured here, default) | large-host (2 sockets, 256 threads)
   --costs FILE         virtual: a cost profile from \`postcopy-sim calibrate -o FILE\` (wins over --profile)
@@ -195,7 +195,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --exit-resolver R    exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit: it copies
                        from a local image, or over a link asks the source and installs its page itself)
   --inject SPEC        a failure: KIND@TIME[+DURATION][:ARG], repeatable; kinds link-down, bandwidth,
-                       latency, loss, source-restart, handler-crash, fetcher-crash (README: Failures)
+                       latency, loss, source-restart, handler-crash, fetcher-crash (docs/recovery.md)
   --reconnect TIME     recovery: from the end of an outage to reconnected (default 50ms)
   --record-send-order  keep the order the source sent pages in (result.sendOrder)
   --arch A             x86 (EPT violation, default) | arm64 (ESR_EL2 data/instruction abort)

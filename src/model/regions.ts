@@ -4,7 +4,7 @@
  * moves every phase. It exists because the zipf workload scatters its hot pages (neighbours are
  * never hot together), which leaves the strategies that bet on spatial locality nothing to find.
  *
- * The pieces, and why (defaults and their sources: README, "Guests that behave like real ones"):
+ * The pieces, and why (defaults and their sources: docs/guests.md):
  *  - sizes: a program's memory is a few large areas (heap arenas, buffers, mapped files) and many
  *    small ones: Pareto(scale regionMinPages, shape regionTail), each at most 1/8 of the range so
  *    the hot set always has somewhere to move;

@@ -31,7 +31,7 @@ export interface PageMap {
 }
 
 /**
- * Time dilation (README "Honest time: dilation"). The threaded engine runs every modelled duration D
+ * Time dilation (docs/dilation.md). The threaded engine runs every modelled duration D
  * times slower on the wall and reports modelled time, so its own cost shrinks D-fold in every time
  * it reports; the virtual engine's time is virtual already and reports factor 1.
  */

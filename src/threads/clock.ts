@@ -1,7 +1,7 @@
 /**
  * The one injected clock. Every thread reads time through a Clock, so the same fetcher, network and
  * strategy code runs on modelled time. Modelled time is wall time divided by the run's dilation D
- * (README "Honest time: dilation"): every modelled duration lasts D times longer on the wall, so the
+ * (docs/dilation.md): every modelled duration lasts D times longer on the wall, so the
  * simulator's own cost shrinks D-fold in every time it reports. Microseconds on a common origin:
  * `performance.now()` has a per-thread origin, so each thread adds its offset to the main thread's
  * origin once; reading it allocates nothing (unlike process.hrtime.bigint()).

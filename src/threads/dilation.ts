@@ -1,5 +1,5 @@
 /**
- * Deciding a threaded run's time dilation (README "Honest time: dilation"), the way time-warped
+ * Deciding a threaded run's time dilation (docs/dilation.md), the way time-warped
  * network emulators do it: every modelled duration (the link, the guest's compute and think time,
  * the watchdog) lasts D times longer on the wall, and every time reported is modelled time, so the
  * simulator's own cost per fault shrinks D-fold in what it reports.

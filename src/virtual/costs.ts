@@ -2,7 +2,7 @@
  * The virtual engine's cost model: one parameter per kernel or VMM mechanism on the fault path, in
  * microseconds of one core's time unless said otherwise (counts are plain numbers). The engine
  * charges exactly these and nothing else; the paths differ only by which mechanisms they go through
- * (README "The kernel, modelled from its own mechanism"):
+ * (docs/virtual-engine.md, "The kernel, modelled from its own mechanism"):
  *
  *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), fault_pending_wqh.lock
  *            [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per polling reader: walkPerWaiterUs + ttwu],
@@ -134,7 +134,7 @@ export function perPage(costPer4KiBUs: number, pageSize: number): number {
  * configured by the options), the guest's compute per access (`accessUs`, the value the threaded run
  * paced its vCPUs to), and nothing else. Every other cost is the simulator's own work, which
  * dilation takes out of modelled time, so it is 0; and every thread has a core of its own (a paced
- * vCPU needs 1/D of one, the services little more). The README's "Honest time" says why this and
+ * vCPU needs 1/D of one, the services little more). docs/dilation.md says why this and
  * not the measured `threads` profile (which prices the undilated simulator's own costs).
  */
 export function dilatedThreadsCostModel(accessUs: number, threads: number): CostModel {
