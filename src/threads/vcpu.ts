@@ -8,52 +8,42 @@
  * and this vCPU's own write slot must hold its own last write.
  *
  * Exit mode: on a missing page the vCPU builds what KVM puts in kvm_run for KVM_EXIT_MEMORY_FAULT,
- * posts it on its own MessagePort to the page fetcher, and waits until the page is present.
+ * posts it on its own MessagePort to the page fetcher (or resolves it on this thread: vcpu-exit.ts),
+ * and waits until the page is present.
  * uffd mode: the fault goes on the shared userfaultfd queue as a uffd_msg and the vCPU sleeps until a
  * UFFDIO_COPY wakes it.
  */
 import { createHistogram } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { Blocktime } from './blocktime.js';
-import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
 import { latencyBucket } from '../model/stats.js';
 import {
-  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, postedWord, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS,
+  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK,
   VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
   VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
   CTL_LATENCY_BUCKETS, TIME_GO_US, VS_LAST_KIND, VS_LAST_DATA_PAGE,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
-import {
-  encode, MF_AHEAD, MF_AHEAD_SLOTS, MF_HPFAR, MF_HW_ADDRESS, MF_SYNDROME, MF_SYNDROME_LENGTH, MF_VA, vcpuChannel, type MemoryFaultRecord, type VcpuReport, type VcpuTask,
-} from './protocol.js';
+import type { VcpuReport, VcpuTask } from './protocol.js';
 import { openShared } from './shared.js';
-import { handlerCount, pagesPerUffd, uffdOfPage } from '../model/memslots.js';
-import { newFetcherStats } from '../model/stats.js';
-import { HOLD_SPIN_US, IDLE_WALL_US } from './doorbell.js';
-import { wallUsUntil } from './clock.js';
-import { FrameReceiver } from './receiver.js';
-import { FaultResolver } from './resolver.js';
-import { WireRing } from './wire.js';
+import { pagesPerUffd, uffdOfPage } from '../model/memslots.js';
 import { Errors } from '../errors.js';
-import { KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, UFFD_PAGEFAULT_FLAG_MINOR } from '../model/uapi.js';
+import { KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, UFFD_PAGEFAULT_FLAG_MINOR } from '../model/uapi.js';
 import { FK_NONE } from '../model/arch/fault-kind.js';
 import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
 import type { FaultRecord } from '../model/arch/record.js';
 import { openArchState } from '../model/arch/regions.js';
 import { packLastFault, stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
-import { Installer } from './installer.js';
-import { EEXIST } from './guest-memory.js';
-import { LocalImage } from '../model/image.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import { openTrace } from '../trace/replay.js';
 import { GuestTime } from './guest-time.js';
 import { keyedWord, pageKey, writeTag } from '../model/rng.js';
 import { GuestPacer } from './pacer.js';
 import { describeStaleRead } from './verify.js';
+import { Aborted } from './aborted.js';
+import { ExitResolution } from './vcpu-exit.js';
 
-/** Thrown out of a wait when the run was aborted (watchdog, a dead thread); the engine reports why. */
-export class Aborted extends Error {}
+export { Aborted };
 
 export function runVcpu(task: VcpuTask): VcpuReport {
   const v = task.vcpu;
@@ -72,13 +62,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   // Spinning is the simulator's own mechanism: wall time, so spinUs / D of modelled time.
   const spinUs = opts.spinUs / clock.dilation;
   const perQueue = pagesPerUffd(opts);
-  // The exit as it crosses the port: neutral, or with the raw syndrome (protocol.ts, src/model/arch/).
-  const syndromeRecord = opts.faultRecord === 'syndrome';
-  const record: MemoryFaultRecord = [v, 0, 0, 0, opts.pageSize, 0, KVM_EXIT_MEMORY_FAULT];
-  if (syndromeRecord) while (record.length < MF_SYNDROME_LENGTH) record.push(-1);
   const arch = new VcpuFaults(opts, v, stage1Of(opts), openArchState(opts, task.shared.archSab));
   const guest = arch.guest;
-  const fetcherBell = views.fetcherBell;
   // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
   // completes, plus a tail.
   const limit = trace ? (trace.length && (opts.accesses ?? trace.length)) : opts.accesses ?? Infinity;
@@ -89,20 +74,13 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const thinkUs = opts.thinkUs;
   const exitMode = opts.mode === 'exit';
   const minorMode = opts.uffdMode === 'minor'; // the uffd_msg says MINOR: the page is in the page cache, UFFDIO_CONTINUE maps it
-  const selfResolve = exitMode && opts.exitResolver === 'vcpu';
-  const overLink = selfResolve && opts.network === 'link';
-  const localImage = selfResolve && !overLink ? new LocalImage(image, opts.pageSize) : null;
-  const installer = selfResolve ? new Installer(task.shared, mem, ctl, times, clock, [], 1) : null;
-  // Over a link the vCPU asks the source on a channel of its own, and the page comes back to it.
-  const channel = vcpuChannel(handlerCount(opts), v);
-  const self = overLink ? new FaultResolver(newFetcherStats('fetcher'), mem, installer!, clock, null, new WireRing(task.shared.wireToSource[channel]!), views.sourceBell) : null;
-  const selfReceiver = overLink ? new FrameReceiver(new WireRing(task.shared.wireToDest[channel]!), clock, ctl) : null;
-  let selfInstalled = 0, selfEexist = 0;
+  // Exit mode: what the vCPU thread does with the exit (src/threads/vcpu-exit.ts).
+  const exit = exitMode ? new ExitResolution(v, views, task.shared, port, guest) : null;
   const blocktime = new Blocktime(ctl, times);
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
   let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
-  let blockedUs = 0, badReads = 0, seq = 0;
+  let blockedUs = 0, badReads = 0;
   let firstBadRead: string | null = null;
   let resumeLagUsTotal = 0;
   const arrivalMs = new Float32Array(task.shared.arrivalMsSab);
@@ -120,42 +98,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const guestTime = new GuestTime(clock, ctl, t0); // a trace's recorded time between accesses
   // Dilated: the guest's compute and think time are modelled durations too (src/threads/pacer.ts).
   const pacer = clock.dilation > 1 ? new GuestPacer(clock, task.shared.dilation.accessUs, thinkUs, t0) : null;
-
-  const waitPresentByState = (page: number): void => {
-    // Exit mode: spin on the page-state word, then sleep on it with the WAITERS bit set so the
-    // installer knows to notify (a notify costs a syscall-like wake even with nobody waiting).
-    const spinUntil = clock.nowUs() + spinUs;
-    for (;;) {
-      const s = Atomics.load(st, page);
-      if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
-      if (clock.nowUs() < spinUntil) continue;
-      if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
-      vstats[vs + VS_STATE] = VCPU_WAITING;
-      Atomics.wait(st, page, s | PAGE_WAITERS, 50);
-      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
-    }
-  };
-
-  /**
-   * Exit resolver 'vcpu' over a link: install the frames that come back on this vCPU's channel until
-   * the page is present (it may also come by push, installed by the listen thread). It sleeps on the
-   * page's state word: the installer and the source (after writing this channel) both notify it.
-   */
-  const waitOwnPage = (page: number): void => {
-    for (;;) {
-      const before = selfReceiver!.frames;
-      const nextUs = selfReceiver!.drain(self!.onPage);
-      if (selfReceiver!.frames !== before) views.sourceBell.ring(); // ring space freed
-      const s = Atomics.load(st, page);
-      if ((s & PAGE_STATE_MASK) === PAGE_PRESENT) return;
-      const timeoutUs = wallUsUntil(clock, nextUs, IDLE_WALL_US); // the next frame is due in modelled time
-      if (timeoutUs <= HOLD_SPIN_US) continue; // due soon: a timed sleep would overshoot it
-      if ((s & PAGE_WAITERS) === 0 && Atomics.compareExchange(st, page, s, s | PAGE_WAITERS) !== s) continue;
-      vstats[vs + VS_STATE] = VCPU_WAITING;
-      Atomics.wait(st, page, s | PAGE_WAITERS, timeoutUs / 1000);
-      if (Atomics.load(ctl, CTL_ABORT)) throw new Aborted('aborted while waiting');
-    }
-  };
 
   const waitWokenByUffd = (page: number, flags: number, gpa: number): void => {
     const q = queues[uffdOfPage(page, queues.length, perQueue)]!;
@@ -195,7 +137,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_FAULTS] = faults;
     blocktime.begin(tFault);
     if (res !== RES_FETCH) resolveLocally(res, tFault);
-    else if (exitMode) resolveExit(page, r, tFault, ahead);
+    else if (exit !== null) exit.resolve(page, r, tFault, ahead);
     else waitWokenByUffd(page, flags, gpa);
     const tResume = clock.nowUs();
     guestTime.resumed(tResume);
@@ -212,40 +154,6 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_BLOCKED_US] = blockedUs;
     vstats[vs + VS_WAIT_PAGE] = 0;
     vstats[vs + VS_STATE] = VCPU_RUNNING;
-  };
-
-  /** Exit mode: the record to the fetcher (or resolved on this thread), then wait for the page(s). */
-  const resolveExit = (page: number, r: FaultRecord, tFault: number, ahead: number): void => {
-    record[1] = seq++;
-    record[2] = r.flags;
-    record[3] = r.gpa;
-    record[5] = tFault;
-    if (syndromeRecord) {
-      record[MF_SYNDROME] = r.syndrome; record[MF_VA] = r.va; record[MF_HW_ADDRESS] = r.hwAddress; record[MF_HPFAR] = r.hpfar;
-      for (let k = 0; k < MF_AHEAD_SLOTS; k++) record[MF_AHEAD + k] = k < ahead ? mem.gpaOfPage(guest!.ahead[k]!) : -1;
-    }
-    if (self) {
-      // Resolved on the vCPU's own thread over a link: it asks the source and installs what comes back.
-      self.resolve(page, v, r.flags); // asks unless the page is already on its way
-      waitOwnPage(page);
-      for (let k = 0; k < ahead; k++) { self.resolve(guest!.ahead[k]!, v, r.flags); waitOwnPage(guest!.ahead[k]!); }
-    } else if (selfResolve) {
-      // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
-      // image, no shared queue and no other thread; a syndrome walk's pages too.
-      selfInstall(page);
-      for (let k = 0; k < ahead; k++) selfInstall(guest!.ahead[k]!);
-    } else {
-      port!.postMessage(encode(record));
-      Atomics.add(ctl, postedWord(v), 1);
-      fetcherBell.ring();
-    }
-    waitPresentByState(page); // with self-resolve: another vCPU may be installing it
-    for (let k = 0; k < ahead; k++) waitPresentByState(guest!.ahead[k]!); // the walk's pages, same round trip
-  };
-
-  const selfInstall = (page: number): void => {
-    if (decideFault(mem, page, null) !== FAULT_REQUEST) return;
-    if (installer!.install(page, localImage!.words, localImage!.fill(page)) !== EEXIST) selfInstalled++; else selfEexist++;
   };
 
   /** A conversion, a tag restore or a blind re-entry: the VMM's own work on this thread, then KVM_RUN. */
@@ -337,8 +245,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   return {
     vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
     runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
-    selfInstalled: selfInstalled + (self ? self.stats.installedDemand + self.stats.installedPushed : 0),
-    selfEexist: selfEexist + (self ? self.stats.eexist : 0), selfRequests: self ? self.stats.requestsSent : 0,
+    selfInstalled: exit === null ? 0 : exit.selfInstalled + (exit.self ? exit.self.stats.installedDemand + exit.self.stats.installedPushed : 0),
+    selfEexist: exit === null ? 0 : exit.selfEexist + (exit.self ? exit.self.stats.eexist : 0), selfRequests: exit?.self ? exit.self.stats.requestsSent : 0,
     kindCounts: arch.counters.c, faultOrder: arch.order,
   };
 }
