@@ -1,5 +1,5 @@
 /**
- * The targets of the benchmark issues (3 and 11), judged from the scenario results; the report
+ * The targets of the benchmark issues (3, 11 and 23), judged from the scenario results; the report
  * (bench/report.ts) renders them. Never asserted anywhere: a target is met, not met, or not measured.
  */
 import { fmtBytes, fmtInt, fmtMiB, fmtNum, fmtPct, fmtRatio, MiB } from './common.js';
@@ -167,11 +167,37 @@ function scaleVerified(r: Results, guestMiB: number): Target {
   };
 }
 
+const pct1 = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+/** The soak's plans: every plan ends as predicted (a fetcher crash loses the guest, the rest verify) and none hangs. */
+function soakPlans(r: Results): Target {
+  const target = 'soak: every injection plan ends as predicted, none hangs (both engines)';
+  const plans = r.soak?.body.plans;
+  if (!plans?.length) return { id: 'soak-plans', issue: 23, target, measured: 'soak not run', status: 'not measured' };
+  const measured = plans.map((p) => `${p.engine} ${fmtInt(p.asPredicted)}/${fmtInt(p.plans)} as predicted, ${fmtInt(p.hung)} hung`).join('; ');
+  return { id: 'soak-plans', issue: 23, target, measured, status: plans.every((p) => p.asPredicted === p.plans && p.hung === 0) ? 'met' : 'not met' };
+}
+
+/**
+ * The soak's long runs: what the process holds after a full GC (heap + ArrayBuffers) grows < 5% from
+ * the end of warm-up (the first fifth) to the end. RSS is reported beside it, not judged: it also
+ * counts the OS committing the per-page tables as the guest first touches their pages.
+ */
+function soakGrowth(r: Results): Target {
+  const target = 'soak long runs: heap + buffers after warm-up grow < 5% by the end (RSS reported, not judged)';
+  const long = r.soak?.body.long;
+  if (!long?.length) return { id: 'soak-growth', issue: 23, target, measured: 'soak not run', status: 'not measured' };
+  if (long.some((l) => l.heapGrowth === undefined)) return { id: 'soak-growth', issue: 23, target, measured: 'a long run has no heap samples', status: 'not measured' };
+  const measured = long.map((l) => `${l.engine} ${fmtInt(l.faults)} faults: heap ${pct1(l.heapGrowth!)}, RSS ${pct1(l.growth)}${l.verified ? '' : ', NOT verified'}`).join('; ');
+  return { id: 'soak-growth', issue: 23, target, measured, status: long.every((l) => l.heapGrowth! < 0.05 && l.verified) ? 'met' : 'not met' };
+}
+
 /** The targets of issues 3 and 11, judged on the numbers of `results`; never asserted anywhere. */
 export function computeTargets(results: Results): Target[] {
   return [
     exitP50(results), exitP50(results, 'exit-self'), exitVsKernel(results), exitVsKernel(results, 'exit-self'), ...shape(results), rssAt4GiB(results), linkAt10(results),
     pipelineHostTime(results), linkUndilated(results, 10, 0.95), linkUndilated(results, 25, 0.9), scaleVerified(results, 4096), scaleVerified(results, 16384),
+    soakPlans(results), soakGrowth(results),
   ];
 }
 
