@@ -183,13 +183,28 @@ describe('scenarios on tiny sizes', () => {
 });
 
 describe('report, runner and README generator', () => {
+  it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not', () => {
+    const plan = { engine: 'virtual', plans: 10, asPredicted: 10, verified: 9, lost: 1, hung: 0, wrong: [] };
+    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, heapGrowth: 0.02 };
+    const judge = (p: object, l: object) => {
+      const t = computeTargets({ soak: { scenario: 'soak', body: { plans: [{ ...plan, ...p }], long: [{ ...long, ...l }] } } as never });
+      return [t.find((x) => x.id === 'soak-plans')!.status, t.find((x) => x.id === 'soak-growth')!.status];
+    };
+    expect(judge({}, {})).toEqual(['met', 'met']);
+    expect(judge({ hung: 1 }, {})).toEqual(['not met', 'met']);
+    expect(judge({ asPredicted: 9 }, {})).toEqual(['not met', 'met']);
+    expect(judge({}, { heapGrowth: 0.05 })).toEqual(['met', 'not met']);
+    expect(judge({}, { verified: false })).toEqual(['met', 'not met']);
+    expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
+  });
+
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
     for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
-      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384',
+      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth',
     ]);
     for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
     // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
