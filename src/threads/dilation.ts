@@ -17,7 +17,10 @@
  * and picks the smallest D for which
  *   fault / D <= 5% of the modelled fault latency (one page's round trip on the link),
  *   page / D  <= half a page's wire time (the pipeline keeps up with the modelled link), and
- *   vCPUs / D <= half the cores (the paced guest leaves the cores to the services).
+ *   vCPUs / D <= half the cores (the paced guest leaves the cores to the services),
+ * capped by the wall budget (--wall-budget): D x the link's time for every page <= the budget, so a
+ * command answers in the time the user gave it. A capped run reports `budgetBound` and the share it
+ * measured, and the summary flags a share above 5% (chooseAutoFactor).
  * With D > 1 the guest is paced to `access` modelled us per access (src/threads/pacer.ts), so the
  * guest runs at the speed it has on this host undilated, and its all-present access rate is known
  * in modelled time (the degradation baseline, src/compare.ts).
@@ -68,19 +71,61 @@ export async function planDilation(opts: ResolvedOptions, runProbe: ProbeRunner)
   const page = await measured('page', { pageSize: opts.pageSize }, null);
   const access = await measured('access', accessProbe(opts), runProbe);
   const pageWireUs = new Link(linkOf(opts)).serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes);
-  const d = Math.max(
-    fault / (AUTO_SHARE * faultUs),
-    pageWireUs > 0 ? page / (0.5 * pageWireUs) : 1,
-    (2 * opts.vcpus) / availableParallelism(),
+  const choice = chooseAutoFactor({
+    faultWallUs: fault, pageWallUs: page, modelledFaultUs: faultUs, pageWireUs, vcpus: opts.vcpus, cores: availableParallelism(),
+    migrationFloorUs: migrationFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
+  });
+  const out = planned(opts, choice.factor, true, choice.factor > 1 ? access : 0, { fault, page, access }, faultUs);
+  out.report.wallBudgetMs = Math.round(opts.wallBudgetUs / 1000);
+  out.report.budgetBound = choice.budgetBound;
+  return out;
+}
+
+/** What the auto choice of D weighs: the probes' wall costs, the modelled link, the host, the budget. */
+export interface AutoFactorInput {
+  /** the simulator's part of one fault, wall us (the fault probe) */
+  faultWallUs: number;
+  /** host time per pushed page, wall us (the page probe) */
+  pageWallUs: number;
+  /** the modelled fault latency the share is held against (us) */
+  modelledFaultUs: number;
+  /** one page's time on the modelled wire (us) */
+  pageWireUs: number;
+  vcpus: number;
+  cores: number;
+  /** the link's time for every page of the run, modelled us (the migration cannot be shorter) */
+  migrationFloorUs: number;
+  /** the wall time the dilated migration may take (us) */
+  wallBudgetUs: number;
+}
+
+/**
+ * The smallest D that keeps the simulator's share of a fault at AUTO_SHARE, the pipeline half busy
+ * and the paced vCPUs on half the cores; then capped so the migration's floor, stretched D-fold,
+ * fits the wall budget. When the cap binds (`budgetBound`), the share is what the budget allows and
+ * the summary says so; the run never silently pretends it reached 5%.
+ */
+export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBound: boolean } {
+  const needed = Math.max(
+    x.faultWallUs / (AUTO_SHARE * x.modelledFaultUs),
+    x.pageWireUs > 0 ? x.pageWallUs / (0.5 * x.pageWireUs) : 1,
+    (2 * x.vcpus) / x.cores,
   );
-  const factor = Math.min(MAX_AUTO_DILATION, Math.max(1, Math.ceil(d)));
-  return planned(opts, factor, true, factor > 1 ? access : 0, { fault, page, access }, faultUs);
+  const wanted = Math.min(MAX_AUTO_DILATION, Math.max(1, Math.ceil(needed)));
+  const allowed = x.migrationFloorUs > 0 ? Math.max(1, Math.floor(x.wallBudgetUs / x.migrationFloorUs)) : MAX_AUTO_DILATION;
+  return wanted > allowed ? { factor: allowed, budgetBound: true } : { factor: wanted, budgetBound: false };
+}
+
+/** The link's time for every page (twice for hybrid's rounds), modelled us: a floor of the migration. */
+export function migrationFloorUs(opts: ResolvedOptions): number {
+  const wireUs = new Link(linkOf(opts)).serialiseUs(opts.pages * (opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes));
+  return Number.isFinite(wireUs) ? wireUs * (opts.strategy === 'hybrid' ? 2 : 1) : 0;
 }
 
 function planned(
   opts: ResolvedOptions, factor: number, auto: boolean, accessUs: number, measuredUs: DilationReport['measuredUs'], faultUs: number,
 ): PlannedDilation {
-  const wireUs = new Link(linkOf(opts)).serialiseUs(opts.pages * (opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes));
+  const floorUs = migrationFloorUs(opts);
   return {
     plan: { factor, accessUs },
     report: {
@@ -89,7 +134,9 @@ function planned(
       share: null,
       linkStallShare: null,
       // The link's time for every page (twice for hybrid's rounds), stretched D-fold: a floor, not a promise.
-      wallEstimateMs: Number.isFinite(wireUs) ? Math.round((factor * wireUs * (opts.strategy === 'hybrid' ? 2 : 1)) / 1000) : null,
+      wallEstimateMs: floorUs > 0 ? Math.round((factor * floorUs) / 1000) : null,
+      wallBudgetMs: null,
+      budgetBound: false,
     },
   };
 }
