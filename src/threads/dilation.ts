@@ -38,8 +38,15 @@ import type { DilationPlan } from './protocol.js';
 export const AUTO_SHARE = 0.05;
 /** `auto` never stretches a run more than this (the report then shows the share it could reach). */
 export const MAX_AUTO_DILATION = 1000;
-/** The fault probe: this many first touches, at this trial dilation. */
+/** The fault probe: this many first touches of 4 KiB pages per vCPU, at this trial dilation. */
 const PROBE_FAULTS = 160;
+/**
+ * Larger pages get proportionally fewer probe faults, at least this many per vCPU: a 2 MiB page
+ * lasts 1.68 ms on the probe's 10 Gbit/s wire, 34 ms at D0, and 160 of them per vCPU made the
+ * probe of a 4-vCPU hugepage run last ~25 s (measured: `run --strategy hugepage` took 26.2 s of
+ * wall for a 1.3 s run) and allocate 1.25 GiB.
+ */
+const PROBE_FAULTS_MIN = 8;
 const PROBE_VCPUS_MAX = 16;
 const PROBE_DILATION = 20;
 const PROBE_ACCESSES = 300_000;
@@ -186,9 +193,10 @@ function faultProbe(opts: ResolvedOptions): OptionsInput {
   // agreement scenarios: a one-vCPU probe predicted 5% where the runs measured 5.8-7.8%; with the
   // run's 4 vCPUs the runs measured 4.4-6.2%.
   const vcpus = Math.min(opts.vcpus, PROBE_VCPUS_MAX);
+  const faults = Math.max(PROBE_FAULTS_MIN, Math.ceil((PROBE_FAULTS * 4096) / opts.pageSize));
   return {
-    vcpus, partition: true, memory: vcpus * PROBE_FAULTS * opts.pageSize, pageSize: opts.pageSize, mode: opts.mode, handlers: 1, workload: 'sequential', writeRatio: 0,
-    accesses: PROBE_FAULTS, strategy: 'demand', network: 'link', bandwidth: '10Gbit', latency: '50us', zeroFraction: 0, seed: opts.seed,
+    vcpus, partition: true, memory: vcpus * faults * opts.pageSize, pageSize: opts.pageSize, mode: opts.mode, handlers: 1, workload: 'sequential', writeRatio: 0,
+    accesses: faults, strategy: 'demand', network: 'link', bandwidth: '10Gbit', latency: '50us', zeroFraction: 0, seed: opts.seed,
   };
 }
 
