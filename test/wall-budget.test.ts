@@ -11,7 +11,7 @@ import { formatPlanLine, formatSummary } from '../src/cli/format.js';
 import { shareNotes } from '../src/cli/share-note.js';
 import { simulate } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
-import { AUTO_SHARE, chooseAutoFactor, migrationFloorUs } from '../src/threads/dilation.js';
+import { AUTO_SHARE, chooseAutoFactor, migrationFloorUs, runFloorUs } from '../src/threads/dilation.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 // A 500 us fault cost against a 100 us modelled fault wants D = 100 (500 / (0.05 x 100)).
@@ -19,13 +19,13 @@ const probe = { faultWallUs: 500, pageWallUs: 1, modelledFaultUs: 100, pageWireU
 
 describe('the wall budget as a choice of D', () => {
   it('takes the D that holds the share at 5% when the budget allows it', () => {
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 10e6 })).toEqual({ factor: 100, budgetBound: false });
+    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 10e6 })).toEqual({ factor: 100, budgetBound: false, needed: 100 });
   });
   it('caps D at budget / floor when 5% would take longer, and says the budget bound it', () => {
     // 50 ms of link time in a 2 s budget: D at most 40.
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 2e6 })).toEqual({ factor: 40, budgetBound: true });
+    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 2e6 })).toEqual({ factor: 40, budgetBound: true, needed: 100 });
     // A budget smaller than the link's own time still runs, undilated.
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 1000 })).toEqual({ factor: 1, budgetBound: true });
+    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 1000 })).toEqual({ factor: 1, budgetBound: true, needed: 100 });
   });
   it('a bigger budget never gives a smaller D', () => {
     let last = 0;
@@ -35,6 +35,12 @@ describe('the wall budget as a choice of D', () => {
       last = factor;
     }
     expect(last).toBe(100); // and past the need, the share decides
+  });
+  it('a trace replayed at its recorded timing cannot be shorter than its recorded span', () => {
+    const o = resolveOptions({ memory: '64MiB' });
+    const spool = { key: '', dir: '', header: {} as never, vcpus: [], recordedUs: 1e6 };
+    expect(runFloorUs({ ...o, workload: 'trace', traceTiming: 'recorded', traceTimeScale: 2, traceSpool: spool })).toBe(2e6);
+    expect(runFloorUs({ ...o, workload: 'trace', traceTiming: 'asap', traceSpool: spool })).toBe(migrationFloorUs(o));
   });
   it('the floor is the link time of every page, twice for hybrid', () => {
     const linear = migrationFloorUs(resolveOptions({ memory: '64MiB', bandwidth: '10Gbit' }));
@@ -77,21 +83,23 @@ describe('the share flag', () => {
   it('names the run, the share and the budget that would bring it to 5% when the budget bound D', async () => {
     const r = await result();
     r.engine = 'threads';
-    r.dilation = { ...r.dilation, factor: 40, auto: true, share: 0.2, wallBudgetMs: 5000, budgetBound: true };
+    r.dilation = { ...r.dilation, factor: 40, auto: true, share: 0.2, wallBudgetMs: 5000, budgetBound: true, neededFactor: 100 };
     const [note] = shareNotes([r], ['exit']);
-    expect(note).toBe("note: exit: the simulator took 20.0% of a modelled fault (over 5%), so its times hold some of the simulator's own cost; " +
-      'lower it with --wall-budget 20s or --engine virtual');
+    // The budget that lets D reach the 100 the probes asked for; wrapped to the table's 100 columns.
+    expect(note).toBe("note: exit: the simulator took 20.0% of a modelled fault (over 5%), so its times hold some of the\n" +
+      "      simulator's own cost; lower it with --wall-budget 13s or --engine virtual");
     expect(formatSummary([r])).toContain(note);
     // Not bound by the budget (or D set): a larger D is the way.
     r.dilation = { ...r.dilation, budgetBound: false };
     expect(shareNotes([r], ['exit'])[0]).toMatch(/lower it with --time-dilation 160 or --engine virtual$/);
+    for (const line of note!.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
     r.dilation = { ...r.dilation, share: AUTO_SHARE };
     expect(shareNotes([r], ['exit'])).toEqual([]);
   });
   it('the plan line says when the budget capped D', () => {
     const d = {
       factor: 40, auto: true, accessUs: 0.3, measuredUs: { fault: 500, page: 1, access: 0.3 }, modelledFaultUs: 100,
-      predictedShare: 0.125, share: null, linkStallShare: null, wallEstimateMs: 2000, wallBudgetMs: 2000, budgetBound: true,
+      predictedShare: 0.125, share: null, linkStallShare: null, wallEstimateMs: 2000, wallBudgetMs: 2000, budgetBound: true, neededFactor: 100,
     };
     expect(formatPlanLine(d, 'exit')).toBe('exit: time dilation 40x (simulator 12.5% of a 100.0 us fault, measured at start, capped by the 2 s wall budget): at least 2.0 s of wall time');
   });

@@ -62,6 +62,8 @@ export interface DilationReport {
   wallBudgetMs: number | null;
   /** Auto dilation: the budget capped D below what 5% of a fault needed (the share is then above 5%). */
   budgetBound: boolean;
+  /** Auto dilation: the D the probes said 5% of a fault needs (the budget may have allowed less); null otherwise. */
+  neededFactor: number | null;
 }
 
 export interface RunResult {

@@ -21,7 +21,11 @@ import { REC_ACCESS, REC_GAP, REC_GPA, RECORD_BYTES, type VcpuTrace } from './tr
 import type { AccessLine, TraceHeader } from './trace-format.js';
 import { forEachAccess } from './trace-read.js';
 
-export interface TraceSpool { key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[] }
+export interface TraceSpool {
+  key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[];
+  /** The longest vCPU's recorded span, first access of the trace to its last access (us, unscaled). */
+  recordedUs: number;
+}
 
 const spools = new Map<string, Promise<TraceSpool>>();
 const dirs: string[] = [];
@@ -96,7 +100,9 @@ async function spool(file: string, key: string, opts: ResolvedOptions): Promise<
   });
   for (let v = 0; v < opts.vcpus; v++) w.flush(v);
   if (w.lengths.every((n) => n === 0)) throw Errors.badInput(`trace ${file}`, 'holds no accesses');
-  return { key, dir, header, vcpus: w.files.map((f, v) => ({ file: f, length: w.lengths[v]! })) };
+  let lastUs = startUs;
+  for (let v = 0; v < opts.vcpus; v++) if (w.last(v) > lastUs) lastUs = w.last(v);
+  return { key, dir, header, vcpus: w.files.map((f, v) => ({ file: f, length: w.lengths[v]! })), recordedUs: lastUs - startUs };
 }
 
 /** The end of the highest memslot, for the error message. */

@@ -18,7 +18,8 @@
  *   fault / D <= 5% of the modelled fault latency (one page's round trip on the link),
  *   page / D  <= half a page's wire time (the pipeline keeps up with the modelled link), and
  *   vCPUs / D <= half the cores (the paced guest leaves the cores to the services),
- * capped by the wall budget (--wall-budget): D x the link's time for every page <= the budget, so a
+ * capped by the wall budget (--wall-budget): D x the run's floor (the link's time for every page, or
+ * a trace's recorded span, runFloorUs) <= the budget, so a
  * command answers in the time the user gave it. A capped run reports `budgetBound` and the share it
  * measured, and the summary flags a share above 5% (chooseAutoFactor).
  * With D > 1 the guest is paced to `access` modelled us per access (src/threads/pacer.ts), so the
@@ -80,11 +81,12 @@ export async function planDilation(opts: ResolvedOptions, runProbe: ProbeRunner)
   const pageWireUs = new Link(linkOf(opts)).serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes);
   const choice = chooseAutoFactor({
     faultWallUs: fault, pageWallUs: page, modelledFaultUs: faultUs, pageWireUs, vcpus: opts.vcpus, cores: availableParallelism(),
-    migrationFloorUs: migrationFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
+    migrationFloorUs: runFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
   });
   const out = planned(opts, choice.factor, true, choice.factor > 1 ? access : 0, { fault, page, access }, faultUs);
   out.report.wallBudgetMs = Math.round(opts.wallBudgetUs / 1000);
   out.report.budgetBound = choice.budgetBound;
+  out.report.neededFactor = choice.needed;
   return out;
 }
 
@@ -100,7 +102,7 @@ export interface AutoFactorInput {
   pageWireUs: number;
   vcpus: number;
   cores: number;
-  /** the link's time for every page of the run, modelled us (the migration cannot be shorter) */
+  /** modelled us the run cannot be shorter than (runFloorUs) */
   migrationFloorUs: number;
   /** the wall time the dilated migration may take (us) */
   wallBudgetUs: number;
@@ -112,7 +114,7 @@ export interface AutoFactorInput {
  * fits the wall budget. When the cap binds (`budgetBound`), the share is what the budget allows and
  * the summary says so; the run never silently pretends it reached 5%.
  */
-export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBound: boolean } {
+export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBound: boolean; needed: number } {
   const needed = Math.max(
     x.faultWallUs / (AUTO_SHARE * x.modelledFaultUs),
     x.pageWireUs > 0 ? x.pageWallUs / (0.5 * x.pageWireUs) : 1,
@@ -120,7 +122,16 @@ export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBo
   );
   const wanted = Math.min(MAX_AUTO_DILATION, Math.max(1, Math.ceil(needed)));
   const allowed = x.migrationFloorUs > 0 ? Math.max(1, Math.floor(x.wallBudgetUs / x.migrationFloorUs)) : MAX_AUTO_DILATION;
-  return wanted > allowed ? { factor: allowed, budgetBound: true } : { factor: wanted, budgetBound: false };
+  return wanted > allowed ? { factor: allowed, budgetBound: true, needed: wanted } : { factor: wanted, budgetBound: false, needed: wanted };
+}
+
+/**
+ * What a run cannot take less modelled time than: the link's time for every page, or a trace
+ * replayed at its recorded timing (the guest runs its recorded span, however soon memory is there).
+ */
+export function runFloorUs(opts: ResolvedOptions): number {
+  const spool = opts.workload === 'trace' && opts.traceTiming === 'recorded' ? opts.traceSpool : undefined;
+  return Math.max(migrationFloorUs(opts), spool ? spool.recordedUs * opts.traceTimeScale : 0);
 }
 
 /** The link's time for every page (twice for hybrid's rounds), modelled us: a floor of the migration. */
@@ -132,7 +143,7 @@ export function migrationFloorUs(opts: ResolvedOptions): number {
 function planned(
   opts: ResolvedOptions, factor: number, auto: boolean, accessUs: number, measuredUs: DilationReport['measuredUs'], faultUs: number,
 ): PlannedDilation {
-  const floorUs = migrationFloorUs(opts);
+  const floorUs = runFloorUs(opts);
   return {
     plan: { factor, accessUs },
     report: {
@@ -140,10 +151,12 @@ function planned(
       predictedShare: measuredUs && faultUs > 0 ? round3(measuredUs.fault / factor / faultUs) : null,
       share: null,
       linkStallShare: null,
-      // The link's time for every page (twice for hybrid's rounds), stretched D-fold: a floor, not a promise.
+      // The link's time for every page (twice for hybrid's rounds) or a trace's recorded span, the
+      // longer, stretched D-fold: a floor, not a promise.
       wallEstimateMs: floorUs > 0 ? Math.round((factor * floorUs) / 1000) : null,
       wallBudgetMs: null,
       budgetBound: false,
+      neededFactor: null,
     },
   };
 }
