@@ -200,7 +200,7 @@ describe('report, runner and README generator', () => {
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });
