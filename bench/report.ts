@@ -21,6 +21,7 @@ import { findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/pag
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 import { renderWorkloads } from './scenarios/workloads.js';
 import type { Results } from './results.js';
+import { renderFrontDoor } from './scenarios/front-door.js';
 import { computeTargets } from './targets.js';
 
 export type { Results } from './results.js';
@@ -54,6 +55,7 @@ export function failures(results: Results): string[] {
     out.push('published: a virtual-engine cell did not verify');
   }
   for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
+  for (const f of results['front-door']?.body.rows ?? []) if (!f.verified) out.push(`front-door ${f.id}: a run failed or did not verify`);
   return out;
 }
 
@@ -216,6 +218,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
   section('workloads', () => renderWorkloads(results.workloads!.body, h));
   section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
+  section('front-door', () => renderFrontDoor(results['front-door']!.body, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

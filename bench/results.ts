@@ -6,6 +6,7 @@
 import type { ResultEnvelope } from './common.js';
 import type { FaultRecordsResult } from './scenarios/fault-records.js';
 import type { FloorsResult } from './scenarios/floors.js';
+import type { FrontDoorResult } from './scenarios/front-door.js';
 import type { KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import type { PagingRateResult } from './scenarios/paging-rate.js';
@@ -30,4 +31,6 @@ export interface Results {
   workloads?: WorkloadsResult;
   /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
   'fault-records'?: FaultRecordsResult;
+  /** Whole commands timed as processes (bench/scenarios/front-door.ts). */
+  'front-door'?: FrontDoorResult;
 }

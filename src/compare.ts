@@ -14,6 +14,7 @@ import { Errors } from './errors.js';
 import { resolveOptions, type OptionsInput } from './options.js';
 import type { RunResult } from './model/result.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
+import { runsAtOnce, runSideBySide, sleepBound } from './side-by-side.js';
 
 /** Accesses per vCPU of the baseline run when the scenario does not fix a count. */
 const BASELINE_ACCESSES = 200_000;
@@ -55,17 +56,20 @@ export function pacedBaselineRate(r: RunResult, thinkUs: number): number | null 
   return r.dilation.factor > 1 && stepUs > 0 ? (r.vcpus * 1e6) / stepUs : null;
 }
 
+/**
+ * Every strategy with the same seed. Dilated threaded runs sleep most of their wall time, so one
+ * per core runs at once (src/side-by-side.ts; each run's share is measured under the others' load
+ * and reported); undilated and virtual runs run one after another.
+ */
 export async function compare(input: OptionsInput, strategies: StrategyName[], hooks: (name: string) => SimulateHooks = () => ({})): Promise<RunResult[]> {
-  for (const s of strategies) resolveOptions({ ...input, strategy: s }); // every combination is valid before anything runs
-  let measured: number | null = null;
-  const out: RunResult[] = [];
-  for (const strategy of strategies) {
-    const opts = resolveOptions({ ...input, strategy });
-    const r = await simulate(opts, hooks(strategy));
-    const base = pacedBaselineRate(r, opts.thinkUs) ?? (measured ??= await baselineRate(input));
+  const all = strategies.map((s) => resolveOptions({ ...input, strategy: s })); // every combination is valid before anything runs
+  let measured: Promise<number> | null = null;
+  return runSideBySide(all.length, all.every(sleepBound) ? runsAtOnce() : 1, async (i) => {
+    const opts = all[i]!;
+    const r = await simulate(opts, hooks(strategies[i]!));
+    const base = pacedBaselineRate(r, opts.thinkUs) ?? (await (measured ??= baselineRate(input)));
     r.baselineAccessesPerSec = Math.round(base);
     r.degradation = degradation(r, base);
-    out.push(r);
-  }
-  return out;
+    return r;
+  });
 }

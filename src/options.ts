@@ -60,7 +60,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 /** The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or numbers. */
 export const OptionsSchema = z.strictObject({
   vcpus: int(1, 1024).default(4).describe('number of vCPU threads'),
-  memory: size('guest memory size').prefault('256MiB'),
+  memory: size('guest memory size').prefault('64MiB'),
   pageSize: size('page size').optional().describe('4KiB (default) or 2MiB (default for strategy hugepage)'),
   memslotSize: size('largest memslot; larger guests are split into several').prefault('1GiB'),
   memslots: z.array(z.strictObject({ base: size('guest-physical base'), size: size('memslot size') })).optional()
@@ -102,6 +102,8 @@ export const OptionsSchema = z.strictObject({
   watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page (modelled time) fails the run'),
   timeDilation: dilation.optional()
     .describe("threads: every modelled duration runs D times slower on the wall, times are reported in modelled time; 'auto' (the default wherever a link is modelled) picks D from the simulator's own costs measured at start"),
+  wallBudget: duration.prefault('5s').refine((us) => us > 0, { message: 'must be a duration greater than 0, e.g. 5s' })
+    .describe("threads, auto dilation: the wall time the dilated migration may take; D is capped at this budget over the link's time for every page"),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
   unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
   inject: InjectSchema.describe('failure injections, KIND@TIME[+DURATION][:ARG] (src/model/injections.ts); repeatable'),
@@ -227,7 +229,7 @@ function finish(o: Parsed): ResolvedOptions {
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
     zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
-    timeDilation, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
+    timeDilation, wallBudgetUs: o.wallBudget, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
     engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
     arch: o.arch, faultRecord: o.faultRecord, execRatio: o.execRatio, pageTables: o.pageTables, mteFraction: o.mteFraction,
     confidential: o.confidential, sharedFraction: o.sharedFraction, convertRatio: o.convertRatio, conversionUs: o.conversionCost,

@@ -205,6 +205,7 @@ describe('report, runner and README generator', () => {
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
       'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth',
+      'front-door-start', 'front-door-compare', 'front-door-trace-compare',
     ]);
     for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
     // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
@@ -215,7 +216,7 @@ describe('report, runner and README generator', () => {
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });

@@ -38,7 +38,7 @@ describe('--time-dilation as an option', () => {
   it('the plan line says D, why, and the wall time; the summary row says the shares', () => {
     const d: DilationReport = {
       factor: 57, auto: true, accessUs: 0.3, measuredUs: { fault: 295, page: 0.9, access: 0.3 }, modelledFaultUs: 103.4,
-      predictedShare: 0.05, share: 0.031, linkStallShare: 0.004, wallEstimateMs: 12_300,
+      predictedShare: 0.05, share: 0.031, linkStallShare: 0.004, wallEstimateMs: 12_300, wallBudgetMs: 20_000, budgetBound: false, neededFactor: 57,
     };
     expect(formatPlanLine(d, 'migrating')).toBe('migrating: time dilation 57x (simulator 5.0% of a 103.4 us fault, measured at start): at least 12.3 s of wall time');
     expect(formatDilation(d)).toBe('57x auto (simulator 3.1% of a fault, link idle 0.4%)');

@@ -18,6 +18,7 @@ const WRITERS: Record<string, string> = {
   'strategy-tables': 'scripts/readme-strategies.mjs',
   'workloads-bench': 'scripts/readme-workloads.mjs',
   agreement: 'bench/agreement.ts',
+  'front-door': 'scripts/readme-front-door.mjs',
 };
 
 function layoutBlock(): string {

@@ -93,7 +93,7 @@ describe('spool and cursor', () => {
     expect(resolveOptions({ workload: 'trace', trace: f })).toMatchObject({ vcpus: 2, memoryBytes: 1 << 20 });
     expect(resolveOptions({ workload: 'trace', trace: f, vcpus: 3, memory: '8MiB' })).toMatchObject({ vcpus: 3, memoryBytes: 8 << 20 });
     expect(resolveOptions({ workload: 'trace', trace: f, strategy: 'hugepage' }).memoryBytes).toBe(2 << 20); // rounded up to the page
-    expect(resolveOptions({ workload: 'trace', trace: file('0 R 0\n') })).toMatchObject({ vcpus: 4, memoryBytes: 256 << 20 });
+    expect(resolveOptions({ workload: 'trace', trace: file('0 R 0\n') })).toMatchObject({ vcpus: 4, memoryBytes: 64 << 20 });
   });
 });
 

@@ -15,7 +15,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   accesses: 'string', tailAccesses: 'string', network: 'string', bandwidth: 'string', latency: 'string',
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
-  engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string', timeDilation: 'string',
+  engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string', timeDilation: 'string', wallBudget: 'string',
   recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
   regionSize: 'string', regionTail: 'string', runLength: 'string', phaseAccesses: 'string', traceTiming: 'string', traceTimeScale: 'string',
   arch: 'string', faultRecord: 'string', execRatio: 'string', pageTables: 'boolean', mteFraction: 'string', confidential: 'boolean',
@@ -142,7 +142,7 @@ export function readScenario(path: string): Record<string, unknown> {
 
 export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE; flags win):
   --vcpus N            vCPU threads (default 4)
-  --memory SIZE        guest memory, e.g. 256MiB, 4GiB, 64M (binary); 64MB is decimal (default 256MiB)
+  --memory SIZE        guest memory, e.g. 256MiB, 4GiB, 64M (binary); 64MB is decimal (default 64MiB)
   --page-size SIZE     4KiB or 2MiB (default 4KiB)
   --memslot-size SIZE  largest memslot; larger guests get several (default 1GiB)
   --mode MODE          exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)
@@ -186,6 +186,9 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
                        simulator's own cost shrinks D-fold in every reported time; auto (the default
                        wherever a link is modelled, else 1) measures the simulator's costs at start
                        and picks D so they stay under 5% of a modelled fault (docs/dilation.md)
+  --wall-budget TIME   auto dilation: the wall time the dilated migration may take (default 5s); D is
+                       capped so the link's time for every page, times D, fits; a run over 5% then
+                       says so in its summary (a bigger budget, or --engine virtual, lowers the share)
   --engine E           threads (real worker threads, default) | virtual (discrete-event, virtual time)
   --profile P          virtual: this-host (measured here, default) | large-host (2 sockets, 256 threads)
   --costs FILE         virtual: a cost profile from \`postcopy-sim calibrate -o FILE\` (wins over --profile)

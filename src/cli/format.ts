@@ -4,14 +4,15 @@
 import type { DilationReport, RunResult } from '../model/result.js';
 import { formatBytes, formatRate } from '../units.js';
 import { traitsOfName } from '../model/strategies/index.js';
+import { shareNotes } from './share-note.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
-const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} us`);
+export const us = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)} us`);
 
 /** What the table needs that a result does not carry. */
 export interface TableContext { network?: 'link' | 'none' }
 
-type Row = [label: string, cell: (r: RunResult, ctx: TableContext) => string];
+export type Row = [label: string, cell: (r: RunResult, ctx: TableContext) => string];
 
 const ROWS: Row[] = [
   ['mode', (r) => (r.mode === 'uffd' ? `uffd (${r.uffdQueues > 1 ? `${r.uffdQueues} queues` : `1 queue, ${r.handlers} handler${r.handlers > 1 ? 's' : ''}`})` : r.mode)],
@@ -78,16 +79,25 @@ export function formatDilation(d: DilationReport): string {
 export function formatPlanLine(d: DilationReport, label: string): string | null {
   if (d.factor === 1) return null;
   const why = d.predictedShare !== null ? `simulator ${pct(d.predictedShare)} of a ${us(d.modelledFaultUs)} fault, measured at start` : 'as set';
+  const cap = d.budgetBound && d.wallBudgetMs !== null ? `, capped by the ${(d.wallBudgetMs / 1000).toFixed(0)} s wall budget` : '';
   const wall = d.wallEstimateMs !== null ? `: at least ${(d.wallEstimateMs / 1000).toFixed(1)} s of wall time` : '';
-  return `${label}: time dilation ${d.factor}x (${why})${wall}`;
+  return `${label}: time dilation ${d.factor}x (${why}${cap})${wall}`;
 }
 
 /** The widest a table gets before its run columns wrap into several blocks (each repeating the labels). */
 export const TABLE_WIDTH = 100;
 
+/** The summary table, then a note for each run whose simulator share is over 5% (src/cli/share-note.ts). */
 export function formatSummary(results: RunResult[], headers?: string[], ctx: TableContext = {}, maxWidth = TABLE_WIDTH): string {
+  const text = formatTable(results, headers, ctx, maxWidth);
+  const notes = shareNotes(results, results.map((r, i) => headers?.[i] ?? r.mode));
+  return notes.length ? `${text}\n\n${notes.join('\n')}` : text;
+}
+
+/** Runs as columns, `rows` as rows, in blocks of columns that fit `maxWidth`. */
+export function formatTable(results: RunResult[], headers?: string[], ctx: TableContext = {}, maxWidth = TABLE_WIDTH, rows: Row[] = ROWS): string {
   const cols = results.map((r, i) => headers?.[i] ?? r.mode);
-  const cells = ROWS.map(([label, cell]) => [label, ...results.map((r) => cell(r, ctx))]);
+  const cells = rows.map(([label, cell]) => [label, ...results.map((r) => cell(r, ctx))]);
   const table = [['', ...cols], ...cells];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   // Greedy blocks of run columns that fit maxWidth next to the label column (at least one per block).

@@ -8,6 +8,7 @@ import { sourcePath } from '../paths.js';
 import { simulate } from '../simulate.js';
 import { SimError } from '../errors.js';
 import { formatSummary } from './format.js';
+import { formatCompare } from './compare-table.js';
 import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
 import { calibrateCommand } from './calibrate.js';
@@ -16,6 +17,7 @@ import { sweepCommand } from '../sweep/command.js';
 import { checkFlagsApply, flagHelp, parseCommand } from './args.js';
 import { progressHooks, stopAllBars, type Progress } from './progress.js';
 import { resolveOptions, type OptionsInput } from '../options.js';
+import { runsAtOnce, runSideBySide, sleepBound } from '../side-by-side.js';
 import type { RunResult } from '../model/result.js';
 
 const USAGE = `usage: postcopy-sim <command> [options]
@@ -45,11 +47,15 @@ Run \`postcopy-sim help run\` for the options of run, start and compare.`;
 const COMMAND_HELP: Record<'run' | 'start' | 'compare', string> = {
   run: `usage: postcopy-sim run [options]\n  one migration; prints a summary table, or one JSON object with --json\n\n${flagHelp()}`,
   start: `usage: postcopy-sim start [options]\n  runs the scenario in exit and uffd mode and prints them side by side (--mode is set per run;\n  uffd-only flags such as --handlers apply to its uffd run)\n\n${flagHelp(['--mode'])}`,
-  compare: `usage: postcopy-sim compare [--strategies a,b,...] [options]
-  one workload under several strategies plus a no-migration baseline, one table
+  compare: `usage: postcopy-sim compare [--strategies a,b,...] [--full] [options]
+  one workload under several strategies plus a no-migration baseline: one table with the strategies
+  as columns and the rows that decide, then one line per strategy against the first (the baseline)
   --strategies LIST    the strategies to run, comma-separated (default all); --strategy is rejected:
                        compare sets it per run. Without --accesses, demand is skipped (with a note):
                        with no push, its migration would only end when the guest does
+  --full               every row of the summary table, not only the deciding ones
+  Dilated threaded runs sleep most of their wall time: one per core runs at once, each reporting
+  the simulator share it measured under that load.
 
 ${flagHelp(['--strategy'])}`,
 };
@@ -62,10 +68,9 @@ function version(): string {
 /** What Ctrl-C throws away, for its one-line message; each command sets it as it goes. */
 let discarding = 'nothing was written';
 
-async function runOne(options: OptionsInput, showProgress: boolean, label: string): Promise<RunResult> {
+async function runOne(options: OptionsInput, showProgress: boolean, label: string, bar = true): Promise<RunResult> {
   const resolved = resolveOptions(options);
-  discarding = `the ${label} run in progress was discarded; nothing was written`;
-  const { hooks, stop } = progressHooks(showProgress, label);
+  const { hooks, stop } = progressHooks(showProgress, label, process.stderr, bar);
   try { return await simulate(resolved, hooks); } finally { stop(); }
 }
 
@@ -91,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
       if (cmd.help) { process.stdout.write(`${COMMAND_HELP.run}\n`); return 0; }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `run: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'run');
+      discarding = 'the migrating run in progress was discarded; nothing was written';
       const r = await runOne(cmd.options, !cmd.json, 'migrating');
       process.stdout.write(cmd.json ? `${JSON.stringify(r)}\n` : `${formatSummary([r], undefined, tableContext(cmd.options))}\n`);
       return r.verified ? 0 : 1;
@@ -100,16 +106,22 @@ async function main(argv: string[]): Promise<number> {
       if (cmd.help) { process.stdout.write(`${COMMAND_HELP.start}\n`); return 0; }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `start: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'start');
-      const results: RunResult[] = [];
-      for (const mode of ['exit', 'uffd'] as const) {
-        results.push(await runOne({ ...cmd.options, mode }, !cmd.json, mode));
-        discarding = `finished runs (${results.map((r) => r.mode).join(', ')}) and the one in progress were discarded; nothing was written`;
-      }
+      const modes = ['exit', 'uffd'] as const;
+      // Dilated runs sleep most of their wall time: both modes run at once (src/side-by-side.ts).
+      const together = runsAtOnce() > 1 && modes.every((mode) => sleepBound(resolveOptions({ ...cmd.options, mode })));
+      const done: string[] = [];
+      discarding = 'the runs in progress were discarded; nothing was written';
+      const results = await runSideBySide(modes.length, together ? runsAtOnce() : 1, async (i) => {
+        const r = await runOne({ ...cmd.options, mode: modes[i] }, !cmd.json, modes[i]!, !together);
+        done.push(r.mode);
+        discarding = `finished runs (${done.join(', ')}) and the one in progress were discarded; nothing was written`;
+        return r;
+      });
       process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, undefined, tableContext(cmd.options))}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
     case 'compare': {
-      const cmd = parseCommand(rest, { strategies: { type: 'string' } });
+      const cmd = parseCommand(rest, { strategies: { type: 'string' }, full: { type: 'boolean' } });
       if (cmd.help) { process.stdout.write(`${COMMAND_HELP.compare}\n`); return 0; }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `compare: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'compare');
@@ -119,9 +131,15 @@ async function main(argv: string[]): Promise<number> {
         names = names.filter((n) => n !== 'demand');
         process.stderr.write('compare: skipping demand: it needs --accesses N (with no push, its migration would only end when the guest does)\n');
       }
+      // Dilated runs go at once (src/side-by-side.ts, as compare() decides): each says its plan line, no bars.
+      const together = runsAtOnce() > 1 && names.every((s) => sleepBound(resolveOptions({ ...cmd.options, strategy: s })));
       let current: Progress | undefined;
       let done = 0;
       const hooksFor = (name: string) => {
+        if (together) {
+          discarding = 'the strategy runs in progress were discarded; nothing was written';
+          return progressHooks(!cmd.json, name, process.stderr, false).hooks;
+        }
         current?.stop();
         if (current) done++;
         discarding = `${done} finished strategy run${done === 1 ? '' : 's'} and the ${name} run in progress were discarded; nothing was written`;
@@ -131,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
       discarding = 'the baseline run in progress was discarded; nothing was written';
       let results: RunResult[];
       try { results = await compare(cmd.options, names, hooksFor); } finally { current?.stop(); }
-      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatSummary(results, results.map((r) => r.strategy), tableContext(cmd.options))}\n`);
+      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatCompare(results, results.map((r) => r.strategy), tableContext(cmd.options), cmd.extra.full === true)}\n`);
       return results.every((r) => r.verified) ? 0 : 1;
     }
     case 'report':

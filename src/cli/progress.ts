@@ -12,18 +12,25 @@ const live = new Set<SingleBar>();
 
 export interface Progress { hooks: SimulateHooks; stop: () => void }
 
-/** A bar that reads the engine's event stream. `isTTY` and `stream` are for tests. */
-export function progressHooks(enabled: boolean, label: string, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Progress {
+/**
+ * A bar that reads the engine's event stream. Runs going at once (src/side-by-side.ts) pass
+ * `bar: false`: one bar per run would overwrite each other's line, so each says only its plan line.
+ * `isTTY` and `stream` are for tests.
+ */
+export function progressHooks(enabled: boolean, label: string, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, bar = true): Progress {
   if (!enabled || !stream.isTTY) return { hooks: {}, stop: () => {} };
-  const bar = new SingleBar({
+  if (!bar) {
+    return { hooks: { onPlan: (d) => { const line = formatPlanLine(d, label); if (line) stream.write(`${line}\n`); } }, stop: () => {} };
+  }
+  const progress = new SingleBar({
     format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`, stream, hideCursor: true,
   });
   let started = false;
   const stop = () => {
     if (!started) return;
     started = false;
-    live.delete(bar);
-    bar.stop();
+    live.delete(progress);
+    progress.stop();
   };
   return {
     hooks: {
@@ -32,8 +39,8 @@ export function progressHooks(enabled: boolean, label: string, stream: NodeJS.Wr
         if (line) stream.write(`${line}\n`);
       },
       onEvent: (e) => {
-        if (e.type === 'start' && !started) { bar.start(e.pages, 0, { faults: 0 }); started = true; live.add(bar); }
-        if (e.type === 'tick' && started) bar.update(e.presentPages, { faults: e.faults });
+        if (e.type === 'start' && !started) { progress.start(e.pages, 0, { faults: 0 }); started = true; live.add(progress); }
+        if (e.type === 'tick' && started) progress.update(e.presentPages, { faults: e.faults });
       },
     },
     stop,

@@ -61,6 +61,8 @@ export interface ResolvedOptions {
   watchdogUs: number;
   /** D, or 'auto' (decided at the start of a threaded run, src/threads/dilation.ts). */
   timeDilation: number | 'auto';
+  /** Auto dilation: the wall time (us) the dilated migration may take (src/threads/dilation.ts). */
+  wallBudgetUs: number;
   unsafePublishBeforeCopyUs: number;
   injectFault: 'none' | 'source-dies' | 'fetcher-dies' | 'vcpu-dies' | 'handler-dies';
   inject: Injection[];

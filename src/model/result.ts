@@ -58,6 +58,12 @@ export interface DilationReport {
   linkStallShare: number | null;
   /** Wall time the run was expected to take, at start (ms). */
   wallEstimateMs: number | null;
+  /** Auto dilation: the wall budget the migration was held to (ms); null when D was set or not needed. */
+  wallBudgetMs: number | null;
+  /** Auto dilation: the budget capped D below what 5% of a fault needed (the share is then above 5%). */
+  budgetBound: boolean;
+  /** Auto dilation: the D the probes said 5% of a fault needs (the budget may have allowed less); null otherwise. */
+  neededFactor: number | null;
 }
 
 export interface RunResult {

@@ -82,7 +82,7 @@ export interface RunTotals {
 
 /** What a run without dilation reports. */
 export function noDilation(): DilationReport {
-  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, linkStallShare: null, wallEstimateMs: null };
+  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, linkStallShare: null, wallEstimateMs: null, wallBudgetMs: null, budgetBound: false, neededFactor: null };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;

@@ -10,7 +10,11 @@ import type { Access } from './uapi.js';
 export interface VcpuTrace { file: string; length: number }
 
 /** A trace decoded once for a run (src/trace/spool.ts): its header and each vCPU's spool. */
-export interface TraceSpool { key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[] }
+export interface TraceSpool {
+  key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[];
+  /** The longest vCPU's recorded span, first access of the trace to its last access (us, unscaled). */
+  recordedUs: number;
+}
 
 /** One vCPU's replay: next() moves to the following access (wrapping at the end). */
 export interface TraceSource {

@@ -29,6 +29,7 @@ export const RunResultSchema = z.looseObject({
     factor: num, auto: z.boolean(), accessUs: num,
     measuredUs: z.object({ fault: num, page: num, access: num }).nullable(),
     modelledFaultUs: num, predictedShare: num.nullable(), share: num.nullable(), linkStallShare: num.nullable(), wallEstimateMs: num.nullable(),
+    wallBudgetMs: num.nullable().optional(), budgetBound: z.boolean().optional(), neededFactor: num.nullable().optional(),
   }),
   engineInfo: z.looseObject({ engine: z.enum(['threads', 'virtual']), profile: z.string().nullable(), cores: int, uffdMode: z.enum(['missing', 'minor']), exitResolver: z.enum(['fetcher', 'vcpu']) }),
   mode: z.enum(['exit', 'uffd', 'none']),

@@ -97,7 +97,9 @@ async function spool(file: string, key: string, opts: ResolvedOptions): Promise<
   });
   for (let v = 0; v < opts.vcpus; v++) w.flush(v);
   if (w.lengths.every((n) => n === 0)) throw Errors.badInput(`trace ${file}`, 'holds no accesses');
-  return { key, dir, header, vcpus: w.files.map((f, v) => ({ file: f, length: w.lengths[v]! })) };
+  let lastUs = startUs;
+  for (let v = 0; v < opts.vcpus; v++) if (w.last(v) > lastUs) lastUs = w.last(v);
+  return { key, dir, header, vcpus: w.files.map((f, v) => ({ file: f, length: w.lengths[v]! })), recordedUs: lastUs - startUs };
 }
 
 /** The end of the highest memslot, for the error message. */
