@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRate, parseSize } from '../src/units.js';
 import { resolveOptions } from '../src/options.js';
 import { liveBars, progressHooks, stopAllBars } from '../src/cli/progress.js';
+import { UNDILATED } from './helpers/dilation.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -29,6 +30,8 @@ function bad(args: string[], re: RegExp) {
   expect(lines[0]).toMatch(re);
 }
 const TINY = ['--vcpus', '1', '--memory', '4MiB', '--accesses', '2000', '--workload', 'sequential'];
+// compare's table and bars do not depend on the dilation; auto's probes would cost ~10 s a run (test/helpers/dilation.ts).
+const UNDILATED_CLI = ['--time-dilation', String(UNDILATED)];
 
 describe('--version (item 1)', () => {
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -113,11 +116,11 @@ describe('the summary table tells the truth (item 5)', () => {
 
 describe('compare on its defaults (items 5, 8)', () => {
   it('runs without --accesses (skipping demand, with a note) and its table fits 100 columns', () => {
-    const r = cli('compare', '--vcpus', '1', '--memory', '8MiB', '--strategies', 'linear,prepaging,stride,preempt');
+    const r = cli('compare', ...UNDILATED_CLI, '--vcpus', '1', '--memory', '8MiB', '--strategies', 'linear,prepaging,stride,preempt');
     expect(r.code, r.stderr).toBe(0);
     for (const line of r.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
     for (const s of ['linear', 'prepaging', 'stride', 'preempt']) expect(r.stdout).toMatch(new RegExp(`^strategy\\s+${s}$`, 'm'));
-    const d = cli('compare', '--vcpus', '1', '--memory', '8MiB', '--json');
+    const d = cli('compare', ...UNDILATED_CLI, '--vcpus', '1', '--memory', '8MiB', '--json');
     expect(d.code, d.stderr).toBe(0);
     expect(d.stderr).toMatch(/skipping demand: it needs --accesses/);
     const names = (JSON.parse(d.stdout) as { strategy: string }[]).map((x) => x.strategy);
@@ -178,7 +181,7 @@ describe.skipIf(!hasScript)('on a terminal (items 2, 10)', () => {
     child.on('close', (code) => resolve({ code, out }));
   });
   it('compare draws its bars, exits 0 by itself, and shows the cursor again', async () => {
-    const r = await onPty('compare --vcpus 1 --memory 8MiB --strategies linear,stride', false);
+    const r = await onPty(`compare ${UNDILATED_CLI.join(' ')} --vcpus 1 --memory 8MiB --strategies linear,stride`, false);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/linear \[/);
     expect(r.out).toMatch(/stride \[/);
