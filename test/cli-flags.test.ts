@@ -13,6 +13,7 @@ import { parseRate, parseSize } from '../src/units.js';
 import { resolveOptions } from '../src/options.js';
 import { liveBars, progressHooks, stopAllBars } from '../src/cli/progress.js';
 import { UNDILATED } from './helpers/dilation.js';
+import { needs } from './helpers/tools.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -168,7 +169,7 @@ describe('the progress bar stops on every path (item 2)', () => {
 
 // On a real terminal (a pseudo-terminal from util-linux `script`, when there is one).
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!hasScript)('on a terminal (items 2, 10)', () => {
+describe.skipIf(!hasScript)(needs('script', 'on a terminal (items 2, 10)'), () => {
   const onPty = (args: string, interrupt: boolean) => new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn('script', ['-qec', `${process.execPath} ${CLI} ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
