@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { parseRate, parseSize } from '../src/units.js';
 import { resolveOptions } from '../src/options.js';
 import { liveBars, progressHooks, stopAllBars } from '../src/cli/progress.js';
+import { UNDILATED } from './helpers/dilation.js';
+import { needs } from './helpers/tools.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -29,6 +31,8 @@ function bad(args: string[], re: RegExp) {
   expect(lines[0]).toMatch(re);
 }
 const TINY = ['--vcpus', '1', '--memory', '4MiB', '--accesses', '2000', '--workload', 'sequential'];
+// compare's table and bars do not depend on the dilation; auto's probes would cost ~10 s a run (test/helpers/dilation.ts).
+const UNDILATED_CLI = ['--time-dilation', String(UNDILATED)];
 
 describe('--version (item 1)', () => {
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -113,11 +117,11 @@ describe('the summary table tells the truth (item 5)', () => {
 
 describe('compare on its defaults (items 5, 8)', () => {
   it('runs without --accesses (skipping demand, with a note) and its table fits 100 columns', () => {
-    const r = cli('compare', '--vcpus', '1', '--memory', '8MiB', '--strategies', 'linear,prepaging,stride,preempt');
+    const r = cli('compare', ...UNDILATED_CLI, '--vcpus', '1', '--memory', '8MiB', '--strategies', 'linear,prepaging,stride,preempt');
     expect(r.code, r.stderr).toBe(0);
     for (const line of r.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
     expect(r.stdout.split('\n')[0]).toMatch(/^\s+linear\s+prepaging\s+stride\s+preempt$/); // one table, strategies as columns
-    const d = cli('compare', '--vcpus', '1', '--memory', '8MiB', '--json');
+    const d = cli('compare', ...UNDILATED_CLI, '--vcpus', '1', '--memory', '8MiB', '--json');
     expect(d.code, d.stderr).toBe(0);
     expect(d.stderr).toMatch(/skipping demand: it needs --accesses/);
     const names = (JSON.parse(d.stdout) as { strategy: string }[]).map((x) => x.strategy);
@@ -165,7 +169,7 @@ describe('the progress bar stops on every path (item 2)', () => {
 
 // On a real terminal (a pseudo-terminal from util-linux `script`, when there is one).
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!hasScript)('on a terminal (items 2, 10)', () => {
+describe.skipIf(!hasScript)(needs('script', 'on a terminal (items 2, 10)'), () => {
   const onPty = (args: string, interrupt: boolean) => new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn('script', ['-qec', `${process.execPath} ${CLI} ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
@@ -177,8 +181,8 @@ describe.skipIf(!hasScript)('on a terminal (items 2, 10)', () => {
     });
     child.on('close', (code) => resolve({ code, out }));
   });
-  it('compare draws its bars (or, runs going at once, each its plan line), exits 0 by itself, and shows the cursor again', async () => {
-    const r = await onPty('compare --vcpus 1 --memory 8MiB --strategies linear,stride', false);
+  it('compare draws its bars (undilated runs go one after another), exits 0 by itself, and shows the cursor again', async () => {
+    const r = await onPty(`compare ${UNDILATED_CLI.join(' ')} --vcpus 1 --memory 8MiB --strategies linear,stride`, false);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/linear( \[|: time dilation)/);
     expect(r.out).toMatch(/stride( \[|: time dilation)/);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer, type DemoServer } from '../src/demo/server.js';
+import { needs } from './helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -20,7 +21,7 @@ if (!haveChromium) console.warn(`demo.browser.test: SKIPPED: no Chromium at ${CH
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 
-describe.skipIf(!haveChromium)('the live demo in headless Chromium', () => {
+describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chromium'), () => {
   let server: DemoServer;
   let browser: Browser;
   let page: Page;

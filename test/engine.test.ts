@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate, SimError, type OptionsInput } from '../src/index.js';
+import { UNDILATED } from './helpers/dilation.js';
 
 async function failure(o: OptionsInput): Promise<SimError> {
   try { await simulate(o); } catch (e) { expect(e).toBeInstanceOf(SimError); return e as SimError; }
@@ -26,7 +27,7 @@ describe('both fault paths migrate every page intact', () => {
     ['exit resolved on the vCPU thread, no network', { mode: 'exit', exitResolver: 'vcpu', network: 'none', workload: 'random', accesses: 3000 }],
   ];
   it.each(cases)('%s', async (_name, o) => {
-    const r = await simulate({ vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 7, ...o });
+    const r = await simulate({ vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 7, timeDilation: UNDILATED, ...o });
     expect(r.verifyErrors).toEqual([]);
     expect(r.verified).toBe(true);
     if (r.mode === 'none') { expect(r.faults).toBe(0); return; }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate, type OptionsInput, type RunResult } from '../src/index.js';
 import { STRATEGY_NAMES } from '../src/model/strategies/index.js';
+import { UNDILATED } from './helpers/dilation.js';
 
 const PAGES = 4096; // 16 MiB of 4 KiB pages
 const TOP = 8;
@@ -28,7 +29,8 @@ function topDownTrace(): string {
 }
 
 async function both(o: OptionsInput): Promise<[RunResult, RunResult]> {
-  const threads = await simulate({ ...o, engine: 'threads' });
+  // The decisions compared do not depend on the dilation (test/helpers/dilation.ts).
+  const threads = await simulate({ timeDilation: UNDILATED, ...o, engine: 'threads' });
   const virtual = await simulate({ ...o, engine: 'virtual' });
   return [threads, virtual];
 }

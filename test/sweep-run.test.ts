@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CellPool, WorkerDied } from '../src/sweep/pool.js';
 import { RESULT_SCHEMA_NAME, RESULT_SCHEMA_VERSION } from '../src/sweep/schema.js';
 import { CLI, cleanEnv, cli, cliChild, exited, readRecords, scratch, stableLines, TINY, until, writeSweep } from './sweep-helpers.js';
+import { needs } from './helpers/tools.js';
 
 const lineCount = (path: string) => { try { return readFileSync(path, 'utf8').split('\n').length - 1; } catch { return 0; } };
 
@@ -135,7 +136,7 @@ describe('stopping and resuming', () => {
 // `script` (util-linux) gives the CLI a terminal, so the progress bar is drawn for real.
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
-describe.skipIf(!hasScript)('the progress bar on a terminal', () => {
+describe.skipIf(!hasScript)(needs('script', 'the progress bar on a terminal'), () => {
   const shell = (dir: string, cmd: string) => spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 }).stdout;
   /** The bar hid the cursor and showed it again afterwards. */
   const restored = (tty: string) => tty.includes('\x1b[?25l') && tty.lastIndexOf('\x1b[?25h') > tty.lastIndexOf('\x1b[?25l');

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, readRecords, scratch, stableLines, TINY, writeSweep } from './sweep-helpers.js';
+import { needs } from './helpers/tools.js';
 
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const skipReason = !which('slurmctld') || !which('slurmd') || !which('sbatch') ? 'slurmctld/slurmd/sbatch are not installed (apt-get install slurm-wlm munge)'
@@ -36,7 +37,7 @@ async function waitFor<T>(what: string, ms: number, f: () => T | null | undefine
 
 const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 30_000 });
 
-describe.skipIf(skipReason !== null)('a sweep as a Slurm job array', () => {
+describe.skipIf(skipReason !== null)(needs('slurm', 'a sweep as a Slurm job array'), () => {
   const dir = scratch('sweep-slurm');
   const conf = join(dir, 'slurm.conf');
   const env = { ...process.env, SLURM_CONF: conf };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { perfEnvironment, perfProblem } from '../src/trace/record.js';
+import { needs } from './helpers/tools.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'pcs-trace-cli-'));
@@ -49,7 +50,7 @@ describe('trace record: what it needs', () => {
 });
 
 const problem = perfProblem(perfEnvironment());
-describe.skipIf(problem !== null)(`trace record on a real program${problem ? ` (skipped: ${problem})` : ''}`, () => {
+describe.skipIf(problem !== null)(needs('perf', `trace record on a real program${problem ? ` (skipped: ${problem})` : ''}`), () => {
   it('records sort, and the trace replays verified in both engines', () => {
     writeFileSync(join(dir, 'in.txt'), `${Array.from({ length: 20000 }, (_, i) => (i * 7919) % 20011).join('\n')}\n`);
     const r = cli(['trace', 'record', '--out', 'sort.trace.gz', '--', 'sort', '-n', '-o', 'out.txt', 'in.txt']);

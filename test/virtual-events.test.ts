@@ -9,7 +9,7 @@ import { resolveOptions, SimError, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtual, simulateVirtual } from '../src/virtual/engine.js';
 
-import { COSTS } from './virtual.test.js';
+import { COSTS } from './helpers/virtual-costs.js';
 const SMALL: OptionsInput = { engine: 'virtual', vcpus: 4, memory: '1MiB', workload: 'sequential', partition: true, network: 'none', accesses: 64, writeRatio: 0.3 };
 const opts = (o: OptionsInput) => ({ ...resolveOptions(o), costModel: COSTS });
 const stripWall = (r: object) => JSON.stringify({ ...r, wallMs: 0, peakRssBytes: 0 });

@@ -10,17 +10,7 @@ import { resolveOptions, simulate, SimError, type OptionsInput } from '../src/in
 import type { CostModel } from '../src/virtual/costs.js';
 import { loadCostProfile } from '../src/virtual/costs.js';
 import { runVirtual, type VirtualOptions } from '../src/virtual/engine.js';
-
-const ZERO: CostModel = {
-  cores: 4, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: 0, receiveUs: 0, syscallUs: 0, pollUs: 0, readUs: 0, wqOpUs: 0, lineUs: 0,
-  walkPerWaiterUs: 0, ttwuUs: 0, ttwuNextUs: 0, wakeupUs: 0, copyUs: 0, copyPerCopierUs: 0, continueUs: 0, continuePerCopierUs: 0,
-  zeropageUs: 0, uffdWakeUs: 0, memcpyUs: 0, mmapLocksPerUffdFault: 3, mmapLockLines: 2, mmuLockLines: 2, accessUs: 0, spin: false,
-};
-export const COSTS: CostModel = {
-  ...ZERO, cores: 2, faultUs: 3, exitUs: 2, reentryUs: 1, postUs: 4, receiveUs: 1, syscallUs: 0.5, pollUs: 0.25, readUs: 2, wqOpUs: 0.1,
-  lineUs: 0.05, walkPerWaiterUs: 0.1, ttwuUs: 1, ttwuNextUs: 0.5, wakeupUs: 8, copyUs: 6, copyPerCopierUs: 0.5, continueUs: 4, zeropageUs: 1,
-  uffdWakeUs: 0.5, memcpyUs: 0.5, accessUs: 0.05, spin: true,
-};
+import { COSTS, ZERO } from './helpers/virtual-costs.js';
 
 const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) => runVirtual({ ...resolveOptions(input), ...extra }, costs);
 const stripWall = (r: object) => JSON.stringify({ ...r, wallMs: 0, peakRssBytes: 0 });
