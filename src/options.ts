@@ -287,8 +287,8 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
-  if (o.injectBug !== 'none' && (o.strategy !== 'hybrid' || o.engine !== 'threads')) {
-    throw Errors.badInput('injectBug', 'needs strategy hybrid on the threaded engine (precopy resends and discards to break)');
+  if (o.injectBug !== 'none' && o.strategy !== 'hybrid') {
+    throw Errors.badInput('injectBug', 'needs strategy hybrid (precopy resends and discards to break)');
   }
   // A link is modelled: auto by default; otherwise nothing modelled is on a fault's path.
   const timeDilation = o.timeDilation ?? (o.engine === 'threads' && o.network === 'link' && o.mode !== 'none' ? 'auto' : 1);
