@@ -73,8 +73,9 @@ describe('a dilated run', () => {
     // D was chosen so the simulator's measured cost is at most 5% of a fault (unless capped).
     if (d.factor < 1000) expect(d.predictedShare!).toBeLessThanOrEqual(0.05);
   });
-  it('the virtual engine ignores it and reports 1', async () => {
-    const r = await simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000, timeDilation: 30 });
+  it('the virtual engine refuses it (an ignored flag is an error) and reports 1', async () => {
+    await expect(simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000, timeDilation: 30 })).rejects.toThrow(/^timeDilation: is for the threaded engine/);
+    const r = await simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000 });
     expect(r.dilation.factor).toBe(1);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveOptions, simulate, SimError, type OptionsInput } from '../src/index.js';
 
 const ENGINES = ['virtual', 'threads'] as const;
-const base = (engine: string): OptionsInput => ({ engine: engine as 'virtual', vcpus: 2, memory: '16MiB', mode: 'uffd', watchdog: '2s', seed: 4 });
+const base = (engine: string, watchdog = '2s'): OptionsInput => ({ engine: engine as 'virtual', vcpus: 2, memory: '16MiB', mode: 'uffd', seed: 4, ...(engine === 'threads' ? { watchdog } : {}) });
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 describe.each(ENGINES)('%s engine: injections', (engine) => {
@@ -35,7 +35,7 @@ describe.each(ENGINES)('%s engine: injections', (engine) => {
   });
 
   it("handler-crash without a restart hangs the guest (Firecracker's failure mode); with :restart it recovers", async () => {
-    const local: OptionsInput = { ...base(engine), network: 'none', accesses: 4000, watchdog: '300ms' };
+    const local: OptionsInput = { ...base(engine, '300ms'), network: 'none', accesses: 4000 };
     await expect(simulate({ ...local, inject: ['handler-crash@2ms'] })).rejects.toMatchObject({ code: 'GUEST_HUNG' });
     const r = await simulate({ ...local, inject: ['handler-crash@2ms+5ms:restart'] });
     expect(r.verifyErrors).toEqual([]);
@@ -47,7 +47,7 @@ describe.each(ENGINES)('%s engine: injections', (engine) => {
     // on the way: then there is nothing to forget. Retry until something was lost (the virtual engine
     // always loses pages here); a forgotten page must then never verify.
     for (let attempt = 0; attempt < 4; attempt++) {
-      const run = simulate({ ...base(engine), memory: '64MiB', watchdog: '500ms', inject: ['link-down@30ms+10ms'], unsafeForgetResend: true });
+      const run = simulate({ ...base(engine, '500ms'), memory: '64MiB', inject: ['link-down@30ms+10ms'], unsafeForgetResend: true });
       const got = await run.then((r) => (r.verifyErrors.length ? 'caught' : r.recovery!.pagesResent === 0 ? 'nothing lost' : 'verified'), (e: unknown) => (e as SimError).code);
       if (got === 'nothing lost' && engine === 'threads') continue;
       expect(got).not.toBe('verified');

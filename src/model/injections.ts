@@ -12,6 +12,7 @@
  *   handler-crash@T[+D][:restart]     the uffd handlers die; with :restart, new ones start after D
  *   fetcher-crash@T                   the destination's page fetcher dies: the guest is lost
  */
+import { MIN_BANDWIDTH_BPS } from '../limits.js';
 import { parseDuration, parseRate } from '../units.js';
 
 export const INJECTION_KINDS = ['link-down', 'bandwidth', 'latency', 'loss', 'source-restart', 'handler-crash', 'fetcher-crash'] as const;
@@ -58,7 +59,7 @@ export function parseInjection(spec: string): Injection {
       if (arg && arg !== 'bulk' && arg !== 'urgent' && arg !== 'both') throw new RangeError(`link-down's channel is bulk, urgent or both, not "${arg}"`);
       inj.channel = (arg ?? 'both') as Injection['channel'];
       break;
-    case 'bandwidth': inj.bandwidthBps = parseRate(need(arg, 'bandwidth@T+D:RATE')); break;
+    case 'bandwidth': inj.bandwidthBps = slowedRate(need(arg, 'bandwidth@T+D:RATE')); break;
     case 'latency': inj.latencyUs = parseDuration(need(arg, 'latency@T+D:DURATION')); break;
     case 'loss': {
       const pct = Number(need(arg, 'loss@T+D:PERCENT').replace(/%$/, ''));
@@ -76,16 +77,28 @@ export function parseInjection(spec: string): Injection {
   return inj;
 }
 
+
+/** A slowed link's rate: positive (0 is not "unlimited" here: a link that is down is link-down@T+D). */
+function slowedRate(arg: string): number {
+  if (/^\s*0+(\.0*)?\s*[a-zA-Z/]*\s*$/.test(arg)) throw new RangeError(`a slowed link has a positive rate, not "${arg}" (a link that is down is link-down@T+D)`);
+  const bps = parseRate(arg);
+  if (bps < MIN_BANDWIDTH_BPS) throw new RangeError(`a slowed link runs at ${MIN_BANDWIDTH_BPS / 1e3}kbit or more (the --bandwidth minimum), not "${arg}"`);
+  return bps;
+}
+
 function need(arg: string | undefined, form: string): string {
   if (!arg) throw new RangeError(`missing the argument: ${form}`);
   return arg;
 }
 
+/** A rate as a spec writes it; unlimited (Infinity, or the null JSON writes for it) as `unlimited`. */
+const rateSpec = (bps: number | null): string => (bps === null || !Number.isFinite(bps) ? 'unlimited' : bps % 1e6 === 0 ? `${bps / 1e6}Mbit` : `${bps}bit`);
+
 /** An injection written back as its spec (resolved options that are parsed again stay the same). */
 export function formatInjection(i: Injection): string {
   const t = (us: number) => (us % 1000 === 0 ? `${us / 1000}ms` : `${us}us`);
   const d = i.durationUs > 0 ? `+${t(i.durationUs)}` : '';
-  const arg = i.kind === 'link-down' ? (i.channel === 'both' ? '' : `:${i.channel}`) : i.kind === 'bandwidth' ? `:${i.bandwidthBps % 1e6 === 0 ? `${i.bandwidthBps / 1e6}Mbit` : `${i.bandwidthBps}bit`}`
+  const arg = i.kind === 'link-down' ? (i.channel === 'both' ? '' : `:${i.channel}`) : i.kind === 'bandwidth' ? `:${rateSpec(i.bandwidthBps)}`
     : i.kind === 'latency' ? `:${t(i.latencyUs)}` : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
   return `${i.kind}@${t(i.atUs)}${d}${arg}`;
 }
