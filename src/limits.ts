@@ -9,7 +9,8 @@
  * buffer (1 GiB) takes 10 days. Counts are bounded so a run ends; per-page tables are typed arrays,
  * so the page count is bounded too (2^28 pages: a 1 TiB guest at 4 KiB pages, 512 TiB at 2 MiB).
  */
-import { Errors } from './errors.js';
+import { ECHO_CHARS, Errors } from './errors.js';
+import { MAX_LINE_CHARS } from './model/trace-lines.js';
 import { formatBytes, formatRate } from './units.js';
 
 export type LimitKind = 'size' | 'rate' | 'duration' | 'count';
@@ -89,6 +90,8 @@ export function limitsTable(): string {
   const rows = LIMITS.map((l) => `| \`--${l.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\` | ${l.minNote ?? (l.min !== undefined ? formatLimit(l.kind, l.min) : '0')} | ${formatLimit(l.kind, l.max)} | ${l.why} |`);
   return [
     '| option | minimum | maximum | note |', '| --- | --- | --- | --- |', ...rows,
+    `| a line of a trace or perf script file | 0 | ${MAX_LINE_CHARS} characters | longer: an error naming the file and line, read no further |`,
+    `| input an error message quotes | 0 | ${ECHO_CHARS} characters | the rest is left out, its length said |`,
     `| guest pages (\`--memory\` / page size) | 1 | ${MAX_PAGES} (${formatBytes(MAX_PAGES * 4 * KiB)} at 4 KiB pages, ${formatBytes(MAX_PAGES * 2 * MiB)} at 2 MiB) | the threaded engine also needs the guest in host memory, the virtual engine its per-page tables |`,
   ].join('\n');
 }

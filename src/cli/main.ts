@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { simulate } from '../simulate.js';
-import { SimError } from '../errors.js';
+import { clip, SimError } from '../errors.js';
 import { formatSummary } from './format.js';
 import { compare, parseStrategyList } from '../compare.js';
 import { demoCommand, reportCommand } from './see.js';
@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
     case 'sweep':
       return sweepCommand(rest);
     default:
-      throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
+      throw new SimError('BAD_INPUT', `unknown command "${clip(command)}" (try: postcopy-sim help)`);
   }
 }
 

@@ -12,6 +12,7 @@
  *   handler-crash@T[+D][:restart]     the uffd handlers die; with :restart, new ones start after D
  *   fetcher-crash@T                   the destination's page fetcher dies: the guest is lost
  */
+import { clip } from '../errors.js';
 import { MIN_BANDWIDTH_BPS } from '../limits.js';
 import { parseDuration, parseRate } from '../units.js';
 
@@ -45,9 +46,9 @@ const SPEC = /^([a-z-]+)@([^+:]+)(?:\+([^:]+))?(?::(.+))?$/;
 /** One `--inject` spec; throws a RangeError naming what is wrong. */
 export function parseInjection(spec: string): Injection {
   const m = SPEC.exec(spec.trim());
-  if (!m) throw new RangeError(`"${spec}" is not KIND@TIME[+DURATION][:ARG] (e.g. link-down@50ms+20ms)`);
+  if (!m) throw new RangeError(`"${clip(spec)}" is not KIND@TIME[+DURATION][:ARG] (e.g. link-down@50ms+20ms)`);
   const kind = m[1] as InjectionKind;
-  if (!INJECTION_KINDS.includes(kind)) throw new RangeError(`"${m[1]}" is not an injection (one of ${INJECTION_KINDS.join(', ')})`);
+  if (!INJECTION_KINDS.includes(kind)) throw new RangeError(`"${clip(m[1]!)}" is not an injection (one of ${INJECTION_KINDS.join(', ')})`);
   const inj: Injection = {
     kind, atUs: parseDuration(m[2]!), durationUs: m[3] ? parseDuration(m[3]) : 0, channel: 'both', bandwidthBps: Infinity, latencyUs: 0, lossFraction: 0, restart: false,
   };
@@ -56,23 +57,23 @@ export function parseInjection(spec: string): Injection {
   if (needsDuration && !(inj.durationUs > 0)) throw new RangeError(`${kind} needs a duration: ${kind}@TIME+DURATION`);
   switch (kind) {
     case 'link-down':
-      if (arg && arg !== 'bulk' && arg !== 'urgent' && arg !== 'both') throw new RangeError(`link-down's channel is bulk, urgent or both, not "${arg}"`);
+      if (arg && arg !== 'bulk' && arg !== 'urgent' && arg !== 'both') throw new RangeError(`link-down's channel is bulk, urgent or both, not "${clip(arg ?? '')}"`);
       inj.channel = (arg ?? 'both') as Injection['channel'];
       break;
     case 'bandwidth': inj.bandwidthBps = slowedRate(need(arg, 'bandwidth@T+D:RATE')); break;
     case 'latency': inj.latencyUs = parseDuration(need(arg, 'latency@T+D:DURATION')); break;
     case 'loss': {
       const pct = Number(need(arg, 'loss@T+D:PERCENT').replace(/%$/, ''));
-      if (!(pct >= 0 && pct <= 100)) throw new RangeError(`loss is a percentage 0..100, not "${arg}"`);
+      if (!(pct >= 0 && pct <= 100)) throw new RangeError(`loss is a percentage 0..100, not "${clip(arg ?? '')}"`);
       inj.lossFraction = pct / 100;
       break;
     }
     case 'handler-crash':
-      if (arg && arg !== 'restart') throw new RangeError(`handler-crash takes :restart or nothing, not "${arg}"`);
+      if (arg && arg !== 'restart') throw new RangeError(`handler-crash takes :restart or nothing, not "${clip(arg ?? '')}"`);
       inj.restart = arg === 'restart';
       break;
     default:
-      if (arg) throw new RangeError(`${kind} takes no argument ("${arg}")`);
+      if (arg) throw new RangeError(`${kind} takes no argument ("${clip(arg)}")`);
   }
   return inj;
 }
@@ -80,9 +81,9 @@ export function parseInjection(spec: string): Injection {
 
 /** A slowed link's rate: positive (0 is not "unlimited" here: a link that is down is link-down@T+D). */
 function slowedRate(arg: string): number {
-  if (/^\s*0+(\.0*)?\s*[a-zA-Z/]*\s*$/.test(arg)) throw new RangeError(`a slowed link has a positive rate, not "${arg}" (a link that is down is link-down@T+D)`);
+  if (/^\s*0+(\.0*)?\s*[a-zA-Z/]*\s*$/.test(arg)) throw new RangeError(`a slowed link has a positive rate, not "${clip(arg ?? '')}" (a link that is down is link-down@T+D)`);
   const bps = parseRate(arg);
-  if (bps < MIN_BANDWIDTH_BPS) throw new RangeError(`a slowed link runs at ${MIN_BANDWIDTH_BPS / 1e3}kbit or more (the --bandwidth minimum), not "${arg}"`);
+  if (bps < MIN_BANDWIDTH_BPS) throw new RangeError(`a slowed link runs at ${MIN_BANDWIDTH_BPS / 1e3}kbit or more (the --bandwidth minimum), not "${clip(arg ?? '')}"`);
   return bps;
 }
 
