@@ -34,6 +34,14 @@ export const Errors = {
   workerDied: (who: string, why: string) => new SimError('WORKER_DIED', `${who} died: ${why}`),
 };
 
+/** The most characters of the user's input an error message echoes. */
+export const ECHO_CHARS = 200;
+
+/** Input as an error message echoes it: at most ECHO_CHARS characters, with what was left out. */
+export function clip(input: string): string {
+  return input.length <= ECHO_CHARS ? input : `${input.slice(0, ECHO_CHARS)}... (${input.length} characters)`;
+}
+
 export function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(`assertion failed: ${message}`);
 }

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { Errors } from './errors.js';
+import { checkLimits, formatLimit, MAX_PAGES } from './limits.js';
+import { PAGE_HEADER_BYTES } from './model/page-flags.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
 import { formatInjection, INJECTION_KINDS, parseInjection, type Injection } from './model/injections.js';
@@ -51,10 +53,18 @@ const dilation = z.union([z.number(), z.string()]).transform((v, ctx): number | 
   if (!(n >= 1 && n <= MAX_DILATION)) { ctx.addIssue({ code: 'custom', message: `must be auto or a number from 1 to ${MAX_DILATION}` }); return z.NEVER; }
   return n;
 });
+/** A number written in decimal (`2`, `-1.5`, `1e6`): not hex (`0x2`), not empty (`""` is not 0). */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+const decimal = (why: string) => z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number' || DECIMAL.test(v)) return Number(v);
+  ctx.addIssue({ code: 'custom', message: `${why}, got "${v.length > 40 ? `${v.slice(0, 40)}...` : v}"` });
+  return z.NEVER;
+});
 const intWhy = (min: number) => (min === 1 ? 'must be a positive integer' : min === 0 ? 'must be a non-negative integer' : `must be an integer >= ${min}`);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number({ error: intWhy(min) }).int({ error: intWhy(min) }).min(min, { error: intWhy(min) }).max(max, { error: `must be at most ${max}` });
-const ratio = z.coerce.number().min(0).max(1);
+  decimal(intWhy(min)).pipe(z.number().int({ error: intWhy(min) }).min(min, { error: intWhy(min) }).max(max, { error: `must be at most ${max}` }));
+const number = (n: z.ZodNumber = z.number()) => decimal('must be a decimal number').pipe(n);
+const ratio = decimal('must be a decimal number from 0 to 1').pipe(z.number().min(0).max(1));
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 /** The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or numbers. */
@@ -69,16 +79,16 @@ export const OptionsSchema = z.strictObject({
   handlers: int(1, 1024).default(1).describe('uffd handler threads reading the shared queue'),
   uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
   workload: z.enum(WORKLOADS).default('zipf'),
-  zipfExponent: z.coerce.number().gt(0).max(10).default(0.99),
+  zipfExponent: number(z.number().gt(0).max(10)).default(0.99),
   // The regions workload (src/model/regions.ts). Defaults and where they come from are in docs/guests.md
   // ("Guests that behave like real ones").
   regionSize: size('regions: the smallest region (scale of the Pareto size distribution)').prefault('4KiB'),
-  regionTail: z.coerce.number().gt(0).max(10).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),
+  regionTail: number(z.number().gt(0).max(10)).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),
   runLength: int(1, 1 << 20).default(32).describe('regions: mean pages per sequential run inside a region (32 = Linux VM_READAHEAD_PAGES)'),
   phaseAccesses: int(0).default(1 << 20).describe('regions: accesses per vCPU before the hot set moves (0: it never moves)'),
   trace: z.string().min(1).optional().describe('workload trace: a trace file (v1 "<vcpu> <R|W|X> <gpa>" or v2 with timestamps; may be gzipped)'),
   traceTiming: z.enum(TRACE_TIMINGS).default('recorded').describe("trace: 'recorded' waits the recorded time between accesses, 'asap' none"),
-  traceTimeScale: z.coerce.number().gt(0).max(1e6).default(1).describe('trace: multiplies every recorded gap (2: the program runs half as fast)'),
+  traceTimeScale: number(z.number().gt(0).max(1e6)).default(1).describe('trace: multiplies every recorded gap (2: the program runs half as fast)'),
   writeRatio: ratio.default(0.3),
   partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
   accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
@@ -99,13 +109,13 @@ export const OptionsSchema = z.strictObject({
   prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
   spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
   serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
-  watchdog: duration.prefault('20s').describe('a vCPU waiting this long on one page (modelled time) fails the run'),
+  watchdog: duration.optional().describe('threads: a vCPU waiting this long on one page (modelled time) fails the run (default 20s)'),
   timeDilation: dilation.optional()
     .describe("threads: every modelled duration runs D times slower on the wall, times are reported in modelled time; 'auto' (the default wherever a link is modelled) picks D from the simulator's own costs measured at start"),
   wallBudget: duration.prefault('5s').refine((us) => us > 0, { message: 'must be a duration greater than 0, e.g. 5s' })
     .describe("threads, auto dilation: the wall time the dilated migration may take; D is capped at this budget over the link's time for every page"),
   /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
-  unsafePublishBeforeCopyUs: z.coerce.number().min(0).default(0),
+  unsafePublishBeforeCopyUs: number(z.number().min(0).max(1e6)).default(0),
   inject: InjectSchema.describe('failure injections, KIND@TIME[+DURATION][:ARG] (src/model/injections.ts); repeatable'),
   reconnect: duration.prefault('50ms').describe('postcopy recovery: from the end of an outage until the two sides are connected again'),
   /** The deliberate recovery bug, for the test that must catch it: the source forgets to resend one lost page. */
@@ -119,8 +129,8 @@ export const OptionsSchema = z.strictObject({
   injectBug: z.enum(['none', 'skip-resend', 'lose-discard', 'install-old-version']).default('none'),
   engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
   costs: z.string().min(1).optional().describe('virtual engine: a cost profile JSON file (postcopy-sim calibrate -o FILE); wins over --profile'),
-  profile: z.enum(['this-host', 'large-host']).default('this-host')
-    .describe("virtual engine: the shipped cost profile: this host's measured costs, or a two-socket 256-thread host (src/virtual/profiles/)"),
+  profile: z.enum(['this-host', 'large-host']).optional()
+    .describe("virtual engine: the shipped cost profile: this host's measured costs (default), or a two-socket 256-thread host (src/virtual/profiles/)"),
   cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: this host's for a measured profile, the profile's for a modelled host)"),
   uffdMode: z.enum(['missing', 'minor']).default('missing')
     .describe("uffd registration: 'missing' (anonymous memory, UFFDIO_COPY / _ZEROPAGE) or 'minor' (shmem, UFFDIO_CONTINUE), both engines"),
@@ -164,9 +174,21 @@ export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
   return finish(r.data);
 }
 
+/** The default watchdog (modelled time): a vCPU waiting this long on one page fails a threaded run. */
+export const DEFAULT_WATCHDOG_US = 20e6;
+
 function finish(o: Parsed): ResolvedOptions {
   const pageSize = o.pageSize ?? (o.strategy === 'hugepage' ? PAGE_SIZES[1] : PAGE_SIZES[0]);
   if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw Errors.badInput('pageSize', `must be 4KiB or 2MiB, got ${pageSize}`);
+  checkLimits(o);
+  checkIgnored(o);
+  if (o.sendBuffer < pageSize + PAGE_HEADER_BYTES) {
+    throw Errors.badInput('sendBuffer', `must hold at least one page frame (${pageSize + PAGE_HEADER_BYTES} bytes: the page and its header), got ${o.sendBuffer} bytes`);
+  }
+  const guestBytes = o.memslots ? o.memslots.reduce((a, m) => Math.max(a, m.base + m.size), 0) : o.memory;
+  if (guestBytes / pageSize > MAX_PAGES) {
+    throw Errors.badInput(o.memslots ? 'memslots' : 'memory', `at most ${MAX_PAGES} pages (${formatLimit('size', MAX_PAGES * pageSize)} at ${formatLimit('size', pageSize)} pages), got ${formatLimit('size', guestBytes)}`);
+  }
   if (o.strategy === 'hugepage' && pageSize !== PAGE_SIZES[1]) throw Errors.badInput('pageSize', 'strategy hugepage needs 2MiB pages');
   const pageShift = Math.log2(pageSize);
   let memslots: Memslot[];
@@ -213,8 +235,8 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
-  if (o.injectBug !== 'none' && (o.strategy !== 'hybrid' || o.engine !== 'threads')) {
-    throw Errors.badInput('injectBug', 'needs strategy hybrid on the threaded engine (precopy resends and discards to break)');
+  if (o.injectBug !== 'none' && o.strategy !== 'hybrid') {
+    throw Errors.badInput('injectBug', 'needs strategy hybrid (precopy resends and discards to break)');
   }
   // A link is modelled: auto by default; otherwise nothing modelled is on a fault's path.
   const timeDilation = o.timeDilation ?? (o.engine === 'threads' && o.network === 'link' && o.mode !== 'none' ? 'auto' : 1);
@@ -228,13 +250,22 @@ function finish(o: Parsed): ResolvedOptions {
     trace: o.trace, traceTiming: o.traceTiming, traceTimeScale: o.traceTimeScale, writeRatio: o.writeRatio, partition: o.partition,
     accesses: o.accesses, tailAccesses: o.tailAccesses,
     network: o.network, bandwidthBps: o.bandwidth, latencyUs: o.latency, msgOverheadBytes: o.msgOverhead, sendBufferBytes: o.sendBuffer,
-    zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog,
+    zeroFraction: o.zeroFraction, strategy: o.strategy, precopyRounds: o.precopyRounds, dirtyRateBytesPerSec: o.dirtyRate, seed: o.seed >>> 0, prefault: o.prefault, vcpuNice: o.vcpuNice, thinkUs: o.think, spinUs: o.spin, serviceSpinUs: o.serviceSpin, watchdogUs: o.watchdog ?? DEFAULT_WATCHDOG_US,
     timeDilation, wallBudgetUs: o.wallBudget, unsafePublishBeforeCopyUs: o.unsafePublishBeforeCopyUs, injectFault: o.injectFault, injectBug: o.injectBug, inject: o.inject, reconnectUs: o.reconnect, unsafeForgetResend: o.unsafeForgetResend,
-    engine: o.engine, costs: o.costs, profile: o.profile, cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
+    engine: o.engine, costs: o.costs, profile: o.profile ?? 'this-host', cores: o.cores, uffdMode: o.uffdMode, wakeBatch: o.wakeBatch, exitResolver: o.exitResolver, recordSendOrder: o.recordSendOrder,
     arch: o.arch, faultRecord: o.faultRecord, execRatio: o.execRatio, pageTables: o.pageTables, mteFraction: o.mteFraction,
     confidential: o.confidential, sharedFraction: o.sharedFraction, convertRatio: o.convertRatio, conversionUs: o.conversionCost,
     tagRestoreUs: o.tagRestoreCost, recordFaultOrder: o.recordFaultOrder,
   };
+}
+
+/** A flag the engine would ignore is an error (README: "A flag that would be ignored is an error"). */
+function checkIgnored(o: Parsed): void {
+  if (o.engine === 'virtual' && o.timeDilation !== undefined) {
+    throw Errors.badInput('timeDilation', 'is for the threaded engine (the virtual engine has no simulator cost on its clock to dilate)');
+  }
+  if (o.engine === 'virtual' && o.watchdog !== undefined) throw Errors.badInput('watchdog', 'is for the threaded engine (a virtual run that stalls is found when its events run out)');
+  if (o.engine === 'threads' && o.profile !== undefined) throw Errors.badInput('profile', 'a cost profile is for --engine virtual (the threaded engine measures real costs)');
 }
 
 /** The architecture options that only make sense together. */

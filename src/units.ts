@@ -4,6 +4,8 @@
  * Every parser throws a RangeError whose message says what was wrong; callers prefix the field name.
  */
 
+import { clip } from './errors.js';
+
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,
   k: 1024, kb: 1000, kib: 1024,
@@ -16,15 +18,15 @@ const SIZE_UNITS: Record<string, number> = {
 export function parseSize(text: string | number): number {
   if (typeof text === 'number') return checkWhole(text, text);
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  if (!m) throw new RangeError(`"${text}" is not a size (try 4KiB, 256MiB, 1GiB)`);
+  if (!m) throw new RangeError(`"${clip(String(text))}" is not a size (try 4KiB, 256MiB, 1GiB)`);
   const unit = SIZE_UNITS[m[2]!.toLowerCase()];
-  if (unit === undefined) throw new RangeError(`"${text}" has an unknown size unit "${m[2]}" (use B, KiB, MiB, GiB, TiB)`);
+  if (unit === undefined) throw new RangeError(`"${clip(String(text))}" has an unknown size unit "${m[2]}" (use B, KiB, MiB, GiB, TiB)`);
   return checkWhole(Number(m[1]) * unit, text);
 }
 
 function checkWhole(bytes: number, text: string | number): number {
   if (!Number.isFinite(bytes) || bytes < 0 || !Number.isInteger(bytes)) {
-    throw new RangeError(`"${text}" is not a whole, non-negative number of bytes`);
+    throw new RangeError(`"${clip(String(text))}" is not a whole, non-negative number of bytes`);
   }
   return bytes;
 }
@@ -55,19 +57,19 @@ function rateUnit(u: string): number | undefined {
  */
 export function parseRate(text: string | number): number {
   if (typeof text === 'number') {
-    if (!(text >= 0)) throw new RangeError(`${text} is not a non-negative rate`);
+    if (!(text >= 0)) throw new RangeError(`${clip(String(text))} is not a non-negative rate`);
     return text === 0 ? Infinity : text;
   }
   const t = text.trim();
   if (/^(inf|unlimited|0)$/i.test(t)) return Infinity;
   const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z/]*)$/.exec(t);
-  if (!m) throw new RangeError(`"${text}" is not a rate (try 10Gbit, 25Gbps, 1GB/s, or unlimited)`);
+  if (!m) throw new RangeError(`"${clip(String(text))}" is not a rate (try 10Gbit, 25Gbps, 1GB/s, or unlimited)`);
   const unit = m[2] ? rateUnit(m[2]) : 1;
   if (unit === undefined) {
-    throw new RangeError(`"${text}" has an unknown rate unit "${m[2]}" (bits: Gbit, Gbps, Gb/s; bytes: GB/s, GBps, GiB/s; b is a bit, B a byte)`);
+    throw new RangeError(`"${clip(String(text))}" has an unknown rate unit "${m[2]}" (bits: Gbit, Gbps, Gb/s; bytes: GB/s, GBps, GiB/s; b is a bit, B a byte)`);
   }
   const bps = Number(m[1]) * unit;
-  if (!(bps > 0)) throw new RangeError(`"${text}" must be a positive rate`);
+  if (!(bps > 0)) throw new RangeError(`"${clip(String(text))}" must be a positive rate`);
   return bps;
 }
 
@@ -76,11 +78,11 @@ const TIME_UNITS: Record<string, number> = { ns: 1e-3, us: 1, 'µs': 1, ms: 1e3,
 /** Microseconds from `50us`, `1.5ms`, `2s`, `800ns`. A bare number is microseconds. */
 export function parseDuration(text: string | number): number {
   if (typeof text === 'number') {
-    if (!(text >= 0) || !Number.isFinite(text)) throw new RangeError(`${text} is not a non-negative duration`);
+    if (!(text >= 0) || !Number.isFinite(text)) throw new RangeError(`${clip(String(text))} is not a non-negative duration`);
     return text;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(text);
-  if (!m) throw new RangeError(`"${text}" is not a duration (try 50us, 1.5ms, 2s)`);
+  if (!m) throw new RangeError(`"${clip(String(text))}" is not a duration (try 50us, 1.5ms, 2s)`);
   return Number(m[1]) * TIME_UNITS[m[2] ?? 'us']!;
 }
 

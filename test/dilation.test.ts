@@ -85,8 +85,9 @@ describe('a dilated run', () => {
     if (d.factor > 1) expect(meets(d.factor - 1), JSON.stringify(d)).toBe(false);
     expect(d.predictedShare!).toBeCloseTo(m.fault / d.factor / d.modelledFaultUs, 2);
   });
-  it('the virtual engine ignores it and reports 1', async () => {
-    const r = await simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000, timeDilation: 30 });
+  it('the virtual engine refuses it (an ignored flag is an error) and reports 1', async () => {
+    await expect(simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000, timeDilation: 30 })).rejects.toThrow(/^timeDilation: is for the threaded engine/);
+    const r = await simulate({ engine: 'virtual', vcpus: 2, memory: '8MiB', accesses: 1000 });
     expect(r.dilation.factor).toBe(1);
   });
 });

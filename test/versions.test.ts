@@ -1,15 +1,19 @@
-// Goal: versioned pages make a stale page visible to the proof. The guest's precopy writes change
-// the source's pages (each write raises the page's version, and the image is keyed by it), and every
-// guest read and the end-of-run check compare against the version the guest must see. Each bug the
-// old proof could not see is injected and must be caught: a resend skipped, a discard lost, an old
-// version installed over a newer one; the same run without the bug verifies.
-// Method: hybrid on the threaded engine, undilated (correctness does not depend on time), a
+// Goal: versioned pages make a stale page visible to the proof, in both engines. The guest's
+// precopy writes change the source's pages (each write raises the page's version, and the image is
+// keyed by it), and every guest read and the end-of-run check compare against the version the guest
+// must see. Each bug the old proofs could not see is injected into each engine and must be caught: a
+// resend skipped, a discard lost, an old version installed over a newer one; the same run without the
+// bug verifies. The threaded engine sees it in the page's bytes, the virtual one in the version the
+// installed frame carried (src/virtual/frame.ts).
+// Method: hybrid on each engine (the threaded one undilated: correctness does not depend on time), a
 // partitioned sequential guest that writes half its accesses: its precopy writes move forward
 // through memory, so a page written in round 0 (resent in round 1) is not written again before the
-// switch, and a bug on it is not hidden by a later discard. The model's dirtying is unit-tested too.
+// switch, and a bug on it is not hidden by a later discard. The CLI's --inject-bug is checked on the
+// issue's virtual run. The model's dirtying is unit-tested too.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { simulate, type OptionsInput } from '../src/index.js';
-import { PrecopyRounds } from '../src/model/precopy.js';
+import { oldCopyPage, PrecopyRounds } from '../src/model/precopy.js';
 import { resolveOptions } from '../src/options.js';
 import { AccessStream, vcpuRange } from '../src/model/workload.js';
 
@@ -18,13 +22,19 @@ const noTrace = () => null;
 
 const HYBRID: OptionsInput = {
   strategy: 'hybrid', vcpus: 2, memory: '32MiB', workload: 'sequential', writeRatio: 0.5, partition: true, dirtyRate: '16MiB',
-  precopyRounds: 2, bandwidth: '1Gbit', timeDilation: 1, accesses: 20_000, seed: 3,
+  precopyRounds: 2, bandwidth: '1Gbit', accesses: 20_000, seed: 3,
 };
+const ENGINES = {
+  threads: { ...HYBRID, engine: 'threads', timeDilation: 1 },
+  virtual: { ...HYBRID, engine: 'virtual' },
+} as const satisfies Record<string, OptionsInput>;
 
-describe('the proof sees stale pages', () => {
+describe.each(['threads', 'virtual'] as const)('the %s engine\'s proof sees stale pages', (engine) => {
   it('without a bug, a hybrid run with resends and discards verifies', async () => {
-    const r = await simulate(HYBRID);
+    const r = await simulate(ENGINES[engine]);
+    expect(r.engine).toBe(engine);
     expect(r.verifyErrors).toEqual([]);
+    expect(r.verified).toBe(true);
     expect(r.pagesResent).toBeGreaterThan(0);
     expect(r.pagesDiscarded).toBeGreaterThan(0);
   });
@@ -33,13 +43,33 @@ describe('the proof sees stale pages', () => {
     ['lose-discard'],
     ['install-old-version'],
   ] as const)('%s is caught', async (injectBug) => {
-    const r = await simulate({ ...HYBRID, injectBug });
+    const r = await simulate({ ...ENGINES[engine], injectBug });
+    expect(r.engine).toBe(engine);
     expect(r.verified).toBe(false);
     expect(r.verifyErrors.join('\n')).toMatch(/a stale copy: version \d+, the guest must see version \d+/);
   });
-  it('bug injection is refused where there is nothing to break', () => {
+});
+
+describe('injecting a bug', () => {
+  it('is refused where there is nothing to break', () => {
     expect(() => resolveOptions({ injectBug: 'lose-discard' })).toThrow(/injectBug: needs strategy hybrid/);
-    expect(() => resolveOptions({ ...HYBRID, engine: 'virtual', injectBug: 'skip-resend' } as OptionsInput)).toThrow(/injectBug/);
+    expect(() => resolveOptions({ engine: 'virtual', injectBug: 'skip-resend' })).toThrow(/injectBug: needs strategy hybrid/);
+  });
+  it('on the command line: the issue\'s virtual hybrid run with a lost discard says not verified (exit 1)', () => {
+    const args = ['run', '--engine', 'virtual', '--strategy', 'hybrid', '--memory', '64MiB', '--write-ratio', '0.4', '--dirty-rate', '256MiB', '--json'];
+    const cli = (...more: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args, ...more], { encoding: 'utf8' });
+    const bad = cli('--inject-bug', 'lose-discard');
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout).verified).toBe(false);
+    const good = cli();
+    expect(good.status).toBe(0);
+    expect(JSON.parse(good.stdout).verified).toBe(true);
+  });
+  it('install-old-version picks, in both engines, the first written page that is not stale', () => {
+    const versions = Uint8Array.from([0, 2, 1, 0, 3]);
+    expect(oldCopyPage(versions, [1])).toBe(2);
+    expect(oldCopyPage(versions, [])).toBe(1);
+    expect(oldCopyPage(versions, [1, 2, 4])).toBe(-1);
   });
 });
 

@@ -42,8 +42,8 @@ export function plan(i: number, engine: 'virtual' | 'threads'): { options: Optio
   }
   const options: OptionsInput = {
     engine, seed: i + 1, vcpus: engine === 'virtual' ? 2 + Math.floor(rng.next() * 7) : 2, memory: engine === 'virtual' ? '16MiB' : '8MiB',
-    mode: pick(['exit', 'uffd'] as const), strategy: pick(['linear', 'preempt', 'stride', 'prepaging'] as const), inject, watchdog: '2s',
-    ...(engine === 'threads' ? { tailAccesses: 2000 } : {}),
+    mode: pick(['exit', 'uffd'] as const), strategy: pick(['linear', 'preempt', 'stride', 'prepaging'] as const), inject,
+    ...(engine === 'threads' ? { tailAccesses: 2000, watchdog: '2s' } : {}),
   };
   return { options, predict };
 }

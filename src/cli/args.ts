@@ -16,7 +16,7 @@ const OPTION_FLAGS: Record<string, 'string' | 'boolean' | 'strings'> = {
   msgOverhead: 'string', sendBuffer: 'string', zeroFraction: 'string', strategy: 'string', precopyRounds: 'string', dirtyRate: 'string', seed: 'string', spin: 'string',
   serviceSpin: 'string', watchdog: 'string', prefault: 'string', vcpuNice: 'string', think: 'string', trace: 'string',
   engine: 'string', costs: 'string', profile: 'string', cores: 'string', uffdMode: 'string', wakeBatch: 'string', exitResolver: 'string', timeDilation: 'string', wallBudget: 'string',
-  recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings',
+  recordSendOrder: 'boolean', reconnect: 'string', inject: 'strings', injectBug: 'string',
   regionSize: 'string', regionTail: 'string', runLength: 'string', phaseAccesses: 'string', traceTiming: 'string', traceTimeScale: 'string',
   arch: 'string', faultRecord: 'string', execRatio: 'string', pageTables: 'boolean', mteFraction: 'string', confidential: 'boolean',
   sharedFraction: 'string', convertRatio: 'string', conversionCost: 'string', tagRestoreCost: 'string', recordFaultOrder: 'boolean',
@@ -200,6 +200,8 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --inject SPEC        a failure: KIND@TIME[+DURATION][:ARG], repeatable; kinds link-down, bandwidth,
                        latency, loss, source-restart, handler-crash, fetcher-crash (docs/recovery.md)
   --reconnect TIME     recovery: from the end of an outage to reconnected (default 50ms)
+  --inject-bug B       hybrid, to test the proof: skip-resend | lose-discard | install-old-version
+                       (a bug a real migration could have; the run must then say not verified)
   --record-send-order  keep the order the source sent pages in (result.sendOrder)
   --arch A             x86 (EPT violation, default) | arm64 (ESR_EL2 data/instruction abort)
   --fault-record R     exit mode: neutral (v7 READ/WRITE/EXEC flags, default) | syndrome (plus the

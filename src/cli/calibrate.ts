@@ -4,7 +4,7 @@
  * FILE`, to FILE or to stdout. It never overwrites a shipped profile (src/virtual/profiles/) unless
  * told so with --replace-shipped.
  */
-import { writeFileSync } from 'node:fs';
+import { probeWritable, writeAtomically } from './output-file.js';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
@@ -38,10 +38,11 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   if (values.out && resolve(values.out).startsWith(resolve(profilesDir())) && !values['replace-shipped']) {
     throw Errors.badInput('--out', `${values.out} is a shipped profile: pass --replace-shipped to overwrite it`);
   }
+  if (values.out) probeWritable(values.out, '--out'); // before minutes of measuring
   const profile = await calibrate({ native: !values['no-native'], quick: values.quick ?? false, ...(pages ? { pagesPerVcpu: pages } : {}), ...(values.name ? { name: values.name } : {}) });
   const text = `${JSON.stringify(profile, null, 2)}\n`;
   if (!values.out) { process.stdout.write(text); return 0; }
-  writeFileSync(values.out, text);
+  writeAtomically(values.out, text, '--out');
   process.stderr.write(`calibrate: wrote ${values.out} (basis ${profile.basis})\n`);
   return 0;
 }

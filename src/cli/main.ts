@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { sourcePath } from '../paths.js';
 import { simulate } from '../simulate.js';
-import { SimError } from '../errors.js';
+import { clip, SimError } from '../errors.js';
 import { formatSummary } from './format.js';
 import { formatCompare } from './compare-table.js';
 import { compare, parseStrategyList } from '../compare.js';
@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
     case 'sweep':
       return sweepCommand(rest);
     default:
-      throw new SimError('BAD_INPUT', `unknown command "${command}" (try: postcopy-sim help)`);
+      throw new SimError('BAD_INPUT', `unknown command "${clip(command)}" (try: postcopy-sim help)`);
   }
 }
 

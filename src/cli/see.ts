@@ -3,7 +3,8 @@
  * live teaching page on a local web server). Flags are parsed strictly; every bad input is a
  * BAD_INPUT SimError with one line, like the other commands.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { probeWritable, writeAtomically } from './output-file.js';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startDemoServer } from '../demo/server.js';
 import { Errors, SimError } from '../errors.js';
@@ -55,6 +56,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw Errors.badInput('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  const out = values.output as string | undefined;
+  if (out !== undefined && out !== '-') probeWritable(out, '--output'); // before the report is built
   const format = (values.format as string | undefined) ?? 'html';
   if (format !== 'html' && format !== 'csv') throw Errors.badInput('--format', `must be html or csv, got "${format}"`);
   const sweepFlags = ['x', 'series', 'metric', 'format'].filter((k) => values[k] !== undefined);
@@ -77,11 +80,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const data = parseJsonText(text, file, '');
     html = inFile(() => renderReport(data));
   }
-  const out = values.output as string | undefined;
   if (out === undefined || out === '-') { process.stdout.write(html); return 0; }
-  try { writeFileSync(out, html); } catch (e) {
-    throw Errors.badInput('--output', `cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeAtomically(out, html, '--output');
   process.stderr.write(`postcopy-sim: wrote ${out} (${Math.round(html.length / 1024)} KiB)\n`);
   return 0;
 }

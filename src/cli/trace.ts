@@ -4,6 +4,7 @@
  * and its spatial locality (src/model/locality.ts). Progress and summaries go to stderr: during
  * `record`, stdout belongs to the recorded program.
  */
+import { probeWritable } from './output-file.js';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
 import { formatBytes } from '../units.js';
@@ -57,6 +58,7 @@ async function record(argv: string[]): Promise<number> {
   if (own.values.help) { process.stdout.write(`${TRACE_USAGE}\n`); return 0; }
   if (dash < 0 || own.positionals.length) throw Errors.badInput('trace record', 'put the program after --: trace record [--out FILE] -- CMD [ARGS]');
   const out = own.values.out ?? DEFAULT_OUT;
+  probeWritable(out, '--out'); // before the program runs
   const r = await recordTrace(argv.slice(dash + 1), out, (line) => process.stderr.write(`postcopy-sim: ${line}\n`));
   process.stderr.write(`${summary(r)}\n`);
   return 0;
@@ -67,7 +69,9 @@ async function importCommand(argv: string[]): Promise<number> {
   if (a.values.help) { process.stdout.write(`${TRACE_USAGE}\n`); return 0; }
   if (a.positionals.length !== 1) throw Errors.badInput('trace import', 'name one perf script file: trace import PERF_SCRIPT [--out FILE]');
   const input = a.positionals[0]!;
-  const r = await convertPerfScript(input, a.values.out ?? DEFAULT_OUT, `perf script ${input}`);
+  const out = a.values.out ?? DEFAULT_OUT;
+  probeWritable(out, '--out'); // before the conversion
+  const r = await convertPerfScript(input, out, `perf script ${input}`);
   process.stderr.write(`${summary(r)}\n`);
   return 0;
 }

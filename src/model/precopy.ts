@@ -57,3 +57,14 @@ export class PrecopyRounds {
     return out;
   }
 }
+
+/**
+ * The injected bug install-old-version (both engines): the page whose copy, one version old, arrives
+ * after its resend and overwrites it: the first page the guest wrote during precopy that is not stale
+ * at the switch (a stale one is discarded, which would hide the bug). -1: there is none.
+ */
+export function oldCopyPage(versions: Uint8Array, stale: readonly number[]): number {
+  const isStale = new Set(stale);
+  for (let p = 0; p < versions.length; p++) if (versions[p]! >= 1 && !isStale.has(p)) return p;
+  return -1;
+}

@@ -21,6 +21,7 @@
  * recorded time between a vCPU's accesses (scaled by --trace-time-scale), or none with
  * --trace-timing asap. Whether the file is gzipped is decided by its first two bytes, not its name.
  */
+import { clip } from '../errors.js';
 import { Access } from './uapi.js';
 
 export const V2_MAGIC = '# postcopy-sim trace v2';
@@ -65,26 +66,26 @@ export function parseHeaderLine(line: string, h: TraceHeader): string | null {
     case 'source': h.source = value; return null;
     case 'page-size': {
       const n = Number(value);
-      if (n !== 4096 && n !== 2097152) return `page-size must be 4096 or 2097152, got "${value}"`;
+      if (n !== 4096 && n !== 2097152) return `page-size must be 4096 or 2097152, got "${clip(value)}"`;
       h.pageSize = n;
       return null;
     }
     case 'vcpus': {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 1 || n > 1024) return `vcpus must be an integer from 1 to 1024, got "${value}"`;
+      if (!Number.isInteger(n) || n < 1 || n > 1024) return `vcpus must be an integer from 1 to 1024, got "${clip(value)}"`;
       h.vcpus = n;
       return null;
     }
     case 'memory': {
       const n = parseNumber(value);
-      if (!Number.isSafeInteger(n) || n <= 0) return `memory must be a positive number of bytes, got "${value}"`;
+      if (!Number.isSafeInteger(n) || n <= 0) return `memory must be a positive number of bytes, got "${clip(value)}"`;
       h.memoryBytes = n;
       return null;
     }
     default: { // area
       const p = value.split(/\s+/);
       const gpa = parseNumber(p[0] ?? ''), bytes = parseNumber(p[1] ?? '');
-      if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(bytes)) return `area must be "<gpa> <bytes> <prot> <name>", got "${value}"`;
+      if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(bytes)) return `area must be "<gpa> <bytes> <prot> <name>", got "${clip(value)}"`;
       h.areas.push({ gpa, bytes, prot: p[2] ?? '', name: p.slice(3).join(' ') });
       return null;
     }
@@ -104,21 +105,21 @@ export function parseAccess(line: string, version: 1 | 2, out: AccessLine): stri
   const parts = line.split(/\s+/);
   const want = version === 2 ? 4 : 3;
   if (parts.length !== want) {
-    return version === 2 ? `expected "<time_us> <vcpu> <R|W|X> <gpa>", got "${line}"` : `expected "<vcpu> <R|W|X> <gpa>", got "${line}"`;
+    return version === 2 ? `expected "<time_us> <vcpu> <R|W|X> <gpa>", got "${clip(line)}"` : `expected "<vcpu> <R|W|X> <gpa>", got "${clip(line)}"`;
   }
   let i = 0;
   if (version === 2) {
     const t = Number(parts[i++]);
-    if (!Number.isFinite(t) || t < 0) return `time "${parts[0]}" is not a non-negative number of microseconds`;
+    if (!Number.isFinite(t) || t < 0) return `time "${clip(parts[0]!)}" is not a non-negative number of microseconds`;
     out.timeUs = t;
   } else out.timeUs = 0;
   const v = parts[i++]!, op = parts[i++]!, addr = parts[i]!;
   const vcpu = Number(v);
-  if (!Number.isInteger(vcpu) || vcpu < 0) return `vcpu "${v}" is not a non-negative integer`;
+  if (!Number.isInteger(vcpu) || vcpu < 0) return `vcpu "${clip(v)}" is not a non-negative integer`;
   const access = accessOf(op);
-  if (access < 0) return `access "${op}" must be R, W or X`;
+  if (access < 0) return `access "${clip(op)}" must be R, W or X`;
   const gpa = parseNumber(addr);
-  if (!Number.isSafeInteger(gpa) || gpa < 0) return `gpa "${addr}" is not a number (decimal or 0x hex)`;
+  if (!Number.isSafeInteger(gpa) || gpa < 0) return `gpa "${clip(addr)}" is not a number (decimal or 0x hex)`;
   out.vcpu = vcpu;
   out.access = access as Access;
   out.gpa = gpa;

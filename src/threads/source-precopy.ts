@@ -7,13 +7,14 @@
  * Fault injection for the proof's tests (`injectBug`), each a bug a real source could have:
  *   skip-resend          the first page of every resend round is never resent (its copy stays old)
  *   install-old-version  at the switch an old copy of a resent page arrives late and overwrites it
- * (lose-discard is the destination's, src/threads/fetcher.ts.)
+ * (lose-discard is the destination's, src/threads/fetcher.ts; the virtual engine injects the same three,
+ * src/virtual/source.ts and fetcher.ts.)
  */
 import { traceOpener } from '../trace/replay.js';
 import { IDLE_WALL_US } from './doorbell.js';
 import { CTL_GO, TIME_SWITCH_START_US } from './layout.js';
 import { DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_PRECOPY, PAGE_FLAG_RESENT, PAGE_HEADER_BYTES } from '../model/page-flags.js';
-import { PrecopyRounds } from '../model/precopy.js';
+import { oldCopyPage, PrecopyRounds } from '../model/precopy.js';
 import { CH_BULK, FRAME_DISCARD } from './protocol.js';
 import type { Clock } from './clock.js';
 import type { FrameQueue } from './frame-queue.js';
@@ -118,14 +119,11 @@ function sendDiscards(host: PrecopyHost, stale: number[]): void {
 function sendOldCopy(host: PrecopyHost, stale: number[]): void {
   const versions = host.views.versions;
   if (versions === null) return;
-  const isStale = new Set(stale);
-  for (let p = 0; p < versions.length; p++) {
-    if (versions[p]! < 1 || isStale.has(p)) continue;
-    const now = host.clock.nowUs();
-    while (host.running() && !host.emit(p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, CH_BULK, versions[p]! - 1, false, now, now)) {
-      host.sleepUntil(host.views.sourceBell.snapshot(), now + IDLE_WALL_US / host.clock.dilation);
-    }
-    host.flush();
-    return;
+  const p = oldCopyPage(versions, stale); // which page: the model's, as the virtual engine picks it
+  if (p < 0) return;
+  const now = host.clock.nowUs();
+  while (host.running() && !host.emit(p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, CH_BULK, versions[p]! - 1, false, now, now)) {
+    host.sleepUntil(host.views.sourceBell.snapshot(), now + IDLE_WALL_US / host.clock.dilation);
   }
+  host.flush();
 }

@@ -9,6 +9,13 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { Errors, SimError } from '../errors.js';
 
+/**
+ * The longest line read, in characters: a trace line is a few dozen, a perf script line a few
+ * hundred (a long symbol name or path); a longer one is not such a file, and is refused at once
+ * rather than gathered (a 50 MB file without a newline took 56 s before this bound).
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+
 /** Whether `file` starts with the gzip magic bytes (1f 8b). Throws BAD_INPUT when it cannot be read. */
 export function isGzip(file: string, what: string): boolean {
   const head = Buffer.alloc(2);
@@ -44,9 +51,11 @@ export async function forEachLine(file: string, what: string, onLine: (line: str
       const text = rest + decoder.write(chunk as Buffer);
       let start = 0;
       for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
+        if (i - start > MAX_LINE_CHARS) throw tooLong(what, file, n + 1);
         onLine(stripCr(text.slice(start, i)), ++n);
         start = i + 1;
       }
+      if (text.length - start > MAX_LINE_CHARS) throw tooLong(what, file, n + 1);
       rest = text.slice(start);
     }
   } catch (e) {
@@ -57,6 +66,10 @@ export async function forEachLine(file: string, what: string, onLine: (line: str
   rest += decoder.end();
   if (rest) onLine(stripCr(rest), ++n);
   return n;
+}
+
+function tooLong(what: string, file: string, lineNo: number): SimError {
+  return Errors.badInput(`${what} ${file}:${lineNo}`, `the line is longer than ${MAX_LINE_CHARS} characters (the limit of a line; is this a ${what} file?)`);
 }
 
 function stripCr(line: string): string {

@@ -17,6 +17,7 @@
  * nothing reads the host clock except wallMs and peakRssBytes. `hooks.playback` paces the run
  * against the wall clock (slow motion for the live demo).
  */
+import { checkTablesFit } from './tables.js';
 import { Errors, SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
 import type { ResolvedOptions } from '../options.js';
@@ -93,6 +94,7 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
 }
 
 function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualSim {
+  checkTablesFit(opts);
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
   return new VirtualSim(opts, costs, exitByVcpu, hooks);

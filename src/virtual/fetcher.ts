@@ -74,7 +74,10 @@ export function sweepDue(sim: VirtualSim): boolean {
 export function applyDiscards(sim: VirtualSim, t: Thread): void {
   const stale = sim.source.stale;
   const st = sim.statsOf(t);
-  for (const p of stale) {
+  // The injected bug lose-discard (as the threaded fetcher's): the switch's first discard is lost.
+  const lost = sim.opts.injectBug === 'lose-discard' && stale.length > 0 ? 1 : 0;
+  for (let i = lost; i < stale.length; i++) {
+    const p = stale[i]!;
     if (sim.state[p] !== PAGE_PRESENT) continue;
     sim.state[p] = PAGE_MISSING;
     sim.presentPages--;
@@ -83,6 +86,8 @@ export function applyDiscards(sim: VirtualSim, t: Thread): void {
     st.discarded++;
   }
   sim.policy!.resetTo(stale);
+  // The guest resumes here with the source's memory as it stopped: every page's version at the switch.
+  sim.expVer.set(sim.source.rounds!.versions);
   sim.precopy = false;
   if (sim.presentPages === sim.pages) sim.migrationDoneUs = sim.now; // nothing went stale
   sim.startGuest();

@@ -26,9 +26,11 @@ export function zeroFlag(sim: VirtualSim, page: number): number {
   return isZeroPage(sim.opts.seed, page, sim.opts.zeroFraction) ? PAGE_FLAG_ZERO : 0;
 }
 
-export function beginInstall(sim: VirtualSim, t: Thread, page: number, flags: number, after: number): void {
+/** An install of `page`; `version` is the source's version the copy holds (0: a local copy, no precopy). */
+export function beginInstall(sim: VirtualSim, t: Thread, page: number, flags: number, after: number, version = 0): void {
   t.page = page;
   t.flags = flags;
+  t.version = version;
   t.afterInstall = after;
   t.arrivedAtUs = -1;
   installCopy(sim, t);
@@ -60,12 +62,13 @@ export function installPublish(sim: VirtualSim, t: Thread): void {
   sim.copiers--;
   if (t.flags & EARLY) {
     t.flags &= ~EARLY;
-    sim.memVer[page] = 0; // the bytes land now: the source's version (guest writes in the gap are lost)
+    sim.memVer[page] = t.version; // the bytes land now: the frame's version (guest writes in the gap are lost)
     sim.schedule(wake(sim, t), t, t.afterInstall);
     return;
   }
   if (sim.state[page] === PAGE_PRESENT && (t.flags & PAGE_FLAG_PRECOPY)) { // a precopy round resends a dirtied page
     sim.statsOf(t).overwritten++;
+    sim.memVer[page] = t.version; // the resent copy replaces the old one
     sim.schedule(sim.now, t, t.afterInstall);
     return;
   }
@@ -82,7 +85,7 @@ export function installPublish(sim: VirtualSim, t: Thread): void {
 function publish(sim: VirtualSim, t: Thread, garbage: boolean): void {
   const page = t.page;
   sim.state[page] = PAGE_PRESENT;
-  sim.memVer[page] = garbage ? GARBAGE : 0;
+  sim.memVer[page] = garbage ? GARBAGE : t.version;
   sim.presentPages++;
   const how = ((t.flags & PAGE_FLAG_DEMAND) ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((t.flags & PAGE_FLAG_ZERO) ? ARRIVED_ZERO : 0);
   const ms = Math.max(0.001, sim.now / 1000);

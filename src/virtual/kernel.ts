@@ -82,9 +82,11 @@ export interface Thread {
   /** The page being worked on (fault, install) and its frame flags. */
   page: number;
   flags: number;
+  /** The source's version of that page in the frame being installed (0: a local copy, no precopy). */
+  version: number;
   /** Phase to continue at after an install. */
   afterInstall: number;
-  /** Arrived frames waiting for this thread: page * 64 + flags, and when each arrived. */
+  /** Arrived frames waiting for this thread (src/virtual/frame.ts), and when each arrived. */
   arrivals: number[];
   arrivedUs: number[];
   arrivalHead: number;
@@ -111,7 +113,7 @@ export class Kernel {
   addThread(kind: number, resumePhase: number): Thread {
     const t: Thread = {
       id: this.threads.length, kind, state: kind === VCPU || kind === HANDLER ? BUSY : SLEEP, hasCore: false, coreSinceUs: 0, wantUs: 0, wantPhase: 0,
-      resumePhase, spinToken: 0, page: -1, flags: 0, afterInstall: 0,
+      resumePhase, spinToken: 0, page: -1, flags: 0, version: 0, afterInstall: 0,
       arrivals: [], arrivedUs: [], arrivalHead: 0, arrivedAtUs: -1, batch: [],
     };
     this.threads.push(t);

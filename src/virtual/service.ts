@@ -8,16 +8,17 @@ import { FETCHER, VCPU, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 import { flushWakes } from './installer.js';
+import { frameFlags, framePage, frameVersion } from './frame.js';
 
 /** A frame arrived for thread `t` (the fetcher, or the uffd handler that asked for it). */
 export function onArrive(sim: VirtualSim, t: Thread, arg: number): void {
-  if (sim.received && arg >= 0) sim.received[Math.floor(arg / 64)] = 1;
+  if (sim.received && arg >= 0) sim.received[framePage(arg)] = 1;
   t.arrivals.push(arg);
   t.arrivedUs.push(sim.now);
   if (t.kind !== VCPU) {
     const st = sim.statsOf(t);
     st.framesReceived++;
-    if (arg >= 0) st.bytesReceived += PAGE_HEADER_BYTES + ((arg % 64) & PAGE_FLAG_ZERO ? 0 : sim.opts.pageSize);
+    if (arg >= 0) st.bytesReceived += PAGE_HEADER_BYTES + (frameFlags(arg) & PAGE_FLAG_ZERO ? 0 : sim.opts.pageSize);
   }
   sim.notify(t);
 }
@@ -27,8 +28,9 @@ export function takeArrival(t: Thread): boolean {
   if (t.arrivalHead >= t.arrivals.length) return false;
   const i = t.arrivalHead++;
   const a = t.arrivals[i]!;
-  t.page = Math.floor(a / 64);
-  t.flags = a % 64;
+  t.page = framePage(a);
+  t.flags = frameFlags(a);
+  t.version = frameVersion(a);
   t.arrivedAtUs = t.arrivedUs[i]!;
   if (t.arrivalHead === t.arrivals.length) { t.arrivals.length = 0; t.arrivedUs.length = 0; t.arrivalHead = 0; }
   t.afterInstall = Ph.FLoop;

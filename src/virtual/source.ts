@@ -10,11 +10,12 @@ import {
   DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
   PAGE_HEADER_BYTES, REQUEST_BYTES,
 } from '../model/page-flags.js';
-import { PrecopyRounds } from '../model/precopy.js';
+import { oldCopyPage, PrecopyRounds } from '../model/precopy.js';
 import { isZeroAt } from '../model/image.js';
 import { LOST } from '../model/link.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { VCPU, type Thread } from './kernel.js';
+import { frameOf } from './frame.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 
@@ -125,16 +126,18 @@ export function onTx(sim: VirtualSim): void {
   kickSource(sim);
 }
 
-function transmit(sim: VirtualSim, page: number, flags: number, to: number, urgent: boolean, queuedUs: number): void {
+/** Sends one frame: the page as the source holds it now (hybrid: by its version), or an older `version`. */
+function transmit(sim: VirtualSim, page: number, flags: number, to: number, urgent: boolean, queuedUs: number, version = -1): void {
   const out = sim.outbound!;
   const rounds = sim.source.rounds; // hybrid: a page the guest wrote during precopy is sent by its version
-  const zero = isZeroAt(sim.opts.seed, page, sim.opts.zeroFraction, rounds === null ? 0 : rounds.versions[page]!);
+  const ver = version >= 0 ? version : rounds === null ? 0 : rounds.versions[page]!;
+  const zero = isZeroAt(sim.opts.seed, page, sim.opts.zeroFraction, ver);
   if (zero) flags |= PAGE_FLAG_ZERO;
   const bytes = PAGE_HEADER_BYTES + (zero ? 0 : sim.opts.pageSize);
   const arrive = urgent ? out.sendUrgent(bytes, sim.now) : out.send(bytes, sim.now);
   if (arrive === LOST) return; // lost in flight: the page stays marked sent until the bitmap says otherwise
   sim.policy!.countSent(page, flags, urgent, queuedUs, out.lastStartUs, arrive);
-  sim.q.push(arrive, to, Ph.Arrive, page * 64 + flags);
+  sim.q.push(arrive, to, Ph.Arrive, frameOf(page, flags, ver));
 }
 
 // ---- hybrid: precopy rounds while the guest still runs on the source
@@ -164,7 +167,7 @@ export function onPrecopyRoundEnd(sim: VirtualSim): void {
   st.precopyRounds++;
   src.roundNo++;
   if (src.roundNo < sim.strategy.precopyRounds! && next.length > 0) {
-    src.roundNext = 0;
+    src.roundNext = sim.opts.injectBug === 'skip-resend' ? 1 : 0; // the injected bug: the round's first page is never resent
     src.roundStartUs = sim.now;
     kickSource(sim);
     return;
@@ -178,6 +181,10 @@ function switchToPostcopy(sim: VirtualSim, stale: number[]): void {
   sim.switchStartUs = sim.now;
   sim.sstats.pagesDiscarded = stale.length;
   src.stale = stale;
+  if (sim.opts.injectBug === 'install-old-version') { // the injected bug: an old copy of a resent page arrives late
+    const p = oldCopyPage(src.rounds!.versions, stale);
+    if (p >= 0) transmit(sim, p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, sim.fetcher, false, sim.now, src.rounds!.versions[p]! - 1);
+  }
   let arrive = sim.now;
   for (let k = 0; k === 0 || k < stale.length; k += DISCARDS_PER_FRAME) {
     const n = Math.min(DISCARDS_PER_FRAME, stale.length - k);

@@ -188,7 +188,7 @@ export function vcpuRequested(sim: VirtualSim, t: Thread): void {
 export function vcpuArrived(sim: VirtualSim, t: Thread): void {
   const s = sim.vcpus[t.id]!, page = s.entryPage;
   while (takeArrival(t)) {
-    if (t.page === page && sim.state[page] !== PAGE_PRESENT) { beginInstall(sim, t, page, t.flags, Ph.VReenter); return; }
+    if (t.page === page && sim.state[page] !== PAGE_PRESENT) { beginInstall(sim, t, page, t.flags, Ph.VReenter, t.version); return; }
     s.selfEexist++; // a frame for a page another thread installed first: a duplicate transfer
   }
   t.page = page;
