@@ -19,6 +19,7 @@ const WRITERS: Record<string, string> = {
   'workloads-bench': 'scripts/readme-workloads.mjs',
   agreement: 'bench/agreement.ts',
   'front-door': 'scripts/readme-front-door.mjs',
+  limits: 'scripts/cli-limits.mjs',
 };
 
 function layoutBlock(): string {
