@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/paths.js';
+import { Errors, isStopSignal } from '../src/errors.js';
 
 /** One run of the native experiment. */
 export interface NativeRun {
@@ -191,6 +192,7 @@ export function runNative(run: NativeRun, repoRoot?: string): NativeOutcome {
     if (run.queue === 'single') args.push('--readers', String(run.readers));
     const child = spawnSync(built.binary, args, { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
     if (child.error !== undefined) return { skipped: true, reason: `native run failed: ${firstLine(child.error.message, 'spawn error')}` };
+    if (isStopSignal(child.signal)) throw Errors.interrupted(child.signal); // Ctrl-C: stop, do not go on with a skipped baseline
     if (child.signal !== null) return { skipped: true, reason: `native run killed by ${child.signal}` };
     // The program prints one JSON line, even for bad arguments (exit 2); take the last one.
     const line = child.stdout.trim().split('\n').pop() ?? '';

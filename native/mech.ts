@@ -20,6 +20,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Errors, isStopSignal } from '../src/errors.js';
 import { buildCProgram, firstLine } from './index.js';
 
 export interface Skipped { skipped: true; reason: string }
@@ -150,6 +151,7 @@ function runBench(binary: string, args: string[], runs: number): Json[] | Skippe
   for (let r = 0; r < runs; r++) {
     const child = spawnSync(binary, args, { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
     if (child.error !== undefined) return { skipped: true, reason: `${args[0]}: ${firstLine(child.error.message, 'spawn error')}` };
+    if (isStopSignal(child.signal)) throw Errors.interrupted(child.signal); // Ctrl-C: stop, do not go on with a skipped mechanism
     if (child.signal !== null) return { skipped: true, reason: `${args[0]}: killed by ${child.signal}` };
     const line = child.stdout.trim().split('\n').pop() ?? '';
     let o: Json;

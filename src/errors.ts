@@ -32,7 +32,12 @@ export const Errors = {
   pageNeverArrived: (vcpu: number, gpa: number, waitedMs: number) =>
     new SimError('PAGE_NEVER_ARRIVED', `vCPU ${vcpu} waited ${waitedMs.toFixed(0)} ms on the page at gpa 0x${gpa.toString(16)}, which never arrived`),
   workerDied: (who: string, why: string) => new SimError('WORKER_DIED', `${who} died: ${why}`),
+  /** The user stopped the command (Ctrl-C or SIGTERM reached a child it waited on): nothing may be written. */
+  interrupted: (signal: string) => new SimError('ABORTED', `interrupted by ${signal}`),
 };
+
+/** Whether a child process died of the signal that stops this command (it went to the whole process group). */
+export const isStopSignal = (signal: string | null): signal is 'SIGINT' | 'SIGTERM' => signal === 'SIGINT' || signal === 'SIGTERM';
 
 /** The most characters of the user's input an error message echoes. */
 export const ECHO_CHARS = 200;

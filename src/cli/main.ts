@@ -41,6 +41,7 @@ Exit codes:
   2    bad input: one line, postcopy-sim: error: FIELD: why
   70   internal error (a bug: the stack trace is printed)
   130  interrupted (Ctrl-C): results of the unfinished command are discarded
+  143  stopped by SIGTERM: the same as Ctrl-C
 
 Run \`postcopy-sim help run\` for the options of run, start and compare.`;
 
@@ -173,18 +174,23 @@ function tableContext(options: OptionsInput): { network: 'link' | 'none' } {
 }
 
 const SELF_HANDLED = new Set(['sweep', 'demo']); // these stop cleanly on Ctrl-C themselves
+/** Ctrl-C or SIGTERM: bars stopped, the cursor shown, one line, exit 130 / 143; process.exit runs the 'exit' cleanups (trace temp directories). */
+function stop(signal: 'SIGINT' | 'SIGTERM'): never {
+  stopAllBars(true);
+  process.stderr.write(`\npostcopy-sim: interrupted${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: ${discarding}\n`);
+  process.exit(signal === 'SIGTERM' ? 143 : 130);
+}
 if (!SELF_HANDLED.has(process.argv[2] ?? '')) {
-  process.once('SIGINT', () => {
-    stopAllBars(true);
-    process.stderr.write(`\npostcopy-sim: interrupted: ${discarding}\n`);
-    process.exit(130);
-  });
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main(process.argv.slice(2)).then(
   (code) => { stopAllBars(); process.exitCode = code; },
   (e: unknown) => {
     stopAllBars();
+    // A child (calibrate's native runs) died of the signal that stops us: the same as the signal itself.
+    if (e instanceof SimError && e.code === 'ABORTED' && /^interrupted by SIG(INT|TERM)$/.test(e.message)) stop(e.message.endsWith('TERM') ? 'SIGTERM' : 'SIGINT');
     if (e instanceof SimError) {
       process.stderr.write(`postcopy-sim: ${e.code === 'BAD_INPUT' ? 'error' : e.code}: ${e.message}\n`);
       process.exitCode = e.exitCode;
