@@ -61,6 +61,8 @@ export interface FrontDoorOptions extends BenchOptions {
   runs?: number;
   /** Which commands. @default all; quick start and virtual-256 */
   only?: Array<FrontDoorCommand['id']>;
+  /** The command list itself (tests give tiny ones). @default FRONT_DOOR_COMMANDS */
+  commands?: FrontDoorCommand[];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -74,7 +76,7 @@ export async function runFrontDoor(opts: FrontDoorOptions = {}): Promise<FrontDo
   const only = opts.only ?? (o.quick ? ['start', 'virtual-256'] : FRONT_DOOR_COMMANDS.map((c) => c.id));
   const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
   const rows: FrontDoorRow[] = [];
-  for (const c of FRONT_DOOR_COMMANDS.filter((x) => only.includes(x.id))) {
+  for (const c of (opts.commands ?? FRONT_DOOR_COMMANDS).filter((x) => opts.commands !== undefined || only.includes(x.id))) {
     const wallS: number[] = [];
     let verified = true;
     let last: Shaped[] = [];
@@ -97,7 +99,7 @@ export async function runFrontDoor(opts: FrontDoorOptions = {}): Promise<FrontDo
       id: c.id, command: `postcopy-sim ${c.args.join(' ')}`, targetS: c.targetS, wallS, medianS: med, minS: Math.min(...wallS), maxS: Math.max(...wallS),
       verified, maxShare: shares.length ? Math.max(...shares) : null,
       faultsPerWallS: faultsPerWallS.length ? Math.round(median(faultsPerWallS)) : null,
-      status: c.targetS === null ? 'reported' : med <= c.targetS ? 'met' : 'not met',
+      status: c.targetS === null ? 'reported' : verified && med <= c.targetS ? 'met' : 'not met', // fast but wrong is not met
     });
   }
   const result = envelope('front-door', o, t0, [`each command a whole process (node dist/src/cli/main.js ... --json), ${runs} run${runs > 1 ? 's' : ''}, one after another`], { runs, rows });
