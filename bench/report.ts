@@ -183,7 +183,7 @@ function pipelineSection(p: PipelineResult, h: string): string {
 
 export function renderTargets(results: Results, h = '###'): string {
   const rows = computeTargets(results).map((t) => [String(t.issue ?? 3), t.target, t.measured, t.status === 'met' ? 'met' : t.status === 'not met' ? '**not met**' : 'not measured']);
-  return `${h} Targets (issues 3 and 11; computed from the numbers above, not asserted)\n\n${mdTable(['issue', 'target', 'measured', 'result'], rows, true)}`;
+  return `${h} Targets (issues 3, 11 and 21; computed from the numbers above, not asserted)\n\n${mdTable(['issue', 'target', 'measured', 'result'], rows, true)}`;
 }
 
 /** The whole summary; sections for the scenarios present, in runner order.

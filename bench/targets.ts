@@ -208,14 +208,14 @@ function frontDoor(r: Results): Target[] {
   const rows = r['front-door']?.body.rows ?? [];
   return (['start', 'compare', 'trace-compare'] as const).map((id) => {
     const row = rows.find((x) => x.id === id);
-    const limit = FRONT_DOOR_COMMANDS.find((c) => c.id === id)!.targetS!;
+    const limit = row?.targetS ?? FRONT_DOOR_COMMANDS.find((c) => c.id === id)!.targetS!;
     const target = `\`${id === 'trace-compare' ? 'compare --workload trace (linear, prepaging, a shipped trace)' : id}\` on defaults, whole process: <= ${limit} s median`;
     if (!row) return { id: `front-door-${id}`, issue: 21, target, measured: 'not run', status: 'not measured' as const };
     const share = row.maxShare === null ? '' : `; largest simulator share ${fmtPct(row.maxShare)}`;
     return {
       id: `front-door-${id}`, issue: 21, target,
       measured: `median ${fmtNum(row.medianS)} s (${fmtNum(row.minS)}-${fmtNum(row.maxS)}, ${row.wallS.length} runs)${share}${row.verified ? '' : '; NOT verified'}`,
-      status: row.medianS <= limit ? 'met' as const : 'not met' as const,
+      status: row.verified && row.medianS <= limit ? 'met' as const : 'not met' as const, // fast but wrong is not met
     };
   });
 }

@@ -92,7 +92,7 @@ export const OptionsSchema = z.strictObject({
   writeRatio: ratio.default(0.3),
   partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
   accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
-  tailAccesses: int(0).default(20000).describe('accesses per vCPU after migration completes (when accesses is not set)'),
+  tailAccesses: int(0).default(2000).describe('accesses per vCPU after migration completes (when accesses is not set)'),
   network: z.enum(['link', 'none']).default('link')
     .describe("'none': no source host; the fetcher/handlers copy pages from a local image, as demand_paging_test's handlers do"),
   bandwidth: rate.prefault('10Gbit'),

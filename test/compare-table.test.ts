@@ -21,7 +21,7 @@ describe('the compare table', () => {
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/^\s+linear\s+preempt\s+stride$/);
     const labels = lines.slice(2, 2 + DECIDING_ROWS.length).map((l) => l.replace(/\s{2,}.*$/, ''));
-    expect(labels).toEqual(['fault latency p50', 'fault latency p99', 'blocktime (all vCPUs)', 'migration time', 'demand pages', 'pushed pages',
+    expect(labels).toEqual(['fault latency p50', 'fault latency p99', 'blocktime (all vCPUs)', 'migration time', 'guest degradation', 'demand pages', 'pushed pages',
       'link utilisation', 'simulator share', 'verified']);
     expect(out).toMatch(/^simulator share\s+0% \(virtual\)\s+0% \(virtual\)\s+0% \(virtual\)$/m);
     expect(out).toMatch(/^verified\s+yes\s+yes\s+yes$/m);

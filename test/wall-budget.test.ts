@@ -19,18 +19,18 @@ const probe = { faultWallUs: 500, pageWallUs: 1, modelledFaultUs: 100, pageWireU
 
 describe('the wall budget as a choice of D', () => {
   it('takes the D that holds the share at 5% when the budget allows it', () => {
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 10e6 })).toEqual({ factor: 100, budgetBound: false, needed: 100 });
+    expect(chooseAutoFactor({ ...probe, floorUs: 50_000, wallBudgetUs: 10e6 })).toEqual({ factor: 100, budgetBound: false, needed: 100 });
   });
   it('caps D at budget / floor when 5% would take longer, and says the budget bound it', () => {
     // 50 ms of link time in a 2 s budget: D at most 40.
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 2e6 })).toEqual({ factor: 40, budgetBound: true, needed: 100 });
+    expect(chooseAutoFactor({ ...probe, floorUs: 50_000, wallBudgetUs: 2e6 })).toEqual({ factor: 40, budgetBound: true, needed: 100 });
     // A budget smaller than the link's own time still runs, undilated.
-    expect(chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: 1000 })).toEqual({ factor: 1, budgetBound: true, needed: 100 });
+    expect(chooseAutoFactor({ ...probe, floorUs: 50_000, wallBudgetUs: 1000 })).toEqual({ factor: 1, budgetBound: true, needed: 100 });
   });
   it('a bigger budget never gives a smaller D', () => {
     let last = 0;
     for (const budget of [1e5, 1e6, 2e6, 5e6, 1e7, 1e8]) {
-      const { factor } = chooseAutoFactor({ ...probe, migrationFloorUs: 50_000, wallBudgetUs: budget });
+      const { factor } = chooseAutoFactor({ ...probe, floorUs: 50_000, wallBudgetUs: budget });
       expect(factor).toBeGreaterThanOrEqual(last);
       last = factor;
     }

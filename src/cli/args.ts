@@ -162,7 +162,7 @@ export const FLAG_HELP = `Options (also accepted as JSON keys in --scenario FILE
   --write-ratio R      fraction of accesses that write, 0..1 (default 0.3)
   --partition          each vCPU touches only its own slice (demand_paging_test)
   --accesses N         accesses per vCPU (default: until migration completes, plus a tail)
-  --tail-accesses N    accesses per vCPU after migration completes (default 20000)
+  --tail-accesses N    accesses per vCPU after migration completes (default 2000)
   --network NET        link (source host over a modelled link, default) | none (local copy)
   --bandwidth RATE     link rate (default 10Gbit). Case matters: b is a bit, B a byte. Bits per second:
                        10Gbit, 25Gbps, 25Gb/s, 800Mbit; bytes per second: 1GB/s, 1GBps (8 Gbit/s),

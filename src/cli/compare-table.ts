@@ -16,6 +16,8 @@ export const DECIDING_ROWS: Row[] = [
   ['fault latency p99', (r) => (r.faults ? us(r.faultLatencyUs.p99) : '-')],
   ['blocktime (all vCPUs)', (r) => ms(r.blocktimeMs)],
   ['migration time', (r) => ms(r.migrationMs)],
+  // compare's own measure: how much the strategy slowed the guest against all memory present.
+  ['guest degradation', (r) => (r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}%`)],
   ['demand pages', (r) => n(r.pagesDemand)],
   ['pushed pages', (r) => n(r.pagesPushed)],
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],

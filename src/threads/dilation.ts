@@ -19,9 +19,9 @@
  *   page / D  <= half a page's wire time (the pipeline keeps up with the modelled link), and
  *   vCPUs / D <= half the cores (the paced guest leaves the cores to the services),
  * capped by the wall budget (--wall-budget): D x the run's floor (the link's time for every page, or
- * a trace's recorded span, runFloorUs) <= the budget, so a
- * command answers in the time the user gave it. A capped run reports `budgetBound` and the share it
- * measured, and the summary flags a share above 5% (chooseAutoFactor).
+ * a trace's recorded span: runFloorUs) <= the budget, so a command answers in the time the user gave
+ * it. A capped run reports `budgetBound` and the share it measured, and the summary flags a share
+ * above 5% (chooseAutoFactor).
  * With D > 1 the guest is paced to `access` modelled us per access (src/threads/pacer.ts), so the
  * guest runs at the speed it has on this host undilated, and its all-present access rate is known
  * in modelled time (the degradation baseline, src/compare.ts).
@@ -81,7 +81,7 @@ export async function planDilation(opts: ResolvedOptions, runProbe: ProbeRunner)
   const pageWireUs = new Link(linkOf(opts)).serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes);
   const choice = chooseAutoFactor({
     faultWallUs: fault, pageWallUs: page, modelledFaultUs: faultUs, pageWireUs, vcpus: opts.vcpus, cores: availableParallelism(),
-    migrationFloorUs: runFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
+    floorUs: runFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
   });
   const out = planned(opts, choice.factor, true, choice.factor > 1 ? access : 0, { fault, page, access }, faultUs);
   out.report.wallBudgetMs = Math.round(opts.wallBudgetUs / 1000);
@@ -103,15 +103,15 @@ export interface AutoFactorInput {
   vcpus: number;
   cores: number;
   /** modelled us the run cannot be shorter than (runFloorUs) */
-  migrationFloorUs: number;
+  floorUs: number;
   /** the wall time the dilated migration may take (us) */
   wallBudgetUs: number;
 }
 
 /**
  * The smallest D that keeps the simulator's share of a fault at AUTO_SHARE, the pipeline half busy
- * and the paced vCPUs on half the cores; then capped so the migration's floor, stretched D-fold,
- * fits the wall budget. When the cap binds (`budgetBound`), the share is what the budget allows and
+ * and the paced vCPUs on half the cores; then capped so the run's floor, stretched D-fold, fits
+ * the wall budget. When the cap binds (`budgetBound`), the share is what the budget allows and
  * the summary says so; the run never silently pretends it reached 5%.
  */
 export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBound: boolean; needed: number } {
@@ -121,7 +121,7 @@ export function chooseAutoFactor(x: AutoFactorInput): { factor: number; budgetBo
     (2 * x.vcpus) / x.cores,
   );
   const wanted = Math.min(MAX_AUTO_DILATION, Math.max(1, Math.ceil(needed)));
-  const allowed = x.migrationFloorUs > 0 ? Math.max(1, Math.floor(x.wallBudgetUs / x.migrationFloorUs)) : MAX_AUTO_DILATION;
+  const allowed = x.floorUs > 0 ? Math.max(1, Math.floor(x.wallBudgetUs / x.floorUs)) : MAX_AUTO_DILATION;
   return wanted > allowed ? { factor: allowed, budgetBound: true, needed: wanted } : { factor: wanted, budgetBound: false, needed: wanted };
 }
 
