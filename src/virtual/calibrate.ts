@@ -92,13 +92,16 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
   const costs: CostModel = {
     cores, faultUs, exitUs: syscallUs, reentryUs: syscallUs, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs,
     syscallUs, pollUs: 0, readUs, wqOpUs: ns(line.ownLineNsPerAdd, 2), lineUs: Math.max(0, ns(line.sharedLineNsPerAdd, 2) - ns(line.ownLineNsPerAdd, 2)),
-    walkPerWaiterUs: Math.max(0, walk.fit.slopeNsPerContender / 1000),
+    lineGrowth: 0, walkWarmUs: Math.max(0, walk.fit.slopeNsPerContender / 1000), walkPerWaiterUs: 0,
     ttwuUs: Math.max(0, ns(wake, 1) - ns(wake, 0)), ttwuNextUs: Math.max(0, wake.fit.slopeNsPerContender / 1000),
     wakeupUs: 0, copyUs, copyPerCopierUs: Math.max(0, ns(copy, 2) - copyUs), continueUs: ns(cont, 1), continuePerCopierUs: Math.max(0, ns(cont, 2) - ns(cont, 1)),
     zeropageUs: ns(zero, 1), uffdWakeUs: Math.max(0, ns(walk, 0) - syscallUs), memcpyUs: micro.pageCopyUs, ...COUNTS, accessUs: micro.cacheLine.uncontendedUs, spin: false,
   };
   // The round trip of one uffd fault (handler on the other core) is the modelled path with two
   // wake-ups in it (the reader's, the vCPU's): what remains, halved, is one wake-up's latency.
+  // The walk benchmark repeats its walk, so its entries stay in the walker's cache: that slope is a
+  // warm entry. A cold one (written by its vCPU since) pays a line transfer on top.
+  costs.walkPerWaiterUs = costs.walkWarmUs + costs.lineUs;
   costs.wakeupUs = Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
   const sources: Record<string, string> = {
     cores: "os.availableParallelism() of this host (runs with this profile use the running host's count; --cores overrides)",
@@ -112,7 +115,9 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
     readUs: 'mechanisms: an empty non-blocking read() minus the crossing (both locks, event_wqh)',
     wqOpUs: 'mechanisms: one atomic add on a line this core owns (a list operation inside a held spinlock)',
     lineUs: 'mechanisms: atomic add on one line shared by 2 threads minus on own lines (this VM: both cores of one socket)',
-    walkPerWaiterUs: 'mechanisms: UFFDIO_WAKE with nobody in range, slope per thread asleep in a fault on the same uffd',
+    walkWarmUs: 'mechanisms: UFFDIO_WAKE with nobody in range, slope per thread asleep in a fault on the same uffd (the walk repeats: warm entries)',
+    walkPerWaiterUs: 'rule: a warm entry (walkWarmUs) plus one line transfer (lineUs): the entry was written on its vCPU\'s core since',
+    lineGrowth: 'not measurable here: 2 vCPUs give at most 2 requesters per line (native/MECHANISMS.md); 0',
     ttwuUs: 'mechanisms: eventfd write waking 1 poller minus waking none (the waker pays the IPI too)',
     ttwuNextUs: 'mechanisms: eventfd write, slope per further poller woken',
     wakeupUs: 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
@@ -133,7 +138,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
   const uq = micro.uffdQueue, line = micro.cacheLine;
   const threads: CostModel = {
     cores, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs, syscallUs: 0, pollUs: 0,
-    readUs: uq.readUs + 256 * uq.scanPerEntryUs, wqOpUs: uq.lockHoldUs + uq.enqueueUs, lineUs: line.contendedUs, walkPerWaiterUs: uq.wakePerEntryUs,
+    readUs: uq.readUs + 256 * uq.scanPerEntryUs, wqOpUs: uq.lockHoldUs + uq.enqueueUs, lineUs: line.contendedUs, lineGrowth: 0, walkPerWaiterUs: uq.wakePerEntryUs, walkWarmUs: uq.wakePerEntryUs,
     ttwuUs: 0, ttwuNextUs: 0, wakeupUs: micro.wakeupUs, copyUs: micro.pageCopyUs, copyPerCopierUs: 0, continueUs: micro.pageCopyUs, continuePerCopierUs: 0,
     zeropageUs: micro.pageCopyUs / 4, uffdWakeUs: 0, memcpyUs: micro.pageCopyUs, mmapLocksPerUffdFault: 1, mmapLockLines: 1, mmuLockLines: 0,
     accessUs: 1e6 / none.pagesPerSec, spin: true,

@@ -15,7 +15,7 @@ import { pollSleep, readMessage, uffdOfHandler } from './uffd.js';
 /** poll(): add itself to fd_wqh; with a message pending, remove itself and read; else sleep there. */
 export function handlerPoll(sim: VirtualSim, t: Thread): void {
   const uq = uffdOfHandler(sim, t), c = sim.c;
-  const tAdd = uq.fd.take(t.id, sim.now + c.syscallUs, c.wqOpUs, c.lineUs);
+  const tAdd = uq.fd.take(t.id, sim.now + c.syscallUs, c.wqOpUs, c);
   if (uq.pendingCount > 0) { pollReturn(sim, t, tAdd); return; }
   pollSleep(sim, t);
   sim.schedule(tAdd, t, Ph.HPollSleep);
@@ -36,7 +36,7 @@ export function handlerPollWoken(sim: VirtualSim, t: Thread): void {
 function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
   const uq = uffdOfHandler(sim, t), c = sim.c;
   uq.polling.delete(t.id);
-  const tRemove = uq.fd.take(t.id, atUs, c.wqOpUs, c.lineUs);
+  const tRemove = uq.fd.take(t.id, atUs, c.wqOpUs, c);
   sim.schedule(tRemove + c.pollUs, t, Ph.HRead);
 }
 

@@ -47,7 +47,7 @@ function ioctlUs(sim: VirtualSim, flags: number, others: number): number {
 export function installCopy(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   const precopy = (t.flags & PAGE_FLAG_PRECOPY) !== 0 && sim.precopy;
-  const at = precopy ? sim.now : sim.mm.line(t.id, sim.now + c.syscallUs, c.mmapLockLines, c.lineUs);
+  const at = precopy ? sim.now : sim.mm.line(t.id, sim.now + c.syscallUs, c.mmapLockLines, c);
   const gapUs = sim.state[t.page] === PAGE_PRESENT ? 0 : sim.opts.unsafePublishBeforeCopyUs;
   if (gapUs > 0) { t.flags |= EARLY; publish(sim, t, true); } // the deliberate bug: visible before its bytes
   const cost = ioctlUs(sim, t.flags, sim.copiers);

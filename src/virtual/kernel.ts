@@ -6,6 +6,7 @@
  * (vcpu.ts, fetcher.ts, uffd-handler.ts, installer.ts, source.ts) run on it.
  */
 import type { CostModel } from './costs.js';
+import { CacheLine, type LineCostParams } from './cache-line.js';
 import { EventQueue } from './event-queue.js';
 
 // ---- thread kinds and states ----
@@ -18,52 +19,53 @@ export const PH_WOKEN = 0, PH_SPIN_END = 1;
 /**
  * A FIFO spinlock, or an mm-wide cache line that atomics serialise on. Queued spinlocks hand over in
  * arrival order and waiters spin on their own core, so a waiter's cost is only time: a critical
- * section is placed at max(now, when the lock frees up), and taking a line another core held last
- * costs a line transfer first. State changes made under the lock are applied when it is requested;
+ * section is placed at max(now, when the lock frees up), and taking a word another core wrote last
+ * costs a line transfer first (src/virtual/cache-line.ts: its cost grows with the requests queued on
+ * the word at that moment). State changes made under the lock are applied when it is requested;
  * since requests are served in order, they are applied in lock order.
  */
 export class Serial {
   freeAtUs = 0;
-  private lastHolder = -1;
+  readonly word: CacheLine;
   acquires = 0;
   contended = 0;
   waitUs = 0;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) { this.word = new CacheLine(name); }
 
-  /** When thread `id`, asking at `atUs`, gets it (the line's transfer included). Holds it until end(). */
-  start(id: number, atUs: number, lineUs: number): number {
+  /** When thread `id`, asking at `atUs`, gets it (the word's transfer included). Holds it until end(). */
+  start(id: number, atUs: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    if (this.lastHolder !== id) start += lineUs;
-    this.lastHolder = id;
+    start += this.word.acquireUs(id, atUs, p);
     this.freeAtUs = Infinity; // held until end()
     return start;
   }
 
   end(atUs: number): number {
     this.freeAtUs = atUs;
+    this.word.occupy(atUs);
     return atUs;
   }
 
   /**
    * An atomic read-modify-write sequence of `lines` operations on a line every core shares (an
-   * rwsem's count, say): free while this core still owns the line, `lines` transfers when another
-   * core took it since. Returns when it is done.
+   * rwsem's count, a refcount): free while this core still owns the line, `lines` transfers when
+   * another core took it since. Returns when it is done.
    */
-  line(id: number, atUs: number, lines: number, lineUs: number): number {
+  line(id: number, atUs: number, lines: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    const occupancy = this.lastHolder === id ? 0 : lines * lineUs;
-    this.lastHolder = id;
+    const occupancy = lines * this.word.acquireUs(id, atUs, p);
     this.freeAtUs = start + occupancy;
+    if (occupancy > 0) this.word.occupy(this.freeAtUs);
     return this.freeAtUs;
   }
 
   /** One critical section of `holdUs`: when it ends. */
-  take(id: number, atUs: number, holdUs: number, lineUs: number): number {
-    return this.end(this.start(id, atUs, lineUs) + holdUs);
+  take(id: number, atUs: number, holdUs: number, p: LineCostParams): number {
+    return this.end(this.start(id, atUs, p) + holdUs);
   }
 }
 

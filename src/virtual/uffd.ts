@@ -58,7 +58,7 @@ export function uffdOfHandler(sim: VirtualSim, t: Thread): Uffd {
  */
 export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: number): number {
   const uq = uffdOf(sim, page), c = sim.c, s = sim.vcpus[v]!;
-  const tPend = uq.pend.take(v, atUs, c.wqOpUs, c.lineUs);
+  const tPend = uq.pend.take(v, atUs, c.wqOpUs, c);
   s.entry = ENTRY_PENDING;
   uq.pending.push(v);
   uq.pendingCount++;
@@ -67,7 +67,7 @@ export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: num
   w.push(v);
   // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader in poll() and wakes each.
   const readers = uq.polling.size;
-  const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(readers), c.lineUs);
+  const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(readers), c);
   for (const h of uq.polling) sim.wakeAt(sim.threads[h]!, tFd);
   uq.polling.clear();
   return tFd;
@@ -85,8 +85,8 @@ export function pollSleep(sim: VirtualSim, t: Thread): void {
  */
 export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, number] {
   const uq = uffdOfHandler(sim, t), c = sim.c;
-  const fdStart = uq.fd.start(t.id, atUs, c.lineUs);
-  const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c.lineUs);
+  const fdStart = uq.fd.start(t.id, atUs, c);
+  const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c);
   const tEnd = uq.fd.end(tPend);
   let got = -1;
   while (uq.pendingHead < uq.pending.length) {
@@ -123,7 +123,7 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
   each((w) => { for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++; });
   uq.wakeWalks++;
   uq.wakeWalkEntries += entries;
-  const tEnd = uq.pend.take(id, atUs, c.wqOpUs + entries * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c.lineUs);
+  const tEnd = uq.pend.take(id, atUs, c.wqOpUs + entries * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c);
   each((w, page) => {
     uq.byPage.delete(page);
     for (const v of w) {

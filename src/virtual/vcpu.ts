@@ -131,7 +131,7 @@ export function vcpuTouch(sim: VirtualSim, t: Thread): void {
 export function vcpuGup(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   let at = sim.now;
-  for (let k = 1; k < c.mmapLocksPerUffdFault; k++) at = sim.mm.line(t.id, at, c.mmapLockLines, c.lineUs);
+  for (let k = 1; k < c.mmapLocksPerUffdFault; k++) at = sim.mm.line(t.id, at, c.mmapLockLines, c);
   if (sim.state[t.page] === PAGE_PRESENT) { sim.schedule(at, t, Ph.VRetry); return; } // userfaultfd_must_wait: no
   sim.schedule(enqueueFault(sim, t.id, t.page, at), t, Ph.VSleep);
 }
@@ -145,8 +145,8 @@ export function vcpuSleep(sim: VirtualSim, t: Thread): void {
 /** uffd: the fault retried from the top: the GUP under mmap_lock finds the page, KVM maps it. */
 export function vcpuRetry(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const at = sim.mm.line(t.id, sim.now, c.mmapLockLines, c.lineUs);
-  sim.schedule(sim.mmu.line(t.id, at, c.mmuLockLines, c.lineUs), t, Ph.VResume);
+  const at = sim.mm.line(t.id, sim.now, c.mmapLockLines, c);
+  sim.schedule(sim.mmu.line(t.id, at, c.mmuLockLines, c), t, Ph.VResume);
 }
 
 /** exit mode: KVM_RUN returned with the exit; resolve it here, or post it to the page fetcher. */
@@ -209,7 +209,7 @@ export function waitOnPage(sim: VirtualSim, t: Thread, page: number, resume: num
 /** exit mode: KVM_RUN entered again; the fault retried maps the page under mmu_lock. */
 export function vcpuReenter(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  sim.schedule(sim.mmu.line(t.id, sim.now + c.reentryUs, c.mmuLockLines, c.lineUs), t, Ph.VResume);
+  sim.schedule(sim.mmu.line(t.id, sim.now + c.reentryUs, c.mmuLockLines, c), t, Ph.VResume);
 }
 
 export function vcpuResume(sim: VirtualSim, t: Thread): void {
