@@ -191,9 +191,16 @@ export class Kernel {
     return false;
   }
 
-  /** What the waker pays to wake `n` sleeping threads in one walk (try_to_wake_up each). */
+  /**
+   * What the waker pays to wake `n` sleeping threads in one walk (try_to_wake_up each). A sleeper
+   * that lands on an idle core costs a kick of that core (ttwuUs, the IPI included), one for each
+   * idle core it takes; sleepers beyond the idle cores queue on busy ones (ttwuNextUs each, as
+   * measured with every sleeper on one CPU). The first always pays ttwuUs.
+   */
   ttwuCostUs(n: number): number {
-    return n > 0 ? this.c.ttwuUs + (n - 1) * this.c.ttwuNextUs : 0;
+    if (n <= 0) return 0;
+    const kicked = Math.min(n, Math.max(1, this.freeCores));
+    return kicked * this.c.ttwuUs + (n - kicked) * this.c.ttwuNextUs;
   }
 
   /** A woken thread runs again at its resume phase once it has a core. */
