@@ -42,8 +42,11 @@ export function renderPublished(b: PublishedBody): string {
   out.push(mdTable(['fault path', 'p50 us', 'p99 us', 'link use', 'migration ms', 'verified'], b.link.map((l) => [
     l.column, fmtInt(l.p50Us), fmtInt(l.p99Us), l.linkUtilisation === null ? '-' : `${Math.round(l.linkUtilisation * 100)}%`, fmtInt(l.migrationMs), String(l.verified)]), true), '');
   if (b.sensitivity.length) {
-    out.push('#### Sensitivity (large-host profile): each cost x0.5 and x2, where one uffd peaks and how far it falls', '');
-    out.push(mdTable(['cost', 'x', 'value us', 'peak vCPUs', 'fall to 256'], b.sensitivity.map((s) => [s.cost, String(s.factor), s.factor === 1 ? '-' : s.value.toFixed(4), String(s.peakVcpus), `${s.fall}x`]), true), '');
+    out.push(`#### Sensitivity (large-host profile, ${b.mibPerVcpu} MiB per vCPU as the table): each cost x0.5 and x2, where one uffd peaks and how far it falls`, '');
+    const yn = (v: boolean | undefined) => (v === undefined ? '-' : v ? 'met' : 'not met');
+    out.push(mdTable(['cost', 'x', 'value', 'peak vCPUs', 'fall to 256', 'peak 2..8', 'fall >= 4x'], b.sensitivity.map((s) => [s.cost, String(s.factor), s.factor === 1 ? '-' : s.value.toFixed(4), String(s.peakVcpus), `${s.fall}x`, yn(s.peakTargetHolds), yn(s.fallTargetHolds)]), true), '');
+    const all = (f: (s: (typeof b.sensitivity)[number]) => boolean | undefined) => b.sensitivity.every((s) => f(s) === true);
+    out.push(`Across these settings: the peak target ${all((s) => s.peakTargetHolds) ? 'holds at every one' : 'does not hold at every one'}; the fall target ${all((s) => s.fallTargetHolds) ? 'holds at every one' : 'does not hold at every one'}.`, '');
   }
   out.push(`Engine speed: ${fmtInt(b.speed.exits256FaultsPerHostSec)} simulated faults per host second on the 256-vCPU exits row; ` +
     `a default 256-vCPU 1 GiB virtual run took ${fmtInt(b.speed.default256Ms)} ms (verified ${b.speed.default256Verified}).`);

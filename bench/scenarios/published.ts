@@ -13,7 +13,8 @@
  *   cross     this host's real kernel (native/uffd_paging.c, run now): 1 and 2 threads, 1 and 2
  *             readers, against the virtual engine's prediction from this host's costs measured now.
  *   link      64 vCPUs, zipf, 256 MiB, 10 Gbit/s, large host: exits vs one uffd, p50/p99, link use.
- *   sensitivity (published-sensitivity.ts) each cost of the large host x0.5 and x2: the uffd peak and fall.
+ *   sensitivity (published-sensitivity.ts) each cost of the large host x0.5 and x2, at the table's own
+ *             size: the uffd peak and fall, and whether the shape targets hold at each setting.
  *   speed     simulated faults per host second on the 256-vCPU exits row; a default 256-vCPU 1 GiB run.
  */
 import { realpathSync } from 'node:fs';
@@ -192,7 +193,7 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const cross = po.noCrossCheck ? [] : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
-  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), o.quick ? 1 : 1, rows, o.seed, o.quick);
+  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), mib, rows, o.seed, o.quick);
   const body: PublishedBody = {
     mibPerVcpu: mib, cores, profiles, cross, link, sensitivity, speed: po.noExtras ? { exits256FaultsPerHostSec: 0, default256Ms: 0, default256Verified: true } : await speed(cores),
   };

@@ -33,9 +33,12 @@ export function transferUs(p: LineCostParams, k: number): number {
 export class CacheLine {
   /** the thread that wrote it last (-1: nobody yet, the line is in memory) */
   owner = -1;
-  /** bit per thread: has a valid copy (the owner included) */
+  /** bit per thread: has a valid copy (the owner included); stale while `exclusive` */
   private sharers: Uint32Array;
   private sharerCount = 0;
+  /** only the owner holds the line (its last write invalidated the rest): the bitset is not kept up
+   *  to date then, so a lock word taken over and over costs no bitset clearing */
+  private exclusive = false;
   /** When each transfer still in flight or queued on this line completes (a ring, ascending). */
   private ends: Float64Array;
   private head = 0;
@@ -54,6 +57,7 @@ export class CacheLine {
   }
 
   private has(id: number): boolean {
+    if (this.exclusive) return id === this.owner;
     const w = id >>> 5;
     return w < this.sharers.length && (this.sharers[w]! & (1 << (id & 31))) !== 0;
   }
@@ -65,9 +69,17 @@ export class CacheLine {
   }
 
   private invalidateOthers(id: number): void {
+    this.owner = id;
+    this.exclusive = true;
+  }
+
+  /** Leaves exclusive state: the bitset holds the owner alone again. */
+  private share(): void {
+    if (!this.exclusive) return;
+    this.exclusive = false;
     this.sharers.fill(0);
     this.sharerCount = 0;
-    this.add(id);
+    if (this.owner >= 0) this.add(this.owner);
   }
 
   /**
@@ -75,7 +87,8 @@ export class CacheLine {
    * transfers queued before it that have not completed yet.
    */
   contenders(atUs: number): number {
-    while (this.size > 0 && this.ends[this.head]! <= atUs) { this.head = (this.head + 1) % this.ends.length; this.size--; }
+    const mask = this.ends.length - 1; // a power of two
+    while (this.size > 0 && this.ends[this.head]! <= atUs) { this.head = (this.head + 1) & mask; this.size--; }
     return this.size;
   }
 
@@ -87,7 +100,7 @@ export class CacheLine {
       this.ends = b;
       this.head = 0;
     }
-    this.ends[(this.head + this.size) % this.ends.length] = endUs;
+    this.ends[(this.head + this.size) & (this.ends.length - 1)] = endUs;
     this.size++;
     if (endUs > this.busyUntilUs) this.busyUntilUs = endUs;
   }
@@ -111,6 +124,7 @@ export class CacheLine {
     const cost = this.costOf(p, atUs);
     const done = Math.max(atUs, this.busyUntilUs) + cost;
     this.occupy(done);
+    this.share();
     this.add(id);
     return done;
   }
@@ -120,11 +134,10 @@ export class CacheLine {
    * is already the line's only holder, else one transfer after the earlier ones. Returns when done.
    */
   write(id: number, atUs: number, p: LineCostParams): number {
-    if (this.owner === id && this.sharerCount === 1 && this.has(id)) { this.hits++; return atUs; }
+    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) { this.hits++; return atUs; }
     const cost = this.costOf(p, atUs);
     const done = Math.max(atUs, this.busyUntilUs) + cost;
     this.occupy(done);
-    this.owner = id;
     this.invalidateOthers(id);
     return done;
   }
@@ -136,9 +149,8 @@ export class CacheLine {
    * it lets go.
    */
   acquireUs(id: number, atUs: number, p: LineCostParams): number {
-    if (this.owner === id && this.sharerCount === 1) { this.hits++; return 0; }
+    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) { this.hits++; return 0; }
     const cost = this.costOf(p, atUs);
-    this.owner = id;
     this.invalidateOthers(id);
     return cost;
   }

@@ -90,11 +90,19 @@ export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: num
   w.push(v);
   // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader registered there (pollwake
   // writes each entry's `triggered`: a remote line) and try_to_wake_up wakes those still asleep.
-  const readers = uq.polling.size;
+  // (index loops over the uffd's readers: no iterator per fault)
+  const readers = uq.polling.size, hs = uq.handlers;
   let sleepers = 0;
-  for (const h of uq.polling) if (sim.threads[h]!.state === SLEEP) sleepers++;
+  if (readers > 0) for (let i = 0; i < hs.length; i++) if (uq.polling.has(hs[i]!) && sim.threads[hs[i]!]!.state === SLEEP) sleepers++;
   const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c);
-  for (const h of uq.polling) { uq.pollWoken.add(h); sim.wakeAt(sim.threads[h]!, tFd); }
+  if (readers > 0) {
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      if (!uq.polling.has(h)) continue;
+      uq.pollWoken.add(h);
+      sim.wakeAt(sim.threads[h]!, tFd);
+    }
+  }
   return tFd;
 }
 
