@@ -64,7 +64,7 @@ export function deriveLargeHost(host, src = 'src/virtual/profiles/this-host.json
   const sources = {
     cores: 'the published series ran on a 256-core x86 host; modelled as 2 sockets of 64 cores, 2 threads each',
     lineUs: `public: a cross-socket core-to-core cache-line transfer, about 0.1-0.2 us on two-socket servers (Chips and Cheese 2023; AnandTech core-to-core tests); ${CROSS_SOCKET_LINE_US} us, the middle`,
-    lineGrowth: `public: ${LINE_GROWTH}, the middle of [0, 1]: 1 is the linear directory model of Boyd-Wickizer et al. 2012, 0 a flat fabric; David et al. SOSP 2013 (fig. 4) measure contended atomics slowing with threads on multi-socket hosts. Not measurable on this 2-vCPU host`,
+    lineGrowth: `public: ${LINE_GROWTH}, the middle of [0, 1]: 1 is the linear directory model of Boyd-Wickizer et al. 2012, 0 a flat fabric; David et al. SOSP 2013 (fig. 4) measure contended atomics slowing with threads on multi-socket hosts. It applies to the cores spinning on a line: for a qspinlock word the head waiter (at most 2 requesters), for atomic counters none (src/virtual/kernel.ts LOCK_WORD_REQUESTERS). Not measurable on this 2-vCPU host`,
     walkWarmUs: 'this host\'s measured value: an entry in the walker\'s cache is a core-local read on any host',
     walkPerWaiterUs: 'rule: a warm entry (walkWarmUs) plus one line transfer (lineUs), as on this host: the entry lives on its faulting thread\'s stack and was written there since',
     ttwuUs: `${wakeRule}; the waker's no-IPI cost is this host's ttwuNextUs (${h.ttwuNextUs} us: a further sleeper on the already-kicked CPU)`,

@@ -69,4 +69,17 @@ describe('transfer cost grows with contenders', () => {
     expect(s.take(1, 20, 4, GROWING)).toBe(24); // still its own: no transfer
     expect(s.take(0, 100, 4, GROWING)).toBe(105); // nobody queued any more: the base
   });
+  it('a queued spinlock\'s word has at most 2 requesters (the head waiter spins on it, the rest on their MCS nodes)', () => {
+    const s = new Serial('fd_wqh');
+    let end = 0;
+    for (let i = 0; i < 6; i++) end = s.take(i, 0, 4, GROWING);
+    // 1 + 4, then five hand-overs each at the k = 2 price (1.5), never more: 5 + 5 x 5.5
+    expect(end).toBe(5 + 5 * 5.5);
+  });
+  it('an atomic counter has no spinning readers: a transfer costs the base however many queue', () => {
+    const s = new Serial('mm_users');
+    let end = 0;
+    for (let i = 0; i < 6; i++) end = s.line(i, 0, 2, GROWING);
+    expect(end).toBe(6 * 2);
+  });
 });

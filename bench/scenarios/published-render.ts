@@ -1,6 +1,6 @@
 /** The published bench's tables, rendered from its JSON body (bench/results/published.json). */
 import { fmtInt, fmtRatio, mdTable } from '../common.js';
-import { USERFAULT, type ProfileRun, type PublishedBody, type UserfaultColumn } from './published.js';
+import { USERFAULT, type ProfileRun, type PublishedBody, type UserfaultColumn, type VirtualCell } from './published.js';
 
 const k = (x: number) => (x / 1000).toFixed(x >= 100_000 ? 0 : 1);
 
@@ -21,6 +21,17 @@ function userfaultTable(p: ProfileRun): string {
   ]));
 }
 
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/** Per row: what bounds it (src/virtual/line-report.ts). */
+function breakdownTable(p: ProfileRun): string {
+  const rows: VirtualCell[] = [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))];
+  return mdTable(['vCPUs', 'column', 'bound', 'busiest line', 'busy', 'peak requesters', 'walk entries / fault', 'cold', 'empty reads / fault', 'regime'], rows.map((c) => {
+    const b = c.breakdown;
+    return [String(c.vcpus), c.column, b.bound, b.busiest.line, pct(b.busiest.busyShare), String(b.busiest.peakContenders), b.walkEntriesPerFault.toFixed(1), pct(b.coldEntryShare), b.emptyReadsPerFault.toFixed(2), b.regime ?? '-'];
+  }));
+}
+
 export function renderPublished(b: PublishedBody): string {
   const out: string[] = [];
   out.push(`### Published tables vs the virtual engine (${b.cores} modelled cores, ${b.mibPerVcpu} MiB per vCPU)`, '');
@@ -32,7 +43,10 @@ export function renderPublished(b: PublishedBody): string {
     out.push(`Shape: one uffd peaks at ${t.uffdPeakVcpus} vCPUs and falls ${t.uffdFallFromPeak.toFixed(1)}x by 256; exits rise ${t.exitsRise.toFixed(1)}x; ` +
       `exits within 2x of published on ${t.exitsWithin2x.filter(Boolean).length}/${t.exitsWithin2x.length} rows; exit/uffd within 2x on ${t.ratioWithin2x.filter(Boolean).length}/${t.ratioWithin2x.length} rows.`);
     for (const [name, ok] of Object.entries(t.met)) out.push(`- ${ok ? 'met' : 'NOT met'}: ${name}`);
+    const last = p.series[p.series.length - 1];
+    if (last) out.push(`- regime of one uffd at ${last.vcpus} vCPUs: ${last.uffd.breakdown.regime ?? '-'} (${last.uffd.breakdown.walkEntriesPerFault.toFixed(1)} walk entries and ${last.uffd.breakdown.emptyReadsPerFault.toFixed(2)} empty reads per fault)`);
     out.push('');
+    out.push(`Per row: serial-bound when one line is busy >= 80% of the guest's time, else latency-bound (series rows first, then the userfault cells):`, '', breakdownTable(p), '');
   }
   out.push('#### Cross-check against this host\'s kernel (native/uffd_paging.c; predicted from this host\'s costs measured in the same run)', '');
   out.push(mdTable(['run', 'measured pages/s', 'predicted', 'error'], b.cross.map((c) => [

@@ -21,7 +21,8 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
-import { runVirtual } from '../../src/virtual/engine.js';
+import { runVirtual, runVirtualWithSim } from '../../src/virtual/engine.js';
+import { runBreakdown, type RunBreakdown } from '../../src/virtual/line-report.js';
 import { measureKernelCosts } from '../../src/virtual/calibrate.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
@@ -58,7 +59,7 @@ export interface PublishedOptions extends BenchOptions {
   noExtras?: boolean;
 }
 
-export interface VirtualCell { vcpus: number; column: string; pagesPerSec: number; perVcpuPagesPerSec: number; faults: number; wallMs: number; faultsPerHostSec: number; verified: boolean }
+export interface VirtualCell { vcpus: number; column: string; pagesPerSec: number; perVcpuPagesPerSec: number; faults: number; wallMs: number; faultsPerHostSec: number; verified: boolean; breakdown: RunBreakdown }
 export interface SeriesRow { vcpus: number; uffd: VirtualCell; exits: VirtualCell; publishedUffdK: number; publishedExitsK: number }
 export interface UserfaultRow { vcpus: number; cells: Record<UserfaultColumn, VirtualCell>; published: Record<UserfaultColumn, number> }
 export interface Targets { uffdPeakVcpus: number; uffdFallFromPeak: number; exitsRise: number; exitsWithin2x: boolean[]; ratioWithin2x: boolean[]; met: Record<string, boolean> }
@@ -78,10 +79,11 @@ function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'miss
 }
 
 function cell(column: string, o: ResolvedOptions, costs: CostModel): VirtualCell {
-  const r = runVirtual(o, costs);
+  const [r, sim] = runVirtualWithSim(o, costs);
   return {
     vcpus: o.vcpus, column, pagesPerSec: Math.round(r.faults / (r.guestMs / 1000)), perVcpuPagesPerSec: r.perVcpuPagesPerSec, faults: r.faults,
     wallMs: r.wallMs, faultsPerHostSec: Math.round((r.faults / Math.max(1, r.wallMs)) * 1000), verified: r.verified,
+    breakdown: runBreakdown(sim, r.guestMs * 1000, r.faults),
   };
 }
 
@@ -127,7 +129,19 @@ function targets(series: SeriesRow[], userfault: UserfaultRow[]): Targets {
       'one uffd falls >= 4x from its peak by 256': last.vcpus === 256 && fall >= 4,
       'exits within 2x of published at every row': exitsWithin2x.every(Boolean),
       'exit/uffd within 2x of published on >= 14 of 18 rows': ratioWithin2x.filter(Boolean).length >= 14,
+      ...userfaultTargets(userfault),
     },
+  };
+}
+
+/** The userfault-table targets of issue #20: the sign at 64 vCPUs, the fall of one uffd per vCPU. */
+function userfaultTargets(userfault: UserfaultRow[]): Record<string, boolean> {
+  const at = (v: number) => userfault.find((u) => u.vcpus === v);
+  const u64 = at(64), u2 = at(2);
+  if (!u64 || !u2) return {};
+  return {
+    'at 64 vCPUs one reader beats N readers per vCPU': u64.cells['uffd-1'].perVcpuPagesPerSec > u64.cells['uffd-n'].perVcpuPagesPerSec,
+    'one uffd per vCPU falls >= 5x from 2 to 64 vCPUs': u2.cells['uffd-pervcpu'].perVcpuPagesPerSec >= 5 * u64.cells['uffd-pervcpu'].perVcpuPagesPerSec,
   };
 }
 

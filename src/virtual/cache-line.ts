@@ -106,8 +106,8 @@ export class CacheLine {
   }
 
   /** The transfer cost a request by `id` at `atUs` would pay (0: a hit), without taking the line. */
-  private costOf(p: LineCostParams, atUs: number): number {
-    const k = this.contenders(atUs) + 1;
+  private costOf(p: LineCostParams, atUs: number, maxRequesters = Infinity): number {
+    const k = Math.min(maxRequesters, this.contenders(atUs) + 1);
     if (k > this.peakContenders) this.peakContenders = k;
     this.transfers++;
     const cost = transferUs(p, k);
@@ -145,12 +145,13 @@ export class CacheLine {
   /**
    * A lock word taken by `id` at `atUs` whose hand-over the caller orders (src/virtual/kernel.ts
    * Serial): the transfer it pays on taking the word (0 when it holds the line already), with the
-   * requests still queued on the word counted as contenders. The caller occupy()s the line until
-   * it lets go.
+   * requests still queued on the word counted as contenders, at most `maxRequesters` of them (how
+   * many cores can be asking for the word at once, by the primitive). The caller occupy()s the
+   * line until it lets go.
    */
-  acquireUs(id: number, atUs: number, p: LineCostParams): number {
+  acquireUs(id: number, atUs: number, p: LineCostParams, maxRequesters = Infinity): number {
     if (this.owner === id && (this.exclusive || this.sharerCount === 1)) { this.hits++; return 0; }
-    const cost = this.costOf(p, atUs);
+    const cost = this.costOf(p, atUs, maxRequesters);
     this.invalidateOthers(id);
     return cost;
   }

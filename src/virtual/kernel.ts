@@ -17,6 +17,17 @@ export const BUSY = 0, SPIN = 1, SLEEP = 2, WAKING = 3, DONE = 4;
 export const PH_WOKEN = 0, PH_SPIN_END = 1;
 
 /**
+ * How many cores ask for a line at once, by primitive. A queued spinlock (qspinlock, Linux >= 4.2)
+ * has only its head waiter spin on the lock word; the others spin on their own MCS node, so the
+ * word has at most the releasing core and the head asking for it: 2. The ticket locks of
+ * Boyd-Wickizer et al. had every waiter re-read the word (their linear growth); qspinlock was made
+ * to avoid that. An atomic read-modify-write (a refcount, an rwsem or rwlock count) has no
+ * spinning reader: each waiting core has one request outstanding, served in turn, and the queue
+ * itself is the serialisation modelled here, so a transfer costs the base: 1.
+ */
+export const LOCK_WORD_REQUESTERS = 2, ATOMIC_REQUESTERS = 1;
+
+/**
  * A FIFO spinlock, or an mm-wide cache line that atomics serialise on. Queued spinlocks hand over in
  * arrival order and waiters spin on their own core, so a waiter's cost is only time: a critical
  * section is placed at max(now, when the lock frees up), and taking a word another core wrote last
@@ -30,6 +41,9 @@ export class Serial {
   acquires = 0;
   contended = 0;
   waitUs = 0;
+  /** time the lock was held or the line busy with transfers: the serial time it imposes */
+  heldUs = 0;
+  private startedUs = 0;
   constructor(readonly name: string) { this.word = new CacheLine(name); }
 
   /** When thread `id`, asking at `atUs`, gets it (the word's transfer included). Holds it until end(). */
@@ -37,12 +51,15 @@ export class Serial {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    start += this.word.acquireUs(id, atUs, p);
+    const transfer = this.word.acquireUs(id, atUs, p, LOCK_WORD_REQUESTERS);
+    this.startedUs = start;
+    start += transfer;
     this.freeAtUs = Infinity; // held until end()
     return start;
   }
 
   end(atUs: number): number {
+    this.heldUs += atUs - this.startedUs;
     this.freeAtUs = atUs;
     this.word.occupy(atUs);
     return atUs;
@@ -57,7 +74,8 @@ export class Serial {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    const occupancy = lines * this.word.acquireUs(id, atUs, p);
+    const occupancy = lines * this.word.acquireUs(id, atUs, p, ATOMIC_REQUESTERS);
+    this.heldUs += occupancy;
     this.freeAtUs = start + occupancy;
     if (occupancy > 0) this.word.occupy(this.freeAtUs);
     return this.freeAtUs;
