@@ -4,19 +4,23 @@
  * charges exactly these and nothing else; the paths differ only by which mechanisms they go through
  * (README "The kernel, modelled from its own mechanism"):
  *
- *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), fault_pending_wqh.lock
- *            [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per polling reader: walkPerWaiterUs + ttwu],
- *            sleep ─▶ reader: wakeupUs, poll() [syscallUs + pollUs, fd_wqh.lock twice], read()
- *            [syscallUs + readUs, fd_wqh.lock ⊃ fault_pending_wqh.lock: take the oldest, refile]
- *            (an empty read takes both locks too) ─▶ UFFDIO_COPY | CONTINUE [mmap_lock, copy],
- *            wake [fault_pending_wqh.lock: walkPerWaiterUs per queued entry + ttwu per match]
- *            ─▶ vCPU: wakeupUs, retry [mmap_lock, mmu_lock], resume
- *   exit     vCPU: faultUs + exitUs, then (resolver 'vcpu') the copy itself [mmap_lock, copy],
+ *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), ctx refcount,
+ *            fault_pending_wqh.lock [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per registered
+ *            reader: walkPerWaiterUs, + ttwu per sleeping one], sleep ─▶ reader: wakeupUs, poll()
+ *            [syscallUs + pollUs, f_count, fd_wqh.lock twice], read() [syscallUs + readUs, f_count,
+ *            fd_wqh.lock ⊃ fault_pending_wqh.lock: take the oldest, refile] (an empty read takes
+ *            both locks too) ─▶ UFFDIO_COPY | CONTINUE [f_count, mm_users, VMA lock,
+ *            map_changing_lock, copy], wake [fault_pending_wqh.lock: walkPerWaiterUs per cold queued
+ *            entry, walkWarmUs per warm one, + ttwu per match] ─▶ vCPU: wakeupUs, retry [ctx put,
+ *            mmap_lock, mmu_lock], resume
+ *   exit     vCPU: faultUs + exitUs, then (resolver 'vcpu') the continue itself [the shared
+ *            uffd's f_count, mm_users, VMA lock, map_changing_lock, copy],
  *            reentryUs, stage-2 map [mmu_lock]; or (resolver 'fetcher') post the record to the
  *            page fetcher (postUs / receiveUs) and sleep until it installed the page
  *
- * A lock here is a FIFO spinlock or an mm-wide cache line: waiters keep their core; taking it when
- * another core held it last costs a line transfer (lineUs). Every step runs on a core: `cores` are
+ * A lock here is a FIFO spinlock or an mm-wide cache line (src/virtual/cache-line.ts): waiters keep
+ * their core; taking it when another core held it last costs a line transfer (lineUs, growing by
+ * lineGrowth per further core spinning on it; docs/kernel-model.md). Every step runs on a core: `cores` are
  * shared by vCPUs and destination service threads, FIFO when none is free. The network is the Link
  * of src/model/link.ts, configured by the run's options.
  */
