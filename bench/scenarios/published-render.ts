@@ -50,7 +50,7 @@ export function renderPublished(b: PublishedBody): string {
   }
   out.push('#### Cross-check against this host\'s kernel (native/uffd_paging.c; predicted from this host\'s costs measured in the same run)', '');
   out.push(mdTable(['run', 'measured pages/s', 'predicted', 'error'], b.cross.map((c) => [
-    `${c.run}${c.fitted ? ' (sets wakeupUs)' : ''}`, c.measured === null ? `skipped: ${c.skipped}` : fmtInt(c.measured), fmtInt(c.predicted),
+    `${c.run}${c.fitted ? ' (sets wakeupUs: no wakelat here)' : ''}`, c.measured === null ? `skipped: ${c.skipped}` : fmtInt(c.measured), fmtInt(c.predicted),
     c.error === null ? '-' : `${c.error >= 0 ? '+' : ''}${Math.round(c.error * 100)}%`]), true), '');
   out.push('#### Over a link: 64 vCPUs, zipf, 256 MiB, 10 Gbit/s, linear, large-host profile', '');
   out.push(mdTable(['fault path', 'p50 us', 'p99 us', 'link use', 'migration ms', 'verified'], b.link.map((l) => [

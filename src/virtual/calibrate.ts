@@ -102,7 +102,12 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
   // The walk benchmark repeats its walk, so its entries stay in the walker's cache: that slope is a
   // warm entry. A cold one (written by its vCPU since) pays a line transfer on top.
   costs.walkPerWaiterUs = costs.walkWarmUs + costs.lineUs;
-  costs.wakeupUs = Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
+  // The woken side of a wake from its own micro-benchmark when there is one (wakelat: an eventfd
+  // ping-pong across the two CPUs is one whole wake; the waker's part is ttwuUs), so no end-to-end
+  // run sets it. Without it (an older binary, one CPU), the round trip's residual as before.
+  const wl = m.wakeLatency && !('skipped' in m.wakeLatency) ? m.wakeLatency : null;
+  costs.wakeupUs = wl ? Math.max(0, wl.otherCpuWakeNs / 1000 - costs.ttwuUs)
+    : Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
   const sources: Record<string, string> = {
     cores: "os.availableParallelism() of this host (runs with this profile use the running host's count; --cores overrides)",
     faultUs: 'kernel: a first-touch fault (native/uffd_paging.c) minus UFFDIO_COPY: the trap and the fault path without the allocate-and-fill',
@@ -120,7 +125,7 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
     lineGrowth: 'not measurable here: 2 vCPUs give at most 2 requesters per line (native/MECHANISMS.md); 0',
     ttwuUs: 'mechanisms: eventfd write waking 1 poller minus waking none (the waker pays the IPI too)',
     ttwuNextUs: 'mechanisms: eventfd write, slope per further poller woken',
-    wakeupUs: 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
+    wakeupUs: wl ? 'mechanisms: wakelat, one wake across the two CPUs (eventfd ping-pong) minus the waker\'s part (ttwuUs)' : 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
     copyUs: 'mechanisms: UFFDIO_COPY with DONTWAKE, 1 thread', copyPerCopierUs: 'mechanisms: UFFDIO_COPY, 2 threads at once minus 1',
     continueUs: 'mechanisms: UFFDIO_CONTINUE with DONTWAKE on shmem, 1 thread', continuePerCopierUs: 'mechanisms: UFFDIO_CONTINUE, 2 threads minus 1',
     zeropageUs: 'mechanisms: UFFDIO_ZEROPAGE with DONTWAKE, 1 thread', uffdWakeUs: 'mechanisms: UFFDIO_WAKE with no waiter minus the crossing',
@@ -175,7 +180,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
 }
 
 /** This host's kernel costs alone (no threaded runs): what the published bench's cross-check predicts with, measured in the same run. */
-export async function measureKernelCosts(quick = false): Promise<{ costs: CostModel; facts: Record<string, unknown> } | { skipped: string }> {
+export async function measureKernelCosts(quick = false): Promise<{ costs: CostModel; sources: Record<string, string>; facts: Record<string, unknown> } | { skipped: string }> {
   const micro: MicroFacts = {
     cacheLine: await cacheLineUs(), wakeupUs: await wakeupUs(), pageCopyUs: pageCopyUs(), port: messagePortUs(), uffdQueue: uffdQueueCosts(), syscallUs: syscallUs(),
   };
@@ -188,7 +193,7 @@ export async function measureKernelCosts(quick = false): Promise<{ costs: CostMo
   if (same.skipped || other.skipped) return { skipped: same.skipped ? same.reason : (other as { reason: string }).reason };
   const k = kernelCosts(availableParallelism(), mech as Exclude<Mech, { skipped: true }>, Math.min(same.firstTouchUsPerPage, other.firstTouchUsPerPage), other.faultLatencyUs.p50, micro);
   if (!k) return { skipped: 'a mechanism benchmark was skipped' };
-  return { costs: k[0], facts: { mechanisms: mech, same, other } };
+  return { costs: k[0], sources: k[1], facts: { mechanisms: mech, same, other } };
 }
 
 export async function calibrate(o: CalibrateOptions = {}): Promise<CostProfile> {
