@@ -10,6 +10,7 @@
  *   copy / zeropage / continue   UFFDIO_COPY / _ZEROPAGE / _CONTINUE with MODE_DONTWAKE, t at once
  *   mmapLock   mincore() on one page, an mm-wide mmap_read_lock, k threads at once
  *   cacheLine  atomic add on one shared line vs on private lines: the unit price of contention
+ *   wakeLatency  eventfd ping-pong on one CPU and across two: a wake without and with a cross-CPU IPI
  *
  * Each subcommand runs `runs` times and every number is the median over those runs (the C side
  * already takes medians over repetitions inside a run). Where a cost grows with contenders the
@@ -65,6 +66,8 @@ export interface MechanismCosts {
   mmapLock: { mincoreCpuNsByThreads: Sweep } | Skipped;
   /** ns per atomic add, 1 thread vs 2 on one shared line or on private lines. */
   cacheLine: { sharedLineNsPerAdd: Sweep; ownLineNsPerAdd: Sweep } | Skipped;
+  /** one wake (both sides: try_to_wake_up and the woken thread running), same CPU (no IPI) and across CPUs */
+  wakeLatency?: { sameCpuWakeNs: number; otherCpuWakeNs: number; eventfdPairNs: number } | Skipped;
 }
 
 export interface MechanismOptions {
@@ -213,6 +216,8 @@ export function measureMechanisms(opts: MechanismOptions = {}): MechanismCosts |
       mmapLock: assemble<{ mincoreCpuNsByThreads: Sweep }>('mmaplock', run('mmaplock', k), { mincoreCpuNsByThreads: 'mincoreCpuNsPerCall' }),
       cacheLine: assemble<{ sharedLineNsPerAdd: Sweep; ownLineNsPerAdd: Sweep }>('cacheline', run('cacheline'),
         { sharedLineNsPerAdd: 'sharedLineNsPerAdd', ownLineNsPerAdd: 'ownLineNsPerAdd' }),
+      wakeLatency: assemble<{ sameCpuWakeNs: number; otherCpuWakeNs: number; eventfdPairNs: number }>('wakelat', run('wakelat'), {},
+        { sameCpuWakeNs: 'sameCpuWakeNs', otherCpuWakeNs: 'otherCpuWakeNs', eventfdPairNs: 'eventfdPairNs' }),
     };
     // The host facts come with every result; wake needs no userfaultfd, else ask cacheline once.
     const probe = Array.isArray(wakeRuns) ? wakeRuns : runBench(built.binary, ['cacheline', '--quick'], 1);

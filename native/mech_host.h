@@ -283,3 +283,67 @@ static void bench_cacheline(void) {
     print_points("ownLineNsPerAdd", k, own, 2);
 }
 
+
+/* ---- wakelat: how long a woken thread takes to run, with and without a cross-CPU IPI ----
+ * Two threads ping-pong through two eventfds (a blocking read() sleeps on the eventfd's wait queue
+ * and the peer's write() wakes it: try_to_wake_up on one side, the wake-up latency on the other).
+ * Pinned to ONE CPU, no IPI is needed: the woken thread runs when the waker blocks. Pinned to two,
+ * each wake kicks the other CPU (on a VM: an IPI, which is a VM exit). A half round trip minus the
+ * uncontended write+read pair is one wake, both sides of it. */
+static int g_ping[2], g_pong[2];
+static volatile int g_pp_rounds;
+static void *ponger_main(void *a) {
+    pin(*(int *)a);
+    uint64_t v;
+    for (int i = 0; i < g_pp_rounds; i++) {
+        if (read(g_ping[0], &v, sizeof v) != sizeof v) skip("eventfd read", errno);
+        v = 1;
+        if (write(g_pong[0], &v, sizeof v) != sizeof v) skip("eventfd write", errno);
+    }
+    return NULL;
+}
+static double pingpong_ns(int cpu_a, int cpu_b, int rounds) {
+    g_ping[0] = eventfd(0, 0); g_pong[0] = eventfd(0, 0);
+    if (g_ping[0] < 0 || g_pong[0] < 0) skip("eventfd", errno);
+    g_pp_rounds = rounds;
+    pthread_t th;
+    start_thread(&th, ponger_main, &cpu_b);
+    pin(cpu_a);
+    uint64_t v = 1, t0 = now_ns();
+    for (int i = 0; i < rounds; i++) {
+        v = 1;
+        if (write(g_ping[0], &v, sizeof v) != sizeof v) skip("eventfd write", errno);
+        if (read(g_pong[0], &v, sizeof v) != sizeof v) skip("eventfd read", errno);
+    }
+    double ns = (double)(now_ns() - t0) / rounds;
+    pthread_join(th, NULL);
+    close(g_ping[0]); close(g_pong[0]);
+    return ns;
+}
+static double eventfd_pair_ns(int rounds) {
+    int fd = eventfd(0, 0);
+    if (fd < 0) skip("eventfd", errno);
+    uint64_t v = 1, t0 = now_ns();
+    for (int i = 0; i < rounds; i++) {
+        v = 1;
+        if (write(fd, &v, sizeof v) != sizeof v || read(fd, &v, sizeof v) != sizeof v) skip("eventfd pair", errno);
+    }
+    double ns = (double)(now_ns() - t0) / rounds;
+    close(fd);
+    return ns;
+}
+static void bench_wakelat(void) {
+    if (g_ncpus < 2) skip("needs two allowed CPUs", 0);
+    int rounds = g_quick ? 500 : 3000, reps = g_quick ? 3 : 7;
+    double same[16], other[16], pair[16];
+    for (int r = 0; r < reps; r++) {
+        pin(g_cpus[0]);
+        pair[r] = eventfd_pair_ns(rounds);
+        same[r] = pingpong_ns(g_cpus[0], g_cpus[0], rounds);
+        other[r] = pingpong_ns(g_cpus[0], g_cpus[1], rounds);
+    }
+    double p = median(pair, reps), s = median(same, reps), o = median(other, reps);
+    print_head();
+    printf(",\"rounds\":%d,\"reps\":%d,\"eventfdPairNs\":%.1f,\"sameCpuRoundTripNs\":%.1f,\"otherCpuRoundTripNs\":%.1f"
+           ",\"sameCpuWakeNs\":%.1f,\"otherCpuWakeNs\":%.1f", rounds, reps, p, s, o, s / 2 - p, o / 2 - p);
+}

@@ -209,10 +209,10 @@ static void bench_fill(enum fill_op op, int tmax) {
 }
 
 int main(int argc, char **argv) {
-    static const char *names[] = {"wake", "walk", "emptyread", "copy", "zeropage", "continue", "mmaplock", "cacheline"};
-    static const int defaults[] = {16, 16, 4, 2, 2, 2, 16, 0};
+    static const char *names[] = {"wake", "walk", "emptyread", "copy", "zeropage", "continue", "mmaplock", "cacheline", "wakelat"};
+    static const int defaults[] = {16, 16, 4, 2, 2, 2, 16, 0, 0};
     int which = -1, n = -1;
-    for (int i = 0; argc > 1 && i < 8; i++) if (!strcmp(argv[1], names[i])) { which = i; g_bench = names[i]; }
+    for (int i = 0; argc > 1 && i < 9; i++) if (!strcmp(argv[1], names[i])) { which = i; g_bench = names[i]; }
     for (int i = 2; i < argc; i++) {
         char *end;
         if (!strcmp(argv[i], "--quick")) { g_quick = 1; continue; }
@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
         else n = (int)v;
     }
     if (which < 0) {
-        fprintf(stderr, "usage: uffd_mech wake|walk|emptyread|mmaplock [1..64] | copy|zeropage|continue [1..8] | cacheline  [--quick]\n");
+        fprintf(stderr, "usage: uffd_mech wake|walk|emptyread|mmaplock [1..64] | copy|zeropage|continue [1..8] | cacheline | wakelat  [--quick]\n");
         printf("{\"bench\":\"%s\",\"skipped\":true,\"reason\":\"bad arguments\"}\n", g_bench);
         return 2;
     }
@@ -239,6 +239,7 @@ int main(int argc, char **argv) {
     case 2: bench_emptyread(n); break;
     case 3: case 4: case 5: bench_fill(which == 3 ? OP_COPY : which == 4 ? OP_ZEROPAGE : OP_CONTINUE, n); break;
     case 6: bench_mmaplock(n); break;
+    case 8: bench_wakelat(); break;
     default: bench_cacheline();
     }
     printf("}\n");

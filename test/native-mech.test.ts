@@ -85,6 +85,12 @@ describe('measureMechanisms (quick run)', () => {
       expectSweep(l.sharedLineNsPerAdd, 1, 2);
       expectSweep(l.ownLineNsPerAdd, 1, 2);
     });
+    // wakelat: a wake on one CPU (no IPI) and across two, each a measured number
+    check(c.wakeLatency!, (w) => {
+      expect(w.eventfdPairNs).toBeGreaterThan(0);
+      expect(w.sameCpuWakeNs).toBeGreaterThan(0);
+      expect(Number.isFinite(w.otherCpuWakeNs)).toBe(true);
+    });
   });
 });
 

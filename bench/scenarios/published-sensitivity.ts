@@ -6,13 +6,15 @@
 import type { CostModel } from '../../src/virtual/costs.js';
 import { peakAndFall, runSeries } from './published.js';
 
-export interface SensitivityRow { cost: string; factor: number; value: number; peakVcpus: number; fall: number }
+export interface SensitivityRow { cost: string; factor: number; value: number; peakVcpus: number; fall: number; peakTargetHolds: boolean; fallTargetHolds: boolean }
 
 /** The costs that vary (counts and the core count stay). */
 const VARIED: Array<keyof CostModel> = [
-  'faultUs', 'syscallUs', 'readUs', 'wqOpUs', 'lineUs', 'walkPerWaiterUs', 'ttwuUs', 'ttwuNextUs', 'wakeupUs', 'continueUs', 'continuePerCopierUs',
+  'faultUs', 'syscallUs', 'readUs', 'wqOpUs', 'lineUs', 'lineGrowth', 'walkPerWaiterUs', 'walkWarmUs', 'ttwuUs', 'ttwuNextUs', 'wakeupUs', 'continueUs', 'continuePerCopierUs',
 ];
-const QUICK: Array<keyof CostModel> = ['lineUs', 'walkPerWaiterUs', 'ttwuUs', 'wakeupUs'];
+/** The uncertain ones first: the transfer cost and its growth (x0.5 / x2 spans their plausible ranges:
+ *  lineUs 0.075-0.3 us around the published 0.1-0.2; lineGrowth 0.25-1, up to the linear directory model). */
+const QUICK: Array<keyof CostModel> = ['lineUs', 'lineGrowth', 'walkPerWaiterUs', 'ttwuUs', 'wakeupUs'];
 
 export function runSensitivity(costs: CostModel, mib: number, rows: number[], seed: number, quick: boolean): SensitivityRow[] {
   const out: SensitivityRow[] = [];
@@ -29,6 +31,7 @@ export function runSensitivity(costs: CostModel, mib: number, rows: number[], se
   return out;
 }
 
-function peakVcpusFall(p: { peakVcpus: number; fall: number }): { peakVcpus: number; fall: number } {
-  return { peakVcpus: p.peakVcpus, fall: Math.round(p.fall * 10) / 10 };
+/** The shape targets of issue #20 at this setting: the peak at 2..8 vCPUs, a fall >= 4x by 256. */
+function peakVcpusFall(p: { peakVcpus: number; fall: number }): { peakVcpus: number; fall: number; peakTargetHolds: boolean; fallTargetHolds: boolean } {
+  return { peakVcpus: p.peakVcpus, fall: Math.round(p.fall * 10) / 10, peakTargetHolds: p.peakVcpus >= 2 && p.peakVcpus <= 8, fallTargetHolds: p.fall >= 4 };
 }

@@ -92,14 +92,22 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
   const costs: CostModel = {
     cores, faultUs, exitUs: syscallUs, reentryUs: syscallUs, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs,
     syscallUs, pollUs: 0, readUs, wqOpUs: ns(line.ownLineNsPerAdd, 2), lineUs: Math.max(0, ns(line.sharedLineNsPerAdd, 2) - ns(line.ownLineNsPerAdd, 2)),
-    walkPerWaiterUs: Math.max(0, walk.fit.slopeNsPerContender / 1000),
+    lineGrowth: 0, walkWarmUs: Math.max(0, walk.fit.slopeNsPerContender / 1000), walkPerWaiterUs: 0,
     ttwuUs: Math.max(0, ns(wake, 1) - ns(wake, 0)), ttwuNextUs: Math.max(0, wake.fit.slopeNsPerContender / 1000),
     wakeupUs: 0, copyUs, copyPerCopierUs: Math.max(0, ns(copy, 2) - copyUs), continueUs: ns(cont, 1), continuePerCopierUs: Math.max(0, ns(cont, 2) - ns(cont, 1)),
     zeropageUs: ns(zero, 1), uffdWakeUs: Math.max(0, ns(walk, 0) - syscallUs), memcpyUs: micro.pageCopyUs, ...COUNTS, accessUs: micro.cacheLine.uncontendedUs, spin: false,
   };
   // The round trip of one uffd fault (handler on the other core) is the modelled path with two
   // wake-ups in it (the reader's, the vCPU's): what remains, halved, is one wake-up's latency.
-  costs.wakeupUs = Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
+  // The walk benchmark repeats its walk, so its entries stay in the walker's cache: that slope is a
+  // warm entry. A cold one (written by its vCPU since) pays a line transfer on top.
+  costs.walkPerWaiterUs = costs.walkWarmUs + costs.lineUs;
+  // The woken side of a wake from its own micro-benchmark when there is one (wakelat: an eventfd
+  // ping-pong across the two CPUs is one whole wake; the waker's part is ttwuUs), so no end-to-end
+  // run sets it. Without it (an older binary, one CPU), the round trip's residual as before.
+  const wl = m.wakeLatency && !('skipped' in m.wakeLatency) ? m.wakeLatency : null;
+  costs.wakeupUs = wl ? Math.max(0, wl.otherCpuWakeNs / 1000 - costs.ttwuUs)
+    : Math.max(syscallUs, (roundTripUs - faultUs - 2 * syscallUs - readUs - copyUs - costs.ttwuUs) / 2);
   const sources: Record<string, string> = {
     cores: "os.availableParallelism() of this host (runs with this profile use the running host's count; --cores overrides)",
     faultUs: 'kernel: a first-touch fault (native/uffd_paging.c) minus UFFDIO_COPY: the trap and the fault path without the allocate-and-fill',
@@ -112,10 +120,12 @@ function kernelCosts(cores: number, m: Exclude<Mech, { skipped: true }>, firstTo
     readUs: 'mechanisms: an empty non-blocking read() minus the crossing (both locks, event_wqh)',
     wqOpUs: 'mechanisms: one atomic add on a line this core owns (a list operation inside a held spinlock)',
     lineUs: 'mechanisms: atomic add on one line shared by 2 threads minus on own lines (this VM: both cores of one socket)',
-    walkPerWaiterUs: 'mechanisms: UFFDIO_WAKE with nobody in range, slope per thread asleep in a fault on the same uffd',
+    walkWarmUs: 'mechanisms: UFFDIO_WAKE with nobody in range, slope per thread asleep in a fault on the same uffd (the walk repeats: warm entries)',
+    walkPerWaiterUs: 'rule: a warm entry (walkWarmUs) plus one line transfer (lineUs): the entry was written on its vCPU\'s core since',
+    lineGrowth: 'not measurable here: 2 vCPUs give at most 2 requesters per line (native/MECHANISMS.md); 0',
     ttwuUs: 'mechanisms: eventfd write waking 1 poller minus waking none (the waker pays the IPI too)',
     ttwuNextUs: 'mechanisms: eventfd write, slope per further poller woken',
-    wakeupUs: 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
+    wakeupUs: wl ? 'mechanisms: wakelat, one wake across the two CPUs (eventfd ping-pong) minus the waker\'s part (ttwuUs)' : 'kernel: (uffd round trip p50, handler on the other core - the modelled path) / 2',
     copyUs: 'mechanisms: UFFDIO_COPY with DONTWAKE, 1 thread', copyPerCopierUs: 'mechanisms: UFFDIO_COPY, 2 threads at once minus 1',
     continueUs: 'mechanisms: UFFDIO_CONTINUE with DONTWAKE on shmem, 1 thread', continuePerCopierUs: 'mechanisms: UFFDIO_CONTINUE, 2 threads minus 1',
     zeropageUs: 'mechanisms: UFFDIO_ZEROPAGE with DONTWAKE, 1 thread', uffdWakeUs: 'mechanisms: UFFDIO_WAKE with no waiter minus the crossing',
@@ -133,7 +143,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
   const uq = micro.uffdQueue, line = micro.cacheLine;
   const threads: CostModel = {
     cores, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: micro.port.postUs, receiveUs: micro.port.receiveUs, syscallUs: 0, pollUs: 0,
-    readUs: uq.readUs + 256 * uq.scanPerEntryUs, wqOpUs: uq.lockHoldUs + uq.enqueueUs, lineUs: line.contendedUs, walkPerWaiterUs: uq.wakePerEntryUs,
+    readUs: uq.readUs + 256 * uq.scanPerEntryUs, wqOpUs: uq.lockHoldUs + uq.enqueueUs, lineUs: line.contendedUs, lineGrowth: 0, walkPerWaiterUs: uq.wakePerEntryUs, walkWarmUs: uq.wakePerEntryUs,
     ttwuUs: 0, ttwuNextUs: 0, wakeupUs: micro.wakeupUs, copyUs: micro.pageCopyUs, copyPerCopierUs: 0, continueUs: micro.pageCopyUs, continuePerCopierUs: 0,
     zeropageUs: micro.pageCopyUs / 4, uffdWakeUs: 0, memcpyUs: micro.pageCopyUs, mmapLocksPerUffdFault: 1, mmapLockLines: 1, mmuLockLines: 0,
     accessUs: 1e6 / none.pagesPerSec, spin: true,
@@ -170,7 +180,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
 }
 
 /** This host's kernel costs alone (no threaded runs): what the published bench's cross-check predicts with, measured in the same run. */
-export async function measureKernelCosts(quick = false): Promise<{ costs: CostModel; facts: Record<string, unknown> } | { skipped: string }> {
+export async function measureKernelCosts(quick = false): Promise<{ costs: CostModel; sources: Record<string, string>; facts: Record<string, unknown> } | { skipped: string }> {
   const micro: MicroFacts = {
     cacheLine: await cacheLineUs(), wakeupUs: await wakeupUs(), pageCopyUs: pageCopyUs(), port: messagePortUs(), uffdQueue: uffdQueueCosts(), syscallUs: syscallUs(),
   };
@@ -183,7 +193,7 @@ export async function measureKernelCosts(quick = false): Promise<{ costs: CostMo
   if (same.skipped || other.skipped) return { skipped: same.skipped ? same.reason : (other as { reason: string }).reason };
   const k = kernelCosts(availableParallelism(), mech as Exclude<Mech, { skipped: true }>, Math.min(same.firstTouchUsPerPage, other.firstTouchUsPerPage), other.faultLatencyUs.p50, micro);
   if (!k) return { skipped: 'a mechanism benchmark was skipped' };
-  return { costs: k[0], facts: { mechanisms: mech, same, other } };
+  return { costs: k[0], sources: k[1], facts: { mechanisms: mech, same, other } };
 }
 
 export async function calibrate(o: CalibrateOptions = {}): Promise<CostProfile> {

@@ -4,19 +4,23 @@
  * charges exactly these and nothing else; the paths differ only by which mechanisms they go through
  * (docs/virtual-engine.md, "The kernel, modelled from its own mechanism"):
  *
- *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), fault_pending_wqh.lock
- *            [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per polling reader: walkPerWaiterUs + ttwu],
- *            sleep ─▶ reader: wakeupUs, poll() [syscallUs + pollUs, fd_wqh.lock twice], read()
- *            [syscallUs + readUs, fd_wqh.lock ⊃ fault_pending_wqh.lock: take the oldest, refile]
- *            (an empty read takes both locks too) ─▶ UFFDIO_COPY | CONTINUE [mmap_lock, copy],
- *            wake [fault_pending_wqh.lock: walkPerWaiterUs per queued entry + ttwu per match]
- *            ─▶ vCPU: wakeupUs, retry [mmap_lock, mmu_lock], resume
- *   exit     vCPU: faultUs + exitUs, then (resolver 'vcpu') the copy itself [mmap_lock, copy],
+ *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), ctx refcount,
+ *            fault_pending_wqh.lock [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per registered
+ *            reader: walkPerWaiterUs, + ttwu per sleeping one], sleep ─▶ reader: wakeupUs, poll()
+ *            [syscallUs + pollUs, f_count, fd_wqh.lock twice], read() [syscallUs + readUs, f_count,
+ *            fd_wqh.lock ⊃ fault_pending_wqh.lock: take the oldest, refile] (an empty read takes
+ *            both locks too) ─▶ UFFDIO_COPY | CONTINUE [f_count, mm_users, VMA lock,
+ *            map_changing_lock, copy], wake [fault_pending_wqh.lock: walkPerWaiterUs per cold queued
+ *            entry, walkWarmUs per warm one, + ttwu per match] ─▶ vCPU: wakeupUs, retry [ctx put,
+ *            mmap_lock, mmu_lock], resume
+ *   exit     vCPU: faultUs + exitUs, then (resolver 'vcpu') the continue itself [the shared
+ *            uffd's f_count, mm_users, VMA lock, map_changing_lock, copy],
  *            reentryUs, stage-2 map [mmu_lock]; or (resolver 'fetcher') post the record to the
  *            page fetcher (postUs / receiveUs) and sleep until it installed the page
  *
- * A lock here is a FIFO spinlock or an mm-wide cache line: waiters keep their core; taking it when
- * another core held it last costs a line transfer (lineUs). Every step runs on a core: `cores` are
+ * A lock here is a FIFO spinlock or an mm-wide cache line (src/virtual/cache-line.ts): waiters keep
+ * their core; taking it when another core held it last costs a line transfer (lineUs, growing by
+ * lineGrowth per further core spinning on it; docs/kernel-model.md). Every step runs on a core: `cores` are
  * shared by vCPUs and destination service threads, FIFO when none is free. The network is the Link
  * of src/model/link.ts, configured by the run's options.
  */
@@ -44,7 +48,9 @@ export const CostModelSchema = z.strictObject({
   readUs: us('uffd: read() beyond the crossing: building and copying out the 32-byte uffd_msg'),
   wqOpUs: us('uffd: one wait-queue list operation inside its spinlock (add, delete, refile)'),
   lineUs: us('a contended cache line moving to another core: taking a lock or an mm-wide line another core held last'),
-  walkPerWaiterUs: us('a wake walk visiting one queued entry, which lives on its faulting thread\'s stack (a remote line)'),
+  lineGrowth: z.number().min(0).max(16).describe('the fraction of lineUs each further core requesting a line at the same time adds to one transfer (src/virtual/cache-line.ts)'),
+  walkPerWaiterUs: us('a wake walk visiting one queued entry that is cold for the walker: it lives on its faulting thread\'s stack and was written since the walker last read it (a remote line)'),
+  walkWarmUs: us('a wake walk visiting one queued entry still in the walker\'s cache: it read it on its last walk and nobody wrote it since'),
   ttwuUs: us('try_to_wake_up as the waker pays it for the first thread it wakes in one walk (IPI included)'),
   ttwuNextUs: us('try_to_wake_up for each further thread woken in the same walk'),
   wakeupUs: us('a woken thread until it runs again (the wake-up latency, not paid by the waker)'),

@@ -222,3 +222,11 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** One run that also hands back the finished simulation, for reports on its kernel lines (bench/). */
+export function runVirtualWithSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel): [VirtualRunResult, VirtualSim] {
+  const wallStart = performance.now();
+  const sim = newSim(opts, costs, {});
+  run(sim);
+  return [finish(sim, performance.now() - wallStart), sim];
+}

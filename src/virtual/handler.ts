@@ -10,12 +10,13 @@ import { beginInstall, zeroFlag } from './installer.js';
 import type { Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
+import { fileRef } from './shared-lines.js';
 import { pollSleep, readMessage, uffdOfHandler } from './uffd.js';
 
-/** poll(): add itself to fd_wqh; with a message pending, remove itself and read; else sleep there. */
+/** poll(): fdget, add itself to fd_wqh; with a message pending, remove itself and read; else sleep there. */
 export function handlerPoll(sim: VirtualSim, t: Thread): void {
   const uq = uffdOfHandler(sim, t), c = sim.c;
-  const tAdd = uq.fd.take(t.id, sim.now + c.syscallUs, c.wqOpUs, c.lineUs);
+  const tAdd = uq.fd.take(t.id, fileRef(uq.lines, t.id, sim.now + c.syscallUs, c), c.wqOpUs, c);
   if (uq.pendingCount > 0) { pollReturn(sim, t, tAdd); return; }
   pollSleep(sim, t);
   sim.schedule(tAdd, t, Ph.HPollSleep);
@@ -24,11 +25,11 @@ export function handlerPoll(sim: VirtualSim, t: Thread): void {
 /** Asleep in poll() (the kernel: at once; the threaded engine's handlers spin first). */
 export function handlerPollSleep(sim: VirtualSim, t: Thread): void {
   const uq = uffdOfHandler(sim, t);
-  if (!uq.polling.has(t.id)) { pollReturn(sim, t, sim.now); return; } // woken before it slept
+  if (uq.pollWoken.has(t.id)) { pollReturn(sim, t, sim.now); return; } // triggered before it slept
   sim.park(t, sim.serviceSpinUs, Ph.HPollWoken);
 }
 
-/** Woken in poll(): take itself off fd_wqh, then read. */
+/** Woken in poll(): take itself off fd_wqh (poll_freewait; until now a wake_up_poll still walked it), then read. */
 export function handlerPollWoken(sim: VirtualSim, t: Thread): void {
   pollReturn(sim, t, sim.now);
 }
@@ -36,14 +37,15 @@ export function handlerPollWoken(sim: VirtualSim, t: Thread): void {
 function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
   const uq = uffdOfHandler(sim, t), c = sim.c;
   uq.polling.delete(t.id);
-  const tRemove = uq.fd.take(t.id, atUs, c.wqOpUs, c.lineUs);
+  uq.pollWoken.delete(t.id);
+  const tRemove = uq.fd.take(t.id, atUs, c.wqOpUs, c);
   sim.schedule(tRemove + c.pollUs, t, Ph.HRead);
 }
 
-/** read(): one message, or EAGAIN (an empty read: back to poll). */
+/** read(): fdget, then one message or EAGAIN (an empty read: back to poll). */
 export function handlerRead(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const [tEnd, v] = readMessage(sim, t, sim.now + c.syscallUs);
+  const [tEnd, v] = readMessage(sim, t, fileRef(uffdOfHandler(sim, t).lines, t.id, sim.now + c.syscallUs, c));
   if (v < 0) { sim.schedule(tEnd + c.readUs, t, Ph.HPoll); return; }
   t.page = sim.threads[v]!.page;
   t.flags = v; // the faulting vCPU, for the request

@@ -17,7 +17,8 @@ import { SLEEP, VCPU, type Thread } from './kernel.js';
 import { GARBAGE } from './oracle.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import { wakeWalk } from './uffd.js';
+import { fileRef, mfillLines } from './shared-lines.js';
+import { uffdOf, wakeWalk } from './uffd.js';
 
 /** Thread-local flag: this install published its page before the copy (the broken variant). */
 const EARLY = 64;
@@ -45,11 +46,19 @@ function ioctlUs(sim: VirtualSim, flags: number, others: number): number {
   return perPage(c.copyUs + others * c.copyPerCopierUs, o.pageSize);
 }
 
-/** The mmap_lock line, then the ioctl. */
+/**
+ * The ioctl's shared lines (the uffd file's f_count, mm_users, the VMA's lock, map_changing_lock:
+ * src/virtual/shared-lines.ts), then the fill itself. Exit mode fills through the one uffd of the
+ * guest's memory (demand_paging_test -a: UFFDIO_CONTINUE from the vCPU's own thread).
+ */
 export function installCopy(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   const precopy = (t.flags & PAGE_FLAG_PRECOPY) !== 0 && sim.precopy;
-  const at = precopy ? sim.now : sim.mm.line(t.id, sim.now + c.syscallUs, c.mmapLockLines, c.lineUs);
+  let at = sim.now;
+  if (!precopy) {
+    const u = sim.uffds.length ? uffdOf(sim, t.page).lines : sim.lines.exitUffd;
+    at = mfillLines(sim, u, t.id, fileRef(u, t.id, sim.now + c.syscallUs, c), c);
+  }
   const gapUs = sim.state[t.page] === PAGE_PRESENT ? 0 : sim.opts.unsafePublishBeforeCopyUs;
   if (gapUs > 0) { t.flags |= EARLY; publish(sim, t, true); } // the deliberate bug: visible before its bytes
   const cost = ioctlUs(sim, t.flags, sim.copiers);

@@ -6,6 +6,7 @@
  * (vcpu.ts, fetcher.ts, handler.ts, installer.ts, source.ts) run on it.
  */
 import type { CostModel } from './costs.js';
+import { CacheLine, type LineCostParams } from './cache-line.js';
 import { EventQueue } from './event-queue.js';
 
 // ---- thread kinds and states ----
@@ -16,54 +17,73 @@ export const BUSY = 0, SPIN = 1, SLEEP = 2, WAKING = 3, DONE = 4;
 export const PH_WOKEN = 0, PH_SPIN_END = 1;
 
 /**
+ * How many cores ask for a line at once, by primitive. A queued spinlock (qspinlock, Linux >= 4.2)
+ * has only its head waiter spin on the lock word; the others spin on their own MCS node, so the
+ * word has at most the releasing core and the head asking for it: 2. The ticket locks of
+ * Boyd-Wickizer et al. had every waiter re-read the word (their linear growth); qspinlock was made
+ * to avoid that. An atomic read-modify-write (a refcount, an rwsem or rwlock count) has no
+ * spinning reader: each waiting core has one request outstanding, served in turn, and the queue
+ * itself is the serialisation modelled here, so a transfer costs the base: 1.
+ */
+export const LOCK_WORD_REQUESTERS = 2, ATOMIC_REQUESTERS = 1;
+
+/**
  * A FIFO spinlock, or an mm-wide cache line that atomics serialise on. Queued spinlocks hand over in
  * arrival order and waiters spin on their own core, so a waiter's cost is only time: a critical
- * section is placed at max(now, when the lock frees up), and taking a line another core held last
- * costs a line transfer first. State changes made under the lock are applied when it is requested;
+ * section is placed at max(now, when the lock frees up), and taking a word another core wrote last
+ * costs a line transfer first (src/virtual/cache-line.ts: its cost grows with the requests queued on
+ * the word at that moment). State changes made under the lock are applied when it is requested;
  * since requests are served in order, they are applied in lock order.
  */
 export class Serial {
   freeAtUs = 0;
-  private lastHolder = -1;
+  readonly word: CacheLine;
   acquires = 0;
   contended = 0;
   waitUs = 0;
-  constructor(readonly name: string) {}
+  /** time the lock was held or the line busy with transfers: the serial time it imposes */
+  heldUs = 0;
+  private startedUs = 0;
+  constructor(readonly name: string) { this.word = new CacheLine(name); }
 
-  /** When thread `id`, asking at `atUs`, gets it (the line's transfer included). Holds it until end(). */
-  start(id: number, atUs: number, lineUs: number): number {
+  /** When thread `id`, asking at `atUs`, gets it (the word's transfer included). Holds it until end(). */
+  start(id: number, atUs: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    if (this.lastHolder !== id) start += lineUs;
-    this.lastHolder = id;
+    const transfer = this.word.acquireUs(id, atUs, p, LOCK_WORD_REQUESTERS);
+    this.startedUs = start;
+    start += transfer;
     this.freeAtUs = Infinity; // held until end()
     return start;
   }
 
   end(atUs: number): number {
+    this.heldUs += atUs - this.startedUs;
     this.freeAtUs = atUs;
+    this.word.occupy(atUs);
     return atUs;
   }
 
   /**
    * An atomic read-modify-write sequence of `lines` operations on a line every core shares (an
-   * rwsem's count, say): free while this core still owns the line, `lines` transfers when another
-   * core took it since. Returns when it is done.
+   * rwsem's count, a refcount): free while this core still owns the line, `lines` transfers when
+   * another core took it since. Returns when it is done.
    */
-  line(id: number, atUs: number, lines: number, lineUs: number): number {
+  line(id: number, atUs: number, lines: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
     if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
-    const occupancy = this.lastHolder === id ? 0 : lines * lineUs;
-    this.lastHolder = id;
+    const occupancy = lines * this.word.acquireUs(id, atUs, p, ATOMIC_REQUESTERS);
+    this.heldUs += occupancy;
     this.freeAtUs = start + occupancy;
+    if (occupancy > 0) this.word.occupy(this.freeAtUs);
     return this.freeAtUs;
   }
 
   /** One critical section of `holdUs`: when it ends. */
-  take(id: number, atUs: number, holdUs: number, lineUs: number): number {
-    return this.end(this.start(id, atUs, lineUs) + holdUs);
+  take(id: number, atUs: number, holdUs: number, p: LineCostParams): number {
+    return this.end(this.start(id, atUs, p) + holdUs);
   }
 }
 
@@ -191,9 +211,16 @@ export class Kernel {
     return false;
   }
 
-  /** What the waker pays to wake `n` sleeping threads in one walk (try_to_wake_up each). */
+  /**
+   * What the waker pays to wake `n` sleeping threads in one walk (try_to_wake_up each). A sleeper
+   * that lands on an idle core costs a kick of that core (ttwuUs, the IPI included), one for each
+   * idle core it takes; sleepers beyond the idle cores queue on busy ones (ttwuNextUs each, as
+   * measured with every sleeper on one CPU). The first always pays ttwuUs.
+   */
   ttwuCostUs(n: number): number {
-    return n > 0 ? this.c.ttwuUs + (n - 1) * this.c.ttwuNextUs : 0;
+    if (n <= 0) return 0;
+    const kicked = Math.min(n, Math.max(1, this.freeCores));
+    return kicked * this.c.ttwuUs + (n - kicked) * this.c.ttwuNextUs;
   }
 
   /** A woken thread runs again at its resume phase once it has a core. */

@@ -23,6 +23,7 @@ import { stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
 import type { ResolvedOptions } from '../options.js';
 import type { CostModel } from './costs.js';
 import { hasPreemptThread } from '../model/delivery.js';
+import { SharedLines } from './shared-lines.js';
 import { BUSY, DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
 import { Impairments } from '../model/impairments.js';
 import { RecoveryLedger } from '../model/recovery.js';
@@ -55,6 +56,8 @@ export class VirtualSim extends Kernel implements PageStates {
   /** mm-wide lines every fault resolution touches: mmap_lock's count, kvm->mmu_lock's */
   readonly mm = new Serial('mmap_lock');
   readonly mmu = new Serial('kvm mmu_lock');
+  /** mm_users, the guest VMA's lock, the exit path's uffd lines (src/virtual/shared-lines.ts) */
+  readonly lines = new SharedLines();
   /** threads inside a copy ioctl right now (its cost grows with them) */
   copiers = 0;
   /** exit mode: vCPUs waiting on a page */
@@ -161,7 +164,7 @@ export class VirtualSim extends Kernel implements PageStates {
       this.vcpus.push({
         stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
-        faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, entryPage: -1,
+        faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, queuedOnUffd: false, entryPage: -1,
         resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
         arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0,
       });

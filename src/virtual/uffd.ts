@@ -4,14 +4,23 @@
  * the wake after a copy walks both queues. Three spinlocks, taken in the kernel's order (fd_wqh.lock
  * before fault_pending_wqh.lock); each critical section costs what the cost model says:
  *
- *   enqueue (vCPU)   pending: wqOpUs                                   then wake_up_poll:
- *                    fd: wqOpUs + walkPerWaiterUs x readers in poll() + try_to_wake_up each
- *   poll() (reader)  fd: wqOpUs to add itself, wqOpUs to remove itself
- *   read() (reader)  fd ⊃ pending: wqOpUs (take the oldest and refile, or find none: EAGAIN)
- *   wake (copier)    pending ⊃ fault: wqOpUs + walkPerWaiterUs x queued entries + ttwu per match
+ *   enqueue (vCPU)   ctx->refcount, pending: wqOpUs                    then wake_up_poll:
+ *                    fd: wqOpUs + walkPerWaiterUs x readers registered on fd_wqh + try_to_wake_up
+ *                    for each of them still asleep
+ *   poll() (reader)  f_count, fd: wqOpUs to add itself, wqOpUs to remove itself
+ *   read() (reader)  f_count, fd ⊃ pending: wqOpUs (take the oldest and refile, or find none: EAGAIN)
+ *   wake (copier)    pending ⊃ fault: wqOpUs + per queued entry walkPerWaiterUs (cold) or
+ *                    walkWarmUs (warm) + ttwu per match
+ *
+ * Poll as fs/select.c does it: a reader woken in poll() stays on fd_wqh (its entry is marked
+ * triggered) until it runs again and poll_freewait takes it off, so a wake_up_poll in between walks
+ * it again. A wait entry is warm for the walker that read it last when nobody wrote it since
+ * (list add and delete write the entry and its neighbours): the uffd keeps, for its last walker,
+ * how many queued entries others wrote since that walk (docs/kernel-model.md).
  */
 import { uffdOfPage } from '../model/memslots.js';
 import { Serial, SLEEP, type Thread } from './kernel.js';
+import { newUffdLines, OPS_PER_USE, type UffdLines } from './shared-lines.js';
 import type { VirtualSim } from './sim.js';
 
 /** A vCPU's entry: not queued, pending (not read yet), waiting (read, not resolved). */
@@ -29,8 +38,17 @@ export interface Uffd {
   /** vCPUs queued per page (pending or waiting). */
   byPage: Map<number, number[]>;
   handlers: number[];
-  /** readers asleep in poll() on fd_wqh */
+  /** readers registered in poll() on fd_wqh (asleep, or woken and not yet run) */
   polling: Set<number>;
+  /** of those, the ones a wake_up_poll already triggered */
+  pollWoken: Set<number>;
+  /** the uffd file's f_count, the ctx refcount, map_changing_lock */
+  lines: UffdLines;
+  /** the thread that walked the queues last (-1: nobody yet) */
+  lastWalker: number;
+  /** queued entries written by another thread since lastWalker's walk (cold for it) */
+  coldEntries: number;
+  walkColdEntries: number;
   reads: number;
   emptyReads: number;
   wakeWalks: number;
@@ -40,7 +58,8 @@ export interface Uffd {
 export function newUffd(k: number): Uffd {
   return {
     pend: new Serial(`uffd ${k} fault_pending_wqh`), fd: new Serial(`uffd ${k} fd_wqh`), pending: [], pendingHead: 0, pendingCount: 0,
-    waitingCount: 0, byPage: new Map(), handlers: [], polling: new Set(), reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
+    waitingCount: 0, byPage: new Map(), handlers: [], polling: new Set(), pollWoken: new Set(), lines: newUffdLines(`uffd ${k}`),
+    lastWalker: -1, coldEntries: 0, walkColdEntries: 0, reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
   };
 }
 
@@ -58,19 +77,39 @@ export function uffdOfHandler(sim: VirtualSim, t: Thread): Uffd {
  */
 export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: number): number {
   const uq = uffdOf(sim, page), c = sim.c, s = sim.vcpus[v]!;
-  const tPend = uq.pend.take(v, atUs, c.wqOpUs, c.lineUs);
+  const tRef = uq.lines.ctxRef.line(v, atUs, OPS_PER_USE, c); // userfaultfd_ctx_get (the put after the wake)
+  const tPend = uq.pend.take(v, tRef, c.wqOpUs, c);
+  // __add_wait_queue writes the new entry and the old first entry (its prev): both cold for a walker
+  touchEntries(uq, v, uq.pendingCount + uq.waitingCount > 0 ? 2 : 1);
   s.entry = ENTRY_PENDING;
+  s.queuedOnUffd = true;
   uq.pending.push(v);
   uq.pendingCount++;
   let w = uq.byPage.get(page);
   if (!w) { w = []; uq.byPage.set(page, w); }
   w.push(v);
-  // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader in poll() and wakes each.
-  const readers = uq.polling.size;
-  const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(readers), c.lineUs);
-  for (const h of uq.polling) sim.wakeAt(sim.threads[h]!, tFd);
-  uq.polling.clear();
+  // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader registered there (pollwake
+  // writes each entry's `triggered`: a remote line) and try_to_wake_up wakes those still asleep.
+  // (index loops over the uffd's readers: no iterator per fault)
+  const readers = uq.polling.size, hs = uq.handlers;
+  let sleepers = 0;
+  if (readers > 0) for (let i = 0; i < hs.length; i++) if (uq.polling.has(hs[i]!) && sim.threads[hs[i]!]!.state === SLEEP) sleepers++;
+  const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c);
+  if (readers > 0) {
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      if (!uq.polling.has(h)) continue;
+      uq.pollWoken.add(h);
+      sim.wakeAt(sim.threads[h]!, tFd);
+    }
+  }
   return tFd;
+}
+
+/** Thread `id` wrote `n` queued entries (list add / delete / refile): cold for the last walker unless it is `id`. */
+function touchEntries(uq: Uffd, id: number, n: number): void {
+  if (id === uq.lastWalker) return;
+  uq.coldEntries += n;
 }
 
 /** poll() finds nothing to read: reader `t` stays on fd_wqh and sleeps. */
@@ -85,8 +124,9 @@ export function pollSleep(sim: VirtualSim, t: Thread): void {
  */
 export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, number] {
   const uq = uffdOfHandler(sim, t), c = sim.c;
-  const fdStart = uq.fd.start(t.id, atUs, c.lineUs);
-  const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c.lineUs);
+  const fdStart = uq.fd.start(t.id, atUs, c);
+  const queuedBefore = uq.pendingCount + uq.waitingCount;
+  const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c);
   const tEnd = uq.fd.end(tPend);
   let got = -1;
   while (uq.pendingHead < uq.pending.length) {
@@ -100,6 +140,8 @@ export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, 
     break;
   }
   if (uq.pendingHead > 4096 && uq.pendingHead * 2 > uq.pending.length) { uq.pending.splice(0, uq.pendingHead); uq.pendingHead = 0; }
+  // the refile: list_del from fault_pending_wqh (the entry, both neighbours), list_add on fault_wqh (its first entry)
+  if (got >= 0) touchEntries(uq, t.id, Math.min(queuedBefore, 4));
   if (got >= 0) uq.reads++; else uq.emptyReads++;
   return [tEnd, got];
 }
@@ -123,7 +165,13 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
   each((w) => { for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++; });
   uq.wakeWalks++;
   uq.wakeWalkEntries += entries;
-  const tEnd = uq.pend.take(id, atUs, c.wqOpUs + entries * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c.lineUs);
+  // Entries this walker read on its last walk and nobody wrote since are still in its cache.
+  const cold = id === uq.lastWalker ? Math.min(uq.coldEntries, entries) : entries;
+  uq.walkColdEntries += cold;
+  uq.lastWalker = id;
+  uq.coldEntries = 0;
+  const walkUs = cold * c.walkPerWaiterUs + (entries - cold) * c.walkWarmUs;
+  const tEnd = uq.pend.take(id, atUs, c.wqOpUs + walkUs + sim.ttwuCostUs(sleepers), c);
   each((w, page) => {
     uq.byPage.delete(page);
     for (const v of w) {

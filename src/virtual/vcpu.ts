@@ -23,7 +23,8 @@ import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
 import { kickSource, sendRequest } from './source.js';
 import { takeArrival } from './service.js';
-import { ENTRY_NONE, enqueueFault } from './uffd.js';
+import { OPS_PER_USE } from './shared-lines.js';
+import { ENTRY_NONE, enqueueFault, uffdOf } from './uffd.js';
 import { archFault, awaitAhead, dataFault, postAhead, retryAccess } from './vcpu-faults.js';
 
 /** Accesses a vCPU runs per event at most, and the virtual time one event may cover. */
@@ -46,6 +47,8 @@ export interface VcpuState {
   access: number;
   /** uffd entry: 0 none, 1 pending, 2 waiting (read by a handler). */
   entry: number;
+  /** it took the uffd ctx's reference in handle_userfault (dropped on the retry) */
+  queuedOnUffd: boolean;
   entryPage: number;
   /** fault-time breakdown: page installed -> running again; and exit resolver 'vcpu' installs */
   resumeLagUsTotal: number;
@@ -131,7 +134,7 @@ export function vcpuTouch(sim: VirtualSim, t: Thread): void {
 export function vcpuGup(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   let at = sim.now;
-  for (let k = 1; k < c.mmapLocksPerUffdFault; k++) at = sim.mm.line(t.id, at, c.mmapLockLines, c.lineUs);
+  for (let k = 1; k < c.mmapLocksPerUffdFault; k++) at = sim.mm.line(t.id, at, c.mmapLockLines, c);
   if (sim.state[t.page] === PAGE_PRESENT) { sim.schedule(at, t, Ph.VRetry); return; } // userfaultfd_must_wait: no
   sim.schedule(enqueueFault(sim, t.id, t.page, at), t, Ph.VSleep);
 }
@@ -142,11 +145,16 @@ export function vcpuSleep(sim: VirtualSim, t: Thread): void {
   sim.park(t, sim.spinUs, Ph.VRetry);
 }
 
-/** uffd: the fault retried from the top: the GUP under mmap_lock finds the page, KVM maps it. */
+/**
+ * uffd: handle_userfault drops its ctx reference (userfaultfd_ctx_put), then the fault is retried
+ * from the top: the GUP under mmap_lock finds the page, KVM maps it.
+ */
 export function vcpuRetry(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const at = sim.mm.line(t.id, sim.now, c.mmapLockLines, c.lineUs);
-  sim.schedule(sim.mmu.line(t.id, at, c.mmuLockLines, c.lineUs), t, Ph.VResume);
+  const tPut = sim.vcpus[t.id]!.queuedOnUffd ? uffdOf(sim, t.page).lines.ctxRef.line(t.id, sim.now, OPS_PER_USE, c) : sim.now;
+  sim.vcpus[t.id]!.queuedOnUffd = false;
+  const at = sim.mm.line(t.id, tPut, c.mmapLockLines, c);
+  sim.schedule(sim.mmu.line(t.id, at, c.mmuLockLines, c), t, Ph.VResume);
 }
 
 /** exit mode: KVM_RUN returned with the exit; resolve it here, or post it to the page fetcher. */
@@ -209,7 +217,7 @@ export function waitOnPage(sim: VirtualSim, t: Thread, page: number, resume: num
 /** exit mode: KVM_RUN entered again; the fault retried maps the page under mmu_lock. */
 export function vcpuReenter(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  sim.schedule(sim.mmu.line(t.id, sim.now + c.reentryUs, c.mmuLockLines, c.lineUs), t, Ph.VResume);
+  sim.schedule(sim.mmu.line(t.id, sim.now + c.reentryUs, c.mmuLockLines, c), t, Ph.VResume);
 }
 
 export function vcpuResume(sim: VirtualSim, t: Thread): void {

@@ -6,7 +6,7 @@ import type { CostModel } from '../../src/virtual/costs.js';
 /** Nothing costs anything: only the modelled link and the guest's think time take time. */
 export const ZERO: CostModel = {
   cores: 4, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: 0, receiveUs: 0, syscallUs: 0, pollUs: 0, readUs: 0, wqOpUs: 0, lineUs: 0,
-  walkPerWaiterUs: 0, ttwuUs: 0, ttwuNextUs: 0, wakeupUs: 0, copyUs: 0, copyPerCopierUs: 0, continueUs: 0, continuePerCopierUs: 0,
+  walkPerWaiterUs: 0, walkWarmUs: 0, lineGrowth: 0, ttwuUs: 0, ttwuNextUs: 0, wakeupUs: 0, copyUs: 0, copyPerCopierUs: 0, continueUs: 0, continuePerCopierUs: 0,
   zeropageUs: 0, uffdWakeUs: 0, memcpyUs: 0, mmapLocksPerUffdFault: 3, mmapLockLines: 2, mmuLockLines: 2, accessUs: 0, spin: false,
 };
 
