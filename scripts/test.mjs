@@ -7,7 +7,9 @@ import { readFileSync, rmSync } from 'node:fs';
 
 const out = 'vt.json';
 rmSync(out, { force: true });
-const r = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)], { stdio: 'inherit' });
+// `npm test` has just built dist/ (package.json): the global setup need not build it again.
+const env = process.env.npm_lifecycle_event === 'test' ? { ...process.env, POSTCOPY_SIM_SKIP_BUILD: '1' } : process.env;
+const r = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)], { stdio: 'inherit', env });
 let passed = 0, failed = 0, skipped = 0;
 const missing = new Map(); // tool -> skipped tests
 try {
