@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
-export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'] as const;
+export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'engine-speed'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */

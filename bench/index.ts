@@ -3,7 +3,7 @@
  * The benchmark runner: `npm run bench [-- [--quick | --full] [--seed N] [--out DIR] [scenario...]]`.
  *
  * Runs the scenarios of bench/scenarios/ in order (paging-rate, floors, kernel, pipeline, scale, network,
- * published, soak, workloads, fault-records; or
+ * published, soak, workloads, fault-records, engine-speed; or
  * only the ones named), each writing `<out>/<name>.json`, and prints the markdown summary of this
  * run on stdout. Progress goes to stderr, so `npm run bench > summary.md` keeps only the summary.
  * Later scenarios reuse the paging-rate grid of the same run (floors and kernel compare against
@@ -27,6 +27,7 @@ import { runPagingRate } from './scenarios/paging-rate.js';
 import { runScale } from './scenarios/scale.js';
 import { runPipeline } from './scenarios/pipeline.js';
 import { runWorkloads } from './scenarios/workloads.js';
+import { runEngineSpeed } from './scenarios/engine-speed.js';
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
 
@@ -41,6 +42,7 @@ Scenarios (default: all, in this order):
   soak         seeded injection plans in both engines, long runs with RSS sampled
   workloads    prepaging vs linear on the regions workload and the recorded traces, with their locality
   fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
+  engine-speed the virtual engine's simulated faults per host second at 256 vCPUs, exit and uffd modes
 
 Options:
   --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
@@ -121,6 +123,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         }
         case 'workloads': results.workloads = await runWorkloads(o); break;
         case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
+        case 'engine-speed': results['engine-speed'] = await runEngineSpeed(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

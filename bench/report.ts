@@ -21,6 +21,7 @@ import { renderFaultRecords, type FaultRecordsResult } from './scenarios/fault-r
 import { findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 import { renderWorkloads, type WorkloadsResult } from './scenarios/workloads.js';
+import { renderEngineSpeed, type EngineSpeedResult } from './scenarios/engine-speed.js';
 import { computeTargets } from './targets.js';
 
 export { computeTargets, type Target, type TargetStatus } from './targets.js';
@@ -40,6 +41,8 @@ export interface Results {
   workloads?: WorkloadsResult;
   /** Arch-neutral against syndrome-carrying fault records (bench/scenarios/fault-records.ts). */
   'fault-records'?: FaultRecordsResult;
+  /** The virtual engine's speed at 256 vCPUs (bench/scenarios/engine-speed.ts). */
+  'engine-speed'?: EngineSpeedResult;
 }
 
 /** Reads every `<dir>/<scenario>.json` there is. */
@@ -69,6 +72,7 @@ export function failures(results: Results): string[] {
     out.push('published: a virtual-engine cell did not verify');
   }
   for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
+  for (const e of results['engine-speed']?.body.rows ?? []) if (!e.verified) out.push(`engine-speed ${e.mode}: not verified`);
   return out;
 }
 
@@ -196,7 +200,7 @@ function pipelineSection(p: PipelineResult, h: string): string {
 
 export function renderTargets(results: Results, h = '###'): string {
   const rows = computeTargets(results).map((t) => [String(t.issue ?? 3), t.target, t.measured, t.status === 'met' ? 'met' : t.status === 'not met' ? '**not met**' : 'not measured']);
-  return `${h} Targets (issues 3 and 11; computed from the numbers above, not asserted)\n\n${mdTable(['issue', 'target', 'measured', 'result'], rows, true)}`;
+  return `${h} Targets (issues 3, 11 and 21; computed from the numbers above, not asserted)\n\n${mdTable(['issue', 'target', 'measured', 'result'], rows, true)}`;
 }
 
 /** The whole summary; sections for the scenarios present, in runner order.
@@ -231,6 +235,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
   section('workloads', () => renderWorkloads(results.workloads!.body, h));
   section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
+  section('engine-speed', () => renderEngineSpeed(results['engine-speed']!, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

@@ -21,6 +21,7 @@ import { runPipeline } from '../bench/scenarios/pipeline.js';
 import { runPublished } from '../bench/scenarios/published.js';
 import { runSoak } from '../bench/scenarios/soak.js';
 import { renderFaultRecords, runFaultRecords } from '../bench/scenarios/fault-records.js';
+import { ENGINE_SPEED_MODES, runEngineSpeed } from '../bench/scenarios/engine-speed.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -180,27 +181,42 @@ describe('scenarios on tiny sizes', () => {
     expect(typeof r.body.linear).toBe('boolean');
     written('scale');
   });
+
+  it('engine-speed: both modes, every run timed, every access a fault, verified; not the target size, so not judged', async () => {
+    const r = await runEngineSpeed({ ...quiet, outDir, vcpus: 8, accessesPerVcpu: 64, runs: 3 });
+    results['engine-speed'] = r;
+    expect(r.body.rows.map((x) => x.mode)).toEqual([...ENGINE_SPEED_MODES]);
+    for (const x of r.body.rows) {
+      expect(x.verified).toBe(true);
+      expect(x.faults).toBe(8 * 64);
+      expect(x.runs).toHaveLength(3);
+      for (const y of x.runs) expect(y.faultsPerHostSec).toBeGreaterThan(0);
+      expect(x.runs.map((y) => y.faultsPerHostSec)).toContain(x.medianFaultsPerHostSec);
+      expect(x.command).toContain(`--mode ${x.mode}`);
+    }
+    written('engine-speed');
+  });
 });
 
 describe('report, runner and README generator', () => {
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
-    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
-      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384',
+      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'engine-speed-exit', 'engine-speed-uffd',
     ]);
     for (const t of targets) expect(['met', 'not met', 'not measured']).toContain(t.status);
     // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
-    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
+    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384', 'engine-speed-exit', 'engine-speed-uffd']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
     expect(failures(results)).toEqual([]);
     // What the scenarios wrote renders the same as what they returned.
     expect(renderSummary(loadResults(outDir))).toBe(md);
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'engine-speed'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });
