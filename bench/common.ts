@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/paths.js';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
-export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door'] as const;
+export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door', 'engine-speed'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */

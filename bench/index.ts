@@ -3,7 +3,7 @@
  * The benchmark runner: `npm run bench [-- [--quick | --full] [--seed N] [--out DIR] [scenario...]]`.
  *
  * Runs the scenarios of bench/scenarios/ in order (paging-rate, floors, kernel, pipeline, scale, network,
- * published, soak, workloads, fault-records, front-door; or
+ * published, soak, workloads, fault-records, front-door, engine-speed; or
  * only the ones named), each writing `<out>/<name>.json`, and prints the markdown summary of this
  * run on stdout. Progress goes to stderr, so `npm run bench > summary.md` keeps only the summary.
  * Later scenarios reuse the paging-rate grid of the same run (floors and kernel compare against
@@ -28,6 +28,7 @@ import { runScale } from './scenarios/scale.js';
 import { runPipeline } from './scenarios/pipeline.js';
 import { runWorkloads } from './scenarios/workloads.js';
 import { runFrontDoor } from './scenarios/front-door.js';
+import { runEngineSpeed } from './scenarios/engine-speed.js';
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--seed N] [--out DIR] [scenario...]
 
@@ -44,6 +45,7 @@ Scenarios (default: all, in this order):
   fault-records  arch-neutral vs syndrome-carrying fault records, per fault kind (x86, arm64)
   front-door   start, compare, a threaded trace compare and a 256-vCPU virtual run, each a whole
                process, 3 runs (quick: start and the virtual run, once): wall time vs the targets
+  engine-speed the virtual engine's simulated faults per host second at 256 vCPUs, exit and uffd modes
 
 Options:
   --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
@@ -125,6 +127,7 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
         case 'workloads': results.workloads = await runWorkloads(o); break;
         case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
         case 'front-door': results['front-door'] = await runFrontDoor(o); break;
+        case 'engine-speed': results['engine-speed'] = await runEngineSpeed(o); break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);

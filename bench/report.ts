@@ -22,6 +22,7 @@ import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 import { renderWorkloads } from './scenarios/workloads.js';
 import type { Results } from './results.js';
 import { renderFrontDoor } from './scenarios/front-door.js';
+import { renderEngineSpeed } from './scenarios/engine-speed.js';
 import { computeTargets } from './targets.js';
 
 export type { Results } from './results.js';
@@ -56,6 +57,7 @@ export function failures(results: Results): string[] {
   }
   for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
   for (const f of results['front-door']?.body.rows ?? []) if (!f.verified) out.push(`front-door ${f.id}: a run failed or did not verify`);
+  for (const e of results['engine-speed']?.body.rows ?? []) if (!e.verified) out.push(`engine-speed ${e.mode}: not verified`);
   return out;
 }
 
@@ -219,6 +221,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('workloads', () => renderWorkloads(results.workloads!.body, h));
   section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   section('front-door', () => renderFrontDoor(results['front-door']!.body, h));
+  section('engine-speed', () => renderEngineSpeed(results['engine-speed']!, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

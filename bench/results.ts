@@ -5,6 +5,7 @@
  */
 import type { ResultEnvelope } from './common.js';
 import type { FaultRecordsResult } from './scenarios/fault-records.js';
+import type { EngineSpeedResult } from './scenarios/engine-speed.js';
 import type { FloorsResult } from './scenarios/floors.js';
 import type { FrontDoorResult } from './scenarios/front-door.js';
 import type { KernelResult } from './scenarios/kernel.js';
@@ -33,4 +34,6 @@ export interface Results {
   'fault-records'?: FaultRecordsResult;
   /** Whole commands timed as processes (bench/scenarios/front-door.ts). */
   'front-door'?: FrontDoorResult;
+  /** The virtual engine's speed at 256 vCPUs (bench/scenarios/engine-speed.ts). */
+  'engine-speed'?: EngineSpeedResult;
 }

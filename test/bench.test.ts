@@ -21,6 +21,7 @@ import { runPipeline } from '../bench/scenarios/pipeline.js';
 import { runPublished } from '../bench/scenarios/published.js';
 import { runSoak } from '../bench/scenarios/soak.js';
 import { renderFaultRecords, runFaultRecords } from '../bench/scenarios/fault-records.js';
+import { ENGINE_SPEED_MODES, runEngineSpeed } from '../bench/scenarios/engine-speed.js';
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
@@ -180,6 +181,21 @@ describe('scenarios on tiny sizes', () => {
     expect(typeof r.body.linear).toBe('boolean');
     written('scale');
   });
+
+  it('engine-speed: both modes, every run timed, every access a fault, verified; not the target size, so not judged', async () => {
+    const r = await runEngineSpeed({ ...quiet, outDir, vcpus: 8, accessesPerVcpu: 64, runs: 3 });
+    results['engine-speed'] = r;
+    expect(r.body.rows.map((x) => x.mode)).toEqual([...ENGINE_SPEED_MODES]);
+    for (const x of r.body.rows) {
+      expect(x.verified).toBe(true);
+      expect(x.faults).toBe(8 * 64);
+      expect(x.runs).toHaveLength(3);
+      for (const y of x.runs) expect(y.faultsPerHostSec).toBeGreaterThan(0);
+      expect(x.runs.map((y) => y.faultsPerHostSec)).toContain(x.medianFaultsPerHostSec);
+      expect(x.command).toContain(`--mode ${x.mode}`);
+    }
+    written('engine-speed');
+  });
 });
 
 describe('report, runner and README generator', () => {
@@ -200,12 +216,12 @@ describe('report, runner and README generator', () => {
 
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
-    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Targets']) expect(md).toContain(h);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
       'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth',
-      'front-door-start', 'front-door-compare', 'front-door-trace-compare',
+      'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd',
     ]);
     // The exit-p50 target is judged from its grid cell: p50 <= 10 us is met. Move the cell either side.
     const exitCell = findCell(results['paging-rate']!.body, 1, 'exit')!;
@@ -216,14 +232,14 @@ describe('report, runner and README generator', () => {
     expect(targets.find((t) => t.id === 'exit-p50')!.status).toBe(exitCell.faultLatencyUs.p50 <= 10 ? 'met' : 'not met');
     expect([judged(9.9), judged(10), judged(10.1)]).toEqual(['met', 'met', 'not met']);
     // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
-    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
+    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384', 'engine-speed-exit', 'engine-speed-uffd']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
     expect(failures(results)).toEqual([]);
     // What the scenarios wrote renders the same as what they returned.
     expect(renderSummary(loadResults(outDir))).toBe(md);
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door', 'engine-speed'], help: false });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
       scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
     });
