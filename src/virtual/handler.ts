@@ -43,7 +43,7 @@ function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
 /** read(): one message, or EAGAIN (an empty read: back to poll). */
 export function handlerRead(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const [tEnd, v] = readMessage(sim, t, sim.now + c.syscallUs);
+  const tEnd = readMessage(sim, t, sim.now + c.syscallUs), v = uffdOfHandler(sim, t).readVcpu;
   if (v < 0) { sim.schedule(tEnd + c.readUs, t, Ph.HPoll); return; }
   t.page = sim.threads[v]!.page;
   t.flags = v; // the faulting vCPU, for the request

@@ -26,8 +26,16 @@ export interface Uffd {
   pendingHead: number;
   pendingCount: number;
   waitingCount: number;
-  /** vCPUs queued per page (pending or waiting). */
-  byPage: Map<number, number[]>;
+  /**
+   * vCPUs queued per page (pending or waiting), in fault order: the first one's id per page, then
+   * a chain through queueNext (a vCPU is queued on one page at a time), so a fault allocates nothing.
+   */
+  byPage: Map<number, number>;
+  /** per vCPU: the next vCPU queued on the same page (-1: last), and at a page's first vCPU its last */
+  queueNext: Int32Array;
+  queueTail: Int32Array;
+  /** the vCPU the latest read() took, or -1 (EAGAIN) */
+  readVcpu: number;
   handlers: number[];
   /** readers asleep in poll() on fd_wqh */
   polling: Set<number>;
@@ -37,10 +45,10 @@ export interface Uffd {
   wakeWalkEntries: number;
 }
 
-export function newUffd(k: number): Uffd {
+export function newUffd(k: number, vcpus: number): Uffd {
   return {
     pend: new Serial(`uffd ${k} fault_pending_wqh`), fd: new Serial(`uffd ${k} fd_wqh`), pending: [], pendingHead: 0, pendingCount: 0,
-    waitingCount: 0, byPage: new Map(), handlers: [], polling: new Set(), reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
+    waitingCount: 0, byPage: new Map(), queueNext: new Int32Array(vcpus), queueTail: new Int32Array(vcpus), readVcpu: -1, handlers: [], polling: new Set(), reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
   };
 }
 
@@ -62,9 +70,9 @@ export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: num
   s.entry = ENTRY_PENDING;
   uq.pending.push(v);
   uq.pendingCount++;
-  let w = uq.byPage.get(page);
-  if (!w) { w = []; uq.byPage.set(page, w); }
-  w.push(v);
+  const first = uq.byPage.get(page);
+  uq.queueNext[v] = -1;
+  if (first === undefined) { uq.byPage.set(page, v); uq.queueTail[v] = v; } else { uq.queueNext[uq.queueTail[first]!] = v; uq.queueTail[first] = v; }
   // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader in poll() and wakes each.
   const readers = uq.polling.size;
   const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(readers), c.lineUs);
@@ -80,10 +88,10 @@ export function pollSleep(sim: VirtualSim, t: Thread): void {
 
 /**
  * read() at `atUs`: fd_wqh.lock, then fault_pending_wqh.lock inside it; takes the oldest pending
- * entry (O(1): list_last_entry) and refiles it to fault_wqh. Returns [when both locks are released,
- * the vCPU whose message was read or -1 (EAGAIN: an empty read still took both locks)].
+ * entry (O(1): list_last_entry) and refiles it to fault_wqh. Returns when both locks are released;
+ * the vCPU whose message was read is left in uq.readVcpu, or -1 (EAGAIN: an empty read still took both locks).
  */
-export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, number] {
+export function readMessage(sim: VirtualSim, t: Thread, atUs: number): number {
   const uq = uffdOfHandler(sim, t), c = sim.c;
   const fdStart = uq.fd.start(t.id, atUs, c.lineUs);
   const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c.lineUs);
@@ -101,7 +109,8 @@ export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, 
   }
   if (uq.pendingHead > 4096 && uq.pendingHead * 2 > uq.pending.length) { uq.pending.splice(0, uq.pendingHead); uq.pendingHead = 0; }
   if (got >= 0) uq.reads++; else uq.emptyReads++;
-  return [tEnd, got];
+  uq.readVcpu = got;
+  return tEnd;
 }
 
 /**
@@ -115,24 +124,26 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
   const uq = uffdOf(sim, first), c = sim.c;
   const entries = uq.pendingCount + uq.waitingCount;
   if (entries === 0) return atUs;
+  const n = typeof pages === 'number' ? 1 : pages.length;
   let sleepers = 0;
-  const each = (f: (w: number[], page: number) => void) => {
-    if (typeof pages === 'number') { const w = uq.byPage.get(pages); if (w) f(w, pages); return; }
-    for (const p of pages) { const w = uq.byPage.get(p); if (w) f(w, p); }
-  };
-  each((w) => { for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++; });
+  for (let i = 0; i < n; i++) {
+    for (let v = uq.byPage.get(typeof pages === 'number' ? pages : pages[i]!) ?? -1; v >= 0; v = uq.queueNext[v]!) if (sim.threads[v]!.state === SLEEP) sleepers++;
+  }
   uq.wakeWalks++;
   uq.wakeWalkEntries += entries;
   const tEnd = uq.pend.take(id, atUs, c.wqOpUs + entries * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c.lineUs);
-  each((w, page) => {
+  for (let i = 0; i < n; i++) {
+    const page = typeof pages === 'number' ? pages : pages[i]!;
+    let v = uq.byPage.get(page) ?? -1;
+    if (v < 0) continue;
     uq.byPage.delete(page);
-    for (const v of w) {
+    for (; v >= 0; v = uq.queueNext[v]!) {
       const s = sim.vcpus[v]!;
       if (s.entry === ENTRY_PENDING) uq.pendingCount--; else if (s.entry === ENTRY_WAITING) uq.waitingCount--;
       s.entry = ENTRY_NONE;
       s.installedUs = atUs;
       sim.wakeAt(sim.threads[v]!, tEnd);
     }
-  });
+  }
   return tEnd;
 }
