@@ -45,7 +45,7 @@ function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
 /** read(): fdget, then one message or EAGAIN (an empty read: back to poll). */
 export function handlerRead(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const [tEnd, v] = readMessage(sim, t, fileRef(uffdOfHandler(sim, t).lines, t.id, sim.now + c.syscallUs, c));
+  const tEnd = readMessage(sim, t, fileRef(uffdOfHandler(sim, t).lines, t.id, sim.now + c.syscallUs, c)), v = uffdOfHandler(sim, t).readVcpu;
   if (v < 0) { sim.schedule(tEnd + c.readUs, t, Ph.HPoll); return; }
   t.page = sim.threads[v]!.page;
   t.flags = v; // the faulting vCPU, for the request

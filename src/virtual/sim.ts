@@ -173,7 +173,7 @@ export class VirtualSim extends Kernel implements PageStates {
 
   private addUffds(): void {
     const o = this.opts;
-    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k));
+    for (let k = 0; k < uffdCount(o); k++) this.uffds.push(newUffd(k, o.vcpus));
     for (let h = 0; h < handlerCount(o); h++) {
       const t = this.addThread(HANDLER, Ph.HPoll);
       this.uffds[uffdOfHandler(o, h)]!.handlers.push(t.id);

@@ -35,8 +35,16 @@ export interface Uffd {
   pendingHead: number;
   pendingCount: number;
   waitingCount: number;
-  /** vCPUs queued per page (pending or waiting). */
-  byPage: Map<number, number[]>;
+  /**
+   * vCPUs queued per page (pending or waiting), in fault order: the first one's id per page, then
+   * a chain through queueNext (a vCPU is queued on one page at a time), so a fault allocates nothing.
+   */
+  byPage: Map<number, number>;
+  /** per vCPU: the next vCPU queued on the same page (-1: last), and at a page's first vCPU its last */
+  queueNext: Int32Array;
+  queueTail: Int32Array;
+  /** the vCPU the latest read() took, or -1 (EAGAIN) */
+  readVcpu: number;
   handlers: number[];
   /** readers registered in poll() on fd_wqh (asleep, or woken and not yet run) */
   polling: Set<number>;
@@ -55,10 +63,10 @@ export interface Uffd {
   wakeWalkEntries: number;
 }
 
-export function newUffd(k: number): Uffd {
+export function newUffd(k: number, vcpus: number): Uffd {
   return {
     pend: new Serial(`uffd ${k} fault_pending_wqh`), fd: new Serial(`uffd ${k} fd_wqh`), pending: [], pendingHead: 0, pendingCount: 0,
-    waitingCount: 0, byPage: new Map(), handlers: [], polling: new Set(), pollWoken: new Set(), lines: newUffdLines(`uffd ${k}`),
+    waitingCount: 0, byPage: new Map(), queueNext: new Int32Array(vcpus), queueTail: new Int32Array(vcpus), readVcpu: -1, handlers: [], polling: new Set(), pollWoken: new Set(), lines: newUffdLines(`uffd ${k}`),
     lastWalker: -1, coldEntries: 0, walkColdEntries: 0, reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
   };
 }
@@ -85,9 +93,9 @@ export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: num
   s.queuedOnUffd = true;
   uq.pending.push(v);
   uq.pendingCount++;
-  let w = uq.byPage.get(page);
-  if (!w) { w = []; uq.byPage.set(page, w); }
-  w.push(v);
+  const first = uq.byPage.get(page);
+  uq.queueNext[v] = -1;
+  if (first === undefined) { uq.byPage.set(page, v); uq.queueTail[v] = v; } else { uq.queueNext[uq.queueTail[first]!] = v; uq.queueTail[first] = v; }
   // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader registered there (pollwake
   // writes each entry's `triggered`: a remote line) and try_to_wake_up wakes those still asleep.
   // (index loops over the uffd's readers: no iterator per fault)
@@ -119,10 +127,11 @@ export function pollSleep(sim: VirtualSim, t: Thread): void {
 
 /**
  * read() at `atUs`: fd_wqh.lock, then fault_pending_wqh.lock inside it; takes the oldest pending
- * entry (O(1): list_last_entry) and refiles it to fault_wqh. Returns [when both locks are released,
- * the vCPU whose message was read or -1 (EAGAIN: an empty read still took both locks)].
+ * entry (O(1): list_last_entry) and refiles it to fault_wqh. Returns when both locks are released;
+ * the vCPU whose message was read, or -1 (EAGAIN: an empty read still took both locks), is left in
+ * the uffd's readVcpu (no array per read).
  */
-export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, number] {
+export function readMessage(sim: VirtualSim, t: Thread, atUs: number): number {
   const uq = uffdOfHandler(sim, t), c = sim.c;
   const fdStart = uq.fd.start(t.id, atUs, c);
   const queuedBefore = uq.pendingCount + uq.waitingCount;
@@ -143,7 +152,8 @@ export function readMessage(sim: VirtualSim, t: Thread, atUs: number): [number, 
   // the refile: list_del from fault_pending_wqh (the entry, both neighbours), list_add on fault_wqh (its first entry)
   if (got >= 0) touchEntries(uq, t.id, Math.min(queuedBefore, 4));
   if (got >= 0) uq.reads++; else uq.emptyReads++;
-  return [tEnd, got];
+  uq.readVcpu = got;
+  return tEnd;
 }
 
 /**
@@ -157,12 +167,11 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
   const uq = uffdOf(sim, first), c = sim.c;
   const entries = uq.pendingCount + uq.waitingCount;
   if (entries === 0) return atUs;
+  const n = typeof pages === 'number' ? 1 : pages.length;
   let sleepers = 0;
-  const each = (f: (w: number[], page: number) => void) => {
-    if (typeof pages === 'number') { const w = uq.byPage.get(pages); if (w) f(w, pages); return; }
-    for (const p of pages) { const w = uq.byPage.get(p); if (w) f(w, p); }
-  };
-  each((w) => { for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++; });
+  for (let i = 0; i < n; i++) {
+    for (let v = uq.byPage.get(typeof pages === 'number' ? pages : pages[i]!) ?? -1; v >= 0; v = uq.queueNext[v]!) if (sim.threads[v]!.state === SLEEP) sleepers++;
+  }
   uq.wakeWalks++;
   uq.wakeWalkEntries += entries;
   // Entries this walker read on its last walk and nobody wrote since are still in its cache.
@@ -172,15 +181,18 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
   uq.coldEntries = 0;
   const walkUs = cold * c.walkPerWaiterUs + (entries - cold) * c.walkWarmUs;
   const tEnd = uq.pend.take(id, atUs, c.wqOpUs + walkUs + sim.ttwuCostUs(sleepers), c);
-  each((w, page) => {
+  for (let i = 0; i < n; i++) {
+    const page = typeof pages === 'number' ? pages : pages[i]!;
+    let v = uq.byPage.get(page) ?? -1;
+    if (v < 0) continue;
     uq.byPage.delete(page);
-    for (const v of w) {
+    for (; v >= 0; v = uq.queueNext[v]!) {
       const s = sim.vcpus[v]!;
       if (s.entry === ENTRY_PENDING) uq.pendingCount--; else if (s.entry === ENTRY_WAITING) uq.waitingCount--;
       s.entry = ENTRY_NONE;
       s.installedUs = atUs;
       sim.wakeAt(sim.threads[v]!, tEnd);
     }
-  });
+  }
   return tEnd;
 }
