@@ -8,7 +8,7 @@ import { Errors } from './errors.js';
 import { checkLimits, formatLimit, MAX_PAGES } from './limits.js';
 import { PAGE_HEADER_BYTES } from './model/page-flags.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
-import { STRATEGY_NAMES, type StrategyName } from './model/strategies/index.js';
+import { STRATEGY_NAMES, strategyTraits, traitsOfName, type StrategyName } from './model/strategies/index.js';
 import { formatInjection, INJECTION_KINDS, parseInjection, type Injection } from './model/injections.js';
 import { readTraceHeader } from './trace/header.js';
 import { ARCH_NAMES, RECORD_NAMES } from './model/arch/record.js';
@@ -178,7 +178,8 @@ export function resolveOptions(input: OptionsInput = {}): ResolvedOptions {
 export const DEFAULT_WATCHDOG_US = 20e6;
 
 function finish(o: Parsed): ResolvedOptions {
-  const pageSize = o.pageSize ?? (o.strategy === 'hugepage' ? PAGE_SIZES[1] : PAGE_SIZES[0]);
+  const traits = strategyTraits(o.strategy);
+  const pageSize = o.pageSize ?? traits.pageSize ?? PAGE_SIZES[0];
   if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) throw Errors.badInput('pageSize', `must be 4KiB or 2MiB, got ${pageSize}`);
   checkLimits(o);
   checkIgnored(o);
@@ -189,7 +190,7 @@ function finish(o: Parsed): ResolvedOptions {
   if (guestBytes / pageSize > MAX_PAGES) {
     throw Errors.badInput(o.memslots ? 'memslots' : 'memory', `at most ${MAX_PAGES} pages (${formatLimit('size', MAX_PAGES * pageSize)} at ${formatLimit('size', pageSize)} pages), got ${formatLimit('size', guestBytes)}`);
   }
-  if (o.strategy === 'hugepage' && pageSize !== PAGE_SIZES[1]) throw Errors.badInput('pageSize', 'strategy hugepage needs 2MiB pages');
+  if (traits.pageSize !== null && pageSize !== traits.pageSize) throw Errors.badInput('pageSize', `strategy ${o.strategy} needs ${traits.pageSize / 1048576}MiB pages`);
   const pageShift = Math.log2(pageSize);
   let memslots: Memslot[];
   if (o.memslots) {
@@ -228,14 +229,14 @@ function finish(o: Parsed): ResolvedOptions {
   if (o.network === 'none' && o.mode !== 'none' && o.accesses === undefined && o.workload !== 'trace') {
     throw Errors.badInput('accesses', 'network none needs --accesses (with no source pushing, migration would only end when the guest does)');
   }
-  if (o.strategy === 'demand' && o.accesses === undefined && o.workload !== 'trace') {
-    throw Errors.badInput('accesses', 'strategy demand needs --accesses (without a push, migration would only end when the guest does)');
+  if (!traits.pushWhileGuestRuns && o.accesses === undefined && o.workload !== 'trace') {
+    throw Errors.badInput('accesses', `strategy ${o.strategy} needs --accesses (without a push, migration would only end when the guest does)`);
   }
   if (o.workload === 'trace' && !o.trace) throw Errors.badInput('trace', 'workload trace needs a trace file (--trace FILE)');
   if (o.trace && o.workload !== 'trace') throw Errors.badInput('trace', 'a trace file needs --workload trace');
   if (o.partition && pages < o.vcpus) throw Errors.badInput('partition', `needs at least one page per vCPU (${pages} pages, ${o.vcpus} vCPUs)`);
   if (o.vcpus + 2 > pageSize / 4) throw Errors.badInput('vcpus', 'too many vCPUs for the page size');
-  if (o.injectBug !== 'none' && o.strategy !== 'hybrid') {
+  if (o.injectBug !== 'none' && !traits.precopy) {
     throw Errors.badInput('injectBug', 'needs strategy hybrid (precopy resends and discards to break)');
   }
   // A link is modelled: auto by default; otherwise nothing modelled is on a fault's path.
@@ -303,5 +304,5 @@ function pageSizeOf(input: OptionsInput): number {
   if (input.pageSize !== undefined) {
     try { return parseSize(input.pageSize as string | number); } catch { return 4096; } // the schema reports it
   }
-  return input.strategy === 'hugepage' ? 2 * 1024 * 1024 : 4096;
+  return traitsOfName(String(input.strategy ?? ''))?.pageSize ?? 4096;
 }

@@ -31,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { Link } from '../model/link.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
 import type { DilationReport, RunResult } from '../model/result.js';
+import { strategyTraits } from '../model/strategies/index.js';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../options.js';
 import { measurePipelineUs } from './pipeline-probe.js';
 import type { DilationPlan } from './protocol.js';
@@ -137,7 +138,7 @@ export function runFloorUs(opts: ResolvedOptions): number {
 /** The link's time for every page (twice for hybrid's rounds), modelled us: a floor of the migration. */
 export function migrationFloorUs(opts: ResolvedOptions): number {
   const wireUs = new Link(linkOf(opts)).serialiseUs(opts.pages * (opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes));
-  return Number.isFinite(wireUs) ? wireUs * (opts.strategy === 'hybrid' ? 2 : 1) : 0;
+  return Number.isFinite(wireUs) ? wireUs * (strategyTraits(opts.strategy).precopy ? 2 : 1) : 0;
 }
 
 function planned(

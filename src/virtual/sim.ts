@@ -14,7 +14,7 @@ import { PageMapBuilder } from '../model/page-map.js';
 import { PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, type PageStates } from '../model/page-state.js';
 import { SendPolicy } from '../model/send-policy.js';
 import { newFetcherStats, newSourceStats, type FetcherStats } from '../model/stats.js';
-import { createStrategy, type Strategy } from '../model/strategies/index.js';
+import { createStrategy, strategyTraits, type Strategy } from '../model/strategies/index.js';
 import { loadTrace, openTrace } from '../trace/replay.js';
 import type { TimelineSample } from '../model/result.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
@@ -138,7 +138,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.outbound = link ? new Link(cfg, this.imp, 'bulk') : null;
     this.inbound = link ? new Link(cfg, this.imp, 'inbound') : null;
     this.policy = link ? new SendPolicy(o.pages, this.strategy, this.sstats, o.recordSendOrder) : null;
-    const hybrid = link && o.strategy === 'hybrid';
+    const hybrid = link && strategyTraits(o.strategy).precopy;
     this.arrivalMs = hybrid ? new Float64Array(o.pages) : null;
     this.arrivalHow = hybrid ? new Uint8Array(o.pages) : null;
     if (o.mode === 'none') {
@@ -222,7 +222,7 @@ export class VirtualSim extends Kernel implements PageStates {
   // ---- the loop
   /** Starts the run: the source (precopy for hybrid), or the vCPUs at once. */
   begin(): void {
-    this.precopy = this.opts.strategy === 'hybrid' && this.outbound !== null;
+    this.precopy = strategyTraits(this.opts.strategy).precopy && this.outbound !== null;
     if (!this.precopy) this.startGuest();
     startSource(this);
     scheduleInjections(this);

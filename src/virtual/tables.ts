@@ -16,6 +16,7 @@ import type { ResolvedOptions } from '../options.js';
 import { getHeapStatistics } from 'node:v8';
 import { availableMemoryBytes } from '../rss.js';
 import { formatBytes } from '../units.js';
+import { strategyTraits } from '../model/strategies/index.js';
 
 const MEASURED_BYTES_PER_PAGE = 89;
 const HYBRID_BYTES_PER_PAGE = 9;
@@ -24,7 +25,7 @@ const RECOVERY_BYTES_PER_PAGE = 1;
 const BASE_BYTES = 128 * 1024 ** 2;
 
 export function virtualTableBytes(o: ResolvedOptions): number {
-  const perPage = MEASURED_BYTES_PER_PAGE + (o.strategy === 'hybrid' ? HYBRID_BYTES_PER_PAGE : 0) + (o.inject.length ? RECOVERY_BYTES_PER_PAGE : 0);
+  const perPage = MEASURED_BYTES_PER_PAGE + (strategyTraits(o.strategy).precopy ? HYBRID_BYTES_PER_PAGE : 0) + (o.inject.length ? RECOVERY_BYTES_PER_PAGE : 0);
   return BASE_BYTES + o.pages * perPage;
 }
 
