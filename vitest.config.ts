@@ -1,6 +1,7 @@
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
-// Two serial lanes run side by side (one worker each: the 2-core machine this suite is budgeted on),
+// Two serial lanes run side by side (one worker each: the 2-core machine this suite is budgeted on;
+// scripts/test.mjs starts one vitest process per lane, since one process gives a group one worker),
 // then the files that measure the host run alone.
 //  - lane-a: heavy files named here (threaded runs, CLI spawns), and every file that builds the
 //    native C benchmarks, so that no two builds race;
