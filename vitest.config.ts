@@ -11,7 +11,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 // Within a lane, files run one at a time: integration tests start many threads each.
 const LANE_A = [
   'test/recovery.test.ts', 'test/cli-flags.test.ts', 'test/bench.test.ts', 'test/sweep-run.test.ts', 'test/engines-agree.test.ts',
-  'test/arch-runs.test.ts', 'test/calibrate.test.ts', 'test/native-mech.test.ts',
+  'test/arch-runs.test.ts', 'test/calibrate.test.ts', 'test/native-mech.test.ts', 'test/demo.browser.test.ts',
 ];
 const ALONE = ['test/agreement.test.ts', 'test/dilation.test.ts'];
 
