@@ -96,6 +96,21 @@ describe('the share flag', () => {
     r.dilation = { ...r.dilation, share: AUTO_SHARE };
     expect(shareNotes([r], ['exit'])).toEqual([]);
   });
+  it('several runs over 5% get one note naming each, with the largest budget and the largest D any asks for', async () => {
+    const base = await result();
+    const run = (share: number, budgetBound: boolean, factor: number) => ({
+      ...base, engine: 'threads' as const,
+      dilation: { ...base.dilation, factor, auto: true, share, wallBudgetMs: 5000, budgetBound, neededFactor: factor * 2 },
+    });
+    const runs = [run(0.2, true, 40), run(0.01, true, 40), run(0.1, true, 50), run(0.3, false, 10)];
+    const notes = shareNotes(runs, ['linear', 'prepaging', 'stride', 'hybrid']);
+    expect(notes).toHaveLength(1);
+    const text = notes[0]!.replace(/\n {6}/g, ' ');
+    // prepaging is within 5%: not named. Budgets 10 s and 10 s (D 40 -> 80, 50 -> 100); hybrid's D 10 x 0.3/0.05.
+    expect(text).toBe('note: the simulator took more than 5% of a modelled fault in 3 runs (linear 20.0%, stride 10.0%, hybrid 30.0%), ' +
+      "so their times hold some of the simulator's own cost; lower it with --wall-budget 10s, --time-dilation 60 or --engine virtual");
+    for (const line of notes[0]!.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+  });
   it('the plan line says when the budget capped D', () => {
     const d = {
       factor: 40, auto: true, accessUs: 0.3, measuredUs: { fault: 500, page: 1, access: 0.3 }, modelledFaultUs: 100,
