@@ -16,7 +16,7 @@ import { beginInstall, zeroFlag } from './installer.js';
 import type { Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import type { VcpuState } from './vcpu.js';
+import type { VcpuState } from './vcpu-state.js';
 
 /** A fault on the guest planner's current obstacle (a walk, a conversion, a tag fault, a missing page). */
 export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
