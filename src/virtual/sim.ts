@@ -8,6 +8,7 @@
  */
 import { createHistogram } from 'node:perf_hooks';
 import type { SimulateHooks } from '../hooks.js';
+import { accessBudget } from '../model/access-budget.js';
 import { newBlockLedger } from '../model/blocktime.js';
 import { Link } from '../model/link.js';
 import { handlerCount, pagesPerUffd, uffdCount, uffdOfHandler } from '../model/memslots.js';
@@ -159,10 +160,9 @@ export abstract class VirtualSim extends Kernel implements PageStates {
     for (let v = 0; v < o.vcpus; v++) {
       this.addThread(VCPU, Ph.VRun);
       const trace = traces?.[v] ?? null;
-      const limit = trace ? (trace.length && (o.accesses ?? trace.length)) : o.accesses ?? Infinity;
-      const untilMigrated = o.accesses === undefined && !trace;
+      const { limit, untilMigrated, tail } = accessBudget(o, trace ? trace.length : null);
       this.vcpus.push({
-        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
+        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, queuedOnUffd: false, entryPage: -1,
         resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
