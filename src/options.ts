@@ -163,6 +163,14 @@ export const OptionsSchema = z.strictObject({
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
+
+/** The values an option with a fixed list takes (an enum field of the schema), e.g. the demo's choices. */
+export function optionChoices(name: keyof typeof OptionsSchema.shape): string[] {
+  let t: z.ZodType = OptionsSchema.shape[name];
+  while (!(t instanceof z.ZodEnum) && (t instanceof z.ZodDefault || t instanceof z.ZodOptional)) t = t.unwrap() as z.ZodType;
+  if (!(t instanceof z.ZodEnum)) throw new Error(`assertion failed: option ${name} is not a fixed list`);
+  return [...t.options] as string[];
+}
 type Parsed = z.output<typeof OptionsSchema>;
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */

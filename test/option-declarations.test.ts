@@ -2,13 +2,17 @@
 // value's name and its help, and the CLI's flag table, its help and its "applies only to" checks are
 // read from that. So every schema field has a declaration and help, every flag maps to a field,
 // every flagged field is in the help once, the help names no flag that does not exist, and a field
-// without a flag is refused on the command line.
+// without a flag is refused on the command line. The demo's controls each set a schema field (or
+// are the demo's own), and its choice lists are the schema's.
 // Method: walk OptionsSchema.shape against the derived tables; parse flags with parseCommand as the
-// CLI does (no child process needed); read the help that `postcopy-sim help run` prints.
+// CLI does (no child process needed); read the help that `postcopy-sim help run` prints; plan demo
+// runs with planDemoRun as the server does.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { OPTION_META, optionMetas } from '../src/option-meta.js';
-import { OptionsSchema } from '../src/options.js';
+import { optionChoices, OptionsSchema } from '../src/options.js';
+import { CONTROL_NAMES, CONTROL_OPTIONS } from '../src/demo/controls.js';
+import { demoChoices, planDemoRun } from '../src/demo/params.js';
 import { parseCommand } from '../src/cli/args.js';
 import { flagHelp, flagsOnlyFor, kebab, OPTION_FLAGS, SCENARIO_ONLY } from '../src/cli/option-flags.js';
 
@@ -68,5 +72,22 @@ describe('one declaration per option', () => {
   it('the mode-only flags are declared on their fields: uffd queue knobs for uffd, the exit resolver and record for exit', () => {
     expect(flagsOnlyFor('uffd')).toEqual(['handlers', 'uffdPerVcpu', 'uffdMode', 'wakeBatch']);
     expect(flagsOnlyFor('exit')).toEqual(['exitResolver', 'faultRecord']);
+  });
+
+  it("every demo control sets a schema field or is the demo's own; its choices are the schema's; a choice reaches its option", () => {
+    expect(CONTROL_NAMES).toEqual(Object.keys(CONTROL_OPTIONS));
+    for (const [control, name] of Object.entries(CONTROL_OPTIONS)) if (name !== null) expect(fields, control).toContain(name);
+    expect(Object.entries(CONTROL_OPTIONS).filter(([, name]) => name === null).map(([c]) => c)).toEqual(['speed']);
+    const c = demoChoices({ maxVcpus: 8, maxMemoryBytes: 2 ** 30 });
+    expect(c.engines).toEqual(optionChoices('engine'));
+    expect(c.resolvers).toEqual(optionChoices('exitResolver'));
+    expect(c.records).toEqual(optionChoices('faultRecord'));
+    expect(c.archs).toEqual(optionChoices('arch'));
+    expect(c.modes).toEqual(optionChoices('mode'));
+    // A renamed control reaches the option the table names.
+    const plan = planDemoRun({ engine: 'virtual', mode: 'exit', record: 'syndrome', resolver: 'vcpu', network: 'none', memory: '8MiB' });
+    expect(plan.options[CONTROL_OPTIONS.record]).toBe('syndrome');
+    expect(plan.options[CONTROL_OPTIONS.resolver]).toBe('vcpu');
+    expect(() => optionChoices('vcpus')).toThrow(/not a fixed list/);
   });
 });
