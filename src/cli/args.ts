@@ -9,8 +9,6 @@ import { Errors } from '../errors.js';
 import type { OptionsInput } from '../options.js';
 import { camel, flagsOnlyFor, kebab, OPTION_FLAGS } from './option-flags.js';
 
-export { flagHelp } from './option-flags.js';
-
 export interface ParsedCommand {
   options: OptionsInput;
   json: boolean;
