@@ -12,7 +12,7 @@ import type { KernelResult } from './scenarios/kernel.js';
 import type { NetworkResult } from './scenarios/network.js';
 import type { PagingRateResult } from './scenarios/paging-rate.js';
 import type { PipelineResult } from './scenarios/pipeline.js';
-import type { PublishedBody } from './scenarios/published.js';
+import type { PublishedBody } from './scenarios/published-types.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SoakBody } from './scenarios/soak.js';
 import type { WorkloadsResult } from './scenarios/workloads.js';

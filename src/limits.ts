@@ -11,6 +11,7 @@
  */
 import { ECHO_CHARS, Errors } from './errors.js';
 import { MAX_LINE_CHARS } from './trace/lines.js';
+import { MIN_BANDWIDTH_BPS } from './model/injections.js';
 import { formatBytes, formatRate } from './units.js';
 
 export type LimitKind = 'size' | 'rate' | 'duration' | 'count';
@@ -30,8 +31,8 @@ export interface Limit {
 const KiB = 1024, MiB = 1024 ** 2, GiB = 1024 ** 3;
 const MS = 1000, S = 1e6;
 
-/** The slowest link, as --bandwidth and as a bandwidth injection's rate. */
-export const MIN_BANDWIDTH_BPS = 10e3;
+// The slowest link is the model's (src/model/injections.ts): a bandwidth injection obeys it too.
+export { MIN_BANDWIDTH_BPS };
 
 /** The largest guest, in pages (any engine; the threaded engine also needs the host memory). */
 export const MAX_PAGES = 2 ** 28;

@@ -4,6 +4,7 @@
  * form with units in the field names that the engine uses.
  */
 import { z } from 'zod';
+import { noFlag, option, repeated, toggle, value } from './option-meta.js';
 import { Errors } from './errors.js';
 import { checkLimits, formatLimit, MAX_PAGES } from './limits.js';
 import { PAGE_HEADER_BYTES } from './model/page-flags.js';
@@ -36,10 +37,9 @@ export const PAGE_SIZES = [4096, 2 * 1024 * 1024] as const;
 /** The largest time dilation accepted (a 1 ms modelled fault would last 100 s). */
 export const MAX_DILATION = 100_000;
 
-const size = (what: string) =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    try { return parseSize(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
-  }).describe(what);
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try { return parseSize(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
 const rate = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try { return parseRate(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
 });
@@ -67,95 +67,110 @@ const number = (n: z.ZodNumber = z.number()) => decimal('must be a decimal numbe
 const ratio = decimal('must be a decimal number from 0 to 1').pipe(z.number().min(0).max(1));
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
-/** The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or numbers. */
+/**
+ * The options a user writes (CLI flags, scenario JSON, simulate()): sizes, rates and times as text or
+ * numbers. Each field is declared once, here: its schema with its flag, its value's name and its
+ * help (src/option-meta.ts); the CLI's flag table and help are read from these.
+ */
 export const OptionsSchema = z.strictObject({
-  vcpus: int(1, 1024).default(4).describe('number of vCPU threads'),
-  memory: size('guest memory size').prefault('64MiB'),
-  pageSize: size('page size').optional().describe('4KiB (default) or 2MiB (default for strategy hugepage)'),
-  memslotSize: size('largest memslot; larger guests are split into several').prefault('1GiB'),
-  memslots: z.array(z.strictObject({ base: size('guest-physical base'), size: size('memslot size') })).optional()
-    .describe('explicit memslot layout (overrides memory/memslotSize); gaps are holes with no memslot'),
-  mode: z.enum(MODES).default('exit'),
-  handlers: int(1, 1024).default(1).describe('uffd handler threads reading the shared queue'),
-  uffdPerVcpu: bool.default(false).describe('one uffd (queue + handler) per vCPU slice'),
-  workload: z.enum(WORKLOADS).default('zipf'),
-  zipfExponent: number(z.number().gt(0).max(10)).default(0.99),
+  vcpus: option(int(1, 1024).default(4), value('N', 'vCPU threads (default 4)')),
+  memory: option(size.prefault('64MiB'), value('SIZE', 'guest memory, e.g. 256MiB, 4GiB, 64M (binary); 64MB is decimal (default 64MiB)')),
+  pageSize: option(size.optional(), value('SIZE', '4KiB or 2MiB (default 4KiB)')),
+  memslotSize: option(size.prefault('1GiB'), value('SIZE', 'largest memslot; larger guests get several (default 1GiB)')),
+  memslots: option(z.array(z.strictObject({ base: size, size })).optional(),
+    noFlag('explicit memslot layout [{base, size}, ...] (overrides memory/memslotSize); gaps are holes with no memslot')),
+  mode: option(z.enum(MODES).default('exit'), value('MODE', 'exit (KVM_EXIT_MEMORY_FAULT, default) | uffd (userfaultfd) | none (all memory present)')),
+  handlers: option(int(1, 1024).default(1), value('N', 'uffd: handler threads reading the one shared queue (default 1)', 'uffd')),
+  uffdPerVcpu: option(bool.default(false), toggle('uffd: one queue + handler per vCPU slice instead', 'uffd')),
+  workload: option(z.enum(WORKLOADS).default('zipf'), value('W', 'sequential | random | zipf | regions | trace (default zipf)')),
+  zipfExponent: option(number(z.number().gt(0).max(10)).default(0.99), value('X', 'zipf skew, over pages (zipf) or regions (regions) (default 0.99)')),
   // The regions workload (src/model/regions.ts). Defaults and where they come from are in docs/guests.md
   // ("Guests that behave like real ones").
-  regionSize: size('regions: the smallest region (scale of the Pareto size distribution)').prefault('4KiB'),
-  regionTail: number(z.number().gt(0).max(10)).default(0.7).describe('regions: Pareto shape of region sizes (smaller: heavier tail)'),
-  runLength: int(1, 1 << 20).default(32).describe('regions: mean pages per sequential run inside a region (32 = Linux VM_READAHEAD_PAGES)'),
-  phaseAccesses: int(0).default(1 << 20).describe('regions: accesses per vCPU before the hot set moves (0: it never moves)'),
-  trace: z.string().min(1).optional().describe('workload trace: a trace file (v1 "<vcpu> <R|W|X> <gpa>" or v2 with timestamps; may be gzipped)'),
-  traceTiming: z.enum(TRACE_TIMINGS).default('recorded').describe("trace: 'recorded' waits the recorded time between accesses, 'asap' none"),
-  traceTimeScale: number(z.number().gt(0).max(1e6)).default(1).describe('trace: multiplies every recorded gap (2: the program runs half as fast)'),
-  writeRatio: ratio.default(0.3),
-  partition: bool.default(false).describe('each vCPU touches only its own slice of memory'),
-  accesses: int(1).optional().describe('guest accesses per vCPU; default: until migration completes, plus a tail'),
-  tailAccesses: int(0).default(2000).describe('accesses per vCPU after migration completes (when accesses is not set)'),
-  network: z.enum(['link', 'none']).default('link')
-    .describe("'none': no source host; the fetcher/handlers copy pages from a local image, as demand_paging_test's handlers do"),
-  bandwidth: rate.prefault('10Gbit'),
-  latency: duration.prefault('50us'),
-  msgOverhead: size('per-message bytes added on the wire').prefault(64),
-  sendBuffer: size('source send buffer').prefault('4MiB'),
-  zeroFraction: ratio.default(0.1),
-  strategy: z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('linear').describe('postcopy strategy (src/model/strategies/)'),
-  precopyRounds: int(1, 100).default(2).describe('hybrid: precopy rounds before the switch to postcopy'),
-  dirtyRate: size('hybrid: bytes per second the guest dirties during precopy').prefault('64MiB'),
-  seed: int(0, 0xffffffff).default(1),
-  think: duration.prefault(0).describe('guest think time between accesses (slow motion for demos)'),
-  vcpuNice: int(0, 19).default(5).describe('nice increment of the vCPU threads, so the fetcher, source and handlers win the cores'),
-  prefault: bool.default(true).describe('map all guest memory on the host before the guest starts (like -mem-prealloc)'),
-  spin: duration.prefault('20us').describe('how long a waiting vCPU spins before it sleeps'),
-  serviceSpin: duration.prefault('20us').describe('how long an idle fetcher/source/handler spins before it sleeps'),
-  watchdog: duration.optional().describe('threads: a vCPU waiting this long on one page (modelled time) fails the run (default 20s)'),
-  timeDilation: dilation.optional()
-    .describe("threads: every modelled duration runs D times slower on the wall, times are reported in modelled time; 'auto' (the default wherever a link is modelled) picks D from the simulator's own costs measured at start"),
-  wallBudget: duration.prefault('5s').refine((us) => us > 0, { message: 'must be a duration greater than 0, e.g. 5s' })
-    .describe("threads, auto dilation: the wall time the dilated migration may take; D is capped at this budget over the link's time for every page"),
-  /** Fault injection for the correctness tests: publish a page before copying it, with this gap. */
-  unsafePublishBeforeCopyUs: number(z.number().min(0).max(1e6)).default(0),
-  inject: InjectSchema.describe('failure injections, KIND@TIME[+DURATION][:ARG] (src/model/injections.ts); repeatable'),
-  reconnect: duration.prefault('50ms').describe('postcopy recovery: from the end of an outage until the two sides are connected again'),
-  /** The deliberate recovery bug, for the test that must catch it: the source forgets to resend one lost page. */
-  unsafeForgetResend: bool.default(false),
-  /** Fault injection for the robustness tests: make one thread die mid-run. */
-  injectFault: z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
-  /**
-   * Fault injection for the correctness tests of versioned pages (hybrid): a resend skipped, a discard
-   * lost, an old version installed over a newer one. The proof must catch each.
-   */
-  injectBug: z.enum(['none', 'skip-resend', 'lose-discard', 'install-old-version']).default('none'),
-  engine: z.enum(['threads', 'virtual']).default('threads').describe("'virtual': the single-threaded discrete-event engine (src/virtual/)"),
-  costs: z.string().min(1).optional().describe('virtual engine: a cost profile JSON file (postcopy-sim calibrate -o FILE); wins over --profile'),
-  profile: z.enum(['this-host', 'large-host']).optional()
-    .describe("virtual engine: the shipped cost profile: this host's measured costs (default), or a two-socket 256-thread host (src/virtual/profiles/)"),
-  cores: int(1, 65536).optional().describe("virtual engine: modelled cores (default: this host's for a measured profile, the profile's for a modelled host)"),
-  uffdMode: z.enum(['missing', 'minor']).default('missing')
-    .describe("uffd registration: 'missing' (anonymous memory, UFFDIO_COPY / _ZEROPAGE) or 'minor' (shmem, UFFDIO_CONTINUE), both engines"),
-  wakeBatch: int(1, 64).default(1)
-    .describe('uffd mode: the listen and preempt threads copy with MODE_DONTWAKE and issue one UFFDIO_WAKE per run of contiguous pages every N pages'),
-  recordSendOrder: bool.default(false)
-    .describe('keep the order in which the source sent pages (result.sendOrder: page, frame flags), for tests and teaching'),
-  exitResolver: z.enum(['fetcher', 'vcpu']).default('fetcher')
-    .describe("exit mode: who resolves a memory-fault exit: the page fetcher, or the vCPU thread itself (no shared thread at all; needs network none)"),
+  regionSize: option(size.prefault('4KiB'), value('SIZE', 'regions: smallest region, the scale of their Pareto sizes (default 4KiB)')),
+  regionTail: option(number(z.number().gt(0).max(10)).default(0.7), value('A', 'regions: Pareto shape of region sizes, smaller is heavier (default 0.7)')),
+  runLength: option(int(1, 1 << 20).default(32), value('N', 'regions: mean pages of a sequential run inside a region (default 32)')),
+  phaseAccesses: option(int(0).default(1 << 20), value('N', 'regions: accesses per vCPU before the hot set moves, 0 never (default 1048576)')),
+  trace: option(z.string().min(1).optional(), value('FILE', 'with --workload trace: replay a trace (v1 lines, or v2 from `postcopy-sim trace\n' +
+    'record`; gzipped or not); a v2 trace sets --vcpus and --memory unless given')),
+  traceTiming: option(z.enum(TRACE_TIMINGS).default('recorded'), value('T', 'recorded (wait the recorded time between accesses, default) | asap')),
+  traceTimeScale: option(number(z.number().gt(0).max(1e6)).default(1), value('X', 'multiply every recorded gap by X (default 1)')),
+  writeRatio: option(ratio.default(0.3), value('R', 'fraction of accesses that write, 0..1 (default 0.3)')),
+  partition: option(bool.default(false), toggle('each vCPU touches only its own slice (demand_paging_test)')),
+  accesses: option(int(1).optional(), value('N', 'accesses per vCPU (default: until migration completes, plus a tail)')),
+  tailAccesses: option(int(0).default(2000), value('N', 'accesses per vCPU after migration completes (default 2000)')),
+  network: option(z.enum(['link', 'none']).default('link'), value('NET', 'link (source host over a modelled link, default) | none (local copy)')),
+  bandwidth: option(rate.prefault('10Gbit'), value('RATE', 'link rate (default 10Gbit). Case matters: b is a bit, B a byte. Bits per second:\n' +
+    '10Gbit, 25Gbps, 25Gb/s, 800Mbit; bytes per second: 1GB/s, 1GBps (8 Gbit/s),\n100MiB/s; or unlimited')),
+  latency: option(duration.prefault('50us'), value('TIME', 'one-way latency, e.g. 50us, 1ms (default 50us)')),
+  msgOverhead: option(size.prefault(64), value('SIZE', 'bytes added per frame on the wire (default 64)')),
+  sendBuffer: option(size.prefault('4MiB'), value('SIZE', 'source send buffer (default 4MiB)')),
+  zeroFraction: option(ratio.default(0.1), value('R', 'fraction of all-zero pages (default 0.1)')),
+  strategy: option(z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]).default('linear'),
+    value('S', 'postcopy strategy: demand | linear | prepaging | stride | preempt | hybrid |\nhugepage (default linear); see docs/strategies.md')),
+  precopyRounds: option(int(1, 100).default(2), value('N', 'hybrid: precopy rounds before the switch (default 2)')),
+  dirtyRate: option(size.prefault('64MiB'), value('SIZE', 'hybrid: bytes/s the guest dirties during precopy (default 64MiB)')),
+  seed: option(int(0, 0xffffffff).default(1), value('N', 'seed of the image and workloads (default 1)')),
+  think: option(duration.prefault(0), value('TIME', 'guest think time between accesses, for slow motion (default 0)')),
+  vcpuNice: option(int(0, 19).default(5), value('N', 'nice increment of vCPU threads, 0-19 (default 5): service threads win the cores')),
+  prefault: option(bool.default(true), value('BOOL', 'map guest memory on the host before the start (default true)')),
+  spin: option(duration.prefault('20us'), value('TIME', 'how long a waiting vCPU spins before sleeping (default 20us)')),
+  serviceSpin: option(duration.prefault('20us'), value('TIME', 'how long an idle fetcher/source/handler spins (default 20us)')),
+  watchdog: option(duration.optional(), value('TIME', 'fail if a vCPU waits this long on one page, in modelled time (default 20s)')),
+  timeDilation: option(dilation.optional(), value('D', 'threads: run every modelled duration (link, guest compute and think time,\n' +
+    'watchdog) D times slower on the wall and report modelled time, so the\n' +
+    "simulator's own cost shrinks D-fold in every reported time; auto (the default\n" +
+    "wherever a link is modelled, else 1) measures the simulator's costs at start\n" +
+    'and picks D so they stay under 5% of a modelled fault (docs/dilation.md)')),
+  wallBudget: option(duration.prefault('5s').refine((us) => us > 0, { message: 'must be a duration greater than 0, e.g. 5s' }),
+    value('TIME', 'auto dilation: the wall time the dilated migration may take (default 5s); D is\n' +
+      "capped so the link's time for every page, times D, fits; a run over 5% then\n" +
+      'says so in its summary (a bigger budget, or --engine virtual, lowers the share)')),
+  unsafePublishBeforeCopyUs: option(number(z.number().min(0).max(1e6)).default(0),
+    noFlag('fault injection for the correctness tests: publish a page before copying it, with this gap (us)')),
+  inject: option(InjectSchema, repeated('SPEC', 'a failure: KIND@TIME[+DURATION][:ARG], repeatable; kinds link-down, bandwidth,\n' +
+    'latency, loss, source-restart, handler-crash, fetcher-crash (docs/recovery.md)')),
+  reconnect: option(duration.prefault('50ms'), value('TIME', 'recovery: from the end of an outage to reconnected (default 50ms)')),
+  unsafeForgetResend: option(bool.default(false),
+    noFlag('the deliberate recovery bug, for the test that must catch it: the source forgets to resend one lost page')),
+  injectFault: option(z.enum(['none', 'source-dies', 'fetcher-dies', 'vcpu-dies', 'handler-dies']).default('none'),
+    noFlag('fault injection for the robustness tests: make one thread die mid-run')),
+  injectBug: option(z.enum(['none', 'skip-resend', 'lose-discard', 'install-old-version']).default('none'),
+    value('B', 'hybrid, to test the proof: skip-resend | lose-discard | install-old-version\n' +
+      '(a bug a real migration could have; the run must then say not verified)')),
+  engine: option(z.enum(['threads', 'virtual']).default('threads'), value('E', 'threads (real worker threads, default) | virtual (discrete-event, virtual time)')),
+  costs: option(z.string().min(1).optional(), value('FILE', 'virtual: a cost profile from `postcopy-sim calibrate -o FILE` (wins over --profile)')),
+  profile: option(z.enum(['this-host', 'large-host']).optional(), value('P', 'virtual: this-host (measured here, default) | large-host (2 sockets, 256 threads)')),
+  cores: option(int(1, 65536).optional(), value('N', "virtual: modelled cores (default: this host's for this-host, 256 for large-host)")),
+  uffdMode: option(z.enum(['missing', 'minor']).default('missing'), value('M', 'missing (UFFDIO_COPY, default) | minor (shmem, UFFDIO_CONTINUE)', 'uffd')),
+  wakeBatch: option(int(1, 64).default(1), value('N', 'uffd: the listen and preempt threads copy with DONTWAKE and wake once per N pages (default 1)', 'uffd')),
+  recordSendOrder: option(bool.default(false), toggle('keep the order the source sent pages in (result.sendOrder)')),
+  exitResolver: option(z.enum(['fetcher', 'vcpu']).default('fetcher'),
+    value('R', 'exit mode: fetcher (default) | vcpu (the vCPU thread resolves its own exit: it copies\n' +
+      'from a local image, or over a link asks the source and installs its page itself)', 'exit')),
   // ---- the architecture's fault records (src/model/arch/)
-  arch: z.enum(ARCH_NAMES).default('x86').describe("the vCPU's architecture: x86 (EPT violation, exit qualification) or arm64 (ESR_EL2, HPFAR_EL2)"),
-  faultRecord: z.enum(RECORD_NAMES).default('neutral')
-    .describe("exit mode: what the memory-fault exit carries: 'neutral' (the v7 READ/WRITE/EXEC flags) or 'syndrome' (plus the raw ESR_EL2 / exit qualification and VA)"),
-  execRatio: ratio.default(0).describe('fraction of guest reads that are instruction fetches'),
-  pageTables: bool.default(false).describe("the guest's accesses walk a modelled 4-level stage-1 page table that lives in guest memory (4KiB pages)"),
-  mteFraction: ratio.default(0).describe('arm64: fraction of guest memory (2 MiB regions) that is MTE-tagged; tags are restored on the first tag fault'),
-  confidential: bool.default(false).describe('a confidential guest (TDX on x86, CCA on arm64): private memory, with shared regions and conversions'),
-  sharedFraction: ratio.default(0.125).describe('confidential: fraction of guest memory (2 MiB regions) shared with the host at the start'),
-  convertRatio: ratio.default(0.001).describe("confidential: fraction of accesses made with the other attribute than the page's (the guest converts it)"),
-  conversionCost: duration.prefault('20us').describe('confidential: time the VMM takes to convert one page (KVM_SET_MEMORY_ATTRIBUTES and its guest_memfd work)'),
-  tagRestoreCost: duration.prefault('3us').describe("arm64 MTE: time the VMM takes to restore one page's tags (KVM_ARM_MTE_COPY_TAGS of 128 bytes)"),
-  recordFaultOrder: bool.default(false).describe('keep every fault each vCPU took, in order (result.faultOrder: kind, gpa), for tests and teaching'),
+  arch: option(z.enum(ARCH_NAMES).default('x86'), value('A', 'x86 (EPT violation, default) | arm64 (ESR_EL2 data/instruction abort)')),
+  faultRecord: option(z.enum(RECORD_NAMES).default('neutral'), value('R', 'exit mode: neutral (v7 READ/WRITE/EXEC flags, default) | syndrome (plus the\n' +
+    'raw ESR_EL2 or exit qualification and the VA: a walk is resolved in one round trip)', 'exit')),
+  execRatio: option(ratio.default(0), value('R', 'fraction of reads that are instruction fetches (default 0)')),
+  pageTables: option(bool.default(false), toggle('accesses walk a 4-level stage-1 table living in guest memory (its pages fault too)')),
+  mteFraction: option(ratio.default(0), value('R', 'arm64: fraction of memory (2 MiB regions) MTE-tagged; tags restored on a tag fault')),
+  confidential: option(bool.default(false), toggle('TDX / CCA guest: private memory, with shared regions and conversions; exit mode\nonly (no uffd on guest_memfd)')),
+  sharedFraction: option(ratio.default(0.125), value('R', 'confidential: fraction of memory (2 MiB regions) shared with the host at the\nstart (default 0.125)')),
+  convertRatio: option(ratio.default(0.001), value('R', "confidential: fraction of accesses that convert a page to the other attribute\n(default 0.001)")),
+  conversionCost: option(duration.prefault('20us'), value('TIME', 'confidential: time one conversion takes (KVM_SET_MEMORY_ATTRIBUTES and\nits guest_memfd work; default 20us)')),
+  tagRestoreCost: option(duration.prefault('3us'), value('TIME', "arm64 MTE: restoring one page's tags (default 3us)")),
+  recordFaultOrder: option(bool.default(false), toggle('keep every fault in order in the JSON (faultOrder)')),
 });
 
 export type OptionsInput = z.input<typeof OptionsSchema>;
+
+/** The values an option with a fixed list takes (an enum field of the schema), e.g. the demo's choices. */
+export function optionChoices(name: keyof typeof OptionsSchema.shape): string[] {
+  let t: z.ZodType = OptionsSchema.shape[name];
+  while (!(t instanceof z.ZodEnum) && (t instanceof z.ZodDefault || t instanceof z.ZodOptional)) t = t.unwrap() as z.ZodType;
+  if (!(t instanceof z.ZodEnum)) throw new Error(`assertion failed: option ${name} is not a fixed list`);
+  return [...t.options] as string[];
+}
 type Parsed = z.output<typeof OptionsSchema>;
 
 /** One line naming the first bad field, e.g. `vcpus: Too small: expected number to be >=1`. */

@@ -1,6 +1,7 @@
 /** The published bench's tables, rendered from its JSON body (bench/results/published.json). */
 import { fmtInt, fmtRatio, mdTable } from '../common.js';
-import { USERFAULT, type ProfileRun, type PublishedBody, type UserfaultColumn, type VirtualCell } from './published.js';
+import { USERFAULT, type UserfaultColumn } from './published-tables.js';
+import type { ProfileRun, PublishedBody, VirtualCell } from './published-types.js';
 
 const k = (x: number) => (x / 1000).toFixed(x >= 100_000 ? 0 : 1);
 

@@ -4,7 +4,6 @@
  * shows which mechanism moves the shape, and what a target missed would need.
  */
 import type { CostModel } from '../../src/virtual/costs.js';
-import { peakAndFall, runSeries } from './published.js';
 
 export interface SensitivityRow { cost: string; factor: number; value: number; peakVcpus: number; fall: number; peakTargetHolds: boolean; fallTargetHolds: boolean }
 
@@ -16,16 +15,17 @@ const VARIED: Array<keyof CostModel> = [
  *  lineUs 0.075-0.3 us around the published 0.1-0.2; lineGrowth 0.25-1, up to the linear directory model). */
 const QUICK: Array<keyof CostModel> = ['lineUs', 'lineGrowth', 'walkPerWaiterUs', 'ttwuUs', 'wakeupUs'];
 
-export function runSensitivity(costs: CostModel, mib: number, rows: number[], seed: number, quick: boolean): SensitivityRow[] {
+/** `shape`: the one-uffd series' peak and fall under some costs (published.ts runs the series). */
+export function runSensitivity(costs: CostModel, shape: (costs: CostModel) => { peakVcpus: number; fall: number }, quick: boolean): SensitivityRow[] {
   const out: SensitivityRow[] = [];
-  const base = peakAndFall(runSeries(costs, mib, rows, seed));
+  const base = shape(costs);
   out.push({ cost: 'as shipped', factor: 1, value: 0, ...peakVcpusFall(base) });
   for (const k of quick ? QUICK : VARIED) {
     for (const factor of [0.5, 2]) {
       const v = (costs[k] as number) * factor;
       // a cost measured as 0 stays 0 under a factor: vary it from the line cost instead
       const value = v === 0 ? costs.lineUs * factor : v;
-      out.push({ cost: k, factor, value, ...peakVcpusFall(peakAndFall(runSeries({ ...costs, [k]: value }, mib, rows, seed))) });
+      out.push({ cost: k, factor, value, ...peakVcpusFall(shape({ ...costs, [k]: value })) });
     }
   }
   return out;

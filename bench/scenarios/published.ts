@@ -22,26 +22,15 @@ import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtual, runVirtualWithSim } from '../../src/virtual/engine.js';
-import { runBreakdown, type RunBreakdown } from '../../src/virtual/line-report.js';
+import { runBreakdown } from '../../src/virtual/line-report.js';
 import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
 import { renderPublished } from './published-render.js';
-import { runSensitivity, type SensitivityRow } from './published-sensitivity.js';
+import { runSensitivity } from './published-sensitivity.js';
+import { SERIES_EXITS, SERIES_UFFD, SERIES_VCPUS, USERFAULT, USERFAULT_VCPUS, type UserfaultColumn } from './published-tables.js';
+import type { CrossRow, LinkRow, ProfileRun, PublishedBody, SeriesRow, Targets, UserfaultRow, VirtualCell } from './published-types.js';
 
-export const SERIES_VCPUS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-/** Thousands of pages/s, overall (uapi.md). */
-export const SERIES_UFFD = [150, 191, 210, 155, 130, 108, 86, 62, 36];
-export const SERIES_EXITS = [340, 477, 809, 1239, 1595, 2299, 3482, 4134, 4012];
-export const USERFAULT_VCPUS = [2, 8, 64];
-/** Pages/s per vCPU (uapi.md). */
-export const USERFAULT = {
-  'uffd-1': [90724, 26059, 3029],
-  'uffd-n': [86840, 37912, 1664],
-  'uffd-pervcpu': [102661, 56978, 11300],
-  exits: [160326, 128247, 39913],
-} as const;
-export type UserfaultColumn = keyof typeof USERFAULT;
 export const PROFILES = ['this-host', 'large-host'] as const;
 
 export interface PublishedOptions extends BenchOptions {
@@ -57,18 +46,6 @@ export interface PublishedOptions extends BenchOptions {
   noCrossCheck?: boolean;
   /** Skip the link runs and the speed measurement. @default false */
   noExtras?: boolean;
-}
-
-export interface VirtualCell { vcpus: number; column: string; pagesPerSec: number; perVcpuPagesPerSec: number; faults: number; wallMs: number; faultsPerHostSec: number; verified: boolean; breakdown: RunBreakdown }
-export interface SeriesRow { vcpus: number; uffd: VirtualCell; exits: VirtualCell; publishedUffdK: number; publishedExitsK: number }
-export interface UserfaultRow { vcpus: number; cells: Record<UserfaultColumn, VirtualCell>; published: Record<UserfaultColumn, number> }
-export interface Targets { uffdPeakVcpus: number; uffdFallFromPeak: number; exitsRise: number; exitsWithin2x: boolean[]; ratioWithin2x: boolean[]; met: Record<string, boolean> }
-export interface ProfileRun { profile: string; cores: number; costs: CostModel; series: SeriesRow[]; userfault: UserfaultRow[]; targets: Targets }
-export interface CrossRow { run: string; threads: number; readers: number; measured: number | null; predicted: number; error: number | null; fitted: boolean; skipped?: string }
-export interface LinkRow { column: string; p50Us: number; p99Us: number; linkUtilisation: number | null; migrationMs: number; verified: boolean }
-export interface PublishedBody {
-  mibPerVcpu: number; cores: number; profiles: ProfileRun[]; cross: CrossRow[]; link: LinkRow[]; sensitivity: SensitivityRow[];
-  speed: { exits256FaultsPerHostSec: number; default256Ms: number; default256Verified: boolean };
 }
 
 function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'missing' | 'minor', seed: number): ResolvedOptions {
@@ -210,7 +187,7 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const cross = po.noCrossCheck ? [] : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
-  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), mib, rows, o.seed, o.quick);
+  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), (c) => peakAndFall(runSeries(c, mib, rows, o.seed)), o.quick);
   const body: PublishedBody = {
     mibPerVcpu: mib, cores, profiles, cross, link, sensitivity, speed: po.noExtras ? { exits256FaultsPerHostSec: 0, default256Ms: 0, default256Verified: true } : await speed(cores),
   };

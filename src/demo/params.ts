@@ -8,8 +8,8 @@
  * takes more vCPUs (the queue of 64 vCPUs on one uffd is the scenario it is here for).
  */
 import { Errors } from '../errors.js';
-import { MODES, resolveOptions, WORKLOADS, type OptionsInput, type ResolvedOptions } from '../options.js';
-import { STRATEGY_NAMES, traitsOfName } from '../model/strategies/index.js';
+import { optionChoices, resolveOptions, type OptionsInput, type ResolvedOptions } from '../options.js';
+import { traitsOfName } from '../model/strategies/index.js';
 import { formatBytes, formatRate, parseSize } from '../units.js';
 import { CONTROL_NAMES, type ControlName } from './controls.js';
 import { LESSONS } from './lessons.js';
@@ -188,19 +188,20 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
 /** What the page needs to build its controls. */
 export function demoChoices(limits: DemoLimits) {
   return {
-    modes: [...MODES],
-    strategies: [...STRATEGY_NAMES],
-    workloads: WORKLOADS.filter((w) => w !== 'trace'),
+    // The choices are the options' own (src/options.ts).
+    modes: optionChoices('mode'),
+    strategies: optionChoices('strategy'),
+    workloads: optionChoices('workload').filter((w) => w !== 'trace'),
     speeds: Object.entries(SPEEDS).map(([value, s]) => ({ value, label: s.label })),
     memory: ['8MiB', '64MiB', '256MiB', '1GiB', '4GiB'].filter((m) => parseSize(m) <= limits.maxMemoryBytes),
     maxVcpus: limits.maxVcpus,
     maxVirtualVcpus: limits.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus,
-    engines: ['threads', 'virtual'],
-    networks: ['link', 'none'],
-    resolvers: ['fetcher', 'vcpu'],
+    engines: optionChoices('engine'),
+    networks: optionChoices('network'),
+    resolvers: optionChoices('exitResolver'),
     presets: Object.entries(PRESETS).map(([value, p]) => ({ value, label: p.label, controls: p.controls })),
-    archs: ['x86', 'arm64'],
-    records: ['neutral', 'syndrome'],
+    archs: optionChoices('arch'),
+    records: optionChoices('faultRecord'),
     lessons: LESSONS,
     maxMemory: formatBytes(limits.maxMemoryBytes),
     defaults: DEFAULT_CONTROLS,

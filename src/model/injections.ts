@@ -13,7 +13,6 @@
  *   fetcher-crash@T                   the destination's page fetcher dies: the guest is lost
  */
 import { clip } from '../errors.js';
-import { MIN_BANDWIDTH_BPS } from '../limits.js';
 import { parseDuration, parseRate } from '../units.js';
 
 export const INJECTION_KINDS = ['link-down', 'bandwidth', 'latency', 'loss', 'source-restart', 'handler-crash', 'fetcher-crash'] as const;
@@ -40,6 +39,9 @@ export interface Injection {
  * lost segment is retransmitted after this, which is what a loss costs a frame here.
  */
 export const TCP_RTO_MIN_US = 200_000;
+
+/** The slowest link, as --bandwidth (src/limits.ts lists it) and as a bandwidth injection's rate. */
+export const MIN_BANDWIDTH_BPS = 10e3;
 
 const SPEC = /^([a-z-]+)@([^+:]+)(?:\+([^:]+))?(?::(.+))?$/;
 

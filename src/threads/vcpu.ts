@@ -30,10 +30,11 @@ import { pagesPerUffd, uffdOfPage } from '../model/memslots.js';
 import { Errors } from '../errors.js';
 import { KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_WRITE, UFFD_PAGEFAULT_FLAG_MINOR } from '../model/uapi.js';
 import { FK_NONE } from '../model/arch/fault-kind.js';
-import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
+import { localWorkUs, RES_FETCH } from '../model/arch/guest.js';
 import type { FaultRecord } from '../model/arch/record.js';
 import { openArchState } from '../model/arch/regions.js';
 import { packLastFault, stage1Of, VcpuFaults } from '../model/arch/vcpu-faults.js';
+import { accessBudget } from '../model/access-budget.js';
 import { AccessStream, vcpuRange } from '../model/workload.js';
 import { openTrace } from '../trace/replay.js';
 import { GuestTime } from './guest-time.js';
@@ -64,11 +65,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const perQueue = pagesPerUffd(opts);
   const arch = new VcpuFaults(opts, v, stage1Of(opts), openArchState(opts, task.shared.archSab));
   const guest = arch.guest;
-  // A trace replays once unless --accesses says otherwise; synthetic workloads run until migration
-  // completes, plus a tail.
-  const limit = trace ? (trace.length && (opts.accesses ?? trace.length)) : opts.accesses ?? Infinity;
-  const untilMigrated = opts.accesses === undefined && !trace;
-  let tail = untilMigrated ? opts.tailAccesses : 0;
+  // How many accesses this vCPU runs (the model's, src/model/access-budget.ts).
+  const budget = accessBudget(opts, trace ? trace.length : null);
+  const limit = budget.limit, untilMigrated = budget.untilMigrated;
+  let tail = budget.tail;
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
   const thinkUs = opts.thinkUs;
@@ -159,7 +159,7 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   /** A conversion, a tag restore or a blind re-entry: the VMM's own work on this thread, then KVM_RUN. */
   const resolveLocally = (res: number, tFault: number): void => {
     guest!.applyLocal(res);
-    const workUs = res === RES_CONVERT ? opts.conversionUs : res === RES_RESTORE_TAGS ? opts.tagRestoreUs : 0;
+    const workUs = localWorkUs(opts, res);
     // Modelled work, spun on the clock: a sleep this short would overshoot by the timer slack.
     while (clock.nowUs() - tFault < workUs) { /* the VMM's modelled work */ }
   };

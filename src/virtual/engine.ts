@@ -10,8 +10,9 @@
  *        ◀── wake (page waiters | the queue's wake walk) ◀──────────────────────────────────┘
  *
  *   kernel.ts     cores, locks, park/wake          vcpu.ts, fetcher.ts, handler.ts,
- *   sim.ts        state and dispatch               installer.ts, source.ts, service.ts: the actors
- *   observer.ts   timeline and event stream        oracle.ts, result.ts: the proof and the result
+ *   sim.ts        the run's state (*-state.ts)     installer.ts, source.ts, service.ts: the actors
+ *   loop.ts       the event loop; dispatch.ts      oracle.ts, result.ts: the proof and the result
+ *   observer.ts   timeline and event stream
  *
  * Determinism: the event queue is ordered by (time, sequence number), the workload by its seed, and
  * nothing reads the host clock except wallMs and peakRssBytes. `hooks.playback` paces the run
@@ -23,7 +24,7 @@ import type { SimulateHooks } from '../hooks.js';
 import type { ResolvedOptions } from '../options.js';
 import { costsOf, loadCostProfile, shippedProfile, type CostModel } from './costs.js';
 import { virtualResult, type VirtualRunResult } from './result.js';
-import { VirtualSim } from './sim.js';
+import { VirtualRun } from './loop.js';
 import { cutLinkNow } from './recovery.js';
 import { prepareTrace } from '../trace/replay.js';
 
@@ -100,14 +101,14 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
   });
 }
 
-function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualSim {
+function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualRun {
   checkTablesFit(opts);
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
-  return new VirtualSim(opts, costs, exitByVcpu, hooks);
+  return new VirtualRun(opts, costs, exitByVcpu, hooks);
 }
 
-function finish(sim: VirtualSim, wallMs: number): VirtualRunResult {
+function finish(sim: VirtualRun, wallMs: number): VirtualRunResult {
   const r = virtualResult(sim, wallMs, profileName(sim.opts as VirtualOptions & ResolvedOptions));
   sim.events.emit?.({ type: 'end', result: r });
   return r;
@@ -125,7 +126,7 @@ function guarded<T>(hooks: VirtualHooks, body: () => T): T {
   } catch (e) { return report(e); }
 }
 
-function run(sim: VirtualSim): void {
+function run(sim: VirtualRun): void {
   sim.begin();
   let n = 0;
   while (sim.step()) {
@@ -144,7 +145,7 @@ const SLICE_EVENTS = 4096;
  * signal handler or an abort gets to run within a slice however long the run is (a 128 GiB run
  * ignored Ctrl-C for 27 s when it ran in one piece). The events and their order are run()'s.
  */
-async function runSliced(sim: VirtualSim): Promise<void> {
+async function runSliced(sim: VirtualRun): Promise<void> {
   sim.begin();
   let sliceEnd = performance.now() + SLICE_MS;
   for (;;) {
@@ -163,7 +164,7 @@ async function runSliced(sim: VirtualSim): Promise<void> {
  * wall clock reaches its virtual time / rate. Falling behind by more than MAX_LAG_MS slides the
  * schedule rather than rushing to catch up; the loop yields at least every YIELD_MS regardless.
  */
-async function runPaced(sim: VirtualSim, virtualUsPerRealMs: number): Promise<void> {
+async function runPaced(sim: VirtualRun, virtualUsPerRealMs: number): Promise<void> {
   const signal = sim.hooks.signal, events = sim.events;
   const stopped = () => { if (signal?.aborted) throw new SimError('ABORTED', 'the run was stopped'); };
   stopped();
@@ -224,7 +225,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /** One run that also hands back the finished simulation, for reports on its kernel lines (bench/). */
-export function runVirtualWithSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel): [VirtualRunResult, VirtualSim] {
+export function runVirtualWithSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel): [VirtualRunResult, VirtualRun] {
   const wallStart = performance.now();
   const sim = newSim(opts, costs, {});
   run(sim);

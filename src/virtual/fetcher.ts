@@ -12,7 +12,7 @@ import { beginInstall, zeroFlag } from './installer.js';
 import { FETCHER, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import { idle, takeArrival } from './service.js';
+import { idle, sweepDue, takeArrival } from './service.js';
 import { DISCARD_ARRIVAL, kickSource } from './source.js';
 
 export function fetcherLoop(sim: VirtualSim, t: Thread): void {
@@ -62,11 +62,6 @@ export function fetcherFault(sim: VirtualSim, t: Thread): void {
   sim.cpu(t, 0, Ph.FLoop);
 }
 
-/** network 'none': once the guest is done, the fetcher copies whatever is still missing. */
-export function sweepDue(sim: VirtualSim): boolean {
-  return sim.opts.network === 'none' && sim.vcpusDone === sim.opts.vcpus && sim.sweepCursor < sim.pages;
-}
-
 /**
  * Hybrid's switch reached the destination: forget every stale copy (QEMU's postcopy discard), then
  * the guest starts here and the source's postcopy phase begins with the stale pages unsent.
@@ -82,7 +77,7 @@ export function applyDiscards(sim: VirtualSim, t: Thread): void {
     sim.state[p] = PAGE_MISSING;
     sim.presentPages--;
     sim.map.forget(p, sim.arrivalMs![p]!, sim.arrivalHow![p]!);
-    sim.events.markCell(sim.map.cellOf(p));
+    sim.marks.markCell(sim.map.cellOf(p));
     st.discarded++;
   }
   sim.policy!.resetTo(stale);

@@ -98,7 +98,7 @@ function publish(sim: VirtualSim, t: Thread, garbage: boolean): void {
   sim.presentPages++;
   const how = ((t.flags & PAGE_FLAG_DEMAND) ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((t.flags & PAGE_FLAG_ZERO) ? ARRIVED_ZERO : 0);
   const ms = Math.max(0.001, sim.now / 1000);
-  sim.events.markCell(sim.map.record(page, ms, how));
+  sim.marks.markCell(sim.map.record(page, ms, how));
   if (sim.arrivalMs) { sim.arrivalMs[page] = ms; sim.arrivalHow![page] = how; }
   if (t.kind !== VCPU) {
     const st = sim.statsOf(t);

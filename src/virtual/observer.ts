@@ -2,25 +2,22 @@
  * The virtual engine's observer: the guest-progress timeline, progress callbacks, and the event
  * stream (src/events.ts) on the virtual clock. A tick describes the state at a tick boundary, built
  * between two events from what the engine already keeps; it reads state and never schedules
- * anything, so a run with onEvent is the same run as without.
+ * anything, so a run with onEvent is the same run as without. What the actors mark as they go (the
+ * cells that changed, the latency histogram) is in the state's EventMarks (event-marks.ts).
  */
 import { Errors } from '../errors.js';
 import type { DecodedFault, SimEvent, VcpuSnapshot } from '../events.js';
 import { blocktimeUs } from '../model/blocktime.js';
 import { gpaOfPage } from '../model/memslots.js';
-import { LATENCY_BUCKETS } from '../model/stats.js';
 import { pushSample } from '../model/timeline.js';
 import { decodedFault } from '../model/arch/vcpu-faults.js';
 import { DONE, SLEEP, WAKING } from './kernel.js';
 import type { VirtualSim } from './sim.js';
 
 export class EventStream {
-  readonly latencyBuckets = new Array<number>(LATENCY_BUCKETS).fill(0);
   readonly emit: ((e: SimEvent) => void) | null;
   readonly everyUs: number;
   nextUs = Infinity;
-  private readonly dirtyCells: number[] = [];
-  private readonly cellDirty: Uint8Array;
   private readonly faultsSeen: Float64Array;
   private last = { tUs: 0, faults: 0, accesses: 0 };
 
@@ -29,7 +26,6 @@ export class EventStream {
     this.emit = hooks.onEvent ?? null;
     this.everyUs = hooks.eventIntervalUs ?? (hooks.eventIntervalMs ?? 100) * (hooks.playback ? hooks.playback.virtualUsPerRealMs : 1000);
     if (this.emit && !(this.everyUs > 0)) throw Errors.badInput('eventIntervalUs', 'the tick interval must be positive');
-    this.cellDirty = new Uint8Array(this.emit ? sim.map.cells : 0);
     this.faultsSeen = new Float64Array(this.emit ? sim.opts.vcpus : 0);
   }
 
@@ -51,10 +47,6 @@ export class EventStream {
       sim.nextProgressUs = tUs + (hooks.progressMs ?? 100) * 1000;
       hooks.onProgress({ tMs: tUs / 1000, presentPages: sim.presentPages, pages: sim.pages, faults: sim.totalFaults, accesses: sim.totalAccesses });
     }
-  }
-
-  markCell(c: number): void {
-    if (this.cellDirty.length && !this.cellDirty[c]) { this.cellDirty[c] = 1; this.dirtyCells.push(c); }
   }
 
   start(): void {
@@ -105,15 +97,16 @@ export class EventStream {
     const faults = sim.totalFaults;
     const dt = (tUs - this.last.tUs) / 1e6;
     const rate = (d: number) => (dt > 0 ? Math.round(d / dt) : 0);
-    const cells = this.dirtyCells.map((c) => { this.cellDirty[c] = 0; return sim.map.cellView(c); });
-    this.dirtyCells.length = 0;
+    const marks = sim.marks;
+    const cells = marks.dirtyCells.map((c) => { marks.cellDirty[c] = 0; return sim.map.cellView(c); });
+    marks.dirtyCells.length = 0;
     let queued = sim.faultInbox.length - sim.faultHead;
     for (const q of sim.uffds) queued += q.pendingCount + q.waitingCount;
     emit({
       type: 'tick', tMs: Math.round(tUs) / 1000, presentPages: sim.presentPages, faults, accesses,
       faultsPerSec: rate(faults - this.last.faults), accessesPerSec: rate(accesses - this.last.accesses),
       bytesReceived: sim.fstats.reduce((a, st) => a + st.bytesReceived, 0), blockedVcpus: sim.blocks.blocked,
-      blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000, vcpus, latencyBuckets: this.latencyBuckets.slice(), cells, queuedFaults: queued,
+      blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000, vcpus, latencyBuckets: marks.latencyBuckets.slice(), cells, queuedFaults: queued,
       ...(sim.recovery ? { runState: sim.recovery.state } : {}),
     });
     this.last = { tUs, faults, accesses };

@@ -10,7 +10,7 @@
 import type { MemoryProof } from '../model/run-result.js';
 import { PAGE_PRESENT } from '../model/page-state.js';
 import type { VirtualSim } from './sim.js';
-import type { VcpuState } from './vcpu.js';
+import type { VcpuState } from './vcpu-state.js';
 
 /** Version of a page whose bytes have not landed yet (publish-before-copy). Versions wrap below it. */
 export const GARBAGE = 0xffff;

@@ -3,7 +3,6 @@
  * thread, a vCPU resolving its own exit): frames arriving for them; and the service threads' idling.
  */
 import { PAGE_FLAG_ZERO, PAGE_HEADER_BYTES } from '../model/page-flags.js';
-import { sweepDue } from './fetcher.js';
 import { FETCHER, VCPU, type Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
@@ -45,6 +44,11 @@ export function idle(sim: VirtualSim, t: Thread): void {
   if (t.batch.length) { sim.schedule(flushWakes(sim, t, sim.now), t, Ph.FLoop); return; }
   if (hasWork(sim, t)) { sim.cpu(t, 0, Ph.FLoop); return; }
   sim.park(t, sim.serviceSpinUs, Ph.FLoop);
+}
+
+/** network 'none': once the guest is done, the fetcher copies whatever is still missing. */
+export function sweepDue(sim: VirtualSim): boolean {
+  return sim.opts.network === 'none' && sim.vcpusDone === sim.opts.vcpus && sim.sweepCursor < sim.pages;
 }
 
 function hasWork(sim: VirtualSim, t: Thread): boolean {

@@ -1,12 +1,14 @@
 /**
- * One virtual run's state and its event loop. The state is the model's (page states, the oracle's
- * versions, the send policy, statistics, the blocktime ledger, the page map); the kernel (kernel.ts)
- * runs the threads; each actor file moves one kind of thread through its steps. dispatch() is the
- * only place that maps an event to an actor.
+ * One virtual run's state. The state is the model's (page states, the oracle's versions, the send
+ * policy, statistics, the blocktime ledger, the page map) and each thread's (vcpu-state.ts,
+ * uffd-state.ts, source-state.ts); the kernel (kernel.ts) runs the threads; each actor file moves
+ * one kind of thread through its steps. The state imports no actor: the event loop and the dispatch
+ * to the actors live above it (loop.ts, dispatch.ts), and an actor's next step at `now` goes there
+ * through dispatch(), which the loop implements.
  */
 import { createHistogram } from 'node:perf_hooks';
-import { SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
+import { accessBudget } from '../model/access-budget.js';
 import { newBlockLedger } from '../model/blocktime.js';
 import { Link } from '../model/link.js';
 import { handlerCount, pagesPerUffd, uffdCount, uffdOfHandler } from '../model/memslots.js';
@@ -27,18 +29,16 @@ import { SharedLines } from './shared-lines.js';
 import { BUSY, DONE, FETCHER, HANDLER, Kernel, PREEMPT, Serial, VCPU, type Thread } from './kernel.js';
 import { Impairments } from '../model/impairments.js';
 import { RecoveryLedger } from '../model/recovery.js';
-import { scheduleInjections } from './recovery.js';
-import { dispatch } from './dispatch.js';
-import { EventStream } from './observer.js';
+import { EventMarks } from './event-marks.js';
 import { Ph } from './phases.js';
-import { SourceState, startSource } from './source.js';
-import { newUffd, type Uffd } from './uffd.js';
-import type { VcpuState } from './vcpu.js';
+import { SourceState } from './source-state.js';
+import { newUffd, type Uffd } from './uffd-state.js';
+import type { VcpuState } from './vcpu-state.js';
 
 /** Timeline sampling interval (virtual us) before any halving. */
 const SAMPLE_US = 10_000;
 
-export class VirtualSim extends Kernel implements PageStates {
+export abstract class VirtualSim extends Kernel implements PageStates {
   readonly pages: number;
   /** Page states, numbered as the model numbers them (src/model/page-state.ts). */
   readonly state: Uint8Array;
@@ -100,7 +100,8 @@ export class VirtualSim extends Kernel implements PageStates {
   /** hybrid: when (ms) and how (ARRIVED_* bits) each present page arrived, to forget it on a discard */
   readonly arrivalMs: Float64Array | null;
   readonly arrivalHow: Uint8Array | null;
-  readonly events: EventStream;
+  /** what the actors mark for the event stream (changed cells, fault latencies) */
+  readonly marks: EventMarks;
   /** injections (null: none) and the recovery they cause */
   readonly imp: Impairments | null;
   readonly recovery: RecoveryLedger | null;
@@ -122,7 +123,7 @@ export class VirtualSim extends Kernel implements PageStates {
     this.serviceSpinUs = c.spin ? o.serviceSpinUs : 0;
     this.pagesPerQueue = pagesPerUffd(o);
     this.map = new PageMapBuilder(o.pages);
-    this.events = new EventStream(this);
+    this.marks = new EventMarks(hooks.onEvent ? this.map.cells : 0);
     this.strategy = createStrategy(o.strategy, { pages: o.pages, vcpus: o.vcpus, precopyRounds: o.precopyRounds });
     this.addVcpus();
     this.fetcher = o.mode === 'none' ? -1 : this.addThread(FETCHER, Ph.FLoop).id;
@@ -146,7 +147,7 @@ export class VirtualSim extends Kernel implements PageStates {
       this.presentPages = o.pages;
       this.migrationDoneUs = 0;
       this.map.recordAllPresent();
-      for (let c = 0; c < this.map.cells; c++) this.events.markCell(c);
+      for (let c = 0; c < this.map.cells; c++) this.marks.markCell(c);
     }
   }
 
@@ -159,10 +160,9 @@ export class VirtualSim extends Kernel implements PageStates {
     for (let v = 0; v < o.vcpus; v++) {
       this.addThread(VCPU, Ph.VRun);
       const trace = traces?.[v] ?? null;
-      const limit = trace ? (trace.length && (o.accesses ?? trace.length)) : o.accesses ?? Infinity;
-      const untilMigrated = o.accesses === undefined && !trace;
+      const { limit, untilMigrated, tail } = accessBudget(o, trace ? trace.length : null);
       this.vcpus.push({
-        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0, i: 0,
+        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail, i: 0,
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, queuedOnUffd: false, entryPage: -1,
         resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
@@ -219,16 +219,6 @@ export class VirtualSim extends Kernel implements PageStates {
     if (t.kind !== VCPU) this.statsOf(t).sleeps++;
   }
 
-  // ---- the loop
-  /** Starts the run: the source (precopy for hybrid), or the vCPUs at once. */
-  begin(): void {
-    this.precopy = strategyTraits(this.opts.strategy).precopy && this.outbound !== null;
-    if (!this.precopy) this.startGuest();
-    startSource(this);
-    scheduleInjections(this);
-    this.events.start();
-  }
-
   /** The guest starts on the destination (at once, or at hybrid's switch). */
   startGuest(): void {
     this.goUs = this.now;
@@ -238,38 +228,6 @@ export class VirtualSim extends Kernel implements PageStates {
     for (const t of this.threads) if (t.kind === HANDLER) this.cpu(t, 0, Ph.HPoll);
   }
 
-  /** Runs the next event; false when the queue is empty. */
-  step(): boolean {
-    const q = this.q;
-    if (!q.pop()) return false;
-    const t = q.popTimeUs;
-    if (t < this.now) throw new Error(`assertion failed: time went back from ${this.now} to ${t}`);
-    if (t >= this.nextSampleUs) this.events.sample(t);
-    this.events.tickUpTo(t);
-    this.now = t;
-    this.dispatch(q.popActor, q.popPhase, q.popArg);
-    return true;
-  }
-
-  /** The checks at the end of a run, the last timeline sample and the last tick. */
-  end(): void {
-    if (this.vcpusDone !== this.opts.vcpus && this.handlersDead) {
-      throw new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: ${this.opts.vcpus - this.vcpusDone} vCPUs wait ` +
-        'forever on their faults (Firecracker\'s failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)');
-    }
-    if (this.vcpusDone !== this.opts.vcpus) {
-      const v = this.vcpus.findIndex((s, i) => this.threads[i]!.state !== DONE && s.entryPage >= 0);
-      const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
-      throw new SimError('PAGE_NEVER_ARRIVED', `virtual run deadlocked: ${this.opts.vcpus - this.vcpusDone} vCPUs never finished` +
-        (page >= 0 ? `; vCPU ${v} waits on page ${page}` : ''));
-    }
-    if (this.presentPages !== this.pages && this.opts.mode !== 'none') {
-      throw new SimError('PAGE_NEVER_ARRIVED', `virtual run stalled: ${this.pages - this.presentPages} pages never arrived`);
-    }
-    this.events.sample(this.now, true);
-    this.events.finalTick();
-  }
-
-  dispatch(id: number, ph: number, arg: number): void { dispatch(this, id, ph, arg); }
-
+  /** Runs thread `id`'s step `ph` now (the loop's dispatch to the actors, loop.ts). */
+  abstract dispatch(id: number, ph: number, arg: number): void;
 }

@@ -22,27 +22,6 @@ import type { VirtualSim } from './sim.js';
 /** Marker in a thread's arrivals: hybrid's discard list arrived (after every precopy frame before it). */
 export const DISCARD_ARRIVAL = -1;
 
-/** The source's queues: requests in arrival order, the bulk send buffer, and precopy's progress. */
-export class SourceState {
-  readonly reqPage: number[] = [];
-  readonly reqVcpu: number[] = [];
-  reqHead = 0;
-  /** bulk frames: page * 64 + flags, the thread it is for, when it was queued */
-  readonly bulk: number[] = [];
-  readonly bulkTo: number[] = [];
-  readonly bulkQueuedUs: number[] = [];
-  bulkHead = 0;
-  txScheduled = false;
-  readonly prefetch: number[] = [];
-  // hybrid
-  rounds: PrecopyRounds | null = null;
-  round: number[] | null = null; // null: every page
-  roundNo = 0;
-  roundNext = 0;
-  roundStartUs = 0;
-  roundEndScheduled = false;
-  stale: number[] = [];
-}
 
 /** The thread that installs a frame, as the model decides who does (src/model/delivery.ts). */
 function installerThread(sim: VirtualSim, who: number, vcpu: number): number {

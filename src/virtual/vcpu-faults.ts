@@ -5,7 +5,7 @@
  * the vCPU's own thread, and a syndrome record's walk whose pages all come in one round trip.
  */
 import { FK_EXEC, FK_NONE, FK_WRITE, isFetchKind } from '../model/arch/fault-kind.js';
-import { RES_CONVERT, RES_FETCH, RES_RESTORE_TAGS } from '../model/arch/guest.js';
+import { localWorkUs, RES_FETCH } from '../model/arch/guest.js';
 import { decideFault, FAULT_REQUEST } from '../model/fault-decision.js';
 import { gpaOfPage } from '../model/memslots.js';
 import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
@@ -16,7 +16,7 @@ import { beginInstall, zeroFlag } from './installer.js';
 import type { Thread } from './kernel.js';
 import { Ph } from './phases.js';
 import type { VirtualSim } from './sim.js';
-import type { VcpuState } from './vcpu.js';
+import type { VcpuState } from './vcpu-state.js';
 
 /** A fault on the guest planner's current obstacle (a walk, a conversion, a tag fault, a missing page). */
 export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
@@ -37,9 +37,8 @@ export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
   beginFault(sim, t, s, g.obPage, r.neutralFlags, r.kind, r.access);
   g.applyLocal(res);
   blockBegin(sim.blocks, sim.now);
-  const c = sim.c, o = sim.opts;
-  const work = res === RES_CONVERT ? o.conversionUs : res === RES_RESTORE_TAGS ? o.tagRestoreUs : 0;
-  sim.cpu(t, c.faultUs + c.exitUs + work, Ph.VResume);
+  const c = sim.c;
+  sim.cpu(t, c.faultUs + c.exitUs + localWorkUs(sim.opts, res), Ph.VResume);
 }
 
 /** A plain access to a missing page, in a run that models no guest architecture beyond its records. */

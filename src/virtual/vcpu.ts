@@ -8,14 +8,12 @@ import { Errors } from '../errors.js';
 import { blockEnd, vcpuRetired } from '../model/blocktime.js';
 import { KC_BLOCKED_US, KC_FIELDS } from '../model/arch/counters.js';
 import { FK_NONE, isFetchKind } from '../model/arch/fault-kind.js';
-import type { VcpuFaults } from '../model/arch/vcpu-faults.js';
 import { decideFault, FAULT_PRESENT, FAULT_REQUEST } from '../model/fault-decision.js';
 import { pageOfGpa } from '../model/memslots.js';
 import { PAGE_FLAG_DEMAND } from '../model/page-flags.js';
 import { PAGE_PRESENT } from '../model/page-state.js';
 import { latencyBucket } from '../model/stats.js';
 import { Access } from '../model/uapi.js';
-import type { AccessStream } from '../model/workload.js';
 import { beginInstall, zeroFlag } from './installer.js';
 import { BUSY, DONE, type Thread } from './kernel.js';
 import { accessPage } from './oracle.js';
@@ -24,46 +22,14 @@ import type { VirtualSim } from './sim.js';
 import { kickSource, sendRequest } from './source.js';
 import { takeArrival } from './service.js';
 import { OPS_PER_USE } from './shared-lines.js';
-import { ENTRY_NONE, enqueueFault, uffdOf } from './uffd.js';
+import { enqueueFault, uffdOf } from './uffd.js';
+import { ENTRY_NONE } from './uffd-state.js';
 import { archFault, awaitAhead, dataFault, postAhead, retryAccess } from './vcpu-faults.js';
 
 /** Accesses a vCPU runs per event at most, and the virtual time one event may cover. */
 const BATCH = 4096;
 const LOOKAHEAD_US = 1000;
 
-export interface VcpuState {
-  stream: AccessStream;
-  limit: number;
-  untilMigrated: boolean;
-  tail: number;
-  i: number;
-  faults: number; faultsRead: number; faultsWrite: number; faultsExec: number;
-  reads: number; writes: number; badReads: number; firstBadRead: string | null;
-  faultStartUs: number;
-  /** Page of the latest fault (for the event stream's decoded record). */
-  lastPage: number;
-  blockedUs: number;
-  runUs: number;
-  access: number;
-  /** uffd entry: 0 none, 1 pending, 2 waiting (read by a handler). */
-  entry: number;
-  /** it took the uffd ctx's reference in handle_userfault (dropped on the retry) */
-  queuedOnUffd: boolean;
-  entryPage: number;
-  /** fault-time breakdown: page installed -> running again; and exit resolver 'vcpu' installs */
-  resumeLagUsTotal: number;
-  selfInstalled: number;
-  selfEexist: number;
-  selfRequests: number;
-  /** when the page this vCPU waits on was installed (-1: not yet) */
-  installedUs: number;
-  /** the stream's current access was drawn and its trace gap spent, but not yet run */
-  held: boolean;
-  /** The architectural fault path (records, per-kind counts, the guest planner), the current record's kind, and how far a syndrome walk's pages are. */
-  arch: VcpuFaults;
-  faultKind: number;
-  aheadAt: number;
-}
 
 /**
  * The guest runs: accesses to present pages in one event, up to BATCH of them or LOOKAHEAD_US of
@@ -232,7 +198,7 @@ export function vcpuResume(sim: VirtualSim, t: Thread): void {
   s.arch.counters.c[s.faultKind * KC_FIELDS + KC_BLOCKED_US]! += dUs;
   if (s.installedUs >= 0) s.resumeLagUsTotal += sim.now - s.installedUs;
   sim.latency.record(dUs >= 0.001 ? Math.round(dUs * 1000) : 1);
-  sim.events.latencyBuckets[latencyBucket(dUs)]!++;
+  sim.marks.latencyBuckets[latencyBucket(dUs)]!++;
   s.entryPage = -1;
   blockEnd(sim.blocks, sim.now);
   t.state = BUSY;

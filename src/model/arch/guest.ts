@@ -32,6 +32,14 @@ export const RES_RESTORE_TAGS = 2;
 /** Neutral record, MTE: the VMM sees a READ/WRITE on a page it has, takes it for a race and re-enters. */
 export const RES_REENTER = 3;
 
+/**
+ * The VMM's own work on the vCPU thread (us) for a resolution that needs no page: a conversion or a
+ * tag restore, as the options price them; a blind re-entry does none. Both engines charge this.
+ */
+export function localWorkUs(o: Pick<ResolvedOptions, 'conversionUs' | 'tagRestoreUs'>, res: number): number {
+  return res === RES_CONVERT ? o.conversionUs : res === RES_RESTORE_TAGS ? o.tagRestoreUs : 0;
+}
+
 /** What the planner needs of a page-state table (both engines' tables have it). */
 export interface PresenceView { isPresent(page: number): boolean }
 
