@@ -21,6 +21,7 @@ const WRITERS: Record<string, string> = {
   agreement: 'bench/agreement.ts',
   'front-door': 'scripts/readme-front-door.mjs',
   limits: 'scripts/cli-limits.mjs',
+  'fault-records': 'scripts/readme-results.mjs',
 };
 
 function layoutBlock(): string {
