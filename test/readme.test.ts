@@ -22,6 +22,7 @@ const WRITERS: Record<string, string> = {
   'front-door': 'scripts/readme-front-door.mjs',
   limits: 'scripts/cli-limits.mjs',
   'fault-records': 'scripts/readme-results.mjs',
+  traces: 'scripts/readme-traces.mjs',
 };
 
 function layoutBlock(): string {
