@@ -199,9 +199,9 @@ describe('scenarios on tiny sizes', () => {
 });
 
 describe('report, runner and README generator', () => {
-  it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not', () => {
+  it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not; growth held against the guest memory is not judged', () => {
     const plan = { engine: 'virtual', plans: 10, asPredicted: 10, verified: 9, lost: 1, hung: 0, wrong: [] };
-    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, heapGrowth: 0.02 };
+    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, guestMiB: 0, heapGrowth: 0.02 };
     const judge = (p: object, l: object) => {
       const t = computeTargets({ soak: { scenario: 'soak', body: { plans: [{ ...plan, ...p }], long: [{ ...long, ...l }] } } as never });
       return [t.find((x) => x.id === 'soak-plans')!.status, t.find((x) => x.id === 'soak-growth')!.status];
@@ -211,6 +211,7 @@ describe('report, runner and README generator', () => {
     expect(judge({ asPredicted: 9 }, {})).toEqual(['not met', 'met']);
     expect(judge({}, { heapGrowth: 0.05 })).toEqual(['met', 'not met']);
     expect(judge({}, { verified: false })).toEqual(['met', 'not met']);
+    expect(judge({}, { guestMiB: undefined })).toEqual(['met', 'not measured']);
     expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
   });
 
