@@ -3,9 +3,18 @@
 // time in the tables is modelled time and the simulator's own cost is at most a few % of a fault;
 // each table says the D it ran at and the simulator's share it measured. The wall budget is raised
 // (--wall-budget 300s) so that auto's D is the one 5% needs, not the one the 5 s default allows.
-// Usage: npm run build && node scripts/readme-strategies.mjs   (takes several minutes: D times the modelled time)
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { compare } from '../dist/src/compare.js';
+// The tables are written from bench/results/strategies.json: --run measures first and writes it;
+// without --run the block is rewritten from the committed file, and --check only says whether it is
+// up to date (exit 1 when not: test/doc-numbers.test.ts).
+// Usage: npm run build && node scripts/readme-strategies.mjs [--run | --check]   (--run takes several minutes: D times the modelled time)
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { machineFacts } from '../dist/bench/common.js';
+
+const args = process.argv.slice(2);
+const bad = args.find((a) => a !== '--run' && a !== '--check');
+if (bad) { process.stderr.write(`readme-strategies: unknown option ${bad}\n`); process.exit(2); }
+const run = args.includes('--run'), check = args.includes('--check');
+const RESULTS = 'bench/results/strategies.json';
 
 const experiments = [
   {
@@ -48,22 +57,36 @@ const rows = [
   ['verified', (r) => String(r.verified)],
 ];
 
-mkdirSync('bench/results', { recursive: true });
+if (run) {
+  const { compare } = await import('../dist/src/compare.js');
+  const all = [];
+  for (const e of experiments) {
+    process.stderr.write(`${e.title}\n`);
+    const rs = await compare(e.options, e.strategies);
+    all.push({ title: e.title, command: e.command, results: rs.map(({ timeline, latencyCdf, pageMap, services, ...r }) => r) });
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify({ date: new Date().toISOString(), machine: machineFacts(), experiments: all }, null, 1));
+}
+
+// The tables, from the results file: each experiment's title and command as it ran, one column per strategy.
+const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
 let md = '';
-const all = [];
-for (const e of experiments) {
-  process.stderr.write(`${e.title}\n`);
-  const rs = await compare(e.options, e.strategies);
-  all.push({ title: e.title, command: e.command, results: rs.map(({ timeline, latencyCdf, pageMap, services, ...r }) => r) });
+for (const e of results.experiments) {
+  const rs = e.results;
   md += `**${e.title}** (\`${e.command}\`):\n\n| | ${rs.map((r) => r.strategy).join(' | ')} |\n| --- |${rs.map(() => ' ---: |').join('')}\n`;
   for (const [label, cell] of rows) md += `| ${label} | ${rs.map(cell).join(' | ')} |\n`;
   md += '\n';
 }
-writeFileSync('bench/results/strategies.json', JSON.stringify({ date: new Date().toISOString(), experiments: all }, null, 1));
-let readme = readFileSync('docs/strategies.md', 'utf8');
+const readme = readFileSync('docs/strategies.md', 'utf8');
 const start = '<!-- strategy-tables:start -->', end = '<!-- strategy-tables:end -->';
 const i = readme.indexOf(start), j = readme.indexOf(end);
-if (i < 0 || j < 0) throw new Error('docs/strategies.md has no strategy-tables markers');
-readme = `${readme.slice(0, i + start.length)}\n${md}${readme.slice(j)}`;
-writeFileSync('docs/strategies.md', readme);
-console.log(md);
+if (i < 0 || j < i) { process.stderr.write('readme-strategies: docs/strategies.md has no strategy-tables markers\n'); process.exit(1); }
+const next = `${readme.slice(0, i + start.length)}\n${md}${readme.slice(j)}`;
+if (check) {
+  if (next !== readme) { process.stderr.write(`readme-strategies: docs/strategies.md is out of date with ${RESULTS}: run node scripts/readme-strategies.mjs\n`); process.exit(1); }
+} else if (next !== readme) {
+  writeFileSync(`docs/strategies.md.${process.pid}.tmp`, next);
+  renameSync(`docs/strategies.md.${process.pid}.tmp`, 'docs/strategies.md');
+  process.stdout.write(`readme-strategies: rewrote the strategy tables of docs/strategies.md from ${RESULTS}\n`);
+}

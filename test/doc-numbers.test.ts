@@ -8,8 +8,10 @@
 // number with a unit of time, a percent sign or a factor (`3x`). Each hit must be on the allow-list
 // below, by file and the exact words around it; a listed phrase that no longer occurs fails too, so
 // the list never keeps stale entries. Then run each results-backed generator with --check (needs the
-// build: dist/). Blocks written by measuring afresh (cli examples, the strategy tables, the engines'
-// agreement) are checked by readme.test.ts for a writer, not here: their generator re-measures.
+// build: dist/). Blocks written by measuring afresh (the cli examples, the engines' agreement) are
+// checked by readme.test.ts for a writer, not here: their generator re-measures. The README's
+// bad-input examples (a `$ npx postcopy-sim` line, then its one error line) are run: each must print
+// exactly that line and exit 2.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,10 +102,21 @@ describe('README and docs/ hold no typed measurements', () => {
 
 describe('every results-backed generated block is up to date', () => {
   const GENERATORS = ['scripts/readme-bench.mjs', 'scripts/readme-front-door.mjs', 'scripts/cli-limits.mjs', 'scripts/readme-workloads.mjs',
-    'scripts/readme-results.mjs', 'scripts/readme-traces.mjs'];
+    'scripts/readme-results.mjs', 'scripts/readme-traces.mjs', 'scripts/readme-strategies.mjs'];
   it.each(GENERATORS)('%s --check', (script) => {
     const r = spawnSync(process.execPath, [script, '--check'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr, script).toBe('');
     expect(r.status, `${script}: ${r.stderr}`).toBe(0);
+  });
+});
+
+describe("the README's bad-input examples are what the CLI prints", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const examples = [...readme.matchAll(/^\$ npx postcopy-sim (.+)\n(postcopy-sim: error: .+)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+  it('there are some', () => expect(examples.length).toBeGreaterThan(2));
+  it.each(examples)('postcopy-sim %s', (args, line) => {
+    const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args.split(' ')], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr.trim()).toBe(line);
+    expect(r.status).toBe(2);
   });
 });
