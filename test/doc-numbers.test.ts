@@ -4,7 +4,8 @@
 // generated block that is written from a committed results file (or from the code, or the shipped
 // traces) is what its generator writes from them now.
 // Method: read each file as text, blank the generated blocks (`<!-- NAME:start -->` ... `<!-- NAME:end -->`),
-// fenced code (commands and their flags) and inline code (flag values, field names), then look for a
+// the commands in fenced code (their flags are inputs; what they printed stays) and inline code (flag
+// values, field names), then look for a
 // number with a unit of time, a percent sign or a factor (`3x`). Each hit must be on the allow-list
 // below, by file and the exact words around it; a listed phrase that no longer occurs fails too, so
 // the list never keeps stale entries. Then run each results-backed generator with --check (needs the
@@ -70,12 +71,16 @@ const PHRASES: Record<string, Array<[phrase: string, why: string]>> = {
   ],
 };
 
-/** The text with generated blocks, fenced code and inline code blanked (line breaks kept). */
+/** A line of fenced code that is a command (its flags are inputs), or the fence itself. */
+const COMMAND = /^\s*(```|\$ |npx |npm |node |bash |PERF=|#)|(^|\s)--?[a-z]/;
+
+/** The text with generated blocks, the commands of fenced code and inline code blanked (line breaks kept). */
 function prose(text: string): string {
   const blank = (m: string) => m.replace(/[^\n]/g, ' ');
   return text
     .replace(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->/g, blank)
-    .replace(/```[\s\S]*?```/g, blank)
+    // In fenced code, the commands are inputs; what they printed is scanned like prose.
+    .replace(/```[\s\S]*?```/g, (block) => block.split('\n').map((l) => (COMMAND.test(l) ? blank(l) : l)).join('\n'))
     .replace(/`[^`\n]*`/g, blank);
 }
 
