@@ -328,7 +328,7 @@ export class SourceHost implements PrecopyHost {
     const { stats } = this;
     // A run that could have been cut but was not reports no recovery, as one without injections.
     if (this.recovery !== null && this.imp!.injected) stats.recovery = this.recovery.ledger.result(this.outbound.framesLost + this.inbound.framesLost);
-    if (this.imp !== null && this.imp.live.length) stats.liveInjections = this.imp.live;
+    if (this.imp?.live.length) stats.liveInjections = this.imp.live;
     stats.bytesToDest = this.outbound.bytes;
     stats.bytesToSource = this.inbound.bytes;
     stats.framesSent = this.outbound.frames;
