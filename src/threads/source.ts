@@ -25,7 +25,7 @@
 import { wallUsUntil, type Clock } from './clock.js';
 import { IDLE_WALL_US, type Doorbell } from './doorbell.js';
 import { FrameQueue, RequestQueue } from './frame-queue.js';
-import { CTL_ABORT, CTL_LINK_CUT_US, CTL_RUN_STATE, CTL_STOP, CTL_VCPUS_DONE, RUN_STATES, TIME_MIGRATION_START_US } from './layout.js';
+import { CTL_ABORT, CTL_LINK_CUT_US, CTL_MIGRATION_DONE, CTL_RUN_STATE, CTL_STOP, CTL_VCPUS_DONE, RUN_STATES, TIME_MIGRATION_START_US } from './layout.js';
 import { Link, LOST } from '../model/link.js';
 import { Impairments } from '../model/impairments.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
@@ -291,8 +291,12 @@ export class SourceHost implements PrecopyHost {
       const now = this.clock.nowUs();
       const recovery = this.recovery;
       // A live cut (the demo's button, src/threads/monitor.ts): read first, so the shared line is
-      // written only when there is one to take.
-      if (recovery !== null && Atomics.load(views.ctl, CTL_LINK_CUT_US) !== 0) recovery.cutNow(now, Atomics.exchange(views.ctl, CTL_LINK_CUT_US, 0));
+      // written only when there is one to take. Once every page is there, there is no migration to
+      // cut (as in the virtual engine): it is dropped.
+      if (recovery !== null && Atomics.load(views.ctl, CTL_LINK_CUT_US) !== 0) {
+        const cutUs = Atomics.exchange(views.ctl, CTL_LINK_CUT_US, 0);
+        if (Atomics.load(views.ctl, CTL_MIGRATION_DONE) === 0) recovery.cutNow(now, cutUs);
+      }
       if (recovery !== null && !recovery.step(now, [outbound, this.inbound], this.policy, views.mem.pageState, this.dropSockets, this.requeue)) {
         this.readRequests(); // while paused they are lost
         this.stallCountedToUs = now; // a paused link idles by design
