@@ -212,6 +212,13 @@ describe('report, runner and README generator', () => {
     expect(judge({}, { heapGrowth: 0.05 })).toEqual(['met', 'not met']);
     expect(judge({}, { verified: false })).toEqual(['met', 'not met']);
     expect(judge({}, { guestMiB: undefined })).toEqual(['met', 'not measured']);
+    // Whether the tree was clean is judged from each result's own record of it.
+    const machine = (dirty: boolean | null) => ({ machine: { dirty, commit: 'abc1234' } });
+    const tree = (r: object) => computeTargets(r as never).find((x) => x.id === 'clean-tree')!;
+    expect(tree({ published: machine(false), workloads: machine(false) }).status).toBe('met');
+    expect(tree({ published: machine(false), workloads: machine(true) })).toMatchObject({ status: 'not met', measured: '1 of 2 from a dirty tree: workloads (abc1234)' });
+    expect(tree({ published: machine(null) }).status).toBe('not met');
+    expect(tree({}).status).toBe('not measured');
     expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
   });
 
@@ -221,7 +228,7 @@ describe('report, runner and README generator', () => {
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
-      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth',
+      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth', 'clean-tree',
       'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd',
     ]);
     // The exit-p50 target is judged from its grid cell: p50 <= 10 us is met. Move the cell either side.
