@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes docs/guests.md's traces block, the table of the shipped traces, from the trace files
 // themselves (examples/traces/*.trace.gz, read with `trace stats`' own reader, dist/src/trace/stats.js:
-// build first), so the faults, memory, recorded time, locality and file sizes are never typed.
+// build first), so the faults, memory, recorded time, locality and file sizes are never typed, and
+// the sizes of their packed VMAs the regions guest's defaults are drawn from.
 // What each program did is the recording's input (scripts/record-traces.mjs), named here.
 //
 //   node scripts/readme-traces.mjs [--check]
@@ -41,6 +42,23 @@ for (const [name, program] of TRACES) {
   body += `| \`examples/traces/${name}\` | ${program} | ${s.vcpus} | ${int(l.accesses)} | ${s.header.memoryBytes === undefined ? '-' : formatBytes(s.header.memoryBytes)} | ` +
     `${s.durationUs === null ? '-' : `${Math.round(s.durationUs / 1000)} ms`} | ${Math.round(statSync(file).size / 1000)} KB | ${pct(l.forwardNear)} / ${pct(l.backwardNear)} / ${pct(l.far)} |\n`;
 }
+
+// Where the regions guest's size defaults come from: the traces' packed VMAs (their header's areas),
+// in pages: how many, the median, and the Hill estimate of the Pareto shape over the largest k.
+const { readTraceHeader } = await import(pathToFileURL(join(root, 'dist', 'src', 'trace', 'header.js')).href);
+const sizes = [];
+for (const [name] of TRACES) {
+  const h = readTraceHeader(join(root, 'examples', 'traces', name));
+  for (const a of h.areas) sizes.push(a.bytes / h.pageSize);
+}
+sizes.sort((a, b) => b - a);
+const HILL_K = [10, 40];
+const hill = (k) => { let s = 0; for (let i = 0; i < k; i++) s += Math.log(sizes[i] / sizes[k]); return k / s; };
+const shapes = [];
+for (let k = HILL_K[0]; k <= Math.min(HILL_K[1], sizes.length - 1); k++) shapes.push(hill(k));
+const median = sizes[Math.floor((sizes.length - 1) / 2)];
+body += `\nTheir header's packed VMAs, where the regions guest's size defaults come from: ${sizes.length} of them, median ${median} page${median === 1 ? '' : 's'}; ` +
+  `the Hill estimate of the Pareto shape over the largest k of them, for k from ${HILL_K[0]} to ${HILL_K[1]}: ${Math.min(...shapes).toFixed(2)}-${Math.max(...shapes).toFixed(2)}.\n`;
 
 const path = join(root, 'docs', 'guests.md');
 const START = '<!-- traces:start -->', END = '<!-- traces:end -->';
