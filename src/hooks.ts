@@ -4,6 +4,7 @@
  */
 import type { SimEvent } from './events.js';
 import type { DilationReport } from './model/result.js';
+import type { LinkCutQueue } from './link-cuts.js';
 import type { PlaybackControl } from './playback.js';
 
 export interface Progress {
@@ -48,4 +49,10 @@ export interface SimulateHooks {
    * it the events it gets (control.observe) so armed conditions can pause the run.
    */
   control?: PlaybackControl;
+  /**
+   * Threaded engine over a modelled link: link cuts asked for while the run plays (the demo's
+   * button), each taken at once by the source thread as an unplanned link-down (src/link-cuts.ts).
+   * The virtual engine takes its cuts from `control`.
+   */
+  linkCuts?: LinkCutQueue;
 }

@@ -11,6 +11,7 @@
  * The threaded engine cannot be paused: its vCPUs, source and link are real threads and real time.
  */
 import type { SimEvent } from './events.js';
+import { LinkCutQueue } from './link-cuts.js';
 
 /** A condition to pause on: the next fault of some kinds, or tick thresholds (every one given must hold). */
 export interface PauseCondition {
@@ -39,8 +40,8 @@ export class PlaybackControl {
   private reason: string | null = null;
   private pages = 0;
   private resumeWaiters: Array<() => void> = [];
-  /** Link cuts asked for while the run plays (durations, us), taken by the engine at its next event. */
-  private readonly cuts: number[] = [];
+  /** Link cuts asked for while the run plays, taken by the engine at its next event. */
+  private readonly cuts = new LinkCutQueue();
 
   constructor(private readonly onChange: (s: PlaybackState) => void = () => {}) {}
 
@@ -67,10 +68,10 @@ export class PlaybackControl {
   }
 
   /** Cuts the link now (both channels) for `durationUs`: the engine pauses the migration as a planned link-down would. */
-  cutLink(durationUs: number): void { this.cuts.push(durationUs); }
+  cutLink(durationUs: number): void { this.cuts.cutLink(durationUs); }
 
   /** The next link cut asked for (undefined: none). */
-  takeCut(): number | undefined { return this.cuts.shift(); }
+  takeCut(): number | undefined { return this.cuts.takeCut(); }
 
   /** One fault at a time. */
   step(): void { this.resume({ fault: 'any' }); }

@@ -199,9 +199,9 @@ describe('scenarios on tiny sizes', () => {
 });
 
 describe('report, runner and README generator', () => {
-  it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not', () => {
+  it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not; growth held against the guest memory is not judged', () => {
     const plan = { engine: 'virtual', plans: 10, asPredicted: 10, verified: 9, lost: 1, hung: 0, wrong: [] };
-    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, heapGrowth: 0.02 };
+    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, guestMiB: 0, heapGrowth: 0.02 };
     const judge = (p: object, l: object) => {
       const t = computeTargets({ soak: { scenario: 'soak', body: { plans: [{ ...plan, ...p }], long: [{ ...long, ...l }] } } as never });
       return [t.find((x) => x.id === 'soak-plans')!.status, t.find((x) => x.id === 'soak-growth')!.status];
@@ -211,6 +211,14 @@ describe('report, runner and README generator', () => {
     expect(judge({ asPredicted: 9 }, {})).toEqual(['not met', 'met']);
     expect(judge({}, { heapGrowth: 0.05 })).toEqual(['met', 'not met']);
     expect(judge({}, { verified: false })).toEqual(['met', 'not met']);
+    expect(judge({}, { guestMiB: undefined })).toEqual(['met', 'not measured']);
+    // Whether the tree was clean is judged from each result's own record of it.
+    const machine = (dirty: boolean | null) => ({ machine: { dirty, commit: 'abc1234' } });
+    const tree = (r: object) => computeTargets(r as never).find((x) => x.id === 'clean-tree')!;
+    expect(tree({ published: machine(false), workloads: machine(false) }).status).toBe('met');
+    expect(tree({ published: machine(false), workloads: machine(true) })).toMatchObject({ status: 'not met', measured: '1 of 2 from a dirty tree: workloads (abc1234)' });
+    expect(tree({ published: machine(null) }).status).toBe('not met');
+    expect(tree({}).status).toBe('not measured');
     expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
   });
 
@@ -220,7 +228,7 @@ describe('report, runner and README generator', () => {
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
-      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth',
+      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth', 'clean-tree',
       'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd',
     ]);
     // The exit-p50 target is judged from its grid cell: p50 <= 10 us is met. Move the cell either side.

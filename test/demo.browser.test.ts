@@ -1,7 +1,8 @@
 // Goal: the live demo works end to end in a real browser: a run started from the page turns guest
 // pages present on the grid, the record panel decodes a memory_fault, and after switching the mode a
 // uffd_msg; an arm64 run decodes ESR_EL2 beside the memory_fault and the uffd view and can be paused,
-// single-stepped one fault at a time and resumed; every guided lesson runs to its end and shows the
+// single-stepped one fault at a time and resumed; "Cut the link" on a threaded run shows the migration
+// paused, then active again, and the run verifies; every guided lesson runs to its end and shows the
 // numbers it talks about; no page errors. Saves a screenshot to the temp dir (scripts/screenshots.mjs
 // makes the README's).
 // Method: Debian's headless Chromium driven by playwright-core; waits on page state
@@ -122,6 +123,25 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     await page.fill('#c-bandwidth', '1Gbit');
     await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/stop')), page.click('#stop')]);
     // Chromium logs the refused request itself; nothing else may have gone wrong.
+    expect(problems.filter((p) => !/status of 400 \(Bad Request\)/.test(p))).toEqual([]);
+  });
+
+  it('cuts the link of a threaded run: the migration counter shows it paused, then active; the run verifies', async () => {
+    await page.selectOption('#c-engine', 'threads');
+    await page.selectOption('#c-network', 'link');
+    const run = await start({ mode: 'exit', strategy: 'linear', vcpus: '2', memory: '64MiB', speed: 'x10' });
+    // Pause and step stay off (real threads cannot be frozen); the cut is on, and the ticks carry the state.
+    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-run') === String(run) &&
+      (document.querySelector('#status') as HTMLElement).dataset.status === 'running' &&
+      document.querySelector('#k-link')!.getAttribute('data-state') === 'active' &&
+      !(document.querySelector('#cut-link') as HTMLButtonElement).disabled, run);
+    expect(await page.locator('#pause').isDisabled()).toBe(true);
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/cut-link') && r.status() === 200), page.click('#cut-link')]);
+    await page.waitForFunction(() => document.querySelector('#k-link')!.getAttribute('data-state') === 'paused');
+    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-status') === 'finished' &&
+      document.querySelector('#status')!.getAttribute('data-run') === String(run), run, { timeout: 60_000 });
+    expect(await page.locator('#k-link').getAttribute('data-state')).toBe('active');
+    expect(await page.locator('#end-summary').innerText()).toMatch(/verified yes/);
     expect(problems.filter((p) => !/status of 400 \(Bad Request\)/.test(p))).toEqual([]);
   });
 

@@ -17,9 +17,12 @@ const WRITERS: Record<string, string> = {
   cli: 'scripts/readme-examples.mjs',
   'strategy-tables': 'scripts/readme-strategies.mjs',
   'workloads-bench': 'scripts/readme-workloads.mjs',
+  'workloads-table': 'scripts/readme-workloads.mjs',
   agreement: 'bench/agreement.ts',
   'front-door': 'scripts/readme-front-door.mjs',
   limits: 'scripts/cli-limits.mjs',
+  'fault-records': 'scripts/readme-results.mjs',
+  traces: 'scripts/readme-traces.mjs',
 };
 
 function layoutBlock(): string {

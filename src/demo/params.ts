@@ -99,6 +99,8 @@ export interface DemoRunPlan {
   speed: Speed;
   /** Virtual engine: playback pacing for simulateVirtual (null for the threaded engine). */
   playback: { virtualUsPerRealMs: number } | null;
+  /** The run migrates over a modelled link, which the page's "Cut the link" can cut (either engine). */
+  cuttable: boolean;
   /** What the page shows next to the controls: the values the run really uses. */
   effective: {
     thinkUs: number; latencyUs: number; bandwidth: string; memory: string; watchdogS: number; accesses: number | null;
@@ -153,7 +155,7 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     // Virtual time: nothing to stretch; slow motion is the playback's pace.
     const playback = { virtualUsPerRealMs: s.virtualUsPerRealMs };
     return {
-      options: asGiven, speed: speed as Speed, playback,
+      options: asGiven, speed: speed as Speed, playback, cuttable: overLink(asGiven),
       effective: {
         thinkUs: asGiven.thinkUs, latencyUs: asGiven.latencyUs, bandwidth: formatRate(asGiven.bandwidthBps), memory: formatBytes(asGiven.memoryBytes),
         watchdogS: 0, accesses: asGiven.accesses ?? null, engine: 'virtual', network: asGiven.network, virtualUsPerRealMs: playback.virtualUsPerRealMs,
@@ -177,12 +179,17 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     timeDilation: 1,
   });
   return {
-    options, speed: speed as Speed, playback: null,
+    options, speed: speed as Speed, playback: null, cuttable: overLink(options),
     effective: {
       thinkUs: options.thinkUs, latencyUs: options.latencyUs, bandwidth: formatRate(options.bandwidthBps), memory: formatBytes(options.memoryBytes), watchdogS,
       accesses: options.accesses ?? null, engine: 'threads', network: options.network, virtualUsPerRealMs: null, cores: null,
     },
   };
+}
+
+/** A migration over a modelled link: one there is to cut. */
+function overLink(o: ResolvedOptions): boolean {
+  return o.mode !== 'none' && o.network === 'link';
 }
 
 /** What the page needs to build its controls. */

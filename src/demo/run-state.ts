@@ -30,7 +30,7 @@ export class RunState {
   constructor(readonly id: number, readonly plan: DemoRunPlan, readonly controls: Record<string, unknown>) {}
 
   runMessage() {
-    return { type: 'run', run: this.id, status: this.status, controls: this.controls, effective: this.plan.effective, pausable: this.plan.playback !== null };
+    return { type: 'run', run: this.id, status: this.status, controls: this.controls, effective: this.plan.effective, pausable: this.plan.playback !== null, cuttable: this.plan.cuttable };
   }
 
   apply(e: SimEvent): void {

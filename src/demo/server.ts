@@ -7,8 +7,9 @@
  *           ──POST /api/stop───────▶ AbortSignal of the current run
  *           ──POST /api/pause, /api/step, /api/resume ▶ the current (virtual-engine) run's pause
  *             control: pause now, stop at the next fault, go on (until a condition, conditions.ts)
- *           ──POST /api/cut-link {durationMs}▶ the link goes down now (virtual-engine runs): the
- *             migration pauses and recovers as with --inject link-down (src/virtual/recovery.ts)
+ *           ──POST /api/cut-link {durationMs}▶ the link goes down now (either engine, over a modelled
+ *             link): the migration pauses and recovers as with --inject link-down
+ *             (src/virtual/recovery.ts, src/threads/source-recovery.ts)
  *
  * It is a local tool and behaves like one: it binds loopback unless told otherwise, refuses a Host
  * header that is not its own (DNS rebinding) and cross-origin POSTs, bounds bodies, SSE clients and
@@ -121,19 +122,17 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     sendJson(res, 200, { run: state.id, effective: plan.effective });
   };
 
-  /** POST /api/pause, /api/step, /api/resume {until?}: the current run's pause control. */
+  /** POST /api/pause, /api/step, /api/resume {until?}: the current run's pause control; /api/cut-link {durationMs?}: its link. */
   const onPlayback = async (req: IncomingMessage, res: ServerResponse, what: string) => {
     const body = await readJson(req);
-    const control = runs.control();
-    if (!control) {
-      throw new BodyError(409, what === 'cut-link' ? 'cutting the link live needs a run on the virtual engine (a threaded run takes its injections from --inject)'
-        : 'pause needs a run on the virtual engine: real threads and a real clock cannot be frozen');
-    }
     if (what === 'cut-link') {
-      control.cutLink(badInput(() => cutDurationUs(body)));
+      const durationUs = badInput(() => cutDurationUs(body));
+      if (!runs.cutLink(durationUs)) throw new BodyError(409, 'cutting the link needs a run that migrates over a modelled link (network link)');
       sendJson(res, 200, { run: runs.current!.state.id, cut: true });
       return;
     }
+    const control = runs.control();
+    if (!control) throw new BodyError(409, 'pause needs a run on the virtual engine: real threads and a real clock cannot be frozen');
     if (what === 'pause') control.pause();
     else if (what === 'step') control.step();
     else control.resume(badInput(() => parseCondition(isObject(body) ? body.until : body)));

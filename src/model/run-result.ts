@@ -154,7 +154,7 @@ export function buildResult(t: RunTotals): RunResult {
     recovery: t.recovery ? { ...t.recovery, injections: injectionMarks([...opts.inject, ...(t.liveInjections ?? [])]) } : null,
     faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
     faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
-    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined } : s)),
+    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined, liveInjections: undefined } : s)),
     ...proofVerdict(vs, t.proof),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_ZERO } from './page-flags.js';
 import type { RecoveryStats } from './impairments.js';
+import type { Injection } from './injections.js';
 
 /** What a page fetcher or a uffd handler counted (posted to the main thread when it exits). */
 export interface FetcherStats {
@@ -68,6 +69,8 @@ export interface SourceStats {
   loops: number;
   /** with injections: what recovery did (src/model/recovery.ts) */
   recovery?: RecoveryStats;
+  /** link cuts taken while the run played (the demo's button), as the injections they became */
+  liveInjections?: Injection[];
   /** with recordSendOrder: every page frame sent, as page, flags, page, flags, ... */
   sendOrder?: number[];
 }

@@ -103,7 +103,7 @@ class ThreadedRun {
   constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks, readonly planned: PlannedDilation) {
     const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.clock = realClock(performance.timeOrigin, planned.plan.factor);
-    this.shared = allocateShared(opts, performance.timeOrigin, planned.plan, traces);
+    this.shared = allocateShared(opts, performance.timeOrigin, planned.plan, traces, hooks.linkCuts !== undefined);
     this.views = openShared(this.shared);
     this.views.ctl[CTL_ACTIVE_VCPUS] = opts.vcpus;
     this.services = new ServiceThreads((e) => this.fail(e));

@@ -43,6 +43,10 @@ export const CTL_PRECOPY = 10; // hybrid: services start precopy while the guest
 export const CTL_SWITCHED = 11; // hybrid: the destination processed the switch (discards): the guest may start
 export const CTL_SERVICES_READY = 12; // service threads loaded and about to enter their loop
 export const CTL_HANDLERS_CRASHED = 13; // an injected uffd handler crash, not restarted: nothing reads the uffd
+export const CTL_RUN_STATE = 14; // the migration's state (RUN_STATES' index), written by the source on each change
+export const CTL_LINK_CUT_US = 15; // a live link cut the main thread asks for (its outage, modelled us; 0: none), taken by the source
+/** CTL_RUN_STATE's values: QEMU's postcopy-active, postcopy-paused and postcopy-recover. */
+export const RUN_STATES = ['active', 'paused', 'recover'] as const;
 // line 1: pages installed so far (every install)
 export const CTL_PRESENT_PAGES = LINE_WORDS;
 // line 2: the blocktime transition (every fault's start and end)

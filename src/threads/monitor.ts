@@ -2,7 +2,9 @@
  * The main thread's watch over a threaded run, on a 10 ms timer off every hot path: it samples the
  * timeline (the model's), publishes the event stream and progress, and is the watchdog: a vCPU
  * blocked on one page for too long, or a migration in which no page arrives for too long, fails the
- * run naming the page.
+ * run naming the page. It also hands the source thread the link cuts asked for while the run plays
+ * (SimulateHooks.linkCuts, one at a time through a shared word) and publishes a tick at each change
+ * of the migration's state, as the virtual engine does.
  */
 import { Errors, SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
@@ -12,7 +14,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { Clock } from './clock.js';
 import { until } from './wait.js';
 import {
-  CTL_BLOCKED_VCPUS, CTL_HANDLERS_CRASHED, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, TIME_GO_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
+  CTL_BLOCKED_VCPUS, CTL_HANDLERS_CRASHED, CTL_LINK_CUT_US, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_RUN_STATE, TIME_GO_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
 } from './layout.js';
 import { EventPublisher } from './observe.js';
 import type { SharedState } from './protocol.js';
@@ -30,12 +32,16 @@ export class Monitor {
   private lastEventMs = -Infinity;
   private readonly publisher: EventPublisher | null;
   private ticker: NodeJS.Timeout | undefined;
+  private lastRunState = 0;
+  /** Where a live link cut is taken from (null: this run's link cannot be cut live). */
+  private readonly cuts: SimulateHooks['linkCuts'] | null;
 
   constructor(
     private readonly opts: ResolvedOptions, shared: SharedState, private readonly views: Views, private readonly clock: Clock,
     private readonly hooks: SimulateHooks, private readonly fail: (e: SimError) => void,
   ) {
     this.lastPresentChangeUs = clock.nowUs();
+    this.cuts = shared.liveLinkCuts ? hooks.linkCuts ?? null : null;
     this.publisher = hooks.onEvent ? new EventPublisher(opts, shared, hooks.onEvent) : null;
     this.publisher?.start();
     this.ticker = setInterval(() => this.tick(), SAMPLE_MS);
@@ -66,7 +72,11 @@ export class Monitor {
       const sample = { tMs: Math.round(tMs * 100) / 100, accesses, faults, presentPages, blockedVcpus: Atomics.load(ctl, CTL_BLOCKED_VCPUS) };
       if (pushSample(this.timeline, sample)) this.sampleEvery *= 2; // memory stays bounded on long runs
     }
-    if (this.publisher && tMs - this.lastEventMs >= (hooks.eventIntervalMs ?? 100)) {
+    this.handOverCut();
+    const runState = Atomics.load(ctl, CTL_RUN_STATE);
+    const stateChanged = runState !== this.lastRunState;
+    this.lastRunState = runState;
+    if (this.publisher && (stateChanged || tMs - this.lastEventMs >= (hooks.eventIntervalMs ?? 100))) {
       this.lastEventMs = tMs;
       this.publisher.tick(tMs);
     }
@@ -74,6 +84,15 @@ export class Monitor {
       this.lastProgressMs = tMs;
       hooks.onProgress({ tMs, presentPages, pages: opts.pages, faults, accesses });
     }
+  }
+
+  /** The next cut asked for goes to the source once it took the one before (the word is 0 again). */
+  private handOverCut(): void {
+    if (!this.cuts || Atomics.load(this.views.ctl, CTL_LINK_CUT_US) !== 0) return;
+    const cut = this.cuts.takeCut();
+    if (cut === undefined) return;
+    Atomics.store(this.views.ctl, CTL_LINK_CUT_US, Math.min(2 ** 31 - 1, Math.max(1, Math.round(cut))));
+    this.views.sourceBell.ring();
   }
 
   /** Waits for the last page; the watchdog here is "no page arrived for watchdog time". */

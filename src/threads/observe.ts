@@ -5,7 +5,7 @@
  */
 import {
   ARRIVED_DEMAND, ARRIVED_ZERO, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
-  TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
+  CTL_RUN_STATE, RUN_STATES, TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
   VS_ACCESSES, VS_FAULTS, VS_LAST_DATA_PAGE, VS_LAST_FAULT_US, VS_LAST_KIND, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
 } from './layout.js';
 import type { SimEvent, VcpuLane, VcpuSnapshot } from '../events.js';
@@ -41,6 +41,8 @@ export class EventPublisher {
   private readonly lastFaults: Float64Array;
   private last = { tMs: 0, faults: 0, accesses: 0 };
   private readonly tables: ReturnType<typeof stage1Of>;
+  /** The source runs a recovery (injections planned, or a link that may be cut live): ticks carry its state. */
+  private readonly hasRunState: boolean;
 
   constructor(private readonly opts: ResolvedOptions, shared: SharedState, private readonly emit: (e: SimEvent) => void) {
     this.ctl = new Int32Array(shared.ctlSab, 0, CTL_WORDS);
@@ -53,6 +55,7 @@ export class EventPublisher {
     this.cellDemand = new Int32Array(this.cells);
     this.lastFaults = new Float64Array(opts.vcpus);
     this.tables = stage1Of(opts);
+    this.hasRunState = shared.wireToDest.length > 0 && (opts.inject.length > 0 || shared.liveLinkCuts);
   }
 
   start(): void {
@@ -101,6 +104,7 @@ export class EventPublisher {
       faultsPerSec: Math.round((faults - this.last.faults) / dt), accessesPerSec: Math.round((accesses - this.last.accesses) / dt),
       bytesReceived: Atomics.load(this.ctl, CTL_RX_KIB) * 1024, blockedVcpus: Atomics.load(this.ctl, CTL_BLOCKED_VCPUS),
       blocktimeMs: Math.round(this.times[TIME_ALL_BLOCKED_TOTAL_US]! / 100) / 10, vcpus, latencyBuckets, cells: this.changedCells(),
+      ...(this.hasRunState ? { runState: RUN_STATES[Atomics.load(this.ctl, CTL_RUN_STATE)] ?? 'active' } : {}),
     });
     this.last = { tMs, faults, accesses };
   }

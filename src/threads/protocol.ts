@@ -100,6 +100,11 @@ export interface SharedState {
   traces: VcpuTrace[] | null;
   /** The guest's page attributes and MTE tag state, one byte per page each (src/model/arch/regions.ts). */
   archSab: SharedArrayBuffer;
+  /**
+   * The link may be cut while the run plays (the demo's button: SimulateHooks.linkCuts): the source
+   * runs its recovery even with no injection planned, and publishes the migration's state.
+   */
+  liveLinkCuts: boolean;
 }
 
 /** Arguments of one vCPU task (piscina), like memstress_vcpu_args. */

@@ -39,7 +39,7 @@ export function buildThreadsResult(
     migrationStartUs: times[TIME_MIGRATION_START_US]!, migrationDoneUs: times[TIME_MIGRATION_DONE_US]!,
     switchStartUs: times[TIME_SWITCH_START_US]!, goUs: times[TIME_GO_US]!,
     timeline, pageMap: pageMap(opts, shared), wallMs, peakRssBytes: peakRssBytes(), dilation: planned.report,
-    engineInfo: { profile: null, cores: availableParallelism() }, recovery: source?.recovery ?? null,
+    engineInfo: { profile: null, cores: availableParallelism() }, recovery: source?.recovery ?? null, liveInjections: source?.liveInjections,
   });
 }
 

@@ -20,7 +20,7 @@ import { archStateBytes, initArchState } from '../model/arch/regions.js';
 import { stage1Of } from '../model/arch/vcpu-faults.js';
 import { strategyTraits } from '../model/strategies/index.js';
 
-export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dilation: DilationPlan, traces: VcpuTrace[] | null = null): SharedState {
+export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dilation: DilationPlan, traces: VcpuTrace[] | null = null, liveLinkCuts = false): SharedState {
   const uffds = uffdCount(opts);
   const handlers = handlerCount(opts);
   // Channels: 0 bulk (the listen thread) and 1 urgent (the preempt thread), then one per uffd handler
@@ -57,6 +57,7 @@ export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dil
     arrivalMsSab: new SharedArrayBuffer(opts.pages * 4),
     traces,
     archSab: newArchSab(opts),
+    liveLinkCuts: liveLinkCuts && channels > 0,
   };
 }
 

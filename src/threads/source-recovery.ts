@@ -2,10 +2,12 @@
  * Postcopy recovery on the threaded engine's source thread: the plan's pauses on the thread's clock,
  * the reconnect, the destination's received-page bitmap (what is present in guest memory, and what
  * was delivered into the destination's rings) crossing the link, and then the resends and re-sent
- * requests, all decided by the model (src/model/recovery.ts) as in the virtual engine.
+ * requests, all decided by the model (src/model/recovery.ts) as in the virtual engine. A link cut
+ * asked for while the run plays (the demo's button) becomes one more pause, from the instant this
+ * thread takes it.
  */
 import type { BlockLedger } from '../model/blocktime.js';
-import type { Impairments } from '../model/impairments.js';
+import type { Impairments, RunState } from '../model/impairments.js';
 import { LOST, type Link } from '../model/link.js';
 import { PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK } from '../model/page-state.js';
 import { bitmapBytes, pagesToResend, RecoveryLedger } from '../model/recovery.js';
@@ -20,7 +22,13 @@ export class SourceRecovery {
   private bitmapAtUs = Infinity;
   private outageEndUs = 0;
 
-  constructor(private readonly imp: Impairments, originUs: number, pages: number, private readonly forgetOne: boolean, blocks: BlockLedger) {
+  /**
+   * `publish` hears each change of the migration's state (the main thread's event stream shows it).
+   */
+  constructor(
+    private readonly imp: Impairments, originUs: number, pages: number, private readonly forgetOne: boolean, blocks: BlockLedger,
+    private readonly publish: (state: RunState) => void = () => {},
+  ) {
     imp.originUs = originUs;
     this.ledger = new RecoveryLedger(blocks, originUs);
     this.pauses = imp.pauses().map((p) => ({ ...p, pausedUs: p.pausedUs + originUs, recoverUs: p.recoverUs + originUs }));
@@ -28,6 +36,23 @@ export class SourceRecovery {
   }
 
   get active(): boolean { return this.ledger.state === 'active'; }
+
+  /**
+   * The link goes down now for `durationUs` (a live cut): the same outage as a planned link-down
+   * from `nowUs`. While paused it lengthens the pause; otherwise it is the next pause (merged with
+   * a planned one it overlaps), so a cut during the recovery pauses again once it is done.
+   */
+  cutNow(nowUs: number, durationUs: number): void {
+    this.imp.addLinkDown(nowUs, durationUs);
+    const recoverUs = nowUs + durationUs + this.imp.reconnectUs;
+    const cause = 'link-down (cut live)';
+    const p = this.pauses[this.next];
+    if (p && this.ledger.state === 'paused') p.recoverUs = Math.max(p.recoverUs, recoverUs);
+    else if (p && p.pausedUs <= recoverUs) {
+      if (nowUs < p.pausedUs) { p.pausedUs = nowUs; p.cause = cause; }
+      p.recoverUs = Math.max(p.recoverUs, recoverUs);
+    } else this.pauses.splice(this.next, 0, { pausedUs: nowUs, recoverUs, cause });
+  }
 
   /** When the thread must look again (the next pause, reconnect or bitmap arrival). */
   nextUs(): number {
@@ -42,6 +67,7 @@ export class SourceRecovery {
    * queues a page to send again as demanded. Returns true when the source may send.
    */
   step(nowUs: number, links: Link[], policy: SendPolicy, pageState: Int32Array, onPause: () => void, requeue: (page: number) => void): boolean {
+    const was = this.ledger.state;
     const p = this.pauses[this.next];
     if (p && this.ledger.state === 'active' && nowUs >= p.pausedUs) { this.ledger.paused(p.pausedUs, p.cause); onPause(); } // the plan's time: this thread may notice late
     if (p && this.ledger.state === 'paused' && nowUs >= p.recoverUs && !this.imp.isDown('inbound', nowUs)) {
@@ -53,6 +79,7 @@ export class SourceRecovery {
       this.next++;
     }
     if (this.ledger.state === 'recover' && nowUs >= this.bitmapAtUs) this.bitmapArrived(nowUs, policy, pageState, requeue);
+    if (this.ledger.state !== was) this.publish(this.ledger.state);
     return this.ledger.state === 'active';
   }
 

@@ -25,7 +25,7 @@
 import { wallUsUntil, type Clock } from './clock.js';
 import { IDLE_WALL_US, type Doorbell } from './doorbell.js';
 import { FrameQueue, RequestQueue } from './frame-queue.js';
-import { CTL_ABORT, CTL_STOP, CTL_VCPUS_DONE, TIME_MIGRATION_START_US } from './layout.js';
+import { CTL_ABORT, CTL_LINK_CUT_US, CTL_MIGRATION_DONE, CTL_RUN_STATE, CTL_STOP, CTL_VCPUS_DONE, RUN_STATES, TIME_MIGRATION_START_US } from './layout.js';
 import { Link, LOST } from '../model/link.js';
 import { Impairments } from '../model/impairments.js';
 import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
@@ -106,7 +106,8 @@ export class SourceHost implements PrecopyHost {
     this.toSource = start.shared.wireToSource.map((s) => new WireRing(s));
     const linkCfg = { bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes };
     // Injections: the plan's times count from the migration's start, known once the start gun fired.
-    this.imp = opts.inject.length ? new Impairments(opts.inject, opts.seed, opts.reconnectUs) : null;
+    // A run whose link may be cut live keeps the same machinery ready, with nothing planned.
+    this.imp = opts.inject.length || start.shared.liveLinkCuts ? new Impairments(opts.inject, opts.seed, opts.reconnectUs) : null;
     this.outbound = new Link(linkCfg, this.imp, 'bulk');
     this.inbound = new Link(linkCfg, this.imp, 'inbound');
     this.strategy = createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds });
@@ -130,7 +131,7 @@ export class SourceHost implements PrecopyHost {
     this.stallCountedToUs = this.views.times[TIME_MIGRATION_START_US]!;
     if (this.imp) {
       this.recovery = new SourceRecovery(this.imp, this.views.times[TIME_MIGRATION_START_US]!, this.opts.pages, this.opts.unsafeForgetResend,
-        sharedBlockLedger(ctl, this.views.times));
+        sharedBlockLedger(ctl, this.views.times), (state) => Atomics.store(ctl, CTL_RUN_STATE, RUN_STATES.indexOf(state)));
     }
     if (this.strategy.precopyRounds && this.running()) runPrecopyRounds(this);
     this.postcopy();
@@ -289,6 +290,13 @@ export class SourceHost implements PrecopyHost {
       if (opts.injectFault === 'source-dies' && stats.pagesSent >= 256) throw new Error('injected fault: source host crashed');
       const now = this.clock.nowUs();
       const recovery = this.recovery;
+      // A live cut (the demo's button, src/threads/monitor.ts): read first, so the shared line is
+      // written only when there is one to take. Once every page is there, there is no migration to
+      // cut (as in the virtual engine): it is dropped.
+      if (recovery !== null && Atomics.load(views.ctl, CTL_LINK_CUT_US) !== 0) {
+        const cutUs = Atomics.exchange(views.ctl, CTL_LINK_CUT_US, 0);
+        if (Atomics.load(views.ctl, CTL_MIGRATION_DONE) === 0) recovery.cutNow(now, cutUs);
+      }
       if (recovery !== null && !recovery.step(now, [outbound, this.inbound], this.policy, views.mem.pageState, this.dropSockets, this.requeue)) {
         this.readRequests(); // while paused they are lost
         this.stallCountedToUs = now; // a paused link idles by design
@@ -322,7 +330,9 @@ export class SourceHost implements PrecopyHost {
 
   finish(): SourceStats {
     const { stats } = this;
-    if (this.recovery !== null) stats.recovery = this.recovery.ledger.result(this.outbound.framesLost + this.inbound.framesLost);
+    // A run that could have been cut but was not reports no recovery, as one without injections.
+    if (this.recovery !== null && this.imp!.injected) stats.recovery = this.recovery.ledger.result(this.outbound.framesLost + this.inbound.framesLost);
+    if (this.imp?.live.length) stats.liveInjections = this.imp.live;
     stats.bytesToDest = this.outbound.bytes;
     stats.bytesToSource = this.inbound.bytes;
     stats.framesSent = this.outbound.frames;

@@ -1,18 +1,19 @@
 // postcopy-sim live demo: pause, single-step (one fault at a time) and resume. Only a run on the
 // virtual engine can stop: its clock is its own, so it goes on afterwards exactly as if it had not
 // stopped. The server's pause control (src/playback.ts) does the work; this file shows its state.
+// "Cut the link" works on either engine, whenever the run migrates over a modelled link.
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
   const api = window.__pcs;
-  const P = { run: null, pausable: false, running: false, paused: false, reason: null };
+  const P = { run: null, pausable: false, cuttable: false, running: false, paused: false, reason: null };
 
   function draw() {
     const live = P.pausable && P.running;
     $('pause').disabled = !live || P.paused;
     $('step').disabled = !live;
     $('resume').disabled = !live || !P.paused;
-    $('cut-link').disabled = !live;
+    $('cut-link').disabled = !(P.cuttable && P.running);
     const box = $('playback');
     box.dataset.state = !P.pausable ? 'off' : !P.running ? 'ended' : P.paused ? 'paused' : 'playing';
     box.title = P.pausable ? 'pause, single-step (one fault at a time) and resume'
@@ -24,6 +25,7 @@
     if (e.type === 'run') {
       if (e.run !== P.run) { P.run = e.run; P.paused = false; P.reason = null; }
       P.pausable = !!e.pausable;
+      P.cuttable = !!e.cuttable;
       P.running = e.status === 'running' || e.status === 'starting';
     } else if (e.type === 'start') {
       P.running = true;
