@@ -13,11 +13,13 @@ function seriesTable(p: ProfileRun): string {
 }
 
 function userfaultTable(p: ProfileRun): string {
-  const cols = Object.keys(USERFAULT) as UserfaultColumn[];
-  return mdTable(['vCPUs', ...cols.map((c) => `${c} sim / pub`), ...cols.filter((c) => c !== 'exits').map((c) => `exits/${c} sim vs pub`)], p.userfault.map((u) => [
+  // an older results file has no no-userfault cell
+  const cols = (Object.keys(USERFAULT) as UserfaultColumn[]).filter((c) => p.userfault.every((u) => u.cells[c]));
+  const ratioCols = cols.filter((c) => c !== 'exits' && c !== 'no-userfault');
+  return mdTable(['vCPUs', ...cols.map((c) => `${c} sim / pub`), ...ratioCols.map((c) => `exits/${c} sim vs pub`)], p.userfault.map((u) => [
     String(u.vcpus),
     ...cols.map((c) => `${fmtInt(u.cells[c].perVcpuPagesPerSec)} / ${fmtInt(u.published[c])}`),
-    ...cols.filter((c) => c !== 'exits').map((c) => `${fmtRatio(u.cells.exits.perVcpuPagesPerSec / u.cells[c].perVcpuPagesPerSec)} vs ${fmtRatio(u.published.exits / u.published[c])}`),
+    ...ratioCols.map((c) => `${fmtRatio(u.cells.exits.perVcpuPagesPerSec / u.cells[c].perVcpuPagesPerSec)} vs ${fmtRatio(u.published.exits / u.published[c])}`),
   ]));
 }
 
@@ -39,7 +41,7 @@ export function renderPublished(b: PublishedBody): string {
     const t = p.targets;
     out.push(`#### Profile ${p.profile}`, '');
     out.push('KVM_EXIT_MEMORY_FAULT v7 series (`-u MINOR -s shmem -a -r N` vs exits), overall rate, thousands of pages/s:', '', seriesTable(p), '');
-    out.push('KVM Userfault v1 (anonymous memory; one uffd per vCPU on shmem), per-vCPU rate, pages/s:', '', userfaultTable(p), '');
+    out.push('KVM Userfault v1 (anonymous memory; one uffd per vCPU on shmem; no-userfault: first touch through GUP, no uffd), per-vCPU rate, pages/s:', '', userfaultTable(p), '');
     out.push(`Shape: one uffd peaks at ${t.uffdPeakVcpus} vCPUs and falls ${t.uffdFallFromPeak.toFixed(1)}x by 256; exits rise ${t.exitsRise.toFixed(1)}x; ` +
       `exits within 2x of published on ${t.exitsWithin2x.filter(Boolean).length}/${t.exitsWithin2x.length} rows; exit/uffd within 2x on ${t.ratioWithin2x.filter(Boolean).length}/${t.ratioWithin2x.length} rows.`);
     for (const [name, ok] of Object.entries(t.met)) out.push(`- ${ok ? 'met' : 'NOT met'}: ${name}`);

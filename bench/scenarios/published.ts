@@ -8,7 +8,8 @@
  *             thread, 1..256 vCPUs on 256 modelled cores, 16 MiB per vCPU by default (--quick 2,
  *             --full 64: the rates are steady-state). Overall rate, thousands of pages/s.
  *   userfault the KVM Userfault v1 cover: 2/8/64 vCPUs, anonymous memory (UFFDIO_COPY): one uffd
- *             with one reader, one uffd with N readers, one uffd per vCPU (shmem, MINOR), exits.
+ *             with one reader, one uffd with N readers, one uffd per vCPU (shmem, MINOR), exits, and
+ *             no userfault (first touch through GUP, no uffd: the mm-wide lines on their own).
  *             Per-vCPU rate, pages/s.
  *   cross     this host's real kernel (native/uffd_paging.c, run now): 1 and 2 threads, 1 and 2
  *             readers, against the virtual engine's prediction from this host's costs measured now.
@@ -21,7 +22,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
-import { runVirtual, runVirtualWithSim } from '../../src/virtual/engine.js';
+import { runVirtual, runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown, type RunBreakdown } from '../../src/virtual/line-report.js';
 import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { simulate } from '../../src/simulate.js';
@@ -40,6 +41,8 @@ export const USERFAULT = {
   'uffd-n': [86840, 37912, 1664],
   'uffd-pervcpu': [102661, 56978, 11300],
   exits: [160326, 128247, 39913],
+  /** first touch through GUP, no uffd registered (src/virtual/first-touch.ts): the mm-wide terms alone */
+  'no-userfault': [306845, 220402, 47720],
 } as const;
 export type UserfaultColumn = keyof typeof USERFAULT;
 export const PROFILES = ['this-host', 'large-host'] as const;
@@ -78,7 +81,7 @@ function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'miss
   });
 }
 
-function cell(column: string, o: ResolvedOptions, costs: CostModel): VirtualCell {
+function cell(column: string, o: ResolvedOptions & VirtualOptions, costs: CostModel): VirtualCell {
   const [r, sim] = runVirtualWithSim(o, costs);
   return {
     vcpus: o.vcpus, column, pagesPerSec: Math.round(r.faults / (r.guestMs / 1000)), perVcpuPagesPerSec: r.perVcpuPagesPerSec, faults: r.faults,
@@ -89,9 +92,10 @@ function cell(column: string, o: ResolvedOptions, costs: CostModel): VirtualCell
 
 /** One uffd variant or exits at `vcpus`, as demand_paging_test runs it. */
 export function runColumn(column: UserfaultColumn, vcpus: number, mib: number, costs: CostModel, uffdMode: 'missing' | 'minor', seed = 1): VirtualCell {
-  const base = opts(vcpus, mib, column === 'exits' ? 'exit' : 'uffd', column === 'uffd-pervcpu' ? 'minor' : uffdMode, seed);
+  const base = opts(vcpus, mib, column === 'exits' || column === 'no-userfault' ? 'exit' : 'uffd', column === 'uffd-pervcpu' ? 'minor' : column === 'no-userfault' ? 'missing' : uffdMode, seed);
   switch (column) {
     case 'exits': return cell(column, { ...base, exitResolver: 'vcpu' }, costs);
+    case 'no-userfault': return cell(column, { ...base, exitResolver: 'vcpu', noUserfault: true }, costs);
     case 'uffd-1': return cell(column, { ...base, handlers: 1 }, costs);
     case 'uffd-n': return cell(column, { ...base, handlers: vcpus }, costs); // -r N
     case 'uffd-pervcpu': return cell(column, { ...base, uffdPerVcpu: true }, costs);
@@ -142,6 +146,7 @@ function userfaultTargets(userfault: UserfaultRow[]): Record<string, boolean> {
   return {
     'at 64 vCPUs one reader beats N readers per vCPU': u64.cells['uffd-1'].perVcpuPagesPerSec > u64.cells['uffd-n'].perVcpuPagesPerSec,
     'one uffd per vCPU falls >= 5x from 2 to 64 vCPUs': u2.cells['uffd-pervcpu'].perVcpuPagesPerSec >= 5 * u64.cells['uffd-pervcpu'].perVcpuPagesPerSec,
+    'no userfault (the mm-wide terms alone) within 2x of published at 2, 8 and 64 vCPUs': userfault.every((u) => within2x(u.cells['no-userfault'].perVcpuPagesPerSec / u.published['no-userfault'])),
   };
 }
 

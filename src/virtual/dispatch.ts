@@ -4,6 +4,7 @@
  */
 import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
 import { handlerGot, handlerPoll, handlerPollSleep, handlerPollWoken, handlerRead } from './handler.js';
+import { vcpuFirstTouch, vcpuMap } from './first-touch.js';
 import { installCopy, installPublish } from './installer.js';
 import { Ph } from './phases.js';
 import { onBitmap, onFetcherCrash, onHandlerCrash, onHandlerRestart, onPause, onRecover } from './recovery.js';
@@ -27,6 +28,8 @@ export function dispatch(sim: VirtualSim, id: number, ph: number, arg: number): 
     case Ph.VTouch: vcpuTouch(sim, t); return;
     case Ph.VFinish: vcpuFinish(sim, t); return;
     case Ph.VGup: vcpuGup(sim, t); return;
+    case Ph.VFirstTouch: vcpuFirstTouch(sim, t); return;
+    case Ph.VMap: vcpuMap(sim, t); return;
     case Ph.VSleep: vcpuSleep(sim, t); return;
     case Ph.VRetry: vcpuRetry(sim, t); return;
     case Ph.VFaultDone: vcpuFaultDone(sim, t); return;

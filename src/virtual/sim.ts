@@ -111,7 +111,11 @@ export class VirtualSim extends Kernel implements PageStates {
   readonly spinUs: number;
   readonly serviceSpinUs: number;
 
-  constructor(readonly opts: ResolvedOptions, c: CostModel, readonly exitByVcpu: boolean, readonly hooks: SimulateHooks) {
+  /**
+   * @param noUserfault no userfaultfd at all: a missing page is filled by the vCPU's own stage-2
+   * fault (src/virtual/first-touch.ts), the KVM Userfault cover's "no userfault" column
+   */
+  constructor(readonly opts: ResolvedOptions, c: CostModel, readonly exitByVcpu: boolean, readonly hooks: SimulateHooks, readonly noUserfault = false) {
     super(c);
     const o = opts;
     this.pages = o.pages;
