@@ -1,6 +1,7 @@
 // Goal: with no userfault a missing page is filled by the vCPU's own stage-2 fault through GUP
 // (src/virtual/first-touch.ts): no exit, no uffd line, only the mm-wide lines (mmap_lock's count,
-// kvm->mmu_lock's), and vCPUs of one mm contend on those.
+// kvm->mmu_lock's), and vCPUs of one mm contend on those; and the uffd path's mmap_lock uses are
+// each their own use of the line, so a core that asks in between takes it away.
 // Method: runVirtualWithSim() with cost models in which only the mechanism under test costs
 // anything; the lines' own counters where a time alone would not tell.
 import { describe, expect, it } from 'vitest';
@@ -40,5 +41,18 @@ describe('no userfault: first touch through GUP', () => {
   it('is bad input outside exit mode, network none and the vCPU resolver, naming the field', () => {
     expect(() => run({ ...pages(1), mode: 'uffd' }, Z, { noUserfault: true })).toThrow(/noUserfault/);
     expect(() => run({ ...pages(1), mode: 'exit' }, Z, { noUserfault: true })).toThrow(/noUserfault/);
+  });
+});
+
+describe('the uffd path\'s mmap_lock uses', () => {
+  it('a second use is free when nobody took the line in between, and pays when another core did', () => {
+    // one vCPU: its first use moves the line (2), the next finds it still here
+    const [, alone] = run({ ...pages(1), mode: 'uffd', uffdPerVcpu: true, uffdMode: 'minor' }, { ...Z, lineUs: 1, mmapLocksPerUffdFault: 3 });
+    expect(alone.mm.word.transfers).toBe(1);
+    // two vCPUs fault at once: each one's second use comes after the other's first, and moves the
+    // line again (2 x 2), then each retry after the wake finds the other's ownership (2): 6. Charged
+    // back to back at the fault's start, the second uses would both be free: 4.
+    const [, two] = run({ ...pages(2), mode: 'uffd', uffdPerVcpu: true, uffdMode: 'minor' }, { ...Z, lineUs: 1, mmapLocksPerUffdFault: 3 });
+    expect(two.mm.word.transfers).toBe(6);
   });
 });
