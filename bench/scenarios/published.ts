@@ -11,8 +11,10 @@
  *             with one reader, one uffd with N readers, one uffd per vCPU (shmem, MINOR), exits, and
  *             no userfault (first touch through GUP, no uffd: the mm-wide lines on their own).
  *             Per-vCPU rate, pages/s.
- *   cross     this host's real kernel (native/uffd_paging.c, run now): 1 and 2 threads, 1 and 2
- *             readers, against the virtual engine's prediction from this host's costs measured now.
+ *   cross     this host's real kernel (native/uffd_paging.c, run now, median of 3 interleaved runs per
+ *             row): 1 and 2 threads x 1 and 2 readers, one uffd per thread, more threads than cores;
+ *             against the virtual engine's prediction from this host's costs measured now
+ *             (published-cross.ts), and which measured costs moved.
  *   link      64 vCPUs, zipf, 256 MiB, 10 Gbit/s, large host: exits vs one uffd, p50/p99, link use.
  *   sensitivity (published-sensitivity.ts) each cost of the large host x0.5 and x2, at the table's own
  *             size: the uffd peak and fall, and whether the shape targets hold at each setting.
@@ -22,11 +24,11 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
-import { runVirtual, runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
+import { runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown, type RunBreakdown } from '../../src/virtual/line-report.js';
-import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
+import { crossCheck, type CrossCheck } from './published-cross.js';
 import { renderPublished } from './published-render.js';
 import { runSensitivity, type SensitivityRow } from './published-sensitivity.js';
 
@@ -67,10 +69,9 @@ export interface SeriesRow { vcpus: number; uffd: VirtualCell; exits: VirtualCel
 export interface UserfaultRow { vcpus: number; cells: Record<UserfaultColumn, VirtualCell>; published: Record<UserfaultColumn, number> }
 export interface Targets { uffdPeakVcpus: number; uffdFallFromPeak: number; exitsRise: number; exitsWithin2x: boolean[]; ratioWithin2x: boolean[]; met: Record<string, boolean> }
 export interface ProfileRun { profile: string; cores: number; costs: CostModel; series: SeriesRow[]; userfault: UserfaultRow[]; targets: Targets }
-export interface CrossRow { run: string; threads: number; readers: number; measured: number | null; predicted: number; error: number | null; fitted: boolean; skipped?: string }
 export interface LinkRow { column: string; p50Us: number; p99Us: number; linkUtilisation: number | null; migrationMs: number; verified: boolean }
 export interface PublishedBody {
-  mibPerVcpu: number; cores: number; profiles: ProfileRun[]; cross: CrossRow[]; link: LinkRow[]; sensitivity: SensitivityRow[];
+  mibPerVcpu: number; cores: number; profiles: ProfileRun[]; cross: CrossCheck | null; link: LinkRow[]; sensitivity: SensitivityRow[];
   speed: { exits256FaultsPerHostSec: number; default256Ms: number; default256Verified: boolean };
 }
 
@@ -111,9 +112,13 @@ export function runSeries(costs: CostModel, mib: number, vcpus: number[], seed: 
 
 /** Where the one-uffd series peaks and how far it falls by its last row. */
 export function peakAndFall(series: SeriesRow[]): { peakVcpus: number; fall: number } {
-  const rates = series.map((s) => s.uffd.pagesPerSec);
+  return peakAndFallOf(series.map((s) => s.vcpus), series.map((s) => s.uffd.pagesPerSec));
+}
+
+/** The same from the one-uffd rates `rates` at `vcpus`. */
+export function peakAndFallOf(vcpus: number[], rates: number[]): { peakVcpus: number; fall: number } {
   const peak = rates.indexOf(Math.max(...rates));
-  return { peakVcpus: series[peak]!.vcpus, fall: rates[peak]! / rates[rates.length - 1]! };
+  return { peakVcpus: vcpus[peak]!, fall: rates[peak]! / rates[rates.length - 1]! };
 }
 
 const within2x = (r: number) => r >= 0.5 && r <= 2;
@@ -163,30 +168,6 @@ function runProfile(name: (typeof PROFILES)[number], cores: number, mib: number,
   return { profile: name, cores, costs, series, userfault, targets: targets(series, userfault) };
 }
 
-/**
- * This host's real kernel now, and the virtual engine's prediction of it from this host's costs
- * measured in the same run (the shipped profile may come from another phase of this VM's speed).
- */
-async function crossCheck(log: (s: string) => void, quick: boolean): Promise<CrossRow[]> {
-  const native = await import('../../native/index.js');
-  const k = await measureKernelCosts(quick);
-  if ('skipped' in k) return [{ run: 'all', threads: 0, readers: 0, measured: null, predicted: 0, error: null, fitted: false, skipped: k.skipped }];
-  const costs = k.costs;
-  // A row is 'fitted' only when the profile's wakeupUs came from the 1-thread, 1-reader round trip
-  // (no wakelat micro-benchmark on this host); with wakelat no row sets a cost.
-  const fittedFirst = /round trip/.test(k.sources.wakeupUs ?? '');
-  const rows: Array<[number, number, boolean]> = [[1, 1, fittedFirst], [1, 2, false], [2, 1, false], [2, 2, false]];
-  return rows.map(([threads, readers, fitted]) => {
-    const o = { ...opts(threads, 16, 'uffd', 'missing', 1), handlers: readers };
-    const predicted = runVirtual(o, costs);
-    const p = Math.round(predicted.faults / (predicted.guestMs / 1000));
-    const m = native.runNative({ queue: 'single', threads, readers, mibPerThread: 16 });
-    log(`published: cross-check ${threads} threads ${readers} readers`);
-    if (m.skipped) return { run: `${threads} thread(s), ${readers} reader(s)`, threads, readers, measured: null, predicted: p, error: null, fitted, skipped: m.reason };
-    return { run: `${threads} thread(s), ${readers} reader(s)`, threads, readers, measured: Math.round(m.pagesPerSec), predicted: p, error: p / m.pagesPerSec - 1, fitted };
-  });
-}
-
 async function linkRuns(): Promise<LinkRow[]> {
   const base: OptionsInput = { engine: 'virtual', profile: 'large-host', vcpus: 64, memory: '256MiB', bandwidth: '10Gbit', strategy: 'linear' };
   const cols: Array<[string, OptionsInput]> = [['one uffd', { mode: 'uffd' }], ['exits (fetcher)', { mode: 'exit' }], ['exits (vCPU resolves)', { mode: 'exit', exitResolver: 'vcpu' }]];
@@ -212,7 +193,7 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const mib = po.mibPerVcpu ?? (o.quick ? 2 : o.full ? 64 : 16);
   const rows = po.seriesVcpus ?? SERIES_VCPUS;
   const profiles = PROFILES.map((p) => runProfile(p, cores, mib, rows, o.seed, o.log));
-  const cross = po.noCrossCheck ? [] : await crossCheck(o.log, o.quick);
+  const cross = po.noCrossCheck ? null : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
   const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), mib, rows, o.seed, o.quick);
