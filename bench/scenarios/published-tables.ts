@@ -13,5 +13,7 @@ export const USERFAULT = {
   'uffd-n': [86840, 37912, 1664],
   'uffd-pervcpu': [102661, 56978, 11300],
   exits: [160326, 128247, 39913],
+  /** first touch through GUP, no uffd registered (src/virtual/first-touch.ts): the mm-wide terms alone */
+  'no-userfault': [306845, 220402, 47720],
 } as const;
 export type UserfaultColumn = keyof typeof USERFAULT;

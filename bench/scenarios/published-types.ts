@@ -1,6 +1,7 @@
 /** The published bench's results (bench/results/published.json): what published.ts writes and published-render.ts reads. */
 import type { CostModel } from '../../src/virtual/costs.js';
 import type { RunBreakdown } from '../../src/virtual/line-report.js';
+import type { CrossCheck } from './published-cross.js';
 import type { SensitivityRow } from './published-sensitivity.js';
 import type { UserfaultColumn } from './published-tables.js';
 
@@ -9,9 +10,8 @@ export interface SeriesRow { vcpus: number; uffd: VirtualCell; exits: VirtualCel
 export interface UserfaultRow { vcpus: number; cells: Record<UserfaultColumn, VirtualCell>; published: Record<UserfaultColumn, number> }
 export interface Targets { uffdPeakVcpus: number; uffdFallFromPeak: number; exitsRise: number; exitsWithin2x: boolean[]; ratioWithin2x: boolean[]; met: Record<string, boolean> }
 export interface ProfileRun { profile: string; cores: number; costs: CostModel; series: SeriesRow[]; userfault: UserfaultRow[]; targets: Targets }
-export interface CrossRow { run: string; threads: number; readers: number; measured: number | null; predicted: number; error: number | null; fitted: boolean; skipped?: string }
 export interface LinkRow { column: string; p50Us: number; p99Us: number; linkUtilisation: number | null; migrationMs: number; verified: boolean }
 export interface PublishedBody {
-  mibPerVcpu: number; cores: number; profiles: ProfileRun[]; cross: CrossRow[]; link: LinkRow[]; sensitivity: SensitivityRow[];
+  mibPerVcpu: number; cores: number; profiles: ProfileRun[]; cross: CrossCheck | null; link: LinkRow[]; sensitivity: SensitivityRow[];
   speed: { exits256FaultsPerHostSec: number; default256Ms: number; default256Verified: boolean };
 }

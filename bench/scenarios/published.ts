@@ -8,10 +8,13 @@
  *             thread, 1..256 vCPUs on 256 modelled cores, 16 MiB per vCPU by default (--quick 2,
  *             --full 64: the rates are steady-state). Overall rate, thousands of pages/s.
  *   userfault the KVM Userfault v1 cover: 2/8/64 vCPUs, anonymous memory (UFFDIO_COPY): one uffd
- *             with one reader, one uffd with N readers, one uffd per vCPU (shmem, MINOR), exits.
+ *             with one reader, one uffd with N readers, one uffd per vCPU (shmem, MINOR), exits, and
+ *             no userfault (first touch through GUP, no uffd: the mm-wide lines on their own).
  *             Per-vCPU rate, pages/s.
- *   cross     this host's real kernel (native/uffd_paging.c, run now): 1 and 2 threads, 1 and 2
- *             readers, against the virtual engine's prediction from this host's costs measured now.
+ *   cross     this host's real kernel (native/uffd_paging.c, run now, median of 3 interleaved runs per
+ *             row): 1 and 2 threads x 1 and 2 readers, one uffd per thread, more threads than cores;
+ *             against the virtual engine's prediction from this host's costs measured now
+ *             (published-cross.ts), and which measured costs moved.
  *   link      64 vCPUs, zipf, 256 MiB, 10 Gbit/s, large host: exits vs one uffd, p50/p99, link use.
  *   sensitivity (published-sensitivity.ts) each cost of the large host x0.5 and x2, at the table's own
  *             size: the uffd peak and fall, and whether the shape targets hold at each setting.
@@ -21,15 +24,15 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
-import { runVirtual, runVirtualWithSim } from '../../src/virtual/engine.js';
+import { runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown } from '../../src/virtual/line-report.js';
-import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
+import { crossCheck } from './published-cross.js';
 import { renderPublished } from './published-render.js';
 import { runSensitivity } from './published-sensitivity.js';
 import { SERIES_EXITS, SERIES_UFFD, SERIES_VCPUS, USERFAULT, USERFAULT_VCPUS, type UserfaultColumn } from './published-tables.js';
-import type { CrossRow, LinkRow, ProfileRun, PublishedBody, SeriesRow, Targets, UserfaultRow, VirtualCell } from './published-types.js';
+import type { LinkRow, ProfileRun, PublishedBody, SeriesRow, Targets, UserfaultRow, VirtualCell } from './published-types.js';
 
 export const PROFILES = ['this-host', 'large-host'] as const;
 
@@ -48,6 +51,7 @@ export interface PublishedOptions extends BenchOptions {
   noExtras?: boolean;
 }
 
+
 function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'missing' | 'minor', seed: number): ResolvedOptions {
   return resolveOptions({
     engine: 'virtual', vcpus, memory: vcpus * mib * 1024 * 1024, pageSize: 4096, workload: 'sequential', partition: true, accesses: (mib * 1024 * 1024) / 4096,
@@ -55,7 +59,7 @@ function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'miss
   });
 }
 
-function cell(column: string, o: ResolvedOptions, costs: CostModel): VirtualCell {
+function cell(column: string, o: ResolvedOptions & VirtualOptions, costs: CostModel): VirtualCell {
   const [r, sim] = runVirtualWithSim(o, costs);
   return {
     vcpus: o.vcpus, column, pagesPerSec: Math.round(r.faults / (r.guestMs / 1000)), perVcpuPagesPerSec: r.perVcpuPagesPerSec, faults: r.faults,
@@ -66,9 +70,10 @@ function cell(column: string, o: ResolvedOptions, costs: CostModel): VirtualCell
 
 /** One uffd variant or exits at `vcpus`, as demand_paging_test runs it. */
 export function runColumn(column: UserfaultColumn, vcpus: number, mib: number, costs: CostModel, uffdMode: 'missing' | 'minor', seed = 1): VirtualCell {
-  const base = opts(vcpus, mib, column === 'exits' ? 'exit' : 'uffd', column === 'uffd-pervcpu' ? 'minor' : uffdMode, seed);
+  const base = opts(vcpus, mib, column === 'exits' || column === 'no-userfault' ? 'exit' : 'uffd', column === 'uffd-pervcpu' ? 'minor' : column === 'no-userfault' ? 'missing' : uffdMode, seed);
   switch (column) {
     case 'exits': return cell(column, { ...base, exitResolver: 'vcpu' }, costs);
+    case 'no-userfault': return cell(column, { ...base, exitResolver: 'vcpu', noUserfault: true }, costs);
     case 'uffd-1': return cell(column, { ...base, handlers: 1 }, costs);
     case 'uffd-n': return cell(column, { ...base, handlers: vcpus }, costs); // -r N
     case 'uffd-pervcpu': return cell(column, { ...base, uffdPerVcpu: true }, costs);
@@ -84,9 +89,13 @@ export function runSeries(costs: CostModel, mib: number, vcpus: number[], seed: 
 
 /** Where the one-uffd series peaks and how far it falls by its last row. */
 export function peakAndFall(series: SeriesRow[]): { peakVcpus: number; fall: number } {
-  const rates = series.map((s) => s.uffd.pagesPerSec);
+  return peakAndFallOf(series.map((s) => s.vcpus), series.map((s) => s.uffd.pagesPerSec));
+}
+
+/** The same from the one-uffd rates `rates` at `vcpus`. */
+export function peakAndFallOf(vcpus: number[], rates: number[]): { peakVcpus: number; fall: number } {
   const peak = rates.indexOf(Math.max(...rates));
-  return { peakVcpus: series[peak]!.vcpus, fall: rates[peak]! / rates[rates.length - 1]! };
+  return { peakVcpus: vcpus[peak]!, fall: rates[peak]! / rates[rates.length - 1]! };
 }
 
 const within2x = (r: number) => r >= 0.5 && r <= 2;
@@ -119,6 +128,7 @@ function userfaultTargets(userfault: UserfaultRow[]): Record<string, boolean> {
   return {
     'at 64 vCPUs one reader beats N readers per vCPU': u64.cells['uffd-1'].perVcpuPagesPerSec > u64.cells['uffd-n'].perVcpuPagesPerSec,
     'one uffd per vCPU falls >= 5x from 2 to 64 vCPUs': u2.cells['uffd-pervcpu'].perVcpuPagesPerSec >= 5 * u64.cells['uffd-pervcpu'].perVcpuPagesPerSec,
+    'no userfault (the mm-wide terms alone) within 2x of published at 2, 8 and 64 vCPUs': userfault.every((u) => within2x(u.cells['no-userfault'].perVcpuPagesPerSec / u.published['no-userfault'])),
   };
 }
 
@@ -133,30 +143,6 @@ function runProfile(name: (typeof PROFILES)[number], cores: number, mib: number,
   });
   log(`published: ${name}: userfault done`);
   return { profile: name, cores, costs, series, userfault, targets: targets(series, userfault) };
-}
-
-/**
- * This host's real kernel now, and the virtual engine's prediction of it from this host's costs
- * measured in the same run (the shipped profile may come from another phase of this VM's speed).
- */
-async function crossCheck(log: (s: string) => void, quick: boolean): Promise<CrossRow[]> {
-  const native = await import('../../native/index.js');
-  const k = await measureKernelCosts(quick);
-  if ('skipped' in k) return [{ run: 'all', threads: 0, readers: 0, measured: null, predicted: 0, error: null, fitted: false, skipped: k.skipped }];
-  const costs = k.costs;
-  // A row is 'fitted' only when the profile's wakeupUs came from the 1-thread, 1-reader round trip
-  // (no wakelat micro-benchmark on this host); with wakelat no row sets a cost.
-  const fittedFirst = /round trip/.test(k.sources.wakeupUs ?? '');
-  const rows: Array<[number, number, boolean]> = [[1, 1, fittedFirst], [1, 2, false], [2, 1, false], [2, 2, false]];
-  return rows.map(([threads, readers, fitted]) => {
-    const o = { ...opts(threads, 16, 'uffd', 'missing', 1), handlers: readers };
-    const predicted = runVirtual(o, costs);
-    const p = Math.round(predicted.faults / (predicted.guestMs / 1000));
-    const m = native.runNative({ queue: 'single', threads, readers, mibPerThread: 16 });
-    log(`published: cross-check ${threads} threads ${readers} readers`);
-    if (m.skipped) return { run: `${threads} thread(s), ${readers} reader(s)`, threads, readers, measured: null, predicted: p, error: null, fitted, skipped: m.reason };
-    return { run: `${threads} thread(s), ${readers} reader(s)`, threads, readers, measured: Math.round(m.pagesPerSec), predicted: p, error: p / m.pagesPerSec - 1, fitted };
-  });
 }
 
 async function linkRuns(): Promise<LinkRow[]> {
@@ -184,10 +170,10 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const mib = po.mibPerVcpu ?? (o.quick ? 2 : o.full ? 64 : 16);
   const rows = po.seriesVcpus ?? SERIES_VCPUS;
   const profiles = PROFILES.map((p) => runProfile(p, cores, mib, rows, o.seed, o.log));
-  const cross = po.noCrossCheck ? [] : await crossCheck(o.log, o.quick);
+  const cross = po.noCrossCheck ? null : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
-  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), (c) => peakAndFall(runSeries(c, mib, rows, o.seed)), o.quick);
+  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), (c) => peakAndFallOf(rows, rows.map((v) => runColumn('uffd-n', v, mib, c, 'minor', o.seed).pagesPerSec)), o.quick);
   const body: PublishedBody = {
     mibPerVcpu: mib, cores, profiles, cross, link, sensitivity, speed: po.noExtras ? { exits256FaultsPerHostSec: 0, default256Ms: 0, default256Verified: true } : await speed(cores),
   };

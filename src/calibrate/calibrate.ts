@@ -66,12 +66,12 @@ export function predictPagesPerSec(costs: CostModel, vcpus: number, pages: numbe
 
 /** The mechanism counts of the fault path (not measured: read off the kernel's code path). */
 const COUNTS = {
-  mmapLocksPerUffdFault: 3,
+  mmapLocksPerUffdFault: 4,
   mmapLockLines: 2,
   mmuLockLines: 2,
 };
 const COUNT_SOURCES = {
-  mmapLocksPerUffdFault: 'mechanism: the NOWAIT GUP and the blocking GUP under mmap_read_lock before handle_userfault, and the retried GUP after the wake (virt/kvm/kvm_main.c hva_to_pfn, mm/gup.c)',
+  mmapLocksPerUffdFault: "mechanism: four mmap_read_lock uses per uffd fault on the vCPU: the NOWAIT GUP (hva_to_pfn_slow -> get_user_pages_unlocked with FOLL_NOWAIT), KVM's VMA look-up under mmap_read_lock when that GUP fails (hva_to_pfn: vma_lookup, setting *async), the blocking GUP that ends in handle_userfault, and the GUP's retry after the wake (virt/kvm/kvm_main.c hva_to_pfn, mm/gup.c __get_user_pages_locked)",
   mmapLockLines: 'mechanism: an rwsem read acquisition writes its count twice (down_read, up_read)',
   mmuLockLines: 'mechanism: the retried stage-2 fault maps under read_lock(&kvm->mmu_lock), an rwlock: two writes of its count',
 };

@@ -61,7 +61,7 @@ export const CostModelSchema = z.strictObject({
   zeropageUs: us('UFFDIO_ZEROPAGE of one 4 KiB page, one thread'),
   uffdWakeUs: us('UFFDIO_WAKE (or the wake at the end of a copy) beyond its walk: the ioctl itself'),
   memcpyUs: us('precopy: one 4 KiB page written straight into guest RAM (no userfaultfd yet)'),
-  mmapLocksPerUffdFault: count('uffd path: mmap_lock read acquisitions per fault on the vCPU (NOWAIT GUP, blocking GUP, the retry)'),
+  mmapLocksPerUffdFault: count('uffd path: mmap_lock read acquisitions per fault on the vCPU (NOWAIT GUP, the VMA look-up after it fails, blocking GUP, the retry)'),
   mmapLockLines: count('cache-line transfers per mmap_lock read acquisition (the rwsem count: inc and dec)'),
   mmuLockLines: count('cache-line transfers per stage-2 map (kvm->mmu_lock read: inc and dec)'),
   accessUs: us('one guest access to a present page'),

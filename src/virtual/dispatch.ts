@@ -4,6 +4,7 @@
  */
 import { applyDiscards, fetcherFault, fetcherLoop } from './fetcher.js';
 import { handlerGot, handlerPoll, handlerPollSleep, handlerPollWoken, handlerRead } from './handler.js';
+import { vcpuFirstTouch, vcpuMap } from './first-touch.js';
 import { installCopy, installPublish } from './installer.js';
 import { Ph } from './phases.js';
 import { onBitmap, onFetcherCrash, onHandlerCrash, onHandlerRestart, onPause, onRecover } from './recovery.js';
@@ -11,7 +12,7 @@ import { onArrive } from './service.js';
 import type { VirtualSim } from './sim.js';
 import { onPrecopyRoundEnd, onRequest, onTx, sendRequest } from './source.js';
 import {
-  vcpuArrived, vcpuFaultDone, vcpuFinish, vcpuGup, vcpuReenter, vcpuRequested, vcpuResume, vcpuRetry, vcpuRun, vcpuSleep, vcpuTouch,
+  vcpuArrived, vcpuFaultDone, vcpuFinish, vcpuGup, vcpuGupNext, vcpuReenter, vcpuRequested, vcpuResume, vcpuRetry, vcpuRun, vcpuSleep, vcpuTouch,
 } from './vcpu.js';
 
 export function dispatch(sim: VirtualSim, id: number, ph: number, arg: number): void {
@@ -27,6 +28,9 @@ export function dispatch(sim: VirtualSim, id: number, ph: number, arg: number): 
     case Ph.VTouch: vcpuTouch(sim, t); return;
     case Ph.VFinish: vcpuFinish(sim, t); return;
     case Ph.VGup: vcpuGup(sim, t); return;
+    case Ph.VGupNext: vcpuGupNext(sim, t); return;
+    case Ph.VFirstTouch: vcpuFirstTouch(sim, t); return;
+    case Ph.VMap: vcpuMap(sim, t); return;
     case Ph.VSleep: vcpuSleep(sim, t); return;
     case Ph.VRetry: vcpuRetry(sim, t); return;
     case Ph.VFaultDone: vcpuFaultDone(sim, t); return;

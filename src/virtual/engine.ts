@@ -44,6 +44,12 @@ export interface VirtualOptions {
    * needs network 'none'. @default 'fetcher'
    */
   exitResolver?: 'fetcher' | 'vcpu';
+  /**
+   * No userfault (the published bench and tests; no CLI flag): the guest's memory is untouched
+   * anonymous memory with no uffd registered, so each missing page is filled by the vCPU's own
+   * stage-2 fault through GUP (src/virtual/first-touch.ts). Needs mode 'exit' and network 'none'.
+   */
+  noUserfault?: boolean;
 }
 
 /** The virtual engine takes the same hooks as simulate() (src/hooks.ts). */
@@ -105,7 +111,11 @@ function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks:
   checkTablesFit(opts);
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
-  return new VirtualRun(opts, costs, exitByVcpu, hooks);
+  const noUserfault = opts.noUserfault === true;
+  if (noUserfault && opts.mode !== 'exit') throw Errors.badInput('noUserfault', "needs mode 'exit': no uffd is registered, the vCPU's own fault fills the page");
+  if (noUserfault && opts.exitResolver !== 'vcpu') throw Errors.badInput('noUserfault', "needs exitResolver 'vcpu': the vCPU's own thread fills its pages, no fetcher");
+  if (noUserfault && opts.network !== 'none') throw Errors.badInput('noUserfault', "needs network 'none': the kernel zero-fills the page, nothing comes from a source");
+  return new VirtualRun(opts, costs, exitByVcpu, hooks, noUserfault);
 }
 
 function finish(sim: VirtualRun, wallMs: number): VirtualRunResult {

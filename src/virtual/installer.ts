@@ -1,6 +1,7 @@
 /**
  * The install actor, run by whichever thread installs a page (the listen thread, the preempt
- * thread, a uffd handler with a local image, a vCPU resolving its own exit): the mmap_lock line,
+ * thread, a uffd handler with a local image, a vCPU resolving its own exit, or with no userfault the
+ * vCPU's own GUP, src/virtual/first-touch.ts): the mmap_lock line,
  * the ioctl (UFFDIO_COPY, _ZEROPAGE for a zero page, or _CONTINUE with --uffd-mode minor; its cost
  * grows with the threads copying at once), publish, then the wake: in uffd mode the wake walk
  * (src/virtual/uffd.ts), or with --wake-batch N one UFFDIO_WAKE per run of contiguous pages after N
@@ -41,6 +42,7 @@ export function beginInstall(sim: VirtualSim, t: Thread, page: number, flags: nu
 function ioctlUs(sim: VirtualSim, flags: number, others: number): number {
   const c = sim.c, o = sim.opts;
   if (flags & PAGE_FLAG_PRECOPY && sim.precopy) return perPage(c.memcpyUs, o.pageSize); // straight into RAM, before userfaultfd
+  if (sim.noUserfault) return perPage(c.copyUs + others * c.copyPerCopierUs, o.pageSize); // do_anonymous_page: allocate, zero, map
   if (o.uffdMode === 'minor') return perPage(c.continueUs + others * c.continuePerCopierUs, o.pageSize);
   if (flags & PAGE_FLAG_ZERO) return perPage(c.zeropageUs, o.pageSize);
   return perPage(c.copyUs + others * c.copyPerCopierUs, o.pageSize);
@@ -55,7 +57,8 @@ export function installCopy(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   const precopy = (t.flags & PAGE_FLAG_PRECOPY) !== 0 && sim.precopy;
   let at = sim.now;
-  if (!precopy) {
+  if (sim.noUserfault) at = sim.mm.line(t.id, at, c.mmapLockLines, c); // the kernel's own fill, inside the GUP under mmap_read_lock (src/virtual/first-touch.ts)
+  else if (!precopy) {
     const u = sim.uffds.length ? uffdOf(sim, t.page).lines : sim.lines.exitUffd;
     at = mfillLines(sim, u, t.id, fileRef(u, t.id, sim.now + c.syscallUs, c), c);
   }

@@ -20,8 +20,8 @@ export class VirtualRun extends VirtualSim {
   /** the timeline, progress callbacks and the event stream, read between events */
   readonly events: EventStream;
 
-  constructor(opts: ResolvedOptions, c: CostModel, exitByVcpu: boolean, hooks: SimulateHooks) {
-    super(opts, c, exitByVcpu, hooks);
+  constructor(opts: ResolvedOptions, c: CostModel, exitByVcpu: boolean, hooks: SimulateHooks, noUserfault = false) {
+    super(opts, c, exitByVcpu, hooks, noUserfault);
     this.events = new EventStream(this);
   }
 

@@ -6,7 +6,7 @@ export const enum Ph {
   Woken = 0, SpinEnd = 1,
   Arrive, Preempt,
   // vCPU
-  VRun, VTouch, VFinish, VGup, VSleep, VRetry, VFaultDone, VRequest, VArrived, VReenter, VResume,
+  VRun, VTouch, VFinish, VGup, VGupNext, VSleep, VRetry, VFaultDone, VRequest, VArrived, VReenter, VResume, VFirstTouch, VMap,
   // page fetcher / listen thread, and the preempt-channel thread
   FLoop, FFault, FSent, FDiscard,
   // uffd handler

@@ -112,7 +112,11 @@ export abstract class VirtualSim extends Kernel implements PageStates {
   readonly spinUs: number;
   readonly serviceSpinUs: number;
 
-  constructor(readonly opts: ResolvedOptions, c: CostModel, readonly exitByVcpu: boolean, readonly hooks: SimulateHooks) {
+  /**
+   * @param noUserfault no userfaultfd at all: a missing page is filled by the vCPU's own stage-2
+   * fault (src/virtual/first-touch.ts), the KVM Userfault cover's "no userfault" column
+   */
+  constructor(readonly opts: ResolvedOptions, c: CostModel, readonly exitByVcpu: boolean, readonly hooks: SimulateHooks, readonly noUserfault = false) {
     super(c);
     const o = opts;
     this.pages = o.pages;
@@ -166,7 +170,7 @@ export abstract class VirtualSim extends Kernel implements PageStates {
         faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
         faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, queuedOnUffd: false, entryPage: -1,
         resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
-        arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0,
+        arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0, gupLeft: 0,
       });
     }
   }

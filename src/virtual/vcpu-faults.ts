@@ -59,7 +59,8 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
   t.page = page;
   blockBegin(sim.blocks, sim.now);
   const c = sim.c;
-  if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
+  if (sim.noUserfault) sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
+  else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
   else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
 
@@ -67,7 +68,8 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
 function scheduleFetch(sim: VirtualSim, t: Thread): void {
   blockBegin(sim.blocks, sim.now);
   const c = sim.c;
-  if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
+  if (sim.noUserfault) sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
+  else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
   else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
 

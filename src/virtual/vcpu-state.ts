@@ -37,4 +37,6 @@ export interface VcpuState {
   arch: VcpuFaults;
   faultKind: number;
   aheadAt: number;
+  /** uffd: mmap_read_lock uses left before handle_userfault queues the fault (src/virtual/vcpu.ts vcpuGup) */
+  gupLeft: number;
 }

@@ -94,13 +94,26 @@ export function vcpuTouch(sim: VirtualSim, t: Thread): void {
 }
 
 /**
- * uffd: the slow GUP under mmap_lock (the NOWAIT try, then the blocking one) ends in
- * handle_userfault: re-check, queue on the uffd and wake its readers, then sleep.
+ * uffd: the slow GUP under mmap_lock (the NOWAIT try, KVM's look at the VMA after it fails, the
+ * blocking one) ends in handle_userfault: re-check, queue on the uffd and wake its readers, then
+ * sleep. Each mmap_read_lock is its own use of the count's line. A use that had to wait for the line
+ * or move it ends later than it began, and the next one is taken as an event at that time: cores
+ * that asked in between are served first and take the line away (the second use pays again). Only
+ * a use that found the line still here runs straight on, as nothing could come between.
  */
 export function vcpuGup(sim: VirtualSim, t: Thread): void {
-  const c = sim.c;
+  sim.vcpus[t.id]!.gupLeft = sim.c.mmapLocksPerUffdFault - 1; // the last use is the retry after the wake
+  vcpuGupNext(sim, t);
+}
+
+export function vcpuGupNext(sim: VirtualSim, t: Thread): void {
+  const c = sim.c, s = sim.vcpus[t.id]!;
   let at = sim.now;
-  for (let k = 1; k < c.mmapLocksPerUffdFault; k++) at = sim.mm.line(t.id, at, c.mmapLockLines, c);
+  while (s.gupLeft > 0) {
+    at = sim.mm.line(t.id, at, c.mmapLockLines, c);
+    s.gupLeft--;
+    if (at > sim.now && s.gupLeft > 0) { sim.schedule(at, t, Ph.VGupNext); return; }
+  }
   if (sim.state[t.page] === PAGE_PRESENT) { sim.schedule(at, t, Ph.VRetry); return; } // userfaultfd_must_wait: no
   sim.schedule(enqueueFault(sim, t.id, t.page, at), t, Ph.VSleep);
 }
