@@ -43,6 +43,7 @@ import { Monitor } from './monitor.js';
 import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';
 import { strategyTraits } from '../model/strategies/index.js';
+import { warmUpOptions } from './pipeline-probe.js';
 
 export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = await prepareTrace(options);
@@ -167,8 +168,10 @@ class ThreadedRun {
       } else vcpuEnds.push(null);
     }
     if (opts.mode === 'none') return vcpuEnds;
-    if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
-    this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0 }, fetcherEnds);
+    // The two ends of the bulk stream warm the pipeline's code before they report ready (warm-up.ts).
+    const warmUp = opts.network === 'link' ? warmUpOptions(opts) : undefined;
+    if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0, warmUp }, []);
+    this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0, warmUp }, fetcherEnds);
     if (hasPreemptThread(opts, createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds }).urgentChannel)) {
       this.services.start('preempt thread', { role: 'preempt', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
     }

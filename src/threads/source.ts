@@ -274,6 +274,18 @@ export class SourceHost implements PrecopyHost {
     }
   }
 
+  /**
+   * One round of the postcopy loop without its sleep: the requests that arrived by `nowUs` served,
+   * the send buffer topped up with pushed pages when `pushing`, the frames due put on the wire.
+   * Returns whether a ring was full (the receiver lags). The pipeline rig runs it too (pipeline-rig.ts).
+   */
+  serve(nowUs: number, pushing: boolean): boolean {
+    this.readRequests();
+    this.serveRequests(nowUs);
+    if (pushing) this.fillBulk(nowUs);
+    return this.transmitDue(nowUs);
+  }
+
   /** Sleeps until modelled time `wakeUs`, a request, or ring space (every receiver rings the source's bell). */
   sleepUntil(seen: number, wakeUs: number): void {
     const now = this.clock.nowUs();
@@ -295,11 +307,8 @@ export class SourceHost implements PrecopyHost {
         this.sleepUntil(seen, Math.min(now + IDLE_WALL_US / this.clock.dilation, recovery.nextUs()));
         continue;
       }
-      this.readRequests();
-      this.serveRequests(now);
       const pushing = this.policy.pushing(Atomics.load(views.ctl, CTL_VCPUS_DONE) === opts.vcpus);
-      if (pushing) this.fillBulk(now);
-      const blocked = this.transmitDue(now);
+      const blocked = this.serve(now, pushing);
       // Wake when the next request is due or when the wire has room for more within the lookahead.
       let wakeUs = now + IDLE_WALL_US / this.clock.dilation;
       wakeUs = Math.min(wakeUs, this.requests.nextArrivalUs());
