@@ -53,15 +53,18 @@ it('warms up once per thread and page size, and not for huge pages', () => {
   const warm = warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'prepaging' })!;
   expect(warm.strategy).toBe('prepaging');
   expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'hybrid' })!.strategy).toBe('linear'); // precopy: a rig only pushes
+  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'preempt' })!.strategy).toBe('linear'); // its demands go to the preempt thread
   expect(warmUpOptions({ pageSize: 2 * MiB, zeroFraction: 0, strategy: 'hugepage' })).toBeUndefined();
   expect(warmUpPipeline(warm)).toBeGreaterThanOrEqual(WARM_UP_PAGES);
   expect(warmUpPipeline(warm)).toBe(0);
 });
 
-it('a threaded run whose source and fetcher warmed up verifies', async () => {
-  const r = await simulate({ vcpus: 2, memory: 8 * MiB, bandwidth: '10Gbit', latency: '50us', network: 'link', timeDilation: 1, seed: 3 });
-  expect(r.verified).toBe(true);
-  expect(r.pagesDemand + r.pagesPushed).toBe(2048);
+it('threaded runs whose source and fetcher warmed up verify, whatever their strategy and fault path', async () => {
+  for (const extra of [{}, { strategy: 'preempt' }, { strategy: 'prepaging' }, { mode: 'uffd', handlers: 1 }] as const) {
+    const r = await simulate({ vcpus: 2, memory: 8 * MiB, bandwidth: '10Gbit', latency: '50us', network: 'link', timeDilation: 1, seed: 3, ...extra });
+    expect(r.verified).toBe(true);
+    expect(r.pagesDemand + r.pagesPushed).toBe(2048);
+  }
 });
 
 it('prefaulting a ring leaves the frames in it as they were', () => {

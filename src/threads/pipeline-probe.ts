@@ -39,13 +39,13 @@ export function rigOptions(pageSize: number, memoryBytes: number, shape: RigShap
 /**
  * The rig a run's service threads warm up on (warm-up.ts), or undefined for pages too large to warm:
  * a small guest and the smallest ring, the run's share of zero pages and its push strategy when that
- * is one a rig can run (one that pushes while the guest runs, without precopy), so the warmed code
- * has taken the run's branches.
+ * is one a rig can run (one that pushes while the guest runs, without precopy, with its demanded
+ * pages on the bulk stream the rig's fetcher reads), so the warmed code has taken the run's branches.
  */
 export function warmUpOptions(run: Pick<ResolvedOptions, 'pageSize' | 'zeroFraction' | 'strategy'>): ResolvedOptions | undefined {
   if (run.pageSize > WARM_UP_MAX_PAGE_BYTES) return undefined;
   const t = strategyTraits(run.strategy);
-  const strategy = t.pushWhileGuestRuns && !t.precopy ? run.strategy : 'linear';
+  const strategy = t.pushWhileGuestRuns && !t.precopy && !t.urgentChannel ? run.strategy : 'linear';
   return rigOptions(run.pageSize, WARM_UP_GUEST_BYTES, { sendBufferBytes: WARM_UP_SEND_BUFFER_BYTES, zeroFraction: run.zeroFraction, strategy });
 }
 

@@ -12,7 +12,7 @@ import { FaultResolver } from './resolver.js';
 import { FrameReceiver } from './receiver.js';
 import { Installer } from './installer.js';
 import { prefaultMemory } from './guest-memory.js';
-import { CTL_PRESENT_PAGES } from './layout.js';
+import { CTL_PRESENT_PAGES, PAGE_WAITERS } from './layout.js';
 import { CH_BULK } from './protocol.js';
 import { allocateShared, openShared } from './shared.js';
 import type { SharedState } from './protocol.js';
@@ -78,7 +78,11 @@ export class PipelineRig {
     for (let rounds = 0; installed() < pages; rounds++) {
       if (rounds > 4 * pages + 64) throw new Error(`assertion failed: pipeline rig stalled at ${installed()} of ${pages} pages`);
       // A fault on a page spread over the guest (resolve() skips one already there or on its way).
-      if (requests !== null && installed() >= demanded * this.demandEvery) resolver.resolve((demanded++ * 7919) % pages, 0, 0);
+      if (requests !== null && installed() >= demanded * this.demandEvery) {
+        const page = (demanded++ * 7919) % pages;
+        resolver.resolve(page, 0, 0);
+        if (!views.mem.isPresent(page)) Atomics.or(views.mem.pageState, page, PAGE_WAITERS); // the faulting vCPU sleeps on it: the install wakes it
+      }
       const a = performance.now();
       host.serve(views.clock.nowUs(), true);
       sourceMs += performance.now() - a;
