@@ -9,11 +9,13 @@ import type { ServiceReport, ServiceStart } from '../src/threads/protocol.js';
 import { runSource } from '../src/threads/source.js';
 import { runUffdHandler } from '../src/threads/uffd-handler.js';
 import { runPreempt } from '../src/threads/preempt.js';
+import { prepareService } from '../src/threads/warm-up.js';
 
 const start = workerData as ServiceStart;
 let report: ServiceReport;
-// Loaded (imports are evaluated before this line): the engine fires the start gun only once every
-// service thread got here.
+// Loaded (imports are evaluated before this line) and prepared (its rings mapped, the pipeline's
+// code warm): the engine fires the start gun only once every service thread got here.
+prepareService(start);
 Atomics.add(new Int32Array(start.shared.ctlSab, 0, CTL_WORDS), CTL_SERVICES_READY, 1);
 try {
   report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : start.role === 'preempt' ? runPreempt(start) : runUffdHandler(start);

@@ -2,14 +2,16 @@
  * pipeline: what one pushed page costs the host, the floor under every link rate the threaded
  * engine can keep full.
  *
- * What it measures: the real code of both ends of the wire (the source deriving a 4 KiB page onto a
- * wire ring: SourceHost.emit; the receiver taking it off and the fetcher installing it:
- * FrameReceiver + FaultResolver.onPage, UFFDIO_COPY and publish), run in one thread over an instant
- * link (src/threads/pipeline-probe.ts), over a 64 MiB guest, several passes. Reported: host time per
- * page as the CPU time the process spent (median and best pass: this machine is shared, and wall
- * time also counts the time other processes had the core), the wall time, and the wall time's two
- * halves. One pass before them is not reported (JIT warm-up: a run's first ~16 k pages cost 4-5 us
- * each, the next 2-3); the passes after it still warm up a little and are kept in the median.
+ * What it measures: the real code of both ends of the wire (the source host's postcopy loop choosing,
+ * queueing and deriving each 4 KiB page onto a wire ring: SourceHost.serve; the receiver taking
+ * frames off in the fetcher's batches and the fetcher installing them: FrameReceiver +
+ * FaultResolver.onPage, UFFDIO_COPY and publish), run in one thread over a link nothing waits on
+ * (src/threads/pipeline-rig.ts), over a 64 MiB guest, several passes. Reported: host time per page
+ * as the CPU time the process spent (median and best pass: this machine is shared, and wall time
+ * also counts the time other processes had the core), the wall time, and the wall time's two halves.
+ * The passes come after the JIT warm-up a run's source and fetcher do before the start gun
+ * (src/threads/warm-up.ts): without it a run's first ~16 k pages cost 4-14 us each, and a small
+ * guest's passes had that inside their median.
  *
  * Why one thread: the sum of both ends is the host time a page costs, whatever cores it is spread
  * on; on two cores the source and the fetcher overlap, so a link needs a page every
@@ -54,7 +56,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
     sourceUs: median(passes.map((p) => p.sourceUs)), destinationUs: median(passes.map((p) => p.destinationUs)),
   };
   o.log(`pipeline: ${body.medianUs.toFixed(3)} us of CPU per 4 KiB page (best ${body.bestUs.toFixed(3)}; wall ${body.wallMedianUs.toFixed(3)}: source ${body.sourceUs.toFixed(3)}, destination ${body.destinationUs.toFixed(3)})`);
-  const result = envelope('pipeline', o, t0, ['one thread runs both ends of the wire (real code, instant link); 64 MiB guest per pass'], body);
+  const note = `one thread runs both ends of the wire (real code, a link nothing waits on, after the services' warm-up); ${memoryMiB} MiB guest per pass`;
+  const result = envelope('pipeline', o, t0, [note], body);
   writeResult(o.outDir, result);
   return result;
 }

@@ -43,6 +43,8 @@ import { Monitor } from './monitor.js';
 import { ServiceThreads, WORKER_HEAP } from './services.js';
 import { until } from './wait.js';
 import { strategyTraits } from '../model/strategies/index.js';
+import { warmUpOptions } from './pipeline-probe.js';
+import { WARM_UP_MAX_DILATION } from './warm-up.js';
 
 export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks = {}): Promise<RunResult> {
   const opts = await prepareTrace(options);
@@ -167,8 +169,11 @@ class ThreadedRun {
       } else vcpuEnds.push(null);
     }
     if (opts.mode === 'none') return vcpuEnds;
-    if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
-    this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0 }, fetcherEnds);
+    // The two ends of the bulk stream warm the pipeline's code before they report ready, where the
+    // run is dilated so little that its cold start would show in modelled time (warm-up.ts).
+    const warmUp = opts.network === 'link' && this.planned.plan.factor < WARM_UP_MAX_DILATION ? warmUpOptions(opts) : undefined;
+    if (opts.network === 'link') this.services.start('source host', { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0, warmUp }, []);
+    this.services.start('page fetcher', { role: 'fetcher', shared, vcpuPorts: fetcherEnds, uffd: 0, handler: 0, warmUp }, fetcherEnds);
     if (hasPreemptThread(opts, createStrategy(opts.strategy, { pages: opts.pages, vcpus: opts.vcpus, precopyRounds: opts.precopyRounds }).urgentChannel)) {
       this.services.start('preempt thread', { role: 'preempt', shared, vcpuPorts: [], uffd: 0, handler: 0 }, []);
     }

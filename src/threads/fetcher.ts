@@ -19,7 +19,7 @@ import { FrameReceiver } from './receiver.js';
 import { awaitStartGun, openShared } from './shared.js';
 
 /** Pushed pages installed per round before the fetcher looks at fault records again. */
-const BULK_BATCH = 32;
+export const BULK_BATCH = 32;
 
 export function runFetcher(start: ServiceStart): FetcherStats {
   const views = openShared(start.shared);

@@ -4,30 +4,50 @@
  * UFFDIO_COPY, publish, count). The real code of both ends, run in one thread over an instant link
  * so nothing waits: what one page costs the host, summed over the pipeline's stages, as the CPU time
  * the process spent (on a shared machine the wall time also holds the time others had the core).
- * Used by `auto` time dilation (src/threads/dilation.ts) and the `pipeline` bench scenario.
+ * Used by `auto` time dilation (src/threads/dilation.ts) and the `pipeline` bench scenario; the rig
+ * it runs is pipeline-rig.ts, which the service threads' JIT warm-up (warm-up.ts) runs too.
  */
-import { performance } from 'node:perf_hooks';
-import { FaultResolver } from './resolver.js';
-import { FrameReceiver } from './receiver.js';
-import { Installer } from './installer.js';
-import { prefaultMemory } from './guest-memory.js';
-import { CTL_PRESENT_PAGES } from './layout.js';
-import { CH_BULK, type ServiceStart } from './protocol.js';
-import { allocateShared, openShared } from './shared.js';
-import { SourceHost } from './source.js';
-import { WireRing } from './wire.js';
-import { newFetcherStats } from '../model/stats.js';
-import { resolveOptions } from '../options.js';
+import { PipelineRig, type PipelinePass } from './pipeline-rig.js';
+import { WARM_UP_GUEST_BYTES, WARM_UP_MAX_PAGE_BYTES, WARM_UP_SEND_BUFFER_BYTES, warmUpPipeline } from './warm-up.js';
+import { resolveOptions, type ResolvedOptions } from '../options.js';
+import { strategyTraits, type StrategyName } from '../model/strategies/index.js';
 
-/** Frames published per batch, as the source's transmit loop looks at requests every 16 frames. */
-const BATCH = 16;
+export type { PipelinePass };
 
 /**
- * One pass: host us per pushed page as CPU time (what the page costs the host, whatever else runs on
- * the machine) and as wall time, and the wall time's two halves (the source's derive onto the wire;
- * taking it off and installing).
+ * 10 Tbit/s, the fastest link --bandwidth allows: a page's frame takes 3 ns of it, so nothing waits,
+ * yet the link model serialises and keeps its spans as it does on any modelled link (an unlimited
+ * one skips those branches, which a run then met cold).
  */
-export interface PipelinePass { cpuUs: number; perPageUs: number; sourceUs: number; destinationUs: number }
+const RIG_BANDWIDTH_BPS = 10e12;
+
+/** What may differ between rigs: the ring's size, the share of zero pages, the push strategy. */
+export interface RigShape { sendBufferBytes?: number; zeroFraction?: number; strategy?: StrategyName }
+
+/**
+ * The options of a pipeline rig: one vCPU in exit mode, a link nothing waits on, every page pushed
+ * once; by default none of them zero, a run's send buffer, the linear push.
+ */
+export function rigOptions(pageSize: number, memoryBytes: number, shape: RigShape = {}): ResolvedOptions {
+  return resolveOptions({
+    vcpus: 1, memory: memoryBytes, pageSize, mode: 'exit', network: 'link', bandwidth: RIG_BANDWIDTH_BPS, latency: 0,
+    zeroFraction: shape.zeroFraction ?? 0, strategy: shape.strategy ?? 'linear', writeRatio: 0, timeDilation: 1,
+    ...(shape.sendBufferBytes === undefined ? {} : { sendBuffer: shape.sendBufferBytes }),
+  });
+}
+
+/**
+ * The rig a run's service threads warm up on (warm-up.ts), or undefined for pages too large to warm:
+ * a small guest and the smallest ring, the run's share of zero pages and its push strategy when that
+ * is one a rig can run (one that pushes while the guest runs, without precopy, with its demanded
+ * pages on the bulk stream the rig's fetcher reads), so the warmed code has taken the run's branches.
+ */
+export function warmUpOptions(run: Pick<ResolvedOptions, 'pageSize' | 'zeroFraction' | 'strategy'>): ResolvedOptions | undefined {
+  if (run.pageSize > WARM_UP_MAX_PAGE_BYTES) return undefined;
+  const t = strategyTraits(run.strategy);
+  const strategy = t.pushWhileGuestRuns && !t.precopy && !t.urgentChannel ? run.strategy : 'linear';
+  return rigOptions(run.pageSize, WARM_UP_GUEST_BYTES, { sendBufferBytes: WARM_UP_SEND_BUFFER_BYTES, zeroFraction: run.zeroFraction, strategy });
+}
 
 /** Median over `reps` passes of host (CPU) microseconds per pushed page of `pageSize` bytes. */
 export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 1024, reps = 3): number {
@@ -35,57 +55,19 @@ export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 10
   return passes[passes.length >> 1]!;
 }
 
-/** `reps` passes over a guest of `memoryBytes`, every page pushed once per pass. */
+/**
+ * `reps` passes over a guest of `memoryBytes`, every page pushed once per pass, after the JIT warm-up
+ * a service thread does before the start gun (warm-up.ts; pages too large to warm get one pass
+ * first, not reported): what is measured is the steady state a run's pages see, not the first
+ * pages' unoptimised code (measured 4-14 us per page for the first few thousand, which a guest of a
+ * few MiB per pass had mostly inside its median).
+ */
 export function measurePipeline(pageSize: number, memoryBytes: number, reps: number): PipelinePass[] {
-  const opts = resolveOptions({
-    vcpus: 1, memory: memoryBytes, pageSize, mode: 'exit', network: 'link', bandwidth: 'unlimited', latency: 0, zeroFraction: 0,
-    strategy: 'linear', writeRatio: 0, timeDilation: 1,
-  });
-  const shared = allocateShared(opts, performance.timeOrigin, { factor: 1, accessUs: 0 });
-  const views = openShared(shared);
-  prefaultMemory(views.mem.slotBytes, 0, 1); // as the vCPUs do before a run: no host page fault inside an install
-  // One source and one destination for every pass, as a run has: only the pages are reset.
-  const start: ServiceStart = { role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 };
-  const ring = new WireRing(shared.wireToDest[CH_BULK]!);
-  const ends: Ends = {
-    host: new SourceHost(start),
-    resolver: new FaultResolver(newFetcherStats('fetcher'), views.mem, new Installer(shared, views.mem, views.ctl, views.times, views.clock, [], 1),
-      views.clock, null, null, views.sourceBell),
-    receiver: new FrameReceiver(ring, views.clock, views.ctl),
-    batch: Math.max(1, Math.min(BATCH, ring.slots >> 1)), // huge pages: a ring of a few slots
-  };
-  // One pass first, not reported: a run's first ~16 k pages run partly unoptimised (JIT warm-up,
-  // measured 4-5 us per page, then 2-3), and the steady state is what a page costs.
+  const rig = new PipelineRig(rigOptions(pageSize, memoryBytes));
+  const warm = warmUpOptions({ pageSize, zeroFraction: 0, strategy: 'linear' });
+  if (warm) warmUpPipeline(warm);
+  else rig.pass();
   const passes: PipelinePass[] = [];
-  for (let r = -1; r < reps; r++) {
-    views.mem.pageState.fill(0);
-    views.ctl[CTL_PRESENT_PAGES] = 0;
-    const pass = onePass(ends, views, opts.pages);
-    if (r >= 0) passes.push(pass);
-  }
+  for (let r = 0; r < reps; r++) passes.push(rig.pass());
   return passes;
-}
-
-interface Ends { host: SourceHost; resolver: FaultResolver; receiver: FrameReceiver; batch: number }
-
-function onePass({ host, resolver, receiver, batch }: Ends, views: ReturnType<typeof openShared>, pages: number): PipelinePass {
-  const installedBefore = resolver.stats.installedPushed;
-  let sourceMs = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let p = 0; p < pages; p += batch) {
-    const now = views.clock.nowUs();
-    const end = Math.min(pages, p + batch);
-    const a = performance.now();
-    for (let q = p; q < end; q++) if (!host.emit(q, 0, CH_BULK, 0, false, now, now)) throw new Error('assertion failed: pipeline probe ring full');
-    host.flush();
-    sourceMs += performance.now() - a;
-    receiver.drain(resolver.onPage);
-  }
-  const totalMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const installed = resolver.stats.installedPushed - installedBefore;
-  if (installed !== pages) throw new Error(`assertion failed: pipeline probe installed ${installed} of ${pages} pages`);
-  const per = (ms: number) => (ms * 1000) / pages;
-  return { cpuUs: (cpu.user + cpu.system) / pages, perPageUs: per(totalMs), sourceUs: per(sourceMs), destinationUs: per(totalMs - sourceMs) };
 }

@@ -148,6 +148,11 @@ export interface ServiceStart {
   /** handler: which uffd and which handler of it */
   uffd: number;
   handler: number;
+  /**
+   * The options of the pipeline rig this thread runs before it reports ready (src/threads/warm-up.ts),
+   * resolved on the main thread (a worker does not load the option schema); absent: no warm-up.
+   */
+  warmUp?: ResolvedOptions;
 }
 
 export type ServiceReport = FetcherStats | SourceStats | { role: 'error'; who: string; message: string };

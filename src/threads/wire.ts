@@ -144,6 +144,21 @@ export class WireRing {
     this.slotViews = Array.from({ length: this.slots }, (_, s) => this.payload.subarray(s * slotWords, (s + 1) * slotWords));
   }
 
+  /**
+   * Maps the ring's memory now, a write to every 4 KiB of its records and slots, so the first lap of
+   * frames takes no host page faults: a first touch measured 11.6 us on this VM (guest-memory.ts),
+   * and the first lap of an 8 MiB bulk ring (25 Gbit/s) is 2 k of them, ~25 ms of the source's time
+   * at the start of the migration. An atomic OR of 0 changes no value, so it is right at any time;
+   * the source does it before it reports ready.
+   */
+  prefault(): void {
+    for (const words of [this.rec, this.payload]) {
+      if (words.length === 0) continue;
+      for (let w = 0; w < words.length; w += 1024) Atomics.or(words, w, 0);
+      Atomics.or(words, words.length - 1, 0); // the last page, when the area does not start on a page boundary
+    }
+  }
+
   /** Record bytes written but not yet consumed. */
   used(): number {
     return (Atomics.load(this.ctl, C_HEAD) - Atomics.load(this.ctl, C_TAIL)) >>> 0;
