@@ -20,6 +20,7 @@ const WRITERS: Record<string, string> = {
   agreement: 'bench/agreement.ts',
   'front-door': 'scripts/readme-front-door.mjs',
   limits: 'scripts/cli-limits.mjs',
+  'sweep-throughput': 'scripts/readme-sweep.mjs',
 };
 
 function layoutBlock(): string {
