@@ -49,7 +49,7 @@ Scenarios (default: all, in this order):
   engine-speed the virtual engine's simulated faults per host second at 256 vCPUs, exit and uffd modes
 
 Options:
-  --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
+  --quick      small sizes, fewer rows, aimed at two minutes (target bench-quick); results go to bench/results/quick/
                (git-ignored) unless --out says, never over the committed full results
   --full       adds a 64 GiB scale row (where the host has the memory)
   --seed N     seed of every simulated run (default 1)

@@ -219,7 +219,7 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
-  section('workloads', () => renderWorkloads(results.workloads!.body, h));
+  section('workloads', () => `${renderWorkloads(results.workloads!.body, h)}${notes(results.workloads!)}`);
   section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   section('front-door', () => renderFrontDoor(results['front-door']!.body, h));
   section('engine-speed', () => renderEngineSpeed(results['engine-speed']!, h));
