@@ -85,28 +85,31 @@ export function benchProgress(o: BenchProgressOptions): BenchProgress {
       stop() {},
     };
   }
+  // cli-progress computes its own {eta} and {duration} from the bar's value (scenarios done, which
+  // take very different times): the payload carries ours under other names.
   const multi = new MultiBar({
-    format: 'bench [{bar}] {value}/{total} scenarios | {scenario} | elapsed {elapsed} | ETA {eta}',
-    stream: process.stderr, hideCursor: true, clearOnComplete: false,
+    format: 'bench [{bar}] {value}/{total} | {scenario} | elapsed {spent} | ETA {remaining}',
+    stream: process.stderr, hideCursor: true, clearOnComplete: false, barsize: 20,
   });
-  const bar: SingleBar = multi.create(o.names.length, 0, { scenario: '', elapsed: formatDuration(0), eta: formatDuration(eta()) });
+  const bar: SingleBar = multi.create(o.names.length, 0, { scenario: '', spent: formatDuration(0), remaining: formatDuration(eta()) });
   // The elapsed time and the ETA move during a scenario too; the timer does not keep the process alive.
-  const tick = setInterval(() => bar.update({ scenario: current, elapsed: formatDuration(now() - t0), eta: formatDuration(eta()) }), 1000);
+  const tick = setInterval(() => bar.update({ scenario: current, spent: formatDuration(now() - t0), remaining: formatDuration(eta()) }), 1000);
   tick.unref();
   let stopped = false;
   return {
     log(line) { if (!stopped) multi.log(`${line}\n`); else o.write(line); },
-    scenarioStart(name) { current = name; startedAt = now(); bar.update({ scenario: name, eta: formatDuration(eta()) }); },
+    scenarioStart(name) { current = name; startedAt = now(); bar.update({ scenario: name, remaining: formatDuration(eta()) }); },
     scenarioDone(name, failed) {
       finished.push(now() - startedAt);
       const line = scenarioLine(finished.length, o.names.length, name, finished[finished.length - 1]!, now() - t0, remainingMs(o.expectedMs, finished), failed);
       multi.log(`[bench] ${line}\n`);
-      bar.update(finished.length, { elapsed: formatDuration(now() - t0), eta: formatDuration(remainingMs(o.expectedMs, finished)) });
+      bar.update(finished.length, { spent: formatDuration(now() - t0), remaining: formatDuration(remainingMs(o.expectedMs, finished)) });
     },
     stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(tick);
+      multi.update(); // prints the log lines still buffered (stop() alone drops them)
       multi.stop();
     },
   };
