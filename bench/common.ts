@@ -18,7 +18,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */
 export interface BenchOptions {
-  /** Smaller sizes and fewer rows, so the whole suite finishes in under two minutes. @default false */
+  /** Smaller sizes and fewer rows, aimed at two minutes for the whole suite (the bench-quick target says whether it did). @default false */
   quick?: boolean;
   /** Adds the largest rows (scale: 64 GiB where the host has the memory). @default false */
   full?: boolean;

@@ -16,7 +16,8 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { envelope, errorLine, machineFacts, resolveBenchOptions, SCENARIOS, writeResult, type BenchOptions, type ScenarioName } from './common.js';
-import { failures, renderSummary, type Results } from './report.js';
+import { benchProgress, type BenchProgress } from './progress.js';
+import { failures, loadResults, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
 import { runKernel } from './scenarios/kernel.js';
 import { runPublished } from './scenarios/published.js';
@@ -48,7 +49,7 @@ Scenarios (default: all, in this order):
   engine-speed the virtual engine's simulated faults per host second at 256 vCPUs, exit and uffd modes
 
 Options:
-  --quick      small sizes, fewer rows: under two minutes; results go to bench/results/quick/
+  --quick      small sizes, fewer rows, aimed at two minutes (target bench-quick); results go to bench/results/quick/
                (git-ignored) unless --out says, never over the committed full results
   --full       adds a 64 GiB scale row (where the host has the memory)
   --seed N     seed of every simulated run (default 1)
@@ -101,13 +102,27 @@ export function parseRunnerArgs(argv: string[]): RunnerArgs {
   };
 }
 
+/**
+ * Each scenario's wall time in the previous run of the same kind (quick, full or default) whose
+ * results are in `outDir`, or null: what the progress ETA is computed from.
+ */
+export function previousDurations(scenarios: readonly ScenarioName[], outDir: string, o: { quick: boolean; full: boolean }): Array<number | null> {
+  let previous: Results = {};
+  try { previous = loadResults(outDir); } catch { /* an unreadable old result only costs the ETA */ }
+  return scenarios.map((name) => {
+    const r = previous[name];
+    return r && r.quick === o.quick && r.full === o.full && Number.isFinite(r.durationMs) ? r.durationMs : null;
+  });
+}
+
 /** Runs the scenarios; returns what they produced and the scenarios that threw. */
-export async function runBench(scenarios: ScenarioName[], options: BenchOptions): Promise<{ results: Results; errors: string[] }> {
+export async function runBench(scenarios: ScenarioName[], options: BenchOptions, progress?: BenchProgress): Promise<{ results: Results; errors: string[] }> {
   const o = resolveBenchOptions(options);
   const results: Results = {};
   const errors: string[] = [];
   for (const name of scenarios) {
     const t0 = performance.now();
+    progress?.scenarioStart(name);
     o.log(`${name}: start`);
     try {
       switch (name) {
@@ -136,10 +151,12 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions)
           break;
         }
       }
-      o.log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      if (progress) progress.scenarioDone(name, false);
+      else o.log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     } catch (e) {
       errors.push(`${name}: ${errorLine(e)}`);
       o.log(`${name}: FAILED ${errorLine(e)}`);
+      progress?.scenarioDone(name, true);
     }
   }
   return { results, errors };
@@ -158,11 +175,22 @@ async function main(): Promise<number> {
     return 0;
   }
   const m = machineFacts();
-  const o = resolveBenchOptions(args.options);
+  const resolved = resolveBenchOptions(args.options);
+  const progress = benchProgress({
+    names: args.scenarios, expectedMs: previousDurations(args.scenarios, resolved.outDir, resolved),
+    tty: process.stderr.isTTY === true, write: (line) => process.stderr.write(`${line}\n`),
+  });
+  const o = { ...resolved, log: (line: string) => progress.log(`[bench] ${line}`) };
   o.log(`${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit ?? 'unknown'}; seed ${o.seed}` +
     `${o.quick ? ', quick' : o.full ? ', full' : ''}; results in ${o.outDir}`);
   const t0 = performance.now();
-  const { results, errors } = await runBench(args.scenarios, args.options);
+  let outcome: Awaited<ReturnType<typeof runBench>>;
+  try {
+    outcome = await runBench(args.scenarios, { ...args.options, log: o.log }, progress);
+  } finally {
+    progress.stop();
+  }
+  const { results, errors } = outcome;
   const failed = [...errors, ...failures(results)];
   o.log(`all done in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed.length ? `; ${failed.length} failed` : ''}`);
   for (const f of failed) process.stderr.write(`bench: FAILED ${f}\n`);

@@ -24,6 +24,7 @@ import type { Results } from './results.js';
 import { renderFrontDoor } from './scenarios/front-door.js';
 import { renderEngineSpeed } from './scenarios/engine-speed.js';
 import { computeTargets } from './targets.js';
+import { renderBenchTime } from './bench-time.js';
 
 export type { Results } from './results.js';
 
@@ -218,10 +219,11 @@ export function renderSummary(results: Results, level = 2, title = 'postcopy-sim
   section('network', () => networkSection(results.network!, h));
   section('published', () => renderPublished(results.published!.body).replace(/^### /, `${h} `));
   section('soak', () => renderSoak(results.soak!.body).replace(/^### /, `${h} `));
-  section('workloads', () => renderWorkloads(results.workloads!.body, h));
+  section('workloads', () => `${renderWorkloads(results.workloads!.body, h)}${notes(results.workloads!)}`);
   section('fault-records', () => renderFaultRecords(results['fault-records']!.body, h));
   section('front-door', () => renderFrontDoor(results['front-door']!.body, h));
   section('engine-speed', () => renderEngineSpeed(results['engine-speed']!, h));
+  parts.push(renderBenchTime(results, h));
   parts.push(renderTargets(results, h));
   const failed = failures(results);
   if (failed.length) parts.push(`${h} Failed runs\n\n${failed.map((f) => `- ${f}`).join('\n')}`);

@@ -2,10 +2,12 @@
  * The targets of the benchmark issues (3, 11 and 23), judged from the scenario results; the report
  * (bench/report.ts) renders them. Never asserted anywhere: a target is met, not met, or not measured.
  */
-import { fmtBytes, fmtInt, fmtMiB, fmtNum, fmtPct, fmtRatio, MiB } from './common.js';
+import { fmtBytes, fmtInt, fmtMiB, fmtNum, fmtPct, fmtRatio, MiB, SCENARIOS } from './common.js';
 import { findCell, type PagingColumn, type PagingRateBody } from './scenarios/paging-rate.js';
 import type { Results } from './results.js';
 import { FRONT_DOOR_COMMANDS } from './scenarios/front-door.js';
+import { envelopes, QUICK_TARGET_S } from './bench-time.js';
+import { formatDuration } from './progress.js';
 
 
 export type TargetStatus = 'met' | 'not met' | 'not measured';
@@ -232,7 +234,7 @@ export function computeTargets(results: Results): Target[] {
     pipelineHostTime(results), linkUndilated(results, 10, 0.95), linkUndilated(results, 25, 0.9), scaleVerified(results, 4096), scaleVerified(results, 16384),
     soakPlans(results), soakGrowth(results), cleanTree(results),
     ...frontDoor(results),
-    engineSpeed(results, 'exit'), engineSpeed(results, 'uffd'),
+    engineSpeed(results, 'exit'), engineSpeed(results, 'uffd'), quickBenchTarget(results),
   ];
 }
 
@@ -253,3 +255,15 @@ function frontDoor(r: Results): Target[] {
   });
 }
 
+/** Issue 21 item 4: a quick run's scenarios add up to at most two minutes of wall time. */
+export function quickBenchTarget(results: Results): Target {
+  const target = `\`npm run bench -- --quick\` in <= ${QUICK_TARGET_S / 60} min (the sum of its scenarios' wall times)`;
+  const base = { id: 'bench-quick', issue: 21, target };
+  const all = envelopes(results);
+  if (!all.length || !all.every((r) => r.quick)) return { ...base, measured: 'needs a quick run\'s results (these are of a default run)', status: 'not measured' };
+  const missing = SCENARIOS.filter((n) => !all.some((r) => r.scenario === n));
+  const total = all.reduce((a, r) => a + r.durationMs, 0);
+  if (missing.length) return { ...base, measured: `${formatDuration(total)} for ${all.length} of ${SCENARIOS.length} scenarios (not run: ${missing.join(', ')})`, status: 'not measured' };
+  const slowest = [...all].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3).map((r) => `${r.scenario} ${formatDuration(r.durationMs)}`).join(', ');
+  return { ...base, measured: `${formatDuration(total)} (slowest: ${slowest})`, status: total <= QUICK_TARGET_S * 1000 ? 'met' : 'not met' };
+}

@@ -40,3 +40,12 @@ it('runs linear and prepaging, measures locality, and says why for every verdict
   expect(renderSummary({ workloads: r })).toContain('Workloads: prepaging against linear');
   expect(failures({ workloads: r })).toEqual([]);
 });
+
+it('runs the threaded engine only on the cases named for it, and says which it left out', async () => {
+  const r = await runWorkloads({ quick: true, seed: 3, outDir, log: () => {}, engines: ['virtual', 'threads'], only: ['sqlite'], threadsOnly: [] });
+  expect(r.body.cells.map((c) => `${c.engine} ${c.strategy}`)).toEqual(['virtual linear', 'virtual prepaging']);
+  expect(r.body.cells.every((c) => c.dilation === undefined)).toBe(true); // the virtual engine has no simulator share
+  expect(r.notes.join('\n')).toMatch(/the threaded engine ran none of the guests \(quick\); not sqlite, which the virtual engine ran/);
+  expect(renderWorkloads(r.body)).toContain('| sqlite | virtual | linear |');
+  expect(renderWorkloads(r.body)).toContain('| n/a |');
+});

@@ -224,12 +224,12 @@ describe('report, runner and README generator', () => {
 
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
-    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Targets']) expect(md).toContain(h);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Bench time', 'Targets']) expect(md).toContain(h);
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
       'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
       'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth', 'clean-tree',
-      'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd',
+      'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd', 'bench-quick',
     ]);
     // The exit-p50 target is judged from its grid cell: p50 <= 10 us is met. Move the cell either side.
     const exitCell = findCell(results['paging-rate']!.body, 1, 'exit')!;

@@ -23,6 +23,7 @@ const WRITERS: Record<string, string> = {
   limits: 'scripts/cli-limits.mjs',
   'fault-records': 'scripts/readme-results.mjs',
   traces: 'scripts/readme-traces.mjs',
+  'sweep-throughput': 'scripts/readme-sweep.mjs',
 };
 
 function layoutBlock(): string {

@@ -19,6 +19,7 @@
 import { simulate, type OptionsInput, type RunResult } from '../../src/index.js';
 import { FAULT_KIND_NAMES, type FaultKindName } from '../../src/model/arch/fault-kind.js';
 import type { FaultKindCounts } from '../../src/model/arch/counters.js';
+import { runSideBySide, runsAtOnce } from '../../src/side-by-side.js';
 import { envelope, errorLine, fmtInt, fmtNum, mdTable, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
 
 export interface FaultRecordsOptions extends BenchOptions {
@@ -30,6 +31,8 @@ export interface FaultRecordsOptions extends BenchOptions {
   accesses?: number;
   /** Threaded cross-check guest in MiB (0: skip it). @default 64; quick 32 */
   threadsMemoryMiB?: number;
+  /** Accesses per vCPU of the threaded cross-check. @default as accesses; quick 500 */
+  threadsAccesses?: number;
 }
 
 export interface FaultRecordsRow {
@@ -43,6 +46,8 @@ export interface FaultRecordsRow {
   blocktimeMs: number;
   guestMs: number;
   verified: boolean;
+  /** Threaded rows: D and the simulator's share of a fault measured in the run (null where not measured). */
+  dilation?: { factor: number; share: number | null };
   error?: string;
 }
 
@@ -51,6 +56,8 @@ export interface FaultRecordsBody {
   threadsMemoryMiB: number;
   vcpus: number;
   accesses: number;
+  /** Accesses per vCPU of the threaded rows (absent in results written before it: as accesses). */
+  threadsAccesses?: number;
   /** The guest every row runs (options as the CLI takes them). */
   guest: OptionsInput;
   rows: FaultRecordsRow[];
@@ -75,7 +82,7 @@ async function runRow(engine: 'threads' | 'virtual', arch: 'x86' | 'arm64', mode
     const r: RunResult = await simulate({ ...faultRecordsGuest(arch, mode, accesses), engine, vcpus, memory: memoryMiB * MiB, seed, faultRecord: record });
     return {
       ...base, byKind: r.faultRecords.byKind, faults: r.faults, faultLatencyUsP50: r.faultLatencyUs.p50, blocktimeMs: r.blocktimeMs, guestMs: r.guestMs,
-      verified: r.verified, ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
+      verified: r.verified, ...(engine === 'threads' ? { dilation: { factor: r.dilation.factor, share: r.dilation.share } } : {}), ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
     };
   } catch (e) {
     const zero: FaultKindCounts = { records: 0, roundTrips: 0, pagesFetched: 0, localResolved: 0, blockedMs: 0, avoidableRecords: 0, avoidableRoundTrips: 0, uffdLost: 0 };
@@ -91,25 +98,41 @@ export async function runFaultRecords(opts: FaultRecordsOptions = {}): Promise<F
   const threadsMemoryMiB = opts.threadsMemoryMiB ?? (o.quick ? 32 : 64);
   const vcpus = opts.vcpus ?? 4;
   const accesses = opts.accesses ?? (o.quick ? 2000 : 5000);
-  const rows: FaultRecordsRow[] = [];
-  const plan: Array<[engine: 'threads' | 'virtual', arch: 'x86' | 'arm64', mode: 'exit' | 'uffd', record: 'neutral' | 'syndrome']> = [];
+  // Quick: the threaded rows faulted 4,000 times each at ~190 us modelled under D ~100 (about 40 s
+  // of wall per row in the quick bench); 500 accesses per vCPU keep every kind in the cross-check.
+  const threadsAccesses = opts.threadsAccesses ?? (o.quick ? 500 : accesses);
+  type Planned = [engine: 'threads' | 'virtual', arch: 'x86' | 'arm64', mode: 'exit' | 'uffd', record: 'neutral' | 'syndrome'];
+  const plan: Planned[] = [];
   for (const arch of ['arm64', 'x86'] as const) {
     plan.push(['virtual', arch, 'exit', 'neutral'], ['virtual', arch, 'exit', 'syndrome'], ['virtual', arch, 'uffd', 'neutral']);
   }
-  if (threadsMemoryMiB > 0) plan.push(['threads', 'arm64', 'exit', 'neutral'], ['threads', 'arm64', 'exit', 'syndrome']);
-  for (const [engine, arch, mode, record] of plan) {
-    const row = await runRow(engine, arch, mode, record, engine === 'virtual' ? memoryMiB : threadsMemoryMiB, engine === 'virtual' ? vcpus : 2, accesses, o.seed);
+  const threaded: Planned[] = threadsMemoryMiB > 0 ? [['threads', 'arm64', 'exit', 'neutral'], ['threads', 'arm64', 'exit', 'syndrome']] : [];
+  const one = async ([engine, arch, mode, record]: Planned) => {
+    const row = engine === 'virtual' ? await runRow(engine, arch, mode, record, memoryMiB, vcpus, accesses, o.seed)
+      : await runRow(engine, arch, mode, record, threadsMemoryMiB, 2, threadsAccesses, o.seed);
     o.log(`fault-records ${engine} ${arch} ${mode} ${record}: ${row.error ?? `${fmtInt(row.faults)} faults, p50 ${fmtNum(row.faultLatencyUsP50, 0)} us`}`);
-    rows.push(row);
-  }
+    return row;
+  };
+  const rows: FaultRecordsRow[] = [];
+  for (const p of plan) rows.push(await one(p)); // the virtual engine is CPU-bound: one after another
+  // The threaded rows are dilated and sleep most of their wall time: side by side (src/side-by-side.ts),
+  // each row's simulator share measured under the other's load.
+  rows.push(...await runSideBySide(threaded.length, runsAtOnce(), (i) => one(threaded[i]!)));
   const notes = [
     'records = KVM_RUN exits (uffd mode: uffd messages, plus the KVM exits of kinds that never reach a uffd); round trips = records resolved by pages from the source',
     'syndrome record: a stage-1 walk is one record and one round trip (the source walks its copy of the table and sends every page the walk needs); an MTE tag fault is one exit instead of a blind re-entry and a second one',
   ];
   const guest = faultRecordsGuest('arm64', 'exit', accesses);
-  const result = envelope('fault-records', o, t0, notes, { memoryMiB, threadsMemoryMiB, vcpus, accesses, guest, rows });
+  const result = envelope('fault-records', o, t0, notes, { memoryMiB, threadsMemoryMiB, vcpus, accesses, threadsAccesses, guest, rows });
   writeResult(o.outDir, result);
   return result;
+}
+
+/** The threaded rows' dilation and simulator share, neutral / syndrome ('' for the virtual engine). */
+function shareText(n: FaultRecordsRow, s: FaultRecordsRow): string {
+  if (!n.dilation || !s.dilation) return '';
+  const pct = (x: number | null) => (x === null ? '-' : `${fmtNum(x * 100, 1)}%`);
+  return `; D ${fmtNum(n.dilation.factor, 0)} / ${fmtNum(s.dilation.factor, 0)}, simulator share of a fault ${pct(n.dilation.share)} / ${pct(s.dilation.share)}`;
 }
 
 function sum(r: FaultRecordsRow, kinds: readonly FaultKindName[]): FaultKindCounts {
@@ -130,7 +153,7 @@ export function renderFaultRecords(b: FaultRecordsBody, h = '###'): string {
       const find = (mode: string, record: string) => b.rows.find((r) => r.engine === engine && r.arch === arch && r.mode === mode && r.record === record);
       const n = find('exit', 'neutral'), s = find('exit', 'syndrome'), u = find('uffd', 'neutral');
       if (!n || !s) continue;
-      const size = engine === 'virtual' ? `${b.memoryMiB} MiB, ${b.vcpus} vCPUs` : `${b.threadsMemoryMiB} MiB, 2 vCPUs`;
+      const size = engine === 'virtual' ? `${b.memoryMiB} MiB, ${b.vcpus} vCPUs` : `${b.threadsMemoryMiB} MiB, 2 vCPUs, ${b.threadsAccesses ?? b.accesses} accesses per vCPU`;
       const kinds = FAULT_KIND_NAMES.filter((k) => n.byKind[k].records + s.byKind[k].records + (u?.byKind[k].records ?? 0) > 0);
       const line = (name: string, a: FaultKindCounts, c: FaultKindCounts, x: FaultKindCounts | undefined) => [name,
         `${fmtInt(a.records)} / ${fmtInt(c.records)}`, fmtInt(a.records - c.records), `${fmtInt(a.roundTrips)} / ${fmtInt(c.roundTrips)}`,
@@ -140,7 +163,7 @@ export function renderFaultRecords(b: FaultRecordsBody, h = '###'): string {
       rows.push(line('**all**', sum(n, kinds), sum(s, kinds), u ? sum(u, kinds) : undefined));
       const bad = [n, s, u].filter((r) => r && r.error).map((r) => `${r!.mode} ${r!.record}: ${r!.error}`);
       parts.push(`**${engine} engine, ${arch}** (${size}; fault latency p50 ${fmtNum(n.faultLatencyUsP50, 0)} / ${fmtNum(s.faultLatencyUsP50, 0)} us, ` +
-        `blocktime ${fmtNum(n.blocktimeMs, 1)} / ${fmtNum(s.blocktimeMs, 1)} ms, neutral / syndrome)${bad.length ? `; FAILED ${bad.join('; ')}` : ''}\n\n` +
+        `blocktime ${fmtNum(n.blocktimeMs, 1)} / ${fmtNum(s.blocktimeMs, 1)} ms, neutral / syndrome${shareText(n, s)})${bad.length ? `; FAILED ${bad.join('; ')}` : ''}\n\n` +
         mdTable(['kind', 'records n / s', 'extra records', 'round trips n / s', 'extra round trips', 'blocked ms n / s',
           'neutral run: records / round trips a syndrome would avoid', 'uffd mode: records (meaning lost)'], rows));
     }
