@@ -78,7 +78,7 @@ class Recorder {
     if (this.firstStartMs < 0) this.firstStartMs = startMs;
     this.lastEndMs = endMs;
     const ns = Math.round((endMs - startMs) * 1e6);
-    this.histogram.record(ns < 1 ? 1 : ns > HISTOGRAM_MAX_NS ? HISTOGRAM_MAX_NS : ns);
+    this.histogram.record(Math.min(Math.max(ns, 1), HISTOGRAM_MAX_NS));
   }
 
   result(): PeerMessage {

@@ -17,7 +17,7 @@ import type { PipelineResult } from './scenarios/pipeline.js';
 import { renderSoak } from './scenarios/soak.js';
 import { renderPublished } from './scenarios/published-render.js';
 import { renderFaultRecords } from './scenarios/fault-records.js';
-import { findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/paging-rate.js';
+import { type findCell, PAGING_COLUMNS, type PagingRateResult } from './scenarios/paging-rate.js';
 import { LINEAR_TOLERANCE, type ScaleResult } from './scenarios/scale.js';
 import { renderWorkloads } from './scenarios/workloads.js';
 import type { Results } from './results.js';
@@ -53,7 +53,7 @@ export function failures(results: Results): string[] {
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
   for (const c of results.workloads?.body.cells ?? []) if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
   const pub = results.published?.body;
-  if (pub && pub.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
+  if (pub?.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
     out.push('published: a virtual-engine cell did not verify');
   }
   for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);

@@ -48,9 +48,9 @@ function vitest(name, extra) {
     from.on('data', (s) => {
       const lines = (rest + s).split('\n');
       rest = lines.pop();
-      if (lines.length) to.write(lines.join('\n') + '\n');
+      if (lines.length) to.write(`${lines.join('\n')}\n`);
     });
-    from.on('end', () => { if (rest) to.write(rest + '\n'); });
+    from.on('end', () => { if (rest) to.write(`${rest}\n`); });
   }
   return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }

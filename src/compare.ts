@@ -64,10 +64,11 @@ export function pacedBaselineRate(r: RunResult, thinkUs: number): number | null 
 export async function compare(input: OptionsInput, strategies: StrategyName[], hooks: (name: string) => SimulateHooks = () => ({})): Promise<RunResult[]> {
   const all = strategies.map((s) => resolveOptions({ ...input, strategy: s })); // every combination is valid before anything runs
   let measured: Promise<number> | null = null;
+  const measuredBaseline = (): Promise<number> => { measured ??= baselineRate(input); return measured; };
   return runSideBySide(all.length, all.every(sleepBound) ? runsAtOnce() : 1, async (i) => {
     const opts = all[i]!;
     const r = await simulate(opts, hooks(strategies[i]!));
-    const base = pacedBaselineRate(r, opts.thinkUs) ?? (await (measured ??= baselineRate(input)));
+    const base = pacedBaselineRate(r, opts.thinkUs) ?? (await measuredBaseline());
     r.baselineAccessesPerSec = Math.round(base);
     r.degradation = degradation(r, base);
     return r;

@@ -32,8 +32,7 @@ export function sse(to: DemoServer = current()) {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         for (const line of block.split('\n')) if (line.startsWith('data: ')) messages.push(JSON.parse(line.slice(6)));

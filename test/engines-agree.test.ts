@@ -24,7 +24,7 @@ function topDownTrace(): string {
   const file = join(dir, 'top-down.txt');
   const lines = [];
   for (let i = 1; i <= TOP; i++) lines.push(`0 ${i % 2 ? 'R' : 'W'} 0x${((PAGES - i) * 4096).toString(16)}`);
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
 

@@ -8,7 +8,7 @@
 // CLI does (no child process needed); read the help that `postcopy-sim help run` prints; plan demo
 // runs with planDemoRun as the server does.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { OPTION_META, optionMetas } from '../src/option-meta.js';
 import { optionChoices, OptionsSchema } from '../src/options.js';
 import { CONTROL_NAMES, CONTROL_OPTIONS } from '../src/demo/controls.js';

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveOptions, simulate, SimError, type OptionsInput } from '../src/index.js';
+import { resolveOptions, simulate, type SimError, type OptionsInput } from '../src/index.js';
 import { STRETCHED, UNDILATED } from './helpers/dilation.js';
 
 const ENGINES = ['virtual', 'threads'] as const;

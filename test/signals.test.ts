@@ -44,7 +44,7 @@ describe('a long virtual run stops on a signal', () => {
   it('SIGTERM: exit 143, and the trace spool\'s temporary directory is removed', async () => {
     const tmp = mkdtempSync(join(dir, 'tmp-'));
     const trace = join(dir, 'long.trace');
-    writeFileSync(trace, Array.from({ length: 2000 }, (_, i) => `${i % 2} R 0x${(i * 4096).toString(16)}`).join('\n') + '\n');
+    writeFileSync(trace, `${Array.from({ length: 2000 }, (_, i) => `${i % 2} R 0x${(i * 4096).toString(16)}`).join('\n')}\n`);
     const r = await stopAfter([...LONG_VIRTUAL, '--workload', 'trace', '--trace', trace, '--vcpus', '2'], 'SIGTERM', 2500, { TMPDIR: tmp });
     expect(r.stdout).toBe('');
     expect(r.code).toBe(143);

@@ -50,6 +50,7 @@ describe('the zod schema against real results', () => {
     expect(SweepRecordSchema.safeParse(record(null)).success).toBe(true);
   });
 
+  // biome-ignore lint/suspicious/noExplicitAny: each case corrupts a parsed JSON record in place, any field at any depth
   it.each<[string, (r: Record<string, any>) => void]>([
     ['a result field of the wrong type', (r) => { r.result.faults = '12'; }],
     ['a missing result field', (r) => { delete r.result.latencyCdf; }],

@@ -112,7 +112,7 @@ describe.skipIf(skipReason !== null)(needs('slurm', 'a sweep as a Slurm job arra
 
     // Each task took its shard from Slurm and wrote its own file.
     const shards = [0, 1, 2, 3].map((k) => join(dir, 'results', `cluster.shard-${k}.jsonl`));
-    shards.forEach((f, k) => expect(readRecords(f).every((r) => r.run.shard === `${k}/4`)).toBe(true));
+    shards.forEach((f, k) => { expect(readRecords(f).every((r) => r.run.shard === `${k}/4`)).toBe(true); });
     expect(readFileSync(join(dir, 'results', 'cluster.shard-1.log'), 'utf8')).toMatch(/shard 1\/4 \(SLURM_ARRAY_TASK_ID\/SLURM_ARRAY_TASK_COUNT\): 3 cells/);
 
     // Merge the shards here too: the same bytes as the merge job's.

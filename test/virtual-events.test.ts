@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import type { FaultEvent, SimEvent, StartEvent, TickEvent } from '../src/events.js';
 import { mapGeometry } from '../src/model/page-map.js';
 import { resolveOptions, SimError, type OptionsInput } from '../src/index.js';
-import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtual, simulateVirtual } from '../src/virtual/engine.js';
 
 import { COSTS } from './helpers/virtual-costs.js';

@@ -29,12 +29,7 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
     json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
   };
   for (const [name, kind] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = kind === 'repeated' ? { type: 'string', multiple: true } : { type: kind === 'switch' ? 'boolean' : 'string' };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: joinNegatives(argv, options), options, strict: true, allowPositionals: true });
-  } catch (e) {
-    throw Errors.badInput('', parseArgsWhy((e as Error).message));
-  }
+  const parsed = parseOrExplain(argv, options);
   const v = parsed.values as Record<string, string | boolean | undefined>;
   let fromFile: Record<string, unknown> = {};
   if (typeof v.scenario === 'string') fromFile = readScenario(v.scenario);
@@ -51,6 +46,15 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
     json: v.json === true, help: v.help === true, scenario: v.scenario as string | undefined,
     positionals: parsed.positionals, extra, flags: fromFlags,
   };
+}
+
+/** node's parseArgs, with its failure turned into the one-line BAD_INPUT that names the flag. */
+function parseOrExplain(argv: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>) {
+  try {
+    return parseArgs({ args: joinNegatives(argv, options), options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw Errors.badInput('', parseArgsWhy((e as Error).message));
+  }
 }
 
 /** `--vcpus -2` -> `--vcpus=-2`: parseArgs would read `-2` as a flag ("argument is ambiguous"). */

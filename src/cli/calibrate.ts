@@ -21,16 +21,20 @@ const USAGE = `usage: postcopy-sim calibrate [-o FILE] [--name NAME] [--no-nativ
   --pages N           pages per vCPU of the threaded runs (default 2048)
   --quick             short native runs (noisier)`;
 
-export async function calibrateCommand(argv: string[]): Promise<number> {
-  let values;
+/** The flags of `calibrate`; a parse failure is one BAD_INPUT line. */
+function calibrateFlags(argv: string[]) {
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
       out: { type: 'string', short: 'o' }, name: { type: 'string' }, 'no-native': { type: 'boolean' }, pages: { type: 'string' },
       quick: { type: 'boolean' }, 'replace-shipped': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    } }));
+    } }).values;
   } catch (e) {
     throw Errors.badInput('', (e as Error).message.split('\n')[0]!);
   }
+}
+
+export async function calibrateCommand(argv: string[]): Promise<number> {
+  const values = calibrateFlags(argv);
   if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
   const pages = values.pages === undefined ? undefined : Number(values.pages);
   if (pages !== undefined && (!Number.isInteger(pages) || pages < 64)) throw Errors.badInput('--pages', `must be an integer >= 64, got "${values.pages}"`);

@@ -4,7 +4,7 @@
  * temporary file beside it, then a rename), so an interrupted or failed command never leaves a half
  * file under the name asked for.
  */
-import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Errors } from '../errors.js';
 
@@ -15,7 +15,7 @@ export function tempBeside(path: string): string {
 
 /** Throws BAD_INPUT naming `field` unless a file can be created at `path` (nothing is left behind). */
 export function probeWritable(path: string, field: string): void {
-  let st;
+  let st: Stats | undefined;
   try { st = statSync(path); } catch { /* not there yet: its directory decides */ }
   if (st?.isDirectory()) throw Errors.badInput(field, `cannot write ${path}: it is a directory`);
   const tmp = tempBeside(path);

@@ -6,7 +6,7 @@
 import { probeWritable, writeAtomically } from './output-file.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startDemoServer } from '../demo/server.js';
+import { type DemoServer, startDemoServer } from '../demo/server.js';
 import { Errors, SimError } from '../errors.js';
 import { parseJsonText } from '../files.js';
 import { renderReport } from '../report/index.js';
@@ -105,7 +105,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 1 || n > 256) throw Errors.badInput('--max-vcpus', 'must be a whole number from 1 to 256');
     maxVcpus = n;
   }
-  let server;
+  let server: DemoServer;
   try {
     server = await startDemoServer({ host, port: Number(portText), maxMemoryBytes, maxVcpus });
   } catch (e) {

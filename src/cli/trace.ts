@@ -90,13 +90,14 @@ async function stats(argv: string[]): Promise<number> {
   if (a.values.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return 0; }
   const l = s.locality;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  process.stdout.write([
+  const lines = [
     `trace ${s.file}: v${s.header.version}${s.header.source ? `, from: ${s.header.source}` : ''}`,
     `  ${l.accesses} accesses by ${s.vcpus} vCPUs${s.durationUs !== null ? ` over ${(s.durationUs / 1000).toFixed(1)} ms` : ''}; ${s.distinctPages} distinct pages` +
       `${s.header.memoryBytes ? ` in ${formatBytes(s.header.memoryBytes)} of guest memory` : ''}`,
     `  next first touch of the same vCPU: +1 page ${pct(l.nextPage)}, ahead within ${l.windowPages} pages ${pct(l.forwardNear)}, ` +
       `behind within ${l.windowPages} ${pct(l.backwardNear)}, further ${pct(l.far)}`,
     ...(l.gapUsP50 !== null ? [`  time between a vCPU's first touches: p50 ${l.gapUsP50} us, mean ${l.gapUsMean} us`] : []),
-  ].join('\n') + '\n');
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -63,7 +63,7 @@ function buildLayout(pages: number, p: RegionParams, rng: Rng): RegionLayout {
   const starts: number[] = [0];
   for (let at = 0; at < pages;) {
     // Pareto by inversion: min / U^(1/alpha), U in (0, 1].
-    let size = Math.floor(min / Math.pow(1 - rng.next(), 1 / p.regionTail));
+    let size = Math.floor(min / (1 - rng.next()) ** (1 / p.regionTail));
     if (size > max) size = max;
     if (pages - at - size < min) size = pages - at; // the last region takes a remainder too small to stand alone
     at += size;
@@ -119,7 +119,7 @@ export class RegionWalker {
     const size = l.starts[this.region + 1]! - l.starts[this.region]!;
     this.offset = rng.below(size);
     const run = this.logStay === 0 ? 1 : 1 + Math.floor(Math.log(1 - rng.next()) / this.logStay);
-    this.left = run < size ? run : size;
+    this.left = Math.min(run, size);
   }
 
   /** Deals the ranks to regions for the current phase (Fisher-Yates from the phase's own stream). */

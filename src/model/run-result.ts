@@ -136,7 +136,7 @@ export function buildResult(t: RunTotals): RunResult {
     requests: sum((s) => s.requestsSent) + vsum((v) => v.selfRequests),
     requestsForSentPages: source?.requestsForSentPages ?? 0,
     faultBreakdownUs: breakdown,
-    demandQueueUs: { mean: source && source.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
+    demandQueueUs: { mean: source?.pagesDemand ? r2(source.demandQueueUsTotal / source.pagesDemand) : 0, max: r2(source?.demandQueueUsMax ?? 0) },
     bytesOnWire: bytesToDest + bytesToSource,
     bytesToDest,
     bytesToSource,
@@ -204,8 +204,8 @@ function faultBreakdown(opts: ResolvedOptions, vs: VcpuTotals[], source: SourceS
   const link = new Link({ bandwidthBps: opts.bandwidthBps, latencyUs: opts.latencyUs, overheadBytes: opts.msgOverheadBytes });
   return {
     toFetcher: opts.mode === 'exit' && records ? r1(fetchers.reduce((a, s) => a + s.recordLagUsTotal, 0) / records) : 0,
-    atSource: source && source.requestsReceived ? r1(source.requestLagUsTotal / source.requestsReceived) : 0,
-    sendQueue: source && source.pagesDemand ? r1(source.demandQueueUsTotal / source.pagesDemand) : 0,
+    atSource: source?.requestsReceived ? r1(source.requestLagUsTotal / source.requestsReceived) : 0,
+    sendQueue: source?.pagesDemand ? r1(source.demandQueueUsTotal / source.pagesDemand) : 0,
     wire: opts.network === 'none' ? 0
       : r1(link.serialiseUs(REQUEST_BYTES + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes) + 2 * opts.latencyUs),
     toInstall: demand ? r1(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,

@@ -137,7 +137,7 @@ export function howOf(arrivalMs: number, demand: number, mode: string): (typeof 
 
 /** Two panels: when each cell's pages arrived, and how (demand-fetched vs pushed). */
 export function memoryMapCharts(c: ChartRenderer, run: RunResult, warnings: string[]): { when: string; how: string; pagesPerCell: number; cols: number } | null {
-  if (!run.pageMap || !run.pageMap.cells) return null;
+  if (!run.pageMap?.cells) return null;
   const m = coarsen(run.pageMap);
   const cols = Math.max(1, 2 ** Math.ceil(Math.log2(Math.sqrt(m.cells))));
   const rows = Math.ceil(m.cells / cols);
@@ -208,7 +208,7 @@ export function statusBandChart(c: ChartRenderer, runs: LabelledRun[], warnings:
       state = t.state;
     }
     spans.push({ series: label, x1: from, x2: Math.max(endMs, from), state });
-    (rec.injections ?? []).forEach((i, k) => marks.push({ series: label, tMs: i.tMs, endMs: i.tMs + i.durationMs, spec: i.spec, row: k % 2 }));
+    (rec.injections ?? []).forEach((i, k) => { marks.push({ series: label, tMs: i.tMs, endMs: i.tMs + i.durationMs, spec: i.spec, row: k % 2 }); });
   }
   return c.render({
     width: WIDTH, height: 70 + 64 * withRecovery.length, marginLeft: 120, marginBottom: 36,

@@ -216,7 +216,7 @@ export function findSweep(root: unknown): Sweep | null {
           if (new Set(points.map((p) => p.vcpus)).size > 1) found.push({ metric, points });
         }
       }
-      node.forEach((x) => visit(x, parent, depth + 1, name));
+      for (const x of node) visit(x, parent, depth + 1, name);
     } else if (isObj(node)) {
       if (looksLikeRun(node)) return;
       for (const [k, v] of Object.entries(node)) if (typeof v === 'object' && v !== null) visit(v, node, depth + 1, k);
@@ -235,8 +235,8 @@ function nestedRuns(root: Obj): Array<{ at: string; run: unknown }> {
   const visit = (node: unknown, at: string, depth: number) => {
     if (depth > 4) return;
     if (Array.isArray(node)) {
-      if (node.length && node.every(looksLikeRun)) { node.forEach((r, i) => out.push({ at: `${at}[${i}]`, run: r })); return; }
-      node.forEach((x, i) => visit(x, `${at}[${i}]`, depth + 1));
+      if (node.length && node.every(looksLikeRun)) { node.forEach((r, i) => { out.push({ at: `${at}[${i}]`, run: r }); }); return; }
+      node.forEach((x, i) => { visit(x, `${at}[${i}]`, depth + 1); });
     } else if (isObj(node)) {
       if (looksLikeRun(node)) { out.push({ at, run: node }); return; }
       for (const [k, v] of Object.entries(node)) if (typeof v === 'object' && v !== null) visit(v, at ? `${at}.${k}` : k, depth + 1);

@@ -127,7 +127,8 @@ export function sweepPlot(records: SweepRecord[], o: SweepPlotOptions = {}, torn
     const seen = new Map<string, string>();
     return records.every((r) => {
       const k = JSON.stringify(r.options[x] ?? null), v = JSON.stringify(r.options[a] ?? null);
-      return (seen.get(k) ?? (seen.set(k, v), v)) === v;
+      if (!seen.has(k)) seen.set(k, v);
+      return seen.get(k) === v;
     });
   };
   const tied = axes.filter((a) => a !== x && a !== series && tiedToX(a));

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
 import { mergeShards } from './merge.js';
-import { defaultJobs, runSweep } from './run.js';
+import { defaultJobs, runSweep, type SweepRunSummary } from './run.js';
 import { resolveShard, shardLabel, WHOLE } from './shard.js';
 import { DEFAULT_MAX_SHARDS, shardOutput, submitSlurm, writeSlurmScripts } from './slurm.js';
 import { describeParams, loadSweep } from './spec.js';
@@ -105,7 +105,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let s;
+  let s: SweepRunSummary;
   try {
     s = await runSweep(sweep, { output, shard, jobs, tty: process.stderr.isTTY === true, signal: stop.signal });
   } finally {

@@ -103,7 +103,7 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
   };
   for (const [key, vals] of Object.entries(spec.axes.grid)) {
     claim(key, `axes.grid.${key}`);
-    vals.forEach((v, i) => checkValue(key, v, `axes.grid.${key}[${i}]`));
+    vals.forEach((v, i) => { checkValue(key, v, `axes.grid.${key}[${i}]`); });
     dims.push(vals.map((v) => ({ [key]: v })));
   }
   spec.axes.zip.forEach((group, g) => {
@@ -113,7 +113,7 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
     for (const key of keys) {
       claim(key, `axes.zip[${g}].${key}`);
       if (group[key]!.length !== len) throw Errors.badInput(`axes.zip[${g}]`, `"${key}" has ${group[key]!.length} values, "${keys[0]}" has ${len} (zipped values go together, so the counts must match)`);
-      group[key]!.forEach((v, i) => checkValue(key, v, `axes.zip[${g}].${key}[${i}]`));
+      group[key]!.forEach((v, i) => { checkValue(key, v, `axes.zip[${g}].${key}[${i}]`); });
     }
     dims.push([...Array(len).keys()].map((i) => Object.fromEntries(keys.map((k) => [k, group[k]![i]]))));
   });

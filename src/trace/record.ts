@@ -71,7 +71,7 @@ export async function recordTrace(command: string[], out: string, note: (line: s
     }
     const text = join(dir, 'perf.txt');
     const fd = openSync(text, 'w');
-    let script;
+    let script: ChildExit;
     try { script = await run(env.perf!, ['script', '-i', data, ...PERF_SCRIPT_FIELDS], fd); } finally { closeSync(fd); }
     if (script.code !== 0) {
       const why = rec.code !== 0 ? `perf record exited with ${rec.code}${rec.stderr ? `: ${lastLine(rec.stderr)}` : ' (does the program exist?)'}` : lastLine(script.stderr);
@@ -85,8 +85,11 @@ export async function recordTrace(command: string[], out: string, note: (line: s
   }
 }
 
+/** How a child ended: its exit code (128 if a signal ended it) and the tail of its stderr. */
+interface ChildExit { code: number; stderr: string }
+
 /** Runs a child; its stderr passes through to ours and the tail is kept for diagnosis. */
-function run(cmd: string, args: string[], stdout: 'inherit' | number): Promise<{ code: number; stderr: string }> {
+function run(cmd: string, args: string[], stdout: 'inherit' | number): Promise<ChildExit> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['inherit', stdout, 'pipe'] });
     let stderr = '';

@@ -11,7 +11,7 @@
  * Spools are cached per (file, size, mtime, vCPUs, memory layout) for the life of the process, so
  * `compare` and the table generators decode a trace once for all their runs, and removed at exit.
  */
-import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Errors } from '../errors.js';
@@ -31,7 +31,7 @@ const dirs: string[] = [];
 export async function prepareTrace<T extends ResolvedOptions>(opts: T): Promise<T> {
   if (opts.workload !== 'trace' || opts.traceSpool) return opts;
   const file = opts.trace!;
-  let st;
+  let st: Stats;
   try { st = statSync(file); } catch (e) {
     throw Errors.badInput('trace', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -81,7 +81,7 @@ export function armFaultIpa(gpa: number, sharedAccess: boolean): number {
 export const esrLow = (esr: number): number => esr % TWO_32;
 export const esrIss2 = (esr: number): number => Math.floor(esr / TWO_32);
 
-const FSC_NAMES: Record<number, string> = { 0x04: 'translation fault', 0x0c: 'permission fault', 0x08: 'access flag fault' };
+const FSC_NAMES = new Map<number, string>([[0x04, 'translation fault'], [0x0c, 'permission fault'], [0x08, 'access flag fault']]);
 
 /** ESR_EL2, field by field (the demo's decoder and the tests read it). */
 export function decodeEsr(esr: number): BitField[] {
@@ -89,7 +89,7 @@ export function decodeEsr(esr: number): BitField[] {
   const ec = lo >>> ESR_ELx_EC_SHIFT;
   const fsc = lo & ESR_ELx_FSC;
   const s1ptw = (lo >>> 7) & 1;
-  const fscName = `${FSC_NAMES[fsc & 0x3c] ?? 'other'}, level ${fsc & 3}`;
+  const fscName = `${FSC_NAMES.get(fsc & 0x3c) ?? 'other'}, level ${fsc & 3}`;
   const out: BitField[] = [
     { bits: '31:26', name: 'EC', value: ec, meaning: ec === ESR_ELx_EC_DABT_LOW ? 'data abort from a lower EL' : ec === ESR_ELx_EC_IABT_LOW ? 'instruction abort from a lower EL' : 'other' },
     { bits: '25', name: 'IL', value: (lo >>> 25) & 1, meaning: '32-bit instruction' },
