@@ -161,7 +161,7 @@ export function renderFaultRecords(b: FaultRecordsBody, h = '###'): string {
         x ? `${fmtInt(x.records)} (${fmtInt(x.uffdLost)} lost)` : '-'];
       const rows = kinds.map((k) => line(k, n.byKind[k], s.byKind[k], u?.byKind[k]));
       rows.push(line('**all**', sum(n, kinds), sum(s, kinds), u ? sum(u, kinds) : undefined));
-      const bad = [n, s, u].filter((r) => r && r.error).map((r) => `${r!.mode} ${r!.record}: ${r!.error}`);
+      const bad = [n, s, u].filter((r) => r?.error).map((r) => `${r!.mode} ${r!.record}: ${r!.error}`);
       parts.push(`**${engine} engine, ${arch}** (${size}; fault latency p50 ${fmtNum(n.faultLatencyUsP50, 0)} / ${fmtNum(s.faultLatencyUsP50, 0)} us, ` +
         `blocktime ${fmtNum(n.blocktimeMs, 1)} / ${fmtNum(s.blocktimeMs, 1)} ms, neutral / syndrome${shareText(n, s)})${bad.length ? `; FAILED ${bad.join('; ')}` : ''}\n\n` +
         mdTable(['kind', 'records n / s', 'extra records', 'round trips n / s', 'extra round trips', 'blocked ms n / s',

@@ -78,7 +78,7 @@ export class Link {
 
   private put(payloadBytes: number, nowUs: number, urgent: boolean, ch: Channel): number {
     const imp = this.imp;
-    if (imp && imp.isDown(ch, nowUs)) { this.framesLost++; return LOST; } // the socket is gone: nothing goes out
+    if (imp?.isDown(ch, nowUs)) { this.framesLost++; return LOST; } // the socket is gone: nothing goes out
     const wire = payloadBytes + this.cfg.overheadBytes;
     const start = urgent ? this.urgentStart(nowUs) : Math.max(this.txFreeUs, nowUs);
     const ser = this.serialiseUs(wire, imp ? start : -1);
@@ -94,10 +94,10 @@ export class Link {
     this.bytes += wire;
     this.busyUs += ser;
     let arrive = start + ser + this.latencyAt(start);
-    if (imp && imp.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
+    if (imp?.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
     this.frames++;
     if (urgent) { arrive = Math.max(arrive, this.lastUrgentArriveUs); this.lastUrgentArriveUs = arrive; } else { arrive = Math.max(arrive, this.lastArriveUs); this.lastArriveUs = arrive; }
-    if (imp && imp.lostInFlight(ch, start, arrive)) { this.framesLost++; return LOST; }
+    if (imp?.lostInFlight(ch, start, arrive)) { this.framesLost++; return LOST; }
     return arrive;
   }
 
@@ -114,11 +114,11 @@ export class Link {
 
   private predict(payloadBytes: number, nowUs: number, start: number, last: number, ch: Channel): number {
     const imp = this.imp;
-    if (imp && imp.isDown(ch, nowUs)) return LOST;
+    if (imp?.isDown(ch, nowUs)) return LOST;
     let arrive = start + this.serialiseUs(payloadBytes + this.cfg.overheadBytes, imp ? start : -1) + this.latencyAt(start);
-    if (imp && imp.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
+    if (imp?.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
     arrive = Math.max(arrive, last);
-    return imp && imp.lostInFlight(ch, start, arrive) ? LOST : arrive;
+    return imp?.lostInFlight(ch, start, arrive) ? LOST : arrive;
   }
 
   /** How long a frame queued now would wait behind bytes already queued (us). */

@@ -30,7 +30,8 @@ export class GuestTime {
 
   /** Waits until `gapUs` after the previous access's due time. False when the run was aborted. */
   compute(gapUs: number): boolean {
-    const due = (this.dueUs += gapUs);
+    this.dueUs += gapUs;
+    const due = this.dueUs;
     // The gap is modelled time; sleeps and spins are wall time, D times longer in a dilated run.
     const d = this.clock.dilation;
     let left = (due - this.clock.nowUs()) * d;

@@ -4,7 +4,7 @@
  * they asked for): UFFDIO_COPY, then the wake, then the migration-complete check.
  */
 import type { Clock } from './clock.js';
-import { EEXIST, GuestMemory, INSTALLED } from './guest-memory.js';
+import { EEXIST, type GuestMemory, INSTALLED } from './guest-memory.js';
 import {
   ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_GO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_SWITCHED, TIME_GO_US, TIME_MIGRATION_DONE_US,
 } from './layout.js';

@@ -62,8 +62,7 @@ function dispatchSource(sim: VirtualSim, ph: number, arg: number): void {
     case Ph.SrcBitmap: onBitmap(sim); return;
     case Ph.InjHandlerCrash: onHandlerCrash(sim); return;
     case Ph.InjHandlerRestart: onHandlerRestart(sim); return;
-    case Ph.InjFetcherCrash: onFetcherCrash(sim);
-    // falls through: onFetcherCrash throws
+    case Ph.InjFetcherCrash: onFetcherCrash(sim); return; // it throws: the run ends as a crash
     default: throw new Error(`assertion failed: unknown source phase ${ph}`);
   }
 }
