@@ -10,8 +10,15 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 //    and the engines' agreement within 15%): run after both lanes, by themselves.
 // Within a lane, files run one at a time: integration tests start many threads each.
 const LANE_A = [
-  'test/recovery.test.ts', 'test/cli-flags.test.ts', 'test/bench.test.ts', 'test/sweep-run.test.ts', 'test/engines-agree.test.ts',
-  'test/arch-runs.test.ts', 'test/calibrate.test.ts', 'test/native-mech.test.ts', 'test/demo.browser.test.ts',
+  'test/recovery.test.ts',
+  'test/cli-flags.test.ts',
+  'test/bench.test.ts',
+  'test/sweep-run.test.ts',
+  'test/engines-agree.test.ts',
+  'test/arch-runs.test.ts',
+  'test/calibrate.test.ts',
+  'test/native-mech.test.ts',
+  'test/demo.browser.test.ts',
 ];
 const ALONE = ['test/agreement.test.ts', 'test/dilation.test.ts'];
 
@@ -25,10 +32,6 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    projects: [
-      project('lane-a', LANE_A, [], 0),
-      project('lane-b', ['test/**/*.test.ts'], [...LANE_A, ...ALONE], 0),
-      project('alone', ALONE, [], 1),
-    ],
+    projects: [project('lane-a', LANE_A, [], 0), project('lane-b', ['test/**/*.test.ts'], [...LANE_A, ...ALONE], 0), project('alone', ALONE, [], 1)],
   },
 });

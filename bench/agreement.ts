@@ -29,20 +29,29 @@ export const AGREEMENT_SCENARIOS: Array<[gbit: number, OptionsInput]> = [
 ];
 export const AGREEMENT_STRATEGIES = ['linear', 'preempt'] as const;
 
-export interface Agreement { t: RunResult; v: RunResult; err: { faults: number; p50: number; p99: number; migration: number } }
+export interface Agreement {
+  t: RunResult;
+  v: RunResult;
+  err: { faults: number; p50: number; p99: number; migration: number };
+}
 
 /** Signed relative differences, threads against virtual. */
 function errors(t: RunResult, v: RunResult): Agreement['err'] {
   const rel = (a: number, b: number) => (a - b) / b;
   return {
-    faults: rel(t.faults, v.faults), p50: rel(t.faultLatencyUs.p50, v.faultLatencyUs.p50),
-    p99: rel(t.faultLatencyUs.p99, v.faultLatencyUs.p99), migration: rel(t.migrationMs, v.migrationMs),
+    faults: rel(t.faults, v.faults),
+    p50: rel(t.faultLatencyUs.p50, v.faultLatencyUs.p50),
+    p99: rel(t.faultLatencyUs.p99, v.faultLatencyUs.p99),
+    migration: rel(t.migrationMs, v.migrationMs),
   };
 }
 
 export async function compareEngines(o: OptionsInput): Promise<Agreement> {
   const t = await simulate(o);
-  const v = await simulateVirtual({ ...resolveOptions({ ...o, engine: 'virtual' }), costModel: dilatedThreadsCostModel(t.dilation.accessUs, Number(o.vcpus) + 4) });
+  const v = await simulateVirtual({
+    ...resolveOptions({ ...o, engine: 'virtual' }),
+    costModel: dilatedThreadsCostModel(t.dilation.accessUs, Number(o.vcpus) + 4),
+  });
   return { t, v, err: errors(t, v) };
 }
 
@@ -54,9 +63,11 @@ function row(strategy: string, gbit: number, a: Agreement): string {
   const pair = (x: number, y: number, e: number, d = 0) => `${x.toFixed(d)} / ${y.toFixed(d)} (${pct(e)})`;
   const { t, v, err } = a;
   const share = t.dilation.share === null ? '-' : `${(t.dilation.share * 100).toFixed(1)}%`;
-  return `| ${strategy} | ${gbit} | ${t.dilation.factor} | ${share} | ${pair(t.faults, v.faults, err.faults)} | ` +
+  return (
+    `| ${strategy} | ${gbit} | ${t.dilation.factor} | ${share} | ${pair(t.faults, v.faults, err.faults)} | ` +
     `${pair(t.faultLatencyUs.p50, v.faultLatencyUs.p50, err.p50)} | ${pair(t.faultLatencyUs.p99, v.faultLatencyUs.p99, err.p99)} | ` +
-    `${pair(t.migrationMs, v.migrationMs, err.migration, 1)} | ${(t.wallMs / 1000).toFixed(1)} s |`;
+    `${pair(t.migrationMs, v.migrationMs, err.migration, 1)} | ${(t.wallMs / 1000).toFixed(1)} s |`
+  );
 }
 
 export async function agreementTable(): Promise<string> {
@@ -79,7 +90,10 @@ async function main(): Promise<void> {
   const table = await agreementTable();
   const stamp = `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`node dist/bench/agreement.js --readme\`; threads / virtual, each run once._`;
   const block = `${stamp}\n\n${table}`;
-  if (!values.readme) { process.stdout.write(`${block}\n`); return; }
+  if (!values.readme) {
+    process.stdout.write(`${block}\n`);
+    return;
+  }
   const file = new URL('../../docs/dilation.md', import.meta.url);
   const readme = readFileSync(file, 'utf8');
   const re = /<!-- agreement:start -->[\s\S]*?<!-- agreement:end -->/;

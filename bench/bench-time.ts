@@ -13,8 +13,9 @@ export const QUICK_TARGET_S = 120;
 
 export function envelopes(results: Results): Array<ResultEnvelope<ScenarioName, unknown>> {
   // Only whole envelopes (a caller may hold a scenario's body alone): they carry the time and the run.
-  return SCENARIOS.map((n) => results[n] as ResultEnvelope<ScenarioName, unknown> | undefined)
-    .filter((r): r is ResultEnvelope<ScenarioName, unknown> => r !== undefined && Number.isFinite(r.durationMs) && r.machine !== undefined);
+  return SCENARIOS.map((n) => results[n] as ResultEnvelope<ScenarioName, unknown> | undefined).filter(
+    (r): r is ResultEnvelope<ScenarioName, unknown> => r !== undefined && Number.isFinite(r.durationMs) && r.machine !== undefined,
+  );
 }
 
 const kind = (r: { quick: boolean; full: boolean }) => (r.full ? 'full' : r.quick ? 'quick' : 'default');
@@ -25,8 +26,12 @@ export function renderBenchTime(results: Results, h = '###'): string {
   if (all.length === 0) return '';
   const runs = new Set(all.map((r) => `${r.machine.commit} ${r.date.slice(0, 10)} ${kind(r)}`));
   const total = all.reduce((a, r) => a + r.durationMs, 0);
-  const rows = all.map((r) => [r.scenario, formatDuration(r.durationMs), fmtNum(r.durationMs / 1000, 1),
-    `${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, ${kind(r)}`]);
+  const rows = all.map((r) => [
+    r.scenario,
+    formatDuration(r.durationMs),
+    fmtNum(r.durationMs / 1000, 1),
+    `${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, ${kind(r)}`,
+  ]);
   rows.push(['**all**', `**${formatDuration(total)}**`, fmtNum(total / 1000, 1), runs.size === 1 ? 'one run' : `the sum over ${runs.size} runs`]);
   const missing = SCENARIOS.filter((n) => !all.some((r) => r.scenario === n));
   return [

@@ -13,7 +13,20 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/paths.js';
 
 /** The scenarios, in the order the runner runs them (later ones reuse earlier results). */
-export const SCENARIOS = ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door', 'engine-speed'] as const;
+export const SCENARIOS = [
+  'paging-rate',
+  'floors',
+  'kernel',
+  'pipeline',
+  'scale',
+  'network',
+  'published',
+  'soak',
+  'workloads',
+  'fault-records',
+  'front-door',
+  'engine-speed',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */
@@ -110,7 +123,11 @@ export interface ResultEnvelope<Name extends ScenarioName, Body> {
 }
 
 export function envelope<Name extends ScenarioName, Body>(
-  scenario: Name, o: ResolvedBenchOptions, startedMs: number, notes: string[], body: Body,
+  scenario: Name,
+  o: ResolvedBenchOptions,
+  startedMs: number,
+  notes: string[],
+  body: Body,
 ): ResultEnvelope<Name, Body> {
   return {
     scenario,

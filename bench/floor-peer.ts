@@ -14,15 +14,7 @@
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import {
-  CTL_DOORBELL,
-  CTL_REQUEST,
-  CTL_RESPONSE,
-  CTL_STOP,
-  type GoMessage,
-  type PeerConfig,
-  type PeerMessage,
-} from './floors.js';
+import { CTL_DOORBELL, CTL_REQUEST, CTL_RESPONSE, CTL_STOP, type GoMessage, type PeerConfig, type PeerMessage } from './floors.js';
 
 /** Longest single Atomics.wait: short enough that STOP and deadlines are noticed promptly. */
 const WAIT_SLICE_MS = 50;
@@ -148,10 +140,13 @@ function runEventRequester(): void {
   const rec = new Recorder(performance.now());
   let seq = 0;
   let sentAtMs = 0;
-  const watchdog = setTimeout(() => {
-    port.removeAllListeners('message');
-    post({ kind: 'error', message: `no reply to request ${seq} within ${cfg.roundTripTimeoutMs} ms` });
-  }, rec.endMs - performance.now() + cfg.roundTripTimeoutMs);
+  const watchdog = setTimeout(
+    () => {
+      port.removeAllListeners('message');
+      post({ kind: 'error', message: `no reply to request ${seq} within ${cfg.roundTripTimeoutMs} ms` });
+    },
+    rec.endMs - performance.now() + cfg.roundTripTimeoutMs,
+  );
   const send = (): void => {
     seq = (seq + 1) | 0;
     sentAtMs = performance.now();

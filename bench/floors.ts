@@ -138,7 +138,10 @@ class PeerHandle {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly name: string, readonly worker: Worker) {
+  constructor(
+    private readonly name: string,
+    readonly worker: Worker,
+  ) {
     worker.on('message', (m: PeerMessage) => {
       this.inbox.push(m);
       this.wake?.();

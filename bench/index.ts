@@ -108,7 +108,11 @@ export function parseRunnerArgs(argv: string[]): RunnerArgs {
  */
 export function previousDurations(scenarios: readonly ScenarioName[], outDir: string, o: { quick: boolean; full: boolean }): Array<number | null> {
   let previous: Results = {};
-  try { previous = loadResults(outDir); } catch { /* an unreadable old result only costs the ETA */ }
+  try {
+    previous = loadResults(outDir);
+  } catch {
+    /* an unreadable old result only costs the ETA */
+  }
   return scenarios.map((name) => {
     const r = previous[name];
     return r && r.quick === o.quick && r.full === o.full && Number.isFinite(r.durationMs) ? r.durationMs : null;
@@ -126,12 +130,24 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions,
     o.log(`${name}: start`);
     try {
       switch (name) {
-        case 'paging-rate': results['paging-rate'] = await runPagingRate(o); break;
-        case 'floors': results.floors = await runFloors({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
-        case 'kernel': results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) }); break;
-        case 'pipeline': results.pipeline = await runPipeline(o); break;
-        case 'scale': results.scale = await runScale(o); break;
-        case 'network': results.network = await runNetwork(o); break;
+        case 'paging-rate':
+          results['paging-rate'] = await runPagingRate(o);
+          break;
+        case 'floors':
+          results.floors = await runFloors({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) });
+          break;
+        case 'kernel':
+          results.kernel = await runKernel({ ...o, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) });
+          break;
+        case 'pipeline':
+          results.pipeline = await runPipeline(o);
+          break;
+        case 'scale':
+          results.scale = await runScale(o);
+          break;
+        case 'network':
+          results.network = await runNetwork(o);
+          break;
         case 'soak': {
           const { body, summary } = await runSoak(o);
           const env = envelope('soak', o, t0, [], body);
@@ -139,10 +155,18 @@ export async function runBench(scenarios: ScenarioName[], options: BenchOptions,
           results.soak = { ...env, summary };
           break;
         }
-        case 'workloads': results.workloads = await runWorkloads(o); break;
-        case 'fault-records': results['fault-records'] = await runFaultRecords(o); break;
-        case 'front-door': results['front-door'] = await runFrontDoor(o); break;
-        case 'engine-speed': results['engine-speed'] = await runEngineSpeed(o); break;
+        case 'workloads':
+          results.workloads = await runWorkloads(o);
+          break;
+        case 'fault-records':
+          results['fault-records'] = await runFaultRecords(o);
+          break;
+        case 'front-door':
+          results['front-door'] = await runFrontDoor(o);
+          break;
+        case 'engine-speed':
+          results['engine-speed'] = await runEngineSpeed(o);
+          break;
         case 'published': {
           const { body, summary } = await runPublished(o);
           const env = envelope('published', o, t0, [], body);
@@ -177,12 +201,16 @@ async function main(): Promise<number> {
   const m = machineFacts();
   const resolved = resolveBenchOptions(args.options);
   const progress = benchProgress({
-    names: args.scenarios, expectedMs: previousDurations(args.scenarios, resolved.outDir, resolved),
-    tty: process.stderr.isTTY === true, write: (line) => process.stderr.write(`${line}\n`),
+    names: args.scenarios,
+    expectedMs: previousDurations(args.scenarios, resolved.outDir, resolved),
+    tty: process.stderr.isTTY === true,
+    write: (line) => process.stderr.write(`${line}\n`),
   });
   const o = { ...resolved, log: (line: string) => progress.log(`[bench] ${line}`) };
-  o.log(`${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit ?? 'unknown'}; seed ${o.seed}` +
-    `${o.quick ? ', quick' : o.full ? ', full' : ''}; results in ${o.outDir}`);
+  o.log(
+    `${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit ?? 'unknown'}; seed ${o.seed}` +
+      `${o.quick ? ', quick' : o.full ? ', full' : ''}; results in ${o.outDir}`,
+  );
   const t0 = performance.now();
   let outcome: Awaited<ReturnType<typeof runBench>>;
   try {
@@ -200,8 +228,11 @@ async function main(): Promise<number> {
 
 // Only as the entry point: the test imports parseRunnerArgs and runBench.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main().then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`bench: ${errorLine(e)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`bench: ${errorLine(e)}\n`);
+      process.exit(1);
+    },
+  );
 }

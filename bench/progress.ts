@@ -18,10 +18,14 @@ export function remainingMs(expected: Array<number | null>, finishedMs: number[]
   const rest = expected.slice(done);
   if (rest.length === 0) return 0;
   // How this run compares with the previous one, over the scenarios both have a time for.
-  let was = 0, now = 0;
+  let was = 0,
+    now = 0;
   for (let i = 0; i < done; i++) {
     const e = expected[i];
-    if (e !== null && e !== undefined && e > 0) { was += e; now += finishedMs[i]!; }
+    if (e !== null && e !== undefined && e > 0) {
+      was += e;
+      now += finishedMs[i]!;
+    }
   }
   const pace = was > 0 ? now / was : 1;
   const meanFinished = done > 0 ? finishedMs.reduce((a, b) => a + b, 0) / done : null;
@@ -72,15 +76,21 @@ export function benchProgress(o: BenchProgressOptions): BenchProgress {
   const now = o.now ?? (() => performance.now());
   const t0 = now();
   const finished: number[] = [];
-  let startedAt = t0, current = '';
+  let startedAt = t0,
+    current = '';
   const eta = () => remainingMs(o.expectedMs, finished, now() - startedAt);
   if (!o.tty) {
     return {
       log: o.write,
-      scenarioStart(name) { current = name; startedAt = now(); },
+      scenarioStart(name) {
+        current = name;
+        startedAt = now();
+      },
       scenarioDone(name, failed) {
         finished.push(now() - startedAt);
-        o.write(`[bench] ${scenarioLine(finished.length, o.names.length, name, finished[finished.length - 1]!, now() - t0, remainingMs(o.expectedMs, finished), failed)}`);
+        o.write(
+          `[bench] ${scenarioLine(finished.length, o.names.length, name, finished[finished.length - 1]!, now() - t0, remainingMs(o.expectedMs, finished), failed)}`,
+        );
       },
       stop() {},
     };
@@ -89,7 +99,10 @@ export function benchProgress(o: BenchProgressOptions): BenchProgress {
   // take very different times): the payload carries ours under other names.
   const multi = new MultiBar({
     format: 'bench [{bar}] {value}/{total} | {scenario} | elapsed {spent} | ETA {remaining}',
-    stream: process.stderr, hideCursor: true, clearOnComplete: false, barsize: 20,
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: false,
+    barsize: 20,
   });
   const bar: SingleBar = multi.create(o.names.length, 0, { scenario: '', spent: formatDuration(0), remaining: formatDuration(eta()) });
   // The elapsed time and the ETA move during a scenario too; the timer does not keep the process alive.
@@ -97,8 +110,15 @@ export function benchProgress(o: BenchProgressOptions): BenchProgress {
   tick.unref();
   let stopped = false;
   return {
-    log(line) { if (!stopped) multi.log(`${line}\n`); else o.write(line); },
-    scenarioStart(name) { current = name; startedAt = now(); bar.update({ scenario: name, remaining: formatDuration(eta()) }); },
+    log(line) {
+      if (!stopped) multi.log(`${line}\n`);
+      else o.write(line);
+    },
+    scenarioStart(name) {
+      current = name;
+      startedAt = now();
+      bar.update({ scenario: name, remaining: formatDuration(eta()) });
+    },
     scenarioDone(name, failed) {
       finished.push(now() - startedAt);
       const line = scenarioLine(finished.length, o.names.length, name, finished[finished.length - 1]!, now() - t0, remainingMs(o.expectedMs, finished), failed);

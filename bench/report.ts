@@ -7,8 +7,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  fmtBytes, fmtInt, fmtMiB, fmtNum, fmtPct, fmtRatio, MiB, mdTable, SCENARIOS,
-  type MachineFacts, type ResultEnvelope, type ScenarioName,
+  fmtBytes,
+  fmtInt,
+  fmtMiB,
+  fmtNum,
+  fmtPct,
+  fmtRatio,
+  MiB,
+  mdTable,
+  SCENARIOS,
+  type MachineFacts,
+  type ResultEnvelope,
+  type ScenarioName,
 } from './common.js';
 import type { FloorsResult } from './scenarios/floors.js';
 import { KERNEL_COLUMNS, type KernelResult } from './scenarios/kernel.js';
@@ -47,16 +57,25 @@ function present(results: Results): Array<ResultEnvelope<ScenarioName, unknown>>
 /** Runs that failed or did not verify: these make the runner exit non-zero. Skips are not failures. */
 export function failures(results: Results): string[] {
   const out: string[] = [];
-  for (const c of results['paging-rate']?.body.cells ?? []) if (c.error || !c.verified) out.push(`paging-rate ${c.vcpus} vCPU ${c.column}: ${c.error ?? 'not verified'}`);
-  for (const k of results.kernel?.body.cells ?? []) if (!k.run.verified || k.run.copyErrors > 0) out.push(`kernel ${k.threads} threads ${k.column}: not verified or copy errors`);
-  for (const s of results.scale?.body.rows ?? []) if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
+  for (const c of results['paging-rate']?.body.cells ?? [])
+    if (c.error || !c.verified) out.push(`paging-rate ${c.vcpus} vCPU ${c.column}: ${c.error ?? 'not verified'}`);
+  for (const k of results.kernel?.body.cells ?? [])
+    if (!k.run.verified || k.run.copyErrors > 0) out.push(`kernel ${k.threads} threads ${k.column}: not verified or copy errors`);
+  for (const s of results.scale?.body.rows ?? [])
+    if (!s.skipped && (s.error || !s.verified)) out.push(`scale ${fmtMiB(s.guestMiB)}: ${s.error ?? 'not verified'}`);
   for (const n of results.network?.body.rows ?? []) if (n.error || !n.verified) out.push(`network ${n.gbit} Gbit/s: ${n.error ?? 'not verified'}`);
-  for (const c of results.workloads?.body.cells ?? []) if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
+  for (const c of results.workloads?.body.cells ?? [])
+    if (c.error || !c.verified) out.push(`workloads ${c.workload} ${c.engine} ${c.strategy}: ${c.error ?? 'not verified'}`);
   const pub = results.published?.body;
-  if (pub?.profiles.flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))]).some((c) => !c.verified)) {
+  if (
+    pub?.profiles
+      .flatMap((p) => [...p.series.flatMap((s) => [s.uffd, s.exits]), ...p.userfault.flatMap((u) => Object.values(u.cells))])
+      .some((c) => !c.verified)
+  ) {
     out.push('published: a virtual-engine cell did not verify');
   }
-  for (const f of results['fault-records']?.body.rows ?? []) if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
+  for (const f of results['fault-records']?.body.rows ?? [])
+    if (f.error || !f.verified) out.push(`fault-records ${f.engine} ${f.arch} ${f.mode} ${f.record}: ${f.error ?? 'not verified'}`);
   for (const f of results['front-door']?.body.rows ?? []) if (!f.verified) out.push(`front-door ${f.id}: a run failed or did not verify`);
   for (const e of results['engine-speed']?.body.rows ?? []) if (!e.verified) out.push(`engine-speed ${e.mode}: not verified`);
   return out;
@@ -70,8 +89,12 @@ function machineLine(m: MachineFacts): string {
 }
 
 function provenance(r: ResultEnvelope<ScenarioName, unknown>, head: ResultEnvelope<ScenarioName, unknown>): string {
-  const same = r.machine.commit === head.machine.commit && r.seed === head.seed && r.quick === head.quick && r.full === head.full
-    && r.date.slice(0, 10) === head.date.slice(0, 10);
+  const same =
+    r.machine.commit === head.machine.commit &&
+    r.seed === head.seed &&
+    r.quick === head.quick &&
+    r.full === head.full &&
+    r.date.slice(0, 10) === head.date.slice(0, 10);
   if (same) return '';
   return `_From another run: ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, seed ${r.seed}${r.quick ? ', quick' : r.full ? ', full' : ''}._\n\n`;
 }
@@ -83,15 +106,19 @@ function notes(r: { notes: string[] }): string {
 function pagingSection(p: PagingRateResult, h: string): string {
   const b = p.body;
   const cols = PAGING_COLUMNS.filter((c) => b.columns.includes(c));
-  const table = (cell: (c: NonNullable<ReturnType<typeof findCell>>) => string) => mdTable(
-    ['vCPUs', ...cols],
-    b.rows.map((v) => [String(v), ...cols.map((col) => {
-      const c = b.cells.find((x) => x.vcpus === v && x.column === col);
-      if (!c) return '-';
-      if (c.error) return 'failed';
-      return `${cell(c)}${c.oversubscribed ? '*' : ''}`;
-    })]),
-  );
+  const table = (cell: (c: NonNullable<ReturnType<typeof findCell>>) => string) =>
+    mdTable(
+      ['vCPUs', ...cols],
+      b.rows.map((v) => [
+        String(v),
+        ...cols.map((col) => {
+          const c = b.cells.find((x) => x.vcpus === v && x.column === col);
+          if (!c) return '-';
+          if (c.error) return 'failed';
+          return `${cell(c)}${c.oversubscribed ? '*' : ''}`;
+        }),
+      ]),
+    );
   return [
     `${h} Paging rate (demand_paging_test analogue)`,
     `Each vCPU touches every 4 KiB page of its own ${b.mibPerVcpu} MiB slice once, no network: only the fault path is timed. ` +
@@ -107,12 +134,19 @@ function pagingSection(p: PagingRateResult, h: string): string {
 
 function floorsSection(f: FloorsResult, h: string): string {
   const fl = f.body.floors;
-  const rt = mdTable(['floor (round trip between two workers)', 'p50 us', 'p99 us', 'round trips/s'],
+  const rt = mdTable(
+    ['floor (round trip between two workers)', 'p50 us', 'p99 us', 'round trips/s'],
     (['atomicsBlocking', 'atomicsSpin', 'messagePort', 'messagePortPolled'] as const).map((m) => [
-      m, fmtNum(fl[m].p50Us, 2), fmtNum(fl[m].p99Us, 2), fmtInt(fl[m].roundTripsPerSec),
-    ]));
-  const ratios = mdTable(['mode (1 vCPU)', 'sim us/fault', 'sim p50 us', 'floor used', 'floor us/fault (round trip + copy)', 'sim / floor'],
-    f.body.ratios.map((x) => [x.column, fmtNum(x.simPerFaultUs, 2), fmtNum(x.simP50Us, 2), x.floor, fmtNum(x.floorPerFaultUs, 2), fmtRatio(x.ratio)]));
+      m,
+      fmtNum(fl[m].p50Us, 2),
+      fmtNum(fl[m].p99Us, 2),
+      fmtInt(fl[m].roundTripsPerSec),
+    ]),
+  );
+  const ratios = mdTable(
+    ['mode (1 vCPU)', 'sim us/fault', 'sim p50 us', 'floor used', 'floor us/fault (round trip + copy)', 'sim / floor'],
+    f.body.ratios.map((x) => [x.column, fmtNum(x.simPerFaultUs, 2), fmtNum(x.simP50Us, 2), x.floor, fmtNum(x.floorPerFaultUs, 2), fmtRatio(x.ratio)]),
+  );
   return [
     `${h} Runtime floors`,
     rt,
@@ -125,19 +159,35 @@ function floorsSection(f: FloorsResult, h: string): string {
 function kernelSection(k: KernelResult, h: string): string {
   const b = k.body;
   if (b.skipped) return `${h} Kernel baseline (real userfaultfd)\n\nSkipped: ${b.skipReason}.`;
-  const rates = mdTable(['threads', ...KERNEL_COLUMNS.map((c) => `${c} pages/s (p50 us)`)],
-    b.rows.map((t) => [String(t), ...KERNEL_COLUMNS.map((col) => {
-      const c = b.cells.find((x) => x.threads === t && x.column === col);
-      return c ? `${fmtInt(c.run.pagesPerSec)} (${fmtNum(c.run.faultLatencyUs.p50, 1)})` : '-';
-    })]));
-  const ratios = mdTable(['threads', 'exit / best kernel', 'exit-self / best kernel', 'uffd-1 / single/1', 'uffd-n / single/N', 'uffd-pervcpu / per-thread'],
-    b.ratios.map((x) => [String(x.threads), `${fmtRatio(x.exitVsBest)}${x.bestKernel ? ` (${x.bestKernel})` : ''}`, fmtRatio(x.exitSelfVsBest ?? null),
-      fmtRatio(x['uffd-1']), fmtRatio(x['uffd-n']), fmtRatio(x['uffd-pervcpu'])]));
+  const rates = mdTable(
+    ['threads', ...KERNEL_COLUMNS.map((c) => `${c} pages/s (p50 us)`)],
+    b.rows.map((t) => [
+      String(t),
+      ...KERNEL_COLUMNS.map((col) => {
+        const c = b.cells.find((x) => x.threads === t && x.column === col);
+        return c ? `${fmtInt(c.run.pagesPerSec)} (${fmtNum(c.run.faultLatencyUs.p50, 1)})` : '-';
+      }),
+    ]),
+  );
+  const ratios = mdTable(
+    ['threads', 'exit / best kernel', 'exit-self / best kernel', 'uffd-1 / single/1', 'uffd-n / single/N', 'uffd-pervcpu / per-thread'],
+    b.ratios.map((x) => [
+      String(x.threads),
+      `${fmtRatio(x.exitVsBest)}${x.bestKernel ? ` (${x.bestKernel})` : ''}`,
+      fmtRatio(x.exitSelfVsBest ?? null),
+      fmtRatio(x['uffd-1']),
+      fmtRatio(x['uffd-n']),
+      fmtRatio(x['uffd-pervcpu']),
+    ]),
+  );
   const cal = b.calibration;
-  const calLine = cal.same || cal.other
-    ? `Calibration, one thread, one real fault round trip: handler on the same CPU p50 ${fmtNum(cal.same?.faultLatencyUs.p50, 1)} us, ` +
-      `on the other CPU p50 ${fmtNum(cal.other?.faultLatencyUs.p50, 1)} us; ordinary first-touch fault ${fmtNum(cal.same?.firstTouchUsPerPage ?? cal.other?.firstTouchUsPerPage, 1)} us.`
-    : cal.skipReason ? `Calibration skipped: ${cal.skipReason}.` : '';
+  const calLine =
+    cal.same || cal.other
+      ? `Calibration, one thread, one real fault round trip: handler on the same CPU p50 ${fmtNum(cal.same?.faultLatencyUs.p50, 1)} us, ` +
+        `on the other CPU p50 ${fmtNum(cal.other?.faultLatencyUs.p50, 1)} us; ordinary first-touch fault ${fmtNum(cal.same?.firstTouchUsPerPage ?? cal.other?.firstTouchUsPerPage, 1)} us.`
+      : cal.skipReason
+        ? `Calibration skipped: ${cal.skipReason}.`
+        : '';
   return [
     `${h} Kernel baseline (real userfaultfd, native/uffd_paging.c)`,
     `The same experiment on real userfaultfd with UFFDIO_COPY, ${b.mibPerThread} MiB per thread. Simulator numbers: ${b.simSource}.`,
@@ -149,15 +199,33 @@ function kernelSection(k: KernelResult, h: string): string {
 
 function scaleSection(s: ScaleResult, h: string): string {
   const b = s.body;
-  const table = mdTable(['guest', 'wall ms', 'migration ms', 'faults/s', 'peak RSS', 'RSS - guest', 'RSS per GiB of guest'],
-    b.rows.map((r) => r.skipped ? [fmtMiB(r.guestMiB), `skipped: ${r.skipped}`, '', '', '', '', '']
-      : r.error ? [fmtMiB(r.guestMiB), `failed: ${r.error}`, '', '', '', '', '']
-      : [fmtMiB(r.guestMiB), fmtInt(r.wallMs), fmtInt(r.migrationMs), fmtInt(r.faultsPerSec), fmtBytes(r.peakRssBytes),
-        `${fmtInt(r.rssOverGuestBytes / MiB)} MiB`, fmtBytes(r.rssPerGuestGiBBytes)]));
-  const growth = b.growth.map((g) => `${fmtMiB(g.fromMiB)} -> ${fmtMiB(g.toMiB)}: wall x^${g.wallExponent.toFixed(2)}, RSS x^${g.rssExponent.toFixed(2)}`).join('; ');
-  const verdict = b.linear === null ? 'Fewer than two sizes measured: linearity not judged.'
-    : b.linear ? `Cost grows at most linearly (every growth exponent <= ${LINEAR_TOLERANCE}): ${growth}.`
-    : `Cost grows faster than linearly somewhere (a growth exponent > ${LINEAR_TOLERANCE}): ${growth}.`;
+  const table = mdTable(
+    ['guest', 'wall ms', 'migration ms', 'faults/s', 'peak RSS', 'RSS - guest', 'RSS per GiB of guest'],
+    b.rows.map((r) =>
+      r.skipped
+        ? [fmtMiB(r.guestMiB), `skipped: ${r.skipped}`, '', '', '', '', '']
+        : r.error
+          ? [fmtMiB(r.guestMiB), `failed: ${r.error}`, '', '', '', '', '']
+          : [
+              fmtMiB(r.guestMiB),
+              fmtInt(r.wallMs),
+              fmtInt(r.migrationMs),
+              fmtInt(r.faultsPerSec),
+              fmtBytes(r.peakRssBytes),
+              `${fmtInt(r.rssOverGuestBytes / MiB)} MiB`,
+              fmtBytes(r.rssPerGuestGiBBytes),
+            ],
+    ),
+  );
+  const growth = b.growth
+    .map((g) => `${fmtMiB(g.fromMiB)} -> ${fmtMiB(g.toMiB)}: wall x^${g.wallExponent.toFixed(2)}, RSS x^${g.rssExponent.toFixed(2)}`)
+    .join('; ');
+  const verdict =
+    b.linear === null
+      ? 'Fewer than two sizes measured: linearity not judged.'
+      : b.linear
+        ? `Cost grows at most linearly (every growth exponent <= ${LINEAR_TOLERANCE}): ${growth}.`
+        : `Cost grows faster than linearly somewhere (a growth exponent > ${LINEAR_TOLERANCE}): ${growth}.`;
   return [
     `${h} Scale (${b.vcpus} vCPUs, default link, one fresh process per size)`,
     table,
@@ -167,17 +235,31 @@ function scaleSection(s: ScaleResult, h: string): string {
 
 function networkSection(n: NetworkResult, h: string): string {
   const b = n.body;
-  const table = mdTable(['Gbit/s', 'migration ms', 'wire bound ms', 'migration / wire', 'link utilisation', 'pages demand / pushed', 'fault p50 / p99 us'],
-    b.rows.map((r) => r.error ? [String(r.gbit), `failed: ${r.error}`, '', '', '', '', '']
-      : [String(r.gbit), fmtNum(r.migrationMs, 1), fmtNum(r.wireMs, 1), fmtRatio(r.overWire), fmtPct(r.linkUtilisation),
-        `${fmtInt(r.pagesDemand)} / ${fmtInt(r.pagesPushed)}`, `${fmtNum(r.faultLatencyUs.p50, 1)} / ${fmtNum(r.faultLatencyUs.p99, 1)}`]));
+  const table = mdTable(
+    ['Gbit/s', 'migration ms', 'wire bound ms', 'migration / wire', 'link utilisation', 'pages demand / pushed', 'fault p50 / p99 us'],
+    b.rows.map((r) =>
+      r.error
+        ? [String(r.gbit), `failed: ${r.error}`, '', '', '', '', '']
+        : [
+            String(r.gbit),
+            fmtNum(r.migrationMs, 1),
+            fmtNum(r.wireMs, 1),
+            fmtRatio(r.overWire),
+            fmtPct(r.linkUtilisation),
+            `${fmtInt(r.pagesDemand)} / ${fmtInt(r.pagesPushed)}`,
+            `${fmtNum(r.faultLatencyUs.p50, 1)} / ${fmtNum(r.faultLatencyUs.p99, 1)}`,
+          ],
+    ),
+  );
   return [`${h} Network (${fmtMiB(b.memoryMiB)} guest, ${b.vcpus} vCPUs, ${b.latencyUs} us latency)`, `${table}${notes(n)}`].join('\n\n');
 }
 
 function pipelineSection(p: PipelineResult, h: string): string {
   const b = p.body;
-  const table = mdTable(['pass', 'CPU us per page', 'wall us per page', 'source (derive onto the wire)', 'destination (off the wire, install)'],
-    b.passes.map((x, i) => [String(i + 1), fmtNum(x.cpuUs, 3), fmtNum(x.perPageUs, 3), fmtNum(x.sourceUs, 3), fmtNum(x.destinationUs, 3)]));
+  const table = mdTable(
+    ['pass', 'CPU us per page', 'wall us per page', 'source (derive onto the wire)', 'destination (off the wire, install)'],
+    b.passes.map((x, i) => [String(i + 1), fmtNum(x.cpuUs, 3), fmtNum(x.perPageUs, 3), fmtNum(x.sourceUs, 3), fmtNum(x.destinationUs, 3)]),
+  );
   return [
     `${h} Pipeline (host time per pushed 4 KiB page, both ends of the wire in one thread, ${fmtMiB(b.memoryMiB)} per pass)`,
     `${table}\n\nCPU time per page: median ${fmtNum(b.medianUs, 3)} us, best ${fmtNum(b.bestUs, 3)} us (wall: median ${fmtNum(b.wallMedianUs, 3)} us; source and destination split the wall time).${notes(p)}`,
@@ -185,7 +267,12 @@ function pipelineSection(p: PipelineResult, h: string): string {
 }
 
 export function renderTargets(results: Results, h = '###'): string {
-  const rows = computeTargets(results).map((t) => [String(t.issue ?? 3), t.target, t.measured, t.status === 'met' ? 'met' : t.status === 'not met' ? '**not met**' : 'not measured']);
+  const rows = computeTargets(results).map((t) => [
+    String(t.issue ?? 3),
+    t.target,
+    t.measured,
+    t.status === 'met' ? 'met' : t.status === 'not met' ? '**not met**' : 'not measured',
+  ]);
   return `${h} Targets (issues 3, 11 and 21; computed from the numbers above, not asserted)\n\n${mdTable(['issue', 'target', 'measured', 'result'], rows, true)}`;
 }
 

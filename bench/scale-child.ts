@@ -60,9 +60,19 @@ async function main(): Promise<void> {
   }
   const r = await simulate(JSON.parse(arg ?? '{}') as OptionsInput);
   const report: ScaleChildReport = {
-    wallMs: r.wallMs, migrationMs: r.migrationMs, guestMs: r.guestMs, faults: r.faults, faultsPerSec: r.faultsPerSec,
-    pages: r.pages, memoryBytes: r.memoryBytes, ...peak(r.peakRssBytes), resultPeakRssBytes: r.peakRssBytes, bytesToDest: r.bytesToDest,
-    linkUtilisation: r.linkUtilisation, verified: r.verified, verifyErrors: r.verifyErrors.slice(0, 3),
+    wallMs: r.wallMs,
+    migrationMs: r.migrationMs,
+    guestMs: r.guestMs,
+    faults: r.faults,
+    faultsPerSec: r.faultsPerSec,
+    pages: r.pages,
+    memoryBytes: r.memoryBytes,
+    ...peak(r.peakRssBytes),
+    resultPeakRssBytes: r.peakRssBytes,
+    bytesToDest: r.bytesToDest,
+    linkUtilisation: r.linkUtilisation,
+    verified: r.verified,
+    verifyErrors: r.verifyErrors.slice(0, 3),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

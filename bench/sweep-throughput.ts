@@ -88,8 +88,11 @@ function parse() {
   try {
     return parseArgs({
       options: {
-        cells: { type: 'string', default: '240' }, memory: { type: 'string', default: '16MiB' }, accesses: { type: 'string', default: '300000' },
-        workers: { type: 'string', default: '2' }, repeat: { type: 'string', default: '3' },
+        cells: { type: 'string', default: '240' },
+        memory: { type: 'string', default: '16MiB' },
+        accesses: { type: 'string', default: '300000' },
+        workers: { type: 'string', default: '2' },
+        repeat: { type: 'string', default: '3' },
         out: { type: 'string', default: join(repoRoot(), 'bench', 'results', 'sweep-throughput.json') },
       },
       strict: true,
@@ -101,17 +104,35 @@ function parse() {
 }
 
 const values = parse();
-const cells = Number(values.cells), workers = Number(values.workers), repeat = Number(values.repeat), accesses = Number(values.accesses);
-for (const [k, v, min] of [['--cells', cells, 1], ['--workers', workers, 2], ['--repeat', repeat, 1], ['--accesses', accesses, 0]] as const) {
+const cells = Number(values.cells),
+  workers = Number(values.workers),
+  repeat = Number(values.repeat),
+  accesses = Number(values.accesses);
+for (const [k, v, min] of [
+  ['--cells', cells, 1],
+  ['--workers', workers, 2],
+  ['--repeat', repeat, 1],
+  ['--accesses', accesses, 0],
+] as const) {
   if (!Number.isInteger(v) || v < min) usage(`${k} must be an integer >= ${min}`);
 }
 
 const base = { engine: 'virtual', memory: values.memory, vcpus: 2, workload: 'random', ...(accesses ? { accesses } : {}) };
 let sweep: ReturnType<typeof expandSweep>;
-try { sweep = expandSweep({ name: 'bench', base, seeds: cells }, { defaultName: 'bench', baseDir: process.cwd() }); } catch (e) { usage(errorLine(e)); }
+try {
+  sweep = expandSweep({ name: 'bench', base, seeds: cells }, { defaultName: 'bench', baseDir: process.cwd() });
+} catch (e) {
+  usage(errorLine(e));
+}
 const dir = mkdtempSync(join(tmpdir(), 'pcs-sweep-bench-'));
-const stable = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SweepRecord)
-  .sort((a, b) => a.cell.index - b.cell.index).map((r) => JSON.stringify(withoutVolatile(r))).join('\n');
+const stable = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SweepRecord)
+    .sort((a, b) => a.cell.index - b.cell.index)
+    .map((r) => JSON.stringify(withoutVolatile(r)))
+    .join('\n');
 
 async function measure(jobs: number, run: number): Promise<SweepRun & { file: string }> {
   const file = join(dir, `w${jobs}-${run}.jsonl`);
@@ -122,46 +143,77 @@ async function measure(jobs: number, run: number): Promise<SweepRun & { file: st
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   if (s.written !== cells || s.failed) throw new Error(`${s.written} cells written, ${s.failed} failed`);
-  const cellWall = readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as SweepRecord).run.wallMs).sort((a, b) => a - b);
+  const cellWall = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as SweepRecord).run.wallMs)
+    .sort((a, b) => a - b);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
-    workers: jobs, run, wallMs: Math.round(wallMs), cpuMs: Math.round(cpuMs), coresObtained: Math.round((cpuMs / wallMs) * 100) / 100,
-    medianCellMs: cellWall[cellWall.length >> 1]!, loadAverage, file,
+    workers: jobs,
+    run,
+    wallMs: Math.round(wallMs),
+    cpuMs: Math.round(cpuMs),
+    coresObtained: Math.round((cpuMs / wallMs) * 100) / 100,
+    medianCellMs: cellWall[cellWall.length >> 1]!,
+    loadAverage,
+    file,
   };
 }
 
 async function main(): Promise<number> {
   const machine = machineFacts();
   const what = `${values.memory} guest, 2 vCPUs, ${accesses ? `${accesses} random accesses per vCPU` : 'default workload length'}`;
-  console.log(`sweep throughput: ${cells} virtual cells (${what}, seeds 1..${cells}); ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ` +
-    `commit ${machine.commit ?? 'unknown'}${machine.dirty ? ' (dirty)' : ''}`);
+  console.log(
+    `sweep throughput: ${cells} virtual cells (${what}, seeds 1..${cells}); ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ` +
+      `commit ${machine.commit ?? 'unknown'}${machine.dirty ? ' (dirty)' : ''}`,
+  );
   const runs: Array<SweepRun & { file: string }> = [];
   const best: Record<number, SweepRun & { file: string }> = {};
   for (let r = 1; r <= repeat; r++) {
     for (const jobs of [1, workers]) {
       const m = await measure(jobs, r);
       runs.push(m);
-      console.log(`  run ${r}: ${jobs} worker${jobs > 1 ? 's' : ' '}  ${(m.wallMs / 1000).toFixed(2)} s  ${(cells / (m.wallMs / 1000)).toFixed(1)} cells/s  ` +
-        `(CPU ${(m.cpuMs / 1000).toFixed(2)} s: ${m.coresObtained.toFixed(2)} cores obtained; median cell ${m.medianCellMs.toFixed(1)} ms; load average ${m.loadAverage.toFixed(2)})`);
+      console.log(
+        `  run ${r}: ${jobs} worker${jobs > 1 ? 's' : ' '}  ${(m.wallMs / 1000).toFixed(2)} s  ${(cells / (m.wallMs / 1000)).toFixed(1)} cells/s  ` +
+          `(CPU ${(m.cpuMs / 1000).toFixed(2)} s: ${m.coresObtained.toFixed(2)} cores obtained; median cell ${m.medianCellMs.toFixed(1)} ms; load average ${m.loadAverage.toFixed(2)})`,
+      );
       const prior = best[jobs];
       if (prior === undefined || m.wallMs < prior.wallMs) best[jobs] = m;
     }
   }
-  const one = best[1]!, many = best[workers]!;
+  const one = best[1]!,
+    many = best[workers]!;
   const resultsIdentical = stable(one.file) === stable(many.file);
   const speedup = one.wallMs / many.wallMs;
   const coresAllowed = many.coresObtained / one.coresObtained;
   const rate = (m: SweepRun) => Math.round((cells / (m.wallMs / 1000)) * 10) / 10;
   const met = speedup >= SWEEP_SPEEDUP_TARGET;
-  console.log(`best: 1 worker ${rate(one)} cells/s, ${workers} workers ${rate(many)} cells/s: speedup ${speedup.toFixed(2)}x ` +
-    `(target >= ${SWEEP_SPEEDUP_TARGET}x with 2 workers: ${met ? 'met' : 'NOT met'}); the cores the host gave allowed ${coresAllowed.toFixed(2)}x ` +
-    `(${one.coresObtained.toFixed(2)} -> ${many.coresObtained.toFixed(2)} cores); a cell takes ${(many.medianCellMs / one.medianCellMs).toFixed(2)}x as long side by side as alone; ` +
-    `${resultsIdentical ? 'results identical' : 'RESULTS DIFFER'}`);
+  console.log(
+    `best: 1 worker ${rate(one)} cells/s, ${workers} workers ${rate(many)} cells/s: speedup ${speedup.toFixed(2)}x ` +
+      `(target >= ${SWEEP_SPEEDUP_TARGET}x with 2 workers: ${met ? 'met' : 'NOT met'}); the cores the host gave allowed ${coresAllowed.toFixed(2)}x ` +
+      `(${one.coresObtained.toFixed(2)} -> ${many.coresObtained.toFixed(2)} cores); a cell takes ${(many.medianCellMs / one.medianCellMs).toFixed(2)}x as long side by side as alone; ` +
+      `${resultsIdentical ? 'results identical' : 'RESULTS DIFFER'}`,
+  );
   const strip = ({ file: _file, ...r }: SweepRun & { file: string }): SweepRun => r;
   const result: SweepThroughputResult = {
-    scenario: 'sweep-throughput', date: new Date().toISOString(), machine, cells, memory: values.memory!, vcpus: 2, accesses, workers, repeat,
-    runs: runs.map(strip), best: { one: strip(one), many: strip(many) }, cellsPerSec: { one: rate(one), many: rate(many) },
-    speedup: Math.round(speedup * 100) / 100, coresAllowed: Math.round(coresAllowed * 100) / 100, target: SWEEP_SPEEDUP_TARGET, met, resultsIdentical,
+    scenario: 'sweep-throughput',
+    date: new Date().toISOString(),
+    machine,
+    cells,
+    memory: values.memory!,
+    vcpus: 2,
+    accesses,
+    workers,
+    repeat,
+    runs: runs.map(strip),
+    best: { one: strip(one), many: strip(many) },
+    cellsPerSec: { one: rate(one), many: rate(many) },
+    speedup: Math.round(speedup * 100) / 100,
+    coresAllowed: Math.round(coresAllowed * 100) / 100,
+    target: SWEEP_SPEEDUP_TARGET,
+    met,
+    resultsIdentical,
   };
   // Via a temporary name, as the bench's results: a reader never sees half a file.
   mkdirSync(dirname(values.out!), { recursive: true });
@@ -171,8 +223,14 @@ async function main(): Promise<number> {
   return resultsIdentical ? 0 : 1;
 }
 
-main().then((code) => { rmSync(dir, { recursive: true, force: true }); process.exit(code); }, (e: unknown) => {
-  rmSync(dir, { recursive: true, force: true });
-  process.stderr.write(`sweep-throughput: ${errorLine(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(code);
+  },
+  (e: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.stderr.write(`sweep-throughput: ${errorLine(e)}\n`);
+    process.exit(1);
+  },
+);

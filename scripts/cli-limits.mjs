@@ -7,11 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { limitsTable } from '../dist/src/limits.js';
 
 const file = fileURLToPath(new URL('../docs/cli.md', import.meta.url));
-const START = '<!-- limits:start -->', END = '<!-- limits:end -->';
+const START = '<!-- limits:start -->',
+  END = '<!-- limits:end -->';
 
 /** docs/cli.md with its limits section written from the table. */
 export function withLimits(doc) {
-  const a = doc.indexOf(START), b = doc.indexOf(END);
+  const a = doc.indexOf(START),
+    b = doc.indexOf(END);
   if (a < 0 || b < a) throw new Error(`docs/cli.md has no ${START} ... ${END} section`);
   return `${doc.slice(0, a + START.length)}\n${limitsTable()}\n${doc.slice(b)}`;
 }
@@ -20,8 +22,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const doc = readFileSync(file, 'utf8');
   const text = withLimits(doc);
   if (process.argv.includes('--check')) {
-    if (text !== doc) { console.error('docs/cli.md\'s limits are stale: run npm run build && node scripts/cli-limits.mjs'); process.exit(1); }
-    console.log('docs/cli.md\'s limits are up to date');
+    if (text !== doc) {
+      console.error("docs/cli.md's limits are stale: run npm run build && node scripts/cli-limits.mjs");
+      process.exit(1);
+    }
+    console.log("docs/cli.md's limits are up to date");
   } else {
     writeFileSync(file, text);
     console.log(`wrote the limits table in ${file}`);

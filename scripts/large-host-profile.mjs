@@ -34,11 +34,14 @@ const r4 = (x) => Math.round(x * 10000) / 10000;
  */
 export function wakeSides(h, measured) {
   const wl = measured?.kernel?.mechanisms?.wakeLatency;
-  if (typeof wl?.sameCpuWakeNs !== 'number') throw new Error('this host\'s profile has no measured.kernel.mechanisms.wakeLatency.sameCpuWakeNs (native uffd_mech wakelat)');
+  if (typeof wl?.sameCpuWakeNs !== 'number')
+    throw new Error("this host's profile has no measured.kernel.mechanisms.wakeLatency.sameCpuWakeNs (native uffd_mech wakelat)");
   const wakerNoIpiUs = h.ttwuNextUs;
   const wokenNoIpiUs = Math.max(0, wl.sameCpuWakeNs / 1000 - wakerNoIpiUs);
   return {
-    wakerNoIpiUs, wokenNoIpiUs, sameCpuWakeUs: wl.sameCpuWakeNs / 1000,
+    wakerNoIpiUs,
+    wokenNoIpiUs,
+    sameCpuWakeUs: wl.sameCpuWakeNs / 1000,
     ttwuUs: r4(wakerNoIpiUs + CROSS_SOCKET_LINE_US),
     wakeupUs: r4(wokenNoIpiUs + CROSS_SOCKET_LINE_US),
   };
@@ -65,19 +68,24 @@ export function deriveLargeHost(host, src = 'src/virtual/profiles/this-host.json
     cores: 'the published series ran on a 256-core x86 host; modelled as 2 sockets of 64 cores, 2 threads each',
     lineUs: `public: a cross-socket core-to-core cache-line transfer, about 0.1-0.2 us on two-socket servers (Chips and Cheese 2023; AnandTech core-to-core tests); ${CROSS_SOCKET_LINE_US} us, the middle`,
     lineGrowth: `public: ${LINE_GROWTH}, the middle of [0, 1]: 1 is the linear directory model of Boyd-Wickizer et al. 2012, 0 a flat fabric; David et al. SOSP 2013 (fig. 4) measure contended atomics slowing with threads on multi-socket hosts. It applies to the cores spinning on a line: for a qspinlock word the head waiter (at most 2 requesters), for atomic counters none (src/virtual/kernel.ts LOCK_WORD_REQUESTERS). Not measurable on this 2-vCPU host`,
-    walkWarmUs: 'this host\'s measured value: an entry in the walker\'s cache is a core-local read on any host',
-    walkPerWaiterUs: 'rule: a warm entry (walkWarmUs) plus one line transfer (lineUs), as on this host: the entry lives on its faulting thread\'s stack and was written there since',
+    walkWarmUs: "this host's measured value: an entry in the walker's cache is a core-local read on any host",
+    walkPerWaiterUs:
+      "rule: a warm entry (walkWarmUs) plus one line transfer (lineUs), as on this host: the entry lives on its faulting thread's stack and was written there since",
     ttwuUs: `${wakeRule}; the waker's no-IPI cost is this host's ttwuNextUs (${h.ttwuNextUs} us: a further sleeper on the already-kicked CPU)`,
     wakeupUs: `${wakeRule}; the woken side's no-IPI latency is a whole wake on one CPU (${r4(wake.sameCpuWakeUs)} us, native uffd_mech wakelat) minus the waker's part (ttwuNextUs): ${r4(wake.wokenNoIpiUs)} us`,
-    copyPerCopierUs: 'rule: 0 beyond the modelled lines (mm_users, the VMA lock, map_changing_lock, f_count, mmu_lock) that concurrent copiers contend on; this host measured its growth with only 2 copiers on 2 vCPUs, which cannot say what 255 would add (the sensitivity run sets it to this host\'s value)',
+    copyPerCopierUs:
+      "rule: 0 beyond the modelled lines (mm_users, the VMA lock, map_changing_lock, f_count, mmu_lock) that concurrent copiers contend on; this host measured its growth with only 2 copiers on 2 vCPUs, which cannot say what 255 would add (the sensitivity run sets it to this host's value)",
     continuePerCopierUs: 'rule: as copyPerCopierUs',
     other: `this host's measured value (${src}, ${host.date}): a VM's costs, likely at or above bare metal's`,
   };
   return {
-    $comment: 'derived by scripts/large-host-profile.mjs from this host\'s measured profile; costs in microseconds',
-    date: host.date, name: 'large-host', coresFromHost: false,
+    $comment: "derived by scripts/large-host-profile.mjs from this host's measured profile; costs in microseconds",
+    date: host.date,
+    name: 'large-host',
+    coresFromHost: false,
     machine: { modelled: 'two-socket x86 server, 256 hardware threads', derivedFrom: host.machine },
-    basis: 'kernel', costs,
+    basis: 'kernel',
+    costs,
     sources: { ...sources, ...Object.fromEntries(Object.entries(host.sources).filter(([k]) => !(k in sources) && !k.startsWith('threads.'))) },
     measured: {},
   };

@@ -34,7 +34,8 @@ export function blockWriter(tool, defaults) {
 
   /** Puts `section(START, END)` in place of the marked block of --readme; `wrote(file)` says what was written. */
   function rewrite(name, section, wrote) {
-    const START = `<!-- ${name}:start -->`, END = `<!-- ${name}:end -->`;
+    const START = `<!-- ${name}:start -->`,
+      END = `<!-- ${name}:end -->`;
     if (!existsSync(values.readme)) fail(`${values.readme} not found`);
     const readme = readFileSync(values.readme, 'utf8');
     const start = readme.indexOf(START);

@@ -9,8 +9,15 @@ const file = fileURLToPath(new URL('../docs/sweep-result.schema.json', import.me
 const text = `${JSON.stringify(sweepResultJsonSchema(), null, 2)}\n`;
 if (process.argv.includes('--check')) {
   let old = '';
-  try { old = readFileSync(file, 'utf8'); } catch { /* missing: stale */ }
-  if (old !== text) { console.error('docs/sweep-result.schema.json is stale: run npm run build && node scripts/sweep-schema.mjs'); process.exit(1); }
+  try {
+    old = readFileSync(file, 'utf8');
+  } catch {
+    /* missing: stale */
+  }
+  if (old !== text) {
+    console.error('docs/sweep-result.schema.json is stale: run npm run build && node scripts/sweep-schema.mjs');
+    process.exit(1);
+  }
   console.log('docs/sweep-result.schema.json is up to date');
 } else {
   writeFileSync(file, text);

@@ -21,10 +21,16 @@ if (env.npm_lifecycle_event !== 'test' && env.POSTCOPY_SIM_SKIP_BUILD !== '1') {
 }
 env.POSTCOPY_SIM_SKIP_BUILD = '1';
 
-const phases = args.length > 0 ? [[{ name: 'selected', args }]] : [
-  [{ name: 'lane-a', args: ['--project', 'lane-a'] }, { name: 'lane-b', args: ['--project', 'lane-b'] }],
-  [{ name: 'alone', args: ['--project', 'alone'] }],
-];
+const phases =
+  args.length > 0
+    ? [[{ name: 'selected', args }]]
+    : [
+        [
+          { name: 'lane-a', args: ['--project', 'lane-a'] },
+          { name: 'lane-b', args: ['--project', 'lane-b'] },
+        ],
+        [{ name: 'alone', args: ['--project', 'alone'] }],
+      ];
 const reports = [];
 let status = 0;
 for (const phase of phases) {
@@ -39,10 +45,13 @@ function vitest(name, extra) {
   const out = `vt-${name}.json`;
   rmSync(out, { force: true });
   const child = spawn(process.execPath, [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra], {
-    env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : env.FORCE_COLOR ?? '0' },
+    env: { ...env, FORCE_COLOR: process.stdout.isTTY ? '1' : (env.FORCE_COLOR ?? '0') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ]) {
     let rest = '';
     from.setEncoding('utf8');
     from.on('data', (s) => {
@@ -50,13 +59,17 @@ function vitest(name, extra) {
       rest = lines.pop();
       if (lines.length) to.write(`${lines.join('\n')}\n`);
     });
-    from.on('end', () => { if (rest) to.write(`${rest}\n`); });
+    from.on('end', () => {
+      if (rest) to.write(`${rest}\n`);
+    });
   }
   return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
 function finish(files, status) {
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0;
   const missing = new Map(); // tool -> skipped tests
   const merged = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, testResults: [] };
   for (const file of files) {
@@ -89,7 +102,10 @@ function finish(files, status) {
     const optional = optionalTools();
     for (const [tool, n] of missing) {
       if (optional.has(tool)) console.log(`ci: ${n} skipped: ${tool} is missing (the README calls it optional)`);
-      else { ciFailed = true; console.log(`ci: ${n} skipped because ${tool} is missing, and the README does not call it optional: fails the run`); }
+      else {
+        ciFailed = true;
+        console.log(`ci: ${n} skipped because ${tool} is missing, and the README does not call it optional: fails the run`);
+      }
     }
   }
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -25,9 +25,16 @@ for (const seed of [1, 7]) {
     const strategies = mode === 'none' ? ['linear'] : ['demand', 'linear', 'prepaging', 'stride', 'preempt', 'hugepage'];
     for (const strategy of strategies) {
       MATRIX.push({
-        engine: 'virtual', seed, strategy, vcpus: 4, memory: strategy === 'hugepage' ? '64MiB' : '16MiB',
-        mode: mode === 'uffd-per-vcpu' ? 'uffd' : mode, ...(strategy === 'demand' ? { accesses: 3000 } : {}),
-        uffdPerVcpu: mode === 'uffd-per-vcpu', handlers: 2, tailAccesses: 2000,
+        engine: 'virtual',
+        seed,
+        strategy,
+        vcpus: 4,
+        memory: strategy === 'hugepage' ? '64MiB' : '16MiB',
+        mode: mode === 'uffd-per-vcpu' ? 'uffd' : mode,
+        ...(strategy === 'demand' ? { accesses: 3000 } : {}),
+        uffdPerVcpu: mode === 'uffd-per-vcpu',
+        handlers: 2,
+        tailAccesses: 2000,
       });
     }
   }
@@ -73,7 +80,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     for (const w of readBaseline()) {
       const g = got.find((x) => x.key === w.key);
       const d = g ? diff(comparable(w.result), comparable(g.result)) : ['missing'];
-      if (d.length) { bad++; console.log(`changed: ${w.key}\n  ${d.join('\n  ')}`); }
+      if (d.length) {
+        bad++;
+        console.log(`changed: ${w.key}\n  ${d.join('\n  ')}`);
+      }
     }
     console.log(`${got.length - bad} of ${got.length} virtual results identical`);
     process.exit(bad ? 1 : 0);

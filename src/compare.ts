@@ -21,7 +21,10 @@ const BASELINE_ACCESSES = 200_000;
 
 export function parseStrategyList(text: string | undefined): StrategyName[] {
   if (text === undefined || text === 'all') return [...STRATEGY_NAMES];
-  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(STRATEGY_NAMES as string[]).includes(n)) throw Errors.badInput('--strategies', `unknown strategy "${n}" (one of ${STRATEGY_NAMES.join(', ')})`);
   }
@@ -31,7 +34,13 @@ export function parseStrategyList(text: string | undefined): StrategyName[] {
 
 /** The guest's access rate with every page present: the denominator of degradation. */
 export async function baselineRate(input: OptionsInput): Promise<number> {
-  const o = resolveOptions({ ...input, mode: 'none', strategy: 'linear', accesses: input.accesses ?? BASELINE_ACCESSES, pageSize: input.pageSize ?? resolveOptions(input).pageSize });
+  const o = resolveOptions({
+    ...input,
+    mode: 'none',
+    strategy: 'linear',
+    accesses: input.accesses ?? BASELINE_ACCESSES,
+    pageSize: input.pageSize ?? resolveOptions(input).pageSize,
+  });
   const r = await simulate(o);
   return r.guestMs > 0 ? r.accesses / (r.guestMs / 1000) : 0;
 }
@@ -64,7 +73,10 @@ export function pacedBaselineRate(r: RunResult, thinkUs: number): number | null 
 export async function compare(input: OptionsInput, strategies: StrategyName[], hooks: (name: string) => SimulateHooks = () => ({})): Promise<RunResult[]> {
   const all = strategies.map((s) => resolveOptions({ ...input, strategy: s })); // every combination is valid before anything runs
   let measured: Promise<number> | null = null;
-  const measuredBaseline = (): Promise<number> => { measured ??= baselineRate(input); return measured; };
+  const measuredBaseline = (): Promise<number> => {
+    measured ??= baselineRate(input);
+    return measured;
+  };
   return runSideBySide(all.length, all.every(sleepBound) ? runsAtOnce() : 1, async (i) => {
     const opts = all[i]!;
     const r = await simulate(opts, hooks(strategies[i]!));

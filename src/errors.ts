@@ -28,7 +28,10 @@ export class SimError extends Error {
 export const Errors = {
   badInput: (field: string, why: string) => new SimError('BAD_INPUT', field ? `${field}: ${why}` : why),
   noMemslot: (vcpu: number, gpa: number) =>
-    new SimError('NO_MEMSLOT', `vCPU ${vcpu} accessed gpa 0x${gpa.toString(16)}, which is outside every memslot (KVM would exit to userspace with no memslot to fault in)`),
+    new SimError(
+      'NO_MEMSLOT',
+      `vCPU ${vcpu} accessed gpa 0x${gpa.toString(16)}, which is outside every memslot (KVM would exit to userspace with no memslot to fault in)`,
+    ),
   pageNeverArrived: (vcpu: number, gpa: number, waitedMs: number) =>
     new SimError('PAGE_NEVER_ARRIVED', `vCPU ${vcpu} waited ${waitedMs.toFixed(0)} ms on the page at gpa 0x${gpa.toString(16)}, which never arrived`),
   workerDied: (who: string, why: string) => new SimError('WORKER_DIED', `${who} died: ${why}`),

@@ -63,8 +63,21 @@ export interface TickEvent {
   runState?: 'active' | 'paused' | 'recover';
 }
 
-export interface FaultEvent { type: 'fault'; tMs: number; vcpu: number; page: number; record: DecodedFault }
-export interface EndEvent { type: 'end'; result: RunResult }
-export interface ErrorEvent { type: 'error'; code: string; message: string }
+export interface FaultEvent {
+  type: 'fault';
+  tMs: number;
+  vcpu: number;
+  page: number;
+  record: DecodedFault;
+}
+export interface EndEvent {
+  type: 'end';
+  result: RunResult;
+}
+export interface ErrorEvent {
+  type: 'error';
+  code: string;
+  message: string;
+}
 
 export type SimEvent = StartEvent | TickEvent | FaultEvent | EndEvent | ErrorEvent;

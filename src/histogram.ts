@@ -8,7 +8,15 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 export type { RecordableHistogram };
 
-export interface LatencySummaryUs { count: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number }
+export interface LatencySummaryUs {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
 
 export function mergeHistograms(hs: RecordableHistogram[]): RecordableHistogram {
   const total = createHistogram();
@@ -22,8 +30,13 @@ const round = (x: number) => Math.round(x * 100) / 100;
 export function summarizeNs(h: RecordableHistogram): LatencySummaryUs {
   if (h.count === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
   return {
-    count: h.count, mean: round(h.mean / 1000), p50: round(h.percentile(50) / 1000), p90: round(h.percentile(90) / 1000),
-    p99: round(h.percentile(99) / 1000), p999: round(h.percentile(99.9) / 1000), max: round(h.max / 1000),
+    count: h.count,
+    mean: round(h.mean / 1000),
+    p50: round(h.percentile(50) / 1000),
+    p90: round(h.percentile(90) / 1000),
+    p99: round(h.percentile(99) / 1000),
+    p999: round(h.percentile(99.9) / 1000),
+    max: round(h.max / 1000),
   };
 }
 

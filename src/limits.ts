@@ -28,8 +28,11 @@ export interface Limit {
   why: string;
 }
 
-const KiB = 1024, MiB = 1024 ** 2, GiB = 1024 ** 3;
-const MS = 1000, S = 1e6;
+const KiB = 1024,
+  MiB = 1024 ** 2,
+  GiB = 1024 ** 3;
+const MS = 1000,
+  S = 1e6;
 
 // The slowest link is the model's (src/model/injections.ts): a bandwidth injection obeys it too.
 export { MIN_BANDWIDTH_BPS };
@@ -48,11 +51,17 @@ export const LIMITS: readonly Limit[] = [
   { field: 'accesses', kind: 'count', min: 1, max: 1e9, why: 'per vCPU: a run must end' },
   { field: 'tailAccesses', kind: 'count', max: 1e9, why: 'per vCPU: a run must end' },
   { field: 'phaseAccesses', kind: 'count', max: 1e12, why: 'a period, in accesses' },
-  { field: 'bandwidth', kind: 'rate', min: MIN_BANDWIDTH_BPS, max: 10e12, why: 'or unlimited; a slower link makes one fault longer than time can be kept exactly' },
+  {
+    field: 'bandwidth',
+    kind: 'rate',
+    min: MIN_BANDWIDTH_BPS,
+    max: 10e12,
+    why: 'or unlimited; a slower link makes one fault longer than time can be kept exactly',
+  },
   { field: 'latency', kind: 'duration', max: 10 * S, why: 'one way' },
   { field: 'msgOverhead', kind: 'size', max: 64 * KiB, why: 'per message: an IP datagram is at most 64 KiB' },
   { field: 'sendBuffer', kind: 'size', minNote: 'one page frame', max: 1 * GiB, why: 'one frame is the page and its header: with less, nothing is ever sent' },
-  { field: 'dirtyRate', kind: 'size', max: 64 * GiB, why: 'bytes per second; a precopy round runs the guest\'s writes one by one' },
+  { field: 'dirtyRate', kind: 'size', max: 64 * GiB, why: "bytes per second; a precopy round runs the guest's writes one by one" },
   { field: 'regionSize', kind: 'size', min: 1, max: 1024 * GiB, why: 'the smallest region' },
   { field: 'think', kind: 'duration', max: 1 * S, why: 'between two accesses' },
   { field: 'spin', kind: 'duration', max: 1 * S, why: 'before a waiting vCPU sleeps' },
@@ -88,9 +97,14 @@ export function checkLimits(o: Record<string, unknown>): void {
 
 /** The documentation's table (docs/cli.md, written by scripts/cli-limits.mjs). */
 export function limitsTable(): string {
-  const rows = LIMITS.map((l) => `| \`--${l.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\` | ${l.minNote ?? (l.min !== undefined ? formatLimit(l.kind, l.min) : '0')} | ${formatLimit(l.kind, l.max)} | ${l.why} |`);
+  const rows = LIMITS.map(
+    (l) =>
+      `| \`--${l.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\` | ${l.minNote ?? (l.min !== undefined ? formatLimit(l.kind, l.min) : '0')} | ${formatLimit(l.kind, l.max)} | ${l.why} |`,
+  );
   return [
-    '| option | minimum | maximum | note |', '| --- | --- | --- | --- |', ...rows,
+    '| option | minimum | maximum | note |',
+    '| --- | --- | --- | --- |',
+    ...rows,
     `| a line of a trace or perf script file | 0 | ${MAX_LINE_CHARS} characters | longer: an error naming the file and line, read no further |`,
     `| input an error message quotes | 0 | ${ECHO_CHARS} characters | the rest is left out, its length said |`,
     `| guest pages (\`--memory\` / page size) | 1 | ${MAX_PAGES} (${formatBytes(MAX_PAGES * 4 * KiB)} at 4 KiB pages, ${formatBytes(MAX_PAGES * 2 * MiB)} at 2 MiB) | the threaded engine also needs the guest in host memory, the virtual engine its per-page tables |`,

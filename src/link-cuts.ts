@@ -9,8 +9,12 @@ export class LinkCutQueue {
   private readonly cuts: number[] = [];
 
   /** Cuts the link now (both channels) for `durationUs` of modelled time. */
-  cutLink(durationUs: number): void { this.cuts.push(durationUs); }
+  cutLink(durationUs: number): void {
+    this.cuts.push(durationUs);
+  }
 
   /** The next link cut asked for (undefined: none). */
-  takeCut(): number | undefined { return this.cuts.shift(); }
+  takeCut(): number | undefined {
+    return this.cuts.shift();
+  }
 }

@@ -5,7 +5,4 @@
  */
 import { pino } from 'pino';
 
-export const log = pino(
-  { name: 'postcopy-sim', level: process.env.POSTCOPY_SIM_LOG ?? 'warn', base: undefined },
-  pino.destination({ fd: 2, sync: true }),
-);
+export const log = pino({ name: 'postcopy-sim', level: process.env.POSTCOPY_SIM_LOG ?? 'warn', base: undefined }, pino.destination({ fd: 2, sync: true }));

@@ -28,7 +28,12 @@ export function option<T extends z.ZodType>(schema: T, meta: OptionMeta): T {
   return schema;
 }
 
-export const value = (arg: string, help: string, onlyMode?: OptionMeta['onlyMode']): OptionMeta => ({ flag: 'value', arg, help, ...(onlyMode ? { onlyMode } : {}) });
+export const value = (arg: string, help: string, onlyMode?: OptionMeta['onlyMode']): OptionMeta => ({
+  flag: 'value',
+  arg,
+  help,
+  ...(onlyMode ? { onlyMode } : {}),
+});
 export const toggle = (help: string, onlyMode?: OptionMeta['onlyMode']): OptionMeta => ({ flag: 'switch', help, ...(onlyMode ? { onlyMode } : {}) });
 export const repeated = (arg: string, help: string): OptionMeta => ({ flag: 'repeated', arg, help });
 /** An option only a scenario file or simulate() sets: a test knob, or a value no flag can spell. */

@@ -14,7 +14,10 @@ export function packageRoot(): string {
   if (root !== undefined) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json'))) { root = dir; return dir; }
+    if (existsSync(join(dir, 'package.json'))) {
+      root = dir;
+      return dir;
+    }
     const parent = dirname(dir);
     if (parent === dir) throw new Error('assertion failed: package.json not found above src/paths');
     dir = parent;

@@ -46,9 +46,13 @@ export class PlaybackControl {
   constructor(private readonly onChange: (s: PlaybackState) => void = () => {}) {}
 
   /** The engine publishes every fault as it happens while a fault condition is armed. */
-  get wantsEachFault(): boolean { return this.until?.fault !== undefined; }
+  get wantsEachFault(): boolean {
+    return this.until?.fault !== undefined;
+  }
 
-  state(): PlaybackState { return { paused: this.paused, reason: this.reason, until: this.until }; }
+  state(): PlaybackState {
+    return { paused: this.paused, reason: this.reason, until: this.until };
+  }
 
   pause(reason = 'asked'): void {
     if (this.paused) return;
@@ -68,13 +72,19 @@ export class PlaybackControl {
   }
 
   /** Cuts the link now (both channels) for `durationUs`: the engine pauses the migration as a planned link-down would. */
-  cutLink(durationUs: number): void { this.cuts.cutLink(durationUs); }
+  cutLink(durationUs: number): void {
+    this.cuts.cutLink(durationUs);
+  }
 
   /** The next link cut asked for (undefined: none). */
-  takeCut(): number | undefined { return this.cuts.takeCut(); }
+  takeCut(): number | undefined {
+    return this.cuts.takeCut();
+  }
 
   /** One fault at a time. */
-  step(): void { this.resume({ fault: 'any' }); }
+  step(): void {
+    this.resume({ fault: 'any' });
+  }
 
   /** Every event the run emits, in order; pauses on the first that meets the armed condition. */
   observe(e: SimEvent): void {
@@ -85,7 +95,8 @@ export class PlaybackControl {
       const kind = e.record.arch?.kind ?? (e.record.kind === 'uffd_msg' ? 'uffd' : 'memory_fault');
       if (c.fault === 'any' || c.fault.includes(kind)) this.pause(`fault: ${kind} on vCPU ${e.vcpu}`);
     } else if (e.type === 'tick' && c.fault === undefined) {
-      const met = (c.queuedAtLeast === undefined || (e.queuedFaults ?? 0) >= c.queuedAtLeast) &&
+      const met =
+        (c.queuedAtLeast === undefined || (e.queuedFaults ?? 0) >= c.queuedAtLeast) &&
         (c.faultsAtLeast === undefined || e.faults >= c.faultsAtLeast) &&
         (c.presentAtLeast === undefined || (this.pages > 0 && e.presentPages / this.pages >= c.presentAtLeast)) &&
         (c.runState === undefined || e.runState === c.runState);
@@ -97,7 +108,10 @@ export class PlaybackControl {
   waitWhilePaused(signal?: AbortSignal): Promise<void> {
     if (!this.paused || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const done = () => { signal?.removeEventListener('abort', done); resolve(); };
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
       this.resumeWaiters.push(done);
       signal?.addEventListener('abort', done, { once: true });
     });

@@ -12,7 +12,9 @@ export function peakRssBytes(): number {
   try {
     const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return process.resourceUsage().maxRSS * 1024;
 }
 
@@ -23,7 +25,9 @@ function collector(): (() => void) | null {
     try {
       v8.setFlagsFromString('--expose-gc');
       gcFn = runInNewContext('gc') as () => void;
-    } catch { gcFn = null; }
+    } catch {
+      gcFn = null;
+    }
   }
   return gcFn;
 }
@@ -35,8 +39,15 @@ function collector(): (() => void) | null {
  */
 export function freeEarlierRuns(): void {
   const gc = collector();
-  if (gc) { gc(); gc(); } // a second pass frees what the first one's finalisers released
-  try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* not Linux, or not permitted: the peak stays process-wide */ }
+  if (gc) {
+    gc();
+    gc();
+  } // a second pass frees what the first one's finalisers released
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    /* not Linux, or not permitted: the peak stays process-wide */
+  }
 }
 
 /** Memory the host can still give this process (MemAvailable), in bytes. */
@@ -44,6 +55,8 @@ export function availableMemoryBytes(): number {
   try {
     const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
     if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return freemem();
 }

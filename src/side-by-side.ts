@@ -37,7 +37,11 @@ export async function runSideBySide<T>(count: number, atOnce: number, run: (i: n
   const lane = async () => {
     while (failure === null && next < count) {
       const i = next++;
-      try { out[i] = await run(i); } catch (e) { failure ??= { reason: e }; }
+      try {
+        out[i] = await run(i);
+      } catch (e) {
+        failure ??= { reason: e };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(atOnce, count)) }, lane));

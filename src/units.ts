@@ -7,11 +7,20 @@
 import { clip } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kb: 1000, kib: 1024,
-  m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** Bytes from `4096`, `4KiB`, `2MiB`, `1GiB`, `1.5GiB`. Bare `K/M/G/T` are binary (as in `-b 64M`). */
@@ -73,7 +82,7 @@ export function parseRate(text: string | number): number {
   return bps;
 }
 
-const TIME_UNITS: Record<string, number> = { ns: 1e-3, us: 1, 'µs': 1, ms: 1e3, s: 1e6 };
+const TIME_UNITS: Record<string, number> = { ns: 1e-3, us: 1, µs: 1, ms: 1e3, s: 1e6 };
 
 /** Microseconds from `50us`, `1.5ms`, `2s`, `800ns`. A bare number is microseconds. */
 export function parseDuration(text: string | number): number {
@@ -89,9 +98,15 @@ export function parseDuration(text: string | number): number {
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) {
+    n /= 1024;
+    i++;
+  }
   if (n >= 1024 && i < units.length - 1) {
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
     return `${n.toFixed(1)}${units[i]}`;
   }
   return `${n}${units[i]}`;

@@ -31,7 +31,8 @@ describe.each(AGREEMENT_STRATEGIES)('%s: the dilated threaded engine agrees with
     }
     expect(t.verified).toBe(true);
     expect(t.dilation.auto).toBe(true);
-    const report = `D ${t.dilation.factor}, simulator share ${t.dilation.share}, link stall ${t.dilation.linkStallShare}; ` +
+    const report =
+      `D ${t.dilation.factor}, simulator share ${t.dilation.share}, link stall ${t.dilation.linkStallShare}; ` +
       `threads ${t.faults} faults p50 ${t.faultLatencyUs.p50} p99 ${t.faultLatencyUs.p99} migration ${t.migrationMs}; ` +
       `virtual ${v.faults} faults p50 ${v.faultLatencyUs.p50} p99 ${v.faultLatencyUs.p99} migration ${v.migrationMs}`;
     for (const [what, e] of Object.entries(err)) expect(Math.abs(e), `${what} differs by ${(e * 100).toFixed(0)}% (${report})`).toBeLessThanOrEqual(TOLERANCE);

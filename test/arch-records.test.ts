@@ -9,21 +9,37 @@ import { KindCounters, KC_AVOID_RECORDS, KC_AVOID_ROUND_TRIPS, summarizeKinds } 
 import { FK_CONVERT, FK_EXEC, FK_MTE, FK_NONE, FK_READ, FK_WALK, FK_WRITE } from '../src/model/arch/fault-kind.js';
 import { ArchGuest, RES_CONVERT, RES_FETCH, RES_REENTER, RES_RESTORE_TAGS } from '../src/model/arch/guest.js';
 import {
-  ARCH_ARM64, ARCH_X86, FaultRecordBuilder, RECORD_NEUTRAL, RECORD_SYNDROME, UFFD_LOST_EXEC, UFFD_LOST_INVISIBLE, UFFD_LOST_NONE, UFFD_LOST_WALK,
+  ARCH_ARM64,
+  ARCH_X86,
+  FaultRecordBuilder,
+  RECORD_NEUTRAL,
+  RECORD_SYNDROME,
+  UFFD_LOST_EXEC,
+  UFFD_LOST_INVISIBLE,
+  UFFD_LOST_NONE,
+  UFFD_LOST_WALK,
 } from '../src/model/arch/record.js';
 import { ATTR_PRIVATE, ATTR_SHARED, initArchState, isTaggedPage, TAGS_OK } from '../src/model/arch/regions.js';
 import { Stage1Table, VA_BASE } from '../src/model/arch/stage1.js';
 import { decodeArchFault } from '../src/model/arch/decode.js';
 import {
-  Access, KVM_MEMORY_EXIT_FLAG_EXEC, KVM_MEMORY_EXIT_FLAG_MTE, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_MEMORY_EXIT_FLAG_READ, KVM_MEMORY_EXIT_FLAG_WRITE,
+  Access,
+  KVM_MEMORY_EXIT_FLAG_EXEC,
+  KVM_MEMORY_EXIT_FLAG_MTE,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE,
+  KVM_MEMORY_EXIT_FLAG_READ,
+  KVM_MEMORY_EXIT_FLAG_WRITE,
   UFFD_PAGEFAULT_FLAG_WRITE,
 } from '../src/model/uapi.js';
 
-const R = KVM_MEMORY_EXIT_FLAG_READ, W = KVM_MEMORY_EXIT_FLAG_WRITE, X = KVM_MEMORY_EXIT_FLAG_EXEC;
+const R = KVM_MEMORY_EXIT_FLAG_READ,
+  W = KVM_MEMORY_EXIT_FLAG_WRITE,
+  X = KVM_MEMORY_EXIT_FLAG_EXEC;
 
 describe('the fault record of each kind', () => {
-  const build = (arch: number, record: number, kind: number, access: Access, isPrivate = false, confidential = false) =>
-    ({ ...new FaultRecordBuilder(arch, record, 4096, confidential).build(kind, access, 3, 0x5000, 0x5000, VA_BASE + 0x5000, isPrivate) });
+  const build = (arch: number, record: number, kind: number, access: Access, isPrivate = false, confidential = false) => ({
+    ...new FaultRecordBuilder(arch, record, 4096, confidential).build(kind, access, 3, 0x5000, 0x5000, VA_BASE + 0x5000, isPrivate),
+  });
 
   it('neutral: exactly one of READ/WRITE/EXEC; a walk is a WRITE on the page-table page; MTE is the access', () => {
     expect(build(ARCH_ARM64, RECORD_NEUTRAL, FK_READ, Access.Read).flags).toBe(R);
@@ -73,7 +89,12 @@ describe('the fault record of each kind', () => {
     expect(d.hardware.registers[1]!.value).toBe(VA_BASE + 0x3000);
     expect(d.kvm).toMatchObject({ exitReason: 39, flagNames: ['WRITE'], gpa: 0x7000, carriesSyndrome: false });
     expect(d.uffd).toMatchObject({ sees: true, flagNames: ['WRITE'], lost: expect.stringMatching(/walk lost/) });
-    const x = decodeArchFault(new FaultRecordBuilder(ARCH_X86, RECORD_SYNDROME, 4096).build(FK_EXEC, Access.Exec, 3, 0x9000, 0x9000, 1, false), ARCH_X86, RECORD_SYNDROME, RES_FETCH);
+    const x = decodeArchFault(
+      new FaultRecordBuilder(ARCH_X86, RECORD_SYNDROME, 4096).build(FK_EXEC, Access.Exec, 3, 0x9000, 0x9000, 1, false),
+      ARCH_X86,
+      RECORD_SYNDROME,
+      RES_FETCH,
+    );
     expect(x.hardware.registers.map((r) => r.name)).toEqual(['exit reason', 'exit qualification', 'GUEST_LINEAR_ADDRESS', 'GUEST_PHYSICAL_ADDRESS']);
     expect(x.hardware.registers[0]!.value).toBe(48);
   });
@@ -108,12 +129,18 @@ describe('the guest planner: one access, its obstacles in order', () => {
   const present = new Set<number>();
   const pages = { isPresent: (p: number) => present.has(p) };
   const opts = (o: Partial<{ faultRecord: 'neutral' | 'syndrome'; confidential: boolean; convertRatio: number }> = {}) => ({
-    seed: 1, execRatio: 0, convertRatio: 0, faultRecord: 'neutral' as const, confidential: false, ...o,
+    seed: 1,
+    execRatio: 0,
+    convertRatio: 0,
+    faultRecord: 'neutral' as const,
+    confidential: false,
+    ...o,
   });
 
   it('walks root to leaf, then the data page; each resolution retried from the start', () => {
     present.clear();
-    const t = new Stage1Table(4096), counters = new KindCounters();
+    const t = new Stage1Table(4096),
+      counters = new KindCounters();
     const g = new ArchGuest(opts(), 0, t, { attrs: null, tags: null }, counters);
     g.begin(100, Access.Read);
     const seen: Array<[number, number]> = [];
@@ -123,7 +150,13 @@ describe('the guest planner: one access, its obstacles in order', () => {
       g.noteAvoidable(g.obKind, RES_FETCH, true);
       present.add(g.obPage);
     }
-    expect(seen).toEqual([[FK_WALK, 4095], [FK_WALK, 4094], [FK_WALK, 4093], [FK_WALK, 4085], [FK_READ, 100]]);
+    expect(seen).toEqual([
+      [FK_WALK, 4095],
+      [FK_WALK, 4094],
+      [FK_WALK, 4093],
+      [FK_WALK, 4085],
+      [FK_READ, 100],
+    ]);
     // A syndrome record would have taken one record and one round trip for all five pages.
     expect(counters.get(FK_WALK, KC_AVOID_RECORDS)).toBe(4);
     expect(counters.get(FK_WALK, KC_AVOID_ROUND_TRIPS)).toBe(4);
@@ -142,7 +175,10 @@ describe('the guest planner: one access, its obstacles in order', () => {
 
   it('MTE: a tag fault on a present page; neutral re-enters once blind, syndrome restores at once', () => {
     const cfg = { mode: 'exit' as const, pages: 4096, pageSize: 4096, seed: 1, confidential: false, sharedFraction: 0, mteFraction: 1 };
-    for (const [record, want] of [['neutral', [RES_REENTER, RES_RESTORE_TAGS]], ['syndrome', [RES_RESTORE_TAGS]]] as const) {
+    for (const [record, want] of [
+      ['neutral', [RES_REENTER, RES_RESTORE_TAGS]],
+      ['syndrome', [RES_RESTORE_TAGS]],
+    ] as const) {
       present.clear();
       present.add(7);
       const state = initArchState(cfg, new ArrayBuffer(4096), null);
@@ -179,7 +215,8 @@ describe('the guest planner: one access, its obstacles in order', () => {
   });
 
   it('the run summary adds the vCPUs up per kind', () => {
-    const a = new KindCounters(), b = new KindCounters();
+    const a = new KindCounters(),
+      b = new KindCounters();
     a.record(FK_WALK, 3, true);
     b.record(FK_MTE, 0, true);
     b.record(FK_READ, 1, false);

@@ -9,7 +9,14 @@ import { resolveOptions, simulate, type OptionsInput } from '../src/index.js';
 import type { FaultEvent, SimEvent } from '../src/events.js';
 
 describe('options of the fault records', () => {
-  const bad = (o: OptionsInput) => { try { resolveOptions(o); return 'accepted'; } catch (e) { return (e as Error).message; } };
+  const bad = (o: OptionsInput) => {
+    try {
+      resolveOptions(o);
+      return 'accepted';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
   it('refuses what does not go together, naming the field', () => {
     expect(bad({ mteFraction: 0.5 })).toMatch(/^mteFraction: MTE is an arm64 feature/);
     expect(bad({ faultRecord: 'syndrome', mode: 'uffd' })).toMatch(/^faultRecord: 'syndrome' .* needs exit mode/);
@@ -20,7 +27,16 @@ describe('options of the fault records', () => {
   });
   it('defaults to x86, the neutral record, and no modelled guest', () => {
     const o = resolveOptions({});
-    expect(o).toMatchObject({ arch: 'x86', faultRecord: 'neutral', execRatio: 0, pageTables: false, mteFraction: 0, confidential: false, conversionUs: 20, tagRestoreUs: 3 });
+    expect(o).toMatchObject({
+      arch: 'x86',
+      faultRecord: 'neutral',
+      execRatio: 0,
+      pageTables: false,
+      mteFraction: 0,
+      confidential: false,
+      conversionUs: 20,
+      tagRestoreUs: 3,
+    });
   });
 });
 
@@ -36,7 +52,16 @@ describe('runs', () => {
   });
 
   it('uffd mode (threads): a walk reaches the handler as a WRITE on the page-table page; the walk is lost', async () => {
-    const r = await simulate({ vcpus: 1, memory: '8MiB', mode: 'uffd', workload: 'random', strategy: 'demand', accesses: 200, pageTables: true, arch: 'arm64' });
+    const r = await simulate({
+      vcpus: 1,
+      memory: '8MiB',
+      mode: 'uffd',
+      workload: 'random',
+      strategy: 'demand',
+      accesses: 200,
+      pageTables: true,
+      arch: 'arm64',
+    });
     expect(r.verifyErrors).toEqual([]);
     const w = r.faultRecords.byKind.walk;
     expect(w.records).toBeGreaterThanOrEqual(4); // the first access walks all four levels
@@ -47,9 +72,13 @@ describe('runs', () => {
   it('the event stream decodes the syndrome beside the memory_fault (both engines)', async () => {
     for (const engine of ['threads', 'virtual'] as const) {
       const faults: FaultEvent[] = [];
-      const onEvent = (e: SimEvent) => { if (e.type === 'fault') faults.push(e); };
-      await simulate({ engine, vcpus: 1, memory: '8MiB', workload: 'sequential', partition: true, network: 'none', accesses: 2000, arch: 'arm64', pageTables: true },
-        { onEvent, eventIntervalMs: 5, eventIntervalUs: 50 });
+      const onEvent = (e: SimEvent) => {
+        if (e.type === 'fault') faults.push(e);
+      };
+      await simulate(
+        { engine, vcpus: 1, memory: '8MiB', workload: 'sequential', partition: true, network: 'none', accesses: 2000, arch: 'arm64', pageTables: true },
+        { onEvent, eventIntervalMs: 5, eventIntervalUs: 50 },
+      );
       expect(faults.length).toBeGreaterThan(0);
       const a = faults[0]!.record.arch!;
       expect(a.arch).toBe('arm64');

@@ -4,12 +4,15 @@
 // Method: the encoders are pure; each kind's value is written out here bit by bit from the
 // documented layout (not from the encoder) and compared, then decoded field by field.
 import { describe, expect, it } from 'vitest';
-import {
-  CCA_UNPROTECTED_BIT, decodeEsr, esrIss2, esrLow, esrOf, hpfarOf, ipaOfHpfar, kindOfEsr,
-} from '../src/model/arch/arm64.js';
+import { CCA_UNPROTECTED_BIT, decodeEsr, esrIss2, esrLow, esrOf, hpfarOf, ipaOfHpfar, kindOfEsr } from '../src/model/arch/arm64.js';
 import { FK_CONVERT, FK_EXEC, FK_MTE, FK_READ, FK_WALK, FK_WRITE } from '../src/model/arch/fault-kind.js';
 import {
-  decodeExitQualification, eptExitQualification, eptGuestPhysical, EXIT_REASON_EPT_VIOLATION, kindOfExitQualification, TDX_SHARED_BIT,
+  decodeExitQualification,
+  eptExitQualification,
+  eptGuestPhysical,
+  EXIT_REASON_EPT_VIOLATION,
+  kindOfExitQualification,
+  TDX_SHARED_BIT,
 } from '../src/model/arch/x86.js';
 
 const bit = (n: number) => 2 ** n;
@@ -54,8 +57,13 @@ describe('x86: EPT violation exit qualification', () => {
 describe('arm64: ESR_EL2, HPFAR_EL2', () => {
   // ESR: EC [31:26] (0x24 DABT_LOW, 0x20 IABT_LOW), IL [25], ISS: S1PTW [7], WnR [6], FSC [5:0]
   // (0b0001LL translation, 0b0011LL permission); ISS2 [55:32], TagAccess = ISS2 bit 9 = ESR bit 41.
-  const DABT = 0x24 * bit(26), IABT = 0x20 * bit(26), IL = bit(25), S1PTW = bit(7), WNR = bit(6);
-  const TRANS_L3 = 0b000111, PERM_L3 = 0b001111;
+  const DABT = 0x24 * bit(26),
+    IABT = 0x20 * bit(26),
+    IL = bit(25),
+    S1PTW = bit(7),
+    WNR = bit(6);
+  const TRANS_L3 = 0b000111,
+    PERM_L3 = 0b001111;
   const cases: Array<[string, number, boolean, boolean, number]> = [
     ['data read: translation fault, level 3', FK_READ, false, false, DABT + IL + TRANS_L3],
     ['data write: WnR set', FK_WRITE, false, true, DABT + IL + WNR + TRANS_L3],

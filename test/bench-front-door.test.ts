@@ -17,13 +17,25 @@ const tiny = ['run', '--engine', 'virtual', '--vcpus', '1', '--memory', '4MiB', 
 
 describe('front-door', () => {
   it('the real list is the four commands of issue 21, with their targets', () => {
-    expect(FRONT_DOOR_COMMANDS.map((c) => [c.id, c.targetS])).toEqual([['start', 15], ['compare', 20], ['trace-compare', 30], ['virtual-256', null]]);
+    expect(FRONT_DOOR_COMMANDS.map((c) => [c.id, c.targetS])).toEqual([
+      ['start', 15],
+      ['compare', 20],
+      ['trace-compare', 30],
+      ['virtual-256', null],
+    ]);
     expect(FRONT_DOOR_COMMANDS.find((c) => c.id === 'virtual-256')!.args).toEqual(expect.arrayContaining(['--vcpus', '256', '--engine', 'virtual']));
   });
   it('times each command as a process, several runs, and judges the median against the target', async () => {
     const r = await runFrontDoor({
-      outDir, seed: 3, log: () => {}, runs: 3,
-      commands: [{ id: 'start', args: tiny, targetS: 1e6 }, { id: 'compare', args: tiny, targetS: 0 }, { id: 'trace-compare', args: ['run', '--vcpus', '0'], targetS: 1e6 }],
+      outDir,
+      seed: 3,
+      log: () => {},
+      runs: 3,
+      commands: [
+        { id: 'start', args: tiny, targetS: 1e6 },
+        { id: 'compare', args: tiny, targetS: 0 },
+        { id: 'trace-compare', args: ['run', '--vcpus', '0'], targetS: 1e6 },
+      ],
     });
     const [ok, slow, bad] = r.body.rows;
     expect(ok!.wallS).toHaveLength(3);
@@ -39,7 +51,11 @@ describe('front-door', () => {
     expect(failures(results)).toEqual(['front-door trace-compare: a run failed or did not verify']);
     const targets = computeTargets(results).filter((t) => t.id.startsWith('front-door-'));
     // Each judged on its own row's target; a command that did not verify is not met, however fast.
-    expect(targets.map((t) => [t.id, t.status])).toEqual([['front-door-start', 'met'], ['front-door-compare', 'not met'], ['front-door-trace-compare', 'not met']]);
+    expect(targets.map((t) => [t.id, t.status])).toEqual([
+      ['front-door-start', 'met'],
+      ['front-door-compare', 'not met'],
+      ['front-door-trace-compare', 'not met'],
+    ]);
     expect(bad!.status).toBe('not met');
     expect(targets.find((t) => t.id === 'front-door-trace-compare')!.measured).toMatch(/NOT verified/);
     const table = renderFrontDoor(r.body, '###');

@@ -19,9 +19,15 @@ describe('bench progress', () => {
     let t = 0;
     const lines: string[] = [];
     const p = benchProgress({ names: ['a', 'b', 'c'], expectedMs: [10_000, 20_000, 30_000], tty: false, write: (l) => lines.push(l), now: () => t });
-    p.scenarioStart('a'); t += 20_000; p.scenarioDone('a', false); // twice as slow as last time
-    p.scenarioStart('b'); t += 40_000; p.scenarioDone('b', true);
-    p.scenarioStart('c'); t += 60_000; p.scenarioDone('c', false);
+    p.scenarioStart('a');
+    t += 20_000;
+    p.scenarioDone('a', false); // twice as slow as last time
+    p.scenarioStart('b');
+    t += 40_000;
+    p.scenarioDone('b', true);
+    p.scenarioStart('c');
+    t += 60_000;
+    p.scenarioDone('c', false);
     p.stop();
     expect(lines).toHaveLength(3);
     const parsed = lines.map((l) => LINE.exec(l));
@@ -38,7 +44,7 @@ describe('bench progress', () => {
     expect(lines).toEqual(['[bench] a: start']);
   });
 
-  it('scales the previous times by this run\'s pace and falls back to the mean of finished scenarios', () => {
+  it("scales the previous times by this run's pace and falls back to the mean of finished scenarios", () => {
     expect(remainingMs([1000, 2000, 3000], [])).toBe(6000);
     expect(remainingMs([1000, 2000, 3000], [500])).toBe(2500); // this run is twice as fast
     expect(remainingMs([1000, null, 3000], [2000])).toBe(2000 + 6000); // mean of finished for the unknown one
@@ -62,7 +68,8 @@ describe('bench progress', () => {
   it('takes the expected times from previous results of the same kind only', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-progress-'));
     try {
-      const env = (scenario: string, quick: boolean, durationMs: number) => writeFileSync(join(dir, `${scenario}.json`), JSON.stringify({ scenario, quick, full: false, durationMs }));
+      const env = (scenario: string, quick: boolean, durationMs: number) =>
+        writeFileSync(join(dir, `${scenario}.json`), JSON.stringify({ scenario, quick, full: false, durationMs }));
       env('floors', true, 1234);
       env('kernel', false, 999); // a default run's time says nothing about a quick one
       expect(previousDurations(['floors', 'kernel', 'pipeline'], dir, { quick: true, full: false })).toEqual([1234, null, null]);

@@ -9,11 +9,23 @@ import { quickBenchTarget } from '../bench/targets.js';
 import { SCENARIOS } from '../bench/common.js';
 import type { Results } from '../bench/results.js';
 
-const machine = { cpuModel: 'x', cores: 2, logicalCpus: 2, totalMemoryBytes: 1, node: 'v20', platform: 'linux', kernel: 'k', arch: 'x64', commit: 'abc1234', dirty: false };
+const machine = {
+  cpuModel: 'x',
+  cores: 2,
+  logicalCpus: 2,
+  totalMemoryBytes: 1,
+  node: 'v20',
+  platform: 'linux',
+  kernel: 'k',
+  arch: 'x64',
+  commit: 'abc1234',
+  dirty: false,
+};
 
 function run(ms: Record<string, number>, quick: boolean, date = '2026-12-07T10:00:00.000Z'): Results {
   const out: Record<string, unknown> = {};
-  for (const [scenario, durationMs] of Object.entries(ms)) out[scenario] = { scenario, date, seed: 1, quick, full: false, machine, durationMs, notes: [], body: {} };
+  for (const [scenario, durationMs] of Object.entries(ms))
+    out[scenario] = { scenario, date, seed: 1, quick, full: false, machine, durationMs, notes: [], body: {} };
   return out as Results;
 }
 

@@ -27,8 +27,12 @@ let outDir = '';
 const quiet = { seed: 3, log: () => {} };
 const results: Results = {};
 
-beforeAll(() => { outDir = mkdtempSync(join(tmpdir(), 'postcopy-bench-')); });
-afterAll(() => { rmSync(outDir, { recursive: true, force: true }); });
+beforeAll(() => {
+  outDir = mkdtempSync(join(tmpdir(), 'postcopy-bench-'));
+});
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+});
 
 function written(name: string): Record<string, unknown> {
   const file = join(outDir, `${name}.json`);
@@ -58,7 +62,10 @@ describe('scenarios on tiny sizes', () => {
   });
   it('soak: every plan as predicted, none hung; the long runs verified', async () => {
     const { body } = await runSoak({ quick: true, log: () => {} });
-    for (const p of body.plans) { expect(p.wrong).toEqual([]); expect(p.hung).toBe(0); }
+    for (const p of body.plans) {
+      expect(p.wrong).toEqual([]);
+      expect(p.hung).toBe(0);
+    }
     expect(body.long.every((l) => l.verified)).toBe(true);
   }, 300_000);
   it('fault-records: neutral and syndrome per arch, a uffd row, verified; the syndrome record never takes more walk records', async () => {
@@ -71,7 +78,8 @@ describe('scenarios on tiny sizes', () => {
       expect(row.verified).toBe(true);
       expect(row.byKind.walk.records).toBeGreaterThan(0);
     }
-    const arm = (mode: string, record: string) => r.body.rows.find((x) => x.engine === 'virtual' && x.arch === 'arm64' && x.mode === mode && x.record === record)!;
+    const arm = (mode: string, record: string) =>
+      r.body.rows.find((x) => x.engine === 'virtual' && x.arch === 'arm64' && x.mode === mode && x.record === record)!;
     expect(arm('exit', 'syndrome').byKind.walk.records).toBeLessThanOrEqual(arm('exit', 'neutral').byKind.walk.records);
     expect(arm('exit', 'neutral').byKind.mte.records).toBeGreaterThan(arm('exit', 'syndrome').byKind.mte.records);
     expect(arm('uffd', 'neutral').byKind.walk.uffdLost).toBe(arm('uffd', 'neutral').byKind.walk.records);
@@ -102,7 +110,12 @@ describe('scenarios on tiny sizes', () => {
   });
 
   it('floors: the four round trips, the page copy, and a ratio per fault path', async () => {
-    const r = await runFloors({ ...quiet, outDir, durationMs: 50, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : { mibPerVcpu: 1 }) });
+    const r = await runFloors({
+      ...quiet,
+      outDir,
+      durationMs: 50,
+      ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : { mibPerVcpu: 1 }),
+    });
     results.floors = r;
     for (const m of ['atomicsBlocking', 'atomicsSpin', 'messagePort', 'messagePortPolled'] as const) {
       expect(r.body.floors[m].roundTripsPerSec).toBeGreaterThan(0);
@@ -118,7 +131,14 @@ describe('scenarios on tiny sizes', () => {
   });
 
   it('kernel: three variants per row and the ratios, or one skip reason', async () => {
-    const r = await runKernel({ ...quiet, outDir, rows: [1], mibPerThread: 1, calibrate: false, ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}) });
+    const r = await runKernel({
+      ...quiet,
+      outDir,
+      rows: [1],
+      mibPerThread: 1,
+      calibrate: false,
+      ...(results['paging-rate'] ? { pagingRate: results['paging-rate'].body } : {}),
+    });
     results.kernel = r;
     if (r.body.skipped) {
       expect(r.body.skipReason).toMatch(/\S/);
@@ -201,7 +221,19 @@ describe('scenarios on tiny sizes', () => {
 describe('report, runner and README generator', () => {
   it('judges the soak: a hung plan, a plan not as predicted or heap growth of 5% fails it; RSS growth alone does not; growth held against the guest memory is not judged', () => {
     const plan = { engine: 'virtual', plans: 10, asPredicted: 10, verified: 9, lost: 1, hung: 0, wrong: [] };
-    const long = { engine: 'virtual', faults: 1000, wallMs: 1, rssWarmMiB: 100, rssEndMiB: 130, growth: 0.3, verified: true, heapWarmMiB: 50, heapEndMiB: 51, guestMiB: 0, heapGrowth: 0.02 };
+    const long = {
+      engine: 'virtual',
+      faults: 1000,
+      wallMs: 1,
+      rssWarmMiB: 100,
+      rssEndMiB: 130,
+      growth: 0.3,
+      verified: true,
+      heapWarmMiB: 50,
+      heapEndMiB: 51,
+      guestMiB: 0,
+      heapGrowth: 0.02,
+    };
     const judge = (p: object, l: object) => {
       const t = computeTargets({ soak: { scenario: 'soak', body: { plans: [{ ...plan, ...p }], long: [{ ...long, ...l }] } } as never });
       return [t.find((x) => x.id === 'soak-plans')!.status, t.find((x) => x.id === 'soak-growth')!.status];
@@ -216,7 +248,10 @@ describe('report, runner and README generator', () => {
     const machine = (dirty: boolean | null) => ({ machine: { dirty, commit: 'abc1234' } });
     const tree = (r: object) => computeTargets(r as never).find((x) => x.id === 'clean-tree')!;
     expect(tree({ published: machine(false), workloads: machine(false) }).status).toBe('met');
-    expect(tree({ published: machine(false), workloads: machine(true) })).toMatchObject({ status: 'not met', measured: '1 of 2 from a dirty tree: workloads (abc1234)' });
+    expect(tree({ published: machine(false), workloads: machine(true) })).toMatchObject({
+      status: 'not met',
+      measured: '1 of 2 from a dirty tree: workloads (abc1234)',
+    });
     expect(tree({ published: machine(null) }).status).toBe('not met');
     expect(tree({}).status).toBe('not measured');
     expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
@@ -224,32 +259,73 @@ describe('report, runner and README generator', () => {
 
   it('renders every section and judges every target from the results', () => {
     const md = renderSummary(results);
-    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Bench time', 'Targets']) expect(md).toContain(h);
+    for (const h of ['Paging rate', 'Runtime floors', 'Kernel baseline', 'Pipeline', 'Scale', 'Network', 'Engine speed', 'Bench time', 'Targets'])
+      expect(md).toContain(h);
     const targets = computeTargets(results);
     expect(targets.map((t) => t.id)).toEqual([
-      'exit-p50', 'exit-self-p50', 'exit-vs-kernel', 'exit-self-vs-kernel', 'shape-shared', 'shape-pervcpu', 'rss', 'link',
-      'pipeline', 'link10', 'link25', 'scale4096', 'scale16384', 'soak-plans', 'soak-growth', 'clean-tree',
-      'front-door-start', 'front-door-compare', 'front-door-trace-compare', 'engine-speed-exit', 'engine-speed-uffd', 'bench-quick',
+      'exit-p50',
+      'exit-self-p50',
+      'exit-vs-kernel',
+      'exit-self-vs-kernel',
+      'shape-shared',
+      'shape-pervcpu',
+      'rss',
+      'link',
+      'pipeline',
+      'link10',
+      'link25',
+      'scale4096',
+      'scale16384',
+      'soak-plans',
+      'soak-growth',
+      'clean-tree',
+      'front-door-start',
+      'front-door-compare',
+      'front-door-trace-compare',
+      'engine-speed-exit',
+      'engine-speed-uffd',
+      'bench-quick',
     ]);
     // The exit-p50 target is judged from its grid cell: p50 <= 10 us is met. Move the cell either side.
     const exitCell = findCell(results['paging-rate']!.body, 1, 'exit')!;
     const judged = (p50: number) => {
-      const body = { ...results['paging-rate']!.body, cells: results['paging-rate']!.body.cells.map((c) => (c === exitCell ? { ...c, faultLatencyUs: { ...c.faultLatencyUs, p50 } } : c)) };
+      const body = {
+        ...results['paging-rate']!.body,
+        cells: results['paging-rate']!.body.cells.map((c) => (c === exitCell ? { ...c, faultLatencyUs: { ...c.faultLatencyUs, p50 } } : c)),
+      };
       return computeTargets({ ...results, 'paging-rate': { ...results['paging-rate']!, body } }).find((t) => t.id === 'exit-p50')!.status;
     };
     expect(targets.find((t) => t.id === 'exit-p50')!.status).toBe(exitCell.faultLatencyUs.p50 <= 10 ? 'met' : 'not met');
     expect([judged(9.9), judged(10), judged(10.1)]).toEqual(['met', 'met', 'not met']);
     // Tiny sizes have no 4 GiB row nor a 1 GiB network guest: those targets are not measured, never guessed.
-    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384', 'engine-speed-exit', 'engine-speed-uffd']) expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
+    for (const id of ['rss', 'link10', 'link25', 'scale4096', 'scale16384', 'engine-speed-exit', 'engine-speed-uffd'])
+      expect(targets.find((t) => t.id === id)!.status).toBe('not measured');
     expect(failures(results)).toEqual([]);
     // What the scenarios wrote renders the same as what they returned.
     expect(renderSummary(loadResults(outDir))).toBe(md);
   });
 
   it('parses its command line strictly', () => {
-    expect(parseRunnerArgs([])).toMatchObject({ scenarios: ['paging-rate', 'floors', 'kernel', 'pipeline', 'scale', 'network', 'published', 'soak', 'workloads', 'fault-records', 'front-door', 'engine-speed'], help: false });
+    expect(parseRunnerArgs([])).toMatchObject({
+      scenarios: [
+        'paging-rate',
+        'floors',
+        'kernel',
+        'pipeline',
+        'scale',
+        'network',
+        'published',
+        'soak',
+        'workloads',
+        'fault-records',
+        'front-door',
+        'engine-speed',
+      ],
+      help: false,
+    });
     expect(parseRunnerArgs(['--quick', '--seed', '9', 'network', 'floors'])).toMatchObject({
-      scenarios: ['floors', 'network'], options: { quick: true, full: false, seed: 9 },
+      scenarios: ['floors', 'network'],
+      options: { quick: true, full: false, seed: 9 },
     });
     expect(() => parseRunnerArgs(['--bogus'])).toThrow('unknown option --bogus');
     expect(() => parseRunnerArgs(['nope'])).toThrow(/unknown scenario "nope"/);
@@ -274,7 +350,8 @@ describe('report, runner and README generator', () => {
     const readme = join(outDir, 'README.md');
     const marks = ['<!-- bench', 'start -->', '<!-- bench', 'end -->'];
     writeFileSync(readme, `# title\n\nbefore\n\n${marks[0]}:${marks[1]}\nstale\n${marks[2]}:${marks[3]}\n\nafter\n`);
-    const run = (...extra: string[]) => spawnSync(process.execPath, ['scripts/readme-bench.mjs', '--results', outDir, '--readme', readme, ...extra], { encoding: 'utf8' });
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, ['scripts/readme-bench.mjs', '--results', outDir, '--readme', readme, ...extra], { encoding: 'utf8' });
     expect(run('--check').status).toBe(1);
     expect(run().status).toBe(0);
     const text = readFileSync(readme, 'utf8');

@@ -53,7 +53,8 @@ describe('transfer cost grows with contenders', () => {
     expect(transferUs(FLAT, 256)).toBe(1);
   });
   it('more cores asking at once cost more per transfer', () => {
-    const alone = new CacheLine('a'), crowd = new CacheLine('b');
+    const alone = new CacheLine('a'),
+      crowd = new CacheLine('b');
     alone.write(0, 0, GROWING);
     const one = alone.write(1, 100, GROWING) - 100; // nobody else in flight: 1
     for (let i = 0; i < 4; i++) crowd.write(i, 0, GROWING); // 4 requests at once: 1, 1.5, 2, 2.5
@@ -69,7 +70,7 @@ describe('transfer cost grows with contenders', () => {
     expect(s.take(1, 20, 4, GROWING)).toBe(24); // still its own: no transfer
     expect(s.take(0, 100, 4, GROWING)).toBe(105); // nobody queued any more: the base
   });
-  it('a queued spinlock\'s word has at most 2 requesters (the head waiter spins on it, the rest on their MCS nodes)', () => {
+  it("a queued spinlock's word has at most 2 requesters (the head waiter spins on it, the rest on their MCS nodes)", () => {
     const s = new Serial('fd_wqh');
     let end = 0;
     for (let i = 0; i < 6; i++) end = s.take(i, 0, 4, GROWING);

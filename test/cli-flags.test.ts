@@ -106,8 +106,11 @@ describe('the summary table tells the truth (item 5)', () => {
   });
   it('a trace run prints no made-up write share', () => {
     const trace = join(mkdtempSync(join(tmpdir(), 'pcs-flags-')), 'w.trace');
-    writeFileSync(trace, '# postcopy-sim trace v2\n# source: test\n# page-size: 4096\n# vcpus: 1\n# memory: 65536\n' +
-      '0 0 W 0x0\n1000 0 W 0x1000\n2500 0 W 0x2000\n3000 0 R 0x3000\n');
+    writeFileSync(
+      trace,
+      '# postcopy-sim trace v2\n# source: test\n# page-size: 4096\n# vcpus: 1\n# memory: 65536\n' +
+        '0 0 W 0x0\n1000 0 W 0x1000\n2500 0 W 0x2000\n3000 0 R 0x3000\n',
+    );
     const r = cli('run', '--workload', 'trace', '--trace', trace, '--trace-timing', 'asap');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^workload\s+trace$/m);
@@ -131,7 +134,7 @@ describe('compare on its defaults (items 5, 8)', () => {
 });
 
 describe('help (items 9, 11)', () => {
-  it('help COMMAND and COMMAND --help print the same, with the command\'s own flags', () => {
+  it("help COMMAND and COMMAND --help print the same, with the command's own flags", () => {
     const a = cli('help', 'compare');
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(cli('compare', '--help').stdout);
@@ -153,7 +156,9 @@ describe('the progress bar stops on every path (item 2)', () => {
   it('a started bar is stopped by stop() and by stopAllBars(), and the cursor is shown again', () => {
     const out = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
     let written = '';
-    out.on('data', (d: Buffer) => { written += d.toString(); });
+    out.on('data', (d: Buffer) => {
+      written += d.toString();
+    });
     const a = progressHooks(true, 'a', out);
     a.hooks.onEvent!({ type: 'start', pages: 10 } as never);
     expect(liveBars()).toBe(1);
@@ -171,17 +176,21 @@ describe('the progress bar stops on every path (item 2)', () => {
 // On a real terminal (a pseudo-terminal from util-linux `script`, when there is one).
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 describe.skipIf(!hasScript)(needs('script', 'on a terminal (items 2, 10)'), () => {
-  const onPty = (args: string, interrupt: boolean) => new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    let sent = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      // Ctrl-C once the progress bar shows: the terminal's line discipline turns it into SIGINT.
-      if (interrupt && !sent && /pages \|/.test(out)) { sent = true; child.stdin.write('\x03'); }
+  const onPty = (args: string, interrupt: boolean) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', `${process.execPath} ${CLI} ${args}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      let sent = false;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // Ctrl-C once the progress bar shows: the terminal's line discipline turns it into SIGINT.
+        if (interrupt && !sent && /pages \|/.test(out)) {
+          sent = true;
+          child.stdin.write('\x03');
+        }
+      });
+      child.on('close', (code) => resolve({ code, out }));
     });
-    child.on('close', (code) => resolve({ code, out }));
-  });
   it('compare draws its bars (undilated runs go one after another), exits 0 by itself, and shows the cursor again', async () => {
     const r = await onPty(`compare ${UNDILATED_CLI.join(' ')} --vcpus 1 --memory 8MiB --strategies linear,stride`, false);
     expect(r.code).toBe(0);

@@ -19,7 +19,21 @@ describe('postcopy-sim run', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const j = JSON.parse(lines[0]!);
-    for (const k of ['mode', 'vcpus', 'pageSize', 'pages', 'faults', 'faultsPerSec', 'faultLatencyUs', 'blocktimeMs', 'migrationMs', 'pagesDemand', 'pagesPushed', 'bytesOnWire', 'verified']) {
+    for (const k of [
+      'mode',
+      'vcpus',
+      'pageSize',
+      'pages',
+      'faults',
+      'faultsPerSec',
+      'faultLatencyUs',
+      'blocktimeMs',
+      'migrationMs',
+      'pagesDemand',
+      'pagesPushed',
+      'bytesOnWire',
+      'verified',
+    ]) {
       expect(j).toHaveProperty(k);
     }
     expect(Object.keys(j.faultLatencyUs)).toEqual(expect.arrayContaining(['p50', 'p90', 'p99', 'p999', 'max']));
@@ -73,7 +87,16 @@ describe('bad input: one line, exit code 2', () => {
 
   it('a scenario file with bad fields names the field path', () => {
     const file = join(tmpdir(), `pcs-bad-scenario-${process.pid}.json`);
-    writeFileSync(file, JSON.stringify({ vcpus: 2, memslots: [{ base: 0, size: '1MiB' }, { base: '3MiB', size: 'big' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        vcpus: 2,
+        memslots: [
+          { base: 0, size: '1MiB' },
+          { base: '3MiB', size: 'big' },
+        ],
+      }),
+    );
     bad(['run', '--scenario', file], /memslots\.1\.size: /);
     writeFileSync(file, '{ "vcpus": 2,');
     bad(['run', '--scenario', file], /is not valid JSON/);

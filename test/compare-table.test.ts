@@ -17,12 +17,25 @@ const scenario = { engine: 'virtual', vcpus: 2, memory: '8MiB', workload: 'rando
 describe('the compare table', () => {
   it('has the strategies as columns and the deciding rows, and nothing else', async () => {
     const rs = await compare(scenario, ['linear', 'preempt', 'stride']);
-    const out = formatCompare(rs, rs.map((r) => r.strategy));
+    const out = formatCompare(
+      rs,
+      rs.map((r) => r.strategy),
+    );
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/^\s+linear\s+preempt\s+stride$/);
     const labels = lines.slice(2, 2 + DECIDING_ROWS.length).map((l) => l.replace(/\s{2,}.*$/, ''));
-    expect(labels).toEqual(['fault latency p50', 'fault latency p99', 'blocktime (all vCPUs)', 'migration time', 'guest degradation', 'demand pages', 'pushed pages',
-      'link utilisation', 'simulator share', 'verified']);
+    expect(labels).toEqual([
+      'fault latency p50',
+      'fault latency p99',
+      'blocktime (all vCPUs)',
+      'migration time',
+      'guest degradation',
+      'demand pages',
+      'pushed pages',
+      'link utilisation',
+      'simulator share',
+      'verified',
+    ]);
     expect(out).toMatch(/^simulator share\s+0% \(virtual\)\s+0% \(virtual\)\s+0% \(virtual\)$/m);
     expect(out).toMatch(/^verified\s+yes\s+yes\s+yes$/m);
     expect(out).not.toMatch(/^guest accesses/m);
@@ -41,13 +54,22 @@ describe('the compare table', () => {
     expect(ratioLines([lin!], ['a'])).toEqual([]);
   });
   it('--full keeps every row of the summary table', () => {
-    const brief = spawnSync(process.execPath, [CLI, 'compare', '--engine', 'virtual', '--vcpus', '1', '--memory', '4MiB', '--accesses', '500', '--strategies', 'linear,preempt'], { encoding: 'utf8' });
+    const brief = spawnSync(
+      process.execPath,
+      [CLI, 'compare', '--engine', 'virtual', '--vcpus', '1', '--memory', '4MiB', '--accesses', '500', '--strategies', 'linear,preempt'],
+      { encoding: 'utf8' },
+    );
     expect(brief.status, brief.stderr).toBe(0);
     expect(brief.stdout).toMatch(/^preempt: .* (than|as) linear$/m);
     expect(brief.stdout).not.toMatch(/^fault latency p99\.9/m);
-    const full = spawnSync(process.execPath, [CLI, 'compare', '--full', '--engine', 'virtual', '--vcpus', '1', '--memory', '4MiB', '--accesses', '500', '--strategies', 'linear,preempt'], { encoding: 'utf8' });
+    const full = spawnSync(
+      process.execPath,
+      [CLI, 'compare', '--full', '--engine', 'virtual', '--vcpus', '1', '--memory', '4MiB', '--accesses', '500', '--strategies', 'linear,preempt'],
+      { encoding: 'utf8' },
+    );
     expect(full.status, full.stderr).toBe(0);
-    for (const row of ['guest accesses', 'fault latency p99.9', 'time dilation', 'peak RSS', 'verified']) expect(full.stdout).toMatch(new RegExp(`^${row.replace('.', '\\.')}\\s`, 'm'));
+    for (const row of ['guest accesses', 'fault latency p99.9', 'time dilation', 'peak RSS', 'verified'])
+      expect(full.stdout).toMatch(new RegExp(`^${row.replace('.', '\\.')}\\s`, 'm'));
     expect(full.stdout).toMatch(/^preempt: .* (than|as) linear$/m);
   });
 });
@@ -76,13 +98,15 @@ describe('runs side by side', () => {
   it('a failure starts no further run, lets the ones going finish, and is thrown', async () => {
     const started: number[] = [];
     const finished: number[] = [];
-    await expect(runSideBySide(6, 2, async (i) => {
-      started.push(i);
-      await new Promise((r) => setTimeout(r, i === 0 ? 5 : 1));
-      if (i === 1) throw new Error('run 1 failed');
-      finished.push(i);
-      return i;
-    })).rejects.toThrow('run 1 failed');
+    await expect(
+      runSideBySide(6, 2, async (i) => {
+        started.push(i);
+        await new Promise((r) => setTimeout(r, i === 0 ? 5 : 1));
+        if (i === 1) throw new Error('run 1 failed');
+        finished.push(i);
+        return i;
+      }),
+    ).rejects.toThrow('run 1 failed');
     expect(started).toEqual([0, 1]);
     expect(finished).toEqual([0]);
   });

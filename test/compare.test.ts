@@ -10,8 +10,17 @@ import { UNDILATED } from './helpers/dilation.js';
 describe.each(['exit', 'uffd'] as const)('every strategy, %s mode', (mode) => {
   it.each(STRATEGY_NAMES)('%s', async (strategy) => {
     const r = await simulate({
-      mode, strategy, vcpus: 2, memory: strategy === 'hugepage' ? '32MiB' : '8MiB', workload: 'zipf', writeRatio: 0.5,
-      accesses: 4000, seed: 5, bandwidth: '2Gbit', dirtyRate: '256MiB', timeDilation: UNDILATED,
+      mode,
+      strategy,
+      vcpus: 2,
+      memory: strategy === 'hugepage' ? '32MiB' : '8MiB',
+      workload: 'zipf',
+      writeRatio: 0.5,
+      accesses: 4000,
+      seed: 5,
+      bandwidth: '2Gbit',
+      dirtyRate: '256MiB',
+      timeDilation: UNDILATED,
     });
     expect(r.verifyErrors).toEqual([]);
     expect(r.verified).toBe(true);
@@ -33,7 +42,18 @@ describe.each(['exit', 'uffd'] as const)('every strategy, %s mode', (mode) => {
 
 describe('stride prefetches on a sequential scan', () => {
   it('sends pages along the detected stride, right behind the demanded one', async () => {
-    const o = { vcpus: 1, memory: '16MiB', workload: 'sequential', partition: true, accesses: 4096, writeRatio: 0, seed: 2, bandwidth: '1Gbit', sendBuffer: '16KiB', timeDilation: UNDILATED } as const;
+    const o = {
+      vcpus: 1,
+      memory: '16MiB',
+      workload: 'sequential',
+      partition: true,
+      accesses: 4096,
+      writeRatio: 0,
+      seed: 2,
+      bandwidth: '1Gbit',
+      sendBuffer: '16KiB',
+      timeDilation: UNDILATED,
+    } as const;
     const stride = await simulate({ ...o, strategy: 'stride' });
     expect(stride.verified).toBe(true);
     expect(stride.pagesPrefetched).toBeGreaterThan(0);
@@ -56,7 +76,17 @@ describe('compare', () => {
     }
   });
   it('degradation is the time-weighted slowdown over the postcopy window', () => {
-    const r = { mode: 'exit', migrationMs: 100, precopyMs: 0, downtimeMs: 0, timeline: [{ tMs: 50, accesses: 500 }, { tMs: 100, accesses: 1000 }, { tMs: 150, accesses: 5000 }] };
+    const r = {
+      mode: 'exit',
+      migrationMs: 100,
+      precopyMs: 0,
+      downtimeMs: 0,
+      timeline: [
+        { tMs: 50, accesses: 500 },
+        { tMs: 100, accesses: 1000 },
+        { tMs: 150, accesses: 5000 },
+      ],
+    };
     expect(degradation(r as never, 20_000)).toBe(0.5); // 1000 accesses in 0.1 s = 10k/s against 20k/s
     expect(degradation({ ...r, mode: 'none' } as never, 20_000)).toBeNull();
   });

@@ -3,16 +3,34 @@
 import { request, type IncomingMessage } from 'node:http';
 import type { DemoServer } from '../src/demo/server.js';
 
-export interface Reply { status: number; headers: IncomingMessage['headers']; body: string }
+export interface Reply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 
-export function http(method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; to?: DemoServer; noHost?: boolean } = {}): Promise<Reply> {
+export function http(
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; to?: DemoServer; noHost?: boolean } = {},
+): Promise<Reply> {
   const s = opts.to ?? current();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: s.port, method, path, setHost: !opts.noHost, headers: { ...(opts.noHost ? {} : { Host: `127.0.0.1:${s.port}` }), ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        method,
+        path,
+        setHost: !opts.noHost,
+        headers: { ...(opts.noHost ? {} : { Host: `127.0.0.1:${s.port}` }), ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
@@ -39,19 +57,26 @@ export function sse(to: DemoServer = current()) {
         for (const w of waiters.splice(0)) w();
       }
     });
-    res.on('end', () => { for (const w of waiters.splice(0)) w(); });
+    res.on('end', () => {
+      for (const w of waiters.splice(0)) w();
+    });
     for (const w of waiters.splice(0)) w();
   });
   req.on('error', () => {});
   req.end();
   return {
     messages,
-    get status() { return status; },
+    get status() {
+      return status;
+    },
     async until(pred: (m: Array<Record<string, unknown>>) => boolean, what: string): Promise<void> {
       const deadline = Date.now() + 60_000; // a safety net for a broken server, not a timing assertion
       while (!pred(messages)) {
         if (Date.now() > deadline) throw new Error(`SSE: gave up waiting for ${what}; got ${messages.map((m) => m.type).join(',')}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 200); });
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 200);
+        });
       }
     },
     close: () => req.destroy(),
@@ -59,7 +84,10 @@ export function sse(to: DemoServer = current()) {
 }
 export const ofRun = (msgs: Array<Record<string, unknown>>, run: unknown, type?: string) => msgs.filter((m) => m.run === run && (!type || m.type === type));
 
-
-let current: () => DemoServer = () => { throw new Error('no demo server: call useServer first'); };
+let current: () => DemoServer = () => {
+  throw new Error('no demo server: call useServer first');
+};
 /** The server requests go to unless they name another. */
-export function useServer(get: () => DemoServer): void { current = get; }
+export function useServer(get: () => DemoServer): void {
+  current = get;
+}

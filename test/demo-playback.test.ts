@@ -12,14 +12,27 @@ import { http, ofRun, postJson, sse, useServer } from './demo-client.js';
 
 let server: DemoServer;
 useServer(() => server);
-beforeAll(async () => { server = await startDemoServer({ port: 0, maxVcpus: 4, maxMemoryBytes: 64 * 2 ** 20 }); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startDemoServer({ port: 0, maxVcpus: 4, maxMemoryBytes: 64 * 2 ** 20 });
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 describe('pause, single-step and resume over HTTP (issue 14)', () => {
   it('a virtual run started with `until` pauses on that fault; step and resume move it on; it ends', async () => {
     const events = sse();
     const start = await postJson('/api/start', {
-      engine: 'virtual', mode: 'exit', vcpus: 1, memory: '8MiB', workload: 'random', strategy: 'demand', accesses: 100, arch: 'arm64', pageTables: 'true', speed: 'x10',
+      engine: 'virtual',
+      mode: 'exit',
+      vcpus: 1,
+      memory: '8MiB',
+      workload: 'random',
+      strategy: 'demand',
+      accesses: 100,
+      arch: 'arm64',
+      pageTables: 'true',
+      speed: 'x10',
       until: { fault: ['walk'] },
     });
     expect(start.status).toBe(200);
@@ -54,7 +67,16 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
   it('cuts the link of a playing virtual run: the migration pauses, recovers and verifies (issue 12)', async () => {
     const events = sse();
     // Paused at the first fault (so the cut surely lands before the migration ends), cut, resumed.
-    const start = await postJson('/api/start', { engine: 'virtual', mode: 'uffd', vcpus: 2, memory: '32MiB', workload: 'random', strategy: 'linear', speed: 'realtime', until: { fault: 'any' } });
+    const start = await postJson('/api/start', {
+      engine: 'virtual',
+      mode: 'uffd',
+      vcpus: 2,
+      memory: '32MiB',
+      workload: 'random',
+      strategy: 'linear',
+      speed: 'realtime',
+      until: { fault: 'any' },
+    });
     expect(start.status).toBe(200);
     const run = JSON.parse(start.body).run;
     type Tick = { runState?: string };
@@ -68,7 +90,11 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
     await events.until((m) => ofRun(m, run, 'end').length === 1, 'the end');
     const seen = states().filter((x, i, a) => x !== a[i - 1]);
     expect(seen.slice(0, 2)).toEqual(['active', 'paused']);
-    const result = (ofRun(events.messages, run, 'end')[0] as { result: { verified: boolean; recovery: { timeline: Array<{ state: string }>; injections: Array<{ spec: string }> } } }).result;
+    const result = (
+      ofRun(events.messages, run, 'end')[0] as {
+        result: { verified: boolean; recovery: { timeline: Array<{ state: string }>; injections: Array<{ spec: string }> } };
+      }
+    ).result;
     expect(result.verified).toBe(true);
     expect(result.recovery.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
     expect(result.recovery.injections.map((i) => i.spec)).toEqual([expect.stringMatching(/^link-down@[\d.]+(us|ms)\+5ms$/)]);
@@ -77,7 +103,15 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
 
   it('cuts the link of a threaded run: its ticks carry the migration state, which pauses, recovers and verifies (issue 23)', async () => {
     const events = sse();
-    const start = await postJson('/api/start', { engine: 'threads', mode: 'exit', vcpus: 2, memory: '32MiB', workload: 'random', strategy: 'linear', speed: 'x10' });
+    const start = await postJson('/api/start', {
+      engine: 'threads',
+      mode: 'exit',
+      vcpus: 2,
+      memory: '32MiB',
+      workload: 'random',
+      strategy: 'linear',
+      speed: 'x10',
+    });
     expect(start.status).toBe(200);
     const run = JSON.parse(start.body).run;
     await events.until((m) => ofRun(m, run, 'run').length > 0, 'the run message');
@@ -93,9 +127,15 @@ describe('pause, single-step and resume over HTTP (issue 14)', () => {
     expect(ofRun(events.messages, run, 'error')).toEqual([]);
     // The monitor samples the state every 10 ms of wall time: a recover shorter than that (one
     // bitmap crossing the link) may fall between two samples; the pause (5 ms + the 50 ms reconnect) cannot.
-    const seen = ticks().map((t) => t.runState).filter((x, i, a) => x !== a[i - 1]);
+    const seen = ticks()
+      .map((t) => t.runState)
+      .filter((x, i, a) => x !== a[i - 1]);
     expect(seen.filter((x) => x !== 'recover')).toEqual(['active', 'paused', 'active']);
-    const result = (ofRun(events.messages, run, 'end')[0] as { result: { verified: boolean; recovery: { timeline: Array<{ state: string }>; injections: Array<{ spec: string }> } } }).result;
+    const result = (
+      ofRun(events.messages, run, 'end')[0] as {
+        result: { verified: boolean; recovery: { timeline: Array<{ state: string }>; injections: Array<{ spec: string }> } };
+      }
+    ).result;
     expect(result.verified).toBe(true);
     expect(result.recovery.timeline.map((t) => t.state)).toEqual(['paused', 'recover', 'active']);
     expect(result.recovery.injections.map((i) => i.spec)).toEqual([expect.stringMatching(/^link-down@[\d.]+(us|ms)\+5ms$/)]);

@@ -19,8 +19,16 @@ const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`demo.browser.test: SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium; CI installs it)`);
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chromium'), () => {
   let server: DemoServer;
@@ -34,9 +42,13 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+    });
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    page.on('request', (r) => { if (!r.url().startsWith(server.url) && !r.url().startsWith('data:')) problems.push(`external request: ${r.url()}`); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith('data:')) problems.push(`external request: ${r.url()}`);
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -99,8 +111,12 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     const run = ((await resp.json()) as { run: number }).run;
     await page.waitForFunction((run) => {
       const d = (window as unknown as { __demo: { run: number; ticks: number } }).__demo;
-      return d.run === run && d.ticks > 0 && (document.querySelector('#record') as HTMLElement).dataset.kind === 'uffd_msg' &&
-        Number(document.querySelector('#k-queue')!.textContent!.replace(/,/g, '')) > 0;
+      return (
+        d.run === run &&
+        d.ticks > 0 &&
+        (document.querySelector('#record') as HTMLElement).dataset.kind === 'uffd_msg' &&
+        Number(document.querySelector('#k-queue')!.textContent!.replace(/,/g, '')) > 0
+      );
     }, run);
     expect(await page.locator('#lanes-compact').getAttribute('data-lanes')).toBe('64');
     expect(await page.locator('#lanes-compact').isVisible()).toBe(true);
@@ -131,15 +147,24 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     await page.selectOption('#c-network', 'link');
     const run = await start({ mode: 'exit', strategy: 'linear', vcpus: '2', memory: '64MiB', speed: 'x10' });
     // Pause and step stay off (real threads cannot be frozen); the cut is on, and the ticks carry the state.
-    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-run') === String(run) &&
-      (document.querySelector('#status') as HTMLElement).dataset.status === 'running' &&
-      document.querySelector('#k-link')!.getAttribute('data-state') === 'active' &&
-      !(document.querySelector('#cut-link') as HTMLButtonElement).disabled, run);
+    await page.waitForFunction(
+      (run) =>
+        document.querySelector('#status')!.getAttribute('data-run') === String(run) &&
+        (document.querySelector('#status') as HTMLElement).dataset.status === 'running' &&
+        document.querySelector('#k-link')!.getAttribute('data-state') === 'active' &&
+        !(document.querySelector('#cut-link') as HTMLButtonElement).disabled,
+      run,
+    );
     expect(await page.locator('#pause').isDisabled()).toBe(true);
     await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/cut-link') && r.status() === 200), page.click('#cut-link')]);
     await page.waitForFunction(() => document.querySelector('#k-link')!.getAttribute('data-state') === 'paused');
-    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-status') === 'finished' &&
-      document.querySelector('#status')!.getAttribute('data-run') === String(run), run, { timeout: 60_000 });
+    await page.waitForFunction(
+      (run) =>
+        document.querySelector('#status')!.getAttribute('data-status') === 'finished' &&
+        document.querySelector('#status')!.getAttribute('data-run') === String(run),
+      run,
+      { timeout: 60_000 },
+    );
     expect(await page.locator('#k-link').getAttribute('data-state')).toBe('active');
     expect(await page.locator('#end-summary').innerText()).toMatch(/verified yes/);
     expect(problems.filter((p) => !/status of 400 \(Bad Request\)/.test(p))).toEqual([]);
@@ -158,8 +183,13 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     await page.check('#start-paused');
     const run = await start({ memory: '8MiB' });
     // It stops at its first fault: the first access's walk, which finds the root table missing.
-    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-run') === String(run) &&
-      document.querySelector('#playback')!.getAttribute('data-state') === 'paused' && (document.querySelector('#record') as HTMLElement).dataset.archKind === 'walk', run);
+    await page.waitForFunction(
+      (run) =>
+        document.querySelector('#status')!.getAttribute('data-run') === String(run) &&
+        document.querySelector('#playback')!.getAttribute('data-state') === 'paused' &&
+        (document.querySelector('#record') as HTMLElement).dataset.archKind === 'walk',
+      run,
+    );
     await page.uncheck('#start-paused');
     const hw = await page.locator('#record .col-hw').innerText();
     expect(hw).toContain('ESR_EL2');
@@ -169,27 +199,48 @@ describe.skipIf(!haveChromium)(needs('chromium', 'the live demo in headless Chro
     expect(await page.locator('#record .col-uffd').innerText()).toMatch(/walk lost/);
     const count = Number(await page.locator('#record').getAttribute('data-count'));
     await page.click('#step');
-    await page.waitForFunction((count) => document.querySelector('#playback')!.getAttribute('data-state') === 'paused' &&
-      Number((document.querySelector('#record') as HTMLElement).dataset.count) === count + 1, count);
+    await page.waitForFunction(
+      (count) =>
+        document.querySelector('#playback')!.getAttribute('data-state') === 'paused' &&
+        Number((document.querySelector('#record') as HTMLElement).dataset.count) === count + 1,
+      count,
+    );
     expect(await page.locator('#record .col-hw').innerText()).toMatch(/level 1/);
     await page.click('#resume');
-    await page.waitForFunction((run) => document.querySelector('#status')!.getAttribute('data-status') === 'finished' &&
-      document.querySelector('#status')!.getAttribute('data-run') === String(run), run, { timeout: 60_000 });
+    await page.waitForFunction(
+      (run) =>
+        document.querySelector('#status')!.getAttribute('data-status') === 'finished' &&
+        document.querySelector('#status')!.getAttribute('data-run') === String(run),
+      run,
+      { timeout: 60_000 },
+    );
     expect(await page.locator('#end-summary').innerText()).toMatch(/verified yes/);
     expect(problems.filter((p) => !/status of 400 \(Bad Request\)/.test(p))).toEqual([]);
   });
 
   it('runs every guided lesson to its end, each step paused on its event and showing its numbers', async () => {
-    const lessons = await page.evaluate(() => (window as unknown as { __pcs: { config: { choices: { lessons: Array<{ id: string; steps: unknown[] }> } } } })
-      .__pcs.config.choices.lessons.map((l) => ({ id: l.id, steps: l.steps.length })));
+    const lessons = await page.evaluate(() =>
+      (window as unknown as { __pcs: { config: { choices: { lessons: Array<{ id: string; steps: unknown[] }> } } } }).__pcs.config.choices.lessons.map((l) => ({
+        id: l.id,
+        steps: l.steps.length,
+      })),
+    );
     expect(lessons.map((l) => l.id)).toEqual(['uffd-vs-exits', 'preempt', 's1ptw', 'prepaging', 'recovery', 'confidential']);
     for (const { id, steps } of lessons) {
       await page.selectOption('#lesson-pick', id);
       await page.click('#lesson-start');
       for (let i = 0; i < steps; i++) {
-        await page.waitForFunction((i) => { const b = document.querySelector('#lesson') as HTMLElement; return b.dataset.step === String(i) && b.dataset.ready === '1'; },
-          i, { timeout: 90_000 });
-        const nums = await page.locator('#lesson-text .num').evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.key!, e.textContent!, e.classList.contains('missing')]));
+        await page.waitForFunction(
+          (i) => {
+            const b = document.querySelector('#lesson') as HTMLElement;
+            return b.dataset.step === String(i) && b.dataset.ready === '1';
+          },
+          i,
+          { timeout: 90_000 },
+        );
+        const nums = await page
+          .locator('#lesson-text .num')
+          .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.key!, e.textContent!, e.classList.contains('missing')]));
         expect(nums.length, `${id} step ${i}`).toBeGreaterThan(0);
         for (const [key, text, missing] of nums) {
           expect(missing, `${id} step ${i}: {${key}} has no value`).toBe(false);

@@ -21,7 +21,9 @@ beforeAll(async () => {
   server = await startDemoServer({ port: 0, maxVcpus: 4, maxMemoryBytes: 64 * MiB });
   host = `127.0.0.1:${server.port}`;
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 describe('listening and assets', () => {
   it('listens on loopback on the port it was given (0: any) and prints a usable URL', () => {
@@ -53,8 +55,17 @@ describe('listening and assets', () => {
   });
 
   it('serves nothing outside its allow-list (no path traversal)', async () => {
-    for (const p of ['/../package.json', '/%2e%2e/%2e%2e/package.json', '/vendor/..%2f..%2fpackage.json', '/demo.js/../../package.json',
-      '/src/demo/server.ts', '/vendor/uPlot.cjs.js', '/node_modules/uplot/package.json', '//etc/passwd', '/demo.js%00.html']) {
+    for (const p of [
+      '/../package.json',
+      '/%2e%2e/%2e%2e/package.json',
+      '/vendor/..%2f..%2fpackage.json',
+      '/demo.js/../../package.json',
+      '/src/demo/server.ts',
+      '/vendor/uPlot.cjs.js',
+      '/node_modules/uplot/package.json',
+      '//etc/passwd',
+      '/demo.js%00.html',
+    ]) {
       const r = await http('GET', p);
       expect(r.status, p).toBe(404);
       expect(r.body, p).not.toContain('postcopy-sim"');
@@ -96,8 +107,21 @@ describe('refuses what a local tool must refuse', () => {
     const big = JSON.stringify({ seed: '1'.padEnd(20 * 1024, ' ') });
     const r = await http('POST', '/api/start', { headers: { 'Content-Type': 'application/json' }, body: big });
     expect(r.status).toBe(413);
-    const chunked = await new Promise<number>((resolve, reject) => { // no Content-Length: counted while reading
-      const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/start', headers: { Host: host, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (res) => { res.resume(); resolve(res.statusCode!); });
+    const chunked = await new Promise<number>((resolve, reject) => {
+      // no Content-Length: counted while reading
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/api/start',
+          headers: { Host: host, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 20; i++) req.write(Buffer.alloc(1024, 0x20));
       req.end();
@@ -135,12 +159,14 @@ describe('refuses what a local tool must refuse', () => {
 
   it('at most maxClients live event streams', async () => {
     const small = await startDemoServer({ port: 0, maxClients: 2 });
-    const a = sse(small), b = sse(small);
+    const a = sse(small),
+      b = sse(small);
     await a.until((m) => m.length > 0, 'hello');
     await b.until((m) => m.length > 0, 'hello');
     const c = await http('GET', '/events', { to: small, headers: { Host: `127.0.0.1:${small.port}` } });
     expect(c.status).toBe(503);
-    a.close(); b.close();
+    a.close();
+    b.close();
     await small.close();
   });
 });
@@ -148,7 +174,10 @@ describe('refuses what a local tool must refuse', () => {
 describe('postcopy-sim demo flags', () => {
   it('refuses bad flags with one line (BAD_INPUT) before listening', async () => {
     const fail = async (argv: string[], re: RegExp) => {
-      const e = await demoCommand(argv).then(() => null, (x: unknown) => x);
+      const e = await demoCommand(argv).then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e, argv.join(' ')).toBeInstanceOf(SimError);
       expect((e as SimError).code).toBe('BAD_INPUT');
       expect((e as SimError).message).toMatch(re);
@@ -174,7 +203,17 @@ describe('slow motion maps onto the run options', () => {
   });
 
   it('engine virtual: slow motion paces the playback instead of stretching the run; up to 256 vCPUs', () => {
-    const v = planDemoRun({ engine: 'virtual', mode: 'uffd', vcpus: 64, workload: 'sequential', partition: 'true', network: 'none', memory: '64MiB', speed: 'x100', cores: 72 });
+    const v = planDemoRun({
+      engine: 'virtual',
+      mode: 'uffd',
+      vcpus: 64,
+      workload: 'sequential',
+      partition: 'true',
+      network: 'none',
+      memory: '64MiB',
+      speed: 'x100',
+      cores: 72,
+    });
     expect(v.playback).toEqual({ virtualUsPerRealMs: 10 });
     expect(v.options).toMatchObject({ engine: 'virtual', vcpus: 64, thinkUs: 0, network: 'none', partition: true, cores: 72, accesses: 256 });
     expect(v.effective).toMatchObject({ engine: 'virtual', virtualUsPerRealMs: 10, cores: 72 });
@@ -194,7 +233,15 @@ describe('the event stream', () => {
     const client = sse();
     await client.until((m) => m.some((x) => x.type === 'hello'), 'hello');
     const r = await postJson('/api/start', {
-      engine: 'virtual', mode: 'uffd', vcpus: 8, workload: 'sequential', partition: 'true', network: 'none', memory: '8MiB', speed: 'x10', cores: 16,
+      engine: 'virtual',
+      mode: 'uffd',
+      vcpus: 8,
+      workload: 'sequential',
+      partition: 'true',
+      network: 'none',
+      memory: '8MiB',
+      speed: 'x10',
+      cores: 16,
     });
     expect(r.status).toBe(200);
     const body = JSON.parse(r.body) as { run: number; effective: Record<string, unknown> };
@@ -257,7 +304,7 @@ describe('the event stream', () => {
     const snap = late.messages.map((m) => m.type);
     expect(snap).toEqual(['hello', 'run', 'start', 'history', 'tick', 'fault', 'end']);
     const snapTick = late.messages.find((m) => m.type === 'tick')!;
-    expect((snapTick.cells as unknown[]).length).toBe((late.messages.find((m) => m.type === 'start')!).cells);
+    expect((snapTick.cells as unknown[]).length).toBe(late.messages.find((m) => m.type === 'start')!.cells);
     late.close();
     client.close();
   });
@@ -281,4 +328,3 @@ describe('the event stream', () => {
     client.close();
   });
 });
-

@@ -19,14 +19,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
-const FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 /** A measured-looking number: a time, a share or a factor. */
 const MEASURED = /(?<![\w.#/+-])\d[\d,]*(?:\.\d+)?(?:-\d[\d,]*(?:\.\d+)?)?\s?(?:%|×|x\b|(?:ns|us|µs|ms|s|min|h)\b)/g;
 
 /** Numbers that are constants wherever they appear: each a default or threshold in the code, or a cited published figure. */
 const CONSTANTS: Record<string, string> = {
-  '5%': "AUTO_SHARE, the simulator share `auto` aims at (src/threads/dilation.ts), and compare's \"about the same\" band (src/cli/compare-table.ts)",
+  '5%': 'AUTO_SHARE, the simulator share `auto` aims at (src/threads/dilation.ts), and compare\'s "about the same" band (src/cli/compare-table.ts)',
   '15%': "the engines' agreement tolerance (TOLERANCE, test/agreement.test.ts)",
   '10.68 ms': 'published: QEMU postcopy-preempt cover letter, without the urgent channel',
   '0.57 ms': 'published: QEMU postcopy-preempt cover letter, with it',
@@ -66,7 +72,7 @@ const PHRASES: Record<string, Array<[phrase: string, why: string]>> = {
   ],
   'docs/virtual-engine.md': [
     ['3 ms slices', "the modelled kernel's time slice (sliceUs, src/virtual/kernel.ts)"],
-    ['line transfer of 0.15 us', 'the cost model\'s figure, cited to the published tests in the same sentence'],
+    ['line transfer of 0.15 us', "the cost model's figure, cited to the published tests in the same sentence"],
     ['~0.1-0.2 us: Chips and Cheese', 'published: core-to-core latency tests, cited'],
   ],
 };
@@ -77,11 +83,18 @@ const COMMAND = /^\s*(```|\$ |npx |npm |node |bash |PERF=|#)|(^|\s)--?[a-z]/;
 /** The text with generated blocks, the commands of fenced code and inline code blanked (line breaks kept). */
 function prose(text: string): string {
   const blank = (m: string) => m.replace(/[^\n]/g, ' ');
-  return text
-    .replace(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->/g, blank)
-    // In fenced code, the commands are inputs; what they printed is scanned like prose.
-    .replace(/```[\s\S]*?```/g, (block) => block.split('\n').map((l) => (COMMAND.test(l) ? blank(l) : l)).join('\n'))
-    .replace(/`[^`\n]*`/g, blank);
+  return (
+    text
+      .replace(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->/g, blank)
+      // In fenced code, the commands are inputs; what they printed is scanned like prose.
+      .replace(/```[\s\S]*?```/g, (block) =>
+        block
+          .split('\n')
+          .map((l) => (COMMAND.test(l) ? blank(l) : l))
+          .join('\n'),
+      )
+      .replace(/`[^`\n]*`/g, blank)
+  );
 }
 
 describe('README and docs/ hold no typed measurements', () => {
@@ -106,8 +119,15 @@ describe('README and docs/ hold no typed measurements', () => {
 });
 
 describe('every results-backed generated block is up to date', () => {
-  const GENERATORS = ['scripts/readme-bench.mjs', 'scripts/readme-front-door.mjs', 'scripts/cli-limits.mjs', 'scripts/readme-workloads.mjs',
-    'scripts/readme-results.mjs', 'scripts/readme-traces.mjs', 'scripts/readme-strategies.mjs'];
+  const GENERATORS = [
+    'scripts/readme-bench.mjs',
+    'scripts/readme-front-door.mjs',
+    'scripts/cli-limits.mjs',
+    'scripts/readme-workloads.mjs',
+    'scripts/readme-results.mjs',
+    'scripts/readme-traces.mjs',
+    'scripts/readme-strategies.mjs',
+  ];
   it.each(GENERATORS)('%s --check', (script) => {
     const r = spawnSync(process.execPath, [script, '--check'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr, script).toBe('');

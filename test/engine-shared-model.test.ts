@@ -36,9 +36,19 @@ describe("the VMM's local work per resolution", () => {
     expect(localWorkUs(o, RES_FETCH)).toBe(0);
   });
   it('a virtual arm64 run with MTE tags and a confidential guest, which charge it, verifies', async () => {
-    const r = await simulateVirtual(resolveOptions({
-      engine: 'virtual', arch: 'arm64', vcpus: 2, memory: '8MiB', accesses: 3000, network: 'none', mteFraction: 0.5, confidential: true, convertRatio: 0.01,
-    }));
+    const r = await simulateVirtual(
+      resolveOptions({
+        engine: 'virtual',
+        arch: 'arm64',
+        vcpus: 2,
+        memory: '8MiB',
+        accesses: 3000,
+        network: 'none',
+        mteFraction: 0.5,
+        confidential: true,
+        convertRatio: 0.01,
+      }),
+    );
     expect(r.verified).toBe(true);
   });
 });

@@ -9,7 +9,12 @@ import { simulate, SimError, type OptionsInput } from '../src/index.js';
 import { UNDILATED } from './helpers/dilation.js';
 
 async function failure(o: OptionsInput): Promise<SimError> {
-  try { await simulate(o); } catch (e) { expect(e).toBeInstanceOf(SimError); return e as SimError; }
+  try {
+    await simulate(o);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SimError);
+    return e as SimError;
+  }
   throw new Error('expected the run to fail');
 }
 
@@ -22,7 +27,17 @@ describe('both fault paths migrate every page intact', () => {
     ['uffd, 2 handlers, random, no network', { mode: 'uffd', handlers: 2, workload: 'random', network: 'none', accesses: 3000 }],
     ['uffd per vCPU, sequential partitioned', { mode: 'uffd', uffdPerVcpu: true, partition: true, workload: 'sequential', accesses: 512 }],
     ['uffd, 2MiB pages', { mode: 'uffd', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000 }],
-    ['exit, several memslots with a hole', { mode: 'exit', workload: 'random', memslots: [{ base: 0, size: '2MiB' }, { base: '1GiB', size: '2MiB' }] }],
+    [
+      'exit, several memslots with a hole',
+      {
+        mode: 'exit',
+        workload: 'random',
+        memslots: [
+          { base: 0, size: '2MiB' },
+          { base: '1GiB', size: '2MiB' },
+        ],
+      },
+    ],
     ['no postcopy (all present)', { mode: 'none', accesses: 5000 }],
     ['exit resolved on the vCPU thread, no network', { mode: 'exit', exitResolver: 'vcpu', network: 'none', workload: 'random', accesses: 3000 }],
   ];
@@ -30,7 +45,10 @@ describe('both fault paths migrate every page intact', () => {
     const r = await simulate({ vcpus: 2, memory: '8MiB', tailAccesses: 2000, seed: 7, timeDilation: UNDILATED, ...o });
     expect(r.verifyErrors).toEqual([]);
     expect(r.verified).toBe(true);
-    if (r.mode === 'none') { expect(r.faults).toBe(0); return; }
+    if (r.mode === 'none') {
+      expect(r.faults).toBe(0);
+      return;
+    }
     expect(r.faults).toBeGreaterThan(0);
     expect(r.faultLatencyUs.count).toBe(r.faults);
     expect(r.faultsByFlags.read + r.faultsByFlags.write + r.faultsByFlags.exec).toBe(r.faults);
@@ -59,7 +77,13 @@ describe('both fault paths migrate every page intact', () => {
 describe('the proof catches what it must', () => {
   it('a page published before it is copied is caught', async () => {
     const r = await simulate({
-      vcpus: 2, memory: '4MiB', workload: 'sequential', partition: true, network: 'none', writeRatio: 0, accesses: 512,
+      vcpus: 2,
+      memory: '4MiB',
+      workload: 'sequential',
+      partition: true,
+      network: 'none',
+      writeRatio: 0,
+      accesses: 512,
       unsafePublishBeforeCopyUs: 200,
     });
     expect(r.verified).toBe(false);

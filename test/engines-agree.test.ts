@@ -37,8 +37,15 @@ async function both(o: OptionsInput): Promise<[RunResult, RunResult]> {
 
 function decisions(r: RunResult) {
   return {
-    verified: r.verified, faults: r.faults, faultsByFlags: r.faultsByFlags, accesses: r.accesses, pagesDemand: r.pagesDemand,
-    pagesPushed: r.pagesPushed, zeroPages: r.zeroPages, requests: r.requests, mergedFaults: r.mergedFaults,
+    verified: r.verified,
+    faults: r.faults,
+    faultsByFlags: r.faultsByFlags,
+    accesses: r.accesses,
+    pagesDemand: r.pagesDemand,
+    pagesPushed: r.pagesPushed,
+    zeroPages: r.zeroPages,
+    requests: r.requests,
+    mergedFaults: r.mergedFaults,
   };
 }
 
@@ -51,8 +58,16 @@ describe('both engines make the same decisions', () => {
 
   it('one vCPU on the top of memory, linear push from the bottom: same demanded pages, same push order', async () => {
     const o: OptionsInput = {
-      vcpus: 1, memory: '16MiB', workload: 'trace', trace: topDownTrace(), strategy: 'linear', bandwidth: '1Gbit', latency: '50us',
-      sendBuffer: '64KiB', zeroFraction: 0, recordSendOrder: true,
+      vcpus: 1,
+      memory: '16MiB',
+      workload: 'trace',
+      trace: topDownTrace(),
+      strategy: 'linear',
+      bandwidth: '1Gbit',
+      latency: '50us',
+      sendBuffer: '64KiB',
+      zeroFraction: 0,
+      recordSendOrder: true,
     };
     const [t, v] = await both(o);
     expect(decisions(v)).toEqual(decisions(t));
@@ -68,7 +83,14 @@ describe('both engines make the same decisions', () => {
 
   it('the demand strategy: demanded pages in fault order, then the rest in address order', async () => {
     const o: OptionsInput = {
-      vcpus: 1, memory: '4MiB', workload: 'random', accesses: 200, strategy: 'demand', seed: 3, recordSendOrder: true, writeRatio: 0.5,
+      vcpus: 1,
+      memory: '4MiB',
+      workload: 'random',
+      accesses: 200,
+      strategy: 'demand',
+      seed: 3,
+      recordSendOrder: true,
+      writeRatio: 0.5,
     };
     const [t, v] = await both(o);
     expect(decisions(v)).toEqual(decisions(t));
@@ -80,9 +102,17 @@ describe('both engines make the same decisions', () => {
 describe('both engines take the same arm64 faults in the same order', () => {
   const cases: Array<[string, OptionsInput]> = [
     ['a page-table walk over a sequential scan, network none', { workload: 'sequential', partition: true, network: 'none', accesses: 3000 }],
-    ['random accesses, demand only over a link, with instruction fetches and MTE tags', {
-      workload: 'random', strategy: 'demand', accesses: 400, execRatio: 0.3, mteFraction: 0.5, seed: 5,
-    }],
+    [
+      'random accesses, demand only over a link, with instruction fetches and MTE tags',
+      {
+        workload: 'random',
+        strategy: 'demand',
+        accesses: 400,
+        execRatio: 0.3,
+        mteFraction: 0.5,
+        seed: 5,
+      },
+    ],
   ];
   for (const [name, extra] of cases) {
     for (const faultRecord of ['neutral', 'syndrome'] as const) {
@@ -92,7 +122,10 @@ describe('both engines take the same arm64 faults in the same order', () => {
         expect(decisions(v)).toEqual(decisions(t));
         expect(v.faultOrder).toEqual(t.faultOrder);
         expect(v.faultRecords).toMatchObject({ arch: 'arm64', record: faultRecord });
-        const kinds = (r: RunResult) => Object.fromEntries(Object.entries(r.faultRecords.byKind).map(([k, c]) => [k, [c.records, c.roundTrips, c.pagesFetched, c.localResolved, c.avoidableRecords]]));
+        const kinds = (r: RunResult) =>
+          Object.fromEntries(
+            Object.entries(r.faultRecords.byKind).map(([k, c]) => [k, [c.records, c.roundTrips, c.pagesFetched, c.localResolved, c.avoidableRecords]]),
+          );
         expect(kinds(v)).toEqual(kinds(t));
         const order = t.faultOrder![0]!;
         // The first access walks from the root (the top page of the guest). With the neutral record

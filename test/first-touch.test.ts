@@ -11,9 +11,19 @@ import { runVirtualWithSim, type VirtualOptions } from '../src/virtual/engine.js
 import { ZERO } from './helpers/virtual-costs.js';
 
 const Z: CostModel = { ...ZERO, cores: 16 };
-const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) => runVirtualWithSim({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
+const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) =>
+  runVirtualWithSim({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
 /** n vCPUs, one page each, one access each, no network, no zero pages. */
-const pages = (n: number): OptionsInput => ({ vcpus: n, memory: n * 4096, workload: 'sequential', partition: true, accesses: 1, network: 'none', writeRatio: 0, zeroFraction: 0 });
+const pages = (n: number): OptionsInput => ({
+  vcpus: n,
+  memory: n * 4096,
+  workload: 'sequential',
+  partition: true,
+  accesses: 1,
+  network: 'none',
+  writeRatio: 0,
+  zeroFraction: 0,
+});
 const noUserfault = (n: number, c: CostModel) => run({ ...pages(n), mode: 'exit' }, c, { exitResolver: 'vcpu', noUserfault: true });
 
 describe('no userfault: first touch through GUP', () => {
@@ -27,7 +37,8 @@ describe('no userfault: first touch through GUP', () => {
     expect(r.faultLatencyUs.max).toBeCloseTo(4, 1);
     expect(sim.mm.acquires).toBe(1);
     expect(sim.mmu.acquires).toBe(1);
-    for (const l of [sim.lines.mmUsers, sim.lines.vma, sim.lines.exitUffd.file, sim.lines.exitUffd.ctxRef, sim.lines.exitUffd.mapChanging]) expect(l.acquires).toBe(0);
+    for (const l of [sim.lines.mmUsers, sim.lines.vma, sim.lines.exitUffd.file, sim.lines.exitUffd.ctxRef, sim.lines.exitUffd.mapChanging])
+      expect(l.acquires).toBe(0);
     expect(sim.uffds).toHaveLength(0);
   });
   it('more vCPUs on one mm queue on the mm-wide line', () => {
@@ -44,7 +55,7 @@ describe('no userfault: first touch through GUP', () => {
   });
 });
 
-describe('the uffd path\'s mmap_lock uses', () => {
+describe("the uffd path's mmap_lock uses", () => {
   it('a second use is free when nobody took the line in between, and pays when another core did', () => {
     // one vCPU: its first use moves the line (2), the next finds it still here
     const [, alone] = run({ ...pages(1), mode: 'uffd', uffdPerVcpu: true, uffdMode: 'minor' }, { ...Z, lineUs: 1, mmapLocksPerUffdFault: 3 });

@@ -34,7 +34,12 @@ describe('GuestMemory', () => {
   });
 
   it('translates gpas through memslots and reports holes', () => {
-    const mem = memory({ memslots: [{ base: 0, size: '16KiB' }, { base: '1MiB', size: '8KiB' }] });
+    const mem = memory({
+      memslots: [
+        { base: 0, size: '16KiB' },
+        { base: '1MiB', size: '8KiB' },
+      ],
+    });
     expect(mem.pages).toBe(6);
     expect(mem.pageOfGpa(0x2000)).toBe(2);
     expect(mem.pageOfGpa(0x100000)).toBe(4);

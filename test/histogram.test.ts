@@ -5,7 +5,8 @@ import { expect, it } from 'vitest';
 import { latencyDist, mergeHistograms, summarizeNs } from '../src/histogram.js';
 
 it('summarises, merges and buckets', () => {
-  const a = createHistogram(), b = createHistogram();
+  const a = createHistogram(),
+    b = createHistogram();
   for (let i = 1; i <= 1000; i++) a.record(i * 1000); // 1..1000 us
   for (let i = 0; i < 1000; i++) b.record(5_000_000); // 5 ms
   const m = mergeHistograms([a, b]);

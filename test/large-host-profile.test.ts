@@ -12,7 +12,14 @@ const host = JSON.parse(readFileSync('src/virtual/profiles/this-host.json', 'utf
 const derive = (h: unknown) => deriveLargeHost(h).costs as Record<string, number>;
 const withCosts = (patch: Record<string, number>) => ({ ...host, costs: { ...host.costs, ...patch } });
 const withSameCpuWake = (ns: number) => ({
-  ...host, measured: { ...host.measured, kernel: { ...host.measured.kernel, mechanisms: { ...host.measured.kernel.mechanisms, wakeLatency: { ...host.measured.kernel.mechanisms.wakeLatency, sameCpuWakeNs: ns } } } },
+  ...host,
+  measured: {
+    ...host.measured,
+    kernel: {
+      ...host.measured.kernel,
+      mechanisms: { ...host.measured.kernel.mechanisms, wakeLatency: { ...host.measured.kernel.mechanisms.wakeLatency, sameCpuWakeNs: ns } },
+    },
+  },
 });
 
 describe('the wake rule', () => {
@@ -25,7 +32,7 @@ describe('the wake rule', () => {
     // the waker's and the woken side's no-IPI parts add up to the whole measured wake on one CPU
     expect(c.ttwuUs + c.wakeupUs - 2 * CROSS_SOCKET_LINE_US).toBeCloseTo(wl.sameCpuWakeNs / 1000, 4);
   });
-  it('neither side copies this VM\'s cross-CPU wake costs (IPI + VM exit)', () => {
+  it("neither side copies this VM's cross-CPU wake costs (IPI + VM exit)", () => {
     const base = derive(host);
     const moved = derive(withCosts({ ttwuUs: 99, wakeupUs: 99 }));
     expect(moved.ttwuUs).toBe(base.ttwuUs);

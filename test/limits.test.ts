@@ -52,7 +52,7 @@ describe('the bounds themselves', () => {
       if (l.min !== undefined && l.min > 0) expect(() => checkLimits({ [l.field]: l.min! / 2 })).toThrow(new RegExp(`^${l.field}: must be`));
     }
   });
-  it('an unlimited link is within bounds, and a slowed link\'s unlimited rate survives JSON', () => {
+  it("an unlimited link is within bounds, and a slowed link's unlimited rate survives JSON", () => {
     expect(resolveOptions({ bandwidth: 'unlimited' }).bandwidthBps).toBe(Infinity);
     const once = resolveOptions({ inject: ['bandwidth@10ms+5ms:unlimited', 'bandwidth@30ms+5ms:20Mbit'] });
     const again = resolveOptions({ inject: JSON.parse(JSON.stringify(once.inject)) });
@@ -72,7 +72,7 @@ describe('the bounds themselves', () => {
     expect(() => checkTablesFit(o, virtualTableBytes(o) - 1)).toThrow(/^memory: a 64GiB guest at 4KiB pages needs .* of tables/);
     expect(() => checkTablesFit(o, virtualTableBytes(o))).not.toThrow();
   });
-  it('docs/cli.md\'s limits table is the one in the code (written by scripts/cli-limits.mjs)', () => {
+  it("docs/cli.md's limits table is the one in the code (written by scripts/cli-limits.mjs)", () => {
     const r = spawnSync(process.execPath, ['scripts/cli-limits.mjs', '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

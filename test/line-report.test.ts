@@ -9,12 +9,47 @@ import { runVirtualWithSim } from '../src/virtual/engine.js';
 import { runBreakdown } from '../src/virtual/line-report.js';
 
 const ZERO: CostModel = {
-  cores: 16, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: 0, receiveUs: 0, syscallUs: 0, pollUs: 0, readUs: 0, wqOpUs: 0, lineUs: 0, lineGrowth: 0,
-  walkPerWaiterUs: 0, walkWarmUs: 0, ttwuUs: 0, ttwuNextUs: 0, wakeupUs: 0, copyUs: 0, copyPerCopierUs: 0, continueUs: 0, continuePerCopierUs: 0,
-  zeropageUs: 0, uffdWakeUs: 0, memcpyUs: 0, mmapLocksPerUffdFault: 3, mmapLockLines: 2, mmuLockLines: 2, accessUs: 0, spin: false,
+  cores: 16,
+  faultUs: 0,
+  exitUs: 0,
+  reentryUs: 0,
+  postUs: 0,
+  receiveUs: 0,
+  syscallUs: 0,
+  pollUs: 0,
+  readUs: 0,
+  wqOpUs: 0,
+  lineUs: 0,
+  lineGrowth: 0,
+  walkPerWaiterUs: 0,
+  walkWarmUs: 0,
+  ttwuUs: 0,
+  ttwuNextUs: 0,
+  wakeupUs: 0,
+  copyUs: 0,
+  copyPerCopierUs: 0,
+  continueUs: 0,
+  continuePerCopierUs: 0,
+  zeropageUs: 0,
+  uffdWakeUs: 0,
+  memcpyUs: 0,
+  mmapLocksPerUffdFault: 3,
+  mmapLockLines: 2,
+  mmuLockLines: 2,
+  accessUs: 0,
+  spin: false,
 };
 
-const pages = (n: number, perVcpu = 64): OptionsInput => ({ vcpus: n, memory: n * perVcpu * 4096, workload: 'sequential', partition: true, accesses: perVcpu, network: 'none', writeRatio: 0, zeroFraction: 0 });
+const pages = (n: number, perVcpu = 64): OptionsInput => ({
+  vcpus: n,
+  memory: n * perVcpu * 4096,
+  workload: 'sequential',
+  partition: true,
+  accesses: perVcpu,
+  network: 'none',
+  writeRatio: 0,
+  zeroFraction: 0,
+});
 const breakdown = (input: OptionsInput, c: CostModel, exitResolver?: 'vcpu') => {
   const [r, sim] = runVirtualWithSim({ ...resolveOptions({ engine: 'virtual', ...input }), ...(exitResolver ? { exitResolver } : {}) }, c);
   return runBreakdown(sim, r.guestMs * 1000, r.faults);

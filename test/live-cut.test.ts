@@ -19,7 +19,11 @@ const PAGES = 64;
 const RECONNECT_US = 50_000;
 
 function source(planned: string[] = []) {
-  const imp = new Impairments(planned.map((s) => parseInjection(s)), 1, RECONNECT_US);
+  const imp = new Impairments(
+    planned.map((s) => parseInjection(s)),
+    1,
+    RECONNECT_US,
+  );
   const cfg = { bandwidthBps: 10e9, latencyUs: 50, overheadBytes: 0 };
   const links = [new Link(cfg, imp, 'bulk'), new Link(cfg, imp, 'inbound')];
   const policy = new SendPolicy(PAGES, createStrategy('linear', { pages: PAGES, vcpus: 1, precopyRounds: 0 }), newSourceStats());
@@ -30,7 +34,15 @@ function source(planned: string[] = []) {
   let dropped = 0;
   /** Steps the recovery at each of `times` (modelled us); returns the state after the last. */
   const at = (...times: number[]) => {
-    for (const t of times) rec.step(t, links, policy, pageState, () => dropped++, () => {});
+    for (const t of times)
+      rec.step(
+        t,
+        links,
+        policy,
+        pageState,
+        () => dropped++,
+        () => {},
+      );
     return rec.ledger.state;
   };
   return { rec, imp, at, published, dropped: () => dropped };

@@ -21,8 +21,14 @@ const noTrace = () => null;
 
 class Table implements PageStates {
   constructor(readonly s: Uint8Array) {}
-  claim(p: number): boolean { if (this.s[p] !== PAGE_MISSING) return false; this.s[p] = PAGE_REQUESTED; return true; }
-  isPresent(p: number): boolean { return this.s[p] === PAGE_PRESENT; }
+  claim(p: number): boolean {
+    if (this.s[p] !== PAGE_MISSING) return false;
+    this.s[p] = PAGE_REQUESTED;
+    return true;
+  }
+  isPresent(p: number): boolean {
+    return this.s[p] === PAGE_PRESENT;
+  }
 }
 
 describe('the fault decision', () => {
@@ -73,7 +79,13 @@ describe('the send policy', () => {
 });
 
 describe('memslots', () => {
-  const o = resolveOptions({ memslots: [{ base: 0, size: '1MiB' }, { base: '4MiB', size: '1MiB' }], vcpus: 2 });
+  const o = resolveOptions({
+    memslots: [
+      { base: 0, size: '1MiB' },
+      { base: '4MiB', size: '1MiB' },
+    ],
+    vcpus: 2,
+  });
   it('maps gpa <-> dense page across a hole, and -1 outside every memslot', () => {
     expect(pageOfGpa(o.memslots, 4096, 0x400000 + 4096)).toBe(257);
     expect(gpaOfPage(o.memslots, 4096, 257)).toBe(0x401000);
@@ -110,7 +122,8 @@ describe('statistics', () => {
 describe('precopy rounds', () => {
   it('dirty each page at most once per round, hot pages first, deterministically', () => {
     const o = resolveOptions({ memory: '4MiB', strategy: 'hybrid', dirtyRate: '400MiB', seed: 5 });
-    const a = new PrecopyRounds(o, noTrace).dirtied(10_000), b = new PrecopyRounds(o, noTrace).dirtied(10_000);
+    const a = new PrecopyRounds(o, noTrace).dirtied(10_000),
+      b = new PrecopyRounds(o, noTrace).dirtied(10_000);
     expect(a).toEqual(b);
     expect(new Set(a).size).toBe(a.length);
     expect(a.length).toBeGreaterThan(0);
@@ -122,25 +135,74 @@ describe('the result builder', () => {
   it('derives rates, blocktime and the verdict the same way for any engine', () => {
     const o = resolveOptions({ vcpus: 2, memory: '1MiB', network: 'none', accesses: 100 });
     const v = (faults: number, runUs: number, firstBadRead: string | null = null): VcpuTotals => ({
-      accesses: 100, faults, faultsRead: faults, faultsWrite: 0, faultsExec: 0, blockedUs: 1000, runUs, badReads: firstBadRead ? 1 : 0, firstBadRead,
-      resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0,
+      accesses: 100,
+      faults,
+      faultsRead: faults,
+      faultsWrite: 0,
+      faultsExec: 0,
+      blockedUs: 1000,
+      runUs,
+      badReads: firstBadRead ? 1 : 0,
+      firstBadRead,
+      resumeLagUsTotal: 0,
+      selfInstalled: 0,
+      selfEexist: 0,
+      selfRequests: 0,
     });
     const fetcher = { ...newFetcherStats('fetcher'), installedDemand: 30, installedPushed: 226, eexist: 2 };
     const totals: RunTotals = {
-      engine: 'virtual', opts: o, vcpus: [v(10, 1e6), v(20, 2e6)], latency: createHistogram(), source: null, fetchers: [fetcher], uffd: null, uffdQueues: 0,
-      proof: { pagesNotPresent: 0, pagesWrong: 0, firstProblem: null }, blocktimeUs: 1500, migrationStartUs: 0, migrationDoneUs: 3000, switchStartUs: 0, goUs: 0,
-      timeline: [], pageMap: null, wallMs: 1, peakRssBytes: 1,
+      engine: 'virtual',
+      opts: o,
+      vcpus: [v(10, 1e6), v(20, 2e6)],
+      latency: createHistogram(),
+      source: null,
+      fetchers: [fetcher],
+      uffd: null,
+      uffdQueues: 0,
+      proof: { pagesNotPresent: 0, pagesWrong: 0, firstProblem: null },
+      blocktimeUs: 1500,
+      migrationStartUs: 0,
+      migrationDoneUs: 3000,
+      switchStartUs: 0,
+      goUs: 0,
+      timeline: [],
+      pageMap: null,
+      wallMs: 1,
+      peakRssBytes: 1,
     };
     const r = buildResult(totals);
-    expect(r).toMatchObject({ faults: 30, faultsPerSec: 15, guestMs: 2000, perVcpuPagesPerSec: 10, blocktimeMs: 1.5, migrationMs: 3, pagesDemand: 30, pagesPushed: 226, duplicatePages: 2, verified: true });
-    const bad = buildResult({ ...totals, vcpus: [v(1, 1, 'vCPU 0 read a stale page')], proof: { pagesNotPresent: 2, pagesWrong: 0, firstProblem: 'page 7 is missing' } });
+    expect(r).toMatchObject({
+      faults: 30,
+      faultsPerSec: 15,
+      guestMs: 2000,
+      perVcpuPagesPerSec: 10,
+      blocktimeMs: 1.5,
+      migrationMs: 3,
+      pagesDemand: 30,
+      pagesPushed: 226,
+      duplicatePages: 2,
+      verified: true,
+    });
+    const bad = buildResult({
+      ...totals,
+      vcpus: [v(1, 1, 'vCPU 0 read a stale page')],
+      proof: { pagesNotPresent: 2, pagesWrong: 0, firstProblem: 'page 7 is missing' },
+    });
     expect(bad.verified).toBe(false);
     expect(bad.verifyErrors).toEqual(['vCPU 0 read a stale page (1 bad reads on this vCPU)', '2 pages never arrived; page 7 is missing']);
   });
 });
 
 describe('injection specs', () => {
-  it.each(['link-down@5ms+10ms', 'link-down@5ms+10ms:bulk', 'bandwidth@0ms+20ms:800Mbit', 'latency@1500us+2ms:250us', 'loss@0ms+30ms:10', 'handler-crash@3ms+1ms:restart', 'fetcher-crash@500us'])('%s is written back as itself', (spec) => {
+  it.each([
+    'link-down@5ms+10ms',
+    'link-down@5ms+10ms:bulk',
+    'bandwidth@0ms+20ms:800Mbit',
+    'latency@1500us+2ms:250us',
+    'loss@0ms+30ms:10',
+    'handler-crash@3ms+1ms:restart',
+    'fetcher-crash@500us',
+  ])('%s is written back as itself', (spec) => {
     expect(formatInjection(parseInjection(spec))).toBe(spec);
   });
 });

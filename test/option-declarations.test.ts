@@ -77,7 +77,11 @@ describe('one declaration per option', () => {
   it("every demo control sets a schema field or is the demo's own; its choices are the schema's; a choice reaches its option", () => {
     expect(CONTROL_NAMES).toEqual(Object.keys(CONTROL_OPTIONS));
     for (const [control, name] of Object.entries(CONTROL_OPTIONS)) if (name !== null) expect(fields, control).toContain(name);
-    expect(Object.entries(CONTROL_OPTIONS).filter(([, name]) => name === null).map(([c]) => c)).toEqual(['speed']);
+    expect(
+      Object.entries(CONTROL_OPTIONS)
+        .filter(([, name]) => name === null)
+        .map(([c]) => c),
+    ).toEqual(['speed']);
     const c = demoChoices({ maxVcpus: 8, maxMemoryBytes: 2 ** 30 });
     expect(c.engines).toEqual(optionChoices('engine'));
     expect(c.resolvers).toEqual(optionChoices('exitResolver'));

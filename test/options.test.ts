@@ -4,7 +4,9 @@ import { SimError } from '../src/errors.js';
 import { resolveOptions, type OptionsInput } from '../src/options.js';
 
 function badInput(o: OptionsInput): string {
-  try { resolveOptions(o); } catch (e) {
+  try {
+    resolveOptions(o);
+  } catch (e) {
     expect(e).toBeInstanceOf(SimError);
     expect((e as SimError).code).toBe('BAD_INPUT');
     expect((e as SimError).exitCode).toBe(2);
@@ -29,7 +31,12 @@ describe('resolveOptions', () => {
     expect(o.memslots[2]!.firstPage).toBe((4 * 2 ** 30) / 4096);
   });
   it('accepts an explicit layout with holes', () => {
-    const o = resolveOptions({ memslots: [{ base: 0, size: '1MiB' }, { base: '4GiB', size: '1MiB' }] });
+    const o = resolveOptions({
+      memslots: [
+        { base: 0, size: '1MiB' },
+        { base: '4GiB', size: '1MiB' },
+      ],
+    });
     expect(o.pages).toBe(512);
     expect(o.memslots[1]!.baseGpa).toBe(4 * 2 ** 30);
   });
@@ -46,7 +53,15 @@ describe('resolveOptions', () => {
     [{ latency: 'soon' }, /^latency: /],
     [{ writeRatio: 2 }, /^writeRatio: /],
     [{ memslots: [{ base: 0, size: 100 }] }, /^memslots\.0\.size: /],
-    [{ memslots: [{ base: 0, size: '1MiB' }, { base: '512KiB', size: '1MiB' }] }, /^memslots\.1\.base: .*overlap/],
+    [
+      {
+        memslots: [
+          { base: 0, size: '1MiB' },
+          { base: '512KiB', size: '1MiB' },
+        ],
+      },
+      /^memslots\.1\.base: .*overlap/,
+    ],
     [{ nonsense: 1 } as never, /^unknown option: nonsense/],
     [{ partition: true, vcpus: 8, memory: '16KiB' }, /^partition: /],
     [{ wakeBatch: 0 }, /^wakeBatch: /],

@@ -42,10 +42,25 @@ function perfFile(text: string): string {
 
 describe('perf script lines', () => {
   it('parses samples and maps, skips other records, rejects anything else', () => {
-    expect(parsePerfLine('  sort 100/102  1000.000080: page-faults:     7f0000003000')).toEqual({ kind: 'sample', pid: 100, tid: 102, timeUs: 1000000080, addr: 0x7f0000003000 });
+    expect(parsePerfLine('  sort 100/102  1000.000080: page-faults:     7f0000003000')).toEqual({
+      kind: 'sample',
+      pid: 100,
+      tid: 102,
+      timeUs: 1000000080,
+      addr: 0x7f0000003000,
+    });
     expect(parsePerfLine('py 7/7 5.25: 1 page-faults:u: 1000 foo+0x1 (/x)')).toMatchObject({ kind: 'sample', addr: 0x1000, timeUs: 5250000 });
-    expect(parsePerfLine('sort 1/1 2.0: PERF_RECORD_MMAP2 1/1: [0x1000(0x2000) @ 0 00:00 0 0]: r-xp /bin/x y')).toEqual({ kind: 'mmap', pid: 1, start: 0x1000, bytes: 0x2000, prot: 'r-xp', name: '/bin/x y' });
-    expect(parsePerfLine('swapper 0/0 0.0: PERF_RECORD_MMAP -1/0: [0xffffffff81000000(0x1277288) @ 0xffffffff81000000]: x [kernel.kallsyms]_text')).toEqual({ kind: 'skip' });
+    expect(parsePerfLine('sort 1/1 2.0: PERF_RECORD_MMAP2 1/1: [0x1000(0x2000) @ 0 00:00 0 0]: r-xp /bin/x y')).toEqual({
+      kind: 'mmap',
+      pid: 1,
+      start: 0x1000,
+      bytes: 0x2000,
+      prot: 'r-xp',
+      name: '/bin/x y',
+    });
+    expect(parsePerfLine('swapper 0/0 0.0: PERF_RECORD_MMAP -1/0: [0xffffffff81000000(0x1277288) @ 0xffffffff81000000]: x [kernel.kallsyms]_text')).toEqual({
+      kind: 'skip',
+    });
     expect(parsePerfLine('sort 1/1 2.0: cycles: 1000')).toEqual({ kind: 'skip' });
     expect(parsePerfLine('# a perf header line')).toEqual({ kind: 'skip' });
     // The default perf script output has no pid/tid pair and shows the ip, not the data address.
@@ -61,7 +76,10 @@ describe('the layout', () => {
     for (const a of [0x10000, 0x13100, 0x14000, 0x1f000, 0x900000]) l.touch(1, a);
     l.pack();
     expect(l.areas().map((a) => [a.gpa, a.firstPage, a.lastPage, a.prot])).toEqual([
-      [0x0, 0x10, 0x10, 'r--p'], [0x1000, 0x13, 0x14, 'r-xp'], [0x3000, 0x1f, 0x1f, 'r--p'], [0x4000, 0x900, 0x900, 'rw-p'],
+      [0x0, 0x10, 0x10, 'r--p'],
+      [0x1000, 0x13, 0x14, 'r-xp'],
+      [0x3000, 0x1f, 0x1f, 'r--p'],
+      [0x4000, 0x900, 0x900, 'rw-p'],
     ]);
     expect(VmaLayout.gpaIn(l.areaOf(1, 0x14010)!, 0x14010)).toBe(0x2010);
     expect(l.memoryBytes).toBe(0x5000);
@@ -75,11 +93,23 @@ describe('convert', () => {
     expect(r).toMatchObject({ accesses: 7, vcpus: 2, droppedKernel: 1, durationUs: 70, memoryBytes: 0xa000 });
     const text = gunzipSync(readFileSync(out)).toString('utf8');
     const lines = text.split('\n');
-    expect(lines.slice(0, 5)).toEqual(['# postcopy-sim trace v2', '# source: perf record -- sort', '# page-size: 4096', '# vcpus: 2', `# memory: ${r.memoryBytes}`]);
+    expect(lines.slice(0, 5)).toEqual([
+      '# postcopy-sim trace v2',
+      '# source: perf record -- sort',
+      '# page-size: 4096',
+      '# vcpus: 2',
+      `# memory: ${r.memoryBytes}`,
+    ]);
     const accesses = lines.filter((l) => l && !l.startsWith('#'));
     // sort text: 1 page at 0; the anon area: pages 0..5 of it; the stack: its top page, and one below the map.
     expect(accesses).toEqual([
-      '0.000 0 X 0x1010', '20.000 0 W 0x2000', '30.000 0 W 0x7008', '40.000 1 W 0x5000', '50.000 0 W 0x9ff8', '60.000 0 W 0x8000', '70.000 1 R 0x40',
+      '0.000 0 X 0x1010',
+      '20.000 0 W 0x2000',
+      '30.000 0 W 0x7008',
+      '40.000 1 W 0x5000',
+      '50.000 0 W 0x9ff8',
+      '60.000 0 W 0x8000',
+      '70.000 1 R 0x40',
     ]);
     expect(text).toContain('# area: 0x1000 0x1000 r-xp /usr/bin/sort\n');
     expect(text).toContain('# area: 0x8000 0x1000 rw-p [unmapped]\n');

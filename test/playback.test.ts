@@ -10,13 +10,24 @@ import { PlaybackControl, type PlaybackState } from '../src/playback.js';
 import type { FaultEvent, SimEvent } from '../src/events.js';
 
 const OPTS: OptionsInput = {
-  engine: 'virtual', vcpus: 1, memory: '4MiB', arch: 'arm64', pageTables: true, workload: 'random', strategy: 'demand', accesses: 200, seed: 2,
+  engine: 'virtual',
+  vcpus: 1,
+  memory: '4MiB',
+  arch: 'arm64',
+  pageTables: true,
+  workload: 'random',
+  strategy: 'demand',
+  accesses: 200,
+  seed: 2,
 };
 
 /** Resolves at the next state change for which `pred` holds (the control calls and drops every listener on each change). */
 function nextState(changes: Array<(s: PlaybackState) => void>, pred: (s: PlaybackState) => boolean): Promise<PlaybackState> {
   return new Promise((resolve) => {
-    const listen = (s: PlaybackState) => { if (pred(s)) resolve(s); else changes.push(listen); };
+    const listen = (s: PlaybackState) => {
+      if (pred(s)) resolve(s);
+      else changes.push(listen);
+    };
     changes.push(listen);
   });
 }
@@ -24,9 +35,14 @@ function nextState(changes: Array<(s: PlaybackState) => void>, pred: (s: Playbac
 describe('pause, single-step, resume', () => {
   it('pauses on the first walk fault, steps fault by fault, runs to the end unchanged', async () => {
     const listeners: Array<(s: PlaybackState) => void> = [];
-    const control = new PlaybackControl((s) => { for (const l of listeners.splice(0)) l(s); });
+    const control = new PlaybackControl((s) => {
+      for (const l of listeners.splice(0)) l(s);
+    });
     const faults: FaultEvent[] = [];
-    const onEvent = (e: SimEvent) => { if (e.type === 'fault') faults.push(e); control.observe(e); };
+    const onEvent = (e: SimEvent) => {
+      if (e.type === 'fault') faults.push(e);
+      control.observe(e);
+    };
     control.resume({ fault: ['walk'] });
     const firstPause = nextState(listeners, (s) => s.paused);
     const run = simulateVirtual(resolveOptions(OPTS), { onEvent, control, playback: { virtualUsPerRealMs: 1e6 }, eventIntervalUs: 1e6 });
@@ -52,12 +68,27 @@ describe('pause, single-step, resume', () => {
 
   it('pauses once a tick shows the condition (a queue of faults), and not before', async () => {
     const listeners: Array<(s: PlaybackState) => void> = [];
-    const control = new PlaybackControl((s) => { for (const l of listeners.splice(0)) l(s); });
+    const control = new PlaybackControl((s) => {
+      for (const l of listeners.splice(0)) l(s);
+    });
     let lastTick: SimEvent | null = null;
-    const onEvent = (e: SimEvent) => { if (e.type === 'tick') lastTick = e; control.observe(e); };
+    const onEvent = (e: SimEvent) => {
+      if (e.type === 'tick') lastTick = e;
+      control.observe(e);
+    };
     control.resume({ queuedAtLeast: 8 });
     const paused = nextState(listeners, (s) => s.paused);
-    const o = resolveOptions({ engine: 'virtual', vcpus: 16, memory: '16MiB', mode: 'uffd', workload: 'sequential', partition: true, network: 'none', accesses: 256, cores: 20 });
+    const o = resolveOptions({
+      engine: 'virtual',
+      vcpus: 16,
+      memory: '16MiB',
+      mode: 'uffd',
+      workload: 'sequential',
+      partition: true,
+      network: 'none',
+      accesses: 256,
+      cores: 20,
+    });
     const run = simulateVirtual(o, { onEvent, control, playback: { virtualUsPerRealMs: 1e5 }, eventIntervalUs: 20 });
     expect((await paused).reason).toBe('condition met');
     expect((lastTick as unknown as { queuedFaults: number }).queuedFaults).toBeGreaterThanOrEqual(8);

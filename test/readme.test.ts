@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const DOCS = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f));
+const DOCS = readdirSync(join(ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => join('docs', f));
 
 /** Each generated block's writer: the script that rewrites the text between its markers. */
 const WRITERS: Record<string, string> = {
@@ -29,7 +31,8 @@ const WRITERS: Record<string, string> = {
 function layoutBlock(): string {
   const at = README.indexOf('## Layout of the code');
   expect(at).toBeGreaterThan(0);
-  const open = README.indexOf('```', at), close = README.indexOf('```', open + 3);
+  const open = README.indexOf('```', at),
+    close = README.indexOf('```', open + 3);
   return README.slice(open, close);
 }
 
@@ -37,7 +40,11 @@ describe('the README', () => {
   it('is at most 350 lines, and opens with exactly the two set-up commands', () => {
     expect(README.split('\n').length).toBeLessThanOrEqual(350);
     const firstBlock = README.slice(README.indexOf('```sh'), README.indexOf('```', README.indexOf('```sh') + 5));
-    const commands = firstBlock.split('\n').slice(1).filter((l) => l.trim()).map((l) => l.split('#')[0]!.trim());
+    const commands = firstBlock
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim())
+      .map((l) => l.split('#')[0]!.trim());
     expect(commands).toEqual(['npm ci && npm start', 'npm ci && npm test']);
   });
 

@@ -13,14 +13,23 @@ import { STRETCHED, UNDILATED } from './helpers/dilation.js';
 const ENGINES = ['virtual', 'threads'] as const;
 // The watchdog is the threaded engine's (a virtual run cannot hang: --watchdog there is an error).
 const base = (engine: string, watchdog = '2s'): OptionsInput => ({
-  engine: engine as 'virtual', vcpus: 2, memory: '16MiB', mode: 'uffd', seed: 4, ...(engine === 'threads' ? { timeDilation: STRETCHED, watchdog } : {}),
+  engine: engine as 'virtual',
+  vcpus: 2,
+  memory: '16MiB',
+  mode: 'uffd',
+  seed: 4,
+  ...(engine === 'threads' ? { timeDilation: STRETCHED, watchdog } : {}),
 });
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 describe.each(ENGINES)('%s engine: injections', (engine) => {
   it.each([
-    ['link-down@5ms+10ms', true], ['link-down@5ms+10ms:bulk', true], ['source-restart@5ms+10ms', true],
-    ['bandwidth@0ms+20ms:1Gbit', false], ['latency@0ms+20ms:1ms', false], ['loss@0ms+30ms:10', false],
+    ['link-down@5ms+10ms', true],
+    ['link-down@5ms+10ms:bulk', true],
+    ['source-restart@5ms+10ms', true],
+    ['bandwidth@0ms+20ms:1Gbit', false],
+    ['latency@0ms+20ms:1ms', false],
+    ['loss@0ms+30ms:10', false],
   ] as const)('%s: verified after it', async (spec, pauses) => {
     const r = await simulate({ ...base(engine), inject: [spec] });
     expect(r.verifyErrors).toEqual([]);
@@ -56,7 +65,10 @@ describe.each(ENGINES)('%s engine: injections', (engine) => {
     const outcomes: string[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
       const run = simulate({ ...base(engine, '200ms'), memory: '64MiB', inject: ['link-down@30ms+10ms'], unsafeForgetResend: true });
-      const got = await run.then((r) => (r.verifyErrors.length ? 'caught' : r.recovery!.pagesResent === 0 ? 'nothing lost' : 'verified'), (e: unknown) => (e as SimError).code);
+      const got = await run.then(
+        (r) => (r.verifyErrors.length ? 'caught' : r.recovery!.pagesResent === 0 ? 'nothing lost' : 'verified'),
+        (e: unknown) => (e as SimError).code,
+      );
       outcomes.push(got);
       if (got === 'nothing lost' && engine === 'threads') continue;
       break;

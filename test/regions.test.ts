@@ -31,7 +31,11 @@ describe('region layout', () => {
   });
   it('depends only on seed and range, and a heavier tail gives fewer, larger regions', async () => {
     // Layouts are memoised per module: a fresh module instance builds its own, which must be equal.
-    const flat = (l: { starts: Int32Array; writeRatio: Float32Array; count: number }) => ({ starts: Array.from(l.starts), writeRatio: Array.from(l.writeRatio), count: l.count });
+    const flat = (l: { starts: Int32Array; writeRatio: Float32Array; count: number }) => ({
+      starts: Array.from(l.starts),
+      writeRatio: Array.from(l.writeRatio),
+      count: l.count,
+    });
     const a = regionLayout(0, 4096, P);
     vi.resetModules();
     const fresh = (await import('../src/model/regions.js')).regionLayout(0, 4096, { ...P });
@@ -56,7 +60,9 @@ describe('region walker', () => {
     const big = { ...P, regionMinPages: 4096 };
     const walker = new RegionWalker(regionLayout(0, 65536, big), big, 0);
     const rng = new Rng(1, 0);
-    let prev = -1, runs = 0, steps = 0;
+    let prev = -1,
+      runs = 0,
+      steps = 0;
     for (let i = 0; i < 100000; i++) {
       walker.next(rng);
       if (walker.page !== prev + 1) runs++;
@@ -80,7 +86,10 @@ describe('region walker', () => {
         while (l.starts[r + 1]! <= w.page) r++;
         counts.set(r, (counts.get(r) ?? 0) + 1);
       }
-      return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([r]) => r);
+      return [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([r]) => r);
     };
     const still = hot(0, 0, 50000);
     const shared = (a: number[]) => a.filter((r) => still.includes(r)).length;
@@ -93,7 +102,10 @@ describe('AccessStream regions', () => {
   const opts = resolveOptions({ memory: '64MiB', vcpus: 2, workload: 'regions' });
   const take = (v: number, n: number, o = opts) => {
     const s = new AccessStream('regions', vcpuRange(o, v), o, v);
-    return Array.from({ length: n }, () => { s.next(); return [s.page, s.write, s.gapUs] as const; });
+    return Array.from({ length: n }, () => {
+      s.next();
+      return [s.page, s.write, s.gapUs] as const;
+    });
   };
   it('replays from the seed; vCPUs draw their own runs over the same layout', () => {
     expect(take(0, 1000)).toEqual(take(0, 1000));

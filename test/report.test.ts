@@ -43,7 +43,9 @@ const drawn = (p: { getAttribute(n: string): string | null }) => (p.getAttribute
 
 describe('the report of real runs', () => {
   let html: string;
-  beforeAll(() => { html = renderReport([exit, uffd]); });
+  beforeAll(() => {
+    html = renderReport([exit, uffd]);
+  });
 
   it('has the headline table with one column per run', () => {
     const { get } = sections(html);
@@ -104,7 +106,9 @@ describe('the report of real runs', () => {
 
 describe('the status band of a run with injections', () => {
   it('draws active, paused and recover spans in order, marks each injection and tabulates recovery', async () => {
-    const run = JSON.parse(JSON.stringify(await simulate({ ...tiny, engine: 'virtual', mode: 'uffd', memory: '64MiB', inject: ['link-down@5ms+10ms', 'latency@40ms+5ms:1ms'] }))) as RunResult;
+    const run = JSON.parse(
+      JSON.stringify(await simulate({ ...tiny, engine: 'virtual', mode: 'uffd', memory: '64MiB', inject: ['link-down@5ms+10ms', 'latency@40ms+5ms:1ms'] })),
+    ) as RunResult;
     const html = renderReport([run, exit]);
     const { get } = sections(html);
     const band = get(SECTION_IDS.recovery);
@@ -131,8 +135,17 @@ describe('throughput vs vCPU count', () => {
   });
 
   it('from a bench results file (flat cells with a column and a vCPU count)', () => {
-    const cells = ['exit', 'uffd-1'].flatMap((column, i) => [1, 2, 4].map((vcpus) => ({ column, vcpus, pages: 4096, pagesPerSec: 1000 * vcpus * (i + 1), verified: true })));
-    const bench = { scenario: 'paging-rate', date: '2026-11-25T00:00:00Z', seed: 1, machine: { cpuModel: 'test cpu', cores: 2, commit: 'abc1234' }, notes: ['a note'], body: { rows: [1, 2, 4], columns: ['exit', 'uffd-1'], cells } };
+    const cells = ['exit', 'uffd-1'].flatMap((column, i) =>
+      [1, 2, 4].map((vcpus) => ({ column, vcpus, pages: 4096, pagesPerSec: 1000 * vcpus * (i + 1), verified: true })),
+    );
+    const bench = {
+      scenario: 'paging-rate',
+      date: '2026-11-25T00:00:00Z',
+      seed: 1,
+      machine: { cpuModel: 'test cpu', cores: 2, commit: 'abc1234' },
+      notes: ['a note'],
+      body: { rows: [1, 2, 4], columns: ['exit', 'uffd-1'], cells },
+    };
     const html = renderReport(bench);
     const { get, marks } = sections(html);
     expect(marks(SECTION_IDS.throughput, 'line')).toHaveLength(2);
@@ -145,14 +158,25 @@ describe('throughput vs vCPU count', () => {
   });
 
   it('from rows whose cells are keyed by vCPU count', () => {
-    const bench = { body: { rows: [{ label: 'exit', cells: { 1: { pagesPerSec: 10 }, 2: { pagesPerSec: 19 }, 8: { pagesPerSec: 60 } } }, { label: 'uffd', cells: { 1: { pagesPerSec: 9 }, 2: null, 8: { pagesPerSec: 4 } } }] } };
+    const bench = {
+      body: {
+        rows: [
+          { label: 'exit', cells: { 1: { pagesPerSec: 10 }, 2: { pagesPerSec: 19 }, 8: { pagesPerSec: 60 } } },
+          { label: 'uffd', cells: { 1: { pagesPerSec: 9 }, 2: null, 8: { pagesPerSec: 4 } } },
+        ],
+      },
+    };
     const { marks } = sections(renderReport(bench));
     expect(marks(SECTION_IDS.throughput, 'dot')).toHaveLength(5);
   });
 
   it('renders the real paging-rate results file when the bench has produced one', () => {
     let data: unknown;
-    try { data = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'bench', 'results', 'paging-rate.json'), 'utf8')); } catch { return; }
+    try {
+      data = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'bench', 'results', 'paging-rate.json'), 'utf8'));
+    } catch {
+      return;
+    }
     const { marks } = sections(renderReport(data));
     expect(marks(SECTION_IDS.throughput, 'line').length).toBeGreaterThan(0);
   });
@@ -161,7 +185,11 @@ describe('throughput vs vCPU count', () => {
 describe('bad input is one line naming the problem', () => {
   const bad = (input: unknown, re: RegExp) => {
     let err: unknown;
-    try { renderReport(input); } catch (e) { err = e; }
+    try {
+      renderReport(input);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(SimError);
     expect((err as SimError).code).toBe('BAD_INPUT');
     expect((err as SimError).message).not.toContain('\n');
@@ -191,11 +219,15 @@ describe('postcopy-sim report FILE -o OUT', () => {
     writeFileSync(input, JSON.stringify([exit, uffd]));
     expect(await reportCommand([input, '-o', out])).toBe(0);
     const html = readFileSync(out, 'utf8');
-    for (const id of [SECTION_IDS.summary, SECTION_IDS.latencyCdf, SECTION_IDS.faultRate, SECTION_IDS.progress, SECTION_IDS.memoryMap]) expect(html).toContain(`id="${id}"`);
+    for (const id of [SECTION_IDS.summary, SECTION_IDS.latencyCdf, SECTION_IDS.faultRate, SECTION_IDS.progress, SECTION_IDS.memoryMap])
+      expect(html).toContain(`id="${id}"`);
   });
   it('a missing file, bad JSON or a bad flag is BAD_INPUT', async () => {
     const fail = async (argv: string[], re: RegExp) => {
-      const e = await reportCommand(argv).then(() => null, (x: unknown) => x);
+      const e = await reportCommand(argv).then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(SimError);
       expect((e as SimError).code).toBe('BAD_INPUT');
       expect((e as SimError).message).toMatch(re);

@@ -6,7 +6,9 @@ import { SourceImage } from '../src/model/image.js';
 
 describe('Rng', () => {
   it('replays from its seed and differs across streams', () => {
-    const a = new Rng(7, 0), b = new Rng(7, 0), c = new Rng(7, 1);
+    const a = new Rng(7, 0),
+      b = new Rng(7, 0),
+      c = new Rng(7, 1);
     const xs = Array.from({ length: 5 }, () => a.nextU32());
     expect(Array.from({ length: 5 }, () => b.nextU32())).toEqual(xs);
     expect(Array.from({ length: 5 }, () => c.nextU32())).not.toEqual(xs);
@@ -51,7 +53,11 @@ describe('source image', () => {
     let zeros = 0;
     for (let p = 0; p < 200; p++) {
       img.fillPage(p, out);
-      if (img.isZero(p)) { zeros++; expect(out.every((w) => w === 0)).toBe(true); continue; }
+      if (img.isZero(p)) {
+        zeros++;
+        expect(out.every((w) => w === 0)).toBe(true);
+        continue;
+      }
       for (const w of [0, 1, 511, 1023]) expect(out[w]).toBe(img.word(p, w));
     }
     expect(zeros).toBeGreaterThan(60);

@@ -16,18 +16,34 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'postcopy-signals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Stopped { code: number | null; stdout: string; stderr: string }
+interface Stopped {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI, sends `signal` `afterMs` after its start, and resolves when it has exited. */
 function stopAfter(args: string[], signal: NodeJS.Signals, afterMs: number, env: Record<string, string> = {}): Promise<Stopped> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['dist/src/cli/main.js', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
     const kill = setTimeout(() => child.kill(signal), afterMs);
-    const hang = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no exit after ${signal}: ${stderr}`)); }, afterMs + 20_000);
-    child.on('exit', (code) => { clearTimeout(kill); clearTimeout(hang); resolve({ code, stdout, stderr }); });
+    const hang = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no exit after ${signal}: ${stderr}`));
+    }, afterMs + 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(kill);
+      clearTimeout(hang);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -41,7 +57,7 @@ describe('a long virtual run stops on a signal', () => {
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/postcopy-sim: interrupted: the migrating run in progress was discarded; nothing was written\n$/);
   });
-  it('SIGTERM: exit 143, and the trace spool\'s temporary directory is removed', async () => {
+  it("SIGTERM: exit 143, and the trace spool's temporary directory is removed", async () => {
     const tmp = mkdtempSync(join(dir, 'tmp-'));
     const trace = join(dir, 'long.trace');
     writeFileSync(trace, `${Array.from({ length: 2000 }, (_, i) => `${i % 2} R 0x${(i * 4096).toString(16)}`).join('\n')}\n`);

@@ -11,7 +11,10 @@ const env = { pages: 100, vcpus: 2, precopyRounds: 2 };
 function drain(name: StrategyName, sent = new Uint8Array(env.pages), steps = Infinity, e = env): number[] {
   const s = createStrategy(name, e);
   const order: number[] = [];
-  for (let p = s.nextPush(sent); p >= 0 && order.length < steps; p = s.nextPush(sent)) { order.push(p); sent[p] = 1; }
+  for (let p = s.nextPush(sent); p >= 0 && order.length < steps; p = s.nextPush(sent)) {
+    order.push(p);
+    sent[p] = 1;
+  }
   return order;
 }
 
@@ -30,7 +33,12 @@ describe('linear (QEMU)', () => {
   it('pushes in address order and restarts the scan after a requested page', () => {
     const s = createStrategy('linear', env);
     const sent = new Uint8Array(env.pages);
-    const take = (n: number) => Array.from({ length: n }, () => { const p = s.nextPush(sent); sent[p] = 1; return p; });
+    const take = (n: number) =>
+      Array.from({ length: n }, () => {
+        const p = s.nextPush(sent);
+        sent[p] = 1;
+        return p;
+      });
     expect(take(3)).toEqual([0, 1, 2]);
     s.onRequest(70, 0, 0, []);
     sent[70] = 1; // the source sends the requested page itself
@@ -57,7 +65,12 @@ describe('prepaging (Hines & Gopalan)', () => {
   it('bubbles outward from the latest fault and re-centres on the next', () => {
     const s = createStrategy('prepaging', env);
     const sent = new Uint8Array(env.pages);
-    const take = (n: number) => Array.from({ length: n }, () => { const p = s.nextPush(sent); sent[p] = 1; return p; });
+    const take = (n: number) =>
+      Array.from({ length: n }, () => {
+        const p = s.nextPush(sent);
+        sent[p] = 1;
+        return p;
+      });
     s.onRequest(40, 0, 0, []);
     sent[40] = 1;
     expect(take(5)).toEqual([41, 39, 42, 38, 43]);
@@ -70,7 +83,11 @@ describe('prepaging (Hines & Gopalan)', () => {
     const sent = new Uint8Array(env.pages);
     s.onRequest(99, 0, 0, []);
     sent[99] = 1;
-    const order = Array.from({ length: 3 }, () => { const p = s.nextPush(sent); sent[p] = 1; return p; });
+    const order = Array.from({ length: 3 }, () => {
+      const p = s.nextPush(sent);
+      sent[p] = 1;
+      return p;
+    });
     expect(order).toEqual([98, 97, 96]);
   });
 });
@@ -106,13 +123,16 @@ describe('hybrid and hugepage', () => {
 
 describe('strategy traits', () => {
   it.each(STRATEGY_NAMES)('%s behaves as its traits say', (name) => {
-    const t = strategyTraits(name), s = createStrategy(name, env);
+    const t = strategyTraits(name),
+      s = createStrategy(name, env);
     expect(s.urgentChannel).toBe(t.urgentChannel);
     expect(s.pushWhileGuestRuns).toBe(t.pushWhileGuestRuns);
     expect((s.precopyRounds ?? 0) > 0).toBe(t.precopy);
   });
   it('names the traits that differ: hybrid precopies, hugepage needs 2 MiB pages, preempt has an urgent channel, demand waits', () => {
-    const differ = STRATEGY_NAMES.map((n) => [n, strategyTraits(n)] as const).filter(([, t]) => t.precopy || t.pageSize !== null || t.urgentChannel || !t.pushWhileGuestRuns);
+    const differ = STRATEGY_NAMES.map((n) => [n, strategyTraits(n)] as const).filter(
+      ([, t]) => t.precopy || t.pageSize !== null || t.urgentChannel || !t.pushWhileGuestRuns,
+    );
     expect(Object.fromEntries(differ)).toEqual({
       hybrid: { precopy: true, pageSize: null, urgentChannel: false, pushWhileGuestRuns: true },
       hugepage: { precopy: false, pageSize: 2 * 1024 * 1024, urgentChannel: false, pushWhileGuestRuns: true },

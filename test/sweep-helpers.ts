@@ -11,7 +11,11 @@ export const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.j
 /** A small, fast, deterministic base: each cell runs in well under 100 ms. */
 export const TINY = { engine: 'virtual', memory: '16MiB', vcpus: 2, accesses: 3000, workload: 'random' } as const;
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the built CLI to completion. Scheduler variables of the caller never leak in. */
 export function cli(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
@@ -23,7 +27,9 @@ export function cli(args: string[], o: { cwd?: string; env?: Record<string, stri
 export function cliChild(args: string[], o: { cwd?: string } = {}): ChildProcess & { stderrText: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return Object.assign(child, { stderrText: () => err });
 }
 
@@ -44,7 +50,10 @@ export function writeSweep(dir: string, name: string, spec: unknown): string {
 
 /** Every line of a results file, validated. */
 export function readRecords(path: string): SweepRecord[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => SweepRecordSchema.parse(JSON.parse(l)));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => SweepRecordSchema.parse(JSON.parse(l)));
 }
 
 /** Lines in cell order without the wall-clock and host fields: equal for two runs of virtual cells. */
@@ -61,7 +70,8 @@ export async function until(f: () => boolean, ms: number, what: string): Promise
   }
 }
 
-export const exited = (child: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-  if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
-  else child.once('exit', (code, signal) => resolve({ code, signal }));
-});
+export const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });

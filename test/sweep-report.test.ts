@@ -40,7 +40,12 @@ describe('plots along any swept option', () => {
     const p = sweepPlot(records);
     expect(p.axes).toEqual(['mode', 'vcpus', 'workload']);
     expect(p.x).toBe('vcpus');
-    expect(p.seriesNames).toEqual(['mode=exit · workload=random', 'mode=exit · workload=sequential', 'mode=uffd · workload=random', 'mode=uffd · workload=sequential']);
+    expect(p.seriesNames).toEqual([
+      'mode=exit · workload=random',
+      'mode=exit · workload=sequential',
+      'mode=uffd · workload=random',
+      'mode=uffd · workload=sequential',
+    ]);
     const pt = p.points.find((q) => q.series === 'mode=uffd · workload=random' && q.x === 2)!;
     const cells = records.filter((r) => r.cell.params.mode === 'uffd' && r.cell.params.workload === 'random' && r.cell.params.vcpus === 2);
     expect(pt.n).toBe(2);
@@ -94,10 +99,20 @@ describe('options zipped with x', () => {
 describe('CSV export', () => {
   it('one row per cell in cell order: swept options in run units, status, metrics', () => {
     const csv = sweepCsv(records).trim().split('\n');
-    expect(csv[0]).toBe('cell,mode,vcpus,workload,seed,status,faultsPerSec,perVcpuPagesPerSec,faultLatencyUs.p50,faultLatencyUs.p99,faultLatencyUs.max,blocktimeMs,migrationMs,guestMs,faults,pagesDemand,pagesPushed,bytesOnWire,verified');
+    expect(csv[0]).toBe(
+      'cell,mode,vcpus,workload,seed,status,faultsPerSec,perVcpuPagesPerSec,faultLatencyUs.p50,faultLatencyUs.p99,faultLatencyUs.max,blocktimeMs,migrationMs,guestMs,faults,pagesDemand,pagesPushed,bytesOnWire,verified',
+    );
     expect(csv).toHaveLength(17);
     const r3 = records.find((r) => r.cell.index === 3)!;
-    expect(csv[4]!.split(',').slice(0, 7)).toEqual(['3', String(r3.cell.params.mode), String(r3.cell.params.vcpus), String(r3.cell.params.workload), String(r3.cell.params.seed), 'ok', String(r3.result!.faultsPerSec)]);
+    expect(csv[4]!.split(',').slice(0, 7)).toEqual([
+      '3',
+      String(r3.cell.params.mode),
+      String(r3.cell.params.vcpus),
+      String(r3.cell.params.workload),
+      String(r3.cell.params.seed),
+      'ok',
+      String(r3.result!.faultsPerSec),
+    ]);
     expect(csv[4]!.endsWith(',true')).toBe(true);
   });
 
@@ -110,7 +125,10 @@ describe('CSV export', () => {
 
 describe('bad sweep input: BAD_INPUT naming the line and the field', () => {
   const fail = async (argv: string[], re: RegExp) => {
-    const e = await reportCommand(argv).then(() => null, (x: unknown) => x);
+    const e = await reportCommand(argv).then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(SimError);
     expect((e as SimError).code).toBe('BAD_INPUT');
     expect((e as SimError).message).toMatch(re);

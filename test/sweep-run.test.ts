@@ -15,7 +15,13 @@ import { RESULT_SCHEMA_NAME, RESULT_SCHEMA_VERSION } from '../src/sweep/schema.j
 import { CLI, cleanEnv, cli, cliChild, exited, readRecords, scratch, stableLines, TINY, until, writeSweep } from './sweep-helpers.js';
 import { needs } from './helpers/tools.js';
 
-const lineCount = (path: string) => { try { return readFileSync(path, 'utf8').split('\n').length - 1; } catch { return 0; } };
+const lineCount = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8').split('\n').length - 1;
+  } catch {
+    return 0;
+  }
+};
 
 describe('a small grid', () => {
   const dir = scratch('sweep-run');
@@ -23,7 +29,9 @@ describe('a small grid', () => {
   const file = writeSweep(dir, 'grid', spec);
   const out = join(dir, 'grid.jsonl');
   let first: ReturnType<typeof cli>;
-  beforeAll(() => { first = cli(['sweep', file, '--jobs', '2'], { cwd: dir }); });
+  beforeAll(() => {
+    first = cli(['sweep', file, '--jobs', '2'], { cwd: dir });
+  });
 
   it('writes one schema-valid line per cell, with its provenance', () => {
     expect(first.code, first.stderr).toBe(0);
@@ -46,14 +54,17 @@ describe('a small grid', () => {
     }
   });
 
-  it('a line\'s options are a scenario that re-creates the cell exactly', () => {
+  it("a line's options are a scenario that re-creates the cell exactly", () => {
     const rec = readRecords(out).find((r) => r.cell.index === 5)!;
     const scenario = join(dir, 'cell5.json');
     writeFileSync(scenario, JSON.stringify(rec.options));
     const r = cli(['run', '--scenario', scenario, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const again = JSON.parse(r.stdout);
-    for (const k of ['wallMs', 'peakRssBytes']) { delete again[k]; delete (rec.result as Record<string, unknown>)[k]; }
+    for (const k of ['wallMs', 'peakRssBytes']) {
+      delete again[k];
+      delete (rec.result as Record<string, unknown>)[k];
+    }
     expect(again).toEqual(rec.result);
   });
 
@@ -77,7 +88,7 @@ describe('a small grid', () => {
     expect(stableLines(readRecords(out))).toEqual(whole);
   });
 
-  it('refuses to append to another sweep\'s results', () => {
+  it("refuses to append to another sweep's results", () => {
     const other = writeSweep(dir, 'other', { ...spec, seeds: 3 });
     const r = cli(['sweep', other, '-o', out], { cwd: dir });
     expect(r.code).toBe(2);
@@ -126,7 +137,9 @@ describe('stopping and resuming', () => {
     child.kill('SIGINT');
     const { code } = await exited(child);
     expect(code).toBe(130);
-    expect(child.stderrText()).toMatch(/sweep: stopped by SIGINT: \d+ cells written to slow\.jsonl, [01] in flight discarded; run the same command again to resume/);
+    expect(child.stderrText()).toMatch(
+      /sweep: stopped by SIGINT: \d+ cells written to slow\.jsonl, [01] in flight discarded; run the same command again to resume/,
+    );
     const text = readFileSync(out, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     expect(readRecords(out).length).toBeLessThan(12);
@@ -137,7 +150,8 @@ describe('stopping and resuming', () => {
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 describe.skipIf(!hasScript)(needs('script', 'the progress bar on a terminal'), () => {
-  const shell = (dir: string, cmd: string) => spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 }).stdout;
+  const shell = (dir: string, cmd: string) =>
+    spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 }).stdout;
   /** The bar hid the cursor and showed it again afterwards. */
   const restored = (tty: string) => tty.includes('\x1b[?25l') && tty.lastIndexOf('\x1b[?25h') > tty.lastIndexOf('\x1b[?25l');
 
@@ -154,8 +168,11 @@ describe.skipIf(!hasScript)(needs('script', 'the progress bar on a terminal'), (
     const file = writeSweep(dir, 'slow', { name: 'slow', base: { engine: 'virtual', memory: '512MiB', vcpus: 2 }, seeds: 40 });
     // SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored. The
     // signal goes once the first cell is written, so the sweep is surely running (and handling it).
-    const tty = shell(dir, `${process.execPath} ${CLI} sweep ${file} --jobs 1 & `
-      + 'for i in $(seq 600); do [ -s slow.jsonl ] && break; sleep 0.05; done; kill -TERM $!; wait $!; echo "rc=$?"');
+    const tty = shell(
+      dir,
+      `${process.execPath} ${CLI} sweep ${file} --jobs 1 & ` +
+        'for i in $(seq 600); do [ -s slow.jsonl ] && break; sleep 0.05; done; kill -TERM $!; wait $!; echo "rc=$?"',
+    );
     expect(tty).toMatch(/stopped by SIGTERM/);
     expect(tty).toMatch(/rc=130/);
     expect(restored(tty)).toBe(true);
@@ -179,7 +196,11 @@ describe('engines and failures', () => {
     const r = cli(['sweep', file], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/running 1 virtual on 1 worker, then 1 threaded-engine cell one at a time \(each uses every core\)/);
-    expect(readRecords(join(dir, 'mixed.jsonl')).map((x) => x.result!.engine).sort()).toEqual(['threads', 'virtual']);
+    expect(
+      readRecords(join(dir, 'mixed.jsonl'))
+        .map((x) => x.result!.engine)
+        .sort(),
+    ).toEqual(['threads', 'virtual']);
   });
 
   it('a cell that fails is written with its error, the others run, exit code 1', () => {

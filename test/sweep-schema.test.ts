@@ -36,11 +36,22 @@ describe('the zod schema against real results', () => {
   });
   const record = (result: RunResult | null) => {
     const sweep = expandSweep({ base: { engine: 'virtual', memory: '8MiB' } }, { defaultName: 's', baseDir: '/' });
-    const status = result ? 'ok' as const : 'error' as const;
-    return JSON.parse(recordLine(sweep, sweep.cells[0]!, {
-      status, resultJson: result ? JSON.stringify(result) : null, verified: result?.verified ?? false,
-      error: result ? null : { code: 'WORKER_DIED', message: 'x' }, startedAt: new Date().toISOString(), wallMs: 1,
-    }, WHOLE));
+    const status = result ? ('ok' as const) : ('error' as const);
+    return JSON.parse(
+      recordLine(
+        sweep,
+        sweep.cells[0]!,
+        {
+          status,
+          resultJson: result ? JSON.stringify(result) : null,
+          verified: result?.verified ?? false,
+          error: result ? null : { code: 'WORKER_DIED', message: 'x' },
+          startedAt: new Date().toISOString(),
+          wallMs: 1,
+        },
+        WHOLE,
+      ),
+    );
   };
 
   it('accepts RunResults of both engines, alone and inside a record', () => {
@@ -52,14 +63,54 @@ describe('the zod schema against real results', () => {
 
   // biome-ignore lint/suspicious/noExplicitAny: each case corrupts a parsed JSON record in place, any field at any depth
   it.each<[string, (r: Record<string, any>) => void]>([
-    ['a result field of the wrong type', (r) => { r.result.faults = '12'; }],
-    ['a missing result field', (r) => { delete r.result.latencyCdf; }],
-    ['ok without a result', (r) => { r.result = null; }],
-    ['an error with a result', (r) => { r.status = 'error'; }],
-    ['another schema version', (r) => { r.schemaVersion = 2; }],
-    ['a bad cell id', (r) => { r.cell.id = 'xyz'; }],
-    ['an unknown top-level field', (r) => { r.extra = 1; }],
-    ['no host facts', (r) => { delete r.run.host; }],
+    [
+      'a result field of the wrong type',
+      (r) => {
+        r.result.faults = '12';
+      },
+    ],
+    [
+      'a missing result field',
+      (r) => {
+        delete r.result.latencyCdf;
+      },
+    ],
+    [
+      'ok without a result',
+      (r) => {
+        r.result = null;
+      },
+    ],
+    [
+      'an error with a result',
+      (r) => {
+        r.status = 'error';
+      },
+    ],
+    [
+      'another schema version',
+      (r) => {
+        r.schemaVersion = 2;
+      },
+    ],
+    [
+      'a bad cell id',
+      (r) => {
+        r.cell.id = 'xyz';
+      },
+    ],
+    [
+      'an unknown top-level field',
+      (r) => {
+        r.extra = 1;
+      },
+    ],
+    [
+      'no host facts',
+      (r) => {
+        delete r.run.host;
+      },
+    ],
   ])('rejects %s', (_what, breakIt) => {
     const r = record(virtual);
     breakIt(r);

@@ -56,7 +56,11 @@ describe('shards and merge', () => {
   const shard = (k: number) => join(dir, `nine.shard-${k}.jsonl`);
 
   it('each shard runs its cells (K, K+N, ...) into its own file', () => {
-    expect(readRecords(shard(1)).map((r) => r.cell.index).sort()).toEqual([1, 4, 7]); // in the order they finished
+    expect(
+      readRecords(shard(1))
+        .map((r) => r.cell.index)
+        .sort(),
+    ).toEqual([1, 4, 7]); // in the order they finished
     expect(readRecords(shard(1)).every((r) => r.run.shard === '1/3')).toBe(true);
   });
 
@@ -91,10 +95,18 @@ describe('shards and merge', () => {
     const slurm = cli(['sweep', file], { cwd: slurmDir, env: { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_CPUS_PER_TASK: '1' } });
     expect(slurm.code, slurm.stderr).toBe(0);
     expect(slurm.stderr).toMatch(/shard 2\/3 \(SLURM_ARRAY_TASK_ID\/SLURM_ARRAY_TASK_COUNT\): 3 cells; .* running 3 virtual on 1 worker/);
-    expect(readRecords(join(slurmDir, 'nine.shard-2.jsonl')).map((r) => r.cell.index).sort()).toEqual([2, 5, 8]);
+    expect(
+      readRecords(join(slurmDir, 'nine.shard-2.jsonl'))
+        .map((r) => r.cell.index)
+        .sort(),
+    ).toEqual([2, 5, 8]);
     const k8s = cli(['sweep', file], { cwd: slurmDir, env: { JOB_COMPLETION_INDEX: '0', JOB_COMPLETIONS: '3' } });
     expect(k8s.code, k8s.stderr).toBe(0);
-    expect(readRecords(join(slurmDir, 'nine.shard-0.jsonl')).map((r) => r.cell.index).sort()).toEqual([0, 3, 6]);
+    expect(
+      readRecords(join(slurmDir, 'nine.shard-0.jsonl'))
+        .map((r) => r.cell.index)
+        .sort(),
+    ).toEqual([0, 3, 6]);
   });
 
   it('--slurm writes an array script (one task per shard) and a merge script', () => {

@@ -15,14 +15,23 @@ import { cli, readRecords, scratch, stableLines, TINY, writeSweep } from './swee
 import { needs } from './helpers/tools.js';
 
 const which = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skipReason = !which('slurmctld') || !which('slurmd') || !which('sbatch') ? 'slurmctld/slurmd/sbatch are not installed (apt-get install slurm-wlm munge)'
-  : !which('munged') ? 'munged is not installed (apt-get install munge)'
-    : process.getuid?.() !== 0 ? 'not running as root (slurmd must be root to start jobs)' : null;
+const skipReason =
+  !which('slurmctld') || !which('slurmd') || !which('sbatch')
+    ? 'slurmctld/slurmd/sbatch are not installed (apt-get install slurm-wlm munge)'
+    : !which('munged')
+      ? 'munged is not installed (apt-get install munge)'
+      : process.getuid?.() !== 0
+        ? 'not running as root (slurmd must be root to start jobs)'
+        : null;
 if (skipReason) console.log(`sweep-slurm.test.ts skipped: ${skipReason}`);
 
 /** Alive and not a zombie (a daemon we stopped may linger as a zombie when no init reaps it). */
 function alive(pid: number): boolean {
-  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 async function waitFor<T>(what: string, ms: number, f: () => T | null | undefined | false): Promise<T> {
@@ -59,17 +68,32 @@ describe.skipIf(skipReason !== null)(needs('slurm', 'a sweep as a Slurm job arra
     const port = 20000 + (process.pid % 20000);
     const h = hostname().split('.')[0]!;
     for (const d of ['state', 'spool', 'log']) mkdirSync(join(dir, d));
-    writeFileSync(conf, [
-      'ClusterName=pcstest', `SlurmctldHost=${h}`, `SlurmctldPort=${port}`, `SlurmdPort=${port + 1}`,
-      'SlurmUser=root', 'AuthType=auth/munge', 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
-      'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
-      `StateSaveLocation=${dir}/state`, `SlurmdSpoolDir=${dir}/spool`,
-      `SlurmctldPidFile=${dir}/slurmctld.pid`, `SlurmdPidFile=${dir}/slurmd.pid`,
-      `SlurmctldLogFile=${dir}/log/slurmctld.log`, `SlurmdLogFile=${dir}/log/slurmd.log`,
-      'ReturnToService=2', 'MinJobAge=600',
-      `NodeName=${h} CPUs=${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} RealMemory=1000 State=UNKNOWN`,
-      'PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP', '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'ClusterName=pcstest',
+        `SlurmctldHost=${h}`,
+        `SlurmctldPort=${port}`,
+        `SlurmdPort=${port + 1}`,
+        'SlurmUser=root',
+        'AuthType=auth/munge',
+        'ProctrackType=proctrack/linuxproc',
+        'TaskPlugin=task/none',
+        'SelectType=select/cons_tres',
+        'SelectTypeParameters=CR_Core',
+        `StateSaveLocation=${dir}/state`,
+        `SlurmdSpoolDir=${dir}/spool`,
+        `SlurmctldPidFile=${dir}/slurmctld.pid`,
+        `SlurmdPidFile=${dir}/slurmd.pid`,
+        `SlurmctldLogFile=${dir}/log/slurmctld.log`,
+        `SlurmdLogFile=${dir}/log/slurmd.log`,
+        'ReturnToService=2',
+        'MinJobAge=600',
+        `NodeName=${h} CPUs=${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} RealMemory=1000 State=UNKNOWN`,
+        'PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+        '',
+      ].join('\n'),
+    );
     for (const daemon of ['slurmctld', 'slurmd'] as const) {
       const r = run(daemon, ['-f', conf], env);
       expect(r.status, `${daemon}: ${r.stderr}`).toBe(0);
@@ -83,7 +107,13 @@ describe.skipIf(skipReason !== null)(needs('slurm', 'a sweep as a Slurm job arra
 
   afterAll(async () => {
     // Stop what this test started, by PID, newest first.
-    for (const { pid } of [...started].reverse()) { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } }
+    for (const { pid } of [...started].reverse()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
     for (const { name, pid } of started) await waitFor(`${name} (PID ${pid}) to stop`, 15_000, () => !alive(pid));
     console.log(`sweep-slurm.test.ts: cluster up in ${(upMs / 1000).toFixed(1)} s; whole test ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
@@ -105,14 +135,25 @@ describe.skipIf(skipReason !== null)(needs('slurm', 'a sweep as a Slurm job arra
       return s && !['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'].includes(s) ? s : null;
     });
     const arrayStates = [...run('scontrol', ['show', 'job', arrayJob!], env).stdout.matchAll(/JobState=(\w+)/g)].map((m) => m[1]);
-    const logs = () => [0, 1, 2, 3].map((k) => { try { return readFileSync(join(dir, 'results', `cluster.shard-${k}.log`), 'utf8'); } catch { return `(no log ${k})`; } }).join('\n');
+    const logs = () =>
+      [0, 1, 2, 3]
+        .map((k) => {
+          try {
+            return readFileSync(join(dir, 'results', `cluster.shard-${k}.log`), 'utf8');
+          } catch {
+            return `(no log ${k})`;
+          }
+        })
+        .join('\n');
     expect(arrayStates, logs()).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
     expect(final, readFileSync(join(dir, 'results', 'cluster.merge.log'), 'utf8')).toBe('COMPLETED');
     console.log(`sweep-slurm.test.ts: 12 cells in 4 array tasks + merge, submitted to merged in ${((Date.now() - submitted) / 1000).toFixed(1)} s`);
 
     // Each task took its shard from Slurm and wrote its own file.
     const shards = [0, 1, 2, 3].map((k) => join(dir, 'results', `cluster.shard-${k}.jsonl`));
-    shards.forEach((f, k) => { expect(readRecords(f).every((r) => r.run.shard === `${k}/4`)).toBe(true); });
+    shards.forEach((f, k) => {
+      expect(readRecords(f).every((r) => r.run.shard === `${k}/4`)).toBe(true);
+    });
     expect(readFileSync(join(dir, 'results', 'cluster.shard-1.log'), 'utf8')).toMatch(/shard 1\/4 \(SLURM_ARRAY_TASK_ID\/SLURM_ARRAY_TASK_COUNT\): 3 cells/);
 
     // Merge the shards here too: the same bytes as the merge job's.

@@ -82,7 +82,11 @@ describe('the example sweep files', () => {
 describe('bad sweep files: one line naming the field', () => {
   const bad = (spec: unknown, re: RegExp) => {
     let err: unknown;
-    try { expand(spec); } catch (e) { err = e; }
+    try {
+      expand(spec);
+    } catch (e) {
+      err = e;
+    }
     expect(err, JSON.stringify(spec)).toBeInstanceOf(SimError);
     expect((err as SimError).code).toBe('BAD_INPUT');
     expect((err as SimError).message).toMatch(re);
@@ -96,12 +100,20 @@ describe('bad sweep files: one line naming the field', () => {
     ['bad enum on an axis', { axes: { grid: { mode: ['exit', 'fault'] } } }, /^axes\.grid\.mode\[1\]: must be one of exit, uffd, none/],
     ['unknown axis', { axes: { grid: { vcpu: [1] } } }, /^axes\.grid\.vcpu: unknown option "vcpu"/],
     ['empty axis', { axes: { grid: { vcpus: [] } } }, /axes\.grid\.vcpus: give at least one value/],
-    ['zip of unequal lengths', { axes: { zip: [{ bandwidth: ['1Gbit', '2Gbit'], latency: ['5us'] }] } }, /^axes\.zip\[0\]: "latency" has 1 values, "bandwidth" has 2/],
+    [
+      'zip of unequal lengths',
+      { axes: { zip: [{ bandwidth: ['1Gbit', '2Gbit'], latency: ['5us'] }] } },
+      /^axes\.zip\[0\]: "latency" has 1 values, "bandwidth" has 2/,
+    ],
     ['an option swept twice', { axes: { grid: { vcpus: [1] }, zip: [{ vcpus: [2] }] } }, /axes\.zip\[0\]\.vcpus: "vcpus" is swept twice/],
     ['seed as an axis', { axes: { grid: { seed: [1, 2] } } }, /give seeds in "seeds"/],
     ['seeds zero', { seeds: 0 }, /^seeds: /],
     ['a seed listed twice', { seeds: [3, 3] }, /^seeds: a seed is listed twice/],
-    ['a cell the run rejects', { base: { memory: '8MiB' }, axes: { grid: { strategy: ['linear', 'demand'] } } }, /^cell 1 \(strategy=demand seed=1\): accesses: strategy demand needs --accesses/],
+    [
+      'a cell the run rejects',
+      { base: { memory: '8MiB' }, axes: { grid: { strategy: ['linear', 'demand'] } } },
+      /^cell 1 \(strategy=demand seed=1\): accesses: strategy demand needs --accesses/,
+    ],
     ['the same cell twice', { base: TINY, axes: { grid: { memory: ['16MiB', 16777216] } } }, /two cells have the same options/],
     ['a bad name', { name: 'a b' }, /^name: /],
   ])('%s', (_what, spec, re) => bad(spec, re));

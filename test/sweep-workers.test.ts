@@ -24,7 +24,8 @@ it('writes the same results with 1 and with 2 workers', async () => {
     expect(s).toMatchObject({ cells: 8, written: 8, failed: 0, skipped: 0, discarded: 0 });
     return readRecords(output);
   };
-  const one = await run(1), two = await run(2);
+  const one = await run(1),
+    two = await run(2);
   expect(one.map((r) => r.cell.index).sort((a, b) => a - b)).toEqual([...Array(8).keys()]);
   expect(two.map((r) => r.cell.index).sort((a, b) => a - b)).toEqual([...Array(8).keys()]);
   expect(stableLines(two)).toEqual(stableLines(one));

@@ -32,7 +32,9 @@ describe('trace record: what it needs', () => {
   it('names each missing piece in one line', () => {
     expect(perfProblem({ perf: null, paranoid: 2, root: false })).toMatch(/^perf not found: install it \(Debian: apt-get install linux-perf\)/);
     expect(perfProblem({ perf: '/usr/bin/perf', paranoid: null, root: true })).toMatch(/^this kernel has no perf events/);
-    expect(perfProblem({ perf: '/usr/bin/perf', paranoid: 3, root: false })).toMatch(/^kernel\.perf_event_paranoid is 3, which forbids perf to users other than root/);
+    expect(perfProblem({ perf: '/usr/bin/perf', paranoid: 3, root: false })).toMatch(
+      /^kernel\.perf_event_paranoid is 3, which forbids perf to users other than root/,
+    );
     expect(perfProblem({ perf: '/usr/bin/perf', paranoid: 3, root: true })).toBeNull();
     expect(perfProblem({ perf: '/usr/bin/perf', paranoid: 2, root: false })).toBeNull();
   });
@@ -40,7 +42,9 @@ describe('trace record: what it needs', () => {
     const r = cli(['trace', 'record', '--', 'sh', '-c', 'echo ran'], { ...process.env, PERF: join(dir, 'no-such-perf') });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(oneLine(r.stderr)).toBe('postcopy-sim: error: trace record: perf not found: install it (Debian: apt-get install linux-perf) or set PERF=/path/to/perf');
+    expect(oneLine(r.stderr)).toBe(
+      'postcopy-sim: error: trace record: perf not found: install it (Debian: apt-get install linux-perf) or set PERF=/path/to/perf',
+    );
   });
   it('without a program: one line, exit code 2', () => {
     const r = cli(['trace', 'record', '--out', 'x.gz']);
@@ -58,7 +62,10 @@ describe.skipIf(problem !== null)(needs('perf', `trace record on a real program$
     expect(r.stderr).toMatch(/^postcopy-sim: \d+ page faults of 1 thread \(vCPUs\) over [\d.]+ ms; \d+ areas packed into .* -> sort\.trace\.gz/m);
     expect(readFileSync(join(dir, 'out.txt'), 'utf8').split('\n')[1]).toBe('1'); // sort really ran
     const stats = cli(['trace', 'stats', 'sort.trace.gz', '--json']);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ vcpus: 1, header: { version: 2, source: 'perf record -e page-faults -c 1 -d -- sort -n -o out.txt in.txt' } });
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      vcpus: 1,
+      header: { version: 2, source: 'perf record -e page-faults -c 1 -d -- sort -n -o out.txt in.txt' },
+    });
     for (const engine of ['threads', 'virtual']) {
       const run = cli(['run', '--engine', engine, '--workload', 'trace', '--trace', 'sort.trace.gz', '--json']);
       expect(run.code).toBe(0);
@@ -75,8 +82,10 @@ describe('bad traces and perf text: one line naming file and line, exit code 2',
     expect(oneLine(r.stderr)).toMatch(/^postcopy-sim: error: perf script perf\.txt:2: not a perf script line with pid\/tid, time, event and addr/);
   });
   it('a truncated gzip', () => {
-    const text = `# postcopy-sim trace v2\n# source: t\n# page-size: 4096\n# vcpus: 1\n# memory: 1048576\n${
-      Array.from({ length: 30000 }, (_, i) => `${i} 0 R 0x${((i * 7) % 256 * 4096).toString(16)}`).join('\n')}\n`;
+    const text = `# postcopy-sim trace v2\n# source: t\n# page-size: 4096\n# vcpus: 1\n# memory: 1048576\n${Array.from(
+      { length: 30000 },
+      (_, i) => `${i} 0 R 0x${(((i * 7) % 256) * 4096).toString(16)}`,
+    ).join('\n')}\n`;
     const gz = gzipSync(text);
     writeFileSync(join(dir, 'cut.trace.gz'), gz.subarray(0, Math.floor(gz.length / 2)));
     const r = cli(['run', '--workload', 'trace', '--trace', 'cut.trace.gz', '--engine', 'virtual']);
@@ -87,7 +96,9 @@ describe('bad traces and perf text: one line naming file and line, exit code 2',
     writeFileSync(join(dir, 'far.trace'), '0 R 0x1000\n0 W 0x40000000\n');
     const r = cli(['run', '--workload', 'trace', '--trace', 'far.trace', '--vcpus', '1', '--memory', '16MiB']);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toBe('postcopy-sim: error: trace far.trace:2: gpa 0x40000000 is outside every memslot (guest memory ends at 0x1000000; a bigger --memory?)');
+    expect(oneLine(r.stderr)).toBe(
+      'postcopy-sim: error: trace far.trace:2: gpa 0x40000000 is outside every memslot (guest memory ends at 0x1000000; a bigger --memory?)',
+    );
   });
   it('a bad regions option names its field', () => {
     const r = cli(['run', '--workload', 'regions', '--run-length', '0']);

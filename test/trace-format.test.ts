@@ -25,19 +25,25 @@ function file(text: string | Buffer, ext = '.txt'): string {
   return f;
 }
 
-const V2 = `${formatHeader({ version: 2, source: 'test', pageSize: 4096, vcpus: 2, memoryBytes: 1 << 20, areas: [{ gpa: 0, bytes: 1 << 20, prot: 'rw-p', name: '//anon' }] })}` +
+const V2 =
+  `${formatHeader({ version: 2, source: 'test', pageSize: 4096, vcpus: 2, memoryBytes: 1 << 20, areas: [{ gpa: 0, bytes: 1 << 20, prot: 'rw-p', name: '//anon' }] })}` +
   '0.000 0 R 0x0\n5.500 1 W 0x1000\n10.000 0 X 0x2000\n12.250 0 R 0x3000\n20.000 1 R 0x4008\n';
 
 async function spooled(input: OptionsInput) {
   const o = await prepareTrace(resolveOptions({ workload: 'trace', ...input }));
   return o.traceSpool!.vcpus.map((t) => {
     const c = new TraceCursor(t, 1);
-    return Array.from({ length: t.length }, () => { c.next(); return [c.gpa, c.access, c.gapUs]; });
+    return Array.from({ length: t.length }, () => {
+      c.next();
+      return [c.gpa, c.access, c.gapUs];
+    });
   });
 }
 
 async function badInput(input: OptionsInput): Promise<string> {
-  try { await prepareTrace(resolveOptions({ workload: 'trace', ...input })); } catch (e) {
+  try {
+    await prepareTrace(resolveOptions({ workload: 'trace', ...input }));
+  } catch (e) {
     expect(e).toBeInstanceOf(SimError);
     expect((e as SimError).code).toBe('BAD_INPUT');
     expect((e as SimError).exitCode).toBe(2);
@@ -56,23 +62,34 @@ describe('trace format', () => {
     expect(parseAccess('0 R 4096', 2, a)).toMatch(/expected "<time_us> <vcpu> <R\|W\|X> <gpa>"/);
   });
   it('keeps a multi-line source on one header line', () => {
-    expect(formatHeader({ version: 2, source: 'python3 -c "a\nb"', pageSize: 4096, vcpus: 1, memoryBytes: undefined, areas: [] }))
-      .toContain('# source: python3 -c "a b"\n');
+    expect(formatHeader({ version: 2, source: 'python3 -c "a\nb"', pageSize: 4096, vcpus: 1, memoryBytes: undefined, areas: [] })).toContain(
+      '# source: python3 -c "a b"\n',
+    );
   });
 });
 
 describe('spool and cursor', () => {
   it('v2: each vCPU gets its accesses in order, with the recorded gap before each', async () => {
     const [v0, v1] = await spooled({ trace: file(V2) });
-    expect(v0).toEqual([[0, 0, 0], [0x2000, 2, 10], [0x3000, 0, 2.25]]);
-    expect(v1).toEqual([[0x1000, 1, 5.5], [0x4008, 0, 14.5]]); // vCPU 1 starts 5.5 us into the trace
+    expect(v0).toEqual([
+      [0, 0, 0],
+      [0x2000, 2, 10],
+      [0x3000, 0, 2.25],
+    ]);
+    expect(v1).toEqual([
+      [0x1000, 1, 5.5],
+      [0x4008, 0, 14.5],
+    ]); // vCPU 1 starts 5.5 us into the trace
   });
   it('reads the same trace gzipped (by its magic bytes, whatever its name)', async () => {
     expect(await spooled({ trace: file(gzipSync(V2), '.dat') })).toEqual(await spooled({ trace: file(V2) }));
   });
   it('v1 traces still read, with no gaps', async () => {
     const [v0, v1] = await spooled({ trace: file('# hand-written\n0 X 0x0\n1 W 4096\n0 R 0x1000 # comment\n'), vcpus: 2, memory: '1MiB' });
-    expect(v0).toEqual([[0, 2, 0], [0x1000, 0, 0]]);
+    expect(v0).toEqual([
+      [0, 2, 0],
+      [0x1000, 0, 0],
+    ]);
     expect(v1).toEqual([[4096, 1, 0]]);
   });
   it('the cursor reads in chunks and starts over past the end; timing scales or vanishes', async () => {
@@ -85,7 +102,8 @@ describe('spool and cursor', () => {
     expect(c.gpa).toBe(2 * 4096); // the third access of the second pass
     expect(c.gapUs).toBe(6);
     const fast = openTrace(t, { traceTiming: 'asap', traceTimeScale: 3 });
-    fast.next(); fast.next();
+    fast.next();
+    fast.next();
     expect(fast.gapUs).toBe(0);
   });
   it('a v2 header sets vCPUs and memory unless given; a v1 file changes nothing', () => {
@@ -127,7 +145,16 @@ describe('bad traces: one line naming file and line, exit code 2', () => {
 describe('locality', () => {
   it('counts where each vCPU first touches next, relative to its previous first touch', () => {
     const l = new Locality(4);
-    for (const [v, p, t] of [[0, 10, 0], [0, 11, 1], [0, 9, 3], [0, 9, 4], [1, 100, 0], [1, 200, 2], [0, 12, 9]] as const) l.add(v, p, t);
+    for (const [v, p, t] of [
+      [0, 10, 0],
+      [0, 11, 1],
+      [0, 9, 3],
+      [0, 9, 4],
+      [1, 100, 0],
+      [1, 200, 2],
+      [0, 12, 9],
+    ] as const)
+      l.add(v, p, t);
     expect(l.summary()).toMatchObject({ accesses: 7, firstTouches: 6, nextPage: 0.25, forwardNear: 0.5, backwardNear: 0.25, far: 0.25, gapUsP50: 2 });
   });
 });

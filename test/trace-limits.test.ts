@@ -19,7 +19,8 @@ const cli = (...args: string[]) => spawnSync(process.execPath, ['dist/src/cli/ma
 
 describe('a line longer than the limit', () => {
   it('is read up to the limit and refused one past it, naming the file and the line', async () => {
-    const ok = join(dir, 'ok.txt'), bad = join(dir, 'bad.txt');
+    const ok = join(dir, 'ok.txt'),
+      bad = join(dir, 'bad.txt');
     writeFileSync(ok, `a\nb\n${'x'.repeat(MAX_LINE_CHARS)}\n`);
     writeFileSync(bad, `a\nb\n${'x'.repeat(MAX_LINE_CHARS + 1)}\nd\n`);
     const lengths: number[] = [];
@@ -38,7 +39,9 @@ describe('a line longer than the limit', () => {
     const r = cli(...args, file, ...(what === 'perf script' ? ['--out', join(dir, 'out.trace')] : []));
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`postcopy-sim: error: ${what} ${file}:1: the line is longer than ${MAX_LINE_CHARS} characters (the limit of a line; is this a ${what} file?)\n`);
+    expect(r.stderr).toBe(
+      `postcopy-sim: error: ${what} ${file}:1: the line is longer than ${MAX_LINE_CHARS} characters (the limit of a line; is this a ${what} file?)\n`,
+    );
   });
 });
 
@@ -56,15 +59,13 @@ describe('error messages quote a bounded part of the input', () => {
     expect(r.stderr).toMatch(new RegExp(`^postcopy-sim: error: trace ${file}:2: gpa "y{${ECHO_CHARS}}\\.\\.\\. \\(10000 characters\\)"`));
     expect(r.stderr.length).toBeLessThan(ECHO_CHARS + file.length + 200);
   });
-  it.each([
-    [{ memory: long }],
-    [{ bandwidth: long }],
-    [{ latency: long }],
-    [{ inject: [long] }],
-    [{ vcpus: long }],
-  ])('%#: an option', (input) => {
+  it.each([[{ memory: long }], [{ bandwidth: long }], [{ latency: long }], [{ inject: [long] }], [{ vcpus: long }]])('%#: an option', (input) => {
     let message = '';
-    try { resolveOptions(input as never); } catch (e) { message = (e as Error).message; }
+    try {
+      resolveOptions(input as never);
+    } catch (e) {
+      message = (e as Error).message;
+    }
     expect(message).toMatch(/^[a-z.0-9]+: /i);
     expect(message.length).toBeLessThan(ECHO_CHARS + 200);
   });

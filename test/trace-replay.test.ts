@@ -13,8 +13,11 @@ import { simulate, type OptionsInput, type RunResult } from '../src/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'pcs-replay-'));
 const trace = join(dir, 'slow.trace');
 // vCPU 0 touches three pages 1 ms and 2 ms apart; vCPU 1 starts 2.5 ms in.
-writeFileSync(trace, '# postcopy-sim trace v2\n# source: test\n# page-size: 4096\n# vcpus: 2\n# memory: 65536\n' +
-  '0 0 R 0x0\n1000 0 W 0x1000\n2500 1 R 0x2000\n3000 0 R 0x3000\n');
+writeFileSync(
+  trace,
+  '# postcopy-sim trace v2\n# source: test\n# page-size: 4096\n# vcpus: 2\n# memory: 65536\n' +
+    '0 0 R 0x0\n1000 0 W 0x1000\n2500 1 R 0x2000\n3000 0 R 0x3000\n',
+);
 
 const run = (o: OptionsInput) => simulate({ workload: 'trace', trace, network: 'none', ...o });
 

@@ -4,7 +4,13 @@ import { formatBytes, parseDuration, parseRate, parseSize } from '../src/units.j
 
 describe('parseSize', () => {
   it.each([
-    ['4096', 4096], ['4KiB', 4096], ['2MiB', 2 ** 21], ['1GiB', 2 ** 30], ['64M', 64 * 2 ** 20], ['1.5GiB', 1.5 * 2 ** 30], ['1kb', 1000],
+    ['4096', 4096],
+    ['4KiB', 4096],
+    ['2MiB', 2 ** 21],
+    ['1GiB', 2 ** 30],
+    ['64M', 64 * 2 ** 20],
+    ['1.5GiB', 1.5 * 2 ** 30],
+    ['1kb', 1000],
   ])('%s', (text, bytes) => expect(parseSize(text)).toBe(bytes));
   it.each(['-1', 'abc', '1.5B', '12 parsecs', ''])('rejects %s', (text) => expect(() => parseSize(text)).toThrow(RangeError));
 });

@@ -21,15 +21,24 @@ import { AccessStream, vcpuRange } from '../src/model/workload.js';
 const noTrace = () => null;
 
 const HYBRID: OptionsInput = {
-  strategy: 'hybrid', vcpus: 2, memory: '32MiB', workload: 'sequential', writeRatio: 0.5, partition: true, dirtyRate: '16MiB',
-  precopyRounds: 2, bandwidth: '1Gbit', accesses: 20_000, seed: 3,
+  strategy: 'hybrid',
+  vcpus: 2,
+  memory: '32MiB',
+  workload: 'sequential',
+  writeRatio: 0.5,
+  partition: true,
+  dirtyRate: '16MiB',
+  precopyRounds: 2,
+  bandwidth: '1Gbit',
+  accesses: 20_000,
+  seed: 3,
 };
 const ENGINES = {
   threads: { ...HYBRID, engine: 'threads', timeDilation: 1 },
   virtual: { ...HYBRID, engine: 'virtual' },
 } as const satisfies Record<string, OptionsInput>;
 
-describe.each(['threads', 'virtual'] as const)('the %s engine\'s proof sees stale pages', (engine) => {
+describe.each(['threads', 'virtual'] as const)("the %s engine's proof sees stale pages", (engine) => {
   it('without a bug, a hybrid run with resends and discards verifies', async () => {
     const r = await simulate(ENGINES[engine]);
     expect(r.engine).toBe(engine);
@@ -38,11 +47,7 @@ describe.each(['threads', 'virtual'] as const)('the %s engine\'s proof sees stal
     expect(r.pagesResent).toBeGreaterThan(0);
     expect(r.pagesDiscarded).toBeGreaterThan(0);
   });
-  it.each([
-    ['skip-resend'],
-    ['lose-discard'],
-    ['install-old-version'],
-  ] as const)('%s is caught', async (injectBug) => {
+  it.each([['skip-resend'], ['lose-discard'], ['install-old-version']] as const)('%s is caught', async (injectBug) => {
     const r = await simulate({ ...ENGINES[engine], injectBug });
     expect(r.engine).toBe(engine);
     expect(r.verified).toBe(false);
@@ -55,7 +60,7 @@ describe('injecting a bug', () => {
     expect(() => resolveOptions({ injectBug: 'lose-discard' })).toThrow(/injectBug: needs strategy hybrid/);
     expect(() => resolveOptions({ engine: 'virtual', injectBug: 'skip-resend' })).toThrow(/injectBug: needs strategy hybrid/);
   });
-  it('on the command line: the issue\'s virtual hybrid run with a lost discard says not verified (exit 1)', () => {
+  it("on the command line: the issue's virtual hybrid run with a lost discard says not verified (exit 1)", () => {
     const args = ['run', '--engine', 'virtual', '--strategy', 'hybrid', '--memory', '64MiB', '--write-ratio', '0.4', '--dirty-rate', '256MiB', '--json'];
     const cli = (...more: string[]) => spawnSync(process.execPath, ['dist/src/cli/main.js', ...args, ...more], { encoding: 'utf8' });
     const bad = cli('--inject-bug', 'lose-discard');
@@ -74,7 +79,7 @@ describe('injecting a bug', () => {
 });
 
 describe('precopy dirties the pages the guest writes', () => {
-  it('runs the vCPUs\' own workload: only pages the workload writes, at the dirty rate', () => {
+  it("runs the vCPUs' own workload: only pages the workload writes, at the dirty rate", () => {
     const opts = resolveOptions({ vcpus: 2, memory: '16MiB', workload: 'zipf', writeRatio: 0.3, dirtyRate: '4MiB', seed: 4 });
     const rounds = new PrecopyRounds(opts, noTrace);
     rounds.versions = new Uint8Array(opts.pages);
@@ -83,7 +88,10 @@ describe('precopy dirties the pages the guest writes', () => {
     const written = new Set<number>();
     for (let v = 0; v < 2; v++) {
       const s = new AccessStream('zipf', vcpuRange(opts, v), opts, v);
-      for (let i = 0; i < 2000; i++) { s.next(); if (s.write) written.add(s.page); }
+      for (let i = 0; i < 2000; i++) {
+        s.next();
+        if (s.write) written.add(s.page);
+      }
     }
     expect(dirty.length).toBeGreaterThan(20);
     expect(dirty.length).toBeLessThanOrEqual(256);

@@ -9,7 +9,16 @@ import { resolveOptions, SimError, type OptionsInput } from '../src/index.js';
 import { runVirtual, simulateVirtual } from '../src/virtual/engine.js';
 
 import { COSTS } from './helpers/virtual-costs.js';
-const SMALL: OptionsInput = { engine: 'virtual', vcpus: 4, memory: '1MiB', workload: 'sequential', partition: true, network: 'none', accesses: 64, writeRatio: 0.3 };
+const SMALL: OptionsInput = {
+  engine: 'virtual',
+  vcpus: 4,
+  memory: '1MiB',
+  workload: 'sequential',
+  partition: true,
+  network: 'none',
+  accesses: 64,
+  writeRatio: 0.3,
+};
 const opts = (o: OptionsInput) => ({ ...resolveOptions(o), costModel: COSTS });
 const stripWall = (r: object) => JSON.stringify({ ...r, wallMs: 0, peakRssBytes: 0 });
 
@@ -61,7 +70,10 @@ describe('the virtual engine emits the event stream', () => {
     let since = new Set<number>();
     for (const e of events) {
       if (e.type === 'tick') since = new Set();
-      if (e.type === 'fault') { expect(since.has(e.vcpu)).toBe(false); since.add(e.vcpu); }
+      if (e.type === 'fault') {
+        expect(since.has(e.vcpu)).toBe(false);
+        since.add(e.vcpu);
+      }
     }
     expect((events.at(-1) as { result: unknown }).result).toBe(result);
     // The fault-time breakdown, as the threaded engine reports it (uffd mode: no record to a fetcher).
@@ -80,7 +92,10 @@ describe('the virtual engine emits the event stream', () => {
     const many: OptionsInput = { ...SMALL, vcpus: 16, memory: '4MiB', accesses: 64 };
     const peak = (o: OptionsInput) => {
       const ticks = collect(o, 20).events.filter((e): e is TickEvent => e.type === 'tick');
-      return { queued: Math.max(...ticks.map((t) => t.queuedFaults ?? 0)), waiting: Math.max(...ticks.map((t) => t.vcpus.filter((v) => v.state === 'waiting').length)) };
+      return {
+        queued: Math.max(...ticks.map((t) => t.queuedFaults ?? 0)),
+        waiting: Math.max(...ticks.map((t) => t.vcpus.filter((v) => v.state === 'waiting').length)),
+      };
     };
     const uffd = peak({ ...many, mode: 'uffd', handlers: 1 });
     expect(uffd.queued).toBeGreaterThan(8);
@@ -105,7 +120,17 @@ describe('the virtual engine emits the event stream', () => {
 describe('observing never changes the run', () => {
   it('identical results with and without onEvent, and with playback', async () => {
     for (const mode of ['uffd', 'exit'] as const) {
-      const o: OptionsInput = { ...SMALL, mode, vcpus: 6, memory: '2MiB', workload: 'zipf', partition: false, network: 'link', accesses: 500, bandwidth: '1Gbit' };
+      const o: OptionsInput = {
+        ...SMALL,
+        mode,
+        vcpus: 6,
+        memory: '2MiB',
+        workload: 'zipf',
+        partition: false,
+        network: 'link',
+        accesses: 500,
+        bandwidth: '1Gbit',
+      };
       const plain = runVirtual(opts(o), COSTS);
       const watched = runVirtual(opts(o), COSTS, { onEvent: () => {}, eventIntervalUs: 7 });
       const played = await simulateVirtual(opts(o), { onEvent: () => {}, playback: { virtualUsPerRealMs: 1e6 } });
@@ -122,14 +147,29 @@ describe('slow-motion playback', () => {
     const events: SimEvent[] = [];
     // 1 virtual µs per real ms: this run would take minutes; the first tick stops it.
     const run = simulateVirtual(opts({ ...SMALL, mode: 'uffd' }), {
-      signal: controller.signal, playback: { virtualUsPerRealMs: 1 }, eventIntervalMs: 5,
-      onEvent: (e) => { events.push(e); if (e.type === 'tick') controller.abort(); },
+      signal: controller.signal,
+      playback: { virtualUsPerRealMs: 1 },
+      eventIntervalMs: 5,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'tick') controller.abort();
+      },
     });
     let settled = false;
-    void run.then(() => { settled = true; }, () => { settled = true; });
+    void run.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
     await new Promise((r) => setImmediate(r));
     expect(settled).toBe(false); // paced: the run is still going after an event-loop turn
-    const err = await run.then(() => null, (e: unknown) => e);
+    const err = await run.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SimError);
     expect((err as SimError).code).toBe('ABORTED');
     expect(events.map((e) => e.type).filter((t) => t !== 'fault')).toEqual(['start', 'tick', 'error']);
@@ -138,8 +178,14 @@ describe('slow-motion playback', () => {
 
   it('an already aborted signal stops before the start', async () => {
     const events: SimEvent[] = [];
-    const err = await simulateVirtual(opts({ ...SMALL, mode: 'exit' }), { signal: AbortSignal.abort(), playback: { virtualUsPerRealMs: 10 }, onEvent: (e) => events.push(e) })
-      .then(() => null, (e: unknown) => e);
+    const err = await simulateVirtual(opts({ ...SMALL, mode: 'exit' }), {
+      signal: AbortSignal.abort(),
+      playback: { virtualUsPerRealMs: 10 },
+      onEvent: (e) => events.push(e),
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err as SimError).code).toBe('ABORTED');
     expect(events.map((e) => e.type)).toEqual(['error']);
   });

@@ -9,13 +9,49 @@ import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtual, type VirtualOptions } from '../src/virtual/engine.js';
 
 const ZERO: CostModel = {
-  cores: 16, faultUs: 0, exitUs: 0, reentryUs: 0, postUs: 0, receiveUs: 0, syscallUs: 0, pollUs: 0, readUs: 0, wqOpUs: 0, lineUs: 0,
-  walkPerWaiterUs: 0, walkWarmUs: 0, lineGrowth: 0, ttwuUs: 0, ttwuNextUs: 0, wakeupUs: 0, copyUs: 0, copyPerCopierUs: 0, continueUs: 0, continuePerCopierUs: 0,
-  zeropageUs: 0, uffdWakeUs: 0, memcpyUs: 0, mmapLocksPerUffdFault: 3, mmapLockLines: 2, mmuLockLines: 2, accessUs: 0, spin: false,
+  cores: 16,
+  faultUs: 0,
+  exitUs: 0,
+  reentryUs: 0,
+  postUs: 0,
+  receiveUs: 0,
+  syscallUs: 0,
+  pollUs: 0,
+  readUs: 0,
+  wqOpUs: 0,
+  lineUs: 0,
+  walkPerWaiterUs: 0,
+  walkWarmUs: 0,
+  lineGrowth: 0,
+  ttwuUs: 0,
+  ttwuNextUs: 0,
+  wakeupUs: 0,
+  copyUs: 0,
+  copyPerCopierUs: 0,
+  continueUs: 0,
+  continuePerCopierUs: 0,
+  zeropageUs: 0,
+  uffdWakeUs: 0,
+  memcpyUs: 0,
+  mmapLocksPerUffdFault: 3,
+  mmapLockLines: 2,
+  mmuLockLines: 2,
+  accessUs: 0,
+  spin: false,
 };
-const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) => runVirtual({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
+const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) =>
+  runVirtual({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
 /** n vCPUs, one page each, one access each, no network, no zero pages. */
-const pages = (n: number): OptionsInput => ({ vcpus: n, memory: n * 4096, workload: 'sequential', partition: true, accesses: 1, network: 'none', writeRatio: 0, zeroFraction: 0 });
+const pages = (n: number): OptionsInput => ({
+  vcpus: n,
+  memory: n * 4096,
+  workload: 'sequential',
+  partition: true,
+  accesses: 1,
+  network: 'none',
+  writeRatio: 0,
+  zeroFraction: 0,
+});
 
 describe('mm-wide and per-uffd lines', () => {
   it('uffd: mmap_lock on the vCPU (NOWAIT and blocking GUP, the retry), ctx refcount, f_count, mm_users, the VMA lock, map_changing_lock, mmu_lock', () => {
@@ -40,7 +76,7 @@ describe('mm-wide and per-uffd lines', () => {
     const r = run({ ...pages(8), mode: 'exit' }, { ...ZERO, lineUs: 1 }, { exitResolver: 'vcpu' });
     expect(r.faultLatencyUs.max).toBeCloseTo(24, 1);
   });
-  it('a lock word\'s transfer costs more with a waiter spinning on it; an atomic counter\'s does not', () => {
+  it("a lock word's transfer costs more with a waiter spinning on it; an atomic counter's does not", () => {
     // 8 vCPUs fault at once on one uffd: fault_pending_wqh.lock and fd_wqh.lock hand over with a
     // head waiter spinning (k = 2), so lineGrowth 1 makes each hand-over dearer. Exits touch only
     // atomic counters and mmu_lock's count: growth changes nothing there.
@@ -131,7 +167,8 @@ describe('KVM_RUN exit and re-entry, and who pays a wake-up', () => {
 
 describe('who installs what, as QEMU does it', () => {
   const link: OptionsInput = { vcpus: 2, memory: '1MiB', workload: 'random', accesses: 200, seed: 3, bandwidth: '1Gbit', zeroFraction: 0 };
-  const installed = (r: ReturnType<typeof run>, role: string) => r.services.filter((s) => s.role === role).reduce((a, s) => a + ('installedDemand' in s ? s.installedDemand : 0), 0);
+  const installed = (r: ReturnType<typeof run>, role: string) =>
+    r.services.filter((s) => s.role === role).reduce((a, s) => a + ('installedDemand' in s ? s.installedDemand : 0), 0);
   it('uffd over a link: handlers only ask; the listen thread installs the demanded pages (vanilla)', () => {
     const r = run({ ...link, mode: 'uffd', strategy: 'linear' }, { ...ZERO, copyUs: 1 });
     expect(r.verified).toBe(true);

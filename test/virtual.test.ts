@@ -21,7 +21,8 @@ describe('determinism', () => {
       { mode: 'uffd', vcpus: 8, memory: '8MiB', workload: 'zipf', handlers: 2, accesses: 3000, strategy: 'preempt' },
       { mode: 'exit', vcpus: 6, memory: '8MiB', workload: 'random', accesses: 3000, strategy: 'stride', bandwidth: '1Gbit' },
     ] as OptionsInput[]) {
-      const a = run(o, COSTS), b = run(o, COSTS);
+      const a = run(o, COSTS),
+        b = run(o, COSTS);
       expect(a.verified).toBe(true);
       expect(stripWall(a)).toBe(stripWall(b));
       expect(stripWall(run({ ...o, seed: 2 }, COSTS))).not.toBe(stripWall(a));
@@ -35,14 +36,30 @@ describe('cost model arithmetic on one fault', () => {
   // thread takes a lock or an mm-wide line another thread (or nobody yet) held last.
   const one: OptionsInput = { vcpus: 1, memory: 4096, workload: 'sequential', partition: true, accesses: 1, network: 'none', writeRatio: 0, zeroFraction: 0 };
   const c: CostModel = {
-    ...ZERO, faultUs: 3, exitUs: 2, reentryUs: 1.5, postUs: 4, receiveUs: 1, syscallUs: 0.5, pollUs: 0.25, readUs: 2, wqOpUs: 0.125,
-    lineUs: 0.0625, walkPerWaiterUs: 0.25, ttwuUs: 1, ttwuNextUs: 0.5, wakeupUs: 8, copyUs: 6, continueUs: 4, accessUs: 0.5,
+    ...ZERO,
+    faultUs: 3,
+    exitUs: 2,
+    reentryUs: 1.5,
+    postUs: 4,
+    receiveUs: 1,
+    syscallUs: 0.5,
+    pollUs: 0.25,
+    readUs: 2,
+    wqOpUs: 0.125,
+    lineUs: 0.0625,
+    walkPerWaiterUs: 0.25,
+    ttwuUs: 1,
+    ttwuNextUs: 0.5,
+    wakeupUs: 8,
+    copyUs: 6,
+    continueUs: 4,
+    accessUs: 0.5,
   };
   const lines = 2 * 0.0625; // an rwsem or a counter taken on a line another core held: two transfers
   // UFFDIO_COPY / _CONTINUE: fdget of the uffd file, mmget, the VMA's read lock, map_changing_lock
   const mfill = 4 * lines;
 
-  it('exit, vCPU resolves: fault + exit, the ioctl\'s lines (syscall + f_count, mm_users, VMA lock, map_changing_lock) + UFFDIO_COPY, re-entry, mmu_lock', () => {
+  it("exit, vCPU resolves: fault + exit, the ioctl's lines (syscall + f_count, mm_users, VMA lock, map_changing_lock) + UFFDIO_COPY, re-entry, mmu_lock", () => {
     const r = run({ ...one, mode: 'exit' }, c, { exitResolver: 'vcpu' });
     const want = 3 + 2 + 0.5 + mfill + 6 + 1.5 + lines; // 13.625
     expect(r.faults).toBe(1);
@@ -125,7 +142,17 @@ describe('fault counts agree with the threaded engine where timing does not matt
 
 describe('scale', () => {
   it('runs 1024 vCPUs on a 1 TiB guest (2 MiB pages) without allocating guest memory', () => {
-    const o = resolveOptions({ vcpus: 256, memory: '1TiB', pageSize: '2MiB', memslotSize: '2GiB', mode: 'uffd', workload: 'random', accesses: 20, bandwidth: '800Gbit', strategy: 'linear' });
+    const o = resolveOptions({
+      vcpus: 256,
+      memory: '1TiB',
+      pageSize: '2MiB',
+      memslotSize: '2GiB',
+      mode: 'uffd',
+      workload: 'random',
+      accesses: 20,
+      bandwidth: '800Gbit',
+      strategy: 'linear',
+    });
     const t0 = performance.now();
     const r = runVirtual({ ...o, vcpus: 1024 }, { ...COSTS, cores: 256 });
     expect(r.vcpus).toBe(1024);
@@ -139,14 +166,20 @@ describe('scale', () => {
 describe('cost profiles', () => {
   it('rejects a bad profile with BAD_INPUT naming the field', () => {
     const f = join(tmpdir(), `costs-${process.pid}.json`);
-    writeFileSync(f, JSON.stringify({ date: 'x', name: 'x', coresFromHost: true, machine: {}, basis: 'kernel', costs: { ...COSTS, copyUs: -1 }, sources: {}, measured: {} }));
-    try { loadCostProfile(f); throw new Error('expected a failure'); } catch (e) {
+    writeFileSync(
+      f,
+      JSON.stringify({ date: 'x', name: 'x', coresFromHost: true, machine: {}, basis: 'kernel', costs: { ...COSTS, copyUs: -1 }, sources: {}, measured: {} }),
+    );
+    try {
+      loadCostProfile(f);
+      throw new Error('expected a failure');
+    } catch (e) {
       expect(e).toBeInstanceOf(SimError);
       expect((e as SimError).code).toBe('BAD_INPUT');
       expect((e as SimError).message).toMatch(/costs\.copyUs/);
     }
   });
-  it('loads both shipped profiles; a measured one runs on this host\'s cores, a modelled one on its own', async () => {
+  it("loads both shipped profiles; a measured one runs on this host's cores, a modelled one on its own", async () => {
     for (const profile of ['this-host', 'large-host'] as const) {
       const r = await simulate({ engine: 'virtual', profile, mode: 'uffd', vcpus: 2, memory: '1MiB', accesses: 100 });
       expect(r.verified).toBe(true);
@@ -161,7 +194,16 @@ describe('a vCPU resolving its own exit over a link', () => {
     // Found by the published bench's link runs: the push of the page landed during the vCPU's post
     // of its request, whose wake had gone by when the vCPU began to wait. With this profile and seed
     // that interleaving happens; every vCPU must finish and every page verify.
-    const r = await simulate({ engine: 'virtual', profile: 'large-host', vcpus: 64, memory: '256MiB', bandwidth: '10Gbit', strategy: 'linear', mode: 'exit', exitResolver: 'vcpu' });
+    const r = await simulate({
+      engine: 'virtual',
+      profile: 'large-host',
+      vcpus: 64,
+      memory: '256MiB',
+      bandwidth: '10Gbit',
+      strategy: 'linear',
+      mode: 'exit',
+      exitResolver: 'vcpu',
+    });
     expect(r.verified).toBe(true);
     expect(r.faults).toBeGreaterThan(0);
   });

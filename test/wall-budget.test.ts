@@ -44,7 +44,7 @@ describe('the wall budget as a choice of D', () => {
   });
   it('the floor is the link time of every page, twice for hybrid', () => {
     const linear = migrationFloorUs(resolveOptions({ memory: '64MiB', bandwidth: '10Gbit' }));
-    expect(linear).toBeGreaterThan((64 * 2 ** 20 * 8) / 10e9 * 1e6); // every byte, plus headers
+    expect(linear).toBeGreaterThan(((64 * 2 ** 20 * 8) / 10e9) * 1e6); // every byte, plus headers
     expect(migrationFloorUs(resolveOptions({ memory: '64MiB', bandwidth: '10Gbit', strategy: 'hybrid' }))).toBeCloseTo(2 * linear, 6);
     expect(migrationFloorUs(resolveOptions({ memory: '64MiB', bandwidth: 'unlimited' }))).toBe(0);
   });
@@ -86,8 +86,10 @@ describe('the share flag', () => {
     r.dilation = { ...r.dilation, factor: 40, auto: true, share: 0.2, wallBudgetMs: 5000, budgetBound: true, neededFactor: 100 };
     const [note] = shareNotes([r], ['exit']);
     // The budget that lets D reach the 100 the probes asked for; wrapped to the table's 100 columns.
-    expect(note).toBe("note: exit: the simulator took 20.0% of a modelled fault (over 5%), so its times hold some of the\n" +
-      "      simulator's own cost; lower it with --wall-budget 13s or --engine virtual");
+    expect(note).toBe(
+      'note: exit: the simulator took 20.0% of a modelled fault (over 5%), so its times hold some of the\n' +
+        "      simulator's own cost; lower it with --wall-budget 13s or --engine virtual",
+    );
     expect(formatSummary([r])).toContain(note);
     // Not bound by the budget (or D set): a larger D is the way.
     r.dilation = { ...r.dilation, budgetBound: false };
@@ -99,7 +101,8 @@ describe('the share flag', () => {
   it('several runs over 5% get one note naming each, with the largest budget and the largest D any asks for', async () => {
     const base = await result();
     const run = (share: number, budgetBound: boolean, factor: number) => ({
-      ...base, engine: 'threads' as const,
+      ...base,
+      engine: 'threads' as const,
       dilation: { ...base.dilation, factor, auto: true, share, wallBudgetMs: 5000, budgetBound, neededFactor: factor * 2 },
     });
     const runs = [run(0.2, true, 40), run(0.01, true, 40), run(0.1, true, 50), run(0.3, false, 10)];
@@ -107,15 +110,29 @@ describe('the share flag', () => {
     expect(notes).toHaveLength(1);
     const text = notes[0]!.replace(/\n {6}/g, ' ');
     // prepaging is within 5%: not named. Budgets 10 s and 10 s (D 40 -> 80, 50 -> 100); hybrid's D 10 x 0.3/0.05.
-    expect(text).toBe('note: the simulator took more than 5% of a modelled fault in 3 runs (linear 20.0%, stride 10.0%, hybrid 30.0%), ' +
-      "so their times hold some of the simulator's own cost; lower it with --wall-budget 10s, --time-dilation 60 or --engine virtual");
+    expect(text).toBe(
+      'note: the simulator took more than 5% of a modelled fault in 3 runs (linear 20.0%, stride 10.0%, hybrid 30.0%), ' +
+        "so their times hold some of the simulator's own cost; lower it with --wall-budget 10s, --time-dilation 60 or --engine virtual",
+    );
     for (const line of notes[0]!.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
   it('the plan line says when the budget capped D', () => {
     const d = {
-      factor: 40, auto: true, accessUs: 0.3, measuredUs: { fault: 500, page: 1, access: 0.3 }, modelledFaultUs: 100,
-      predictedShare: 0.125, share: null, linkStallShare: null, wallEstimateMs: 2000, wallBudgetMs: 2000, budgetBound: true, neededFactor: 100,
+      factor: 40,
+      auto: true,
+      accessUs: 0.3,
+      measuredUs: { fault: 500, page: 1, access: 0.3 },
+      modelledFaultUs: 100,
+      predictedShare: 0.125,
+      share: null,
+      linkStallShare: null,
+      wallEstimateMs: 2000,
+      wallBudgetMs: 2000,
+      budgetBound: true,
+      neededFactor: 100,
     };
-    expect(formatPlanLine(d, 'exit')).toBe('exit: time dilation 40x (simulator 12.5% of a 100.0 us fault, measured at start, capped by the 2 s wall budget): at least 2.0 s of wall time');
+    expect(formatPlanLine(d, 'exit')).toBe(
+      'exit: time dilation 40x (simulator 12.5% of a 100.0 us fault, measured at start, capped by the 2 s wall budget): at least 2.0 s of wall time',
+    );
   });
 });

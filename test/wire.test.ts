@@ -33,9 +33,16 @@ function pump(ring: WireRing, frames: number, startRead = 0): number {
   };
   for (let i = startRead; i < startRead + frames; i++) {
     let at = ring.reserve(2, i, i ^ 0x55, -i, i % 3 !== 0, i * 1.5);
-    if (at < 0) { ring.publish(); drain(); at = ring.reserve(2, i, i ^ 0x55, -i, i % 3 !== 0, i * 1.5); }
+    if (at < 0) {
+      ring.publish();
+      drain();
+      at = ring.reserve(2, i, i ^ 0x55, -i, i % 3 !== 0, i * 1.5);
+    }
     expect(at).toBeGreaterThanOrEqual(0);
-    if (i % 3 !== 0) { ring.payload[at] = i; ring.payload[at + 1023] = ~i; }
+    if (i % 3 !== 0) {
+      ring.payload[at] = i;
+      ring.payload[at + 1023] = ~i;
+    }
     if (i % 7 === 0) ring.publish();
   }
   ring.publish();
@@ -105,7 +112,11 @@ it.each([[4096], [2 * 1024 * 1024]])('derives a %i-byte page into a slot exactly
   expect(deriver).not.toBeNull();
   const image = new SourceImage(9, pageSize, 0);
   const want = new Int32Array(pageSize / 4);
-  for (const [page, version] of [[0, 0], [12345, 0], [12345, 3]] as const) {
+  for (const [page, version] of [
+    [0, 0],
+    [12345, 0],
+    [12345, 3],
+  ] as const) {
     const at = ring.reserve(2, page, 0, version, true, 0);
     deriver.fill(pageKey(9, page, version), at);
     image.fillPage(page, want, 0, version);

@@ -8,7 +8,10 @@ const opts = resolveOptions({ memory: '4MiB', vcpus: 4, writeRatio: 0.25 });
 
 function take(kind: 'sequential' | 'random' | 'zipf', vcpu: number, n: number, o = opts) {
   const s = new AccessStream(kind, vcpuRange(o, vcpu), o, vcpu, null, WRITE_SLOT_BASE);
-  return Array.from({ length: n }, () => { s.next(); return [s.page, s.word, s.write] as const; });
+  return Array.from({ length: n }, () => {
+    s.next();
+    return [s.page, s.word, s.write] as const;
+  });
 }
 
 describe('AccessStream', () => {
@@ -39,7 +42,10 @@ describe('AccessStream', () => {
   it('zipf concentrates on a hot set', () => {
     const counts = new Map<number, number>();
     for (const [p] of take('zipf', 0, 20000)) counts.set(p, (counts.get(p) ?? 0) + 1);
-    const top = [...counts.values()].sort((a, b) => b - a).slice(0, 10).reduce((a, b) => a + b, 0);
+    const top = [...counts.values()]
+      .sort((a, b) => b - a)
+      .slice(0, 10)
+      .reduce((a, b) => a + b, 0);
     expect(top / 20000).toBeGreaterThan(0.2);
   });
 });

@@ -18,9 +18,23 @@ let report: ServiceReport;
 prepareService(start);
 Atomics.add(new Int32Array(start.shared.ctlSab, 0, CTL_WORDS), CTL_SERVICES_READY, 1);
 try {
-  report = start.role === 'fetcher' ? runFetcher(start) : start.role === 'source' ? runSource(start) : start.role === 'preempt' ? runPreempt(start) : runUffdHandler(start);
+  report =
+    start.role === 'fetcher'
+      ? runFetcher(start)
+      : start.role === 'source'
+        ? runSource(start)
+        : start.role === 'preempt'
+          ? runPreempt(start)
+          : runUffdHandler(start);
 } catch (e) {
-  const who = start.role === 'handler' ? `uffd handler ${start.handler}` : start.role === 'source' ? 'source host' : start.role === 'preempt' ? 'preempt thread' : 'page fetcher';
+  const who =
+    start.role === 'handler'
+      ? `uffd handler ${start.handler}`
+      : start.role === 'source'
+        ? 'source host'
+        : start.role === 'preempt'
+          ? 'preempt thread'
+          : 'page fetcher';
   report = { role: 'error', who, message: e instanceof Error ? e.message : String(e) };
 }
 parentPort!.postMessage(report);

@@ -42,7 +42,12 @@ export interface EngineSpeedRow {
   target: number;
 }
 
-export interface EngineSpeedBody { vcpus: number; accessesPerVcpu: number; memoryBytes: number; rows: EngineSpeedRow[] }
+export interface EngineSpeedBody {
+  vcpus: number;
+  accessesPerVcpu: number;
+  memoryBytes: number;
+  rows: EngineSpeedRow[];
+}
 
 export type EngineSpeedResult = ResultEnvelope<'engine-speed', EngineSpeedBody>;
 
@@ -50,27 +55,43 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function optionsOf(mode: EngineSpeedMode, vcpus: number, accesses: number, seed: number): ResolvedOptions {
   return resolveOptions({
-    engine: 'virtual', vcpus, cores: vcpus, memory: vcpus * accesses * 4096, pageSize: 4096, partition: true, workload: 'sequential', accesses,
-    writeRatio: 0, network: 'none', mode, seed, ...(mode === 'exit' ? { exitResolver: 'vcpu' as const } : { handlers: 1 }),
+    engine: 'virtual',
+    vcpus,
+    cores: vcpus,
+    memory: vcpus * accesses * 4096,
+    pageSize: 4096,
+    partition: true,
+    workload: 'sequential',
+    accesses,
+    writeRatio: 0,
+    network: 'none',
+    mode,
+    seed,
+    ...(mode === 'exit' ? { exitResolver: 'vcpu' as const } : { handlers: 1 }),
   });
 }
 
 function commandOf(mode: EngineSpeedMode, vcpus: number, accesses: number): string {
   const mib = (vcpus * accesses * 4096) / 1024 ** 2;
-  return `run --engine virtual --vcpus ${vcpus} --cores ${vcpus} --memory ${mib % 1024 === 0 ? `${mib / 1024}GiB` : `${mib}MiB`} --partition --workload sequential ` +
-    `--accesses ${accesses} --write-ratio 0 --network none --mode ${mode} ${mode === 'exit' ? '--exit-resolver vcpu' : '--handlers 1'}`;
+  return (
+    `run --engine virtual --vcpus ${vcpus} --cores ${vcpus} --memory ${mib % 1024 === 0 ? `${mib / 1024}GiB` : `${mib}MiB`} --partition --workload sequential ` +
+    `--accesses ${accesses} --write-ratio 0 --network none --mode ${mode} ${mode === 'exit' ? '--exit-resolver vcpu' : '--handlers 1'}`
+  );
 }
 
 export async function runEngineSpeed(opts: EngineSpeedOptions = {}): Promise<EngineSpeedResult> {
   const o = resolveBenchOptions(opts);
   const t0 = performance.now();
-  const vcpus = opts.vcpus ?? 256, accesses = opts.accessesPerVcpu ?? 1024, runs = opts.runs ?? (o.quick ? 3 : 7);
+  const vcpus = opts.vcpus ?? 256,
+    accesses = opts.accessesPerVcpu ?? 1024,
+    runs = opts.runs ?? (o.quick ? 3 : 7);
   const rows: EngineSpeedRow[] = [];
   for (const mode of ENGINE_SPEED_MODES) {
     const ro = optionsOf(mode, vcpus, accesses, o.seed);
     const costs = resolveCosts(ro);
     const done: EngineSpeedRow['runs'] = [];
-    let faults = 0, verified = true;
+    let faults = 0,
+      verified = true;
     for (let i = 0; i < runs; i++) {
       const r = runVirtual(ro, costs);
       faults = r.faults;
@@ -78,14 +99,28 @@ export async function runEngineSpeed(opts: EngineSpeedOptions = {}): Promise<Eng
       done.push({ wallMs: r.wallMs, faultsPerHostSec: Math.round((r.faults / Math.max(0.001, r.wallMs)) * 1000) });
     }
     const row: EngineSpeedRow = {
-      mode, command: commandOf(mode, vcpus, accesses), faults, verified, runs: done,
-      medianFaultsPerHostSec: median(done.map((x) => x.faultsPerHostSec)), firstFaultsPerHostSec: done[0]!.faultsPerHostSec, target: ENGINE_SPEED_TARGETS[mode],
+      mode,
+      command: commandOf(mode, vcpus, accesses),
+      faults,
+      verified,
+      runs: done,
+      medianFaultsPerHostSec: median(done.map((x) => x.faultsPerHostSec)),
+      firstFaultsPerHostSec: done[0]!.faultsPerHostSec,
+      target: ENGINE_SPEED_TARGETS[mode],
     };
     rows.push(row);
-    o.log(`engine-speed: ${mode} ${fmtInt(row.medianFaultsPerHostSec)} simulated faults per host second (median of ${runs}; target ${fmtInt(row.target)}: ${row.medianFaultsPerHostSec >= row.target ? 'met' : 'not met'})`);
+    o.log(
+      `engine-speed: ${mode} ${fmtInt(row.medianFaultsPerHostSec)} simulated faults per host second (median of ${runs}; target ${fmtInt(row.target)}: ${row.medianFaultsPerHostSec >= row.target ? 'met' : 'not met'})`,
+    );
   }
   const body: EngineSpeedBody = { vcpus, accessesPerVcpu: accesses, memoryBytes: vcpus * accesses * 4096, rows };
-  const result = envelope('engine-speed', o, t0, [`median of ${runs} in-process runs per mode; a run's wall time includes building the sim and its result`], body);
+  const result = envelope(
+    'engine-speed',
+    o,
+    t0,
+    [`median of ${runs} in-process runs per mode; a run's wall time includes building the sim and its result`],
+    body,
+  );
   writeResult(o.outDir, result);
   return result;
 }
@@ -93,9 +128,19 @@ export async function runEngineSpeed(opts: EngineSpeedOptions = {}): Promise<Eng
 /** The section of the summary: every run, the median against the target. */
 export function renderEngineSpeed(r: EngineSpeedResult, h: string): string {
   const b = r.body;
-  const table = mdTable(['mode', 'faults', 'verified', 'runs (M faults per host s)', 'first run', 'median', 'target', 'result'],
-    b.rows.map((x) => [x.mode, fmtInt(x.faults), String(x.verified), x.runs.map((y) => (y.faultsPerHostSec / 1e6).toFixed(2)).join(' '),
-      fmtInt(x.firstFaultsPerHostSec), fmtInt(x.medianFaultsPerHostSec), `>= ${fmtInt(x.target)}`, x.medianFaultsPerHostSec >= x.target ? 'met' : '**not met**']));
+  const table = mdTable(
+    ['mode', 'faults', 'verified', 'runs (M faults per host s)', 'first run', 'median', 'target', 'result'],
+    b.rows.map((x) => [
+      x.mode,
+      fmtInt(x.faults),
+      String(x.verified),
+      x.runs.map((y) => (y.faultsPerHostSec / 1e6).toFixed(2)).join(' '),
+      fmtInt(x.firstFaultsPerHostSec),
+      fmtInt(x.medianFaultsPerHostSec),
+      `>= ${fmtInt(x.target)}`,
+      x.medianFaultsPerHostSec >= x.target ? 'met' : '**not met**',
+    ]),
+  );
   const cmds = b.rows.map((x) => `- ${x.mode}: \`${x.command}\``).join('\n');
   return `${h} Engine speed (virtual engine, ${b.vcpus} vCPUs, simulated faults per host second)\n\n${table}\n\n${cmds}`;
 }

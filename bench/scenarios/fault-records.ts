@@ -68,24 +68,57 @@ export type FaultRecordsResult = ResultEnvelope<'fault-records', FaultRecordsBod
 /** The guest that produces every fault kind. */
 export function faultRecordsGuest(arch: 'x86' | 'arm64', mode: 'exit' | 'uffd', accesses: number): OptionsInput {
   return {
-    arch, mode, workload: 'random', writeRatio: 0.3, execRatio: 0.2, pageTables: true, strategy: 'demand', accesses, bandwidth: '10Gbit', latency: '50us',
+    arch,
+    mode,
+    workload: 'random',
+    writeRatio: 0.3,
+    execRatio: 0.2,
+    pageTables: true,
+    strategy: 'demand',
+    accesses,
+    bandwidth: '10Gbit',
+    latency: '50us',
     ...(arch === 'arm64' ? { mteFraction: 0.5 } : {}),
     // userfaultfd cannot register guest_memfd: a confidential guest runs in exit mode only.
     ...(mode === 'exit' ? { confidential: true, sharedFraction: 0.125, convertRatio: 0.002 } : {}),
   };
 }
 
-async function runRow(engine: 'threads' | 'virtual', arch: 'x86' | 'arm64', mode: 'exit' | 'uffd', record: 'neutral' | 'syndrome',
-  memoryMiB: number, vcpus: number, accesses: number, seed: number): Promise<FaultRecordsRow> {
+async function runRow(
+  engine: 'threads' | 'virtual',
+  arch: 'x86' | 'arm64',
+  mode: 'exit' | 'uffd',
+  record: 'neutral' | 'syndrome',
+  memoryMiB: number,
+  vcpus: number,
+  accesses: number,
+  seed: number,
+): Promise<FaultRecordsRow> {
   const base = { engine, arch, mode, record };
   try {
     const r: RunResult = await simulate({ ...faultRecordsGuest(arch, mode, accesses), engine, vcpus, memory: memoryMiB * MiB, seed, faultRecord: record });
     return {
-      ...base, byKind: r.faultRecords.byKind, faults: r.faults, faultLatencyUsP50: r.faultLatencyUs.p50, blocktimeMs: r.blocktimeMs, guestMs: r.guestMs,
-      verified: r.verified, ...(engine === 'threads' ? { dilation: { factor: r.dilation.factor, share: r.dilation.share } } : {}), ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
+      ...base,
+      byKind: r.faultRecords.byKind,
+      faults: r.faults,
+      faultLatencyUsP50: r.faultLatencyUs.p50,
+      blocktimeMs: r.blocktimeMs,
+      guestMs: r.guestMs,
+      verified: r.verified,
+      ...(engine === 'threads' ? { dilation: { factor: r.dilation.factor, share: r.dilation.share } } : {}),
+      ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
     };
   } catch (e) {
-    const zero: FaultKindCounts = { records: 0, roundTrips: 0, pagesFetched: 0, localResolved: 0, blockedMs: 0, avoidableRecords: 0, avoidableRoundTrips: 0, uffdLost: 0 };
+    const zero: FaultKindCounts = {
+      records: 0,
+      roundTrips: 0,
+      pagesFetched: 0,
+      localResolved: 0,
+      blockedMs: 0,
+      avoidableRecords: 0,
+      avoidableRoundTrips: 0,
+      uffdLost: 0,
+    };
     const byKind = Object.fromEntries(FAULT_KIND_NAMES.map((k) => [k, zero])) as Record<FaultKindName, FaultKindCounts>;
     return { ...base, byKind, faults: 0, faultLatencyUsP50: 0, blocktimeMs: 0, guestMs: 0, verified: false, error: errorLine(e) };
   }
@@ -106,10 +139,18 @@ export async function runFaultRecords(opts: FaultRecordsOptions = {}): Promise<F
   for (const arch of ['arm64', 'x86'] as const) {
     plan.push(['virtual', arch, 'exit', 'neutral'], ['virtual', arch, 'exit', 'syndrome'], ['virtual', arch, 'uffd', 'neutral']);
   }
-  const threaded: Planned[] = threadsMemoryMiB > 0 ? [['threads', 'arm64', 'exit', 'neutral'], ['threads', 'arm64', 'exit', 'syndrome']] : [];
+  const threaded: Planned[] =
+    threadsMemoryMiB > 0
+      ? [
+          ['threads', 'arm64', 'exit', 'neutral'],
+          ['threads', 'arm64', 'exit', 'syndrome'],
+        ]
+      : [];
   const one = async ([engine, arch, mode, record]: Planned) => {
-    const row = engine === 'virtual' ? await runRow(engine, arch, mode, record, memoryMiB, vcpus, accesses, o.seed)
-      : await runRow(engine, arch, mode, record, threadsMemoryMiB, 2, threadsAccesses, o.seed);
+    const row =
+      engine === 'virtual'
+        ? await runRow(engine, arch, mode, record, memoryMiB, vcpus, accesses, o.seed)
+        : await runRow(engine, arch, mode, record, threadsMemoryMiB, 2, threadsAccesses, o.seed);
     o.log(`fault-records ${engine} ${arch} ${mode} ${record}: ${row.error ?? `${fmtInt(row.faults)} faults, p50 ${fmtNum(row.faultLatencyUsP50, 0)} us`}`);
     return row;
   };
@@ -117,7 +158,7 @@ export async function runFaultRecords(opts: FaultRecordsOptions = {}): Promise<F
   for (const p of plan) rows.push(await one(p)); // the virtual engine is CPU-bound: one after another
   // The threaded rows are dilated and sleep most of their wall time: side by side (src/side-by-side.ts),
   // each row's simulator share measured under the other's load.
-  rows.push(...await runSideBySide(threaded.length, runsAtOnce(), (i) => one(threaded[i]!)));
+  rows.push(...(await runSideBySide(threaded.length, runsAtOnce(), (i) => one(threaded[i]!))));
   const notes = [
     'records = KVM_RUN exits (uffd mode: uffd messages, plus the KVM exits of kinds that never reach a uffd); round trips = records resolved by pages from the source',
     'syndrome record: a stage-1 walk is one record and one round trip (the source walks its copy of the table and sends every page the walk needs); an MTE tag fault is one exit instead of a blind re-entry and a second one',
@@ -136,36 +177,71 @@ function shareText(n: FaultRecordsRow, s: FaultRecordsRow): string {
 }
 
 function sum(r: FaultRecordsRow, kinds: readonly FaultKindName[]): FaultKindCounts {
-  const t: FaultKindCounts = { records: 0, roundTrips: 0, pagesFetched: 0, localResolved: 0, blockedMs: 0, avoidableRecords: 0, avoidableRoundTrips: 0, uffdLost: 0 };
+  const t: FaultKindCounts = {
+    records: 0,
+    roundTrips: 0,
+    pagesFetched: 0,
+    localResolved: 0,
+    blockedMs: 0,
+    avoidableRecords: 0,
+    avoidableRoundTrips: 0,
+    uffdLost: 0,
+  };
   for (const k of kinds) for (const f of Object.keys(t) as Array<keyof FaultKindCounts>) t[f] += r.byKind[k][f];
   return t;
 }
 
 /** The markdown section: per engine and arch, per kind, neutral against syndrome, and what uffd loses. */
 export function renderFaultRecords(b: FaultRecordsBody, h = '###'): string {
-  const parts = [`${h} Fault records: arch-neutral against the raw syndrome, per fault kind\n\n` +
-    `One guest with every kind (random accesses, ${b.accesses} per vCPU, 30% writes, 20% of reads instruction fetches, its own 4-level page table, ` +
-    `half its memory MTE-tagged on arm64, confidential with 0.2% of accesses converting), pages moved only on faults over 10 Gbit/s and 50 us. ` +
-    `n = the arch-neutral record (v7 flags), s = the record with the raw syndrome. A neutral run counts, for a walk, the walk records after an ` +
-    `access's first and the data fault that follows (a syndrome record resolves the whole walk in one round trip), and for MTE the blind re-entry.`];
+  const parts = [
+    `${h} Fault records: arch-neutral against the raw syndrome, per fault kind\n\n` +
+      `One guest with every kind (random accesses, ${b.accesses} per vCPU, 30% writes, 20% of reads instruction fetches, its own 4-level page table, ` +
+      `half its memory MTE-tagged on arm64, confidential with 0.2% of accesses converting), pages moved only on faults over 10 Gbit/s and 50 us. ` +
+      `n = the arch-neutral record (v7 flags), s = the record with the raw syndrome. A neutral run counts, for a walk, the walk records after an ` +
+      `access's first and the data fault that follows (a syndrome record resolves the whole walk in one round trip), and for MTE the blind re-entry.`,
+  ];
   for (const engine of ['virtual', 'threads'] as const) {
     for (const arch of ['arm64', 'x86'] as const) {
       const find = (mode: string, record: string) => b.rows.find((r) => r.engine === engine && r.arch === arch && r.mode === mode && r.record === record);
-      const n = find('exit', 'neutral'), s = find('exit', 'syndrome'), u = find('uffd', 'neutral');
+      const n = find('exit', 'neutral'),
+        s = find('exit', 'syndrome'),
+        u = find('uffd', 'neutral');
       if (!n || !s) continue;
-      const size = engine === 'virtual' ? `${b.memoryMiB} MiB, ${b.vcpus} vCPUs` : `${b.threadsMemoryMiB} MiB, 2 vCPUs, ${b.threadsAccesses ?? b.accesses} accesses per vCPU`;
+      const size =
+        engine === 'virtual'
+          ? `${b.memoryMiB} MiB, ${b.vcpus} vCPUs`
+          : `${b.threadsMemoryMiB} MiB, 2 vCPUs, ${b.threadsAccesses ?? b.accesses} accesses per vCPU`;
       const kinds = FAULT_KIND_NAMES.filter((k) => n.byKind[k].records + s.byKind[k].records + (u?.byKind[k].records ?? 0) > 0);
-      const line = (name: string, a: FaultKindCounts, c: FaultKindCounts, x: FaultKindCounts | undefined) => [name,
-        `${fmtInt(a.records)} / ${fmtInt(c.records)}`, fmtInt(a.records - c.records), `${fmtInt(a.roundTrips)} / ${fmtInt(c.roundTrips)}`,
-        fmtInt(a.roundTrips - c.roundTrips), `${fmtNum(a.blockedMs, 1)} / ${fmtNum(c.blockedMs, 1)}`, `${fmtInt(a.avoidableRecords)} / ${fmtInt(a.avoidableRoundTrips)}`,
-        x ? `${fmtInt(x.records)} (${fmtInt(x.uffdLost)} lost)` : '-'];
+      const line = (name: string, a: FaultKindCounts, c: FaultKindCounts, x: FaultKindCounts | undefined) => [
+        name,
+        `${fmtInt(a.records)} / ${fmtInt(c.records)}`,
+        fmtInt(a.records - c.records),
+        `${fmtInt(a.roundTrips)} / ${fmtInt(c.roundTrips)}`,
+        fmtInt(a.roundTrips - c.roundTrips),
+        `${fmtNum(a.blockedMs, 1)} / ${fmtNum(c.blockedMs, 1)}`,
+        `${fmtInt(a.avoidableRecords)} / ${fmtInt(a.avoidableRoundTrips)}`,
+        x ? `${fmtInt(x.records)} (${fmtInt(x.uffdLost)} lost)` : '-',
+      ];
       const rows = kinds.map((k) => line(k, n.byKind[k], s.byKind[k], u?.byKind[k]));
       rows.push(line('**all**', sum(n, kinds), sum(s, kinds), u ? sum(u, kinds) : undefined));
       const bad = [n, s, u].filter((r) => r?.error).map((r) => `${r!.mode} ${r!.record}: ${r!.error}`);
-      parts.push(`**${engine} engine, ${arch}** (${size}; fault latency p50 ${fmtNum(n.faultLatencyUsP50, 0)} / ${fmtNum(s.faultLatencyUsP50, 0)} us, ` +
-        `blocktime ${fmtNum(n.blocktimeMs, 1)} / ${fmtNum(s.blocktimeMs, 1)} ms, neutral / syndrome${shareText(n, s)})${bad.length ? `; FAILED ${bad.join('; ')}` : ''}\n\n` +
-        mdTable(['kind', 'records n / s', 'extra records', 'round trips n / s', 'extra round trips', 'blocked ms n / s',
-          'neutral run: records / round trips a syndrome would avoid', 'uffd mode: records (meaning lost)'], rows));
+      parts.push(
+        `**${engine} engine, ${arch}** (${size}; fault latency p50 ${fmtNum(n.faultLatencyUsP50, 0)} / ${fmtNum(s.faultLatencyUsP50, 0)} us, ` +
+          `blocktime ${fmtNum(n.blocktimeMs, 1)} / ${fmtNum(s.blocktimeMs, 1)} ms, neutral / syndrome${shareText(n, s)})${bad.length ? `; FAILED ${bad.join('; ')}` : ''}\n\n` +
+          mdTable(
+            [
+              'kind',
+              'records n / s',
+              'extra records',
+              'round trips n / s',
+              'extra round trips',
+              'blocked ms n / s',
+              'neutral run: records / round trips a syndrome would avoid',
+              'uffd mode: records (meaning lost)',
+            ],
+            rows,
+          ),
+      );
     }
   }
   return parts.join('\n\n');

@@ -90,8 +90,15 @@ export async function runFloors(opts: FloorsOptions = {}): Promise<FloorsResult>
     const floorRoundTripUs = 1e6 / floors[floor].roundTripsPerSec;
     const simPerFaultUs = 1e6 / cell.pagesPerSec;
     ratios.push({
-      column, simPerFaultUs, simP50Us: cell.faultLatencyUs.p50, floor, floorRoundTripUs, floorP50Us: floors[floor].p50Us,
-      pageCopyUs, floorPerFaultUs: floorRoundTripUs + pageCopyUs, ratio: simPerFaultUs / (floorRoundTripUs + pageCopyUs),
+      column,
+      simPerFaultUs,
+      simP50Us: cell.faultLatencyUs.p50,
+      floor,
+      floorRoundTripUs,
+      floorP50Us: floors[floor].p50Us,
+      pageCopyUs,
+      floorPerFaultUs: floorRoundTripUs + pageCopyUs,
+      ratio: simPerFaultUs / (floorRoundTripUs + pageCopyUs),
     });
   }
   const notes = [

@@ -27,11 +27,37 @@ export interface FrontDoorCommand {
 export const FRONT_DOOR_COMMANDS: FrontDoorCommand[] = [
   { id: 'start', args: ['start'], targetS: 15 },
   { id: 'compare', args: ['compare'], targetS: 20 },
-  { id: 'trace-compare', args: ['compare', '--workload', 'trace', '--trace', 'examples/traces/sqlite.trace.gz', '--strategies', 'linear,prepaging'], targetS: 30 },
+  {
+    id: 'trace-compare',
+    args: ['compare', '--workload', 'trace', '--trace', 'examples/traces/sqlite.trace.gz', '--strategies', 'linear,prepaging'],
+    targetS: 30,
+  },
   {
     id: 'virtual-256',
-    args: ['run', '--engine', 'virtual', '--vcpus', '256', '--cores', '256', '--memory', '1GiB', '--partition', '--workload', 'sequential',
-      '--accesses', '1024', '--write-ratio', '0', '--network', 'none', '--mode', 'exit', '--exit-resolver', 'vcpu'],
+    args: [
+      'run',
+      '--engine',
+      'virtual',
+      '--vcpus',
+      '256',
+      '--cores',
+      '256',
+      '--memory',
+      '1GiB',
+      '--partition',
+      '--workload',
+      'sequential',
+      '--accesses',
+      '1024',
+      '--write-ratio',
+      '0',
+      '--network',
+      'none',
+      '--mode',
+      'exit',
+      '--exit-resolver',
+      'vcpu',
+    ],
     targetS: null,
   },
 ];
@@ -74,7 +100,12 @@ export interface FrontDoorOptions extends BenchOptions {
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-interface Shaped { verified: boolean; engine: string; faults: number; dilation: { share: number | null; predictedShare: number | null } }
+interface Shaped {
+  verified: boolean;
+  engine: string;
+  faults: number;
+  dilation: { share: number | null; predictedShare: number | null };
+}
 
 export async function runFrontDoor(opts: FrontDoorOptions = {}): Promise<FrontDoorResult> {
   const o = resolveBenchOptions(opts);
@@ -95,22 +126,40 @@ export async function runFrontDoor(opts: FrontDoorOptions = {}): Promise<FrontDo
       const s = (performance.now() - start) / 1000;
       wallS.push(Math.round(s * 100) / 100);
       let parsed: Shaped[] = [];
-      try { const j = JSON.parse(p.stdout) as Shaped | Shaped[]; parsed = Array.isArray(j) ? j : [j]; } catch { verified = false; }
+      try {
+        const j = JSON.parse(p.stdout) as Shaped | Shaped[];
+        parsed = Array.isArray(j) ? j : [j];
+      } catch {
+        verified = false;
+      }
       verified &&= p.status === 0 && parsed.length > 0 && parsed.every((r) => r.verified);
       last = parsed;
       if (c.id === 'virtual-256' && parsed[0]) faultsPerWallS.push(parsed[0].faults / s);
       o.log(`front-door: ${c.id} run ${i + 1}/${runs}: ${s.toFixed(1)} s${p.status === 0 ? '' : ` (exit ${p.status}: ${p.stderr.trim().split('\n').at(-1)})`}`);
     }
-    const shares = last.map((r) => (r.engine === 'virtual' ? 0 : r.dilation.share ?? r.dilation.predictedShare)).filter((x): x is number => x !== null);
+    const shares = last.map((r) => (r.engine === 'virtual' ? 0 : (r.dilation.share ?? r.dilation.predictedShare))).filter((x): x is number => x !== null);
     const med = median(wallS);
     rows.push({
-      id: c.id, command: `postcopy-sim ${c.args.join(' ')}`, targetS: c.targetS, wallS, medianS: med, minS: Math.min(...wallS), maxS: Math.max(...wallS),
-      verified, maxShare: shares.length ? Math.max(...shares) : null,
+      id: c.id,
+      command: `postcopy-sim ${c.args.join(' ')}`,
+      targetS: c.targetS,
+      wallS,
+      medianS: med,
+      minS: Math.min(...wallS),
+      maxS: Math.max(...wallS),
+      verified,
+      maxShare: shares.length ? Math.max(...shares) : null,
       faultsPerWallS: faultsPerWallS.length ? Math.round(median(faultsPerWallS)) : null,
       status: c.targetS === null ? 'reported' : verified && med <= c.targetS ? 'met' : 'not met', // fast but wrong is not met
     });
   }
-  const result = envelope('front-door', o, t0, [`each command a whole process (node dist/src/cli/main.js ... --json), ${runs} run${runs > 1 ? 's' : ''}, one after another`], { runs, rows, loadAverage: { before: round2(loadBefore), after: round2(loadavg()[0]!) } });
+  const result = envelope(
+    'front-door',
+    o,
+    t0,
+    [`each command a whole process (node dist/src/cli/main.js ... --json), ${runs} run${runs > 1 ? 's' : ''}, one after another`],
+    { runs, rows, loadAverage: { before: round2(loadBefore), after: round2(loadavg()[0]!) } },
+  );
   writeResult(o.outDir, result);
   return result;
 }
@@ -123,8 +172,11 @@ export function renderFrontDoor(b: FrontDoorBody, h: string): string {
     '',
     `| command | target | median s | min-max s | runs | verified | largest simulator share | status |`,
     '| --- | --: | --: | --: | --: | --- | --: | --- |',
-    ...b.rows.map((r) => `| \`${r.command.replace(/^postcopy-sim /, '')}\` | ${r.targetS === null ? '-' : `<= ${r.targetS} s`} | ${fmt(r.medianS)} | ${fmt(r.minS)}-${fmt(r.maxS)} | ${r.wallS.length} | ` +
-      `${r.verified ? 'yes' : 'NO'} | ${r.maxShare === null ? '-' : `${(r.maxShare * 100).toFixed(1)}%`} | ${r.status}${r.faultsPerWallS !== null ? ` (${r.faultsPerWallS.toLocaleString('en-US')} faults per wall second)` : ''} |`),
+    ...b.rows.map(
+      (r) =>
+        `| \`${r.command.replace(/^postcopy-sim /, '')}\` | ${r.targetS === null ? '-' : `<= ${r.targetS} s`} | ${fmt(r.medianS)} | ${fmt(r.minS)}-${fmt(r.maxS)} | ${r.wallS.length} | ` +
+        `${r.verified ? 'yes' : 'NO'} | ${r.maxShare === null ? '-' : `${(r.maxShare * 100).toFixed(1)}%`} | ${r.status}${r.faultsPerWallS !== null ? ` (${r.faultsPerWallS.toLocaleString('en-US')} faults per wall second)` : ''} |`,
+    ),
   ];
   if (b.loadAverage) lines.push('', `Load average of the host (1 min): ${b.loadAverage.before} before, ${b.loadAverage.after} after.`);
   return lines.join('\n');

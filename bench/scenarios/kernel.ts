@@ -76,9 +76,12 @@ export type KernelResult = ResultEnvelope<'kernel', KernelBody>;
 
 function runOf(column: KernelColumn, threads: number, mibPerThread: number): NativeRun {
   switch (column) {
-    case 'single/1': return { queue: 'single', threads, readers: 1, mibPerThread };
-    case 'single/N': return { queue: 'single', threads, readers: threads, mibPerThread };
-    case 'per-thread': return { queue: 'per-thread', threads, readers: 1, mibPerThread };
+    case 'single/1':
+      return { queue: 'single', threads, readers: 1, mibPerThread };
+    case 'single/N':
+      return { queue: 'single', threads, readers: threads, mibPerThread };
+    case 'per-thread':
+      return { queue: 'per-thread', threads, readers: 1, mibPerThread };
   }
 }
 
@@ -96,15 +99,17 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
   outer: for (const threads of skipReason ? [] : rows) {
     for (const column of KERNEL_COLUMNS) {
       const r = runNative(runOf(column, threads, mibPerThread));
-      if (r.skipped) { skipReason = r.reason; break outer; }
+      if (r.skipped) {
+        skipReason = r.reason;
+        break outer;
+      }
       o.log(`kernel ${threads} threads ${column}: ${Math.round(r.pagesPerSec)} pages/s, p50 ${r.faultLatencyUs.p50} us`);
       body.cells.push({ threads, column, run: r });
     }
   }
   if (skipReason) {
     o.log(`kernel baseline skipped: ${skipReason}`);
-    const result = envelope('kernel', o, t0, [`kernel baseline skipped: ${skipReason}`],
-      { ...body, skipped: true, skipReason, cells: [] });
+    const result = envelope('kernel', o, t0, [`kernel baseline skipped: ${skipReason}`], { ...body, skipped: true, skipReason, cells: [] });
     writeResult(o.outDir, result);
     return result;
   }
@@ -112,7 +117,10 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
   if (opts.calibrate ?? true) {
     for (const pin of ['same', 'other'] as const) {
       const r = runNative({ queue: 'single', threads: 1, readers: 1, mibPerThread: Math.min(16, mibPerThread), pin });
-      if (r.skipped) { body.calibration.skipReason = r.reason; continue; }
+      if (r.skipped) {
+        body.calibration.skipReason = r.reason;
+        continue;
+      }
       body.calibration[pin] = r;
       o.log(`kernel calibration, handler on the ${pin} CPU: p50 ${r.faultLatencyUs.p50} us`);
     }
@@ -123,7 +131,8 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
   let grid = opts.pagingRate;
   body.simSource = 'paging-rate of this run';
   if (!grid || grid.mibPerVcpu !== mibPerThread || rows.some((v) => simColumns.some((c) => !findCell(grid, v, c)))) {
-    if (grid && grid.mibPerVcpu !== mibPerThread) notes.push(`paging-rate ran ${grid.mibPerVcpu} MiB per vCPU, the kernel ${mibPerThread}: measured the simulator again at ${mibPerThread}`);
+    if (grid && grid.mibPerVcpu !== mibPerThread)
+      notes.push(`paging-rate ran ${grid.mibPerVcpu} MiB per vCPU, the kernel ${mibPerThread}: measured the simulator again at ${mibPerThread}`);
     body.simSource = 'own paging-rate run';
     grid = await measurePagingRate(o, rows, mibPerThread, simColumns);
   }
@@ -135,10 +144,12 @@ export async function runKernel(opts: KernelOptions = {}): Promise<KernelResult>
     const kernel = (col: KernelColumn) => body.cells.find((k) => k.threads === vcpus && k.column === col)?.run.pagesPerSec ?? null;
     const sim = (col: PagingColumn) => findCell(grid, vcpus, col)?.pagesPerSec ?? null;
     let best: KernelColumn | null = null;
-    for (const col of KERNEL_COLUMNS) if ((kernel(col) ?? -1) > (best ? kernel(best) ?? -1 : -1)) best = col;
+    for (const col of KERNEL_COLUMNS) if ((kernel(col) ?? -1) > (best ? (kernel(best) ?? -1) : -1)) best = col;
     const bestRate = best ? kernel(best) : null;
     body.ratios.push({
-      threads: vcpus, bestKernel: best, bestKernelPagesPerSec: bestRate,
+      threads: vcpus,
+      bestKernel: best,
+      bestKernelPagesPerSec: bestRate,
       exitVsBest: ratio(sim('exit'), bestRate),
       exitSelfVsBest: ratio(sim('exit-self'), bestRate),
       'uffd-1': ratio(sim('uffd-1'), kernel('single/1')),

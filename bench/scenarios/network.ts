@@ -13,9 +13,7 @@
  * QEMU reports postcopy (migration time, transferred bytes, pages per second).
  */
 import { simulate, type OptionsInput } from '../../src/index.js';
-import {
-  envelope, errorLine, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope,
-} from '../common.js';
+import { envelope, errorLine, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
 
 export interface NetworkOptions extends BenchOptions {
   /** Guest size in MiB. @default 1024; quick 256 */
@@ -73,18 +71,38 @@ export async function runNetwork(opts: NetworkOptions = {}): Promise<NetworkResu
       const bps = r.bandwidthBps ?? gbit * 1e9;
       const wireMs = (r.bytesToDest * 8 * 1000) / bps;
       const row: NetworkRow = {
-        gbit, migrationMs: r.migrationMs, wireMs, overWire: wireMs > 0 ? r.migrationMs / wireMs : null,
-        linkUtilisation: r.linkUtilisation, bytesToDest: r.bytesToDest, pagesDemand: r.pagesDemand, pagesPushed: r.pagesPushed,
-        faults: r.faults, faultLatencyUs: { p50: r.faultLatencyUs.p50, p99: r.faultLatencyUs.p99 }, wallMs: r.wallMs,
-        verified: r.verified, ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
+        gbit,
+        migrationMs: r.migrationMs,
+        wireMs,
+        overWire: wireMs > 0 ? r.migrationMs / wireMs : null,
+        linkUtilisation: r.linkUtilisation,
+        bytesToDest: r.bytesToDest,
+        pagesDemand: r.pagesDemand,
+        pagesPushed: r.pagesPushed,
+        faults: r.faults,
+        faultLatencyUs: { p50: r.faultLatencyUs.p50, p99: r.faultLatencyUs.p99 },
+        wallMs: r.wallMs,
+        verified: r.verified,
+        ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
       };
       o.log(`network ${gbit} Gbit/s: migration ${row.migrationMs} ms, wire bound ${wireMs.toFixed(1)} ms, utilisation ${row.linkUtilisation}`);
       rows.push(row);
     } catch (e) {
       o.log(`network ${gbit} Gbit/s: FAILED ${errorLine(e)}`);
       rows.push({
-        gbit, migrationMs: 0, wireMs: 0, overWire: null, linkUtilisation: null, bytesToDest: 0, pagesDemand: 0, pagesPushed: 0,
-        faults: 0, faultLatencyUs: { p50: 0, p99: 0 }, wallMs: 0, verified: false, error: errorLine(e),
+        gbit,
+        migrationMs: 0,
+        wireMs: 0,
+        overWire: null,
+        linkUtilisation: null,
+        bytesToDest: 0,
+        pagesDemand: 0,
+        pagesPushed: 0,
+        faults: 0,
+        faultLatencyUs: { p50: 0, p99: 0 },
+        wallMs: 0,
+        verified: false,
+        error: errorLine(e),
       });
     }
   }

@@ -22,8 +22,15 @@
  */
 import { simulate, type OptionsInput, type RunResult } from '../../src/index.js';
 import {
-  envelope, errorLine, machineFacts, MiB, resolveBenchOptions, writeResult,
-  type BenchOptions, type ResolvedBenchOptions, type ResultEnvelope,
+  envelope,
+  errorLine,
+  machineFacts,
+  MiB,
+  resolveBenchOptions,
+  writeResult,
+  type BenchOptions,
+  type ResolvedBenchOptions,
+  type ResultEnvelope,
 } from '../common.js';
 
 export const PAGING_COLUMNS = ['none', 'exit', 'exit-self', 'uffd-1', 'uffd-n', 'uffd-pervcpu'] as const;
@@ -78,16 +85,29 @@ export type PagingRateResult = ResultEnvelope<'paging-rate', PagingRateBody>;
 export function pagingOptions(column: PagingColumn, vcpus: number, mibPerVcpu: number, seed: number): OptionsInput {
   const pagesPerVcpu = (mibPerVcpu * MiB) / PAGE_BYTES;
   const base: OptionsInput = {
-    vcpus, memory: vcpus * mibPerVcpu * MiB, pageSize: PAGE_BYTES, workload: 'sequential', partition: true,
-    accesses: pagesPerVcpu, writeRatio: 0, network: 'none', seed,
+    vcpus,
+    memory: vcpus * mibPerVcpu * MiB,
+    pageSize: PAGE_BYTES,
+    workload: 'sequential',
+    partition: true,
+    accesses: pagesPerVcpu,
+    writeRatio: 0,
+    network: 'none',
+    seed,
   };
   switch (column) {
-    case 'none': return { ...base, mode: 'none' };
-    case 'exit': return { ...base, mode: 'exit' };
-    case 'exit-self': return { ...base, mode: 'exit', exitResolver: 'vcpu' };
-    case 'uffd-1': return { ...base, mode: 'uffd', handlers: 1 };
-    case 'uffd-n': return { ...base, mode: 'uffd', handlers: vcpus };
-    case 'uffd-pervcpu': return { ...base, mode: 'uffd', uffdPerVcpu: true };
+    case 'none':
+      return { ...base, mode: 'none' };
+    case 'exit':
+      return { ...base, mode: 'exit' };
+    case 'exit-self':
+      return { ...base, mode: 'exit', exitResolver: 'vcpu' };
+    case 'uffd-1':
+      return { ...base, mode: 'uffd', handlers: 1 };
+    case 'uffd-n':
+      return { ...base, mode: 'uffd', handlers: vcpus };
+    case 'uffd-pervcpu':
+      return { ...base, mode: 'uffd', uffdPerVcpu: true };
   }
 }
 
@@ -102,7 +122,12 @@ function cellOf(column: PagingColumn, vcpus: number, pagesPerVcpu: number, cores
   if (!r.verified) errors.push(`not verified: ${r.verifyErrors[0] ?? 'no reason given'}`);
   if (!noFaults && r.faults !== pages) errors.push(`expected ${pages} faults (one per page), got ${r.faults}`);
   return {
-    column, vcpus, threads, oversubscribed: threads > cores, pages, faults: r.faults,
+    column,
+    vcpus,
+    threads,
+    oversubscribed: threads > cores,
+    pages,
+    faults: r.faults,
     guestMs: r.guestMs,
     perVcpuPagesPerSec: noFaults ? pagesPerSec / vcpus : r.perVcpuPagesPerSec,
     pagesPerSec,
@@ -115,14 +140,29 @@ function cellOf(column: PagingColumn, vcpus: number, pagesPerVcpu: number, cores
 
 function failedCell(column: PagingColumn, vcpus: number, pagesPerVcpu: number, cores: number, e: unknown): PagingCell {
   return {
-    column, vcpus, threads: 0, oversubscribed: vcpus > cores, pages: vcpus * pagesPerVcpu, faults: 0, guestMs: 0,
-    perVcpuPagesPerSec: 0, pagesPerSec: 0, faultLatencyUs: { p50: 0, p99: 0 }, verified: false, wallMs: 0, error: errorLine(e),
+    column,
+    vcpus,
+    threads: 0,
+    oversubscribed: vcpus > cores,
+    pages: vcpus * pagesPerVcpu,
+    faults: 0,
+    guestMs: 0,
+    perVcpuPagesPerSec: 0,
+    pagesPerSec: 0,
+    faultLatencyUs: { p50: 0, p99: 0 },
+    verified: false,
+    wallMs: 0,
+    error: errorLine(e),
   };
 }
 
 /** Runs the grid without writing a file (floors and kernel reuse it when run on their own). */
-export async function measurePagingRate(o: ResolvedBenchOptions, rows: number[], mibPerVcpu: number,
-  columns: readonly PagingColumn[]): Promise<PagingRateBody> {
+export async function measurePagingRate(
+  o: ResolvedBenchOptions,
+  rows: number[],
+  mibPerVcpu: number,
+  columns: readonly PagingColumn[],
+): Promise<PagingRateBody> {
   const cores = machineFacts().cores;
   const pagesPerVcpu = (mibPerVcpu * MiB) / PAGE_BYTES;
   // Warm-up: the first run of a process also loads modules and compiles the hot paths.
@@ -136,8 +176,11 @@ export async function measurePagingRate(o: ResolvedBenchOptions, rows: number[],
       } catch (e) {
         cell = failedCell(column, vcpus, pagesPerVcpu, cores, e);
       }
-      o.log(`paging-rate ${vcpus} vCPU ${column}: ${cell.error ? `FAILED ${cell.error}` :
-        `${Math.round(cell.pagesPerSec)} pages/s, p50 ${cell.faultLatencyUs.p50} us, ${cell.threads} threads`}`);
+      o.log(
+        `paging-rate ${vcpus} vCPU ${column}: ${
+          cell.error ? `FAILED ${cell.error}` : `${Math.round(cell.pagesPerSec)} pages/s, p50 ${cell.faultLatencyUs.p50} us, ${cell.threads} threads`
+        }`,
+      );
       cells.push(cell);
     }
   }
@@ -158,7 +201,9 @@ export async function runPagingRate(opts: PagingRateOptions = {}): Promise<Pagin
   const body = await measurePagingRate(o, opts.rows ?? d.rows, opts.mibPerVcpu ?? d.mibPerVcpu, opts.columns ?? PAGING_COLUMNS);
   const notes: string[] = [];
   if (body.cells.some((c) => c.oversubscribed)) {
-    notes.push(`this machine has ${body.cores} cores: cells marked * ran more threads (vCPUs + fetcher/handlers) than cores, so their threads share cores and the rates include the scheduler`);
+    notes.push(
+      `this machine has ${body.cores} cores: cells marked * ran more threads (vCPUs + fetcher/handlers) than cores, so their threads share cores and the rates include the scheduler`,
+    );
   }
   notes.push("'none' faults nothing: its rates are pages touched / guest time, per vCPU an even share");
   const result = envelope('paging-rate', o, t0, notes, body);

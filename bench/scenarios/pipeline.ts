@@ -51,11 +51,18 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
   const memoryMiB = opts.memoryMiB ?? (o.quick ? 16 : 64);
   const passes = measurePipeline(4096, memoryMiB * MiB, opts.passes ?? (o.quick ? 3 : 7));
   const body: PipelineBody = {
-    pageSize: 4096, memoryMiB, passes,
-    medianUs: median(passes.map((p) => p.cpuUs)), bestUs: Math.min(...passes.map((p) => p.cpuUs)), wallMedianUs: median(passes.map((p) => p.perPageUs)),
-    sourceUs: median(passes.map((p) => p.sourceUs)), destinationUs: median(passes.map((p) => p.destinationUs)),
+    pageSize: 4096,
+    memoryMiB,
+    passes,
+    medianUs: median(passes.map((p) => p.cpuUs)),
+    bestUs: Math.min(...passes.map((p) => p.cpuUs)),
+    wallMedianUs: median(passes.map((p) => p.perPageUs)),
+    sourceUs: median(passes.map((p) => p.sourceUs)),
+    destinationUs: median(passes.map((p) => p.destinationUs)),
   };
-  o.log(`pipeline: ${body.medianUs.toFixed(3)} us of CPU per 4 KiB page (best ${body.bestUs.toFixed(3)}; wall ${body.wallMedianUs.toFixed(3)}: source ${body.sourceUs.toFixed(3)}, destination ${body.destinationUs.toFixed(3)})`);
+  o.log(
+    `pipeline: ${body.medianUs.toFixed(3)} us of CPU per 4 KiB page (best ${body.bestUs.toFixed(3)}; wall ${body.wallMedianUs.toFixed(3)}: source ${body.sourceUs.toFixed(3)}, destination ${body.destinationUs.toFixed(3)})`,
+  );
   const note = `one thread runs both ends of the wire (real code, a link nothing waits on, after the services' warm-up); ${memoryMiB} MiB guest per pass`;
   const result = envelope('pipeline', o, t0, [note], body);
   writeResult(o.outDir, result);

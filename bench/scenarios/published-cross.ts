@@ -20,14 +20,19 @@ import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs
 import { runVirtual } from '../../src/virtual/engine.js';
 
 export interface CrossRow {
-  run: string; threads: number; readers: number; queue: 'single' | 'per-thread';
+  run: string;
+  threads: number;
+  readers: number;
+  queue: 'single' | 'per-thread';
   /** median of the kernel runs, pages/s (null: skipped) */
   measured: number | null;
   /** every kernel run of the row, pages/s, in run order */
   runs: number[];
-  min: number | null; max: number | null;
+  min: number | null;
+  max: number | null;
   /** the virtual engine from this run's measured costs, and from the shipped this-host profile */
-  predicted: number; predictedShipped: number;
+  predicted: number;
+  predictedShipped: number;
   /**
    * from this run's costs with every wake priced as a wake on one CPU (no IPI: wakelat's same-CPU
    * figure, the large host's wake rule without its line transfer): what the rows cost when the
@@ -43,16 +48,23 @@ export interface CrossRow {
 }
 
 /** A measured cost of this run against the shipped profile's. */
-export interface CostMove { cost: string; shipped: number; now: number; change: number }
+export interface CostMove {
+  cost: string;
+  shipped: number;
+  now: number;
+  change: number;
+}
 
 export interface CrossCheck {
   rows: CrossRow[];
   rounds: number;
   cores: number;
   /** 1-minute load average when the cross-check started and ended */
-  loadStart: number; loadEnd: number;
+  loadStart: number;
+  loadEnd: number;
   /** this run's two wake figures (us): across the CPUs (ttwuUs + wakeupUs) and on one CPU (wakelat same-CPU) */
-  wakeOtherCpuUs: number; wakeSameCpuUs: number | null;
+  wakeOtherCpuUs: number;
+  wakeSameCpuUs: number | null;
   /** the costs that moved by >= MOVED against the shipped profile, largest first */
   moved: CostMove[];
   shippedDate: string;
@@ -64,16 +76,37 @@ export const MOVED = 0.2;
 
 /** [threads, readers, queue, held out] */
 const ROWS: Array<[number, number, 'single' | 'per-thread', boolean]> = [
-  [1, 1, 'single', false], [1, 2, 'single', false], [2, 1, 'single', false], [2, 2, 'single', false],
-  [1, 1, 'per-thread', true], [2, 1, 'per-thread', true], [4, 1, 'single', true], [4, 4, 'single', true], [4, 1, 'per-thread', true],
+  [1, 1, 'single', false],
+  [1, 2, 'single', false],
+  [2, 1, 'single', false],
+  [2, 2, 'single', false],
+  [1, 1, 'per-thread', true],
+  [2, 1, 'per-thread', true],
+  [4, 1, 'single', true],
+  [4, 4, 'single', true],
+  [4, 1, 'per-thread', true],
 ];
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 function virtualOpts(threads: number, readers: number, queue: 'single' | 'per-thread', mib: number): ResolvedOptions {
   const o = resolveOptions({
-    engine: 'virtual', vcpus: threads, memory: threads * mib * 1024 * 1024, pageSize: 4096, workload: 'sequential', partition: true, accesses: (mib * 1024 * 1024) / 4096,
-    writeRatio: 0, network: 'none', mode: 'uffd', seed: 1, uffdMode: 'missing',
+    engine: 'virtual',
+    vcpus: threads,
+    memory: threads * mib * 1024 * 1024,
+    pageSize: 4096,
+    workload: 'sequential',
+    partition: true,
+    accesses: (mib * 1024 * 1024) / 4096,
+    writeRatio: 0,
+    network: 'none',
+    mode: 'uffd',
+    seed: 1,
+    uffdMode: 'missing',
   });
   return queue === 'per-thread' ? { ...o, uffdPerVcpu: true } : { ...o, handlers: readers };
 }
@@ -99,15 +132,26 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
   const native = await import('../../native/index.js');
   const loadStart = loadavg()[0]!;
   const shipped = shippedProfile('this-host');
-  const base = { rows: [], rounds, wakeOtherCpuUs: 0, wakeSameCpuUs: null, cores: availableParallelism(), loadStart, loadEnd: loadStart, moved: [], shippedDate: shipped.date };
-  log('published: cross-check: measuring this host\'s kernel costs');
+  const base = {
+    rows: [],
+    rounds,
+    wakeOtherCpuUs: 0,
+    wakeSameCpuUs: null,
+    cores: availableParallelism(),
+    loadStart,
+    loadEnd: loadStart,
+    moved: [],
+    shippedDate: shipped.date,
+  };
+  log("published: cross-check: measuring this host's kernel costs");
   const k = await measureKernelCosts(quick);
   if ('skipped' in k) return { ...base, skipped: k.skipped };
   log('published: cross-check: costs measured, the kernel runs');
-  const costs = k.costs, shippedCosts = costsOf(shipped);
+  const costs = k.costs,
+    shippedCosts = costsOf(shipped);
   const sameCpuNs = (k.facts.mechanisms as { wakeLatency?: { sameCpuWakeNs?: number } } | undefined)?.wakeLatency?.sameCpuWakeNs;
-  const sameCpu: CostModel | null = typeof sameCpuNs === 'number'
-    ? { ...costs, ttwuUs: costs.ttwuNextUs, wakeupUs: Math.max(0, sameCpuNs / 1000 - costs.ttwuNextUs) } : null;
+  const sameCpu: CostModel | null =
+    typeof sameCpuNs === 'number' ? { ...costs, ttwuUs: costs.ttwuNextUs, wakeupUs: Math.max(0, sameCpuNs / 1000 - costs.ttwuNextUs) } : null;
   // A row is 'fitted' only when the profile's wakeupUs came from the 1-thread, 1-reader round trip
   // (no wakelat micro-benchmark on this host); with wakelat no row sets a cost.
   const fittedFirst = /round trip/.test(k.sources.wakeupUs ?? '');
@@ -118,22 +162,48 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
     for (let i = 0; i < ROWS.length && !skipped; i++) {
       const [threads, readers, queue] = ROWS[i]!;
       const m = native.runNative({ queue, threads, readers, mibPerThread: mib });
-      if (m.skipped) { skipped = m.reason; break; }
+      if (m.skipped) {
+        skipped = m.reason;
+        break;
+      }
       runs[i]!.push(Math.round(m.pagesPerSec));
     }
     log(`published: cross-check round ${round + 1} of ${rounds}`);
   }
   const rows = ROWS.map(([threads, readers, queue, heldOut], i): CrossRow => {
     const o = virtualOpts(threads, readers, queue, mib);
-    const predicted = rate(o, costs), predictedShipped = rate(o, shippedCosts), predictedSameCpu = sameCpu ? rate(o, sameCpu) : null;
-    const rs = runs[i]!, measured = rs.length ? median(rs) : null;
+    const predicted = rate(o, costs),
+      predictedShipped = rate(o, shippedCosts),
+      predictedSameCpu = sameCpu ? rate(o, sameCpu) : null;
+    const rs = runs[i]!,
+      measured = rs.length ? median(rs) : null;
     const run = queue === 'per-thread' ? `${threads} thread(s), one uffd and reader each` : `${threads} thread(s), ${readers} reader(s)`;
     return {
-      run, threads, readers, queue, measured, runs: rs, min: rs.length ? Math.min(...rs) : null, max: rs.length ? Math.max(...rs) : null,
-      predicted, predictedShipped, predictedSameCpu, errorSameCpu: measured === null || predictedSameCpu === null ? null : predictedSameCpu / measured - 1,
-      error: measured === null ? null : predicted / measured - 1, heldOut, fitted: fittedFirst && threads === 1 && readers === 1 && queue === 'single',
+      run,
+      threads,
+      readers,
+      queue,
+      measured,
+      runs: rs,
+      min: rs.length ? Math.min(...rs) : null,
+      max: rs.length ? Math.max(...rs) : null,
+      predicted,
+      predictedShipped,
+      predictedSameCpu,
+      errorSameCpu: measured === null || predictedSameCpu === null ? null : predictedSameCpu / measured - 1,
+      error: measured === null ? null : predicted / measured - 1,
+      heldOut,
+      fitted: fittedFirst && threads === 1 && readers === 1 && queue === 'single',
       ...(skipped && !rs.length ? { skipped } : {}),
     };
   });
-  return { ...base, rows, wakeOtherCpuUs: costs.ttwuUs + costs.wakeupUs, wakeSameCpuUs: typeof sameCpuNs === 'number' ? sameCpuNs / 1000 : null, loadEnd: loadavg()[0]!, moved: costMoves(costs, shippedCosts), ...(skipped ? { skipped } : {}) };
+  return {
+    ...base,
+    rows,
+    wakeOtherCpuUs: costs.ttwuUs + costs.wakeupUs,
+    wakeSameCpuUs: typeof sameCpuNs === 'number' ? sameCpuNs / 1000 : null,
+    loadEnd: loadavg()[0]!,
+    moved: costMoves(costs, shippedCosts),
+    ...(skipped ? { skipped } : {}),
+  };
 }

@@ -5,11 +5,31 @@
  */
 import type { CostModel } from '../../src/virtual/costs.js';
 
-export interface SensitivityRow { cost: string; factor: number; value: number; peakVcpus: number; fall: number; peakTargetHolds: boolean; fallTargetHolds: boolean }
+export interface SensitivityRow {
+  cost: string;
+  factor: number;
+  value: number;
+  peakVcpus: number;
+  fall: number;
+  peakTargetHolds: boolean;
+  fallTargetHolds: boolean;
+}
 
 /** The costs that vary (counts and the core count stay). */
 const VARIED: Array<keyof CostModel> = [
-  'faultUs', 'syscallUs', 'readUs', 'wqOpUs', 'lineUs', 'lineGrowth', 'walkPerWaiterUs', 'walkWarmUs', 'ttwuUs', 'ttwuNextUs', 'wakeupUs', 'continueUs', 'continuePerCopierUs',
+  'faultUs',
+  'syscallUs',
+  'readUs',
+  'wqOpUs',
+  'lineUs',
+  'lineGrowth',
+  'walkPerWaiterUs',
+  'walkWarmUs',
+  'ttwuUs',
+  'ttwuNextUs',
+  'wakeupUs',
+  'continueUs',
+  'continuePerCopierUs',
 ];
 /** The uncertain ones first: the transfer cost and its growth (x0.5 / x2 spans their plausible ranges:
  *  lineUs 0.075-0.3 us around the published 0.1-0.2; lineGrowth 0.25-1, up to the linear directory model). */

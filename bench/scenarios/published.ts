@@ -51,45 +51,80 @@ export interface PublishedOptions extends BenchOptions {
   noExtras?: boolean;
 }
 
-
 function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'missing' | 'minor', seed: number): ResolvedOptions {
   return resolveOptions({
-    engine: 'virtual', vcpus, memory: vcpus * mib * 1024 * 1024, pageSize: 4096, workload: 'sequential', partition: true, accesses: (mib * 1024 * 1024) / 4096,
-    writeRatio: 0, network: 'none', mode, seed, uffdMode,
+    engine: 'virtual',
+    vcpus,
+    memory: vcpus * mib * 1024 * 1024,
+    pageSize: 4096,
+    workload: 'sequential',
+    partition: true,
+    accesses: (mib * 1024 * 1024) / 4096,
+    writeRatio: 0,
+    network: 'none',
+    mode,
+    seed,
+    uffdMode,
   });
 }
 
 function cell(column: string, o: ResolvedOptions & VirtualOptions, costs: CostModel): VirtualCell {
   const [r, sim] = runVirtualWithSim(o, costs);
   return {
-    vcpus: o.vcpus, column, pagesPerSec: Math.round(r.faults / (r.guestMs / 1000)), perVcpuPagesPerSec: r.perVcpuPagesPerSec, faults: r.faults,
-    wallMs: r.wallMs, faultsPerHostSec: Math.round((r.faults / Math.max(1, r.wallMs)) * 1000), verified: r.verified,
+    vcpus: o.vcpus,
+    column,
+    pagesPerSec: Math.round(r.faults / (r.guestMs / 1000)),
+    perVcpuPagesPerSec: r.perVcpuPagesPerSec,
+    faults: r.faults,
+    wallMs: r.wallMs,
+    faultsPerHostSec: Math.round((r.faults / Math.max(1, r.wallMs)) * 1000),
+    verified: r.verified,
     breakdown: runBreakdown(sim, r.guestMs * 1000, r.faults),
   };
 }
 
 /** One uffd variant or exits at `vcpus`, as demand_paging_test runs it. */
 export function runColumn(column: UserfaultColumn, vcpus: number, mib: number, costs: CostModel, uffdMode: 'missing' | 'minor', seed = 1): VirtualCell {
-  const base = opts(vcpus, mib, column === 'exits' || column === 'no-userfault' ? 'exit' : 'uffd', column === 'uffd-pervcpu' ? 'minor' : column === 'no-userfault' ? 'missing' : uffdMode, seed);
+  const base = opts(
+    vcpus,
+    mib,
+    column === 'exits' || column === 'no-userfault' ? 'exit' : 'uffd',
+    column === 'uffd-pervcpu' ? 'minor' : column === 'no-userfault' ? 'missing' : uffdMode,
+    seed,
+  );
   switch (column) {
-    case 'exits': return cell(column, { ...base, exitResolver: 'vcpu' }, costs);
-    case 'no-userfault': return cell(column, { ...base, exitResolver: 'vcpu', noUserfault: true }, costs);
-    case 'uffd-1': return cell(column, { ...base, handlers: 1 }, costs);
-    case 'uffd-n': return cell(column, { ...base, handlers: vcpus }, costs); // -r N
-    case 'uffd-pervcpu': return cell(column, { ...base, uffdPerVcpu: true }, costs);
+    case 'exits':
+      return cell(column, { ...base, exitResolver: 'vcpu' }, costs);
+    case 'no-userfault':
+      return cell(column, { ...base, exitResolver: 'vcpu', noUserfault: true }, costs);
+    case 'uffd-1':
+      return cell(column, { ...base, handlers: 1 }, costs);
+    case 'uffd-n':
+      return cell(column, { ...base, handlers: vcpus }, costs); // -r N
+    case 'uffd-pervcpu':
+      return cell(column, { ...base, uffdPerVcpu: true }, costs);
   }
 }
 
 export function runSeries(costs: CostModel, mib: number, vcpus: number[], seed: number): SeriesRow[] {
   return vcpus.map((v) => {
     const i = SERIES_VCPUS.indexOf(v);
-    return { vcpus: v, uffd: runColumn('uffd-n', v, mib, costs, 'minor', seed), exits: runColumn('exits', v, mib, costs, 'minor', seed), publishedUffdK: SERIES_UFFD[i]!, publishedExitsK: SERIES_EXITS[i]! };
+    return {
+      vcpus: v,
+      uffd: runColumn('uffd-n', v, mib, costs, 'minor', seed),
+      exits: runColumn('exits', v, mib, costs, 'minor', seed),
+      publishedUffdK: SERIES_UFFD[i]!,
+      publishedExitsK: SERIES_EXITS[i]!,
+    };
   });
 }
 
 /** Where the one-uffd series peaks and how far it falls by its last row. */
 export function peakAndFall(series: SeriesRow[]): { peakVcpus: number; fall: number } {
-  return peakAndFallOf(series.map((s) => s.vcpus), series.map((s) => s.uffd.pagesPerSec));
+  return peakAndFallOf(
+    series.map((s) => s.vcpus),
+    series.map((s) => s.uffd.pagesPerSec),
+  );
 }
 
 /** The same from the one-uffd rates `rates` at `vcpus`. */
@@ -105,11 +140,19 @@ function targets(series: SeriesRow[], userfault: UserfaultRow[]): Targets {
   const last = series[series.length - 1]!;
   const exitsWithin2x = series.map((s) => within2x(s.exits.pagesPerSec / 1000 / s.publishedExitsK));
   const ratioWithin2x = [
-    ...series.map((s) => within2x((s.exits.pagesPerSec / s.uffd.pagesPerSec) / (s.publishedExitsK / s.publishedUffdK))),
-    ...userfault.flatMap((u) => (['uffd-1', 'uffd-n', 'uffd-pervcpu'] as const).map((c) => within2x((u.cells.exits.perVcpuPagesPerSec / u.cells[c].perVcpuPagesPerSec) / (u.published.exits / u.published[c])))),
+    ...series.map((s) => within2x(s.exits.pagesPerSec / s.uffd.pagesPerSec / (s.publishedExitsK / s.publishedUffdK))),
+    ...userfault.flatMap((u) =>
+      (['uffd-1', 'uffd-n', 'uffd-pervcpu'] as const).map((c) =>
+        within2x(u.cells.exits.perVcpuPagesPerSec / u.cells[c].perVcpuPagesPerSec / (u.published.exits / u.published[c])),
+      ),
+    ),
   ];
   return {
-    uffdPeakVcpus: peakVcpus, uffdFallFromPeak: fall, exitsRise: last.exits.pagesPerSec / series[0]!.exits.pagesPerSec, exitsWithin2x, ratioWithin2x,
+    uffdPeakVcpus: peakVcpus,
+    uffdFallFromPeak: fall,
+    exitsRise: last.exits.pagesPerSec / series[0]!.exits.pagesPerSec,
+    exitsWithin2x,
+    ratioWithin2x,
     met: {
       'one-uffd peak at 2..8 vCPUs': peakVcpus >= 2 && peakVcpus <= 8,
       'one uffd falls >= 4x from its peak by 256': last.vcpus === 256 && fall >= 4,
@@ -123,12 +166,15 @@ function targets(series: SeriesRow[], userfault: UserfaultRow[]): Targets {
 /** The userfault-table targets of issue #20: the sign at 64 vCPUs, the fall of one uffd per vCPU. */
 function userfaultTargets(userfault: UserfaultRow[]): Record<string, boolean> {
   const at = (v: number) => userfault.find((u) => u.vcpus === v);
-  const u64 = at(64), u2 = at(2);
+  const u64 = at(64),
+    u2 = at(2);
   if (!u64 || !u2) return {};
   return {
     'at 64 vCPUs one reader beats N readers per vCPU': u64.cells['uffd-1'].perVcpuPagesPerSec > u64.cells['uffd-n'].perVcpuPagesPerSec,
     'one uffd per vCPU falls >= 5x from 2 to 64 vCPUs': u2.cells['uffd-pervcpu'].perVcpuPagesPerSec >= 5 * u64.cells['uffd-pervcpu'].perVcpuPagesPerSec,
-    'no userfault (the mm-wide terms alone) within 2x of published at 2, 8 and 64 vCPUs': userfault.every((u) => within2x(u.cells['no-userfault'].perVcpuPagesPerSec / u.published['no-userfault'])),
+    'no userfault (the mm-wide terms alone) within 2x of published at 2, 8 and 64 vCPUs': userfault.every((u) =>
+      within2x(u.cells['no-userfault'].perVcpuPagesPerSec / u.published['no-userfault']),
+    ),
   };
 }
 
@@ -137,8 +183,12 @@ function runProfile(name: (typeof PROFILES)[number], cores: number, mib: number,
   const series = runSeries(costs, mib, rows, seed);
   log(`published: ${name}: series done`);
   const userfault: UserfaultRow[] = USERFAULT_VCPUS.map((v, i) => {
-    const cells = {} as Record<UserfaultColumn, VirtualCell>, published = {} as Record<UserfaultColumn, number>;
-    for (const c of Object.keys(USERFAULT) as UserfaultColumn[]) { cells[c] = runColumn(c, v, mib, costs, 'missing', seed); published[c] = USERFAULT[c][i]!; }
+    const cells = {} as Record<UserfaultColumn, VirtualCell>,
+      published = {} as Record<UserfaultColumn, number>;
+    for (const c of Object.keys(USERFAULT) as UserfaultColumn[]) {
+      cells[c] = runColumn(c, v, mib, costs, 'missing', seed);
+      published[c] = USERFAULT[c][i]!;
+    }
     return { vcpus: v, cells, published };
   });
   log(`published: ${name}: userfault done`);
@@ -147,11 +197,22 @@ function runProfile(name: (typeof PROFILES)[number], cores: number, mib: number,
 
 async function linkRuns(): Promise<LinkRow[]> {
   const base: OptionsInput = { engine: 'virtual', profile: 'large-host', vcpus: 64, memory: '256MiB', bandwidth: '10Gbit', strategy: 'linear' };
-  const cols: Array<[string, OptionsInput]> = [['one uffd', { mode: 'uffd' }], ['exits (fetcher)', { mode: 'exit' }], ['exits (vCPU resolves)', { mode: 'exit', exitResolver: 'vcpu' }]];
+  const cols: Array<[string, OptionsInput]> = [
+    ['one uffd', { mode: 'uffd' }],
+    ['exits (fetcher)', { mode: 'exit' }],
+    ['exits (vCPU resolves)', { mode: 'exit', exitResolver: 'vcpu' }],
+  ];
   const out: LinkRow[] = [];
   for (const [column, o] of cols) {
     const r = await simulate({ ...base, ...o });
-    out.push({ column, p50Us: r.faultLatencyUs.p50, p99Us: r.faultLatencyUs.p99, linkUtilisation: r.linkUtilisation, migrationMs: r.migrationMs, verified: r.verified });
+    out.push({
+      column,
+      p50Us: r.faultLatencyUs.p50,
+      p99Us: r.faultLatencyUs.p99,
+      linkUtilisation: r.linkUtilisation,
+      migrationMs: r.migrationMs,
+      verified: r.verified,
+    });
   }
   return out;
 }
@@ -173,14 +234,37 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const cross = po.noCrossCheck ? null : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
-  const sensitivity = po.noSensitivity ? [] : runSensitivity(costsOf(shippedProfile('large-host'), cores), (c) => peakAndFallOf(rows, rows.map((v) => runColumn('uffd-n', v, mib, c, 'minor', o.seed).pagesPerSec)), o.quick);
+  const sensitivity = po.noSensitivity
+    ? []
+    : runSensitivity(
+        costsOf(shippedProfile('large-host'), cores),
+        (c) =>
+          peakAndFallOf(
+            rows,
+            rows.map((v) => runColumn('uffd-n', v, mib, c, 'minor', o.seed).pagesPerSec),
+          ),
+        o.quick,
+      );
   const body: PublishedBody = {
-    mibPerVcpu: mib, cores, profiles, cross, link, sensitivity, speed: po.noExtras ? { exits256FaultsPerHostSec: 0, default256Ms: 0, default256Verified: true } : await speed(cores),
+    mibPerVcpu: mib,
+    cores,
+    profiles,
+    cross,
+    link,
+    sensitivity,
+    speed: po.noExtras ? { exits256FaultsPerHostSec: 0, default256Ms: 0, default256Verified: true } : await speed(cores),
   };
   return { body, summary: renderPublished(body) };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const quick = process.argv.includes('--quick'), full = process.argv.includes('--full');
-  runPublished({ quick, full }).then(({ summary }) => process.stdout.write(summary), (e: unknown) => { process.stderr.write(`published: ${(e as Error).stack}\n`); process.exit(1); });
+  const quick = process.argv.includes('--quick'),
+    full = process.argv.includes('--full');
+  runPublished({ quick, full }).then(
+    ({ summary }) => process.stdout.write(summary),
+    (e: unknown) => {
+      process.stderr.write(`published: ${(e as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -24,9 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { builtUrl } from '../../src/paths.js';
 import type { OptionsInput } from '../../src/index.js';
 import type { ScaleChildReport } from '../scale-child.js';
-import {
-  envelope, errorLine, fmtMiB, GiB, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope,
-} from '../common.js';
+import { envelope, errorLine, fmtMiB, GiB, MiB, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
 
 export interface ScaleOptions extends BenchOptions {
   /** Guest sizes in MiB. @default [256, 1024, 4096, 16384] (+65536 with full); quick [256, 1024] */
@@ -92,15 +90,26 @@ function runChild(arg: string, timeoutMs: number): Promise<Record<string, unknow
     const child = spawn(process.execPath, [CHILD, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
       let parsed: Record<string, unknown> | null = null;
-      try { parsed = JSON.parse(line) as Record<string, unknown>; } catch { /* reported below */ }
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        /* reported below */
+      }
       if (parsed && typeof parsed.error === 'string') reject(new Error(parsed.error));
       else if (parsed && code === 0) resolve(parsed);
       else {
@@ -133,8 +142,19 @@ export async function runScale(opts: ScaleOptions = {}): Promise<ScaleResult> {
   for (const guestMiB of sizes) {
     const guestBytes = guestMiB * MiB;
     const empty = {
-      guestMiB, guestBytes, wallMs: 0, migrationMs: 0, faultsPerSec: 0, faults: 0, peakRssBytes: 0, peakRssSource: null, resultPeakRssBytes: 0, rssOverGuestBytes: 0,
-      rssPerGuestGiBBytes: 0, linkUtilisation: null, verified: false,
+      guestMiB,
+      guestBytes,
+      wallMs: 0,
+      migrationMs: 0,
+      faultsPerSec: 0,
+      faults: 0,
+      peakRssBytes: 0,
+      peakRssSource: null,
+      resultPeakRssBytes: 0,
+      rssOverGuestBytes: 0,
+      rssPerGuestGiBBytes: 0,
+      linkUtilisation: null,
+      verified: false,
     };
     // The guest must fit with room to spare, or the run measures swapping (or the OOM killer).
     if (guestBytes + GiB > totalmem()) {
@@ -146,9 +166,19 @@ export async function runScale(opts: ScaleOptions = {}): Promise<ScaleResult> {
     try {
       const r = (await runChild(JSON.stringify(scaleOptions(guestMiB, vcpus, o.seed)), timeoutMs)) as unknown as ScaleChildReport;
       const row: ScaleRow = {
-        guestMiB, guestBytes, wallMs: r.wallMs, migrationMs: r.migrationMs, faultsPerSec: r.faultsPerSec, faults: r.faults,
-        peakRssBytes: r.peakRssBytes, peakRssSource: r.peakRssSource, resultPeakRssBytes: r.resultPeakRssBytes, rssOverGuestBytes: r.peakRssBytes - guestBytes,
-        rssPerGuestGiBBytes: r.peakRssBytes / (guestBytes / GiB), linkUtilisation: r.linkUtilisation, verified: r.verified,
+        guestMiB,
+        guestBytes,
+        wallMs: r.wallMs,
+        migrationMs: r.migrationMs,
+        faultsPerSec: r.faultsPerSec,
+        faults: r.faults,
+        peakRssBytes: r.peakRssBytes,
+        peakRssSource: r.peakRssSource,
+        resultPeakRssBytes: r.resultPeakRssBytes,
+        rssOverGuestBytes: r.peakRssBytes - guestBytes,
+        rssPerGuestGiBBytes: r.peakRssBytes / (guestBytes / GiB),
+        linkUtilisation: r.linkUtilisation,
+        verified: r.verified,
         ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
       };
       o.log(`scale ${fmtMiB(guestMiB)}: wall ${row.wallMs} ms, migration ${row.migrationMs} ms, peak RSS ${Math.round(row.peakRssBytes / MiB)} MiB`);
@@ -161,19 +191,25 @@ export async function runScale(opts: ScaleOptions = {}): Promise<ScaleResult> {
   const ok = rows.filter((r) => !r.error && !r.skipped);
   const growth: GrowthStep[] = [];
   for (let i = 1; i < ok.length; i++) {
-    const a = ok[i - 1]!, b = ok[i]!;
+    const a = ok[i - 1]!,
+      b = ok[i]!;
     const size = Math.log(b.guestBytes / a.guestBytes);
     growth.push({
-      fromMiB: a.guestMiB, toMiB: b.guestMiB,
+      fromMiB: a.guestMiB,
+      toMiB: b.guestMiB,
       wallExponent: Math.log(b.wallMs / a.wallMs) / size,
       rssExponent: Math.log(b.peakRssBytes / a.peakRssBytes) / size,
     });
   }
   const linear = growth.length === 0 ? null : growth.every((g) => g.wallExponent <= LINEAR_TOLERANCE && g.rssExponent <= LINEAR_TOLERANCE);
-  notes.push('each size ran in a fresh child process; peak RSS is its VmHWM (getrusage maxRSS, which result.peakRssBytes uses, inherits the parent\'s peak across fork + exec on Linux)');
+  notes.push(
+    "each size ran in a fresh child process; peak RSS is its VmHWM (getrusage maxRSS, which result.peakRssBytes uses, inherits the parent's peak across fork + exec on Linux)",
+  );
   const inflated = rows.filter((r) => r.peakRssSource === 'VmHWM' && r.resultPeakRssBytes > r.peakRssBytes * 1.05);
   if (inflated.length) {
-    notes.push(`result.peakRssBytes overstated the run's own peak at ${inflated.map((r) => `${fmtMiB(r.guestMiB)} (${Math.round(r.resultPeakRssBytes / MiB)} vs ${Math.round(r.peakRssBytes / MiB)} MiB)`).join(', ')}`);
+    notes.push(
+      `result.peakRssBytes overstated the run's own peak at ${inflated.map((r) => `${fmtMiB(r.guestMiB)} (${Math.round(r.resultPeakRssBytes / MiB)} vs ${Math.round(r.peakRssBytes / MiB)} MiB)`).join(', ')}`,
+    );
   }
   notes.push(`growth exponent = log(cost ratio) / log(size ratio) between consecutive sizes; <= ${LINEAR_TOLERANCE} counts as linear`);
   const result = envelope('scale', o, t0, notes, { vcpus, idleRssBytes, rows, growth, linear });

@@ -18,18 +18,36 @@ import { runSideBySide, runsAtOnce } from '../../src/side-by-side.js';
 import type { OptionsInput } from '../../src/options.js';
 import { fmtInt, mdTable, resolveBenchOptions, type BenchOptions } from '../common.js';
 
-export interface SoakCounts { engine: string; plans: number; asPredicted: number; verified: number; lost: number; hung: number; wrong: string[] }
+export interface SoakCounts {
+  engine: string;
+  plans: number;
+  asPredicted: number;
+  verified: number;
+  lost: number;
+  hung: number;
+  wrong: string[];
+}
 export interface LongRun {
-  engine: string; faults: number; wallMs: number; rssWarmMiB: number; rssEndMiB: number; growth: number; verified: boolean;
+  engine: string;
+  faults: number;
+  wallMs: number;
+  rssWarmMiB: number;
+  rssEndMiB: number;
+  growth: number;
+  verified: boolean;
   /** JS heap plus ArrayBuffers (what the process allocated), beside RSS (which also counts the OS
    * committing zeroed per-page tables as the guest first touches their pages) */
-  heapWarmMiB?: number; heapEndMiB?: number;
+  heapWarmMiB?: number;
+  heapEndMiB?: number;
   /** guest memory held in buffers from the start (threads: its SharedArrayBuffers; virtual: none, it holds versions) */
   guestMiB?: number;
   /** (end - warm) / (warm - guest): growth of what the process holds beyond the guest memory */
   heapGrowth?: number;
 }
-export interface SoakBody { plans: SoakCounts[]; long: LongRun[] }
+export interface SoakBody {
+  plans: SoakCounts[];
+  long: LongRun[];
+}
 
 const KINDS = ['link-down', 'link-down:bulk', 'bandwidth', 'latency', 'loss', 'source-restart', 'handler-crash:restart', 'fetcher-crash'] as const;
 
@@ -42,15 +60,25 @@ export function plan(i: number, engine: 'virtual' | 'threads'): { options: Optio
   let predict: 'verified' | 'GUEST_LOST' = 'verified';
   for (let k = 0; k < n; k++) {
     const kind = pick(KINDS);
-    const at = 1 + Math.floor(rng.next() * 30), d = 1 + Math.floor(rng.next() * 20);
-    if (kind === 'fetcher-crash') { inject.push('fetcher-crash@0.5ms'); predict = 'GUEST_LOST'; continue; }
+    const at = 1 + Math.floor(rng.next() * 30),
+      d = 1 + Math.floor(rng.next() * 20);
+    if (kind === 'fetcher-crash') {
+      inject.push('fetcher-crash@0.5ms');
+      predict = 'GUEST_LOST';
+      continue;
+    }
     const [name, arg] = kind.split(':');
     const extra = name === 'bandwidth' ? ':1Gbit' : name === 'latency' ? ':2ms' : name === 'loss' ? ':5' : arg ? `:${arg}` : '';
     inject.push(`${name}@${at}ms+${d}ms${extra}`);
   }
   const options: OptionsInput = {
-    engine, seed: i + 1, vcpus: engine === 'virtual' ? 2 + Math.floor(rng.next() * 7) : 2, memory: engine === 'virtual' ? '16MiB' : '8MiB',
-    mode: pick(['exit', 'uffd'] as const), strategy: pick(['linear', 'preempt', 'stride', 'prepaging'] as const), inject,
+    engine,
+    seed: i + 1,
+    vcpus: engine === 'virtual' ? 2 + Math.floor(rng.next() * 7) : 2,
+    memory: engine === 'virtual' ? '16MiB' : '8MiB',
+    mode: pick(['exit', 'uffd'] as const),
+    strategy: pick(['linear', 'preempt', 'stride', 'prepaging'] as const),
+    inject,
     ...(engine === 'threads' ? { tailAccesses: 2000, watchdog: '2s' } : {}),
   };
   return { options, predict };
@@ -72,8 +100,11 @@ async function runPlans(engine: 'virtual' | 'threads', count: number, log: (s: s
       got = e instanceof SimError ? e.code : `crash: ${(e as Error).message}`;
       if (got === 'GUEST_LOST') c.lost++;
       if (got === 'ABORTED') c.hung++;
-    } finally { clearTimeout(timer); }
-    if (got === predict) c.asPredicted++; else c.wrong.push(`plan ${i} (${(options.inject as string[]).join(' ')}): predicted ${predict}, got ${got}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (got === predict) c.asPredicted++;
+    else c.wrong.push(`plan ${i} (${(options.inject as string[]).join(' ')}): predicted ${predict}, got ${got}`);
     if (++finished % 20 === 0) log(`soak: ${engine} ${finished}/${count} plans`);
   };
   // Threaded plans are dilated and sleep most of their wall time: side by side, one per core
@@ -90,7 +121,10 @@ const MIN_HEAP_SAMPLES = 5;
 let gcFn: (() => void) | null = null;
 /** JS heap + ArrayBuffers after a full collection: what the process still holds. */
 function liveHeapBytes(): number {
-  if (!gcFn) { setFlagsFromString('--expose-gc'); gcFn = runInNewContext('gc') as () => void; }
+  if (!gcFn) {
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  }
   gcFn();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
@@ -104,21 +138,49 @@ async function longRun(engine: 'virtual' | 'threads', faults: number): Promise<L
   // heap after a full GC (garbage is not growth): every 50th sample of the virtual run's 1 ms ones
   const heapEvery = engine === 'virtual' ? 50 : 1;
   const t0 = performance.now();
-  const r = await simulate({
-    engine, vcpus, memory: vcpus * perVcpu * 4096, workload: 'sequential', partition: true, accesses: perVcpu, network: 'none', writeRatio: 0,
-    ...(engine === 'virtual' ? { mode: 'exit', exitResolver: 'vcpu', profile: 'large-host' } : { mode: 'uffd' }),
-  }, { onProgress: () => { rss.push(process.memoryUsage().rss); if (rss.length % heapEvery === 0) heap.push(liveHeapBytes()); }, progressMs: engine === 'virtual' ? 1 : 200 });
+  const r = await simulate(
+    {
+      engine,
+      vcpus,
+      memory: vcpus * perVcpu * 4096,
+      workload: 'sequential',
+      partition: true,
+      accesses: perVcpu,
+      network: 'none',
+      writeRatio: 0,
+      ...(engine === 'virtual' ? { mode: 'exit', exitResolver: 'vcpu', profile: 'large-host' } : { mode: 'uffd' }),
+    },
+    {
+      onProgress: () => {
+        rss.push(process.memoryUsage().rss);
+        if (rss.length % heapEvery === 0) heap.push(liveHeapBytes());
+      },
+      progressMs: engine === 'virtual' ? 1 : 200,
+    },
+  );
   const w = Math.floor(rss.length / 5);
-  const warm = rss[w] ?? rss[0] ?? 0, end = rss[rss.length - 1] ?? warm;
-  const heapWarm = heap[Math.floor(heap.length / 5)] ?? heap[0] ?? 0, heapEnd = heap[heap.length - 1] ?? heapWarm;
+  const warm = rss[w] ?? rss[0] ?? 0,
+    end = rss[rss.length - 1] ?? warm;
+  const heapWarm = heap[Math.floor(heap.length / 5)] ?? heap[0] ?? 0,
+    heapEnd = heap[heap.length - 1] ?? heapWarm;
   const MiB = 1024 * 1024;
   const guest = engine === 'threads' ? vcpus * perVcpu * 4096 : 0;
   // Too few heap samples to have one after warm-up and one at the end: the growth is not measured
   // (undefined, so the target says so), never a 0 that would pass.
   const heapMeasured = heap.length >= MIN_HEAP_SAMPLES;
-  return { engine, faults: r.faults, wallMs: Math.round(performance.now() - t0), rssWarmMiB: Math.round(warm / MiB), rssEndMiB: Math.round(end / MiB), growth: warm ? end / warm - 1 : 0, verified: r.verified,
-    heapWarmMiB: Math.round(heapWarm / MiB), heapEndMiB: Math.round(heapEnd / MiB), guestMiB: Math.round(guest / MiB),
-    ...(heapMeasured ? { heapGrowth: heapWarm > guest ? (heapEnd - heapWarm) / (heapWarm - guest) : 0 } : {}) };
+  return {
+    engine,
+    faults: r.faults,
+    wallMs: Math.round(performance.now() - t0),
+    rssWarmMiB: Math.round(warm / MiB),
+    rssEndMiB: Math.round(end / MiB),
+    growth: warm ? end / warm - 1 : 0,
+    verified: r.verified,
+    heapWarmMiB: Math.round(heapWarm / MiB),
+    heapEndMiB: Math.round(heapEnd / MiB),
+    guestMiB: Math.round(guest / MiB),
+    ...(heapMeasured ? { heapGrowth: heapWarm > guest ? (heapEnd - heapWarm) / (heapWarm - guest) : 0 } : {}),
+  };
 }
 
 export async function runSoak(bo: BenchOptions = {}): Promise<{ body: SoakBody; summary: string }> {
@@ -132,12 +194,44 @@ export async function runSoak(bo: BenchOptions = {}): Promise<{ body: SoakBody; 
 
 export function renderSoak(b: SoakBody): string {
   const out = ['### Soak: injection plans and long runs', ''];
-  out.push(mdTable(['engine', 'plans', 'as predicted', 'verified', 'guest lost', 'hung'], b.plans.map((p) => [p.engine, fmtInt(p.plans), fmtInt(p.asPredicted), fmtInt(p.verified), fmtInt(p.lost), fmtInt(p.hung)])));
+  out.push(
+    mdTable(
+      ['engine', 'plans', 'as predicted', 'verified', 'guest lost', 'hung'],
+      b.plans.map((p) => [p.engine, fmtInt(p.plans), fmtInt(p.asPredicted), fmtInt(p.verified), fmtInt(p.lost), fmtInt(p.hung)]),
+    ),
+  );
   for (const p of b.plans) for (const w of p.wrong.slice(0, 5)) out.push(`- ${p.engine}: ${w}`);
-  out.push('', mdTable(['engine', 'faults', 'wall s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'heap + buffers warm / end MiB', 'of which guest memory MiB', 'heap growth beyond the guest', 'verified'], b.long.map((l) => [
-    l.engine, fmtInt(l.faults), (l.wallMs / 1000).toFixed(1), fmtInt(l.rssWarmMiB), fmtInt(l.rssEndMiB), `${(l.growth * 100).toFixed(1)}%`,
-    l.heapWarmMiB === undefined ? '-' : `${fmtInt(l.heapWarmMiB)} / ${fmtInt(l.heapEndMiB!)}`, l.guestMiB === undefined ? 'not recorded' : fmtInt(l.guestMiB),
-    l.heapGrowth === undefined ? 'too few samples' : l.guestMiB === undefined ? '-' : `${(l.heapGrowth * 100).toFixed(1)}%`, String(l.verified)])), '',
-  'RSS also grows as the OS commits the zeroed per-page tables (page state, versions) the first time the guest touches their pages; heap + buffers is what the process still holds after a full GC, and its growth is held against what it holds beyond the guest memory mapped up front.', '');
+  out.push(
+    '',
+    mdTable(
+      [
+        'engine',
+        'faults',
+        'wall s',
+        'RSS after warm-up MiB',
+        'RSS at the end MiB',
+        'growth',
+        'heap + buffers warm / end MiB',
+        'of which guest memory MiB',
+        'heap growth beyond the guest',
+        'verified',
+      ],
+      b.long.map((l) => [
+        l.engine,
+        fmtInt(l.faults),
+        (l.wallMs / 1000).toFixed(1),
+        fmtInt(l.rssWarmMiB),
+        fmtInt(l.rssEndMiB),
+        `${(l.growth * 100).toFixed(1)}%`,
+        l.heapWarmMiB === undefined ? '-' : `${fmtInt(l.heapWarmMiB)} / ${fmtInt(l.heapEndMiB!)}`,
+        l.guestMiB === undefined ? 'not recorded' : fmtInt(l.guestMiB),
+        l.heapGrowth === undefined ? 'too few samples' : l.guestMiB === undefined ? '-' : `${(l.heapGrowth * 100).toFixed(1)}%`,
+        String(l.verified),
+      ]),
+    ),
+    '',
+    'RSS also grows as the OS commits the zeroed per-page tables (page state, versions) the first time the guest touches their pages; heap + buffers is what the process still holds after a full GC, and its growth is held against what it holds beyond the guest memory mapped up front.',
+    '',
+  );
   return out.join('\n');
 }

@@ -24,32 +24,60 @@ import { AccessStream, vcpuRange } from '../../src/model/workload.js';
 import { resolveOptions } from '../../src/options.js';
 import { runSideBySide, runsAtOnce } from '../../src/side-by-side.js';
 import { traceStats } from '../../src/trace/stats.js';
-import { envelope, errorLine, fmtInt, fmtNum, fmtPct, mdTable, repoRoot, resolveBenchOptions, writeResult, type BenchOptions, type ResultEnvelope } from '../common.js';
+import {
+  envelope,
+  errorLine,
+  fmtInt,
+  fmtNum,
+  fmtPct,
+  mdTable,
+  repoRoot,
+  resolveBenchOptions,
+  writeResult,
+  type BenchOptions,
+  type ResultEnvelope,
+} from '../common.js';
 
 export type Engine = 'virtual' | 'threads';
 
-export interface WorkloadCase { name: string; what: string; options: OptionsInput }
+export interface WorkloadCase {
+  name: string;
+  what: string;
+  options: OptionsInput;
+}
 
 /** The guests: zipf (only for the docs table), regions, and every trace shipped in examples/traces/. */
 export function workloadCases(quick: boolean, withZipf = false): WorkloadCase[] {
   const memory = quick ? '64MiB' : '256MiB';
-  const synthetic: WorkloadCase[] = [
-    { name: 'regions', what: `regions, 2 vCPUs, ${memory}`, options: { workload: 'regions', vcpus: 2, memory } },
-  ];
+  const synthetic: WorkloadCase[] = [{ name: 'regions', what: `regions, 2 vCPUs, ${memory}`, options: { workload: 'regions', vcpus: 2, memory } }];
   if (withZipf) synthetic.unshift({ name: 'zipf', what: `zipf, 2 vCPUs, ${memory}`, options: { workload: 'zipf', vcpus: 2, memory } });
   const dir = join(repoRoot(), 'examples', 'traces');
-  const traces = readdirSync(dir).filter((f) => f.endsWith('.trace.gz')).sort().map((f) => ({
-    name: f.replace(/\.trace\.gz$/, ''), what: `trace examples/traces/${f}`, options: { workload: 'trace' as const, trace: join(dir, f) },
-  }));
+  const traces = readdirSync(dir)
+    .filter((f) => f.endsWith('.trace.gz'))
+    .sort()
+    .map((f) => ({
+      name: f.replace(/\.trace\.gz$/, ''),
+      what: `trace examples/traces/${f}`,
+      options: { workload: 'trace' as const, trace: join(dir, f) },
+    }));
   return [...synthetic, ...traces];
 }
 
 export const LINK: OptionsInput = { bandwidth: '1Gbit', latency: '50us' };
 
 export interface CellResult {
-  workload: string; engine: Engine; strategy: string;
-  faults: number; demandFetches: number; requests: number; guestMs: number; migrationMs: number;
-  p50Us: number; p99Us: number; blocktimeMs: number; verified: boolean;
+  workload: string;
+  engine: Engine;
+  strategy: string;
+  faults: number;
+  demandFetches: number;
+  requests: number;
+  guestMs: number;
+  migrationMs: number;
+  p50Us: number;
+  p99Us: number;
+  blocktimeMs: number;
+  verified: boolean;
   /** Threaded cells: D and the simulator's share of a fault measured in the run (absent in older results). */
   dilation?: { factor: number; share: number | null };
   error?: string;
@@ -57,8 +85,18 @@ export interface CellResult {
 
 export function cellOf(workload: string, engine: Engine, strategy: string, r: RunResult): CellResult {
   return {
-    workload, engine, strategy, faults: r.faults, demandFetches: r.pagesDemand, requests: r.requests, guestMs: r.guestMs,
-    migrationMs: r.migrationMs, p50Us: r.faultLatencyUs.p50, p99Us: r.faultLatencyUs.p99, blocktimeMs: r.blocktimeMs, verified: r.verified,
+    workload,
+    engine,
+    strategy,
+    faults: r.faults,
+    demandFetches: r.pagesDemand,
+    requests: r.requests,
+    guestMs: r.guestMs,
+    migrationMs: r.migrationMs,
+    p50Us: r.faultLatencyUs.p50,
+    p99Us: r.faultLatencyUs.p99,
+    blocktimeMs: r.blocktimeMs,
+    verified: r.verified,
     ...(engine === 'threads' ? { dilation: { factor: r.dilation.factor, share: r.dilation.share } } : {}),
   };
 }
@@ -69,7 +107,21 @@ export async function runCell(c: WorkloadCase, engine: Engine, strategy: string,
     const r = await simulate({ ...c.options, ...LINK, ...extra, engine, strategy: strategy as OptionsInput['strategy'], seed });
     return cellOf(c.name, engine, strategy, r);
   } catch (e) {
-    return { workload: c.name, engine, strategy, faults: 0, demandFetches: 0, requests: 0, guestMs: 0, migrationMs: 0, p50Us: 0, p99Us: 0, blocktimeMs: 0, verified: false, error: errorLine(e) };
+    return {
+      workload: c.name,
+      engine,
+      strategy,
+      faults: 0,
+      demandFetches: 0,
+      requests: 0,
+      guestMs: 0,
+      migrationMs: 0,
+      p50Us: 0,
+      p99Us: 0,
+      blocktimeMs: 0,
+      verified: false,
+      error: errorLine(e),
+    };
   }
 }
 
@@ -80,14 +132,22 @@ export async function localityOf(c: WorkloadCase, seed: number): Promise<Localit
   const loc = new Locality();
   const streams = Array.from({ length: o.vcpus }, (_, v) => new AccessStream(o.workload, vcpuRange(o, v), o, v));
   for (let i = 0; i < 200_000; i++) {
-    for (let v = 0; v < o.vcpus; v++) { const s = streams[v]!; s.next(); loc.add(v, s.page, NaN); }
+    for (let v = 0; v < o.vcpus; v++) {
+      const s = streams[v]!;
+      s.next();
+      loc.add(v, s.page, NaN);
+    }
   }
   return loc.summary();
 }
 
 export interface Verdict {
-  workload: string; engine: Engine;
-  demandCut: number | null; faultsCut: number | null; met: boolean; why: string;
+  workload: string;
+  engine: Engine;
+  demandCut: number | null;
+  faultsCut: number | null;
+  met: boolean;
+  why: string;
 }
 
 /** Judges one workload in one engine from its linear and prepaging cells and its locality. */
@@ -102,18 +162,24 @@ export function verdict(lin: CellResult, pre: CellResult, loc: LocalitySummary):
 /** Why, from the locality measured (W pages: `near`); each clause is a number the table holds. */
 function explain(met: boolean, lin: CellResult, pre: CellResult, loc: LocalitySummary, faultsCut: number | null): string {
   const w = loc.windowPages;
-  const parts: string[] = [`next first touch: ahead within ${w} pages ${fmtPct(loc.forwardNear)}, behind ${fmtPct(loc.backwardNear)}, further ${fmtPct(loc.far)}`];
+  const parts: string[] = [
+    `next first touch: ahead within ${w} pages ${fmtPct(loc.forwardNear)}, behind ${fmtPct(loc.backwardNear)}, further ${fmtPct(loc.far)}`,
+  ];
   if (met && loc.backwardNear >= 0.2) parts.push(`${fmtPct(loc.backwardNear)} land just behind the last one, which only prepaging pushes`);
   else if (met) parts.push('most land ahead, which both push; prepaging also covered the few pages linear left behind');
   if (!met && loc.backwardNear < loc.forwardNear / 2) {
-    parts.push('touches run forward, and linear restarts its scan right after the faulting page, so both push the same pages ahead; prepaging adds only the pages behind');
+    parts.push(
+      'touches run forward, and linear restarts its scan right after the faulting page, so both push the same pages ahead; prepaging adds only the pages behind',
+    );
   }
   if (!met && loc.far >= 0.3) parts.push(`${fmtPct(loc.far)} land further away than any push around the fault reaches in time`);
   if (lin.demandFetches < 20) parts.push(`few demand fetches either way (${lin.demandFetches} -> ${pre.demandFetches}): a small effect`);
   if (faultsCut !== null && faultsCut < 0) {
     const ranOn = pre.guestMs < lin.guestMs * 0.95 ? ', the guest ran on instead of waiting' : '';
-    parts.push(`faults rose ${fmtPct(-faultsCut)} (guest time ${fmtNum(lin.guestMs, 0)} -> ${fmtNum(pre.guestMs, 0)} ms${ranOn}): ` +
-      'faults on pushed pages still on the wire count too');
+    parts.push(
+      `faults rose ${fmtPct(-faultsCut)} (guest time ${fmtNum(lin.guestMs, 0)} -> ${fmtNum(pre.guestMs, 0)} ms${ranOn}): ` +
+        'faults on pushed pages still on the wire count too',
+    );
   }
   return parts.join('; ');
 }
@@ -164,7 +230,9 @@ export async function runWorkloads(opts: WorkloadsOptions = {}): Promise<Workloa
   if (engines.includes('threads')) {
     const threaded = jobs('threads');
     const done = await runSideBySide(threaded.length, runsAtOnce(), (i) => runCell(threaded[i]!.c, 'threads', threaded[i]!.strategy, o.seed));
-    threaded.forEach((j, i) => { ran.set(key(j.c, j.engine, j.strategy), done[i]!); });
+    threaded.forEach((j, i) => {
+      ran.set(key(j.c, j.engine, j.strategy), done[i]!);
+    });
   }
   for (const c of cases) {
     for (const engine of engines.filter((e) => runsOn(c, e))) {
@@ -173,16 +241,20 @@ export async function runWorkloads(opts: WorkloadsOptions = {}): Promise<Workloa
       cells.push(lin, pre);
       const v = verdict(lin, pre, locality[c.name]!);
       verdicts.push(v);
-      o.log(`workloads ${c.name} ${engine}: demand fetches ${lin.demandFetches} -> ${pre.demandFetches} (${fmtPct(v.demandCut)} cut), ` +
-        `faults ${lin.faults} -> ${pre.faults}: ${v.met ? 'met' : 'NOT met'}`);
+      o.log(
+        `workloads ${c.name} ${engine}: demand fetches ${lin.demandFetches} -> ${pre.demandFetches} (${fmtPct(v.demandCut)} cut), ` +
+          `faults ${lin.faults} -> ${pre.faults}: ${v.met ? 'met' : 'NOT met'}`,
+      );
     }
   }
   const notes = ['network fault = demand fetch: a fault whose page the source had not yet sent; target: prepaging cuts them >= 30% against linear'];
   const skipped = engines.includes('threads') ? cases.filter((c) => !runsOn(c, 'threads')).map((c) => c.name) : [];
   const ranThreads = cases.filter((c) => runsOn(c, 'threads')).map((c) => c.name);
   if (skipped.length) {
-    notes.push(`the threaded engine ran ${ranThreads.length ? `${ranThreads.join(' and ')} only` : 'none of the guests'}${o.quick ? ' (quick)' : ''}; ` +
-      `not ${skipped.join(', ')}, which the virtual engine ran`);
+    notes.push(
+      `the threaded engine ran ${ranThreads.length ? `${ranThreads.join(' and ')} only` : 'none of the guests'}${o.quick ? ' (quick)' : ''}; ` +
+        `not ${skipped.join(', ')}, which the virtual engine ran`,
+    );
   }
   const result = envelope('workloads', o, t0, notes, { link: LINK, locality, cells, verdicts });
   writeResult(o.outDir, result);
@@ -192,12 +264,36 @@ export async function runWorkloads(opts: WorkloadsOptions = {}): Promise<Workloa
 /** The scenario's markdown section: the runs, then the verdict per workload and engine, with why. */
 export function renderWorkloads(b: WorkloadsBody, h = '###'): string {
   // The virtual engine's time is virtual: its own cost is in no reported time. Older results lack the field.
-  const share = (c: CellResult) => (c.engine === 'virtual' ? 'n/a' : !c.dilation ? 'not recorded'
-    : c.dilation.share === null ? `- (D ${fmtNum(c.dilation.factor, 0)})` : `${fmtNum(c.dilation.share * 100, 1)}% (D ${fmtNum(c.dilation.factor, 0)})`);
-  const rows = b.cells.map((c) => c.error ? [c.workload, c.engine, c.strategy, `failed: ${c.error}`, '', '', '', '', '']
-    : [c.workload, c.engine, c.strategy, fmtInt(c.demandFetches), fmtInt(c.faults), fmtNum(c.guestMs, 0), `${fmtNum(c.p50Us, 0)} / ${fmtNum(c.p99Us, 0)}`, share(c), String(c.verified)]);
-  const runs = mdTable(['workload', 'engine', 'strategy', 'demand fetches', 'faults', 'guest ms', 'fault p50 / p99 us', 'simulator share of a fault', 'verified'], rows);
-  const judged = mdTable(['workload', 'engine', 'demand fetches cut', 'faults cut', 'target (>= 30%)', 'why, from the locality measured'],
-    b.verdicts.map((v) => [v.workload, v.engine, fmtPct(v.demandCut), fmtPct(v.faultsCut), v.met ? 'met' : '**not met**', v.why]));
+  const share = (c: CellResult) =>
+    c.engine === 'virtual'
+      ? 'n/a'
+      : !c.dilation
+        ? 'not recorded'
+        : c.dilation.share === null
+          ? `- (D ${fmtNum(c.dilation.factor, 0)})`
+          : `${fmtNum(c.dilation.share * 100, 1)}% (D ${fmtNum(c.dilation.factor, 0)})`;
+  const rows = b.cells.map((c) =>
+    c.error
+      ? [c.workload, c.engine, c.strategy, `failed: ${c.error}`, '', '', '', '', '']
+      : [
+          c.workload,
+          c.engine,
+          c.strategy,
+          fmtInt(c.demandFetches),
+          fmtInt(c.faults),
+          fmtNum(c.guestMs, 0),
+          `${fmtNum(c.p50Us, 0)} / ${fmtNum(c.p99Us, 0)}`,
+          share(c),
+          String(c.verified),
+        ],
+  );
+  const runs = mdTable(
+    ['workload', 'engine', 'strategy', 'demand fetches', 'faults', 'guest ms', 'fault p50 / p99 us', 'simulator share of a fault', 'verified'],
+    rows,
+  );
+  const judged = mdTable(
+    ['workload', 'engine', 'demand fetches cut', 'faults cut', 'target (>= 30%)', 'why, from the locality measured'],
+    b.verdicts.map((v) => [v.workload, v.engine, fmtPct(v.demandCut), fmtPct(v.faultsCut), v.met ? 'met' : '**not met**', v.why]),
+  );
   return [`${h} Workloads: prepaging against linear (${String(b.link.bandwidth)}, ${String(b.link.latency)})`, runs, judged].join('\n\n');
 }

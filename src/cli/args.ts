@@ -26,9 +26,13 @@ export interface ParsedCommand {
  */
 export function parseCommand(argv: string[], extraFlags: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
-    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, ...extraFlags,
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    scenario: { type: 'string' },
+    ...extraFlags,
   };
-  for (const [name, kind] of Object.entries(OPTION_FLAGS)) options[kebab(name)] = kind === 'repeated' ? { type: 'string', multiple: true } : { type: kind === 'switch' ? 'boolean' : 'string' };
+  for (const [name, kind] of Object.entries(OPTION_FLAGS))
+    options[kebab(name)] = kind === 'repeated' ? { type: 'string', multiple: true } : { type: kind === 'switch' ? 'boolean' : 'string' };
   const parsed = parseOrExplain(argv, options);
   const v = parsed.values as Record<string, string | boolean | undefined>;
   let fromFile: Record<string, unknown> = {};
@@ -43,8 +47,12 @@ export function parseCommand(argv: string[], extraFlags: Record<string, { type: 
   for (const k of Object.keys(extraFlags)) extra[k] = v[k];
   return {
     options: { ...fromFile, ...fromFlags } as OptionsInput,
-    json: v.json === true, help: v.help === true, scenario: v.scenario as string | undefined,
-    positionals: parsed.positionals, extra, flags: fromFlags,
+    json: v.json === true,
+    help: v.help === true,
+    scenario: v.scenario as string | undefined,
+    positionals: parsed.positionals,
+    extra,
+    flags: fromFlags,
   };
 }
 
@@ -63,7 +71,10 @@ function joinNegatives(argv: string[], options: Record<string, { type: 'string' 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = argv[i + 1];
-    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
     if (a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
       out.push(`${a}=${next}`);
       i++;

@@ -24,10 +24,20 @@ const USAGE = `usage: postcopy-sim calibrate [-o FILE] [--name NAME] [--no-nativ
 /** The flags of `calibrate`; a parse failure is one BAD_INPUT line. */
 function calibrateFlags(argv: string[]) {
   try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
-      out: { type: 'string', short: 'o' }, name: { type: 'string' }, 'no-native': { type: 'boolean' }, pages: { type: 'string' },
-      quick: { type: 'boolean' }, 'replace-shipped': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    } }).values;
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        out: { type: 'string', short: 'o' },
+        name: { type: 'string' },
+        'no-native': { type: 'boolean' },
+        pages: { type: 'string' },
+        quick: { type: 'boolean' },
+        'replace-shipped': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
   } catch (e) {
     throw Errors.badInput('', (e as Error).message.split('\n')[0]!);
   }
@@ -35,7 +45,10 @@ function calibrateFlags(argv: string[]) {
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
   const values = calibrateFlags(argv);
-  if (values.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const pages = values.pages === undefined ? undefined : Number(values.pages);
   if (pages !== undefined && (!Number.isInteger(pages) || pages < 64)) throw Errors.badInput('--pages', `must be an integer >= 64, got "${values.pages}"`);
   if (values.name !== undefined && !/^[\w.-]{1,64}$/.test(values.name)) throw Errors.badInput('--name', 'letters, digits, . _ - (at most 64)');
@@ -43,9 +56,17 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     throw Errors.badInput('--out', `${values.out} is a shipped profile: pass --replace-shipped to overwrite it`);
   }
   if (values.out) probeWritable(values.out, '--out'); // before minutes of measuring
-  const profile = await calibrate({ native: !values['no-native'], quick: values.quick ?? false, ...(pages ? { pagesPerVcpu: pages } : {}), ...(values.name ? { name: values.name } : {}) });
+  const profile = await calibrate({
+    native: !values['no-native'],
+    quick: values.quick ?? false,
+    ...(pages ? { pagesPerVcpu: pages } : {}),
+    ...(values.name ? { name: values.name } : {}),
+  });
   const text = `${JSON.stringify(profile, null, 2)}\n`;
-  if (!values.out) { process.stdout.write(text); return 0; }
+  if (!values.out) {
+    process.stdout.write(text);
+    return 0;
+  }
   writeAtomically(values.out, text, '--out');
   process.stderr.write(`calibrate: wrote ${values.out} (basis ${profile.basis})\n`);
   return 0;

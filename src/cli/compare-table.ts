@@ -21,10 +21,13 @@ export const DECIDING_ROWS: Row[] = [
   ['demand pages', (r) => n(r.pagesDemand)],
   ['pushed pages', (r) => n(r.pagesPushed)],
   ['link utilisation', (r) => (r.linkUtilisation === null ? '-' : `${Math.round(r.linkUtilisation * 100)}%`)],
-  ['simulator share', (r) => {
-    const share = simulatorShare(r);
-    return share === null ? '-' : r.engine === 'virtual' ? '0% (virtual)' : `${(share * 100).toFixed(1)}% (${r.dilation.factor}x)`;
-  }],
+  [
+    'simulator share',
+    (r) => {
+      const share = simulatorShare(r);
+      return share === null ? '-' : r.engine === 'virtual' ? '0% (virtual)' : `${(share * 100).toFixed(1)}% (${r.dilation.factor}x)`;
+    },
+  ],
   ['verified', (r) => (r.verified ? 'yes' : `NO: ${r.verifyErrors[0]}`)],
 ];
 

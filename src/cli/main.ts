@@ -73,7 +73,11 @@ let discarding = 'nothing was written';
 async function runOne(options: OptionsInput, showProgress: boolean, label: string, bar = true): Promise<RunResult> {
   const resolved = resolveOptions(options);
   const { hooks, stop } = progressHooks(showProgress, label, process.stderr, bar);
-  try { return await simulate(resolved, hooks); } finally { stop(); }
+  try {
+    return await simulate(resolved, hooks);
+  } finally {
+    stop();
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -85,8 +89,14 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     case 'help':
-      if (rest[0] === undefined) { process.stdout.write(`${USAGE}\n`); return 0; }
-      if (rest[0] === 'help') { process.stdout.write(`${USAGE}\n`); return 0; }
+      if (rest[0] === undefined) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      if (rest[0] === 'help') {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
       return main([rest[0], '--help']);
     case '--version':
     case '-V':
@@ -95,7 +105,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'run': {
       const cmd = parseCommand(rest);
-      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.run}\n`); return 0; }
+      if (cmd.help) {
+        process.stdout.write(`${COMMAND_HELP.run}\n`);
+        return 0;
+      }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `run: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'run');
       discarding = 'the migrating run in progress was discarded; nothing was written';
@@ -105,7 +118,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const cmd = parseCommand(rest);
-      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.start}\n`); return 0; }
+      if (cmd.help) {
+        process.stdout.write(`${COMMAND_HELP.start}\n`);
+        return 0;
+      }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `start: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'start');
       const modes = ['exit', 'uffd'] as const;
@@ -124,7 +140,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'compare': {
       const cmd = parseCommand(rest, { strategies: { type: 'string' }, full: { type: 'boolean' } });
-      if (cmd.help) { process.stdout.write(`${COMMAND_HELP.compare}\n`); return 0; }
+      if (cmd.help) {
+        process.stdout.write(`${COMMAND_HELP.compare}\n`);
+        return 0;
+      }
       if (cmd.positionals.length) throw new SimError('BAD_INPUT', `compare: unexpected argument "${cmd.positionals[0]}"`);
       checkFlagsApply(cmd, 'compare');
       let names = parseStrategyList(cmd.extra.strategies as string | undefined);
@@ -150,8 +169,21 @@ async function main(argv: string[]): Promise<number> {
       };
       discarding = 'the baseline run in progress was discarded; nothing was written';
       let results: RunResult[];
-      try { results = await compare(cmd.options, names, hooksFor); } finally { current?.stop(); }
-      process.stdout.write(cmd.json ? `${JSON.stringify(results)}\n` : `${formatCompare(results, results.map((r) => r.strategy), tableContext(cmd.options), cmd.extra.full === true)}\n`);
+      try {
+        results = await compare(cmd.options, names, hooksFor);
+      } finally {
+        current?.stop();
+      }
+      process.stdout.write(
+        cmd.json
+          ? `${JSON.stringify(results)}\n`
+          : `${formatCompare(
+              results,
+              results.map((r) => r.strategy),
+              tableContext(cmd.options),
+              cmd.extra.full === true,
+            )}\n`,
+      );
       return results.every((r) => r.verified) ? 0 : 1;
     }
     case 'report':
@@ -187,11 +219,15 @@ if (!SELF_HANDLED.has(process.argv[2] ?? '')) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { stopAllBars(); process.exitCode = code; },
+  (code) => {
+    stopAllBars();
+    process.exitCode = code;
+  },
   (e: unknown) => {
     stopAllBars();
     // A child (calibrate's native runs) died of the signal that stops us: the same as the signal itself.
-    if (e instanceof SimError && e.code === 'ABORTED' && /^interrupted by SIG(INT|TERM)$/.test(e.message)) stop(e.message.endsWith('TERM') ? 'SIGTERM' : 'SIGINT');
+    if (e instanceof SimError && e.code === 'ABORTED' && /^interrupted by SIG(INT|TERM)$/.test(e.message))
+      stop(e.message.endsWith('TERM') ? 'SIGTERM' : 'SIGINT');
     if (e instanceof SimError) {
       process.stderr.write(`postcopy-sim: ${e.code === 'BAD_INPUT' ? 'error' : e.code}: ${e.message}\n`);
       process.exitCode = e.exitCode;

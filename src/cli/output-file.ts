@@ -16,7 +16,11 @@ export function tempBeside(path: string): string {
 /** Throws BAD_INPUT naming `field` unless a file can be created at `path` (nothing is left behind). */
 export function probeWritable(path: string, field: string): void {
   let st: Stats | undefined;
-  try { st = statSync(path); } catch { /* not there yet: its directory decides */ }
+  try {
+    st = statSync(path);
+  } catch {
+    /* not there yet: its directory decides */
+  }
   if (st?.isDirectory()) throw Errors.badInput(field, `cannot write ${path}: it is a directory`);
   const tmp = tempBeside(path);
   try {

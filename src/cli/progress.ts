@@ -10,7 +10,10 @@ import { formatPlanLine } from './format.js';
 
 const live = new Set<SingleBar>();
 
-export interface Progress { hooks: SimulateHooks; stop: () => void }
+export interface Progress {
+  hooks: SimulateHooks;
+  stop: () => void;
+}
 
 /**
  * A bar that reads the engine's event stream. Runs going at once (src/side-by-side.ts) pass
@@ -20,10 +23,20 @@ export interface Progress { hooks: SimulateHooks; stop: () => void }
 export function progressHooks(enabled: boolean, label: string, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, bar = true): Progress {
   if (!enabled || !stream.isTTY) return { hooks: {}, stop: () => {} };
   if (!bar) {
-    return { hooks: { onPlan: (d) => { const line = formatPlanLine(d, label); if (line) stream.write(`${line}\n`); } }, stop: () => {} };
+    return {
+      hooks: {
+        onPlan: (d) => {
+          const line = formatPlanLine(d, label);
+          if (line) stream.write(`${line}\n`);
+        },
+      },
+      stop: () => {},
+    };
   }
   const progress = new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`, stream, hideCursor: true,
+    format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {faults} faults`,
+    stream,
+    hideCursor: true,
   });
   let started = false;
   const stop = () => {
@@ -39,7 +52,11 @@ export function progressHooks(enabled: boolean, label: string, stream: NodeJS.Wr
         if (line) stream.write(`${line}\n`);
       },
       onEvent: (e) => {
-        if (e.type === 'start' && !started) { progress.start(e.pages, 0, { faults: 0 }); started = true; live.add(progress); }
+        if (e.type === 'start' && !started) {
+          progress.start(e.pages, 0, { faults: 0 });
+          started = true;
+          live.add(progress);
+        }
         if (e.type === 'tick' && started) progress.update(e.presentPages, { faults: e.faults });
       },
     },
@@ -48,10 +65,15 @@ export function progressHooks(enabled: boolean, label: string, stream: NodeJS.Wr
 }
 
 /** How many bars are running (for tests). */
-export function liveBars(): number { return live.size; }
+export function liveBars(): number {
+  return live.size;
+}
 
 /** Stops every running bar; `showCursor` also shows the cursor again on a terminal (Ctrl-C). */
 export function stopAllBars(showCursor = false, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): void {
-  for (const bar of [...live]) { live.delete(bar); bar.stop(); }
+  for (const bar of [...live]) {
+    live.delete(bar);
+    bar.stop();
+  }
   if (showCursor && stream.isTTY) stream.write('\x1b[?25h');
 }

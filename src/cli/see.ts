@@ -35,8 +35,11 @@ export const DEMO_USAGE = `usage: postcopy-sim demo [--host HOST] [--port PORT]
   --max-memory SIZE    largest guest a run may have (default 4GiB)
   --max-vcpus N        most vCPUs a run may have (default 16)`;
 
-function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>, positionals: boolean):
-  { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+function parse(
+  argv: string[],
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+  positionals: boolean,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, strict: true, allowPositionals: positionals });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
@@ -46,14 +49,31 @@ function parse(argv: string[], options: Record<string, { type: 'string' | 'boole
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    output: { type: 'string', short: 'o' }, x: { type: 'string' }, series: { type: 'string' }, metric: { type: 'string' }, format: { type: 'string' },
-  }, true);
-  if (values.help) { process.stdout.write(`${REPORT_USAGE}\n`); return 0; }
-  if (positionals.length !== 1) throw Errors.badInput('report', positionals.length ? `expected one results file, got ${positionals.length}` : 'name the results file (postcopy-sim report RESULTS.json -o report.html)');
+  const { values, positionals } = parse(
+    argv,
+    {
+      output: { type: 'string', short: 'o' },
+      x: { type: 'string' },
+      series: { type: 'string' },
+      metric: { type: 'string' },
+      format: { type: 'string' },
+    },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(`${REPORT_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw Errors.badInput(
+      'report',
+      positionals.length ? `expected one results file, got ${positionals.length}` : 'name the results file (postcopy-sim report RESULTS.json -o report.html)',
+    );
   const file = positionals[0]!;
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     throw Errors.badInput('', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const out = values.output as string | undefined;
@@ -63,7 +83,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const sweepFlags = ['x', 'series', 'metric', 'format'].filter((k) => values[k] !== undefined);
   // A bad field inside the results: name the file in front of the line.
   const inFile = <T>(f: () => T): T => {
-    try { return f(); } catch (e) {
+    try {
+      return f();
+    } catch (e) {
       if (e instanceof SimError) throw new SimError(e.code, `${file}: ${e.message}`);
       throw e;
     }
@@ -80,24 +102,41 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const data = parseJsonText(text, file, '');
     html = inFile(() => renderReport(data));
   }
-  if (out === undefined || out === '-') { process.stdout.write(html); return 0; }
+  if (out === undefined || out === '-') {
+    process.stdout.write(html);
+    return 0;
+  }
   writeAtomically(out, html, '--output');
   process.stderr.write(`postcopy-sim: wrote ${out} (${Math.round(html.length / 1024)} KiB)\n`);
   return 0;
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    host: { type: 'string' }, port: { type: 'string' }, 'max-memory': { type: 'string' }, 'max-vcpus': { type: 'string' },
-  }, false);
-  if (values.help) { process.stdout.write(`${DEMO_USAGE}\n`); return 0; }
+  const { values } = parse(
+    argv,
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'max-memory': { type: 'string' },
+      'max-vcpus': { type: 'string' },
+    },
+    false,
+  );
+  if (values.help) {
+    process.stdout.write(`${DEMO_USAGE}\n`);
+    return 0;
+  }
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   if (!host || /[\s/]/.test(host)) throw Errors.badInput('--host', `"${host}" is not a host name or address`);
   const portText = (values.port as string | undefined) ?? '8080';
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw Errors.badInput('--port', `"${portText}" is not a port number (0-65535)`);
   let maxMemoryBytes: number | undefined;
   if (values['max-memory'] !== undefined) {
-    try { maxMemoryBytes = parseSize(values['max-memory'] as string); } catch (e) { throw Errors.badInput('--max-memory', (e as Error).message); }
+    try {
+      maxMemoryBytes = parseSize(values['max-memory'] as string);
+    } catch (e) {
+      throw Errors.badInput('--max-memory', (e as Error).message);
+    }
   }
   let maxVcpus: number | undefined;
   if (values['max-vcpus'] !== undefined) {
@@ -120,7 +159,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   process.stdout.write(`${server.url}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (sig: NodeJS.Signals) => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(sig); };
+    const stop = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(sig);
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

@@ -31,17 +31,32 @@ export function shareNotes(results: RunResult[], labels: string[]): string[] {
   const cost = `of a modelled fault (over ${AUTO_SHARE * 100}%)`;
   if (over.length === 1) {
     const [o] = over as [(typeof over)[number]];
-    return [wrap(`note: ${o.label}: the simulator took ${pct(o.share)} ${cost}, so its times hold some of the simulator's own cost; lower it with ${flag(o.lower)} or --engine virtual`)];
+    return [
+      wrap(
+        `note: ${o.label}: the simulator took ${pct(o.share)} ${cost}, so its times hold some of the simulator's own cost; lower it with ${flag(o.lower)} or --engine virtual`,
+      ),
+    ];
   }
-  const flags = [...new Set(['budget', 'dilation'].flatMap((kind) => {
-    const of = over.filter((o) => o.lower.kind === kind);
-    return of.length ? [flag({ kind: kind as Lowering['kind'], value: Math.max(...of.map((o) => o.lower.value)) })] : [];
-  }))];
+  const flags = [
+    ...new Set(
+      ['budget', 'dilation'].flatMap((kind) => {
+        const of = over.filter((o) => o.lower.kind === kind);
+        return of.length ? [flag({ kind: kind as Lowering['kind'], value: Math.max(...of.map((o) => o.lower.value)) })] : [];
+      }),
+    ),
+  ];
   const runs = over.map((o) => `${o.label} ${pct(o.share)}`).join(', ');
-  return [wrap(`note: the simulator took more than ${AUTO_SHARE * 100}% of a modelled fault in ${over.length} runs (${runs}), so their times hold some of the simulator's own cost; lower it with ${flags.join(', ')} or --engine virtual`)];
+  return [
+    wrap(
+      `note: the simulator took more than ${AUTO_SHARE * 100}% of a modelled fault in ${over.length} runs (${runs}), so their times hold some of the simulator's own cost; lower it with ${flags.join(', ')} or --engine virtual`,
+    ),
+  ];
 }
 
-interface Lowering { kind: 'budget' | 'dilation'; value: number }
+interface Lowering {
+  kind: 'budget' | 'dilation';
+  value: number;
+}
 
 /**
  * Capped by the budget: the budget that lets D reach what the probes said 5% needs (the measured
@@ -64,7 +79,10 @@ function wrap(text: string, width = 100, indent = '      '): string {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) { lines.push(line); line = indent + word; } else line = line ? `${line} ${word}` : word;
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else line = line ? `${line} ${word}` : word;
   }
   lines.push(line);
   return lines.join('\n');

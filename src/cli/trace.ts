@@ -30,10 +30,16 @@ const DEFAULT_OUT = 'trace.txt.gz';
 export async function traceCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
-    case 'record': return record(rest);
-    case 'import': return importCommand(rest);
-    case 'stats': return stats(rest);
-    case undefined: case 'help': case '--help': case '-h':
+    case 'record':
+      return record(rest);
+    case 'import':
+      return importCommand(rest);
+    case 'stats':
+      return stats(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
       process.stdout.write(`${TRACE_USAGE}\n`);
       return 0;
     default:
@@ -44,7 +50,9 @@ export async function traceCommand(argv: string[]): Promise<number> {
 function parse(what: string, argv: string[], json = false) {
   try {
     return parseArgs({
-      args: argv, strict: true, allowPositionals: true,
+      args: argv,
+      strict: true,
+      allowPositionals: true,
       options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' }, ...(json ? { json: { type: 'boolean' } } : {}) },
     });
   } catch (e) {
@@ -55,7 +63,10 @@ function parse(what: string, argv: string[], json = false) {
 async function record(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   const own = parse('trace record', dash < 0 ? argv : argv.slice(0, dash));
-  if (own.values.help) { process.stdout.write(`${TRACE_USAGE}\n`); return 0; }
+  if (own.values.help) {
+    process.stdout.write(`${TRACE_USAGE}\n`);
+    return 0;
+  }
   if (dash < 0 || own.positionals.length) throw Errors.badInput('trace record', 'put the program after --: trace record [--out FILE] -- CMD [ARGS]');
   const out = own.values.out ?? DEFAULT_OUT;
   probeWritable(out, '--out'); // before the program runs
@@ -66,7 +77,10 @@ async function record(argv: string[]): Promise<number> {
 
 async function importCommand(argv: string[]): Promise<number> {
   const a = parse('trace import', argv);
-  if (a.values.help) { process.stdout.write(`${TRACE_USAGE}\n`); return 0; }
+  if (a.values.help) {
+    process.stdout.write(`${TRACE_USAGE}\n`);
+    return 0;
+  }
   if (a.positionals.length !== 1) throw Errors.badInput('trace import', 'name one perf script file: trace import PERF_SCRIPT [--out FILE]');
   const input = a.positionals[0]!;
   const out = a.values.out ?? DEFAULT_OUT;
@@ -77,17 +91,25 @@ async function importCommand(argv: string[]): Promise<number> {
 }
 
 function summary(r: Conversion): string {
-  return `postcopy-sim: ${r.accesses} page faults of ${r.vcpus} thread${r.vcpus === 1 ? '' : 's'} (vCPUs) over ${(r.durationUs / 1000).toFixed(1)} ms; ` +
+  return (
+    `postcopy-sim: ${r.accesses} page faults of ${r.vcpus} thread${r.vcpus === 1 ? '' : 's'} (vCPUs) over ${(r.durationUs / 1000).toFixed(1)} ms; ` +
     `${r.areas} areas packed into ${formatBytes(r.memoryBytes)} of guest memory` +
-    `${r.droppedKernel ? `; ${r.droppedKernel} faults on kernel addresses dropped` : ''} -> ${r.file} (${formatBytes(r.bytesWritten)})`;
+    `${r.droppedKernel ? `; ${r.droppedKernel} faults on kernel addresses dropped` : ''} -> ${r.file} (${formatBytes(r.bytesWritten)})`
+  );
 }
 
 async function stats(argv: string[]): Promise<number> {
   const a = parse('trace stats', argv, true);
-  if (a.values.help) { process.stdout.write(`${TRACE_USAGE}\n`); return 0; }
+  if (a.values.help) {
+    process.stdout.write(`${TRACE_USAGE}\n`);
+    return 0;
+  }
   if (a.positionals.length !== 1) throw Errors.badInput('trace stats', 'name one trace file: trace stats TRACE [--json]');
   const s = await traceStats(a.positionals[0]!);
-  if (a.values.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return 0; }
+  if (a.values.json) {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+    return 0;
+  }
   const l = s.locality;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const lines = [

@@ -11,13 +11,18 @@ export function assetsDir(): URL {
   return pathToFileURL(`${sourcePath('src', 'demo', 'assets')}/`);
 }
 
-export interface Asset { body: Buffer; type: string }
+export interface Asset {
+  body: Buffer;
+  type: string;
+}
 
 /** The allow-list: URL path -> file. Nothing outside it is ever read from disk. */
 export function loadAssets(): Map<string, Asset> {
   const dir = assetsDir();
   const req = createRequire(import.meta.url);
-  const html = 'text/html; charset=utf-8', js = 'text/javascript; charset=utf-8', css = 'text/css; charset=utf-8';
+  const html = 'text/html; charset=utf-8',
+    js = 'text/javascript; charset=utf-8',
+    css = 'text/css; charset=utf-8';
   const files: Array<[string, string, string]> = [
     ['/', fileURLToPath(new URL('index.html', dir)), html],
     ['/demo.js', fileURLToPath(new URL('demo.js', dir)), js],

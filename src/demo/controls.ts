@@ -7,10 +7,29 @@
 import type { OptionsInput } from '../options.js';
 
 export const CONTROL_OPTIONS = {
-  mode: 'mode', strategy: 'strategy', vcpus: 'vcpus', workload: 'workload', memory: 'memory', bandwidth: 'bandwidth', latency: 'latency',
-  speed: null, seed: 'seed', engine: 'engine', network: 'network', accesses: 'accesses', resolver: 'exitResolver', cores: 'cores',
-  partition: 'partition', arch: 'arch', record: 'faultRecord', pageTables: 'pageTables', execRatio: 'execRatio', mteFraction: 'mteFraction',
-  confidential: 'confidential', convertRatio: 'convertRatio', inject: 'inject',
+  mode: 'mode',
+  strategy: 'strategy',
+  vcpus: 'vcpus',
+  workload: 'workload',
+  memory: 'memory',
+  bandwidth: 'bandwidth',
+  latency: 'latency',
+  speed: null,
+  seed: 'seed',
+  engine: 'engine',
+  network: 'network',
+  accesses: 'accesses',
+  resolver: 'exitResolver',
+  cores: 'cores',
+  partition: 'partition',
+  arch: 'arch',
+  record: 'faultRecord',
+  pageTables: 'pageTables',
+  execRatio: 'execRatio',
+  mteFraction: 'mteFraction',
+  confidential: 'confidential',
+  convertRatio: 'convertRatio',
+  inject: 'inject',
 } as const satisfies Record<string, keyof OptionsInput | null>;
 export type ControlName = keyof typeof CONTROL_OPTIONS;
 export const CONTROL_NAMES = Object.keys(CONTROL_OPTIONS) as ControlName[];

@@ -35,7 +35,8 @@ export const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
   'X-Frame-Options': 'DENY',
 };
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
@@ -44,7 +45,14 @@ export function send(res: ServerResponse, status: number, body: string, type = '
 export const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
 export const sendError = (res: ServerResponse, status: number, message: string) => sendJson(res, status, { error: message });
 
-export class BodyError extends Error { constructor(readonly status: number, message: string) { super(message); } }
+export class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Past this many bytes an oversized body is not drained but the connection is dropped. */
 const DISCARD_LIMIT = 1024 * 1024;
@@ -59,15 +67,27 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
-    const tooBig = () => { over = true; chunks.length = 0; reject(new BodyError(413, `request body larger than ${limit} bytes`)); };
+    const tooBig = () => {
+      over = true;
+      chunks.length = 0;
+      reject(new BodyError(413, `request body larger than ${limit} bytes`));
+    };
     if (Number(req.headers['content-length'] ?? 0) > limit) tooBig();
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (over) { if (size > DISCARD_LIMIT) req.destroy(); return; }
-      if (size > limit) { tooBig(); return; }
+      if (over) {
+        if (size > DISCARD_LIMIT) req.destroy();
+        return;
+      }
+      if (size > limit) {
+        tooBig();
+        return;
+      }
       chunks.push(c);
     });
-    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks).toString('utf8')); });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', (e) => reject(new BodyError(400, e.message)));
   });
 }

@@ -63,11 +63,30 @@ export interface DemoControls {
   inject?: string;
 }
 
-
 export const DEFAULT_CONTROLS: Required<DemoControls> = {
-  mode: 'exit', strategy: 'linear', vcpus: 2, workload: 'zipf', memory: '64MiB', bandwidth: '1Gbit', latency: '50us', speed: 'x10', seed: 1,
-  engine: 'threads', network: 'link', accesses: '', resolver: 'fetcher', cores: '', partition: 'false',
-  arch: 'x86', record: 'neutral', pageTables: 'false', execRatio: '0', mteFraction: '0', confidential: 'false', convertRatio: '', inject: '',
+  mode: 'exit',
+  strategy: 'linear',
+  vcpus: 2,
+  workload: 'zipf',
+  memory: '64MiB',
+  bandwidth: '1Gbit',
+  latency: '50us',
+  speed: 'x10',
+  seed: 1,
+  engine: 'threads',
+  network: 'link',
+  accesses: '',
+  resolver: 'fetcher',
+  cores: '',
+  partition: 'false',
+  arch: 'x86',
+  record: 'neutral',
+  pageTables: 'false',
+  execRatio: '0',
+  mteFraction: '0',
+  confidential: 'false',
+  convertRatio: '',
+  inject: '',
 };
 
 /**
@@ -78,11 +97,37 @@ export const DEFAULT_CONTROLS: Required<DemoControls> = {
 export const PRESETS: Record<string, { label: string; controls: Partial<Record<ControlName, string>> }> = {
   'uffd-64': {
     label: '64 vCPUs, one uffd',
-    controls: { engine: 'virtual', mode: 'uffd', vcpus: '64', workload: 'sequential', partition: 'true', memory: '64MiB', network: 'none', accesses: '', resolver: 'fetcher', cores: '72', strategy: 'linear', speed: 'x100' },
+    controls: {
+      engine: 'virtual',
+      mode: 'uffd',
+      vcpus: '64',
+      workload: 'sequential',
+      partition: 'true',
+      memory: '64MiB',
+      network: 'none',
+      accesses: '',
+      resolver: 'fetcher',
+      cores: '72',
+      strategy: 'linear',
+      speed: 'x100',
+    },
   },
   'exit-64': {
     label: '64 vCPUs, exits',
-    controls: { engine: 'virtual', mode: 'exit', vcpus: '64', workload: 'sequential', partition: 'true', memory: '64MiB', network: 'none', accesses: '', resolver: 'vcpu', cores: '72', strategy: 'linear', speed: 'x100' },
+    controls: {
+      engine: 'virtual',
+      mode: 'exit',
+      vcpus: '64',
+      workload: 'sequential',
+      partition: 'true',
+      memory: '64MiB',
+      network: 'none',
+      accesses: '',
+      resolver: 'vcpu',
+      cores: '72',
+      strategy: 'linear',
+      speed: 'x100',
+    },
   },
 };
 
@@ -103,8 +148,16 @@ export interface DemoRunPlan {
   cuttable: boolean;
   /** What the page shows next to the controls: the values the run really uses. */
   effective: {
-    thinkUs: number; latencyUs: number; bandwidth: string; memory: string; watchdogS: number; accesses: number | null;
-    engine: 'threads' | 'virtual'; network: 'link' | 'none'; virtualUsPerRealMs: number | null; cores: number | null;
+    thinkUs: number;
+    latencyUs: number;
+    bandwidth: string;
+    memory: string;
+    watchdogS: number;
+    accesses: number | null;
+    engine: 'threads' | 'virtual';
+    network: 'link' | 'none';
+    virtualUsPerRealMs: number | null;
+    cores: number | null;
   };
 }
 
@@ -128,15 +181,29 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
   // The user's values first, exactly as the CLI would take them.
   const blank = (v: unknown) => v === undefined || String(v).trim() === '';
   const input: OptionsInput = {
-    mode: c.mode as OptionsInput['mode'], strategy: c.strategy as OptionsInput['strategy'], vcpus: c.vcpus,
-    workload: c.workload as OptionsInput['workload'], memory: c.memory, bandwidth: c.bandwidth, latency: c.latency, seed: c.seed,
-    engine: c.engine as OptionsInput['engine'], network: c.network as OptionsInput['network'],
+    mode: c.mode as OptionsInput['mode'],
+    strategy: c.strategy as OptionsInput['strategy'],
+    vcpus: c.vcpus,
+    workload: c.workload as OptionsInput['workload'],
+    memory: c.memory,
+    bandwidth: c.bandwidth,
+    latency: c.latency,
+    seed: c.seed,
+    engine: c.engine as OptionsInput['engine'],
+    network: c.network as OptionsInput['network'],
     partition: c.partition as OptionsInput['partition'],
-    arch: c.arch as OptionsInput['arch'], faultRecord: c.record as OptionsInput['faultRecord'], pageTables: c.pageTables as OptionsInput['pageTables'],
-    execRatio: c.execRatio, mteFraction: c.mteFraction, confidential: c.confidential as OptionsInput['confidential'],
+    arch: c.arch as OptionsInput['arch'],
+    faultRecord: c.record as OptionsInput['faultRecord'],
+    pageTables: c.pageTables as OptionsInput['pageTables'],
+    execRatio: c.execRatio,
+    mteFraction: c.mteFraction,
+    confidential: c.confidential as OptionsInput['confidential'],
   };
   if (!blank(c.convertRatio)) input.convertRatio = c.convertRatio;
-  if (!blank(c.inject)) input.inject = String(c.inject).split(',').map((s) => s.trim());
+  if (!blank(c.inject))
+    input.inject = String(c.inject)
+      .split(',')
+      .map((s) => s.trim());
   if (!blank(c.resolver)) input.exitResolver = c.resolver as OptionsInput['exitResolver'];
   if (!blank(c.cores)) input.cores = c.cores as OptionsInput['cores'];
   if (!blank(c.accesses)) input.accesses = c.accesses as OptionsInput['accesses'];
@@ -144,21 +211,35 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
   // count ends the run (then the rest is swept), so the demo gives each vCPU one pass over its
   // share of the pages.
   else if (traitsOfName(c.strategy)?.pushWhileGuestRuns === false || c.network === 'none') {
-    try { input.accesses = Math.max(100, Math.ceil(parseSize(c.memory) / 4096 / Math.max(1, Number(c.vcpus) || 1))); } catch { /* resolveOptions names the bad memory */ }
+    try {
+      input.accesses = Math.max(100, Math.ceil(parseSize(c.memory) / 4096 / Math.max(1, Number(c.vcpus) || 1)));
+    } catch {
+      /* resolveOptions names the bad memory */
+    }
   }
   const asGiven = resolveOptions(input);
   const virtual = asGiven.engine === 'virtual';
-  const maxVcpus = virtual ? limits.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus! : limits.maxVcpus;
+  const maxVcpus = virtual ? (limits.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus!) : limits.maxVcpus;
   if (asGiven.memoryBytes > limits.maxMemoryBytes) throw Errors.badInput('memory', `the demo runs guests of at most ${formatBytes(limits.maxMemoryBytes)}`);
   if (asGiven.vcpus > maxVcpus) throw Errors.badInput('vcpus', `the demo runs at most ${maxVcpus} vCPUs${virtual ? ' on the virtual engine' : ''}`);
   if (virtual) {
     // Virtual time: nothing to stretch; slow motion is the playback's pace.
     const playback = { virtualUsPerRealMs: s.virtualUsPerRealMs };
     return {
-      options: asGiven, speed: speed as Speed, playback, cuttable: overLink(asGiven),
+      options: asGiven,
+      speed: speed as Speed,
+      playback,
+      cuttable: overLink(asGiven),
       effective: {
-        thinkUs: asGiven.thinkUs, latencyUs: asGiven.latencyUs, bandwidth: formatRate(asGiven.bandwidthBps), memory: formatBytes(asGiven.memoryBytes),
-        watchdogS: 0, accesses: asGiven.accesses ?? null, engine: 'virtual', network: asGiven.network, virtualUsPerRealMs: playback.virtualUsPerRealMs,
+        thinkUs: asGiven.thinkUs,
+        latencyUs: asGiven.latencyUs,
+        bandwidth: formatRate(asGiven.bandwidthBps),
+        memory: formatBytes(asGiven.memoryBytes),
+        watchdogS: 0,
+        accesses: asGiven.accesses ?? null,
+        engine: 'virtual',
+        network: asGiven.network,
+        virtualUsPerRealMs: playback.virtualUsPerRealMs,
         cores: asGiven.cores ?? null,
       },
     };
@@ -179,10 +260,21 @@ export function planDemoRun(body: unknown, limits: DemoLimits = DEFAULT_LIMITS):
     timeDilation: 1,
   });
   return {
-    options, speed: speed as Speed, playback: null, cuttable: overLink(options),
+    options,
+    speed: speed as Speed,
+    playback: null,
+    cuttable: overLink(options),
     effective: {
-      thinkUs: options.thinkUs, latencyUs: options.latencyUs, bandwidth: formatRate(options.bandwidthBps), memory: formatBytes(options.memoryBytes), watchdogS,
-      accesses: options.accesses ?? null, engine: 'threads', network: options.network, virtualUsPerRealMs: null, cores: null,
+      thinkUs: options.thinkUs,
+      latencyUs: options.latencyUs,
+      bandwidth: formatRate(options.bandwidthBps),
+      memory: formatBytes(options.memoryBytes),
+      watchdogS,
+      accesses: options.accesses ?? null,
+      engine: 'threads',
+      network: options.network,
+      virtualUsPerRealMs: null,
+      cores: null,
     },
   };
 }

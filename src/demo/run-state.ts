@@ -27,10 +27,22 @@ export class RunState {
   status: 'starting' | 'running' | 'finished' | 'stopped' | 'failed' = 'starting';
   /** Pause / single-step state (virtual-engine runs only; null otherwise). */
   playback: PlaybackState | null = null;
-  constructor(readonly id: number, readonly plan: DemoRunPlan, readonly controls: Record<string, unknown>) {}
+  constructor(
+    readonly id: number,
+    readonly plan: DemoRunPlan,
+    readonly controls: Record<string, unknown>,
+  ) {}
 
   runMessage() {
-    return { type: 'run', run: this.id, status: this.status, controls: this.controls, effective: this.plan.effective, pausable: this.plan.playback !== null, cuttable: this.plan.cuttable };
+    return {
+      type: 'run',
+      run: this.id,
+      status: this.status,
+      controls: this.controls,
+      effective: this.plan.effective,
+      pausable: this.plan.playback !== null,
+      cuttable: this.plan.cuttable,
+    };
   }
 
   apply(e: SimEvent): void {
@@ -40,7 +52,10 @@ export class RunState {
       this.demand = new Float32Array(e.cells);
       this.status = 'running';
     } else if (e.type === 'tick') {
-      for (const [c, p, d] of e.cells) { this.present[c] = p; this.demand[c] = d; }
+      for (const [c, p, d] of e.cells) {
+        this.present[c] = p;
+        this.demand[c] = d;
+      }
       const { cells: _c, ...rest } = e;
       this.lastTick = { ...rest, cells: [] };
       this.history.push([e.tMs, e.faultsPerSec, e.blocktimeMs, e.bytesReceived, e.presentPages, e.accessesPerSec]);

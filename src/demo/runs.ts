@@ -14,13 +14,22 @@ import { simulate } from '../simulate.js';
 import type { DemoRunPlan } from './params.js';
 import { RunState, summary } from './run-state.js';
 
-interface Current { state: RunState; controller: AbortController; done: Promise<void>; control: PlaybackControl | null; cuts: LinkCutQueue | null }
+interface Current {
+  state: RunState;
+  controller: AbortController;
+  done: Promise<void>;
+  control: PlaybackControl | null;
+  cuts: LinkCutQueue | null;
+}
 
 export class DemoRuns {
   private nextId = 1;
   current: Current | null = null;
 
-  constructor(private readonly broadcast: (msg: unknown) => void, private readonly eventIntervalMs: number) {}
+  constructor(
+    private readonly broadcast: (msg: unknown) => void,
+    private readonly eventIntervalMs: number,
+  ) {}
 
   /** Starts a run (aborting the current one); with `until`, it pauses when the condition first holds. */
   start(plan: DemoRunPlan, controls: Record<string, unknown>, until: PauseCondition | null): RunState {
@@ -28,7 +37,12 @@ export class DemoRuns {
     prev?.controller.abort();
     const controller = new AbortController();
     const state = new RunState(this.nextId++, plan, controls);
-    const control = plan.playback ? new PlaybackControl((s) => { state.playback = s; this.broadcast({ type: 'playback', run: state.id, ...s }); }) : null;
+    const control = plan.playback
+      ? new PlaybackControl((s) => {
+          state.playback = s;
+          this.broadcast({ type: 'playback', run: state.id, ...s });
+        })
+      : null;
     if (control && until) control.resume(until);
     const cuts = !plan.playback && plan.cuttable ? new LinkCutQueue() : null;
     const done = this.run(state, plan, controller, control, cuts, prev);
@@ -65,7 +79,12 @@ export class DemoRuns {
   }
 
   private async run(
-    state: RunState, plan: DemoRunPlan, controller: AbortController, control: PlaybackControl | null, cuts: LinkCutQueue | null, prev: Current | null,
+    state: RunState,
+    plan: DemoRunPlan,
+    controller: AbortController,
+    control: PlaybackControl | null,
+    cuts: LinkCutQueue | null,
+    prev: Current | null,
   ): Promise<void> {
     if (prev) await prev.done;
     if (controller.signal.aborted) {

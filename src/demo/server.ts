@@ -32,7 +32,8 @@ export { assetsDir } from './assets.js';
 export function cutDurationUs(body: unknown): number {
   const o = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const d = o.durationMs !== undefined ? o.durationMs : 20;
-  if (typeof d !== 'number' || !(d > 0 && d <= 10_000)) throw Errors.badInput('durationMs', 'the outage is a number of ms of modelled time, above 0 and at most 10000');
+  if (typeof d !== 'number' || !(d > 0 && d <= 10_000))
+    throw Errors.badInput('durationMs', 'the outage is a number of ms of modelled time, above 0 and at most 10000');
   return Math.round(d * 1000);
 }
 export { hostAllowed, parseHostHeader } from './http.js';
@@ -69,7 +70,8 @@ export interface DemoServer {
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
   const limits: DemoLimits = {
-    maxMemoryBytes: opts.maxMemoryBytes ?? DEFAULT_LIMITS.maxMemoryBytes, maxVcpus: opts.maxVcpus ?? DEFAULT_LIMITS.maxVcpus,
+    maxMemoryBytes: opts.maxMemoryBytes ?? DEFAULT_LIMITS.maxMemoryBytes,
+    maxVcpus: opts.maxVcpus ?? DEFAULT_LIMITS.maxVcpus,
     maxVirtualVcpus: opts.maxVirtualVcpus ?? DEFAULT_LIMITS.maxVirtualVcpus,
   };
   const maxClients = opts.maxClients ?? 8;
@@ -80,7 +82,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const write = (res: ServerResponse, line: string) => {
     // A client that stopped reading is dropped; its EventSource reconnects and gets a snapshot.
-    if (res.writableLength > 8 * 2 ** 20) { res.destroy(); clients.delete(res); return; }
+    if (res.writableLength > 8 * 2 ** 20) {
+      res.destroy();
+      clients.delete(res);
+      return;
+    }
     res.write(line);
   };
   const broadcast = (msg: unknown) => {
@@ -92,7 +98,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   // ---- HTTP ----
   const onEvents = (req: IncomingMessage, res: ServerResponse) => {
-    if (clients.size >= maxClients) { sendError(res, 503, `too many live clients (at most ${maxClients})`); return; }
+    if (clients.size >= maxClients) {
+      sendError(res, 503, `too many live clients (at most ${maxClients})`);
+      return;
+    }
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     clients.add(res);
     req.on('close', () => clients.delete(res));
@@ -104,12 +113,21 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const readJson = async (req: IncomingMessage): Promise<unknown> => {
     const text = await readBody(req, maxBody);
-    try { return text.trim() ? JSON.parse(text) : {}; } catch { throw new BodyError(400, 'the body is not valid JSON'); }
+    try {
+      return text.trim() ? JSON.parse(text) : {};
+    } catch {
+      throw new BodyError(400, 'the body is not valid JSON');
+    }
   };
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   /** Bad input from the model's validation becomes a 400 with its one line. */
   const badInput = <T>(f: () => T): T => {
-    try { return f(); } catch (e) { if (e instanceof SimError) throw new BodyError(400, e.message); throw e; }
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SimError) throw new BodyError(400, e.message);
+      throw e;
+    }
   };
 
   const onStart = async (req: IncomingMessage, res: ServerResponse) => {
@@ -141,9 +159,18 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const onPost = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host}`) { sendError(res, 403, 'cross-origin requests are refused'); return; }
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) { sendError(res, 415, 'send the controls as application/json'); return; }
-    if (path === '/api/start') { await onStart(req, res); return; }
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) {
+      sendError(res, 403, 'cross-origin requests are refused');
+      return;
+    }
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      sendError(res, 415, 'send the controls as application/json');
+      return;
+    }
+    if (path === '/api/start') {
+      await onStart(req, res);
+      return;
+    }
     if (path === '/api/stop') {
       await readBody(req, maxBody);
       sendJson(res, 200, { run: runs.stop() });
@@ -154,17 +181,29 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const POSTS = new Set(['/api/start', '/api/stop', '/api/pause', '/api/step', '/api/resume', '/api/cut-link']);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!hostAllowed(req.headers.host, host, port)) { sendError(res, 403, 'this server answers only to its own host name (DNS rebinding guard)'); return; }
+    if (!hostAllowed(req.headers.host, host, port)) {
+      sendError(res, 403, 'this server answers only to its own host name (DNS rebinding guard)');
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
     if (POSTS.has(path)) {
-      if (method !== 'POST') { send(res, 405, 'use POST', undefined, { Allow: 'POST' }); return; }
+      if (method !== 'POST') {
+        send(res, 405, 'use POST', undefined, { Allow: 'POST' });
+        return;
+      }
       await onPost(req, res, path);
       return;
     }
-    if (method !== 'GET' && method !== 'HEAD') { send(res, 405, 'method not allowed', undefined, { Allow: 'GET, HEAD' }); return; }
+    if (method !== 'GET' && method !== 'HEAD') {
+      send(res, 405, 'method not allowed', undefined, { Allow: 'GET, HEAD' });
+      return;
+    }
     if (path === '/events') {
-      if (method !== 'GET') { send(res, 405, 'use GET', undefined, { Allow: 'GET' }); return; }
+      if (method !== 'GET') {
+        send(res, 405, 'use GET', undefined, { Allow: 'GET' });
+        return;
+      }
       onEvents(req, res);
       return;
     }
@@ -173,14 +212,25 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return;
     }
     const asset = assets.get(path);
-    if (!asset) { sendError(res, 404, 'not found'); return; }
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': asset.type, 'Content-Length': asset.body.length, ...(asset.type.startsWith('text/html') ? { 'Content-Security-Policy': CSP } : {}) });
+    if (!asset) {
+      sendError(res, 404, 'not found');
+      return;
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': asset.type,
+      'Content-Length': asset.body.length,
+      ...(asset.type.startsWith('text/html') ? { 'Content-Security-Policy': CSP } : {}),
+    });
     res.end(method === 'HEAD' ? undefined : asset.body);
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (res.headersSent) { res.destroy(); return; }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       if (e instanceof BodyError) {
         sendError(res, e.status, e.message);
       } else sendError(res, 500, (e as Error)?.message?.split('\n')[0] ?? 'internal error');
@@ -188,12 +238,17 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const heartbeat = setInterval(() => { for (const res of clients) write(res, ': keep-alive\n\n'); }, 15_000);
+  const heartbeat = setInterval(() => {
+    for (const res of clients) write(res, ': keep-alive\n\n');
+  }, 15_000);
   heartbeat.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8080, host, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   port = (server.address() as AddressInfo).port;
   const shown = isWildcard(host) ? (host === '::' ? '::1' : '127.0.0.1') : host;
@@ -201,16 +256,19 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   let closing: Promise<void> | null = null;
   return {
-    url, host, port,
-    close: () => closing ??= (async () => {
-      clearInterval(heartbeat);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const done = runs.close();
-      for (const res of clients) res.end();
-      clients.clear();
-      server.closeAllConnections();
-      await done;
-      await closed;
-    })(),
+    url,
+    host,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(heartbeat);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const done = runs.close();
+        for (const res of clients) res.end();
+        clients.clear();
+        server.closeAllConnections();
+        await done;
+        await closed;
+      })()),
   };
 }

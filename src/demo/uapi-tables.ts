@@ -18,7 +18,11 @@ export function uapiTables() {
       { bit: bit(uapi.KVM_MEMORY_EXIT_FLAG_EXEC), name: 'KVM_MEMORY_EXIT_FLAG_EXEC', note: 'proposed (stage-2 exits series, v7)' },
       { bit: bit(uapi.KVM_MEMORY_EXIT_FLAG_PRIVATE), name: 'KVM_MEMORY_EXIT_FLAG_PRIVATE', note: 'upstream (Linux 6.8)' },
       { bit: bit(uapi.KVM_MEMORY_EXIT_FLAG_USERFAULT), name: 'KVM_MEMORY_EXIT_FLAG_USERFAULT', note: 'proposed (KVM Userfault)' },
-      { bit: bit(uapi.KVM_MEMORY_EXIT_FLAG_MTE), name: 'MTE', note: 'illustrative: the v7 thread proposed an MTE flag with no number; this simulator uses bit 5' },
+      {
+        bit: bit(uapi.KVM_MEMORY_EXIT_FLAG_MTE),
+        name: 'MTE',
+        note: 'illustrative: the v7 thread proposed an MTE flag with no number; this simulator uses bit 5',
+      },
     ],
     uffdFlags: [
       { bit: bit(uapi.UFFD_PAGEFAULT_FLAG_WRITE), name: 'UFFD_PAGEFAULT_FLAG_WRITE', note: 'the access was a write' },

@@ -15,6 +15,6 @@ export interface AccessBudget {
 /** `traceLength`: the vCPU's trace's accesses, or null for a synthetic workload. */
 export function accessBudget(o: Pick<ResolvedOptions, 'accesses' | 'tailAccesses'>, traceLength: number | null): AccessBudget {
   const untilMigrated = o.accesses === undefined && traceLength === null;
-  const limit = traceLength !== null ? (traceLength && (o.accesses ?? traceLength)) : o.accesses ?? Infinity;
+  const limit = traceLength !== null ? traceLength && (o.accesses ?? traceLength) : (o.accesses ?? Infinity);
   return { limit, untilMigrated, tail: untilMigrated ? o.tailAccesses : 0 };
 }

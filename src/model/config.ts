@@ -15,7 +15,13 @@ export const TRACE_TIMINGS = ['recorded', 'asap'] as const;
 export type Mode = (typeof MODES)[number];
 export type Workload = (typeof WORKLOADS)[number];
 
-export interface Memslot { slot: number; baseGpa: number; sizeBytes: number; firstPage: number; pages: number }
+export interface Memslot {
+  slot: number;
+  baseGpa: number;
+  sizeBytes: number;
+  firstPage: number;
+  pages: number;
+}
 
 /** Resolved options: numbers with units in their names. */
 export interface ResolvedOptions {

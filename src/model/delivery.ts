@@ -8,7 +8,9 @@
 import type { ResolvedOptions } from './config.js';
 import { PAGE_FLAG_DEMAND } from './page-flags.js';
 
-export const TO_LISTEN = 0, TO_PREEMPT = 1, TO_VCPU = 2;
+export const TO_LISTEN = 0,
+  TO_PREEMPT = 1,
+  TO_VCPU = 2;
 export type Installer = typeof TO_LISTEN | typeof TO_PREEMPT | typeof TO_VCPU;
 
 /** The vCPU resolves its own exit: it asks for the page and installs it, no shared thread between. */
@@ -18,7 +20,7 @@ export function vcpuResolvesExits(opts: ResolvedOptions): boolean {
 
 /** Who installs a frame with these flags, sent on the urgent socket or not. */
 export function frameInstaller(opts: ResolvedOptions, flags: number, urgent: boolean): Installer {
-  if ((flags & PAGE_FLAG_DEMAND) && vcpuResolvesExits(opts)) return TO_VCPU;
+  if (flags & PAGE_FLAG_DEMAND && vcpuResolvesExits(opts)) return TO_VCPU;
   return urgent ? TO_PREEMPT : TO_LISTEN;
 }
 

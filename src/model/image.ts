@@ -16,7 +16,11 @@ export function isZeroAt(seed: number, page: number, zeroFraction: number, versi
 export class SourceImage {
   readonly wordsPerPage: number;
   private readonly mix: Int32Array;
-  constructor(readonly seed: number, readonly pageSize: number, readonly zeroFraction: number) {
+  constructor(
+    readonly seed: number,
+    readonly pageSize: number,
+    readonly zeroFraction: number,
+  ) {
     this.wordsPerPage = pageSize >>> 2;
     this.mix = wordMixTable(this.wordsPerPage);
   }
@@ -33,12 +37,21 @@ export class SourceImage {
    * every pushed page: unrolled by 8 (wordsPerPage is a multiple of 1024), allocates nothing.
    */
   fillPage(page: number, out: Int32Array, at = 0, version = 0): void {
-    if (this.isZero(page, version)) { out.fill(0, at, at + this.wordsPerPage); return; }
+    if (this.isZero(page, version)) {
+      out.fill(0, at, at + this.wordsPerPage);
+      return;
+    }
     const key = pageKey(this.seed, page, version);
     const t = this.mix;
     for (let w = 0, o = at; w < this.wordsPerPage; w += 8, o += 8) {
-      out[o] = key ^ t[w]!; out[o + 1] = key ^ t[w + 1]!; out[o + 2] = key ^ t[w + 2]!; out[o + 3] = key ^ t[w + 3]!;
-      out[o + 4] = key ^ t[w + 4]!; out[o + 5] = key ^ t[w + 5]!; out[o + 6] = key ^ t[w + 6]!; out[o + 7] = key ^ t[w + 7]!;
+      out[o] = key ^ t[w]!;
+      out[o + 1] = key ^ t[w + 1]!;
+      out[o + 2] = key ^ t[w + 2]!;
+      out[o + 3] = key ^ t[w + 3]!;
+      out[o + 4] = key ^ t[w + 4]!;
+      out[o + 5] = key ^ t[w + 5]!;
+      out[o + 6] = key ^ t[w + 6]!;
+      out[o + 7] = key ^ t[w + 7]!;
     }
   }
 }
@@ -50,7 +63,10 @@ export class SourceImage {
  */
 export class LocalImage {
   readonly words: Int32Array;
-  constructor(private readonly image: SourceImage, pageSize: number) {
+  constructor(
+    private readonly image: SourceImage,
+    pageSize: number,
+  ) {
     this.words = new Int32Array(pageSize >>> 2);
   }
   /** Fills `words` with the page unless it is a zero page; returns PAGE_FLAG_DEMAND, plus ZERO (1) for a zero page. */

@@ -13,7 +13,12 @@ import { keyedWord, pageKey } from './rng.js';
 export type Channel = 'bulk' | 'urgent' | 'inbound';
 export type RunState = 'active' | 'paused' | 'recover';
 
-export interface Outage { startUs: number; endUs: number; channel: 'both' | 'bulk' | 'urgent'; cause: 'link-down' | 'source-restart' }
+export interface Outage {
+  startUs: number;
+  endUs: number;
+  channel: 'both' | 'bulk' | 'urgent';
+  cause: 'link-down' | 'source-restart';
+}
 
 export class Impairments {
   readonly outages: Outage[];
@@ -22,17 +27,30 @@ export class Impairments {
   private readonly lossKey: number;
   /** The engine's clock reading when the migration started: the plan's times count from it. */
   originUs = 0;
-  constructor(readonly plan: readonly Injection[], seed: number, readonly reconnectUs: number) {
-    this.outages = plan.filter((i) => i.kind === 'link-down' || i.kind === 'source-restart').map((i) => ({
-      startUs: i.atUs, endUs: i.atUs + i.durationUs, channel: i.kind === 'link-down' ? i.channel : 'both', cause: i.kind as Outage['cause'],
-    }));
+  constructor(
+    readonly plan: readonly Injection[],
+    seed: number,
+    readonly reconnectUs: number,
+  ) {
+    this.outages = plan
+      .filter((i) => i.kind === 'link-down' || i.kind === 'source-restart')
+      .map((i) => ({
+        startUs: i.atUs,
+        endUs: i.atUs + i.durationUs,
+        channel: i.kind === 'link-down' ? i.channel : 'both',
+        cause: i.kind as Outage['cause'],
+      }));
     this.lossKey = pageKey(seed, 0x1055);
   }
 
-  get any(): boolean { return this.plan.length > 0; }
+  get any(): boolean {
+    return this.plan.length > 0;
+  }
 
   /** Something was injected: planned, or cut live while the run played. */
-  get injected(): boolean { return this.plan.length > 0 || this.live.length > 0; }
+  get injected(): boolean {
+    return this.plan.length > 0 || this.live.length > 0;
+  }
 
   private hits(o: Outage, ch: Channel): boolean {
     return o.channel === 'both' || o.channel === ch;
@@ -47,7 +65,8 @@ export class Impairments {
 
   /** A frame on the wire from `startUs` to `arriveUs` is lost: an outage of its channel began meanwhile. */
   lostInFlight(ch: Channel, sentUs: number, arrivedUs: number): boolean {
-    const startUs = sentUs - this.originUs, arriveUs = arrivedUs - this.originUs;
+    const startUs = sentUs - this.originUs,
+      arriveUs = arrivedUs - this.originUs;
     for (const o of this.outages) if (this.hits(o, ch) && o.startUs < arriveUs && o.endUs > startUs) return true;
     return false;
   }
@@ -90,7 +109,10 @@ export class Impairments {
     for (const o of [...this.outages].sort((a, b) => a.startUs - b.startUs)) {
       const last = out[out.length - 1];
       const recoverUs = o.endUs + this.reconnectUs;
-      if (last && o.startUs <= last.recoverUs) { last.recoverUs = Math.max(last.recoverUs, recoverUs); continue; }
+      if (last && o.startUs <= last.recoverUs) {
+        last.recoverUs = Math.max(last.recoverUs, recoverUs);
+        continue;
+      }
       out.push({ pausedUs: o.startUs, recoverUs, cause: o.cause });
     }
     return out;
@@ -124,7 +146,11 @@ export interface RecoveryStats {
 }
 
 /** An injection as the result reports it: its spec and when it started and ended (ms since the migration started). */
-export interface InjectionMark { spec: string; tMs: number; durationMs: number }
+export interface InjectionMark {
+  spec: string;
+  tMs: number;
+  durationMs: number;
+}
 
 /** What a run's result says about its injections and recovery. */
 export interface RecoveryResult extends RecoveryStats {

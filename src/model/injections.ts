@@ -52,18 +52,30 @@ export function parseInjection(spec: string): Injection {
   const kind = m[1] as InjectionKind;
   if (!INJECTION_KINDS.includes(kind)) throw new RangeError(`"${clip(m[1]!)}" is not an injection (one of ${INJECTION_KINDS.join(', ')})`);
   const inj: Injection = {
-    kind, atUs: parseDuration(m[2]!), durationUs: m[3] ? parseDuration(m[3]) : 0, channel: 'both', bandwidthBps: Infinity, latencyUs: 0, lossFraction: 0, restart: false,
+    kind,
+    atUs: parseDuration(m[2]!),
+    durationUs: m[3] ? parseDuration(m[3]) : 0,
+    channel: 'both',
+    bandwidthBps: Infinity,
+    latencyUs: 0,
+    lossFraction: 0,
+    restart: false,
   };
   const arg = m[4];
   const needsDuration = kind !== 'fetcher-crash' && !(kind === 'handler-crash' && arg !== 'restart');
   if (needsDuration && !(inj.durationUs > 0)) throw new RangeError(`${kind} needs a duration: ${kind}@TIME+DURATION`);
   switch (kind) {
     case 'link-down':
-      if (arg && arg !== 'bulk' && arg !== 'urgent' && arg !== 'both') throw new RangeError(`link-down's channel is bulk, urgent or both, not "${clip(arg ?? '')}"`);
+      if (arg && arg !== 'bulk' && arg !== 'urgent' && arg !== 'both')
+        throw new RangeError(`link-down's channel is bulk, urgent or both, not "${clip(arg ?? '')}"`);
       inj.channel = (arg ?? 'both') as Injection['channel'];
       break;
-    case 'bandwidth': inj.bandwidthBps = slowedRate(need(arg, 'bandwidth@T+D:RATE')); break;
-    case 'latency': inj.latencyUs = parseDuration(need(arg, 'latency@T+D:DURATION')); break;
+    case 'bandwidth':
+      inj.bandwidthBps = slowedRate(need(arg, 'bandwidth@T+D:RATE'));
+      break;
+    case 'latency':
+      inj.latencyUs = parseDuration(need(arg, 'latency@T+D:DURATION'));
+      break;
     case 'loss': {
       const pct = Number(need(arg, 'loss@T+D:PERCENT').replace(/%$/, ''));
       if (!(pct >= 0 && pct <= 100)) throw new RangeError(`loss is a percentage 0..100, not "${clip(arg ?? '')}"`);
@@ -80,12 +92,13 @@ export function parseInjection(spec: string): Injection {
   return inj;
 }
 
-
 /** A slowed link's rate: positive (0 is not "unlimited" here: a link that is down is link-down@T+D). */
 function slowedRate(arg: string): number {
-  if (/^\s*0+(\.0*)?\s*[a-zA-Z/]*\s*$/.test(arg)) throw new RangeError(`a slowed link has a positive rate, not "${clip(arg ?? '')}" (a link that is down is link-down@T+D)`);
+  if (/^\s*0+(\.0*)?\s*[a-zA-Z/]*\s*$/.test(arg))
+    throw new RangeError(`a slowed link has a positive rate, not "${clip(arg ?? '')}" (a link that is down is link-down@T+D)`);
   const bps = parseRate(arg);
-  if (bps < MIN_BANDWIDTH_BPS) throw new RangeError(`a slowed link runs at ${MIN_BANDWIDTH_BPS / 1e3}kbit or more (the --bandwidth minimum), not "${clip(arg ?? '')}"`);
+  if (bps < MIN_BANDWIDTH_BPS)
+    throw new RangeError(`a slowed link runs at ${MIN_BANDWIDTH_BPS / 1e3}kbit or more (the --bandwidth minimum), not "${clip(arg ?? '')}"`);
   return bps;
 }
 
@@ -101,7 +114,19 @@ const rateSpec = (bps: number | null): string => (bps === null || !Number.isFini
 export function formatInjection(i: Injection): string {
   const t = (us: number) => (us % 1000 === 0 ? `${us / 1000}ms` : `${us}us`);
   const d = i.durationUs > 0 ? `+${t(i.durationUs)}` : '';
-  const arg = i.kind === 'link-down' ? (i.channel === 'both' ? '' : `:${i.channel}`) : i.kind === 'bandwidth' ? `:${rateSpec(i.bandwidthBps)}`
-    : i.kind === 'latency' ? `:${t(i.latencyUs)}` : i.kind === 'loss' ? `:${i.lossFraction * 100}` : i.kind === 'handler-crash' && i.restart ? ':restart' : '';
+  const arg =
+    i.kind === 'link-down'
+      ? i.channel === 'both'
+        ? ''
+        : `:${i.channel}`
+      : i.kind === 'bandwidth'
+        ? `:${rateSpec(i.bandwidthBps)}`
+        : i.kind === 'latency'
+          ? `:${t(i.latencyUs)}`
+          : i.kind === 'loss'
+            ? `:${i.lossFraction * 100}`
+            : i.kind === 'handler-crash' && i.restart
+              ? ':restart'
+              : '';
   return `${i.kind}@${t(i.atUs)}${d}${arg}`;
 }

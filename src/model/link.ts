@@ -23,7 +23,11 @@
 import type { Channel, Impairments } from './impairments.js';
 import { TCP_RTO_MIN_US } from './injections.js';
 
-export interface LinkConfig { bandwidthBps: number; latencyUs: number; overheadBytes: number }
+export interface LinkConfig {
+  bandwidthBps: number;
+  latencyUs: number;
+  overheadBytes: number;
+}
 
 /** send() of a frame that never arrives. */
 export const LOST = -1;
@@ -46,7 +50,11 @@ export class Link {
   frames = 0;
   busyUs = 0;
   framesLost = 0;
-  constructor(readonly cfg: LinkConfig, private readonly imp: Impairments | null = null, private readonly channel: Channel = 'bulk') {}
+  constructor(
+    readonly cfg: LinkConfig,
+    private readonly imp: Impairments | null = null,
+    private readonly channel: Channel = 'bulk',
+  ) {}
 
   private rateAt(tUs: number): number {
     return this.imp ? this.imp.bandwidthAt(tUs, this.cfg.bandwidthBps) : this.cfg.bandwidthBps;
@@ -78,7 +86,10 @@ export class Link {
 
   private put(payloadBytes: number, nowUs: number, urgent: boolean, ch: Channel): number {
     const imp = this.imp;
-    if (imp?.isDown(ch, nowUs)) { this.framesLost++; return LOST; } // the socket is gone: nothing goes out
+    if (imp?.isDown(ch, nowUs)) {
+      this.framesLost++;
+      return LOST;
+    } // the socket is gone: nothing goes out
     const wire = payloadBytes + this.cfg.overheadBytes;
     const start = urgent ? this.urgentStart(nowUs) : Math.max(this.txFreeUs, nowUs);
     const ser = this.serialiseUs(wire, imp ? start : -1);
@@ -96,11 +107,19 @@ export class Link {
     let arrive = start + ser + this.latencyAt(start);
     if (imp?.lossAt(start, this.frames)) arrive += TCP_RTO_MIN_US;
     this.frames++;
-    if (urgent) { arrive = Math.max(arrive, this.lastUrgentArriveUs); this.lastUrgentArriveUs = arrive; } else { arrive = Math.max(arrive, this.lastArriveUs); this.lastArriveUs = arrive; }
-    if (imp?.lostInFlight(ch, start, arrive)) { this.framesLost++; return LOST; }
+    if (urgent) {
+      arrive = Math.max(arrive, this.lastUrgentArriveUs);
+      this.lastUrgentArriveUs = arrive;
+    } else {
+      arrive = Math.max(arrive, this.lastArriveUs);
+      this.lastArriveUs = arrive;
+    }
+    if (imp?.lostInFlight(ch, start, arrive)) {
+      this.framesLost++;
+      return LOST;
+    }
     return arrive;
   }
-
 
   /** The arrival time sendUrgent() would return, or LOST, without sending. */
   urgentArrivalIfSent(payloadBytes: number, nowUs: number): number {
@@ -165,7 +184,8 @@ export class Link {
 
   private pushSpan(start: number, end: number): void {
     let cap = this.spans.length >> 1;
-    if (this.spanCount === cap) { // grows only while an engine commits frames far ahead; never in steady state
+    if (this.spanCount === cap) {
+      // grows only while an engine commits frames far ahead; never in steady state
       const grown = new Float64Array(this.spans.length * 2);
       for (let i = 0; i < this.spanCount; i++) {
         const s = ((this.spanHead + i) % cap) * 2;

@@ -71,9 +71,15 @@ export class Locality {
     const sorted = this.timed ? [...this.gaps].sort((a, b) => a - b) : [];
     const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null;
     return {
-      accesses: this.accesses, firstTouches: this.first, nextPage: share(this.plusOne), forwardNear: share(this.forward),
-      backwardNear: share(this.backward), far: share(this.farAway), windowPages: this.windowPages,
-      gapUsP50: sorted.length ? round2(sorted[Math.floor(sorted.length / 2)]!) : null, gapUsMean: mean === null ? null : round2(mean),
+      accesses: this.accesses,
+      firstTouches: this.first,
+      nextPage: share(this.plusOne),
+      forwardNear: share(this.forward),
+      backwardNear: share(this.backward),
+      far: share(this.farAway),
+      windowPages: this.windowPages,
+      gapUsP50: sorted.length ? round2(sorted[Math.floor(sorted.length / 2)]!) : null,
+      gapUsMean: mean === null ? null : round2(mean),
     };
   }
 }

@@ -31,7 +31,9 @@ export class PageMapBuilder {
     this.zero = new Float64Array(this.cells);
   }
 
-  cellOf(page: number): number { return Math.floor(page / this.pagesPerCell); }
+  cellOf(page: number): number {
+    return Math.floor(page / this.pagesPerCell);
+  }
 
   /** Page `page` arrived at `ms` (0: present from the start), `how` in ARRIVED_* bits. Returns its cell. */
   record(page: number, ms: number, how: number): number {
@@ -58,16 +60,22 @@ export class PageMapBuilder {
   }
 
   /** Pages in cell `c` (the last one may be short). */
-  cellPages(c: number): number { return Math.min(this.pagesPerCell, this.pages - c * this.pagesPerCell); }
+  cellPages(c: number): number {
+    return Math.min(this.pagesPerCell, this.pages - c * this.pagesPerCell);
+  }
 
   /** The live view of one cell: [cell, fraction present, fraction demanded, fraction zero] of what is present. */
   cellView(c: number): [number, number, number, number] {
-    const n = this.cellPages(c), p = this.present[c]!, r2 = (x: number) => Math.round(x * 100) / 100;
+    const n = this.cellPages(c),
+      p = this.present[c]!,
+      r2 = (x: number) => Math.round(x * 100) / 100;
     return [c, r2(p / n), p ? r2(this.demand[c]! / p) : 0, p ? r2(this.zero[c]! / p) : 0];
   }
 
   build(): PageMap {
-    const arrivalMs: number[] = [], demand: number[] = [], zero: number[] = [];
+    const arrivalMs: number[] = [],
+      demand: number[] = [],
+      zero: number[] = [];
     for (let c = 0; c < this.cells; c++) {
       const n = this.cellPages(c);
       arrivalMs.push(Math.round((this.sumMs[c]! / n) * 10) / 10);

@@ -30,10 +30,13 @@ export class PrecopyRounds {
    */
   readonly versions: Uint8Array;
 
-  constructor(private readonly opts: ResolvedOptions, openTrace: TraceOpener, versions: Uint8Array | null = null) {
+  constructor(
+    private readonly opts: ResolvedOptions,
+    openTrace: TraceOpener,
+    versions: Uint8Array | null = null,
+  ) {
     this.versions = versions ?? new Uint8Array(opts.pages);
-    this.streams = Array.from({ length: opts.vcpus }, (_, v) =>
-      new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, openTrace(v)));
+    this.streams = Array.from({ length: opts.vcpus }, (_, v) => new AccessStream(opts.workload, vcpuRange(opts, v), opts, v, openTrace(v)));
   }
 
   /** The pages the guest wrote during a round that lasted `roundUs`, each once, in first-write order. */
@@ -51,7 +54,10 @@ export class PrecopyRounds {
       if (!s.write) continue;
       done++;
       const p = s.page >= 0 ? s.page : pageOfGpa(o.memslots, o.pageSize, s.gpa);
-      if (p >= 0 && !dirty[p]) { dirty[p] = 1; out.push(p); }
+      if (p >= 0 && !dirty[p]) {
+        dirty[p] = 1;
+        out.push(p);
+      }
     }
     for (const p of out) this.versions[p] = this.versions[p]! + 1;
     return out;

@@ -22,7 +22,10 @@ export function pagesToResend(sent: Uint8Array, received: (page: number) => bool
   let forgot = !forgetOne;
   for (let p = 0; p < sent.length; p++) {
     if (!sent[p] || received(p)) continue;
-    if (!forgot) { forgot = true; continue; }
+    if (!forgot) {
+      forgot = true;
+      continue;
+    }
     out.push(p);
   }
   return out;
@@ -36,7 +39,10 @@ export class RecoveryLedger {
   private outageEndUs = 0;
 
   /** `originUs`: the engine's clock when the migration started (timeline times count from it). */
-  constructor(private readonly blocks: BlockLedger | null, private readonly originUs = 0) {}
+  constructor(
+    private readonly blocks: BlockLedger | null,
+    private readonly originUs = 0,
+  ) {}
 
   private mark(tUs: number, state: RunState, cause: string): void {
     this.state = state;

@@ -61,7 +61,7 @@ function buildLayout(pages: number, p: RegionParams, rng: Rng): RegionLayout {
   const min = Math.min(p.regionMinPages, pages);
   const max = Math.max(min, Math.floor(pages / 8));
   const starts: number[] = [0];
-  for (let at = 0; at < pages;) {
+  for (let at = 0; at < pages; ) {
     // Pareto by inversion: min / U^(1/alpha), U in (0, 1].
     let size = Math.floor(min / (1 - rng.next()) ** (1 / p.regionTail));
     if (size > max) size = max;
@@ -89,7 +89,11 @@ export class RegionWalker {
   private phase = 0;
   private readonly logStay: number;
 
-  constructor(readonly layout: RegionLayout, private readonly p: RegionParams, private readonly first: number) {
+  constructor(
+    readonly layout: RegionLayout,
+    private readonly p: RegionParams,
+    private readonly first: number,
+  ) {
     this.zipf = new Zipf(layout.count, p.zipfExponent);
     this.rankToRegion = new Int32Array(layout.count);
     // A run continues past each page with probability 1 - 1/runPages: geometric, mean runPages.
@@ -99,8 +103,10 @@ export class RegionWalker {
 
   next(rng: Rng): void {
     if (this.left === 0) this.startRun(rng);
-    const l = this.layout, r = this.region;
-    const start = l.starts[r]!, size = l.starts[r + 1]! - start;
+    const l = this.layout,
+      r = this.region;
+    const start = l.starts[r]!,
+      size = l.starts[r + 1]! - start;
     this.page = start + this.offset;
     this.offset = this.offset + 1 === size ? 0 : this.offset + 1;
     this.left--;

@@ -114,7 +114,10 @@ export class Zipf {
   private readonly hIntegralN: number;
   private readonly sBound: number;
   private readonly q: number;
-  constructor(private readonly n: number, exponent: number) {
+  constructor(
+    private readonly n: number,
+    exponent: number,
+  ) {
     if (!(n >= 1)) throw new RangeError('zipf needs n >= 1');
     if (!(exponent > 0)) throw new RangeError('zipf exponent must be > 0');
     // The closed forms below divide by (1 - q); q = 1 is their limit, so nudge it.

@@ -82,13 +82,29 @@ export interface RunTotals {
 
 /** What a run without dilation reports. */
 export function noDilation(): DilationReport {
-  return { factor: 1, auto: false, accessUs: 0, measuredUs: null, modelledFaultUs: 0, predictedShare: null, share: null, linkStallShare: null, wallEstimateMs: null, wallBudgetMs: null, budgetBound: false, neededFactor: null };
+  return {
+    factor: 1,
+    auto: false,
+    accessUs: 0,
+    measuredUs: null,
+    modelledFaultUs: 0,
+    predictedShare: null,
+    share: null,
+    linkStallShare: null,
+    wallEstimateMs: null,
+    wallBudgetMs: null,
+    budgetBound: false,
+    neededFactor: null,
+  };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export function buildResult(t: RunTotals): RunResult {
-  const opts = t.opts, vs = t.vcpus, source = t.source, fetchers = t.fetchers;
+  const opts = t.opts,
+    vs = t.vcpus,
+    source = t.source,
+    fetchers = t.fetchers;
   const sum = (f: (s: FetcherStats) => number) => fetchers.reduce((a, s) => a + f(s), 0);
   const vsum = (f: (v: VcpuTotals) => number) => vs.reduce((a, v) => a + f(v), 0);
   const faults = vsum((v) => v.faults);
@@ -102,15 +118,29 @@ export function buildResult(t: RunTotals): RunResult {
   const faultLatencyUs = summarizeNs(t.latency);
   return {
     engine: t.engine,
-    dilation: t.dilation ? {
-      ...t.dilation, share: simulatorShare(breakdown, t.dilation.modelledFaultUs),
-      linkStallShare: source && migrationMs > 0 ? Math.round((source.linkStallUsTotal / 1000 / migrationMs) * 1000) / 1000 : null,
-    } : noDilation(),
+    dilation: t.dilation
+      ? {
+          ...t.dilation,
+          share: simulatorShare(breakdown, t.dilation.modelledFaultUs),
+          linkStallShare: source && migrationMs > 0 ? Math.round((source.linkStallUsTotal / 1000 / migrationMs) * 1000) / 1000 : null,
+        }
+      : noDilation(),
     engineInfo: { engine: t.engine, ...t.engineInfo, uffdMode: opts.uffdMode, exitResolver: opts.exitResolver },
-    mode: opts.mode, strategy: opts.strategy, vcpus: opts.vcpus, handlers: handlerCount(opts), uffdQueues: t.uffdQueues,
-    workload: opts.workload, writeRatio: opts.writeRatio, partition: opts.partition, pageSize: opts.pageSize, pages: opts.pages,
-    memoryBytes: opts.memoryBytes, memslots: opts.memslots.length,
-    bandwidthBps: Number.isFinite(opts.bandwidthBps) ? opts.bandwidthBps : null, latencyUs: opts.latencyUs, seed: opts.seed,
+    mode: opts.mode,
+    strategy: opts.strategy,
+    vcpus: opts.vcpus,
+    handlers: handlerCount(opts),
+    uffdQueues: t.uffdQueues,
+    workload: opts.workload,
+    writeRatio: opts.writeRatio,
+    partition: opts.partition,
+    pageSize: opts.pageSize,
+    pages: opts.pages,
+    memoryBytes: opts.memoryBytes,
+    memslots: opts.memslots.length,
+    bandwidthBps: Number.isFinite(opts.bandwidthBps) ? opts.bandwidthBps : null,
+    latencyUs: opts.latencyUs,
+    seed: opts.seed,
     accesses: vsum((v) => v.accesses),
     faults,
     faultsByFlags: { read: vsum((v) => v.faultsRead), write: vsum((v) => v.faultsWrite), exec: vsum((v) => v.faultsExec) },
@@ -152,9 +182,15 @@ export function buildResult(t: RunTotals): RunResult {
     pageMap: t.pageMap,
     sendOrder: source?.sendOrder ? pairs(source.sendOrder) : null,
     recovery: t.recovery ? { ...t.recovery, injections: injectionMarks([...opts.inject, ...(t.liveInjections ?? [])]) } : null,
-    faultRecords: summarizeKinds(opts.arch, opts.faultRecord, vs.map((v) => v.kindCounts)),
+    faultRecords: summarizeKinds(
+      opts.arch,
+      opts.faultRecord,
+      vs.map((v) => v.kindCounts),
+    ),
     faultOrder: opts.recordFaultOrder ? vs.map((v) => kindPairs(v.faultOrder ?? [])) : null,
-    services: [...(source ? [source] : []), ...fetchers].map((s) => (s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined, liveInjections: undefined } : s)),
+    services: [...(source ? [source] : []), ...fetchers].map((s) =>
+      s.role === 'source' ? { ...s, sendOrder: undefined, recovery: undefined, liveInjections: undefined } : s,
+    ),
     ...proofVerdict(vs, t.proof),
   };
 }
@@ -206,8 +242,14 @@ function faultBreakdown(opts: ResolvedOptions, vs: VcpuTotals[], source: SourceS
     toFetcher: opts.mode === 'exit' && records ? r1(fetchers.reduce((a, s) => a + s.recordLagUsTotal, 0) / records) : 0,
     atSource: source?.requestsReceived ? r1(source.requestLagUsTotal / source.requestsReceived) : 0,
     sendQueue: source?.pagesDemand ? r1(source.demandQueueUsTotal / source.pagesDemand) : 0,
-    wire: opts.network === 'none' ? 0
-      : r1(link.serialiseUs(REQUEST_BYTES + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes) + 2 * opts.latencyUs),
+    wire:
+      opts.network === 'none'
+        ? 0
+        : r1(
+            link.serialiseUs(REQUEST_BYTES + opts.msgOverheadBytes) +
+              link.serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes) +
+              2 * opts.latencyUs,
+          ),
     toInstall: demand ? r1(fetchers.reduce((a, s) => a + s.installLagUsTotal, 0) / demand) : 0,
     toResume: r1(vs.reduce((a, r) => a + r.resumeLagUsTotal, 0) / faults),
   };

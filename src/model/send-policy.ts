@@ -12,7 +12,12 @@ export class SendPolicy {
   /** 1 once a page is queued for the wire: never queued twice. */
   readonly sent: Uint8Array;
   unsent: number;
-  constructor(readonly pages: number, readonly strategy: Strategy, readonly stats: SourceStats, recordOrder = false) {
+  constructor(
+    readonly pages: number,
+    readonly strategy: Strategy,
+    readonly stats: SourceStats,
+    recordOrder = false,
+  ) {
     this.sent = new Uint8Array(pages);
     this.unsent = pages;
     if (recordOrder) stats.sendOrder = [];
@@ -38,7 +43,10 @@ export class SendPolicy {
     let n = 0;
     for (const p of prefetch) if (p >= 0 && p < this.pages) prefetch[n++] = p;
     prefetch.length = n;
-    if (this.sent[page]) { this.stats.requestsForSentPages++; return false; }
+    if (this.sent[page]) {
+      this.stats.requestsForSentPages++;
+      return false;
+    }
     return true;
   }
 
@@ -81,7 +89,10 @@ export class SendPolicy {
   resetTo(stale: readonly number[]): void {
     this.sent.fill(1);
     this.unsent = 0;
-    for (const p of stale) { this.sent[p] = 0; this.unsent++; }
+    for (const p of stale) {
+      this.sent[p] = 0;
+      this.unsent++;
+    }
   }
 
   /**

@@ -88,18 +88,53 @@ export interface UffdLockStats {
 
 export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
   return {
-    role, faultRecords: 0, requestsSent: 0, mergedFaults: 0, alreadyPresent: 0, installedDemand: 0,
-    installedPushed: 0, installedZero: 0, eexist: 0, framesReceived: 0, bytesReceived: 0, requestBytesSent: 0, uffdReads: 0, sleeps: 0,
-    discarded: 0, overwritten: 0, recordLagUsTotal: 0, installLagUsTotal: 0,
+    role,
+    faultRecords: 0,
+    requestsSent: 0,
+    mergedFaults: 0,
+    alreadyPresent: 0,
+    installedDemand: 0,
+    installedPushed: 0,
+    installedZero: 0,
+    eexist: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    requestBytesSent: 0,
+    uffdReads: 0,
+    sleeps: 0,
+    discarded: 0,
+    overwritten: 0,
+    recordLagUsTotal: 0,
+    installLagUsTotal: 0,
   };
 }
 
 export function newSourceStats(): SourceStats {
   return {
-    role: 'source', pagesSent: 0, pagesDemand: 0, pagesPushed: 0, zeroPages: 0, requestsReceived: 0,
-    requestsForSentPages: 0, bytesToDest: 0, bytesToSource: 0, framesSent: 0, demandQueueUsTotal: 0, demandQueueUsMax: 0,
-    pagesPrefetched: 0, pagesUrgent: 0, requestLagUsTotal: 0, precopyRounds: 0, precopyPagesSent: 0, pagesResent: 0, pagesDiscarded: 0,
-    lastArriveUs: 0, sleeps: 0, ringFullStalls: 0, linkStallUsTotal: 0, loops: 0,
+    role: 'source',
+    pagesSent: 0,
+    pagesDemand: 0,
+    pagesPushed: 0,
+    zeroPages: 0,
+    requestsReceived: 0,
+    requestsForSentPages: 0,
+    bytesToDest: 0,
+    bytesToSource: 0,
+    framesSent: 0,
+    demandQueueUsTotal: 0,
+    demandQueueUsMax: 0,
+    pagesPrefetched: 0,
+    pagesUrgent: 0,
+    requestLagUsTotal: 0,
+    precopyRounds: 0,
+    precopyPagesSent: 0,
+    pagesResent: 0,
+    pagesDiscarded: 0,
+    lastArriveUs: 0,
+    sleeps: 0,
+    ringFullStalls: 0,
+    linkStallUsTotal: 0,
+    loops: 0,
   };
 }
 
@@ -112,8 +147,13 @@ export function sumUffdLockStats(all: UffdLockStats[]): UffdLockStats | null {
   if (!all.length) return null;
   const t = newUffdLockStats();
   for (const s of all) {
-    t.acquires += s.acquires; t.contended += s.contended; t.lockWaitUs += s.lockWaitUs; t.sleeps += s.sleeps;
-    t.reads += s.reads; t.wakeWalks += s.wakeWalks; t.wakeWalkEntries += s.wakeWalkEntries;
+    t.acquires += s.acquires;
+    t.contended += s.contended;
+    t.lockWaitUs += s.lockWaitUs;
+    t.sleeps += s.sleeps;
+    t.reads += s.reads;
+    t.wakeWalks += s.wakeWalks;
+    t.wakeWalkEntries += s.wakeWalkEntries;
   }
   return t;
 }
@@ -121,7 +161,8 @@ export function sumUffdLockStats(all: UffdLockStats[]): UffdLockStats | null {
 /** A page that travelled with frame `flags` was installed (not EEXIST): how it came. */
 export function countInstalled(stats: FetcherStats, flags: number): void {
   if (flags & PAGE_FLAG_ZERO) stats.installedZero++;
-  if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++; else stats.installedPushed++;
+  if (flags & PAGE_FLAG_DEMAND) stats.installedDemand++;
+  else stats.installedPushed++;
 }
 
 /** Buckets of the live fault-latency histogram: bucket N counts faults in [2^N us, 2^(N+1) us) (QEMU's postcopy-latency-dist). */

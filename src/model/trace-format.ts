@@ -27,7 +27,12 @@ import { Access } from './uapi.js';
 export const V2_MAGIC = '# postcopy-sim trace v2';
 
 /** A packed VMA: where it sits in guest memory and what it was on the recording host. */
-export interface TraceArea { gpa: number; bytes: number; prot: string; name: string }
+export interface TraceArea {
+  gpa: number;
+  bytes: number;
+  prot: string;
+  name: string;
+}
 
 export interface TraceHeader {
   version: 1 | 2;
@@ -61,9 +66,12 @@ const KEYS = new Set(['source', 'page-size', 'vcpus', 'memory', 'area']);
 export function parseHeaderLine(line: string, h: TraceHeader): string | null {
   const m = /^#\s*([a-z-]+):\s*(.*)$/.exec(line);
   if (!m || !KEYS.has(m[1]!)) return null;
-  const key = m[1]!, value = m[2]!.trim();
+  const key = m[1]!,
+    value = m[2]!.trim();
   switch (key) {
-    case 'source': h.source = value; return null;
+    case 'source':
+      h.source = value;
+      return null;
     case 'page-size': {
       const n = Number(value);
       if (n !== 4096 && n !== 2097152) return `page-size must be 4096 or 2097152, got "${clip(value)}"`;
@@ -82,9 +90,11 @@ export function parseHeaderLine(line: string, h: TraceHeader): string | null {
       h.memoryBytes = n;
       return null;
     }
-    default: { // area
+    default: {
+      // area
       const p = value.split(/\s+/);
-      const gpa = parseNumber(p[0] ?? ''), bytes = parseNumber(p[1] ?? '');
+      const gpa = parseNumber(p[0] ?? ''),
+        bytes = parseNumber(p[1] ?? '');
       if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(bytes)) return `area must be "<gpa> <bytes> <prot> <name>", got "${clip(value)}"`;
       h.areas.push({ gpa, bytes, prot: p[2] ?? '', name: p.slice(3).join(' ') });
       return null;
@@ -113,7 +123,9 @@ export function parseAccess(line: string, version: 1 | 2, out: AccessLine): stri
     if (!Number.isFinite(t) || t < 0) return `time "${clip(parts[0]!)}" is not a non-negative number of microseconds`;
     out.timeUs = t;
   } else out.timeUs = 0;
-  const v = parts[i++]!, op = parts[i++]!, addr = parts[i]!;
+  const v = parts[i++]!,
+    op = parts[i++]!,
+    addr = parts[i]!;
   const vcpu = Number(v);
   if (!Number.isInteger(vcpu) || vcpu < 0) return `vcpu "${clip(v)}" is not a non-negative integer`;
   const access = accessOf(op);
@@ -128,10 +140,17 @@ export function parseAccess(line: string, version: 1 | 2, out: AccessLine): stri
 
 function accessOf(op: string): number {
   switch (op) {
-    case 'R': case 'r': return Access.Read;
-    case 'W': case 'w': return Access.Write;
-    case 'X': case 'x': return Access.Exec;
-    default: return -1;
+    case 'R':
+    case 'r':
+      return Access.Read;
+    case 'W':
+    case 'w':
+      return Access.Write;
+    case 'X':
+    case 'x':
+      return Access.Exec;
+    default:
+      return -1;
   }
 }
 

@@ -7,11 +7,17 @@ import type { TraceHeader } from './trace-format.js';
 import type { Access } from './uapi.js';
 
 /** One vCPU's spooled accesses: its record file and how many records it holds. */
-export interface VcpuTrace { file: string; length: number }
+export interface VcpuTrace {
+  file: string;
+  length: number;
+}
 
 /** A trace decoded once for a run (src/trace/spool.ts): its header and each vCPU's spool. */
 export interface TraceSpool {
-  key: string; dir: string; header: TraceHeader; vcpus: VcpuTrace[];
+  key: string;
+  dir: string;
+  header: TraceHeader;
+  vcpus: VcpuTrace[];
   /** The longest vCPU's recorded span, first access of the trace to its last access (us, unscaled). */
   recordedUs: number;
 }

@@ -35,17 +35,24 @@ export const UFFDIO_COPY_MODE_DONTWAKE = 1 << 0;
 export const UFFD_MSG_BYTES = 32;
 
 /** How a guest access touched memory: what KVM would encode in the exit flags. */
-export const enum Access { Read = 0, Write = 1, Exec = 2 }
+export const enum Access {
+  Read = 0,
+  Write = 1,
+  Exec = 2,
+}
 
 /** The exit flags for an access: exactly one of READ/WRITE/EXEC (write wins, then exec, then read). */
 export function memoryFaultFlags(access: Access, isPrivate = false): number {
-  const rwx = access === Access.Write ? KVM_MEMORY_EXIT_FLAG_WRITE
-    : access === Access.Exec ? KVM_MEMORY_EXIT_FLAG_EXEC : KVM_MEMORY_EXIT_FLAG_READ;
+  const rwx = access === Access.Write ? KVM_MEMORY_EXIT_FLAG_WRITE : access === Access.Exec ? KVM_MEMORY_EXIT_FLAG_EXEC : KVM_MEMORY_EXIT_FLAG_READ;
   return isPrivate ? rwx | KVM_MEMORY_EXIT_FLAG_PRIVATE : rwx;
 }
 
 /** What `kvm_run` holds after KVM_RUN returned -1/EFAULT with exit reason KVM_EXIT_MEMORY_FAULT. */
-export interface MemoryFault { flags: number; gpa: number; size: number }
+export interface MemoryFault {
+  flags: number;
+  gpa: number;
+  size: number;
+}
 
 /** Little-endian `kvm_run.memory_fault` bytes, as userspace would read them from the mmap'd kvm_run. */
 export function encodeMemoryFault(f: MemoryFault, out = new DataView(new ArrayBuffer(MEMORY_FAULT_BYTES)), at = 0): DataView {
@@ -72,7 +79,12 @@ export function describeMemoryFaultFlags(flags: number): string[] {
 }
 
 /** A decoded `struct uffd_msg` carrying a PAGEFAULT event. */
-export interface UffdPagefault { event: number; flags: number; address: number; ptid: number }
+export interface UffdPagefault {
+  event: number;
+  flags: number;
+  address: number;
+  ptid: number;
+}
 
 /**
  * Byte offsets inside the packed 32-byte `struct uffd_msg`:

@@ -19,7 +19,10 @@ import { Rng, Zipf } from './rng.js';
 import type { TraceSource } from './trace-source.js';
 import { Access } from './uapi.js';
 
-export interface Range { first: number; count: number }
+export interface Range {
+  first: number;
+  count: number;
+}
 
 /** The pages vCPU `vcpu` ranges over. */
 export function vcpuRange(opts: Pick<ResolvedOptions, 'pages' | 'vcpus' | 'partition'>, vcpu: number): Range {
@@ -36,7 +39,12 @@ function scatterMultiplier(n: number): number {
   for (const c of candidates) if (gcd(c % n || 1, n) === 1) return c % n || 1;
   return 1;
 }
-function gcd(a: number, b: number): number { while (b) { [a, b] = [b, a % b]; } return a; }
+function gcd(a: number, b: number): number {
+  while (b) {
+    [a, b] = [b, a % b];
+  }
+  return a;
+}
 
 export class AccessStream {
   /** The page touched (dense index); -1 for trace accesses, whose `gpa` the vCPU translates. */
@@ -57,9 +65,13 @@ export class AccessStream {
   private readonly firstDataWord: number;
 
   constructor(
-    readonly kind: Workload, readonly range: Range,
-    opts: Pick<ResolvedOptions, 'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition'
-      | 'regionMinPages' | 'regionTail' | 'runPages' | 'phaseAccesses'>, vcpu: number,
+    readonly kind: Workload,
+    readonly range: Range,
+    opts: Pick<
+      ResolvedOptions,
+      'seed' | 'vcpus' | 'writeRatio' | 'zipfExponent' | 'pageSize' | 'partition' | 'regionMinPages' | 'regionTail' | 'runPages' | 'phaseAccesses'
+    >,
+    vcpu: number,
     private readonly trace: TraceSource | null = null,
     /** The first word of a page after its header: only the threaded engine reads words (its page layout, src/threads/layout.ts). */
     writeSlotBase = 0,

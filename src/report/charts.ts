@@ -16,7 +16,9 @@ export class ChartRenderer {
   /** One Plot figure as an HTML string. Plot's development warnings go to `warnings`, not stderr. */
   render(options: Plot.PlotOptions, warnings: string[]): string {
     const warn = console.warn;
-    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    console.warn = (...args: unknown[]) => {
+      warnings.push(args.map(String).join(' '));
+    };
     try {
       const el = Plot.plot({ ...options, document: this.document } as Plot.PlotOptions) as unknown as { outerHTML: string };
       return el.outerHTML;
@@ -32,17 +34,22 @@ const grid = { grid: true } as const;
 export function latencyCdfChart(c: ChartRenderer, runs: LabelledRun[], warnings: string[]): string | null {
   const data = runs.flatMap(({ label, run }) => run.latencyCdf.map(([us, f]) => ({ series: label, us: Math.max(us, 0.1), f })));
   if (!data.length) return null;
-  return c.render({
-    width: WIDTH, height: 320, marginLeft: 50,
-    x: { type: 'log', label: 'fault latency (µs) →', ...grid },
-    y: { domain: [0, 1], label: '↑ fraction of faults resolved within', tickFormat: '%', ...grid },
-    color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
-    marks: [
-      Plot.ruleY([0.5, 0.99], { stroke: '#bbb', strokeDasharray: '3,3' }),
-      Plot.line(data, { x: 'us', y: 'f', stroke: 'series', z: 'series', curve: 'step-after', strokeWidth: 2 }),
-      Plot.dot(data, { x: 'us', y: 'f', fill: 'series', r: 2.5 }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 320,
+      marginLeft: 50,
+      x: { type: 'log', label: 'fault latency (µs) →', ...grid },
+      y: { domain: [0, 1], label: '↑ fraction of faults resolved within', tickFormat: '%', ...grid },
+      color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
+      marks: [
+        Plot.ruleY([0.5, 0.99], { stroke: '#bbb', strokeDasharray: '3,3' }),
+        Plot.line(data, { x: 'us', y: 'f', stroke: 'series', z: 'series', curve: 'step-after', strokeWidth: 2 }),
+        Plot.dot(data, { x: 'us', y: 'f', fill: 'series', r: 2.5 }),
+      ],
+    },
+    warnings,
+  );
 }
 
 /**
@@ -58,7 +65,8 @@ export function rateSeries(tl: TimelineSample[], field: 'faults' | 'accesses', m
   const at = (t: number): number => {
     let i = 1;
     while (i < pts.length - 1 && pts[i]!.t < t) i++;
-    const a = pts[i - 1]!, b = pts[i]!;
+    const a = pts[i - 1]!,
+      b = pts[i]!;
     return b.t === a.t ? b.c : a.c + ((b.c - a.c) * (t - a.t)) / (b.t - a.t);
   };
   const out: Array<{ tMs: number; perSec: number }> = [];
@@ -77,33 +85,46 @@ export function rateSeries(tl: TimelineSample[], field: 'faults' | 'accesses', m
 export function faultRateChart(c: ChartRenderer, runs: LabelledRun[], warnings: string[]): string | null {
   const data = runs.flatMap(({ label, run }) => rateSeries(run.timeline, 'faults').map((p) => ({ series: label, ...p })));
   if (!data.length) return null;
-  return c.render({
-    width: WIDTH, height: 260, marginLeft: 60,
-    x: { label: 'time since the vCPUs started (ms) →', ...grid },
-    y: { label: '↑ faults / s', ...grid },
-    color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
-    marks: [Plot.ruleY([0]), Plot.line(data, { x: 'tMs', y: 'perSec', stroke: 'series', z: 'series', curve: 'step-after', strokeWidth: 1.5 })],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 260,
+      marginLeft: 60,
+      x: { label: 'time since the vCPUs started (ms) →', ...grid },
+      y: { label: '↑ faults / s', ...grid },
+      color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
+      marks: [Plot.ruleY([0]), Plot.line(data, { x: 'tMs', y: 'perSec', stroke: 'series', z: 'series', curve: 'step-after', strokeWidth: 1.5 })],
+    },
+    warnings,
+  );
 }
 
 /** Guest progress: pages present and guest accesses completed, both as a share of the run's total. */
 export function progressChart(c: ChartRenderer, runs: LabelledRun[], warnings: string[]): string | null {
-  const present = runs.flatMap(({ label, run }) => [{ series: label, tMs: 0, v: 0 }, ...run.timeline.map((s) => ({ series: label, tMs: s.tMs, v: s.presentPages / run.pages }))]);
+  const present = runs.flatMap(({ label, run }) => [
+    { series: label, tMs: 0, v: 0 },
+    ...run.timeline.map((s) => ({ series: label, tMs: s.tMs, v: s.presentPages / run.pages })),
+  ]);
   const accesses = runs.flatMap(({ label, run }) => {
     const total = run.timeline.length ? run.timeline[run.timeline.length - 1]!.accesses : 0;
     return total > 0 ? [{ series: label, tMs: 0, v: 0 }, ...run.timeline.map((s) => ({ series: label, tMs: s.tMs, v: s.accesses / total }))] : [];
   });
   if (present.length <= runs.length) return null;
-  return c.render({
-    width: WIDTH, height: 280, marginLeft: 50,
-    x: { label: 'time since the vCPUs started (ms) →', ...grid },
-    y: { domain: [0, 1], label: '↑ share of the total', tickFormat: '%', ...grid },
-    color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
-    marks: [
-      Plot.line(present, { x: 'tMs', y: 'v', stroke: 'series', z: 'series', strokeWidth: 2.5 }),
-      Plot.line(accesses, { x: 'tMs', y: 'v', stroke: 'series', z: 'series', strokeWidth: 1.5, strokeDasharray: '5,3' }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 280,
+      marginLeft: 50,
+      x: { label: 'time since the vCPUs started (ms) →', ...grid },
+      y: { domain: [0, 1], label: '↑ share of the total', tickFormat: '%', ...grid },
+      color: { legend: true, label: 'run', domain: runs.map((r) => r.label) },
+      marks: [
+        Plot.line(present, { x: 'tMs', y: 'v', stroke: 'series', z: 'series', strokeWidth: 2.5 }),
+        Plot.line(accesses, { x: 'tMs', y: 'v', stroke: 'series', z: 'series', strokeWidth: 1.5, strokeDasharray: '5,3' }),
+      ],
+    },
+    warnings,
+  );
 }
 
 const MAX_MAP_CELLS = 2048;
@@ -112,11 +133,16 @@ const MAX_MAP_CELLS = 2048;
 export function coarsen(m: PageMap): { cells: number; pagesPerCell: number; arrivalMs: number[]; demand: number[] } {
   const k = Math.max(1, Math.ceil(m.cells / MAX_MAP_CELLS));
   if (k === 1) return m;
-  const arrivalMs: number[] = [], demand: number[] = [];
+  const arrivalMs: number[] = [],
+    demand: number[] = [];
   for (let c = 0; c < m.cells; c += k) {
     const n = Math.min(k, m.cells - c);
-    let a = 0, d = 0;
-    for (let j = 0; j < n; j++) { a += m.arrivalMs[c + j]!; d += m.demand[c + j]!; }
+    let a = 0,
+      d = 0;
+    for (let j = 0; j < n; j++) {
+      a += m.arrivalMs[c + j]!;
+      d += m.demand[c + j]!;
+    }
     arrivalMs.push(a / n);
     demand.push(d / n);
   }
@@ -136,7 +162,11 @@ export function howOf(arrivalMs: number, demand: number, mode: string): (typeof 
 }
 
 /** Two panels: when each cell's pages arrived, and how (demand-fetched vs pushed). */
-export function memoryMapCharts(c: ChartRenderer, run: RunResult, warnings: string[]): { when: string; how: string; pagesPerCell: number; cols: number } | null {
+export function memoryMapCharts(
+  c: ChartRenderer,
+  run: RunResult,
+  warnings: string[],
+): { when: string; how: string; pagesPerCell: number; cols: number } | null {
   if (!run.pageMap?.cells) return null;
   const m = coarsen(run.pageMap);
   const cols = Math.max(1, 2 ** Math.ceil(Math.log2(Math.sqrt(m.cells))));
@@ -146,16 +176,24 @@ export function memoryMapCharts(c: ChartRenderer, run: RunResult, warnings: stri
   const size = { width: cols * px + 2, height: rows * px + 2, margin: 1 };
   const axes = { x: { axis: null, padding: 0, domain: [...Array(cols).keys()] }, y: { axis: null, padding: 0, domain: [...Array(rows).keys()] } };
   const maxMs = Math.max(...m.arrivalMs, 0.1);
-  const when = c.render({
-    ...size, ...axes,
-    color: { type: 'quantize', n: 7, scheme: 'viridis', domain: [0, maxMs], legend: true, label: 'arrived at (ms after start)' },
-    marks: [Plot.cell(data, { x: 'col', y: 'row', fill: 'ms', inset: 0, shapeRendering: 'crispEdges' })],
-  }, warnings);
-  const how = c.render({
-    ...size, ...axes,
-    color: { type: 'ordinal', domain: [...HOW], range: HOW_COLORS, legend: true },
-    marks: [Plot.cell(data, { x: 'col', y: 'row', fill: 'how', inset: 0, shapeRendering: 'crispEdges' })],
-  }, warnings);
+  const when = c.render(
+    {
+      ...size,
+      ...axes,
+      color: { type: 'quantize', n: 7, scheme: 'viridis', domain: [0, maxMs], legend: true, label: 'arrived at (ms after start)' },
+      marks: [Plot.cell(data, { x: 'col', y: 'row', fill: 'ms', inset: 0, shapeRendering: 'crispEdges' })],
+    },
+    warnings,
+  );
+  const how = c.render(
+    {
+      ...size,
+      ...axes,
+      color: { type: 'ordinal', domain: [...HOW], range: HOW_COLORS, legend: true },
+      marks: [Plot.cell(data, { x: 'col', y: 'row', fill: 'how', inset: 0, shapeRendering: 'crispEdges' })],
+    },
+    warnings,
+  );
   return { when, how, pagesPerCell: m.pagesPerCell, cols };
 }
 
@@ -173,16 +211,21 @@ export function throughputChart(c: ChartRenderer, sweep: Sweep, warnings: string
   const ys = pts.map((p) => p.value).filter((v) => v > 0);
   const logX = xs[xs.length - 1]! / xs[0]! >= 4;
   const logY = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 20;
-  return c.render({
-    width: WIDTH, height: 340, marginLeft: 70,
-    x: { type: logX ? 'log' : 'linear', base: 2, ticks: xs, tickFormat: (d: number) => String(d), label: 'vCPUs →', ...grid } as Plot.ScaleOptions,
-    y: { type: logY ? 'log' : 'linear', label: `↑ ${METRIC_LABELS[sweep.metric] ?? sweep.metric}`, ...grid },
-    color: { legend: true, label: 'series', domain: [...new Set(sweep.points.map((p) => p.series))] },
-    marks: [
-      Plot.line(pts, { x: 'vcpus', y: 'value', stroke: 'series', z: 'series', strokeWidth: 2 }),
-      Plot.dot(pts, { x: 'vcpus', y: 'value', fill: 'series', r: 3.5 }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 340,
+      marginLeft: 70,
+      x: { type: logX ? 'log' : 'linear', base: 2, ticks: xs, tickFormat: (d: number) => String(d), label: 'vCPUs →', ...grid } as Plot.ScaleOptions,
+      y: { type: logY ? 'log' : 'linear', label: `↑ ${METRIC_LABELS[sweep.metric] ?? sweep.metric}`, ...grid },
+      color: { legend: true, label: 'series', domain: [...new Set(sweep.points.map((p) => p.series))] },
+      marks: [
+        Plot.line(pts, { x: 'vcpus', y: 'value', stroke: 'series', z: 'series', strokeWidth: 2 }),
+        Plot.dot(pts, { x: 'vcpus', y: 'value', fill: 'series', r: 3.5 }),
+      ],
+    },
+    warnings,
+  );
 }
 
 const STATE_COLOURS = { active: '#4c9a5b', paused: '#d1495b', recover: '#edae49' } as const;
@@ -208,19 +251,27 @@ export function statusBandChart(c: ChartRenderer, runs: LabelledRun[], warnings:
       state = t.state;
     }
     spans.push({ series: label, x1: from, x2: Math.max(endMs, from), state });
-    (rec.injections ?? []).forEach((i, k) => { marks.push({ series: label, tMs: i.tMs, endMs: i.tMs + i.durationMs, spec: i.spec, row: k % 2 }); });
+    (rec.injections ?? []).forEach((i, k) => {
+      marks.push({ series: label, tMs: i.tMs, endMs: i.tMs + i.durationMs, spec: i.spec, row: k % 2 });
+    });
   }
-  return c.render({
-    width: WIDTH, height: 70 + 64 * withRecovery.length, marginLeft: 120, marginBottom: 36,
-    x: { label: 'time since the migration started (ms) →', ...grid },
-    y: { label: null, domain: withRecovery.map((r) => r.label) },
-    color: { legend: true, domain: Object.keys(STATE_COLOURS), range: Object.values(STATE_COLOURS) },
-    marks: [
-      Plot.barX(spans, { x1: 'x1', x2: 'x2', y: 'series', fill: 'state', insetTop: 4, insetBottom: 14 }),
-      Plot.link(marks, { x1: 'tMs', x2: 'endMs', y1: 'series', y2: 'series', stroke: '#222', strokeWidth: 3, dy: 10 }),
-      // labels alternate above the band and below the duration bars so that neighbours do not overlap
-      Plot.text(marks, { filter: (m: { row: number }) => m.row === 0, x: 'tMs', y: 'series', text: 'spec', dy: -23, textAnchor: 'start', fontSize: 10 }),
-      Plot.text(marks, { filter: (m: { row: number }) => m.row === 1, x: 'tMs', y: 'series', text: 'spec', dy: 20, textAnchor: 'start', fontSize: 10 }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 70 + 64 * withRecovery.length,
+      marginLeft: 120,
+      marginBottom: 36,
+      x: { label: 'time since the migration started (ms) →', ...grid },
+      y: { label: null, domain: withRecovery.map((r) => r.label) },
+      color: { legend: true, domain: Object.keys(STATE_COLOURS), range: Object.values(STATE_COLOURS) },
+      marks: [
+        Plot.barX(spans, { x1: 'x1', x2: 'x2', y: 'series', fill: 'state', insetTop: 4, insetBottom: 14 }),
+        Plot.link(marks, { x1: 'tMs', x2: 'endMs', y1: 'series', y2: 'series', stroke: '#222', strokeWidth: 3, dy: 10 }),
+        // labels alternate above the band and below the duration bars so that neighbours do not overlap
+        Plot.text(marks, { filter: (m: { row: number }) => m.row === 0, x: 'tMs', y: 'series', text: 'spec', dy: -23, textAnchor: 'start', fontSize: 10 }),
+        Plot.text(marks, { filter: (m: { row: number }) => m.row === 1, x: 'tMs', y: 'series', text: 'spec', dy: 20, textAnchor: 'start', fontSize: 10 }),
+      ],
+    },
+    warnings,
+  );
 }

@@ -5,9 +5,7 @@
  */
 import { formatBytes, formatRate } from '../units.js';
 import type { RunResult } from '../model/result.js';
-import {
-  ChartRenderer, faultRateChart, statusBandChart, latencyCdfChart, memoryMapCharts, progressChart, throughputChart,
-} from './charts.js';
+import { ChartRenderer, faultRateChart, statusBandChart, latencyCdfChart, memoryMapCharts, progressChart, throughputChart } from './charts.js';
 import { readReportInput, type LabelledRun, type ReportModel, type Sweep } from './input.js';
 
 export { readReportInput, type ReportModel } from './input.js';
@@ -81,10 +79,15 @@ function sweepTable(s: Sweep): string {
   const xs = [...new Set(s.points.map((p) => p.vcpus))].sort((a, b) => a - b);
   const series = [...new Set(s.points.map((p) => p.series))];
   const head = `<tr><th>vCPUs</th>${xs.map((x) => `<th>${x}</th>`).join('')}</tr>`;
-  const body = series.map((name) => {
-    const cells = xs.map((x) => { const p = s.points.find((q) => q.series === name && q.vcpus === x); return `<td>${p ? esc(int(p.value)) : '-'}</td>`; });
-    return `<tr><th>${esc(name)}</th>${cells.join('')}</tr>`;
-  }).join('\n');
+  const body = series
+    .map((name) => {
+      const cells = xs.map((x) => {
+        const p = s.points.find((q) => q.series === name && q.vcpus === x);
+        return `<td>${p ? esc(int(p.value)) : '-'}</td>`;
+      });
+      return `<tr><th>${esc(name)}</th>${cells.join('')}</tr>`;
+    })
+    .join('\n');
   return `<table class="numbers">${head}\n${body}</table>`;
 }
 
@@ -122,24 +125,55 @@ export function renderModel(model: ReportModel): string {
     sweep ? `<h3>${esc(sweep.metric)} by vCPU count</h3>${sweepTable(sweep)}` : '',
     model.notes.length ? `<ul class="notes">${model.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '',
   ].join('\n');
-  parts.push(section(SECTION_IDS.summary, 'Headline numbers', runs.length
-    ? 'One column per run. Latency is from the vCPU’s fault to the moment it could run again; blocktime is the time all vCPUs were blocked at once (QEMU’s postcopy-blocktime).'
-    : 'The sweep in this results file.', summaryBody));
+  parts.push(
+    section(
+      SECTION_IDS.summary,
+      'Headline numbers',
+      runs.length
+        ? 'One column per run. Latency is from the vCPU’s fault to the moment it could run again; blocktime is the time all vCPUs were blocked at once (QEMU’s postcopy-blocktime).'
+        : 'The sweep in this results file.',
+      summaryBody,
+    ),
+  );
 
   if (runs.length) {
     const cdf = latencyCdfChart(c, runs, warnings);
-    parts.push(section(SECTION_IDS.latencyCdf, 'Fault latency CDF', 'For each latency on the x axis, the fraction of faults that were resolved at least that fast. Lines further left are better; the dashed rules mark the median and p99.',
-      cdf ?? '<p>No faults were recorded (all memory present?).</p>'));
+    parts.push(
+      section(
+        SECTION_IDS.latencyCdf,
+        'Fault latency CDF',
+        'For each latency on the x axis, the fraction of faults that were resolved at least that fast. Lines further left are better; the dashed rules mark the median and p99.',
+        cdf ?? '<p>No faults were recorded (all memory present?).</p>',
+      ),
+    );
     const rate = faultRateChart(c, runs, warnings);
-    parts.push(section(SECTION_IDS.faultRate, 'Fault rate over time', 'Faults resolved per second by all vCPUs together, in time bins over the run. It falls to zero once every page the guest touches is present.',
-      rate ?? '<p>No timeline was recorded.</p>'));
+    parts.push(
+      section(
+        SECTION_IDS.faultRate,
+        'Fault rate over time',
+        'Faults resolved per second by all vCPUs together, in time bins over the run. It falls to zero once every page the guest touches is present.',
+        rate ?? '<p>No timeline was recorded.</p>',
+      ),
+    );
     const prog = progressChart(c, runs, warnings);
-    parts.push(section(SECTION_IDS.progress, 'Guest progress', 'Solid: share of guest pages present on the destination. Dashed: share of the run’s guest memory accesses completed. A flat dashed line while pages are still arriving means the guest is stalled on faults.',
-      prog ?? '<p>No timeline was recorded.</p>'));
+    parts.push(
+      section(
+        SECTION_IDS.progress,
+        'Guest progress',
+        'Solid: share of guest pages present on the destination. Dashed: share of the run’s guest memory accesses completed. A flat dashed line while pages are still arriving means the guest is stalled on faults.',
+        prog ?? '<p>No timeline was recorded.</p>',
+      ),
+    );
     const band = statusBandChart(c, runs, warnings);
     if (band) {
-      parts.push(section(SECTION_IDS.recovery, 'Failures and recovery', 'Each run with injections: when it was active, paused (the link is down; vCPUs that fault stay blocked, frames in flight are lost) or recovering (reconnected; the destination sends its received-page bitmap and the source resends what is missing). The black bars beneath each band are the injections, from start to end.',
-        `${band}\n${recoveryTable(runs.filter((r) => r.run.recovery))}`));
+      parts.push(
+        section(
+          SECTION_IDS.recovery,
+          'Failures and recovery',
+          'Each run with injections: when it was active, paused (the link is down; vCPUs that fault stay blocked, frames in flight are lost) or recovering (reconnected; the destination sends its received-page bitmap and the source resends what is missing). The black bars beneath each band are the injections, from start to end.',
+          `${band}\n${recoveryTable(runs.filter((r) => r.run.recovery))}`,
+        ),
+      );
     }
     const maps = runs.slice(0, MAX_MAPS).map(({ label, run }) => {
       const m = memoryMapCharts(c, run, warnings);
@@ -148,14 +182,26 @@ export function renderModel(model: ReportModel): string {
       return `<h3>${esc(label)}</h3><div class="maps"><div><div class="cap">when it arrived</div>${m.when}</div><div><div class="cap">how it arrived</div>${m.how}</div></div><p class="cap">${esc(cap)}</p>`;
     });
     if (runs.length > MAX_MAPS) maps.push(`<p class="cap">Memory maps of the other ${runs.length - MAX_MAPS} runs are left out to keep this file small.</p>`);
-    parts.push(section(SECTION_IDS.memoryMap, 'Memory map', 'Guest memory laid out left to right, top to bottom. Left: when its pages arrived (early dark, late yellow). Right: whether they were pushed by the source in the background or fetched on demand because a vCPU faulted on them.',
-      maps.join('\n')));
+    parts.push(
+      section(
+        SECTION_IDS.memoryMap,
+        'Memory map',
+        'Guest memory laid out left to right, top to bottom. Left: when its pages arrived (early dark, late yellow). Right: whether they were pushed by the source in the background or fetched on demand because a vCPU faulted on them.',
+        maps.join('\n'),
+      ),
+    );
   }
   if (sweep) {
     const t = throughputChart(c, sweep, warnings);
     const what = sweep.from === 'runs' ? 'Runs that differ only in vCPU count' : 'The sweep in this bench results file';
-    parts.push(section(SECTION_IDS.throughput, 'Throughput vs vCPU count', `${what}: how the paging rate scales as vCPUs are added. A shared userfaultfd flattens or falls; exits keep scaling while there are cores.`,
-      t ?? '<p>The sweep has no points.</p>'));
+    parts.push(
+      section(
+        SECTION_IDS.throughput,
+        'Throughput vs vCPU count',
+        `${what}: how the paging rate scales as vCPUs are added. A shared userfaultfd flattens or falls; exits keep scaling while there are cores.`,
+        t ?? '<p>The sweep has no points.</p>',
+      ),
+    );
   }
 
   return renderPage(model.title, meta, parts);

@@ -13,8 +13,15 @@
 import { Errors } from '../errors.js';
 import type { RunResult } from '../model/result.js';
 
-export interface LabelledRun { label: string; run: RunResult }
-export interface SweepPoint { series: string; vcpus: number; value: number }
+export interface LabelledRun {
+  label: string;
+  run: RunResult;
+}
+export interface SweepPoint {
+  series: string;
+  vcpus: number;
+  value: number;
+}
 export interface Sweep {
   /** The measured quantity, e.g. `faultsPerSec` or a bench column name. */
   metric: string;
@@ -53,8 +60,22 @@ function need(o: Obj, at: string, key: string, kind: 'number' | 'string' | 'arra
 export function checkRun(v: unknown, at: string): RunResult {
   if (!isObj(v)) throw bad(at, 'expected a run result object');
   for (const k of ['mode', 'strategy', 'workload'] as const) need(v, at, k, 'string');
-  for (const k of ['vcpus', 'pages', 'pageSize', 'memoryBytes', 'accesses', 'faults', 'faultsPerSec', 'blocktimeMs', 'migrationMs',
-    'pagesDemand', 'pagesPushed', 'bytesOnWire', 'latencyUs'] as const) need(v, at, k, 'number');
+  for (const k of [
+    'vcpus',
+    'pages',
+    'pageSize',
+    'memoryBytes',
+    'accesses',
+    'faults',
+    'faultsPerSec',
+    'blocktimeMs',
+    'migrationMs',
+    'pagesDemand',
+    'pagesPushed',
+    'bytesOnWire',
+    'latencyUs',
+  ] as const)
+    need(v, at, k, 'number');
   need(v, at, 'faultLatencyUs', 'object');
   const lat = v.faultLatencyUs as Obj;
   for (const k of ['p50', 'p90', 'p99', 'max']) need(lat, `${at}.faultLatencyUs`, k, 'number');
@@ -95,27 +116,39 @@ export function labelRuns(runs: RunResult[]): LabelledRun[] {
   ];
   const varying = parts.filter(([, f]) => new Set(runs.map(f)).size > 1);
   const used = varying.length ? varying : parts.slice(0, 2);
-  const labels = runs.map((r) => used.map(([, f]) => f(r)).filter(Boolean).join(' · '));
+  const labels = runs.map((r) =>
+    used
+      .map(([, f]) => f(r))
+      .filter(Boolean)
+      .join(' · '),
+  );
   // Identical settings (repeats): number them so every series stays distinct.
   const seen = new Map<string, number>();
   const dup = new Set(labels.filter((l, i) => labels.indexOf(l) !== i));
   return runs.map((run, i) => {
     let label = labels[i]!;
-    if (dup.has(label)) { const n = (seen.get(label) ?? 0) + 1; seen.set(label, n); label = `${label} #${n}`; }
+    if (dup.has(label)) {
+      const n = (seen.get(label) ?? 0) + 1;
+      seen.set(label, n);
+      label = `${label} #${n}`;
+    }
     return { label, run };
   });
 }
 
 /** Runs of the same mode/strategy/... at two or more vCPU counts: throughput (faults/s) vs vCPUs. */
 function sweepOfRuns(runs: RunResult[]): Sweep | null {
-  const key = (r: RunResult) => [r.mode, r.strategy, r.workload, r.handlers === r.vcpus ? 'per-vcpu' : r.handlers, r.memoryBytes, r.bandwidthBps, r.latencyUs].join('|');
+  const key = (r: RunResult) =>
+    [r.mode, r.strategy, r.workload, r.handlers === r.vcpus ? 'per-vcpu' : r.handlers, r.memoryBytes, r.bandwidthBps, r.latencyUs].join('|');
   const groups = new Map<string, RunResult[]>();
   for (const r of runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   const swept = [...groups.values()].filter((g) => new Set(g.map((r) => r.vcpus)).size > 1);
   if (!swept.length) return null;
   const labelled = labelRuns(swept.map((g) => g[0]!)).map((l) => l.label.replace(/ · \d+ vCPUs?/, '').replace(/^\d+ vCPUs? · /, ''));
   const points: SweepPoint[] = [];
-  swept.forEach((g, i) => { for (const r of g) points.push({ series: swept.length > 1 ? labelled[i]! : g[0]!.mode, vcpus: r.vcpus, value: r.faultsPerSec }); });
+  swept.forEach((g, i) => {
+    for (const r of g) points.push({ series: swept.length > 1 ? labelled[i]! : g[0]!.mode, vcpus: r.vcpus, value: r.faultsPerSec });
+  });
   return { metric: 'faultsPerSec', points, from: 'runs' };
 }
 
@@ -123,12 +156,28 @@ function sweepOfRuns(runs: RunResult[]): Sweep | null {
 
 const VCPU_KEY = /^(n_?)?vcpus?$|^vcpu_?count$|^num_?vcpus$/i;
 const LABEL_KEYS = ['label', 'name', 'series', 'column', 'config', 'variant', 'what', 'kind', 'mode', 'strategy', 'engine', 'source'];
-const METRIC_PRIORITY = ['pagesPerSec', 'faultsPerSec', 'pagesPerSecond', 'throughput', 'pagingRate', 'rate', 'kPagesPerSec', 'perVcpuPagesPerSec', 'median', 'mean', 'p50', 'value'];
+const METRIC_PRIORITY = [
+  'pagesPerSec',
+  'faultsPerSec',
+  'pagesPerSecond',
+  'throughput',
+  'pagingRate',
+  'rate',
+  'kPagesPerSec',
+  'perVcpuPagesPerSec',
+  'median',
+  'mean',
+  'p50',
+  'value',
+];
 const METRIC_LIKE = /per_?s(ec(ond)?)?$|rate|throughput/i;
 
 function labelOf(row: Obj, fallback: string): string {
   for (const k of LABEL_KEYS.slice(0, 7)) if (typeof row[k] === 'string' && row[k]) return row[k] as string;
-  const parts = LABEL_KEYS.slice(7).concat(['mode', 'strategy']).filter((k, i, a) => a.indexOf(k) === i && typeof row[k] === 'string').map((k) => row[k] as string);
+  const parts = LABEL_KEYS.slice(7)
+    .concat(['mode', 'strategy'])
+    .filter((k, i, a) => a.indexOf(k) === i && typeof row[k] === 'string')
+    .map((k) => row[k] as string);
   return parts.length ? parts.join(' · ') : fallback;
 }
 
@@ -149,7 +198,10 @@ function vcpusOf(o: Obj): number | null {
   return null;
 }
 
-interface Candidate { metric: string; points: SweepPoint[] }
+interface Candidate {
+  metric: string;
+  points: SweepPoint[];
+}
 
 /** Points of one row's `cells` (an object keyed by vCPU count, or an array of cells). */
 function cellsPoints(cells: unknown, series: string, header: number[] | null): Candidate | null {
@@ -198,7 +250,10 @@ export function findSweep(root: unknown): Sweep | null {
         for (const row of rows) {
           const v = vcpusOf(row);
           const m = metricOf(Object.fromEntries(Object.entries(row).filter(([k]) => !VCPU_KEY.test(k))));
-          if (v !== null && m) { flat.push({ series: labelOf(row, name || 'rate'), vcpus: v, value: m.value }); metrics.set(m.metric, (metrics.get(m.metric) ?? 0) + 1); }
+          if (v !== null && m) {
+            flat.push({ series: labelOf(row, name || 'rate'), vcpus: v, value: m.value });
+            metrics.set(m.metric, (metrics.get(m.metric) ?? 0) + 1);
+          }
         }
         if (new Set(flat.map((p) => p.vcpus)).size > 1) found.push({ metric: [...metrics.entries()].sort((a, b) => b[1] - a[1])[0]![0], points: flat });
         // Rows with per-vCPU cells.
@@ -206,7 +261,7 @@ export function findSweep(root: unknown): Sweep | null {
         rows.forEach((row, i) => {
           const cells = row.cells ?? row.byVcpus ?? row.perVcpus;
           if (cells === undefined) return;
-          const header = Array.isArray(cells) ? headerOf(row, cells.length) ?? (parent ? headerOf(parent, cells.length) : null) : null;
+          const header = Array.isArray(cells) ? (headerOf(row, cells.length) ?? (parent ? headerOf(parent, cells.length) : null)) : null;
           const c = cellsPoints(cells, labelOf(row, `row ${i + 1}`), header);
           if (c) withCells.push(c);
         });
@@ -235,10 +290,20 @@ function nestedRuns(root: Obj): Array<{ at: string; run: unknown }> {
   const visit = (node: unknown, at: string, depth: number) => {
     if (depth > 4) return;
     if (Array.isArray(node)) {
-      if (node.length && node.every(looksLikeRun)) { node.forEach((r, i) => { out.push({ at: `${at}[${i}]`, run: r }); }); return; }
-      node.forEach((x, i) => { visit(x, `${at}[${i}]`, depth + 1); });
+      if (node.length && node.every(looksLikeRun)) {
+        node.forEach((r, i) => {
+          out.push({ at: `${at}[${i}]`, run: r });
+        });
+        return;
+      }
+      node.forEach((x, i) => {
+        visit(x, `${at}[${i}]`, depth + 1);
+      });
     } else if (isObj(node)) {
-      if (looksLikeRun(node)) { out.push({ at, run: node }); return; }
+      if (looksLikeRun(node)) {
+        out.push({ at, run: node });
+        return;
+      }
       for (const [k, v] of Object.entries(node)) if (typeof v === 'object' && v !== null) visit(v, at ? `${at}.${k}` : k, depth + 1);
     }
   };

@@ -75,7 +75,11 @@ export function readSweepLines(text: string): { records: SweepRecord[]; tornTail
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     let data: unknown;
-    try { data = JSON.parse(line); } catch { throw Errors.badInput('', `line ${i + 1} is not JSON`); }
+    try {
+      data = JSON.parse(line);
+    } catch {
+      throw Errors.badInput('', `line ${i + 1} is not JSON`);
+    }
     const r = SweepRecordSchema.safeParse(data);
     if (!r.success) throw Errors.badInput('', `line ${i + 1} is not a valid sweep result (docs/sweep-result.schema.json): ${formatZodError(r.error)}`);
     records.push(r.data);
@@ -118,7 +122,9 @@ export function sweepPlot(records: SweepRecord[], o: SweepPlotOptions = {}, torn
   if (series !== null && series === x) throw Errors.badInput('--series', `is the same option as --x (${x})`);
   const metric = o.metric ?? 'faultsPerSec';
   if (okRecords.length && okRecords.some((r) => metricValue(r.result, metric) === undefined)) {
-    const numeric = Object.entries(okRecords[0]!.result!).filter(([, v]) => typeof v === 'number').map(([k]) => k);
+    const numeric = Object.entries(okRecords[0]!.result!)
+      .filter(([, v]) => typeof v === 'number')
+      .map(([k]) => k);
     throw Errors.badInput('--metric', `"${metric}" is not a number in every result (try ${numeric.slice(0, 8).join(', ')}, faultLatencyUs.p99, ...)`);
   }
   // Options zipped with x (one value per x value, like memory with vcpus for a fixed slice per
@@ -126,43 +132,73 @@ export function sweepPlot(records: SweepRecord[], o: SweepPlotOptions = {}, torn
   const tiedToX = (a: string) => {
     const seen = new Map<string, string>();
     return records.every((r) => {
-      const k = JSON.stringify(r.options[x] ?? null), v = JSON.stringify(r.options[a] ?? null);
+      const k = JSON.stringify(r.options[x] ?? null),
+        v = JSON.stringify(r.options[a] ?? null);
       if (!seen.has(k)) seen.set(k, v);
       return seen.get(k) === v;
     });
   };
   const tied = axes.filter((a) => a !== x && a !== series && tiedToX(a));
   const others = axes.filter((a) => a !== x && a !== series && !tied.includes(a));
-  const seriesOf = (r: SweepRecord) => series !== null
-    ? `${series}=${label(r.cell.params[series])}`
-    : others.map((a) => `${a}=${label(r.cell.params[a])}`).join(' · ') || metric;
+  const seriesOf = (r: SweepRecord) =>
+    series !== null ? `${series}=${label(r.cell.params[series])}` : others.map((a) => `${a}=${label(r.cell.params[a])}`).join(' · ') || metric;
   const xNumeric = x !== 'seed' && numericAxis(x);
-  const xOf = (r: SweepRecord): number | string => (x === 'seed' ? r.options.seed as number : xNumeric ? r.options[x] as number : label(r.cell.params[x]));
+  const xOf = (r: SweepRecord): number | string => (x === 'seed' ? (r.options.seed as number) : xNumeric ? (r.options[x] as number) : label(r.cell.params[x]));
 
   // Group in cell order, so series and x values keep the sweep file's order.
   const groups = new Map<string, { x: number | string; xLabel: string; series: string; values: number[] }>();
   for (const r of [...okRecords].sort((a, b) => a.cell.index - b.cell.index)) {
     const key = JSON.stringify([seriesOf(r), xOf(r)]);
     let g = groups.get(key);
-    if (!g) { g = { x: xOf(r), xLabel: label(x === 'seed' ? r.options.seed : r.cell.params[x]), series: seriesOf(r), values: [] }; groups.set(key, g); }
+    if (!g) {
+      g = { x: xOf(r), xLabel: label(x === 'seed' ? r.options.seed : r.cell.params[x]), series: seriesOf(r), values: [] };
+      groups.set(key, g);
+    }
     g.values.push(metricValue(r.result, metric)!);
   }
   const points = [...groups.values()].map((g) => ({
-    x: g.x, xLabel: g.xLabel, series: g.series, n: g.values.length,
-    value: g.values.reduce((a, b) => a + b, 0) / g.values.length, min: Math.min(...g.values), max: Math.max(...g.values),
+    x: g.x,
+    xLabel: g.xLabel,
+    series: g.series,
+    n: g.values.length,
+    value: g.values.reduce((a, b) => a + b, 0) / g.values.length,
+    min: Math.min(...g.values),
+    max: Math.max(...g.values),
   }));
   return {
-    name: first.sweep.name, id: first.sweep.id, records, failed: records.length - okRecords.length, tornTail,
-    axes, seeds: new Set(records.map((r) => r.options.seed)).size, x, xNumeric, series,
+    name: first.sweep.name,
+    id: first.sweep.id,
+    records,
+    failed: records.length - okRecords.length,
+    tornTail,
+    axes,
+    seeds: new Set(records.map((r) => r.options.seed)).size,
+    x,
+    xNumeric,
+    series,
     seriesNames: [...new Set(points.map((p) => p.series))],
-    averaged: series !== null ? others : [], tied, metric, points,
+    averaged: series !== null ? others : [],
+    tied,
+    metric,
+    points,
   };
 }
 
 /** Metrics in the CSV export (plus --metric when it is another). */
 export const CSV_METRICS = [
-  'faultsPerSec', 'perVcpuPagesPerSec', 'faultLatencyUs.p50', 'faultLatencyUs.p99', 'faultLatencyUs.max', 'blocktimeMs',
-  'migrationMs', 'guestMs', 'faults', 'pagesDemand', 'pagesPushed', 'bytesOnWire', 'verified',
+  'faultsPerSec',
+  'perVcpuPagesPerSec',
+  'faultLatencyUs.p50',
+  'faultLatencyUs.p99',
+  'faultLatencyUs.max',
+  'blocktimeMs',
+  'migrationMs',
+  'guestMs',
+  'faults',
+  'pagesDemand',
+  'pagesPushed',
+  'bytesOnWire',
+  'verified',
 ];
 
 const csvField = (v: unknown): string => {
@@ -179,7 +215,9 @@ export function sweepCsv(records: SweepRecord[], metric?: string): string {
   const metrics = metric && !CSV_METRICS.includes(metric) ? [...CSV_METRICS, metric] : CSV_METRICS;
   const rows = [['cell', ...axes, 'status', ...metrics].map(csvField).join(',')];
   for (const r of [...records].sort((a, b) => a.cell.index - b.cell.index)) {
-    rows.push([r.cell.index, ...axes.map((a) => r.options[a]), r.status, ...metrics.map((m) => (r.result ? at(r.result, m) : undefined))].map(csvField).join(','));
+    rows.push(
+      [r.cell.index, ...axes.map((a) => r.options[a]), r.status, ...metrics.map((m) => (r.result ? at(r.result, m) : undefined))].map(csvField).join(','),
+    );
   }
   return `${rows.join('\n')}\n`;
 }

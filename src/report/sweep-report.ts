@@ -40,17 +40,29 @@ export function linesChart(c: ChartRenderer, p: SweepPlot, warnings: string[]): 
     ? { type: logX ? 'log' : 'linear', ticks: domain, tickFormat: (d: number) => labels.get(d) ?? String(d), label: `${p.x} →`, grid: true }
     : { type: 'point', domain, label: `${p.x} →`, grid: true, padding: 0.3 };
   const spread = p.points.filter((q) => q.n > 1 && q.max > q.min);
-  return c.render({
-    width: WIDTH, height: 340, marginLeft: 70, marginBottom: 40,
-    x: x as Plot.ScaleOptions,
-    y: { type: logY ? 'log' : 'linear', label: `↑ ${p.metric}`, grid: true, zero: !logY },
-    color: { legend: p.seriesNames.length > 1, label: p.series ?? 'series', domain: p.seriesNames },
-    marks: [
-      Plot.ruleX(spread, { x: 'x', y1: 'min', y2: 'max', stroke: 'series', strokeOpacity: 0.6 }),
-      Plot.line(p.points, { x: 'x', y: 'value', stroke: 'series', z: 'series', strokeWidth: 2, sort: p.xNumeric ? 'x' : undefined }),
-      Plot.dot(p.points, { x: 'x', y: 'value', fill: 'series', r: 3.5, title: (q: SweepPlotPoint) => `${q.series}\n${p.x}=${q.xLabel}: ${fmt(q.value)}${q.n > 1 ? ` (mean of ${q.n}, ${fmt(q.min)}-${fmt(q.max)})` : ''}` }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: WIDTH,
+      height: 340,
+      marginLeft: 70,
+      marginBottom: 40,
+      x: x as Plot.ScaleOptions,
+      y: { type: logY ? 'log' : 'linear', label: `↑ ${p.metric}`, grid: true, zero: !logY },
+      color: { legend: p.seriesNames.length > 1, label: p.series ?? 'series', domain: p.seriesNames },
+      marks: [
+        Plot.ruleX(spread, { x: 'x', y1: 'min', y2: 'max', stroke: 'series', strokeOpacity: 0.6 }),
+        Plot.line(p.points, { x: 'x', y: 'value', stroke: 'series', z: 'series', strokeWidth: 2, sort: p.xNumeric ? 'x' : undefined }),
+        Plot.dot(p.points, {
+          x: 'x',
+          y: 'value',
+          fill: 'series',
+          r: 3.5,
+          title: (q: SweepPlotPoint) => `${q.series}\n${p.x}=${q.xLabel}: ${fmt(q.value)}${q.n > 1 ? ` (mean of ${q.n}, ${fmt(q.min)}-${fmt(q.max)})` : ''}`,
+        }),
+      ],
+    },
+    warnings,
+  );
 }
 
 /**
@@ -75,33 +87,48 @@ export function heatmapChart(c: ChartRenderer, p: SweepPlot, warnings: string[])
   const marginLeft = Math.min(320, 20 + longest * 6.5);
   const cellW = Math.max(36, Math.min(110, (WIDTH - marginLeft) / xLabels.length));
   const values = p.points.map((q) => q.value);
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const lo = Math.min(...values),
+    hi = Math.max(...values);
   // Dark text on the yellow-green top of viridis, white below.
   const logScale = lo > 0 && hi / lo > 50;
   const bright = (v: number) => (logScale ? Math.log(v / lo) > Math.log(hi / lo) * 0.55 : v > lo + (hi - lo) * 0.55);
-  return c.render({
-    width: Math.round(marginLeft + cellW * xLabels.length + 20), height: 70 + 30 * p.seriesNames.length, marginLeft, marginBottom: 40,
-    x: { domain: xLabels, label: `${p.x} →`, padding: 0.04 },
-    y: { domain: p.seriesNames, label: p.series ?? null, padding: 0.04 },
-    color: colorScale(lo, hi, p.metric),
-    marks: [
-      Plot.cell(p.points, { x: 'xLabel', y: 'series', fill: 'value', inset: 0.5 }),
-      Plot.text(p.points, { x: 'xLabel', y: 'series', text: (q: SweepPlotPoint) => fmt(q.value), fill: (q: SweepPlotPoint) => (bright(q.value) ? 'black' : 'white'), fontSize: 10 }),
-    ],
-  }, warnings);
+  return c.render(
+    {
+      width: Math.round(marginLeft + cellW * xLabels.length + 20),
+      height: 70 + 30 * p.seriesNames.length,
+      marginLeft,
+      marginBottom: 40,
+      x: { domain: xLabels, label: `${p.x} →`, padding: 0.04 },
+      y: { domain: p.seriesNames, label: p.series ?? null, padding: 0.04 },
+      color: colorScale(lo, hi, p.metric),
+      marks: [
+        Plot.cell(p.points, { x: 'xLabel', y: 'series', fill: 'value', inset: 0.5 }),
+        Plot.text(p.points, {
+          x: 'xLabel',
+          y: 'series',
+          text: (q: SweepPlotPoint) => fmt(q.value),
+          fill: (q: SweepPlotPoint) => (bright(q.value) ? 'black' : 'white'),
+          fontSize: 10,
+        }),
+      ],
+    },
+    warnings,
+  );
 }
 
 function table(p: SweepPlot): string {
   const labels = labelOfX(p);
   const domain = xDomain(p);
   const head = `<tr><th>${esc(p.x)} →</th>${domain.map((x) => `<th>${esc(labels.get(x)!)}</th>`).join('')}</tr>`;
-  const body = p.seriesNames.map((s) => {
-    const cells = domain.map((x) => {
-      const q = p.points.find((r) => r.series === s && r.x === x);
-      return `<td>${q ? esc(fmt(q.value)) : '-'}</td>`;
-    });
-    return `<tr><th>${esc(s)}</th>${cells.join('')}</tr>`;
-  }).join('\n');
+  const body = p.seriesNames
+    .map((s) => {
+      const cells = domain.map((x) => {
+        const q = p.points.find((r) => r.series === s && r.x === x);
+        return `<td>${q ? esc(fmt(q.value)) : '-'}</td>`;
+      });
+      return `<tr><th>${esc(s)}</th>${cells.join('')}</tr>`;
+    })
+    .join('\n');
   return `<table class="numbers">${head}\n${body}</table>`;
 }
 
@@ -114,24 +141,49 @@ export function renderSweepReport(records: SweepRecord[], o: SweepPlotOptions = 
   const hosts = new Set(records.map((r) => r.run.host.hostname));
   const commit = first.tool.commit ? `${first.tool.commit.slice(0, 12)}${first.tool.dirty ? ' (uncommitted changes)' : ''}` : 'unknown';
   const meta = [
-    ['sweep', `${p.name} (id ${p.id})`], ['cells', `${records.length} of ${first.sweep.cells}`], ['seeds', String(p.seeds)],
-    ['postcopy-sim', `${first.tool.version}, commit ${commit}`], ['hosts', [...hosts].slice(0, 4).join(', ') + (hosts.size > 4 ? ', ...' : '')],
-  ].map(([k, v]) => `<b>${esc(k!)}</b> ${esc(v!)}`).join(' · ');
+    ['sweep', `${p.name} (id ${p.id})`],
+    ['cells', `${records.length} of ${first.sweep.cells}`],
+    ['seeds', String(p.seeds)],
+    ['postcopy-sim', `${first.tool.version}, commit ${commit}`],
+    ['hosts', [...hosts].slice(0, 4).join(', ') + (hosts.size > 4 ? ', ...' : '')],
+  ]
+    .map(([k, v]) => `<b>${esc(k!)}</b> ${esc(v!)}`)
+    .join(' · ');
   const notes: string[] = [];
-  if (records.length < first.sweep.cells) notes.push(`${first.sweep.cells - records.length} of the sweep's ${first.sweep.cells} cells are not in this file (a shard, or a sweep still running).`);
+  if (records.length < first.sweep.cells)
+    notes.push(`${first.sweep.cells - records.length} of the sweep's ${first.sweep.cells} cells are not in this file (a shard, or a sweep still running).`);
   if (p.failed) notes.push(`${p.failed} cells failed or did not verify and are left out (their lines say why).`);
   if (p.tornTail) notes.push('The last line was cut off (a sweep still writing, or killed): it is left out.');
   if (p.seeds > 1) notes.push(`Each point is the mean over ${p.seeds} seeds; bars span the lowest to the highest.`);
   if (p.averaged.length) notes.push(`Averaged over ${p.averaged.join(', ')} (choose with --x and --series).`);
-  if (p.tied.length) notes.push(`${p.tied.join(', ')} change${p.tied.length > 1 ? '' : 's'} together with ${p.x} (zipped), so ${p.tied.length > 1 ? 'they are' : 'it is'} not a series.`);
+  if (p.tied.length)
+    notes.push(
+      `${p.tied.join(', ')} change${p.tied.length > 1 ? '' : 's'} together with ${p.x} (zipped), so ${p.tied.length > 1 ? 'they are' : 'it is'} not a series.`,
+    );
   const parts = [
-    section(SWEEP_SECTION_IDS.lines, `${p.metric} by ${p.x}`, `One line per ${p.series ? `value of ${esc(p.series)}` : 'combination of the other swept options'}. Choose the axes with --x, --series and --metric.`,
-      linesChart(c, p, warnings) ?? '<p>No cell finished ok: nothing to plot.</p>'),
+    section(
+      SWEEP_SECTION_IDS.lines,
+      `${p.metric} by ${p.x}`,
+      `One line per ${p.series ? `value of ${esc(p.series)}` : 'combination of the other swept options'}. Choose the axes with --x, --series and --metric.`,
+      linesChart(c, p, warnings) ?? '<p>No cell finished ok: nothing to plot.</p>',
+    ),
   ];
   const heat = heatmapChart(c, p, warnings);
-  parts.push(section(SWEEP_SECTION_IDS.heatmap, `${p.metric}: ${p.x} against ${p.series ?? 'the other swept options'}`, 'The same numbers as a heatmap: one row per series, one column per value on the x axis.',
-    heat ?? '<p>A heatmap needs two swept options (besides the seed).</p>'));
-  parts.push(section(SWEEP_SECTION_IDS.table, 'The numbers', `${esc(p.metric)}, ${p.seeds > 1 ? 'mean over seeds' : 'one run each'}. Export every cell with --format csv.`,
-    `${table(p)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}`));
+  parts.push(
+    section(
+      SWEEP_SECTION_IDS.heatmap,
+      `${p.metric}: ${p.x} against ${p.series ?? 'the other swept options'}`,
+      'The same numbers as a heatmap: one row per series, one column per value on the x axis.',
+      heat ?? '<p>A heatmap needs two swept options (besides the seed).</p>',
+    ),
+  );
+  parts.push(
+    section(
+      SWEEP_SECTION_IDS.table,
+      'The numbers',
+      `${esc(p.metric)}, ${p.seeds > 1 ? 'mean over seeds' : 'one run each'}. Export every cell with --format csv.`,
+      `${table(p)}${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}`,
+    ),
+  );
   return renderPage(`sweep: ${p.name}`, meta, parts);
 }

@@ -37,9 +37,16 @@ Exit codes: 0 done, every cell ok; 1 some cell failed or did not verify (its lin
 2 bad input; 130 stopped by Ctrl-C or SIGTERM (cells in flight are discarded; re-run to resume).`;
 
 const FLAGS = {
-  help: { type: 'boolean', short: 'h' }, output: { type: 'string', short: 'o' }, shard: { type: 'string' }, jobs: { type: 'string' },
-  list: { type: 'boolean' }, slurm: { type: 'boolean' }, submit: { type: 'boolean' }, shards: { type: 'string' },
-  'cpus-per-task': { type: 'string' }, sbatch: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  output: { type: 'string', short: 'o' },
+  shard: { type: 'string' },
+  jobs: { type: 'string' },
+  list: { type: 'boolean' },
+  slurm: { type: 'boolean' },
+  submit: { type: 'boolean' },
+  shards: { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  sbatch: { type: 'string', multiple: true },
 } as const;
 
 function parse(argv: string[]) {
@@ -61,11 +68,21 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 export async function sweepCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'merge') return mergeCommand(argv.slice(1));
   const { values: v, positionals } = parse(argv);
-  if (v.help) { process.stdout.write(`${SWEEP_USAGE}\n`); return 0; }
-  if (positionals.length !== 1) throw Errors.badInput('sweep', positionals.length ? `expected one sweep file, got ${positionals.length}` : 'name the sweep file (postcopy-sim sweep FILE; see postcopy-sim sweep --help)');
+  if (v.help) {
+    process.stdout.write(`${SWEEP_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw Errors.badInput(
+      'sweep',
+      positionals.length
+        ? `expected one sweep file, got ${positionals.length}`
+        : 'name the sweep file (postcopy-sim sweep FILE; see postcopy-sim sweep --help)',
+    );
   const slurmOnly = ['submit', 'shards', 'cpus-per-task', 'sbatch'] as const;
   for (const f of slurmOnly) if (v[f] !== undefined && !v.slurm) throw Errors.badInput(`--${f}`, 'only applies with --slurm');
-  if (v.slurm && (v.shard !== undefined || v.jobs !== undefined || v.list)) throw Errors.badInput('--slurm', '--shard, --jobs and --list do not apply (each array task takes its shard and CPUs from Slurm)');
+  if (v.slurm && (v.shard !== undefined || v.jobs !== undefined || v.list))
+    throw Errors.badInput('--slurm', '--shard, --jobs and --list do not apply (each array task takes its shard and CPUs from Slurm)');
   const file = positionals[0]!;
   const sweep = loadSweep(file);
 
@@ -78,8 +95,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (shards > sweep.cells.length) throw Errors.badInput('--shards', `${shards} shards for ${sweep.cells.length} cells would leave shards empty`);
     const cpus = positiveInt(v['cpus-per-task'], '--cpus-per-task', 4096);
     const plan = {
-      sweep, sweepFile: resolve(file), output: resolve(v.output ?? `${sweep.name}.jsonl`), shards, sbatchArgs: v.sbatch ?? [], cwd: process.cwd(),
-      cpusPerTask: cpus ?? (sweep.cells.some((c) => c.engine === 'threads') ? 'exclusive' as const : 1),
+      sweep,
+      sweepFile: resolve(file),
+      output: resolve(v.output ?? `${sweep.name}.jsonl`),
+      shards,
+      sbatchArgs: v.sbatch ?? [],
+      cwd: process.cwd(),
+      cpusPerTask: cpus ?? (sweep.cells.some((c) => c.engine === 'threads') ? ('exclusive' as const) : 1),
     };
     const files = writeSlurmScripts(plan);
     say(`sweep ${sweep.name}: ${sweep.cells.length} cells in ${shards} array tasks; wrote ${files.array} and ${files.merge}`);
@@ -114,16 +136,23 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   const failed = s.failed ? ` (${s.failed} failed or did not verify: see their lines)` : '';
   if (s.stopped) {
-    say(`sweep: stopped by ${signalName}: ${s.written} cells written to ${output}${failed}, ${s.discarded} in flight discarded; run the same command again to resume`);
+    say(
+      `sweep: stopped by ${signalName}: ${s.written} cells written to ${output}${failed}, ${s.discarded} in flight discarded; run the same command again to resume`,
+    );
     return 130;
   }
-  say(`sweep ${sweep.name}: wrote ${s.written} cells to ${output}${failed}; ${s.skipped + s.written} of ${s.shardCells} cells of ${shard === WHOLE ? 'the sweep' : `shard ${shardLabel(shard)}`} are there`);
+  say(
+    `sweep ${sweep.name}: wrote ${s.written} cells to ${output}${failed}; ${s.skipped + s.written} of ${s.shardCells} cells of ${shard === WHOLE ? 'the sweep' : `shard ${shardLabel(shard)}`} are there`,
+  );
   return s.failed ? 1 : 0;
 }
 
 function mergeCommand(argv: string[]): number {
   const { values: v, positionals } = parse(argv);
-  if (v.help) { process.stdout.write(`${SWEEP_USAGE}\n`); return 0; }
+  if (v.help) {
+    process.stdout.write(`${SWEEP_USAGE}\n`);
+    return 0;
+  }
   for (const [k, val] of Object.entries(v)) if (val !== undefined) throw Errors.badInput(`--${k}`, 'does not apply to sweep merge');
   if (positionals.length < 2) throw Errors.badInput('merge', 'usage: postcopy-sim sweep merge OUT IN... (the merged file first, then the shard outputs)');
   const [out, ...inputs] = positionals as [string, ...string[]];

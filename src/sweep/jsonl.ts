@@ -67,13 +67,17 @@ export function readLines(path: string, v: LineVisitor): void {
       for (let i = buf.indexOf(NL, 0); i >= 0 && i < n; i = buf.indexOf(NL, from)) {
         const piece = buf.subarray(from, i);
         const text = pendingBytes ? Buffer.concat([...pending, piece]).toString('utf8') : piece.toString('utf8');
-        pending = []; pendingBytes = 0;
+        pending = [];
+        pendingBytes = 0;
         lineNo++;
         if (text.trim()) v.line(text, lineNo, lineStart, pos + i - lineStart);
         from = i + 1;
         lineStart = pos + from;
       }
-      if (from < n) { pending.push(Buffer.from(buf.subarray(from, n))); pendingBytes += n - from; }
+      if (from < n) {
+        pending.push(Buffer.from(buf.subarray(from, n)));
+        pendingBytes += n - from;
+      }
       pos += n;
     }
     if (pendingBytes && Buffer.concat(pending).toString('utf8').trim()) v.tornTail?.(pendingBytes, lineNo + 1);

@@ -22,7 +22,12 @@ export interface MergeSummary {
   torn: string[];
 }
 
-interface Where { file: number; lineNo: number; offset: number; bytes: number }
+interface Where {
+  file: number;
+  lineNo: number;
+  offset: number;
+  bytes: number;
+}
 
 /** `3, 7-9, 12` (the first `max` runs). */
 export function indexRanges(xs: number[], max = 8): string {
@@ -51,7 +56,11 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
         line(text, lineNo, offset, bytes) {
           const at = `${path} line ${lineNo}`;
           let data: unknown;
-          try { data = JSON.parse(text); } catch { throw Errors.badInput('', `${at} is not JSON`); }
+          try {
+            data = JSON.parse(text);
+          } catch {
+            throw Errors.badInput('', `${at} is not JSON`);
+          }
           const r = SweepRecordSchema.safeParse(data);
           if (!r.success) throw Errors.badInput('', `${at}: ${formatZodError(r.error)}`);
           const rec = r.data;
@@ -59,7 +68,10 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
             sweep = { id: rec.sweep.id, name: rec.sweep.name, cells: rec.sweep.cells, from: at };
             where = new Array<Where | undefined>(rec.sweep.cells);
           } else if (rec.sweep.id !== sweep.id || rec.sweep.cells !== sweep.cells) {
-            throw Errors.badInput('', `${at} is from sweep ${rec.sweep.name} (id ${rec.sweep.id}), but ${sweep.from} is from sweep ${sweep.name} (id ${sweep.id}): merge the shards of one sweep`);
+            throw Errors.badInput(
+              '',
+              `${at} is from sweep ${rec.sweep.name} (id ${rec.sweep.id}), but ${sweep.from} is from sweep ${sweep.name} (id ${sweep.id}): merge the shards of one sweep`,
+            );
           }
           const i = rec.cell.index;
           if (i >= sweep.cells) throw Errors.badInput('', `${at}: cell ${i} is outside the sweep's ${sweep.cells} cells`);
@@ -68,7 +80,9 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
           else where[i] = { file, lineNo, offset, bytes };
           if (rec.status !== 'ok') failed++;
         },
-        tornTail() { torn.push(path); },
+        tornTail() {
+          torn.push(path);
+        },
       });
     } catch (e) {
       if (e instanceof SimError) throw e;
@@ -79,10 +93,17 @@ export function mergeShards(out: string, inputs: string[]): MergeSummary {
   });
   if (!sweep) throw Errors.badInput('merge', `no results in ${inputs.join(', ')}`);
   const s = sweep as { id: string; name: string; cells: number };
-  if (dups.length) throw Errors.badInput('merge', `${dups.length} duplicated cell${dups.length > 1 ? 's' : ''}: ${dups.slice(0, 3).join('; ')}${dups.length > 3 ? '; ...' : ''} (do the shards overlap? each needs its own K of the same N)`);
+  if (dups.length)
+    throw Errors.badInput(
+      'merge',
+      `${dups.length} duplicated cell${dups.length > 1 ? 's' : ''}: ${dups.slice(0, 3).join('; ')}${dups.length > 3 ? '; ...' : ''} (do the shards overlap? each needs its own K of the same N)`,
+    );
   const missing = [...Array(s.cells).keys()].filter((i) => !where[i]);
   if (missing.length) {
-    throw Errors.badInput('merge', `${missing.length} of ${s.cells} cells missing: ${indexRanges(missing)}${torn.length ? ` (torn last line in ${torn.join(', ')})` : ''}; run their shards again (they resume), then merge`);
+    throw Errors.badInput(
+      'merge',
+      `${missing.length} of ${s.cells} cells missing: ${indexRanges(missing)}${torn.length ? ` (torn last line in ${torn.join(', ')})` : ''}; run their shards again (they resume), then merge`,
+    );
   }
 
   const tmp = `${out}.merging-${process.pid}`;

@@ -43,7 +43,9 @@ export interface OpenedOutput {
  * sweep's file would make a file no merge can check.
  */
 export function openOutput(path: string, sweep: Sweep): OpenedOutput {
-  try { mkdirSync(dirname(path), { recursive: true }); } catch (e) {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
     throw Errors.badInput('--output', `cannot create the directory of ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let droppedBytes = 0;
@@ -53,12 +55,17 @@ export function openOutput(path: string, sweep: Sweep): OpenedOutput {
     readLines(path, {
       line(text, lineNo) {
         let r: Partial<SweepRecord>;
-        try { r = JSON.parse(text) as Partial<SweepRecord>; } catch {
+        try {
+          r = JSON.parse(text) as Partial<SweepRecord>;
+        } catch {
           throw Errors.badInput('', `${path} line ${lineNo} is not JSON: not a sweep output file (write elsewhere with -o)`);
         }
         if (r?.schema !== RESULT_SCHEMA_NAME) throw Errors.badInput('', `${path} line ${lineNo} is not a sweep result (write elsewhere with -o)`);
         if (r.sweep?.id !== sweep.id) {
-          throw Errors.badInput('', `${path} holds results of another sweep (id ${r.sweep?.id}, this one is ${sweep.id}): write to a new file with -o, or delete it`);
+          throw Errors.badInput(
+            '',
+            `${path} holds results of another sweep (id ${r.sweep?.id}, this one is ${sweep.id}): write to a new file with -o, or delete it`,
+          );
         }
         const cell = sweep.cells[r.cell?.index ?? -1];
         if (!cell || cell.id !== r.cell?.id) throw Errors.badInput('', `${path} line ${lineNo}: cell ${r.cell?.index} does not match this sweep's cell`);
@@ -71,7 +78,9 @@ export function openOutput(path: string, sweep: Sweep): OpenedOutput {
     if (code !== 'ENOENT') throw Errors.badInput('--output', `cannot read ${path}: ${code ?? (e as Error).message}`);
   }
   let appender: LineAppender;
-  try { appender = new LineAppender(path); } catch (e) {
+  try {
+    appender = new LineAppender(path);
+  } catch (e) {
     throw Errors.badInput('--output', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return { done, droppedBytes, appender };

@@ -20,11 +20,16 @@ export class CellPool {
   private closing: Promise<void> | null = null;
 
   /** `filename`: the worker entry (tests pass a fixture). */
-  constructor(readonly threads: number, filename: URL = SWEEP_WORKER) {
+  constructor(
+    readonly threads: number,
+    filename: URL = SWEEP_WORKER,
+  ) {
     if (!(threads >= 1)) throw new Error(`assertion failed: a pool needs at least one thread, got ${threads}`);
     this.pool = new Piscina({ filename: filename.href, minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
     // Without a listener a worker that fails to start crashes the process (ecosystem.md, P5).
-    this.pool.on('error', (e: Error) => { this.failure = e; });
+    this.pool.on('error', (e: Error) => {
+      this.failure = e;
+    });
   }
 
   /**

@@ -12,7 +12,8 @@ export interface SweepProgress {
 }
 
 export function sweepProgress(total: number, tty: boolean, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): SweepProgress {
-  let done = 0, failed = 0;
+  let done = 0,
+    failed = 0;
   if (!tty || total === 0) {
     const width = String(total).length;
     return {
@@ -26,7 +27,9 @@ export function sweepProgress(total: number, tty: boolean, write: (line: string)
   }
   const bar = new SingleBar({
     format: 'sweep [{bar}] {value}/{total} cells | {failed} failed | ETA {eta_formatted}',
-    stream: process.stderr, hideCursor: true, etaBuffer: 20,
+    stream: process.stderr,
+    hideCursor: true,
+    etaBuffer: 20,
   });
   bar.start(total, 0, { failed: 0 });
   let stopped = false;

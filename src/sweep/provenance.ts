@@ -25,7 +25,9 @@ export function toolFacts(): SweepRecord['tool'] {
   const git = (...args: string[]): string | null => {
     try {
       return execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   };
   const commit = git('rev-parse', 'HEAD');
   // Tracked files only: dist/ and results written into the checkout do not make it dirty.

@@ -55,7 +55,14 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
   const mine = sweep.cells.filter((c) => inShard(c.index, o.shard));
   const out = openOutput(o.output, sweep);
   const summary: SweepRunSummary = {
-    cells: sweep.cells.length, shardCells: mine.length, skipped: 0, written: 0, failed: 0, discarded: 0, stopped: false, droppedBytes: out.droppedBytes,
+    cells: sweep.cells.length,
+    shardCells: mine.length,
+    skipped: 0,
+    written: 0,
+    failed: 0,
+    discarded: 0,
+    stopped: false,
+    droppedBytes: out.droppedBytes,
   };
   const todo = mine.filter((c) => !out.done.has(c.index));
   summary.skipped = mine.length - todo.length;
@@ -68,8 +75,12 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
   const plan = [
     virtual.length ? `${virtual.length} virtual on ${workers} worker${workers > 1 ? 's' : ''}` : '',
     threaded.length ? `${threaded.length} threaded-engine cell${threaded.length > 1 ? 's' : ''} one at a time (each uses every core)` : '',
-  ].filter(Boolean).join(', then ');
-  log(`sweep ${sweep.name}: ${sweep.cells.length} cells${shardText}; ${summary.skipped} already in ${o.output}; ${todo.length ? `running ${plan}` : 'nothing to run'}`);
+  ]
+    .filter(Boolean)
+    .join(', then ');
+  log(
+    `sweep ${sweep.name}: ${sweep.cells.length} cells${shardText}; ${summary.skipped} already in ${o.output}; ${todo.length ? `running ${plan}` : 'nothing to run'}`,
+  );
 
   const progress = sweepProgress(todo.length, o.tty, log);
   let pool: CellPool | null = null;
@@ -82,7 +93,10 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
     progress.cellDone(describeParams(cell.params), ok, outcome.wallMs);
   };
   // On a stop the bar goes at once (the terminal is the user's again), then the running cells.
-  const onAbort = () => { progress.stop(); void pool?.close(); };
+  const onAbort = () => {
+    progress.stop();
+    void pool?.close();
+  };
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (virtual.length && !stopped()) {
@@ -93,10 +107,22 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
           const cell = virtual[next++]!;
           let outcome: CellOutcome;
           const startedAt = new Date().toISOString();
-          try { outcome = await pool!.run({ options: cell.options }); } catch (e) {
-            if (stopped()) { summary.discarded++; return; } // terminated by the stop
+          try {
+            outcome = await pool!.run({ options: cell.options });
+          } catch (e) {
+            if (stopped()) {
+              summary.discarded++;
+              return;
+            } // terminated by the stop
             if (!(e instanceof WorkerDied)) throw e;
-            outcome = { status: 'error', resultJson: null, verified: false, error: { code: 'WORKER_DIED', message: `the pool worker running this cell died: ${e.message}` }, startedAt, wallMs: 0 };
+            outcome = {
+              status: 'error',
+              resultJson: null,
+              verified: false,
+              error: { code: 'WORKER_DIED', message: `the pool worker running this cell died: ${e.message}` },
+              startedAt,
+              wallMs: 0,
+            };
           }
           finish(cell, outcome); // finished, even if a stop came meanwhile: keep it
         }
@@ -105,7 +131,9 @@ export async function runSweep(sweep: Sweep, o: SweepRunOptions): Promise<SweepR
     }
     for (const cell of threaded) {
       if (stopped()) break;
-      try { finish(cell, await runCell({ options: cell.options }, o.signal)); } catch (e) {
+      try {
+        finish(cell, await runCell({ options: cell.options }, o.signal));
+      } catch (e) {
         if (!(e instanceof CellAborted)) throw e;
         summary.discarded++;
       }

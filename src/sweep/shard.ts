@@ -44,7 +44,8 @@ export function resolveShard(flag: string | undefined, env: NodeJS.ProcessEnv = 
   if (env.SLURM_ARRAY_TASK_ID !== undefined) {
     const id = parseIndex(env.SLURM_ARRAY_TASK_ID, 'SLURM_ARRAY_TASK_ID');
     const min = env.SLURM_ARRAY_TASK_MIN !== undefined ? parseIndex(env.SLURM_ARRAY_TASK_MIN, 'SLURM_ARRAY_TASK_MIN') : 0;
-    if (env.SLURM_ARRAY_TASK_COUNT === undefined) throw Errors.badInput('SLURM_ARRAY_TASK_COUNT', 'is not set, but SLURM_ARRAY_TASK_ID is (submit with sbatch --array=0-(N-1))');
+    if (env.SLURM_ARRAY_TASK_COUNT === undefined)
+      throw Errors.badInput('SLURM_ARRAY_TASK_COUNT', 'is not set, but SLURM_ARRAY_TASK_ID is (submit with sbatch --array=0-(N-1))');
     const count = parseIndex(env.SLURM_ARRAY_TASK_COUNT, 'SLURM_ARRAY_TASK_COUNT');
     if (id < min) throw Errors.badInput('SLURM_ARRAY_TASK_ID', `${id} is below SLURM_ARRAY_TASK_MIN ${min}`);
     return checked(id - min, count, 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT', 'SLURM_ARRAY_TASK_ID');
@@ -52,7 +53,7 @@ export function resolveShard(flag: string | undefined, env: NodeJS.ProcessEnv = 
   if (env.JOB_COMPLETION_INDEX !== undefined) {
     const index = parseIndex(env.JOB_COMPLETION_INDEX, 'JOB_COMPLETION_INDEX');
     if (env.JOB_COMPLETIONS === undefined) {
-      throw Errors.badInput('JOB_COMPLETIONS', 'is not set, but JOB_COMPLETION_INDEX is (set it to the Indexed Job\'s .spec.completions in the pod template)');
+      throw Errors.badInput('JOB_COMPLETIONS', "is not set, but JOB_COMPLETION_INDEX is (set it to the Indexed Job's .spec.completions in the pod template)");
     }
     return checked(index, parseIndex(env.JOB_COMPLETIONS, 'JOB_COMPLETIONS'), 'JOB_COMPLETION_INDEX/JOB_COMPLETIONS', 'JOB_COMPLETION_INDEX');
   }

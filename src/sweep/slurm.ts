@@ -37,7 +37,8 @@ export const shardOutput = (output: string, k: number | string) => `${base(outpu
 export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function header(p: SlurmPlan, what: string, lines: string[]): string {
-  for (const a of p.sbatchArgs) if (!/^--?[A-Za-z]/.test(a) || a.includes('\n')) throw Errors.badInput('--sbatch', `"${a}" is not an sbatch option (e.g. --sbatch=--time=1:00:00)`);
+  for (const a of p.sbatchArgs)
+    if (!/^--?[A-Za-z]/.test(a) || a.includes('\n')) throw Errors.badInput('--sbatch', `"${a}" is not an sbatch option (e.g. --sbatch=--time=1:00:00)`);
   return [
     '#!/bin/bash',
     `# postcopy-sim sweep ${p.sweep.name} (id ${p.sweep.id}): ${what}.`,
@@ -78,7 +79,10 @@ exec ${shq(process.execPath)} ${shq(cliPath())} sweep merge ${shq(p.output)} \\
 `;
 }
 
-export interface WrittenScripts { array: string; merge: string }
+export interface WrittenScripts {
+  array: string;
+  merge: string;
+}
 
 export function writeSlurmScripts(p: SlurmPlan): WrittenScripts {
   const files = { array: `${base(p.output)}.sbatch`, merge: `${base(p.output)}.merge.sbatch` };

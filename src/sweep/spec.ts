@@ -30,12 +30,17 @@ const axisGroup = z.record(z.string(), values);
 export const SweepFileSchema = z.strictObject({
   $schema: z.string().optional(),
   description: z.string().optional(),
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (it names files and jobs)').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (it names files and jobs)')
+    .optional(),
   base: z.record(z.string(), z.json()).default({}),
-  axes: z.strictObject({
-    grid: axisGroup.default({}),
-    zip: z.array(axisGroup).default([]),
-  }).prefault({}),
+  axes: z
+    .strictObject({
+      grid: axisGroup.default({}),
+      zip: z.array(axisGroup).default([]),
+    })
+    .prefault({}),
   seeds: z.union([z.int().min(1).max(MAX_CELLS), z.array(z.int().min(0).max(0xffffffff)).min(1)]).optional(),
 });
 
@@ -68,7 +73,10 @@ type Dimension = Array<Record<string, unknown>>;
 /** Reads, checks and expands a sweep file. Bad input: BAD_INPUT naming the file and the field. */
 export function loadSweep(path: string): Sweep {
   const { data } = readJsonFile(path, '', 'sweep file');
-  const defaultName = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'sweep';
+  const defaultName =
+    basename(path, extname(path))
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 64) || 'sweep';
   try {
     return expandSweep(data, { defaultName, baseDir: dirname(resolve(path)) });
   } catch (e) {
@@ -84,7 +92,10 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
     const issue = r.error.issues[0]!;
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? issue.path.join('.') : 'the sweep file';
-      throw Errors.badInput('', `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${where} (a sweep file has name, description, base, axes {grid, zip}, seeds)`);
+      throw Errors.badInput(
+        '',
+        `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${where} (a sweep file has name, description, base, axes {grid, zip}, seeds)`,
+      );
     }
     throw Errors.badInput('', formatZodError(r.error));
   }
@@ -103,7 +114,9 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
   };
   for (const [key, vals] of Object.entries(spec.axes.grid)) {
     claim(key, `axes.grid.${key}`);
-    vals.forEach((v, i) => { checkValue(key, v, `axes.grid.${key}[${i}]`); });
+    vals.forEach((v, i) => {
+      checkValue(key, v, `axes.grid.${key}[${i}]`);
+    });
     dims.push(vals.map((v) => ({ [key]: v })));
   }
   spec.axes.zip.forEach((group, g) => {
@@ -112,14 +125,19 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
     const len = group[keys[0]!]!.length;
     for (const key of keys) {
       claim(key, `axes.zip[${g}].${key}`);
-      if (group[key]!.length !== len) throw Errors.badInput(`axes.zip[${g}]`, `"${key}" has ${group[key]!.length} values, "${keys[0]}" has ${len} (zipped values go together, so the counts must match)`);
-      group[key]!.forEach((v, i) => { checkValue(key, v, `axes.zip[${g}].${key}[${i}]`); });
+      if (group[key]!.length !== len)
+        throw Errors.badInput(
+          `axes.zip[${g}]`,
+          `"${key}" has ${group[key]!.length} values, "${keys[0]}" has ${len} (zipped values go together, so the counts must match)`,
+        );
+      group[key]!.forEach((v, i) => {
+        checkValue(key, v, `axes.zip[${g}].${key}[${i}]`);
+      });
     }
     dims.push([...Array(len).keys()].map((i) => Object.fromEntries(keys.map((k) => [k, group[k]![i]]))));
   });
   const firstSeed = b.data.seed;
-  const seeds = spec.seeds === undefined ? [firstSeed] : typeof spec.seeds === 'number'
-    ? [...Array(spec.seeds).keys()].map((i) => firstSeed + i) : spec.seeds;
+  const seeds = spec.seeds === undefined ? [firstSeed] : typeof spec.seeds === 'number' ? [...Array(spec.seeds).keys()].map((i) => firstSeed + i) : spec.seeds;
   if (seeds.some((s) => s > 0xffffffff)) throw Errors.badInput('seeds', `counting from base.seed ${firstSeed} passes 4294967295`);
   if (new Set(seeds).size !== seeds.length) throw Errors.badInput('seeds', 'a seed is listed twice (the cells would be the same run)');
   dims.push(seeds.map((seed) => ({ seed })));
@@ -139,7 +157,9 @@ export function expandSweep(data: unknown, at: { defaultName: string; baseDir: s
     }
     const ordered = Object.fromEntries(axes.map((k) => [k, params[k]]));
     const input = { ...base, ...absolutePaths(ordered, at.baseDir) } as OptionsInput;
-    try { resolveOptions(input); } catch (e) {
+    try {
+      resolveOptions(input);
+    } catch (e) {
       if (e instanceof SimError) throw Errors.badInput('', `cell ${index} (${describeParams(ordered)}): ${e.message}`);
       throw e;
     }
@@ -168,5 +188,7 @@ function absolutePaths(o: Record<string, unknown>, dir: string): Record<string, 
 
 /** `vcpus=4 mode=uffd seed=1`: a cell in one short line. */
 export function describeParams(params: Record<string, unknown>): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
 }

@@ -54,7 +54,10 @@ const PROBE_DILATION = 20;
 const PROBE_ACCESSES = 300_000;
 const PROBE_MEMORY_MAX = 64 * 1024 * 1024;
 
-export interface PlannedDilation { plan: DilationPlan; report: DilationReport }
+export interface PlannedDilation {
+  plan: DilationPlan;
+  report: DilationReport;
+}
 /** Runs a probe on the threaded engine at dilation `factor`, unpaced. */
 export type ProbeRunner = (opts: ResolvedOptions, factor: number) => Promise<RunResult>;
 
@@ -81,8 +84,14 @@ export async function planDilation(opts: ResolvedOptions, runProbe: ProbeRunner)
   const access = await measured('access', accessProbe(opts), runProbe);
   const pageWireUs = new Link(linkOf(opts)).serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes);
   const choice = chooseAutoFactor({
-    faultWallUs: fault, pageWallUs: page, modelledFaultUs: faultUs, pageWireUs, vcpus: opts.vcpus, cores: availableParallelism(),
-    floorUs: runFloorUs(opts), wallBudgetUs: opts.wallBudgetUs,
+    faultWallUs: fault,
+    pageWallUs: page,
+    modelledFaultUs: faultUs,
+    pageWireUs,
+    vcpus: opts.vcpus,
+    cores: availableParallelism(),
+    floorUs: runFloorUs(opts),
+    wallBudgetUs: opts.wallBudgetUs,
   });
   const out = planned(opts, choice.factor, true, choice.factor > 1 ? access : 0, { fault, page, access }, faultUs);
   out.report.wallBudgetMs = Math.round(opts.wallBudgetUs / 1000);
@@ -142,13 +151,22 @@ export function migrationFloorUs(opts: ResolvedOptions): number {
 }
 
 function planned(
-  opts: ResolvedOptions, factor: number, auto: boolean, accessUs: number, measuredUs: DilationReport['measuredUs'], faultUs: number,
+  opts: ResolvedOptions,
+  factor: number,
+  auto: boolean,
+  accessUs: number,
+  measuredUs: DilationReport['measuredUs'],
+  faultUs: number,
 ): PlannedDilation {
   const floorUs = runFloorUs(opts);
   return {
     plan: { factor, accessUs },
     report: {
-      factor, auto, accessUs, measuredUs, modelledFaultUs: round2(faultUs),
+      factor,
+      auto,
+      accessUs,
+      measuredUs,
+      modelledFaultUs: round2(faultUs),
       predictedShare: measuredUs && faultUs > 0 ? round3(measuredUs.fault / factor / faultUs) : null,
       share: null,
       linkStallShare: null,
@@ -172,7 +190,9 @@ export function simulatorFaultUs(r: Pick<RunResult, 'faultBreakdownUs'>): number
 export function modelledFaultUs(opts: ResolvedOptions): number {
   if (opts.mode === 'none' || opts.network === 'none') return 0;
   const link = new Link(linkOf(opts));
-  return link.serialiseUs(REQUEST_BYTES + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes) + 2 * opts.latencyUs;
+  return (
+    link.serialiseUs(REQUEST_BYTES + opts.msgOverheadBytes) + link.serialiseUs(opts.pageSize + PAGE_HEADER_BYTES + opts.msgOverheadBytes) + 2 * opts.latencyUs
+  );
 }
 
 function linkOf(opts: ResolvedOptions) {
@@ -209,20 +229,44 @@ function faultProbe(opts: ResolvedOptions): OptionsInput {
   const vcpus = Math.min(opts.vcpus, PROBE_VCPUS_MAX);
   const faults = Math.max(PROBE_FAULTS_MIN, Math.ceil((PROBE_FAULTS * 4096) / opts.pageSize));
   return {
-    vcpus, partition: true, memory: vcpus * faults * opts.pageSize, pageSize: opts.pageSize, mode: opts.mode, handlers: 1, workload: 'sequential', writeRatio: 0,
-    accesses: faults, strategy: 'demand', network: 'link', bandwidth: '10Gbit', latency: '50us', zeroFraction: 0, seed: opts.seed,
+    vcpus,
+    partition: true,
+    memory: vcpus * faults * opts.pageSize,
+    pageSize: opts.pageSize,
+    mode: opts.mode,
+    handlers: 1,
+    workload: 'sequential',
+    writeRatio: 0,
+    accesses: faults,
+    strategy: 'demand',
+    network: 'link',
+    bandwidth: '10Gbit',
+    latency: '50us',
+    zeroFraction: 0,
+    seed: opts.seed,
   };
 }
 
 /** The workload's own access loop over present memory (a trace needs its own layout). */
 function accessProbe(opts: ResolvedOptions): OptionsInput {
   const trace = opts.workload === 'trace';
-  const memory = trace ? undefined : Math.max(opts.pageSize, Math.min(opts.memoryBytes, PROBE_MEMORY_MAX) - (Math.min(opts.memoryBytes, PROBE_MEMORY_MAX) % opts.pageSize));
+  const memory = trace
+    ? undefined
+    : Math.max(opts.pageSize, Math.min(opts.memoryBytes, PROBE_MEMORY_MAX) - (Math.min(opts.memoryBytes, PROBE_MEMORY_MAX) % opts.pageSize));
   return {
-    vcpus: 1, mode: 'none', pageSize: opts.pageSize, workload: opts.workload, zipfExponent: opts.zipfExponent, writeRatio: opts.writeRatio,
-    accesses: PROBE_ACCESSES, seed: opts.seed, zeroFraction: opts.zeroFraction,
+    vcpus: 1,
+    mode: 'none',
+    pageSize: opts.pageSize,
+    workload: opts.workload,
+    zipfExponent: opts.zipfExponent,
+    writeRatio: opts.writeRatio,
+    accesses: PROBE_ACCESSES,
+    seed: opts.seed,
+    zeroFraction: opts.zeroFraction,
     // A trace's recorded gaps are guest time of their own (the run replays them): only the compute is probed.
-    ...(trace ? { trace: opts.trace, traceTiming: 'asap', memslots: opts.memslots.map((m) => ({ base: m.baseGpa, size: m.sizeBytes })), vcpus: opts.vcpus } : { memory }),
+    ...(trace
+      ? { trace: opts.trace, traceTiming: 'asap', memslots: opts.memslots.map((m) => ({ base: m.baseGpa, size: m.sizeBytes })), vcpus: opts.vcpus }
+      : { memory }),
   };
 }
 

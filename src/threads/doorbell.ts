@@ -19,7 +19,11 @@ export const IDLE_WALL_US = 20_000;
 export class Doorbell {
   /** How often this side slept (a wake-up costs ~25-45 us on these VMs): a health metric. */
   sleeps = 0;
-  constructor(private readonly words: Int32Array, private readonly bell: number, private readonly sleepers: number) {}
+  constructor(
+    private readonly words: Int32Array,
+    private readonly bell: number,
+    private readonly sleepers: number,
+  ) {}
 
   ring(): void {
     Atomics.add(this.words, this.bell, 1);

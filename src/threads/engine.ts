@@ -26,8 +26,21 @@ import { noDilation } from '../model/run-result.js';
 import { hasPreemptThread } from '../model/delivery.js';
 import { createStrategy } from '../model/strategies/index.js';
 import {
-  BELL_FETCHER, BELL_PREEMPT, BELL_SOURCE, bellWord, CTL_ABORT, CTL_ACTIVE_VCPUS, CTL_GO, CTL_PRECOPY, CTL_SERVICES_READY, CTL_STOP, CTL_SWITCHED,
-  CTL_VCPUS_DONE, CTL_VCPUS_STARTED, TIME_GO_US, TIME_MIGRATION_START_US,
+  BELL_FETCHER,
+  BELL_PREEMPT,
+  BELL_SOURCE,
+  bellWord,
+  CTL_ABORT,
+  CTL_ACTIVE_VCPUS,
+  CTL_GO,
+  CTL_PRECOPY,
+  CTL_SERVICES_READY,
+  CTL_STOP,
+  CTL_SWITCHED,
+  CTL_VCPUS_DONE,
+  CTL_VCPUS_STARTED,
+  TIME_GO_US,
+  TIME_MIGRATION_START_US,
 } from './layout.js';
 import { log } from '../log.js';
 import type { ResolvedOptions } from '../options.js';
@@ -50,7 +63,8 @@ export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks 
   const opts = await prepareTrace(options);
   checkHostFits(opts);
   const planned = await planDilation(opts, (probe, factor) =>
-    prepareTrace(probe).then((prepared) => runPlanned(prepared, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } })));
+    prepareTrace(probe).then((prepared) => runPlanned(prepared, {}, { plan: { factor, accessUs: 0 }, report: { ...noDilation(), factor } })),
+  );
   hooks.onPlan?.(planned.report);
   return runPlanned(opts, hooks, planned);
 }
@@ -66,8 +80,11 @@ function checkHostFits(opts: ResolvedOptions): void {
   const needBytes = opts.memoryBytes + opts.pages * perPage + RUNTIME_RESERVE_BYTES;
   const available = availableMemoryBytes();
   if (needBytes > available) {
-    throw Errors.badInput('memory', `a ${formatBytes(opts.memoryBytes)} guest needs ${formatBytes(needBytes)} of host memory and ` +
-      `${formatBytes(available)} is available; the threaded engine holds every guest byte (use --engine virtual, which keeps page versions instead)`);
+    throw Errors.badInput(
+      'memory',
+      `a ${formatBytes(opts.memoryBytes)} guest needs ${formatBytes(needBytes)} of host memory and ` +
+        `${formatBytes(available)} is available; the threaded engine holds every guest byte (use --engine virtual, which keeps page versions instead)`,
+    );
   }
 }
 /** Memory a threaded run needs beside guest memory and its tables: the runtime, its threads, the wire rings. */
@@ -82,7 +99,7 @@ async function runPlanned(opts: ResolvedOptions, hooks: SimulateHooks, planned: 
   try {
     return await run.run();
   } catch (e) {
-    const err = e instanceof SimError ? e : run.failure ?? e;
+    const err = e instanceof SimError ? e : (run.failure ?? e);
     if (hooks.onEvent && err instanceof SimError) hooks.onEvent({ type: 'error', code: err.code, message: err.message });
     throw err;
   } finally {
@@ -102,7 +119,11 @@ class ThreadedRun {
   private vcpuDone: Array<Promise<VcpuReport | null>> = [];
   private monitor: Monitor | null = null;
 
-  constructor(readonly opts: ResolvedOptions, readonly hooks: SimulateHooks, readonly planned: PlannedDilation) {
+  constructor(
+    readonly opts: ResolvedOptions,
+    readonly hooks: SimulateHooks,
+    readonly planned: PlannedDilation,
+  ) {
     const traces = opts.workload === 'trace' ? loadTrace(opts) : null;
     this.clock = realClock(performance.timeOrigin, planned.plan.factor);
     this.shared = allocateShared(opts, performance.timeOrigin, planned.plan, traces, hooks.linkCuts !== undefined);
@@ -129,8 +150,11 @@ class ThreadedRun {
     // Start gun, once every vCPU reached its start line and every service thread is up: a worker
     // takes ~90 ms to load, and without this wait the first fault of every run measured 85-90 ms.
     // The vCPUs map guest memory first (~3 s per GiB on one core of this VM), so the wait grows with it.
-    await until(() => (Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus && Atomics.load(ctl, CTL_SERVICES_READY) === this.services.count) ||
-      this.failure !== null, 30_000 + 10_000 * (opts.memoryBytes / 2 ** 30), 'vCPU or service threads did not start');
+    await until(
+      () => (Atomics.load(ctl, CTL_VCPUS_STARTED) === opts.vcpus && Atomics.load(ctl, CTL_SERVICES_READY) === this.services.count) || this.failure !== null,
+      30_000 + 10_000 * (opts.memoryBytes / 2 ** 30),
+      'vCPU or service threads did not start',
+    );
     times[TIME_MIGRATION_START_US] = this.clock.nowUs();
     if (strategyTraits(opts.strategy).precopy && opts.mode !== 'none') await this.precopy();
     times[TIME_GO_US] = this.clock.nowUs();
@@ -151,7 +175,17 @@ class ThreadedRun {
     const serviceReports = await this.services.reports();
     if (this.failure) throw this.failure;
     const verified = await this.verify();
-    const result = buildThreadsResult(opts, reports as VcpuReport[], serviceReports, verified, views, this.monitor.timeline, performance.now() - this.wallStart, this.shared, this.planned);
+    const result = buildThreadsResult(
+      opts,
+      reports as VcpuReport[],
+      serviceReports,
+      verified,
+      views,
+      this.monitor.timeline,
+      performance.now() - this.wallStart,
+      this.shared,
+      this.planned,
+    );
     this.monitor.finish(result);
     return result;
   }
@@ -192,7 +226,11 @@ class ThreadedRun {
   private startVcpus(ports: Array<MessagePort | null>): void {
     const { opts, shared, views } = this;
     const pool = new Piscina({
-      filename: workerUrl('vcpu').href, minThreads: opts.vcpus, maxThreads: opts.vcpus, idleTimeout: 60_000, resourceLimits: WORKER_HEAP,
+      filename: workerUrl('vcpu').href,
+      minThreads: opts.vcpus,
+      maxThreads: opts.vcpus,
+      idleTimeout: 60_000,
+      resourceLimits: WORKER_HEAP,
       // Dilated, the vCPUs are paced and sleep most of the time: they need no handicap against the services.
       niceIncrement: this.planned.plan.factor > 1 ? 0 : opts.vcpuNice,
     });
@@ -201,14 +239,19 @@ class ThreadedRun {
     for (let v = 0; v < opts.vcpus; v++) {
       const port = ports[v]!;
       const task: VcpuTask = { kind: 'vcpu', vcpu: v, shared, port };
-      this.vcpuDone.push((pool.run(task, port ? { transferList: [port] as never[] } : {}) as Promise<VcpuReport>).then(
-        (r) => {
-          Atomics.add(views.ctl, CTL_VCPUS_DONE, 1);
-          views.sourceBell.ring(); // a demand-only source sweeps the rest once the guest is done
-          return r;
-        },
-        (e: Error) => { this.fail(Errors.workerDied(`vCPU ${v}`, e.message)); return null; },
-      ));
+      this.vcpuDone.push(
+        (pool.run(task, port ? { transferList: [port] as never[] } : {}) as Promise<VcpuReport>).then(
+          (r) => {
+            Atomics.add(views.ctl, CTL_VCPUS_DONE, 1);
+            views.sourceBell.ring(); // a demand-only source sweeps the rest once the guest is done
+            return r;
+          },
+          (e: Error) => {
+            this.fail(Errors.workerDied(`vCPU ${v}`, e.message));
+            return null;
+          },
+        ),
+      );
     }
   }
 
@@ -258,7 +301,10 @@ class ThreadedRun {
       Atomics.add(ctl, bellWord(b), 1);
       Atomics.notify(ctl, bellWord(b));
     }
-    for (const q of this.views.queues) { Atomics.add(q.w, Q_BELL, 1); Atomics.notify(q.w, Q_BELL); }
+    for (const q of this.views.queues) {
+      Atomics.add(q.w, Q_BELL, 1);
+      Atomics.notify(q.w, Q_BELL);
+    }
     Atomics.notify(ctl, CTL_GO);
   }
 }

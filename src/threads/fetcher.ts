@@ -11,7 +11,19 @@ import { Installer } from './installer.js';
 import { CTL_ABORT, CTL_PRESENT_PAGES, postedWord, CTL_STOP, CTL_SWITCHED, CTL_VCPUS_DONE, TIME_MIGRATION_START_US, TIME_SWITCH_DONE_US } from './layout.js';
 import { LocalImage } from '../model/image.js';
 import { WireRing } from './wire.js';
-import { CH_BULK, decode, MF_AHEAD, MF_FLAGS, MF_GPA, MF_TIME_US, MF_VCPU, PAGE_FLAG_DEMAND, type FetcherStats, type MemoryFaultRecord, type ServiceStart } from './protocol.js';
+import {
+  CH_BULK,
+  decode,
+  MF_AHEAD,
+  MF_FLAGS,
+  MF_GPA,
+  MF_TIME_US,
+  MF_VCPU,
+  PAGE_FLAG_DEMAND,
+  type FetcherStats,
+  type MemoryFaultRecord,
+  type ServiceStart,
+} from './protocol.js';
 import { FaultResolver } from './resolver.js';
 import { newFetcherStats } from '../model/stats.js';
 import { pagesPerUffd } from '../model/memslots.js';
@@ -66,8 +78,10 @@ export function runFetcher(start: ServiceStart): FetcherStats {
   while (Atomics.load(ctl, CTL_STOP) === 0 && Atomics.load(ctl, CTL_ABORT) === 0) {
     const seen = fetcherBell.snapshot();
     if (clock.nowUs() >= crashAtUs) {
-      throw new Error(`GUEST_LOST: the destination's page fetcher died at ${(crash!.atUs / 1000).toFixed(1)} ms with ` +
-        `${mem.pages - Atomics.load(ctl, CTL_PRESENT_PAGES)} pages only on the source: the guest is lost (postcopy depends on both hosts)`);
+      throw new Error(
+        `GUEST_LOST: the destination's page fetcher died at ${(crash!.atUs / 1000).toFixed(1)} ms with ` +
+          `${mem.pages - Atomics.load(ctl, CTL_PRESENT_PAGES)} pages only on the source: the guest is lost (postcopy depends on both hosts)`,
+      );
     }
     if (opts.injectFault === 'fetcher-dies' && stats.installedPushed + stats.installedDemand >= 256) throw new Error('injected fault: page fetcher crashed');
     let inFlight = false;
@@ -75,7 +89,10 @@ export function runFetcher(start: ServiceStart): FetcherStats {
       const posted = Atomics.load(ctl, postedWord(v));
       while (consumed[v] !== posted) {
         const m = receiveMessageOnPort(vcpuPorts[v]!);
-        if (m === undefined) { inFlight = true; break; } // counted but not yet on the port: look again soon
+        if (m === undefined) {
+          inFlight = true;
+          break;
+        } // counted but not yet on the port: look again soon
         consumed[v]!++;
         onFault(decode<MemoryFaultRecord>(m.message as Uint8Array));
       }
@@ -99,7 +116,10 @@ export function runFetcher(start: ServiceStart): FetcherStats {
     } else if (local && sweepCursor < mem.pages && Atomics.load(ctl, CTL_VCPUS_DONE) === opts.vcpus) {
       // No source to push the rest: once the guest is done, copy every page still missing (a bounded batch per round).
       for (let n = 0; n < 256 && sweepCursor < mem.pages; sweepCursor++) {
-        if (mem.markRequested(sweepCursor)) { onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.words); n++; }
+        if (mem.markRequested(sweepCursor)) {
+          onPage(sweepCursor, local.fill(sweepCursor) & ~PAGE_FLAG_DEMAND, local.words);
+          n++;
+        }
       }
       continue;
     }

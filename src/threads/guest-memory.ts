@@ -8,9 +8,7 @@
  * (a late push must never overwrite what the guest wrote since).
  */
 import { Errors } from '../errors.js';
-import {
-  PAGE_HOW_SHIFT, PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK, PAGE_WAITERS,
-} from './layout.js';
+import { PAGE_HOW_SHIFT, PAGE_INSTALLING, PAGE_MISSING, PAGE_PRESENT, PAGE_REQUESTED, PAGE_STATE_MASK, PAGE_WAITERS } from './layout.js';
 import type { Memslot, ResolvedOptions } from '../options.js';
 import type { SharedState } from './protocol.js';
 import type { PageStates } from '../model/page-state.js';
@@ -89,7 +87,9 @@ export class GuestMemory implements PageStates {
   }
 
   /** The model's PageStates.claim (src/model/page-state.ts): markRequested. */
-  claim(page: number): boolean { return this.markRequested(page); }
+  claim(page: number): boolean {
+    return this.markRequested(page);
+  }
 
   /**
    * Marks a missing page REQUESTED (one request in flight per page). Returns false when the page is
@@ -137,7 +137,10 @@ export class GuestMemory implements PageStates {
    * destination (no vCPU can be reading it), so no claim/publish dance is needed.
    */
   overwritePage(page: number, src: Int32Array | null): void {
-    if (src !== null) { this.copyPage(page, src); return; }
+    if (src !== null) {
+      this.copyPage(page, src);
+      return;
+    }
     const slot = this.slotOfPage(page);
     const d = (page - this.memslots[slot]!.firstPage) * this.wordsPerPage;
     this.slotWords[slot]!.fill(0, d, d + this.wordsPerPage);
@@ -159,7 +162,9 @@ export class GuestMemory implements PageStates {
     const old = Atomics.exchange(this.pageState, page, PAGE_PRESENT | (how << PAGE_HOW_SHIFT));
     if (old & PAGE_WAITERS) Atomics.notify(this.pageState, page);
     const until = performance.now() + this.publishGapUs / 1000;
-    while (performance.now() < until) { /* the window in which a reader sees a page not yet copied */ }
+    while (performance.now() < until) {
+      /* the window in which a reader sees a page not yet copied */
+    }
     if (src !== null) this.copyPage(page, src);
     return INSTALLED;
   }
@@ -186,7 +191,10 @@ export function prefaultMemory(slots: Uint8Array[], part: number, parts: number)
     const hostPages = Math.ceil(bytes.byteLength / 4096);
     const first = Math.floor((hostPages * part) / parts);
     const end = Math.floor((hostPages * (part + 1)) / parts);
-    for (let p = first; p < end; p++) { bytes[p * 4096] = 0; touched++; }
+    for (let p = first; p < end; p++) {
+      bytes[p * 4096] = 0;
+      touched++;
+    }
   }
   return touched;
 }

@@ -19,7 +19,11 @@ const SLEEP_SLICE_MS = 50;
 export class GuestTime {
   private dueUs: number;
   private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
-  constructor(private readonly clock: Clock, private readonly ctl: Int32Array, startUs: number) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly ctl: Int32Array,
+    startUs: number,
+  ) {
     this.dueUs = startUs;
   }
 
@@ -40,7 +44,9 @@ export class GuestTime {
       Atomics.wait(this.sleepWord, 0, 0, Math.min(SLEEP_SLICE_MS, (left - SLEEP_ABOVE_US / 2) / 1000));
       left = (due - this.clock.nowUs()) * d;
     }
-    while (this.clock.nowUs() < due) { /* the guest computes */ }
+    while (this.clock.nowUs() < due) {
+      /* the guest computes */
+    }
     return true;
   }
 }

@@ -6,7 +6,15 @@
 import type { Clock } from './clock.js';
 import { EEXIST, type GuestMemory, INSTALLED } from './guest-memory.js';
 import {
-  ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO, CTL_GO, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_SWITCHED, TIME_GO_US, TIME_MIGRATION_DONE_US,
+  ARRIVED_DEMAND,
+  ARRIVED_PUSHED,
+  ARRIVED_ZERO,
+  CTL_GO,
+  CTL_MIGRATION_DONE,
+  CTL_PRESENT_PAGES,
+  CTL_SWITCHED,
+  TIME_GO_US,
+  TIME_MIGRATION_DONE_US,
 } from './layout.js';
 import { PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_ZERO, type SharedState } from './protocol.js';
 import type { UffdQueue } from './uffd-queue.js';
@@ -43,7 +51,8 @@ export class Installer {
    */
   install(page: number, words: Int32Array | null, flags: number, batchNowUs = -1): number {
     const src = (flags & PAGE_FLAG_ZERO) !== 0 ? null : words;
-    if ((flags & PAGE_FLAG_PRECOPY) !== 0 && this.mem.isPresent(page)) { // a precopy round resends a dirtied page
+    if ((flags & PAGE_FLAG_PRECOPY) !== 0 && this.mem.isPresent(page)) {
+      // a precopy round resends a dirtied page
       this.mem.overwritePage(page, src);
       return OVERWRITTEN;
     }
@@ -56,7 +65,10 @@ export class Installer {
     this.arrivalMs[page] = Math.max(0.001, (nowUs - this.times[TIME_GO_US]!) / 1000);
     if (this.queues.length) {
       if (!this.deferWakes) this.queues[uffdOfPage(page, this.queues.length, this.pagesPerQueue)]!.wake(page);
-      else { this.batch[this.batchN++] = page; if (this.batchN === this.batch.length) this.flushWakes(); }
+      else {
+        this.batch[this.batchN++] = page;
+        if (this.batchN === this.batch.length) this.flushWakes();
+      }
     }
     if (Atomics.add(this.ctl, CTL_PRESENT_PAGES, 1) + 1 === this.mem.pages) this.checkDone();
     return INSTALLED;
@@ -64,8 +76,9 @@ export class Installer {
 
   /** UFFDIO_WAKE for the pages copied with DONTWAKE: one walk per run of contiguous pages. Allocates nothing. */
   flushWakes(): void {
-    const b = this.batch, n = this.batchN;
-    for (let i = 0; i < n;) {
+    const b = this.batch,
+      n = this.batchN;
+    for (let i = 0; i < n; ) {
       let j = i + 1;
       while (j < n && b[j] === b[j - 1]! + 1) j++;
       this.queues[uffdOfPage(b[i]!, this.queues.length, this.pagesPerQueue)]!.wakeRange(b[i]!, j - i);

@@ -61,11 +61,15 @@ export const BELL_FETCHER = 0;
 export const BELL_SOURCE = 1;
 export const BELL_PREEMPT = 2;
 export const MAX_BELLS = 3;
-export function bellWord(bell: number): number { return CTL_BELLS + LINE_WORDS * bell; }
+export function bellWord(bell: number): number {
+  return CTL_BELLS + LINE_WORDS * bell;
+}
 /** Per vCPU, a line each: fault records posted to the fetcher (it polls only ports with news). */
 export const CTL_POSTED = CTL_BELLS + LINE_WORDS * MAX_BELLS;
 export const MAX_VCPUS_THREADS = 256;
-export function postedWord(vcpu: number): number { return CTL_POSTED + LINE_WORDS * vcpu; }
+export function postedWord(vcpu: number): number {
+  return CTL_POSTED + LINE_WORDS * vcpu;
+}
 /** Live fault-latency histogram for the event stream: bucket N counts faults in [2^N us, 2^(N+1) us). */
 export { LATENCY_BUCKETS };
 export const CTL_LATENCY_BUCKETS = CTL_POSTED + LINE_WORDS * MAX_VCPUS_THREADS;
@@ -106,7 +110,7 @@ export const VCPU_DONE = 3;
  *  written by the guest, so a read of it checks that the page arrived whole (not torn). */
 export const WRITE_SLOT_BASE = 1;
 
-if (CTL_WORDS * 4 % 8 !== 0) throw new Error('control block: the Float64 area must be 8-byte aligned');
+if ((CTL_WORDS * 4) % 8 !== 0) throw new Error('control block: the Float64 area must be 8-byte aligned');
 
 // ---- how a page arrived (page-arrival bytes) ----
 export { ARRIVED_DEMAND, ARRIVED_PUSHED, ARRIVED_ZERO } from '../model/page-map.js';

@@ -14,7 +14,18 @@ import type { ResolvedOptions } from '../options.js';
 import type { Clock } from './clock.js';
 import { until } from './wait.js';
 import {
-  CTL_BLOCKED_VCPUS, CTL_HANDLERS_CRASHED, CTL_LINK_CUT_US, CTL_MIGRATION_DONE, CTL_PRESENT_PAGES, CTL_RUN_STATE, TIME_GO_US, VCPU_STRIDE, VS_ACCESSES, VS_FAULTS, VS_WAIT_PAGE, VS_WAIT_SINCE_US,
+  CTL_BLOCKED_VCPUS,
+  CTL_HANDLERS_CRASHED,
+  CTL_LINK_CUT_US,
+  CTL_MIGRATION_DONE,
+  CTL_PRESENT_PAGES,
+  CTL_RUN_STATE,
+  TIME_GO_US,
+  VCPU_STRIDE,
+  VS_ACCESSES,
+  VS_FAULTS,
+  VS_WAIT_PAGE,
+  VS_WAIT_SINCE_US,
 } from './layout.js';
 import { EventPublisher } from './observe.js';
 import type { SharedState } from './protocol.js';
@@ -37,11 +48,15 @@ export class Monitor {
   private readonly cuts: SimulateHooks['linkCuts'] | null;
 
   constructor(
-    private readonly opts: ResolvedOptions, shared: SharedState, private readonly views: Views, private readonly clock: Clock,
-    private readonly hooks: SimulateHooks, private readonly fail: (e: SimError) => void,
+    private readonly opts: ResolvedOptions,
+    shared: SharedState,
+    private readonly views: Views,
+    private readonly clock: Clock,
+    private readonly hooks: SimulateHooks,
+    private readonly fail: (e: SimError) => void,
   ) {
     this.lastPresentChangeUs = clock.nowUs();
-    this.cuts = shared.liveLinkCuts ? hooks.linkCuts ?? null : null;
+    this.cuts = shared.liveLinkCuts ? (hooks.linkCuts ?? null) : null;
     this.publisher = hooks.onEvent ? new EventPublisher(opts, shared, hooks.onEvent) : null;
     this.publisher?.start();
     this.ticker = setInterval(() => this.tick(), SAMPLE_MS);
@@ -52,7 +67,8 @@ export class Monitor {
     const { vstats, ctl, times } = views;
     const now = this.clock.nowUs();
     const tMs = (now - times[TIME_GO_US]!) / 1000;
-    let accesses = 0, faults = 0;
+    let accesses = 0,
+      faults = 0;
     for (let v = 0; v < opts.vcpus; v++) {
       const b = v * VCPU_STRIDE;
       accesses += vstats[b + VS_ACCESSES]!;
@@ -60,14 +76,22 @@ export class Monitor {
       const waiting = vstats[b + VS_WAIT_PAGE]!;
       const since = vstats[b + VS_WAIT_SINCE_US]!;
       if (waiting > 0 && now - since > opts.watchdogUs && vstats[b + VS_WAIT_PAGE] === waiting) {
-        this.fail(Atomics.load(ctl, CTL_HANDLERS_CRASHED)
-          ? new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: vCPU ${v} waited ${((now - since) / 1000).toFixed(0)} ms on ` +
-            `gpa 0x${views.mem.gpaOfPage(waiting - 1).toString(16)} (Firecracker's failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)`)
-          : Errors.pageNeverArrived(v, views.mem.gpaOfPage(waiting - 1), (now - since) / 1000));
+        this.fail(
+          Atomics.load(ctl, CTL_HANDLERS_CRASHED)
+            ? new SimError(
+                'GUEST_HUNG',
+                `the uffd handlers crashed and nothing reads the uffd: vCPU ${v} waited ${((now - since) / 1000).toFixed(0)} ms on ` +
+                  `gpa 0x${views.mem.gpaOfPage(waiting - 1).toString(16)} (Firecracker's failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)`,
+              )
+            : Errors.pageNeverArrived(v, views.mem.gpaOfPage(waiting - 1), (now - since) / 1000),
+        );
       }
     }
     const presentPages = Atomics.load(ctl, CTL_PRESENT_PAGES);
-    if (presentPages !== this.lastPresent) { this.lastPresent = presentPages; this.lastPresentChangeUs = now; }
+    if (presentPages !== this.lastPresent) {
+      this.lastPresent = presentPages;
+      this.lastPresentChangeUs = now;
+    }
     if (this.sampleTick++ % this.sampleEvery === 0) {
       const sample = { tMs: Math.round(tMs * 100) / 100, accesses, faults, presentPages, blockedVcpus: Atomics.load(ctl, CTL_BLOCKED_VCPUS) };
       if (pushSample(this.timeline, sample)) this.sampleEvery *= 2; // memory stays bounded on long runs
@@ -98,15 +122,24 @@ export class Monitor {
   /** Waits for the last page; the watchdog here is "no page arrived for watchdog time". */
   async awaitMigrationDone(failed: () => boolean): Promise<void> {
     const { opts, views } = this;
-    await until(() => {
-      if (Atomics.load(views.ctl, CTL_MIGRATION_DONE) || failed()) return true;
-      if (this.clock.nowUs() - this.lastPresentChangeUs <= opts.watchdogUs) return false;
-      let missing = 0;
-      while (missing < views.mem.pages && views.mem.isPresent(missing)) missing++;
-      this.fail(new SimError('PAGE_NEVER_ARRIVED', `migration stalled: no page arrived for ${(opts.watchdogUs / 1000).toFixed(0)} ms; ` +
-        `${opts.pages - Atomics.load(views.ctl, CTL_PRESENT_PAGES)} pages missing, first at gpa 0x${views.mem.gpaOfPage(Math.min(missing, views.mem.pages - 1)).toString(16)}`));
-      return true;
-    }, Infinity, '');
+    await until(
+      () => {
+        if (Atomics.load(views.ctl, CTL_MIGRATION_DONE) || failed()) return true;
+        if (this.clock.nowUs() - this.lastPresentChangeUs <= opts.watchdogUs) return false;
+        let missing = 0;
+        while (missing < views.mem.pages && views.mem.isPresent(missing)) missing++;
+        this.fail(
+          new SimError(
+            'PAGE_NEVER_ARRIVED',
+            `migration stalled: no page arrived for ${(opts.watchdogUs / 1000).toFixed(0)} ms; ` +
+              `${opts.pages - Atomics.load(views.ctl, CTL_PRESENT_PAGES)} pages missing, first at gpa 0x${views.mem.gpaOfPage(Math.min(missing, views.mem.pages - 1)).toString(16)}`,
+          ),
+        );
+        return true;
+      },
+      Infinity,
+      '',
+    );
   }
 
   stop(): void {

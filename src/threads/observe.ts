@@ -4,9 +4,32 @@
  * sampling timer and only reads shared memory.
  */
 import {
-  ARRIVED_DEMAND, ARRIVED_ZERO, CTL_BLOCKED_VCPUS, CTL_LATENCY_BUCKETS, CTL_PRESENT_PAGES, CTL_RX_KIB, CTL_WORDS, LATENCY_BUCKETS,
-  CTL_RUN_STATE, RUN_STATES, TIME_ALL_BLOCKED_TOTAL_US, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_DONE, VCPU_RUNNING, VCPU_STRIDE,
-  VS_ACCESSES, VS_FAULTS, VS_LAST_DATA_PAGE, VS_LAST_FAULT_US, VS_LAST_KIND, VS_LAST_PAGE, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, TIME_GO_US,
+  ARRIVED_DEMAND,
+  ARRIVED_ZERO,
+  CTL_BLOCKED_VCPUS,
+  CTL_LATENCY_BUCKETS,
+  CTL_PRESENT_PAGES,
+  CTL_RX_KIB,
+  CTL_WORDS,
+  LATENCY_BUCKETS,
+  CTL_RUN_STATE,
+  RUN_STATES,
+  TIME_ALL_BLOCKED_TOTAL_US,
+  TIME_OFFSET_BYTES,
+  TIME_WORDS,
+  VCPU_DONE,
+  VCPU_RUNNING,
+  VCPU_STRIDE,
+  VS_ACCESSES,
+  VS_FAULTS,
+  VS_LAST_DATA_PAGE,
+  VS_LAST_FAULT_US,
+  VS_LAST_KIND,
+  VS_LAST_PAGE,
+  VS_STATE,
+  VS_WAIT_PAGE,
+  VS_WAIT_SINCE_US,
+  TIME_GO_US,
 } from './layout.js';
 import type { SimEvent, VcpuLane, VcpuSnapshot } from '../events.js';
 import { GuestMemory } from './guest-memory.js';
@@ -44,7 +67,11 @@ export class EventPublisher {
   /** The source runs a recovery (injections planned, or a link that may be cut live): ticks carry its state. */
   private readonly hasRunState: boolean;
 
-  constructor(private readonly opts: ResolvedOptions, shared: SharedState, private readonly emit: (e: SimEvent) => void) {
+  constructor(
+    private readonly opts: ResolvedOptions,
+    shared: SharedState,
+    private readonly emit: (e: SimEvent) => void,
+  ) {
     this.ctl = new Int32Array(shared.ctlSab, 0, CTL_WORDS);
     this.times = new Float64Array(shared.ctlSab, TIME_OFFSET_BYTES, TIME_WORDS);
     this.vstats = new Float64Array(shared.vcpuStatsSab);
@@ -60,16 +87,24 @@ export class EventPublisher {
 
   start(): void {
     this.emit({
-      type: 'start', engine: 'threads', mode: this.opts.mode, strategy: this.opts.strategy, vcpus: this.opts.vcpus, pages: this.opts.pages,
-      pageSize: this.opts.pageSize, memslots: this.opts.memslots.map((m) => ({ baseGpa: m.baseGpa, sizeBytes: m.sizeBytes })),
-      cells: this.cells, pagesPerCell: this.pagesPerCell,
+      type: 'start',
+      engine: 'threads',
+      mode: this.opts.mode,
+      strategy: this.opts.strategy,
+      vcpus: this.opts.vcpus,
+      pages: this.opts.pages,
+      pageSize: this.opts.pageSize,
+      memslots: this.opts.memslots.map((m) => ({ baseGpa: m.baseGpa, sizeBytes: m.sizeBytes })),
+      cells: this.cells,
+      pagesPerCell: this.pagesPerCell,
     });
   }
 
   tick(tMs: number): void {
     const o = this.opts;
     const vcpus: VcpuSnapshot[] = [];
-    let faults = 0, accesses = 0;
+    let faults = 0,
+      accesses = 0;
     const nowUs = this.times[TIME_GO_US]! + tMs * 1000;
     for (let v = 0; v < o.vcpus; v++) {
       const b = v * VCPU_STRIDE;
@@ -91,7 +126,10 @@ export class EventPublisher {
         const page = this.vstats[b + VS_LAST_PAGE]!;
         const last = unpackLastFault(this.vstats[b + VS_LAST_KIND]!, page, this.vstats[b + VS_LAST_DATA_PAGE]!);
         this.emit({
-          type: 'fault', tMs: Math.max(0, (this.vstats[b + VS_LAST_FAULT_US]! - this.times[TIME_GO_US]!) / 1000), vcpu: v, page,
+          type: 'fault',
+          tMs: Math.max(0, (this.vstats[b + VS_LAST_FAULT_US]! - this.times[TIME_GO_US]!) / 1000),
+          vcpu: v,
+          page,
           record: decodedFault(this.opts, this.tables, last, this.mem.gpaOfPage(page), v),
         });
       }
@@ -100,10 +138,19 @@ export class EventPublisher {
     const latencyBuckets: number[] = [];
     for (let i = 0; i < LATENCY_BUCKETS; i++) latencyBuckets.push(Atomics.load(this.ctl, CTL_LATENCY_BUCKETS + i));
     this.emit({
-      type: 'tick', tMs: Math.round(tMs * 10) / 10, presentPages: Atomics.load(this.ctl, CTL_PRESENT_PAGES), faults, accesses,
-      faultsPerSec: Math.round((faults - this.last.faults) / dt), accessesPerSec: Math.round((accesses - this.last.accesses) / dt),
-      bytesReceived: Atomics.load(this.ctl, CTL_RX_KIB) * 1024, blockedVcpus: Atomics.load(this.ctl, CTL_BLOCKED_VCPUS),
-      blocktimeMs: Math.round(this.times[TIME_ALL_BLOCKED_TOTAL_US]! / 100) / 10, vcpus, latencyBuckets, cells: this.changedCells(),
+      type: 'tick',
+      tMs: Math.round(tMs * 10) / 10,
+      presentPages: Atomics.load(this.ctl, CTL_PRESENT_PAGES),
+      faults,
+      accesses,
+      faultsPerSec: Math.round((faults - this.last.faults) / dt),
+      accessesPerSec: Math.round((accesses - this.last.accesses) / dt),
+      bytesReceived: Atomics.load(this.ctl, CTL_RX_KIB) * 1024,
+      blockedVcpus: Atomics.load(this.ctl, CTL_BLOCKED_VCPUS),
+      blocktimeMs: Math.round(this.times[TIME_ALL_BLOCKED_TOTAL_US]! / 100) / 10,
+      vcpus,
+      latencyBuckets,
+      cells: this.changedCells(),
       ...(this.hasRunState ? { runState: RUN_STATES[Atomics.load(this.ctl, CTL_RUN_STATE)] ?? 'active' } : {}),
     });
     this.last = { tMs, faults, accesses };
@@ -113,7 +160,9 @@ export class EventPublisher {
     const out: Array<[number, number, number, number]> = [];
     const ppc = this.pagesPerCell;
     for (let c = 0; c < this.cells; c++) {
-      let present = 0, demand = 0, zero = 0;
+      let present = 0,
+        demand = 0,
+        zero = 0;
       const end = Math.min(this.opts.pages, (c + 1) * ppc);
       for (let p = c * ppc; p < end; p++) {
         if (this.opts.mode === 'none' || this.arrivalMs[p]! > 0) {
@@ -127,8 +176,12 @@ export class EventPublisher {
         this.cellPresent[c] = present;
         this.cellDemand[c] = demand;
         const n = end - c * ppc;
-        out.push([c, Math.round((present / n) * 100) / 100, present ? Math.round((demand / present) * 100) / 100 : 0,
-          present ? Math.round((zero / present) * 100) / 100 : 0]);
+        out.push([
+          c,
+          Math.round((present / n) * 100) / 100,
+          present ? Math.round((demand / present) * 100) / 100 : 0,
+          present ? Math.round((zero / present) * 100) / 100 : 0,
+        ]);
       }
     }
     return out;

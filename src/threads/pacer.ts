@@ -26,7 +26,12 @@ export class GuestPacer {
   private count = 0;
   private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly clock: Clock, accessUs: number, thinkUs: number, startUs: number) {
+  constructor(
+    private readonly clock: Clock,
+    accessUs: number,
+    thinkUs: number,
+    startUs: number,
+  ) {
     this.guestUs = startUs;
     this.stepUs = accessUs + thinkUs;
     this.slackUs = SLACK_WALL_US / clock.dilation;

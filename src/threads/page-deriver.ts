@@ -27,27 +27,93 @@ import type { WireRing } from './wire.js';
 
 const leb = (n: number): number[] => {
   const out: number[] = [];
-  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
   return out;
 };
 const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
 const name = (s: string) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
-const I32 = 0x7f, V128 = 0x7b, GET = 0x20, SET = 0x21, SIMD = 0xfd;
+const I32 = 0x7f,
+  V128 = 0x7b,
+  GET = 0x20,
+  SET = 0x21,
+  SIMD = 0xfd;
 
 const BODY = [
-  0x02, 0x01, V128, 0x01, I32, // locals: $k v128, $end i32
-  GET, 0, SIMD, 0x11, SET, 4, // $k = i32x4.splat($key)
-  GET, 1, GET, 3, 0x6a, SET, 5, // $end = $dst + $n
-  0x03, 0x40, // loop
-  GET, 1, GET, 2, SIMD, 0x00, 0, 0, GET, 4, SIMD, 0x51, SIMD, 0x0b, 0, 0, // v128.store($dst, v128.load($tab) ^ $k)
-  GET, 1, 0x41, 16, 0x6a, SET, 1, // $dst += 16
-  GET, 2, 0x41, 16, 0x6a, SET, 2, // $tab += 16
-  GET, 1, GET, 5, 0x49, 0x0d, 0, // br_if $l ($dst < $end)
-  0x0b, 0x0b,
+  0x02,
+  0x01,
+  V128,
+  0x01,
+  I32, // locals: $k v128, $end i32
+  GET,
+  0,
+  SIMD,
+  0x11,
+  SET,
+  4, // $k = i32x4.splat($key)
+  GET,
+  1,
+  GET,
+  3,
+  0x6a,
+  SET,
+  5, // $end = $dst + $n
+  0x03,
+  0x40, // loop
+  GET,
+  1,
+  GET,
+  2,
+  SIMD,
+  0x00,
+  0,
+  0,
+  GET,
+  4,
+  SIMD,
+  0x51,
+  SIMD,
+  0x0b,
+  0,
+  0, // v128.store($dst, v128.load($tab) ^ $k)
+  GET,
+  1,
+  0x41,
+  16,
+  0x6a,
+  SET,
+  1, // $dst += 16
+  GET,
+  2,
+  0x41,
+  16,
+  0x6a,
+  SET,
+  2, // $tab += 16
+  GET,
+  1,
+  GET,
+  5,
+  0x49,
+  0x0d,
+  0, // br_if $l ($dst < $end)
+  0x0b,
+  0x0b,
 ];
 
 const MODULE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
   ...section(1, [0x01, 0x60, 0x04, I32, I32, I32, I32, 0x00]), // type: (i32 i32 i32 i32) -> ()
   ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x03, 0x00, ...leb(65536)]), // import: shared memory 0..65536
   ...section(3, [0x01, 0x00]), // function 0 has type 0
@@ -58,7 +124,11 @@ const MODULE_BYTES = new Uint8Array([
 let compiled: WebAssembly.Module | null | undefined;
 function module(): WebAssembly.Module | null {
   if (compiled === undefined) {
-    try { compiled = new WebAssembly.Module(MODULE_BYTES); } catch { compiled = null; } // no SIMD: the caller derives in JavaScript
+    try {
+      compiled = new WebAssembly.Module(MODULE_BYTES);
+    } catch {
+      compiled = null;
+    } // no SIMD: the caller derives in JavaScript
   }
   return compiled;
 }

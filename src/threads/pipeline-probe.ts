@@ -22,7 +22,11 @@ export type { PipelinePass };
 const RIG_BANDWIDTH_BPS = 10e12;
 
 /** What may differ between rigs: the ring's size, the share of zero pages, the push strategy. */
-export interface RigShape { sendBufferBytes?: number; zeroFraction?: number; strategy?: StrategyName }
+export interface RigShape {
+  sendBufferBytes?: number;
+  zeroFraction?: number;
+  strategy?: StrategyName;
+}
 
 /**
  * The options of a pipeline rig: one vCPU in exit mode, a link nothing waits on, every page pushed
@@ -30,8 +34,17 @@ export interface RigShape { sendBufferBytes?: number; zeroFraction?: number; str
  */
 export function rigOptions(pageSize: number, memoryBytes: number, shape: RigShape = {}): ResolvedOptions {
   return resolveOptions({
-    vcpus: 1, memory: memoryBytes, pageSize, mode: 'exit', network: 'link', bandwidth: RIG_BANDWIDTH_BPS, latency: 0,
-    zeroFraction: shape.zeroFraction ?? 0, strategy: shape.strategy ?? 'linear', writeRatio: 0, timeDilation: 1,
+    vcpus: 1,
+    memory: memoryBytes,
+    pageSize,
+    mode: 'exit',
+    network: 'link',
+    bandwidth: RIG_BANDWIDTH_BPS,
+    latency: 0,
+    zeroFraction: shape.zeroFraction ?? 0,
+    strategy: shape.strategy ?? 'linear',
+    writeRatio: 0,
+    timeDilation: 1,
     ...(shape.sendBufferBytes === undefined ? {} : { sendBuffer: shape.sendBufferBytes }),
   });
 }
@@ -51,7 +64,9 @@ export function warmUpOptions(run: Pick<ResolvedOptions, 'pageSize' | 'zeroFract
 
 /** Median over `reps` passes of host (CPU) microseconds per pushed page of `pageSize` bytes. */
 export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 1024, reps = 3): number {
-  const passes = measurePipeline(pageSize, memoryBytes, reps).map((p) => p.cpuUs).sort((a, b) => a - b);
+  const passes = measurePipeline(pageSize, memoryBytes, reps)
+    .map((p) => p.cpuUs)
+    .sort((a, b) => a - b);
   return passes[passes.length >> 1]!;
 }
 

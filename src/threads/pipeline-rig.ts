@@ -28,7 +28,12 @@ import type { ResolvedOptions } from '../options.js';
  * the machine) and as wall time, and the wall time's two halves (the source's derive onto the wire;
  * taking it off and installing).
  */
-export interface PipelinePass { cpuUs: number; perPageUs: number; sourceUs: number; destinationUs: number }
+export interface PipelinePass {
+  cpuUs: number;
+  perPageUs: number;
+  sourceUs: number;
+  destinationUs: number;
+}
 
 /**
  * A guest and rings of its own, and per pass a fresh source and destination (the source's push
@@ -48,8 +53,12 @@ export class PipelineRig {
    * pushed (a request frame to the source, a demanded page back, its install), so the warm-up also
    * takes the demand path's branches; the probe measures the push alone (0).
    */
-  constructor(opts: ResolvedOptions, private readonly demandEvery = 0) {
-    if (opts.network !== 'link' || opts.vcpus !== 1 || opts.mode !== 'exit') throw new Error('assertion failed: a pipeline rig is one vCPU in exit mode over a link');
+  constructor(
+    opts: ResolvedOptions,
+    private readonly demandEvery = 0,
+  ) {
+    if (opts.network !== 'link' || opts.vcpus !== 1 || opts.mode !== 'exit')
+      throw new Error('assertion failed: a pipeline rig is one vCPU in exit mode over a link');
     const shared = allocateShared(opts, performance.timeOrigin, { factor: 1, accessUs: 0 });
     prefaultMemory(openShared(shared).mem.slotBytes, 0, 1); // as the vCPUs do before a run: no host page fault inside an install
     new WireRing(shared.wireToDest[CH_BULK]!).prefault(); // as a run's source does before it reports ready
@@ -66,7 +75,15 @@ export class PipelineRig {
     const host = new SourceHost({ role: 'source', shared, vcpuPorts: [], uffd: 0, handler: 0 });
     const stats = newFetcherStats('fetcher');
     const requests = this.demandEvery > 0 ? new WireRing(shared.wireToSource[CH_BULK]!) : null;
-    const resolver = new FaultResolver(stats, views.mem, new Installer(shared, views.mem, views.ctl, views.times, views.clock, [], 1), views.clock, null, requests, views.sourceBell);
+    const resolver = new FaultResolver(
+      stats,
+      views.mem,
+      new Installer(shared, views.mem, views.ctl, views.times, views.clock, [], 1),
+      views.clock,
+      null,
+      requests,
+      views.sourceBell,
+    );
     const receiver = new FrameReceiver(new WireRing(shared.wireToDest[CH_BULK]!), views.clock, views.ctl);
     this.lastStats = stats;
     const installed = () => stats.installedPushed + stats.installedDemand;
@@ -86,7 +103,9 @@ export class PipelineRig {
       const a = performance.now();
       host.serve(views.clock.nowUs(), true);
       sourceMs += performance.now() - a;
-      while (receiver.drain(resolver.onPage, undefined, BULK_BATCH) !== Infinity && installed() < pages) { /* the next batch is due */ }
+      while (receiver.drain(resolver.onPage, undefined, BULK_BATCH) !== Infinity && installed() < pages) {
+        /* the next batch is due */
+      }
     }
     const totalMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);

@@ -41,9 +41,29 @@ export function decode<T>(bytes: Uint8Array): T {
  * or the exit qualification, the VA, the hardware's address, HPFAR_EL2 (arm64), and for a stage-1
  * walk the gpas of the pages the source's walk sends with it (-1: none), MF_AHEAD_SLOTS of them.
  */
-export type MemoryFaultRecord = [vcpu: number, seq: number, flags: number, gpa: number, size: number, faultUs: number, exitReason: number, ...syndrome: number[]];
-export const MF_VCPU = 0, MF_SEQ = 1, MF_FLAGS = 2, MF_GPA = 3, MF_SIZE = 4, MF_TIME_US = 5, MF_EXIT_REASON = 6;
-export const MF_SYNDROME = 7, MF_VA = 8, MF_HW_ADDRESS = 9, MF_HPFAR = 10, MF_AHEAD = 11, MF_AHEAD_SLOTS = 5;
+export type MemoryFaultRecord = [
+  vcpu: number,
+  seq: number,
+  flags: number,
+  gpa: number,
+  size: number,
+  faultUs: number,
+  exitReason: number,
+  ...syndrome: number[],
+];
+export const MF_VCPU = 0,
+  MF_SEQ = 1,
+  MF_FLAGS = 2,
+  MF_GPA = 3,
+  MF_SIZE = 4,
+  MF_TIME_US = 5,
+  MF_EXIT_REASON = 6;
+export const MF_SYNDROME = 7,
+  MF_VA = 8,
+  MF_HW_ADDRESS = 9,
+  MF_HPFAR = 10,
+  MF_AHEAD = 11,
+  MF_AHEAD_SLOTS = 5;
 export const MF_NEUTRAL_LENGTH = MF_EXIT_REASON + 1;
 export const MF_SYNDROME_LENGTH = MF_AHEAD + MF_AHEAD_SLOTS;
 
@@ -57,14 +77,19 @@ export const CH_BULK = 0;
 export const CH_URGENT = 1;
 export const CH_HANDLER0 = 2;
 /** Channel of vCPU `v` when vCPUs resolve their own exits over the link (after the handlers'). */
-export function vcpuChannel(handlers: number, v: number): number { return CH_HANDLER0 + handlers + v; }
+export function vcpuChannel(handlers: number, v: number): number {
+  return CH_HANDLER0 + handlers + v;
+}
 
 /**
  * The run's time dilation (src/threads/dilation.ts decides it): `factor` D stretches every modelled
  * duration D-fold on the wall; with D > 1 each vCPU is paced to `accessUs` of modelled guest time
  * per access (its compute, measured on this host), plus --think.
  */
-export interface DilationPlan { factor: number; accessUs: number }
+export interface DilationPlan {
+  factor: number;
+  accessUs: number;
+}
 
 // ---- shared state handed to every thread at startup ----
 export interface SharedState {

@@ -12,7 +12,11 @@ export class FrameReceiver {
   frames = 0;
   bytes = 0;
   private unreportedBytes = 0;
-  constructor(private readonly ring: WireRing, private readonly clock: Clock, private readonly ctl: Int32Array) {}
+  constructor(
+    private readonly ring: WireRing,
+    private readonly clock: Clock,
+    private readonly ctl: Int32Array,
+  ) {}
 
   /**
    * Delivers the frames that have arrived by now, at most `maxFrames`. Returns the arrival time of
@@ -27,12 +31,23 @@ export class FrameReceiver {
     const ring = this.ring;
     let now = this.clock.nowUs();
     for (let n = 0; ; n++) {
-      if (n === maxFrames) { ring.release(); this.report(); return now; } // more are due: come back soon
+      if (n === maxFrames) {
+        ring.release();
+        this.report();
+        return now;
+      } // more are due: come back soon
       const arriveUs = ring.peek();
-      if (arriveUs < 0) { this.report(); return Infinity; }
+      if (arriveUs < 0) {
+        this.report();
+        return Infinity;
+      }
       if (arriveUs > now) {
         now = this.clock.nowUs();
-        if (arriveUs > now) { ring.release(); this.report(); return arriveUs; }
+        if (arriveUs > now) {
+          ring.release();
+          this.report();
+          return arriveUs;
+        }
       }
       this.frames++;
       this.bytes += ring.frameBytes;
@@ -53,4 +68,3 @@ export class FrameReceiver {
     Atomics.add(this.ctl, CTL_RX_KIB, kib);
   }
 }
-

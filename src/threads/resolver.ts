@@ -37,18 +37,27 @@ export class FaultResolver {
   readonly onPage = (page: number, flags: number, words: Int32Array | null, arriveUs = -1, batchNowUs = -1): void => {
     const stats = this.stats;
     const r = this.installer.install(page, words, flags, batchNowUs);
-    if (r === EEXIST) { stats.eexist++; return; }
-    if (r === OVERWRITTEN) { stats.overwritten++; return; }
+    if (r === EEXIST) {
+      stats.eexist++;
+      return;
+    }
+    if (r === OVERWRITTEN) {
+      stats.overwritten++;
+      return;
+    }
     countInstalled(stats, flags);
     // How long a demanded page that had arrived (per the link model) waited for this thread.
-    if ((flags & PAGE_FLAG_DEMAND) && arriveUs >= 0) stats.installLagUsTotal += Math.max(0, this.clock.nowUs() - arriveUs);
+    if (flags & PAGE_FLAG_DEMAND && arriveUs >= 0) stats.installLagUsTotal += Math.max(0, this.clock.nowUs() - arriveUs);
   };
 
   /** vCPU `vcpu` faulted on `page` with access `flags` (as its record carries them). */
   resolve(page: number, vcpu: number, flags: number): void {
     const stats = this.stats;
     if (decideFault(this.mem, page, stats) !== FAULT_REQUEST) return;
-    if (this.local) { this.onPage(page, this.local.fill(page), this.local.words); return; }
+    if (this.local) {
+      this.onPage(page, this.local.fill(page), this.local.words);
+      return;
+    }
     // At most one request per page and one fault per vCPU are in flight: the ring cannot fill.
     assert(this.toSource!.write(FRAME_REQUEST, page, vcpu, flags, this.clock.nowUs()), 'request ring full');
     stats.requestsSent++;

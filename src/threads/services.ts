@@ -22,7 +22,9 @@ export class ServiceThreads {
   private readonly threads: Array<{ name: string; worker: Worker; report: Promise<ServiceReport> }> = [];
   constructor(private readonly fail: (e: SimError) => void) {}
 
-  get count(): number { return this.threads.length; }
+  get count(): number {
+    return this.threads.length;
+  }
 
   start(name: string, start: ServiceStart, transfer: MessagePort[]): void {
     const worker = new Worker(workerUrl('service'), { workerData: start, transferList: transfer as never[], resourceLimits: WORKER_HEAP });

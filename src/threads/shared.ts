@@ -5,7 +5,19 @@ import { realClock, type Clock } from './clock.js';
 import { Doorbell } from './doorbell.js';
 import { allocateMemslots, GuestMemory } from './guest-memory.js';
 import {
-  BELL_FETCHER, BELL_PREEMPT, BELL_SOURCE, bellWord, CTL_ABORT, CTL_GO, CTL_PRECOPY, CTL_STOP, CTL_BYTES, CTL_WORDS, TIME_OFFSET_BYTES, TIME_WORDS, VCPU_STRIDE,
+  BELL_FETCHER,
+  BELL_PREEMPT,
+  BELL_SOURCE,
+  bellWord,
+  CTL_ABORT,
+  CTL_GO,
+  CTL_PRECOPY,
+  CTL_STOP,
+  CTL_BYTES,
+  CTL_WORDS,
+  TIME_OFFSET_BYTES,
+  TIME_WORDS,
+  VCPU_STRIDE,
 } from './layout.js';
 import type { ResolvedOptions } from '../options.js';
 import type { DilationPlan, SharedState } from './protocol.js';
@@ -20,7 +32,13 @@ import { archStateBytes, initArchState } from '../model/arch/regions.js';
 import { stage1Of } from '../model/arch/vcpu-faults.js';
 import { strategyTraits } from '../model/strategies/index.js';
 
-export function allocateShared(opts: ResolvedOptions, originEpochMs: number, dilation: DilationPlan, traces: VcpuTrace[] | null = null, liveLinkCuts = false): SharedState {
+export function allocateShared(
+  opts: ResolvedOptions,
+  originEpochMs: number,
+  dilation: DilationPlan,
+  traces: VcpuTrace[] | null = null,
+  liveLinkCuts = false,
+): SharedState {
   const uffds = uffdCount(opts);
   const handlers = handlerCount(opts);
   // Channels: 0 bulk (the listen thread) and 1 urgent (the preempt thread), then one per uffd handler
@@ -70,7 +88,6 @@ function newArchSab(opts: ResolvedOptions): SharedArrayBuffer {
   initArchState(opts, sab, stage1Of(opts));
   return sab;
 }
-
 
 export interface Views {
   opts: ResolvedOptions;

@@ -26,7 +26,11 @@ export class SourceRecovery {
    * `publish` hears each change of the migration's state (the main thread's event stream shows it).
    */
   constructor(
-    private readonly imp: Impairments, originUs: number, pages: number, private readonly forgetOne: boolean, blocks: BlockLedger,
+    private readonly imp: Impairments,
+    originUs: number,
+    pages: number,
+    private readonly forgetOne: boolean,
+    blocks: BlockLedger,
     private readonly publish: (state: RunState) => void = () => {},
   ) {
     imp.originUs = originUs;
@@ -35,7 +39,9 @@ export class SourceRecovery {
     this.delivered = new Uint8Array(pages);
   }
 
-  get active(): boolean { return this.ledger.state === 'active'; }
+  get active(): boolean {
+    return this.ledger.state === 'active';
+  }
 
   /**
    * The link goes down now for `durationUs` (a live cut): the same outage as a planned link-down
@@ -49,7 +55,10 @@ export class SourceRecovery {
     const p = this.pauses[this.next];
     if (p && this.ledger.state === 'paused') p.recoverUs = Math.max(p.recoverUs, recoverUs);
     else if (p && p.pausedUs <= recoverUs) {
-      if (nowUs < p.pausedUs) { p.pausedUs = nowUs; p.cause = cause; }
+      if (nowUs < p.pausedUs) {
+        p.pausedUs = nowUs;
+        p.cause = cause;
+      }
       p.recoverUs = Math.max(p.recoverUs, recoverUs);
     } else this.pauses.splice(this.next, 0, { pausedUs: nowUs, recoverUs, cause });
   }
@@ -69,7 +78,10 @@ export class SourceRecovery {
   step(nowUs: number, links: Link[], policy: SendPolicy, pageState: Int32Array, onPause: () => void, requeue: (page: number) => void): boolean {
     const was = this.ledger.state;
     const p = this.pauses[this.next];
-    if (p && this.ledger.state === 'active' && nowUs >= p.pausedUs) { this.ledger.paused(p.pausedUs, p.cause); onPause(); } // the plan's time: this thread may notice late
+    if (p && this.ledger.state === 'active' && nowUs >= p.pausedUs) {
+      this.ledger.paused(p.pausedUs, p.cause);
+      onPause();
+    } // the plan's time: this thread may notice late
     if (p && this.ledger.state === 'paused' && nowUs >= p.recoverUs && !this.imp.isDown('inbound', nowUs)) {
       for (const l of links) l.reset(nowUs);
       this.outageEndUs = p.recoverUs - this.imp.reconnectUs;

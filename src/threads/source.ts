@@ -32,9 +32,7 @@ import { frameInstaller, TO_PREEMPT, TO_VCPU } from '../model/delivery.js';
 import { SourceRecovery } from './source-recovery.js';
 import { sharedBlockLedger } from './blocktime.js';
 import { PAGE_HEADER_BYTES, REQUEST_BYTES } from '../model/page-flags.js';
-import {
-  CH_BULK, CH_URGENT, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PREFETCH, PAGE_FLAG_ZERO, type ServiceStart, type SourceStats,
-} from './protocol.js';
+import { CH_BULK, CH_URGENT, FRAME_PAGE, PAGE_FLAG_DEMAND, PAGE_FLAG_PREFETCH, PAGE_FLAG_ZERO, type ServiceStart, type SourceStats } from './protocol.js';
 import { SendPolicy } from '../model/send-policy.js';
 import { newSourceStats } from '../model/stats.js';
 import { awaitStartGun, openShared, type Views } from './shared.js';
@@ -139,8 +137,14 @@ export class SourceHost implements PrecopyHost {
     // From the migration's start: this thread's own start-up lag is a stall too.
     this.stallCountedToUs = this.views.times[TIME_MIGRATION_START_US]!;
     if (this.imp) {
-      this.recovery = new SourceRecovery(this.imp, this.views.times[TIME_MIGRATION_START_US]!, this.opts.pages, this.opts.unsafeForgetResend,
-        sharedBlockLedger(ctl, this.views.times), (state) => Atomics.store(ctl, CTL_RUN_STATE, RUN_STATES.indexOf(state)));
+      this.recovery = new SourceRecovery(
+        this.imp,
+        this.views.times[TIME_MIGRATION_START_US]!,
+        this.opts.pages,
+        this.opts.unsafeForgetResend,
+        sharedBlockLedger(ctl, this.views.times),
+        (state) => Atomics.store(ctl, CTL_RUN_STATE, RUN_STATES.indexOf(state)),
+      );
     }
     if (this.strategy.precopyRounds && this.running()) runPrecopyRounds(this);
     this.postcopy();
@@ -187,7 +191,8 @@ export class SourceHost implements PrecopyHost {
     const out = this.outbound;
     const arriveUs = isUrgent ? out.urgentArrivalIfSent(frameBytes, nowUs) : out.arrivalIfSent(frameBytes, nowUs);
     if (arriveUs === LOST) {
-      if (isUrgent) out.sendUrgent(frameBytes, nowUs); else out.send(frameBytes, nowUs);
+      if (isUrgent) out.sendUrgent(frameBytes, nowUs);
+      else out.send(frameBytes, nowUs);
       return true;
     }
     const ring = this.toDest[channel]!;
@@ -198,7 +203,8 @@ export class SourceHost implements PrecopyHost {
       if (deriver !== null) deriver.fill(pageKey(this.opts.seed, page, version), payloadAt);
       else image.fillPage(page, ring.payload, payloadAt, version);
     }
-    if (isUrgent) out.sendUrgent(frameBytes, nowUs); else out.send(frameBytes, nowUs);
+    if (isUrgent) out.sendUrgent(frameBytes, nowUs);
+    else out.send(frameBytes, nowUs);
     this.policy.countSent(page, flags, isUrgent, queuedUs, out.lastStartUs, arriveUs);
     if (this.recovery !== null) this.recovery.delivered[page] = 1;
     this.rung[channel] = 1;
@@ -213,7 +219,8 @@ export class SourceHost implements PrecopyHost {
       this.rung[ch] = 0;
       this.toDest[ch]!.publish();
       const bell = this.bells[ch];
-      if (bell) bell.ring(); else Atomics.notify(this.views.mem.pageState, this.rungPage[ch]!); // a vCPU sleeps on its page
+      if (bell) bell.ring();
+      else Atomics.notify(this.views.mem.pageState, this.rungPage[ch]!); // a vCPU sleeps on its page
     }
   }
 
@@ -239,7 +246,10 @@ export class SourceHost implements PrecopyHost {
       blocked = !this.transmit(bulk, nowUs);
       if ((++n & 15) === 0) {
         nowUs = this.clock.nowUs();
-        if (this.strategy.urgentChannel) { this.readRequests(); this.serveRequests(nowUs); }
+        if (this.strategy.urgentChannel) {
+          this.readRequests();
+          this.serveRequests(nowUs);
+        }
       }
     }
     this.flush();
@@ -251,7 +261,8 @@ export class SourceHost implements PrecopyHost {
       const ring = this.toSource[ch]!;
       for (let sentUs = ring.peek(); sentUs >= 0; sentUs = ring.peek()) {
         const arriveUs = this.inbound.send(REQUEST_BYTES, sentUs);
-        const page = ring.a, vcpu = ring.b;
+        const page = ring.a,
+          vcpu = ring.b;
         ring.consume();
         // Lost on the way, or sent while the connection is down: asked again after the recovery.
         if (arriveUs === LOST || (this.recovery !== null && !this.recovery.active)) continue;
@@ -343,7 +354,10 @@ export class SourceHost implements PrecopyHost {
   }
 
   /** A pause: what sat in the sockets' buffers is gone with the connection (the bitmap will say so). */
-  private readonly dropSockets = (): void => { this.bulk.clear(); this.urgent.clear(); };
+  private readonly dropSockets = (): void => {
+    this.bulk.clear();
+    this.urgent.clear();
+  };
   /** After the bitmap: a page a vCPU still waits for is queued again as demanded. */
   private readonly requeue = (page: number): void => this.queueClaimed(page, PAGE_FLAG_DEMAND, CH_BULK, this.clock.nowUs());
 

@@ -41,9 +41,13 @@ export function runUffdHandler(start: ServiceStart): FetcherStats {
     const seen = bell.snapshot();
     if (opts.injectFault === 'handler-dies' && stats.uffdReads >= 1) throw new Error('injected fault: uffd handler crashed');
     if (clock.nowUs() >= crashAtUs) {
-      if (!crash!.restart) { Atomics.store(ctl, CTL_HANDLERS_CRASHED, 1); break; }
+      if (!crash!.restart) {
+        Atomics.store(ctl, CTL_HANDLERS_CRASHED, 1);
+        break;
+      }
       const backUs = crashAtUs + crash!.durationUs;
-      while (clock.nowUs() < backUs && Atomics.load(ctl, CTL_ABORT) === 0) Atomics.wait(ctl, CTL_STOP, 0, Math.max(1, ((backUs - clock.nowUs()) * clock.dilation) / 1000)); // modelled us -> wall ms
+      while (clock.nowUs() < backUs && Atomics.load(ctl, CTL_ABORT) === 0)
+        Atomics.wait(ctl, CTL_STOP, 0, Math.max(1, ((backUs - clock.nowUs()) * clock.dilation) / 1000)); // modelled us -> wall ms
       stats.restarts = (stats.restarts ?? 0) + 1;
     }
     // read(): one uffd_msg per call, as demand_paging_test's handler reads; then look at arrivals again.

@@ -53,14 +53,21 @@ export class UffdQueue {
   /** The same buffer as int32 words, to copy a uffd_msg out without allocating. */
   private readonly all: Int32Array;
   private readonly msgBase: number;
-  constructor(sab: SharedArrayBuffer, readonly vcpus: number, private readonly spinUs: number, private readonly nowUs: () => number) {
+  constructor(
+    sab: SharedArrayBuffer,
+    readonly vcpus: number,
+    private readonly spinUs: number,
+    private readonly nowUs: () => number,
+  ) {
     this.w = new Int32Array(sab, 0, Q_HEADER_WORDS + vcpus * E_WORDS);
     this.msgBase = (Q_HEADER_WORDS + vcpus * E_WORDS) * 4;
     this.msgs = new DataView(sab, this.msgBase, vcpus * UFFD_MSG_BYTES);
     this.all = new Int32Array(sab);
   }
 
-  private entry(v: number): number { return Q_HEADER_WORDS + v * E_WORDS; }
+  private entry(v: number): number {
+    return Q_HEADER_WORDS + v * E_WORDS;
+  }
 
   // ---- the lock (futex mutex: 0 free, 1 held, 2 held with sleepers) ----
   lock(): void {
@@ -151,12 +158,18 @@ export class UffdQueue {
   read(out: Int32Array, outAt: number): number {
     const w = this.w;
     this.lock();
-    if (w[Q_PENDING] === 0) { this.unlock(); return -1; }
+    if (w[Q_PENDING] === 0) {
+      this.unlock();
+      return -1;
+    }
     let best = -1;
     let bestSeq = 0;
     for (let v = 0; v < this.vcpus; v++) {
       const e = this.entry(v);
-      if (w[e + E_STATE] === ENTRY_PENDING && (best < 0 || w[e + E_SEQ]! - bestSeq < 0)) { best = v; bestSeq = w[e + E_SEQ]!; }
+      if (w[e + E_STATE] === ENTRY_PENDING && (best < 0 || w[e + E_SEQ]! - bestSeq < 0)) {
+        best = v;
+        bestSeq = w[e + E_SEQ]!;
+      }
     }
     if (best >= 0) {
       w[this.entry(best) + E_STATE] = ENTRY_WAITING;
@@ -208,9 +221,13 @@ export class UffdQueue {
   stats(): UffdLockStats {
     const w = this.w;
     return {
-      acquires: Atomics.load(w, Q_LOCK_ACQUIRES), contended: Atomics.load(w, Q_LOCK_CONTENDED),
-      lockWaitUs: Atomics.load(w, Q_LOCK_WAIT_100NS) / 10, sleeps: Atomics.load(w, Q_LOCK_SLEEPS),
-      reads: Atomics.load(w, Q_READS), wakeWalks: Atomics.load(w, Q_WAKE_WALKS), wakeWalkEntries: Atomics.load(w, Q_WAKE_WALK_ENTRIES),
+      acquires: Atomics.load(w, Q_LOCK_ACQUIRES),
+      contended: Atomics.load(w, Q_LOCK_CONTENDED),
+      lockWaitUs: Atomics.load(w, Q_LOCK_WAIT_100NS) / 10,
+      sleeps: Atomics.load(w, Q_LOCK_SLEEPS),
+      reads: Atomics.load(w, Q_READS),
+      wakeWalks: Atomics.load(w, Q_WAKE_WALKS),
+      wakeWalkEntries: Atomics.load(w, Q_WAKE_WALK_ENTRIES),
     };
   }
 }

@@ -30,7 +30,16 @@ import { EEXIST } from './guest-memory.js';
 import { Installer } from './installer.js';
 import { CTL_ABORT, PAGE_PRESENT, PAGE_STATE_MASK, PAGE_WAITERS, postedWord, VCPU_STRIDE, VCPU_WAITING, VS_STATE } from './layout.js';
 import {
-  encode, MF_AHEAD, MF_AHEAD_SLOTS, MF_HPFAR, MF_HW_ADDRESS, MF_SYNDROME, MF_SYNDROME_LENGTH, MF_VA, vcpuChannel, type MemoryFaultRecord,
+  encode,
+  MF_AHEAD,
+  MF_AHEAD_SLOTS,
+  MF_HPFAR,
+  MF_HW_ADDRESS,
+  MF_SYNDROME,
+  MF_SYNDROME_LENGTH,
+  MF_VA,
+  vcpuChannel,
+  type MemoryFaultRecord,
   type SharedState,
 } from './protocol.js';
 import { FrameReceiver } from './receiver.js';
@@ -85,20 +94,27 @@ export class ExitResolution {
 
   /** The exit for `page` (`r`, taken at `tFault`), resolved by the run's resolver; returns once the page and its `ahead` walk pages are present. */
   resolve(page: number, r: FaultRecord, tFault: number, ahead: number): void {
-    const record = this.record, guest = this.guest;
+    const record = this.record,
+      guest = this.guest;
     record[1] = this.seq++;
     record[2] = r.flags;
     record[3] = r.gpa;
     record[5] = tFault;
     if (this.syndromeRecord) {
-      record[MF_SYNDROME] = r.syndrome; record[MF_VA] = r.va; record[MF_HW_ADDRESS] = r.hwAddress; record[MF_HPFAR] = r.hpfar;
+      record[MF_SYNDROME] = r.syndrome;
+      record[MF_VA] = r.va;
+      record[MF_HW_ADDRESS] = r.hwAddress;
+      record[MF_HPFAR] = r.hpfar;
       for (let k = 0; k < MF_AHEAD_SLOTS; k++) record[MF_AHEAD + k] = k < ahead ? this.views.mem.gpaOfPage(guest!.ahead[k]!) : -1;
     }
     if (this.self) {
       // Resolved on the vCPU's own thread over a link: it asks the source and installs what comes back.
       this.self.resolve(page, this.v, r.flags); // asks unless the page is already on its way
       this.waitOwnPage(page);
-      for (let k = 0; k < ahead; k++) { this.self.resolve(guest!.ahead[k]!, this.v, r.flags); this.waitOwnPage(guest!.ahead[k]!); }
+      for (let k = 0; k < ahead; k++) {
+        this.self.resolve(guest!.ahead[k]!, this.v, r.flags);
+        this.waitOwnPage(guest!.ahead[k]!);
+      }
     } else if (this.selfResolve) {
       // Resolved on the vCPU's own thread (what the exit was built for): UFFDIO_COPY from the local
       // image, no shared queue and no other thread; a syndrome walk's pages too.
@@ -115,7 +131,8 @@ export class ExitResolution {
 
   /** Spin on the page-state word, then sleep on it with the WAITERS bit set, until the page is present. */
   private waitPresent(page: number): void {
-    const { clock, ctl, vstats } = this.views, st = this.st;
+    const { clock, ctl, vstats } = this.views,
+      st = this.st;
     const spinUntil = clock.nowUs() + this.spinUs;
     for (;;) {
       const s = Atomics.load(st, page);
@@ -134,8 +151,10 @@ export class ExitResolution {
    * page's state word: the installer and the source (after writing this channel) both notify it.
    */
   private waitOwnPage(page: number): void {
-    const { clock, ctl, vstats, sourceBell } = this.views, st = this.st;
-    const receiver = this.selfReceiver!, onPage = this.self!.onPage;
+    const { clock, ctl, vstats, sourceBell } = this.views,
+      st = this.st;
+    const receiver = this.selfReceiver!,
+      onPage = this.self!.onPage;
     for (;;) {
       const before = receiver.frames;
       const nextUs = receiver.drain(onPage);
@@ -154,6 +173,7 @@ export class ExitResolution {
   private selfInstall(page: number): void {
     const mem = this.views.mem;
     if (decideFault(mem, page, null) !== FAULT_REQUEST) return;
-    if (this.installer!.install(page, this.localImage!.words, this.localImage!.fill(page)) !== EEXIST) this.selfInstalled++; else this.selfEexist++;
+    if (this.installer!.install(page, this.localImage!.words, this.localImage!.fill(page)) !== EEXIST) this.selfInstalled++;
+    else this.selfEexist++;
   }
 }

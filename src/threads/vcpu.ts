@@ -18,10 +18,32 @@ import type { MessagePort } from 'node:worker_threads';
 import { Blocktime } from './blocktime.js';
 import { latencyBucket } from '../model/stats.js';
 import {
-  CTL_ABORT, CTL_GO, CTL_MIGRATION_DONE, CTL_VCPUS_STARTED, PAGE_PRESENT, PAGE_STATE_MASK,
-  VCPU_DONE, VCPU_FAULTED, VCPU_RUNNING, VCPU_STRIDE, VCPU_WAITING, VS_ACCESSES, VS_BAD_READS, VS_BLOCKED_US,
-  VS_FAULTS, VS_STATE, VS_WAIT_PAGE, VS_WAIT_SINCE_US, WRITE_SLOT_BASE, VS_LAST_PAGE, VS_LAST_FAULT_US, VS_LAST_FLAGS,
-  CTL_LATENCY_BUCKETS, TIME_GO_US, VS_LAST_KIND, VS_LAST_DATA_PAGE,
+  CTL_ABORT,
+  CTL_GO,
+  CTL_MIGRATION_DONE,
+  CTL_VCPUS_STARTED,
+  PAGE_PRESENT,
+  PAGE_STATE_MASK,
+  VCPU_DONE,
+  VCPU_FAULTED,
+  VCPU_RUNNING,
+  VCPU_STRIDE,
+  VCPU_WAITING,
+  VS_ACCESSES,
+  VS_BAD_READS,
+  VS_BLOCKED_US,
+  VS_FAULTS,
+  VS_STATE,
+  VS_WAIT_PAGE,
+  VS_WAIT_SINCE_US,
+  WRITE_SLOT_BASE,
+  VS_LAST_PAGE,
+  VS_LAST_FAULT_US,
+  VS_LAST_FLAGS,
+  CTL_LATENCY_BUCKETS,
+  TIME_GO_US,
+  VS_LAST_KIND,
+  VS_LAST_DATA_PAGE,
 } from './layout.js';
 import { prefaultMemory } from './guest-memory.js';
 import type { VcpuReport, VcpuTask } from './protocol.js';
@@ -67,7 +89,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const guest = arch.guest;
   // How many accesses this vCPU runs (the model's, src/model/access-budget.ts).
   const budget = accessBudget(opts, trace ? trace.length : null);
-  const limit = budget.limit, untilMigrated = budget.untilMigrated;
+  const limit = budget.limit,
+    untilMigrated = budget.untilMigrated;
   let tail = budget.tail;
   let migrated = !untilMigrated;
   let noMemslot: string | null = null;
@@ -79,8 +102,14 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   const blocktime = new Blocktime(ctl, times);
   const thinkWord = new Int32Array(new SharedArrayBuffer(4));
 
-  let reads = 0, writes = 0, faults = 0, faultsRead = 0, faultsWrite = 0, faultsExec = 0;
-  let blockedUs = 0, badReads = 0;
+  let reads = 0,
+    writes = 0,
+    faults = 0,
+    faultsRead = 0,
+    faultsWrite = 0,
+    faultsExec = 0;
+  let blockedUs = 0,
+    badReads = 0;
   let firstBadRead: string | null = null;
   let resumeLagUsTotal = 0;
   const arrivalMs = new Float32Array(task.shared.arrivalMsSab);
@@ -104,7 +133,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     q.enqueueFault(v, page, flags, gpa);
     // handle_userfault re-checks, after queueing, whether it must still wait: the page may have been
     // installed between the stage-2 lookup and the queueing.
-    if (mem.isPresent(page)) { q.cancel(v); return; }
+    if (mem.isPresent(page)) {
+      q.cancel(v);
+      return;
+    }
     const spinUntil = clock.nowUs() + spinUs;
     while (!q.isWoken(v)) {
       if (clock.nowUs() < spinUntil) continue;
@@ -126,7 +158,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     vstats[vs + VS_LAST_FAULT_US] = tFault;
     // Split by the arch-neutral flags, whichever record the run hands out.
     const nf = r.neutralFlags;
-    if (nf & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++; else if (nf & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++; else faultsRead++;
+    if (nf & KVM_MEMORY_EXIT_FLAG_WRITE) faultsWrite++;
+    else if (nf & KVM_MEMORY_EXIT_FLAG_EXEC) faultsExec++;
+    else faultsRead++;
     const ahead = res === RES_FETCH && guest !== null ? guest.collectAhead(mem) : 0;
     arch.count(r, res, res === RES_FETCH ? 1 + ahead : 0);
     // memory_fault.flags in exit mode (and for exits that never reach a uffd), uffd_msg flags in uffd mode.
@@ -161,7 +195,9 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     guest!.applyLocal(res);
     const workUs = localWorkUs(opts, res);
     // Modelled work, spun on the clock: a sleep this short would overshoot by the timer slack.
-    while (clock.nowUs() - tFault < workUs) { /* the VMM's modelled work */ }
+    while (clock.nowUs() - tFault < workUs) {
+      /* the VMM's modelled work */
+    }
   };
 
   let i = 0;
@@ -178,7 +214,8 @@ export function runVcpu(task: VcpuTask): VcpuReport {
     let page = stream.page;
     if (page < 0) {
       page = mem.pageOfGpa(stream.gpa);
-      if (page < 0) { // KVM has no memslot to fault in: the run cannot go on
+      if (page < 0) {
+        // KVM has no memslot to fault in: the run cannot go on
         noMemslot = Errors.noMemslot(v, stream.gpa).message;
         Atomics.store(ctl, CTL_ABORT, 1);
         break;
@@ -198,7 +235,10 @@ export function runVcpu(task: VcpuTask): VcpuReport {
       // resolution the access runs again from the start, as the hardware retries it.
       guest.begin(page, stream.access);
       let ob = guest.obstacle(mem);
-      if (ob !== FK_NONE && pacer !== null) { pacer.catchUp(); ob = guest.obstacle(mem); } // paced, as above
+      if (ob !== FK_NONE && pacer !== null) {
+        pacer.catchUp();
+        ob = guest.obstacle(mem);
+      } // paced, as above
       for (let n = 0; ob !== FK_NONE; n++, ob = guest.obstacle(mem)) {
         if (n > 16) throw new Error(`assertion failed: vCPU ${v} met ${n} obstacles on one access to page ${page}`);
         fault(guest.obPage, arch.buildObstacle(mem.gpaOfPage(guest.obPage)), guest.resolution());
@@ -231,9 +271,13 @@ export function runVcpu(task: VcpuTask): VcpuReport {
         badReads++;
         vstats[vs + VS_BAD_READS] = badReads;
         if (firstBadRead === null) {
-          firstBadRead = `vCPU ${v} read page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}): ` +
-            (got !== want ? `word ${w} = ${got}, source has ${want}${describeStaleRead(image, page, w, got, version)}` : gotLast !== wantLast
-              ? `last word = ${gotLast}, source has ${wantLast} (torn page)` : `own write slot = ${gotMine}, expected ${wantMine} (lost write)`);
+          firstBadRead =
+            `vCPU ${v} read page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}): ` +
+            (got !== want
+              ? `word ${w} = ${got}, source has ${want}${describeStaleRead(image, page, w, got, version)}`
+              : gotLast !== wantLast
+                ? `last word = ${gotLast}, source has ${wantLast} (torn page)`
+                : `own write slot = ${gotMine}, expected ${wantMine} (lost write)`);
         }
       }
     }
@@ -243,10 +287,25 @@ export function runVcpu(task: VcpuTask): VcpuReport {
   vstats[vs + VS_STATE] = VCPU_DONE;
   blocktime.retire(tEnd);
   return {
-    vcpu: v, accesses: i, reads, writes, faults, faultsRead, faultsWrite, faultsExec, blockedUs,
-    runUs: tEnd - t0, badReads, firstBadRead, latency, noMemslot, resumeLagUsTotal,
+    vcpu: v,
+    accesses: i,
+    reads,
+    writes,
+    faults,
+    faultsRead,
+    faultsWrite,
+    faultsExec,
+    blockedUs,
+    runUs: tEnd - t0,
+    badReads,
+    firstBadRead,
+    latency,
+    noMemslot,
+    resumeLagUsTotal,
     selfInstalled: exit === null ? 0 : exit.selfInstalled + (exit.self ? exit.self.stats.installedDemand + exit.self.stats.installedPushed : 0),
-    selfEexist: exit === null ? 0 : exit.selfEexist + (exit.self ? exit.self.stats.eexist : 0), selfRequests: exit?.self ? exit.self.stats.requestsSent : 0,
-    kindCounts: arch.counters.c, faultOrder: arch.order,
+    selfEexist: exit === null ? 0 : exit.selfEexist + (exit.self ? exit.self.stats.eexist : 0),
+    selfRequests: exit?.self ? exit.self.stats.requestsSent : 0,
+    kindCounts: arch.counters.c,
+    faultOrder: arch.order,
   };
 }

@@ -36,11 +36,15 @@ export function verifyPages(shared: SharedState, firstPage: number, endPage: num
         const n = writeCounts[v]![page]!;
         if (n !== 0) want = writeTag(opts.seed, v, page, n);
       }
-      if (words[base + w] !== want) { bad = w; break; }
+      if (words[base + w] !== want) {
+        bad = w;
+        break;
+      }
     }
     if (bad >= 0) {
       report.pagesWrong++;
-      report.firstProblem ??= `page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}) word ${bad} differs from the expected image` +
+      report.firstProblem ??=
+        `page ${page} (gpa 0x${mem.gpaOfPage(page).toString(16)}) word ${bad} differs from the expected image` +
         describeStaleRead(image, page, bad, words[base + bad]!, version);
     }
   }

@@ -54,7 +54,10 @@ export function warmUpPipeline(rig: ResolvedOptions): number {
   if (rig.pageSize > WARM_UP_MAX_PAGE_BYTES) throw new Error(`assertion failed: ${rig.pageSize}-byte pages are not warmed up`);
   const pipeline = new PipelineRig(rig, WARM_UP_DEMAND_EVERY);
   let pushed = 0;
-  while (pushed < WARM_UP_PAGES) { pipeline.pass(); pushed += pipeline.pages; }
+  while (pushed < WARM_UP_PAGES) {
+    pipeline.pass();
+    pushed += pipeline.pages;
+  }
   warmedPageSize = rig.pageSize;
   return pushed;
 }

@@ -41,14 +41,24 @@ const C_SLOT_BYTES = 34;
 const C_TABLE_BYTES = 35;
 const CONTROL_BYTES = 192;
 const REC_BYTES = 32;
-const R_KIND = 0, R_A = 1, R_B = 2, R_C = 3, R_EXTRA = 4, R_SLOT = 5, R_ARRIVE_F64 = 3;
+const R_KIND = 0,
+  R_A = 1,
+  R_B = 2,
+  R_C = 3,
+  R_EXTRA = 4,
+  R_SLOT = 5,
+  R_ARRIVE_F64 = 3;
 /** WebAssembly memories grow in pages of 64 KiB. */
 const WASM_PAGE = 65536;
 /** Record kind of the filler before a record that did not fit at the end of the record area. */
 const WRAP = -1;
 
 /** A wire ring's sizes: record bytes (a power of two), payload slots (a power of two, may be 0) of slotBytes each. */
-export interface WireLayout { recordBytes: number; slots: number; slotBytes: number }
+export interface WireLayout {
+  recordBytes: number;
+  slots: number;
+  slotBytes: number;
+}
 
 export function pow2AtLeast(n: number): number {
   let p = 1;
@@ -182,7 +192,16 @@ export class WireRing {
    * payload), or -1, writing nothing, when the ring has no room now. The sender fills the payload
    * in place (the source derives a page straight onto the wire), then publish().
    */
-  reserve(kind: number, a: number, b: number, c: number, withPayload: boolean, arriveUs: number, extra: ArrayLike<number> | null = null, extraCount = 0): number {
+  reserve(
+    kind: number,
+    a: number,
+    b: number,
+    c: number,
+    withPayload: boolean,
+    arriveUs: number,
+    extra: ArrayLike<number> | null = null,
+    extraCount = 0,
+  ): number {
     const ctl = this.ctl;
     const capacity = this.recMask + 1;
     const need = REC_BYTES + ((extraCount * 4 + 7) & ~7);
@@ -190,14 +209,20 @@ export class WireRing {
     // Frames reserved since the last publish() continue from the private heads.
     const head = (this.unpublished ? this.pendingHead : Atomics.load(ctl, C_HEAD)) >>> 0;
     const slotHead = this.unpublished ? this.pendingSlotHead : Atomics.load(ctl, C_SLOT_HEAD);
-    if (this.knownTail < 0) { this.knownTail = Atomics.load(ctl, C_TAIL) >>> 0; this.knownSlotTail = Atomics.load(ctl, C_SLOT_TAIL); }
+    if (this.knownTail < 0) {
+      this.knownTail = Atomics.load(ctl, C_TAIL) >>> 0;
+      this.knownSlotTail = Atomics.load(ctl, C_SLOT_TAIL);
+    }
     if (withPayload && this.slotsUsed(slotHead) >= this.slots) {
       this.knownSlotTail = Atomics.load(ctl, C_SLOT_TAIL);
       if (this.slotsUsed(slotHead) >= this.slots) return -1;
     }
     let at = head & this.recMask;
     let skip = 0;
-    if (at + need > capacity) { skip = capacity - at; at = 0; }
+    if (at + need > capacity) {
+      skip = capacity - at;
+      at = 0;
+    }
     if (((head - this.knownTail) >>> 0) + skip + need > capacity) {
       this.knownTail = Atomics.load(ctl, C_TAIL) >>> 0;
       if (((head - this.knownTail) >>> 0) + skip + need > capacity) return -1;
@@ -206,8 +231,12 @@ export class WireRing {
     const w = at >> 2;
     const rec = this.rec;
     const slot = withPayload ? slotHead % this.slots : -1;
-    rec[w + R_KIND] = kind; rec[w + R_A] = a; rec[w + R_B] = b; rec[w + R_C] = c;
-    rec[w + R_EXTRA] = extraCount; rec[w + R_SLOT] = slot;
+    rec[w + R_KIND] = kind;
+    rec[w + R_A] = a;
+    rec[w + R_B] = b;
+    rec[w + R_C] = c;
+    rec[w + R_EXTRA] = extraCount;
+    rec[w + R_SLOT] = slot;
     this.recF64[(at >> 3) + R_ARRIVE_F64] = arriveUs;
     for (let i = 0; i < extraCount; i++) rec[w + 8 + i] = extra![i]!;
     this.pendingHead = (head + skip + need) | 0;
@@ -265,17 +294,27 @@ export class WireRing {
     let tail = this.readTail;
     if (tail === this.seenHead) {
       this.seenHead = Atomics.load(this.ctl, C_HEAD) >>> 0;
-      if (tail === this.seenHead) { this.release(); return -1; }
+      if (tail === this.seenHead) {
+        this.release();
+        return -1;
+      }
     }
     let at = tail & this.recMask;
     if (this.rec[at >> 2] === WRAP) {
       tail = this.readTail = (tail + (this.recMask + 1 - at)) >>> 0;
       this.tailDirty = true;
-      if (tail === this.seenHead) { this.release(); return -1; }
+      if (tail === this.seenHead) {
+        this.release();
+        return -1;
+      }
       at = 0;
     }
-    const w = at >> 2, rec = this.rec;
-    this.kind = rec[w + R_KIND]!; this.a = rec[w + R_A]!; this.b = rec[w + R_B]!; this.c = rec[w + R_C]!;
+    const w = at >> 2,
+      rec = this.rec;
+    this.kind = rec[w + R_KIND]!;
+    this.a = rec[w + R_A]!;
+    this.b = rec[w + R_B]!;
+    this.c = rec[w + R_C]!;
     this.extraWords = rec[w + R_EXTRA]!;
     this.extraAt = w + 8;
     const slot = rec[w + R_SLOT]!;

@@ -38,21 +38,35 @@ export interface Conversion {
 export async function convertPerfScript(input: string, out: string, source: string): Promise<Conversion> {
   const layout = new VmaLayout();
   const vcpuOf = new Map<number, number>();
-  let firstUs = NaN, lastUs = 0, samples = 0, kernel = 0;
+  let firstUs = NaN,
+    lastUs = 0,
+    samples = 0,
+    kernel = 0;
   await eachPerfLine(input, (p) => {
-    if (p.kind === 'mmap') { layout.addVma(p.pid, p.start, p.bytes, p.prot, p.name); return; }
+    if (p.kind === 'mmap') {
+      layout.addVma(p.pid, p.start, p.bytes, p.prot, p.name);
+      return;
+    }
     if (p.kind !== 'sample') return;
-    if (p.addr >= USER_END) { kernel++; return; }
+    if (p.addr >= USER_END) {
+      kernel++;
+      return;
+    }
     layout.touch(p.pid, p.addr);
     if (!vcpuOf.has(p.tid)) vcpuOf.set(p.tid, vcpuOf.size);
     if (Number.isNaN(firstUs)) firstUs = p.timeUs;
     lastUs = Math.max(lastUs, p.timeUs);
     samples++;
   });
-  if (samples === 0) throw Errors.badInput(`perf script ${input}`, `holds no page-fault samples of user memory${kernel ? ` (${kernel} on kernel addresses)` : ''}`);
+  if (samples === 0)
+    throw Errors.badInput(`perf script ${input}`, `holds no page-fault samples of user memory${kernel ? ` (${kernel} on kernel addresses)` : ''}`);
   layout.pack();
   const header: TraceHeader = {
-    version: 2, source, pageSize: HOST_PAGE, vcpus: vcpuOf.size, memoryBytes: layout.memoryBytes,
+    version: 2,
+    source,
+    pageSize: HOST_PAGE,
+    vcpus: vcpuOf.size,
+    memoryBytes: layout.memoryBytes,
     areas: layout.areas().map((a) => ({ gpa: a.gpa, bytes: (a.lastPage - a.firstPage + 1) * HOST_PAGE, prot: a.prot, name: a.name })),
   };
   const w = new TraceWriter(out);
@@ -75,8 +89,14 @@ export async function convertPerfScript(input: string, out: string, source: stri
     throw e;
   }
   return {
-    file: out, accesses: samples, vcpus: vcpuOf.size, areas: header.areas.length, memoryBytes: layout.memoryBytes,
-    durationUs: lastUs - firstUs, droppedKernel: kernel, bytesWritten: w.bytesWritten,
+    file: out,
+    accesses: samples,
+    vcpus: vcpuOf.size,
+    areas: header.areas.length,
+    memoryBytes: layout.memoryBytes,
+    durationUs: lastUs - firstUs,
+    droppedKernel: kernel,
+    bytesWritten: w.bytesWritten,
   };
 }
 
@@ -90,7 +110,10 @@ async function eachPerfLine(input: string, f: (p: PerfLine) => void): Promise<vo
 
 function firstTouch(seen: Map<number, Set<number>>, pid: number, addr: number): boolean {
   let s = seen.get(pid);
-  if (!s) { s = new Set(); seen.set(pid, s); }
+  if (!s) {
+    s = new Set();
+    seen.set(pid, s);
+  }
   const page = Math.floor(addr / HOST_PAGE);
   if (s.has(page)) return false;
   s.add(page);

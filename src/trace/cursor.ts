@@ -18,7 +18,6 @@ export const REC_GPA = 0;
 export const REC_GAP = 8;
 export const REC_ACCESS = 12;
 
-
 /** Records read per chunk: 32 KiB, so 1024 vCPUs' buffers stay at 32 MiB. */
 const CHUNK_RECORDS = 2048;
 
@@ -35,7 +34,10 @@ export class TraceCursor implements TraceSource {
   private nextRecord = 0;
 
   /** `scale` multiplies every recorded gap (0: as fast as the guest can go). */
-  constructor(readonly trace: VcpuTrace, private readonly scale: number) {
+  constructor(
+    readonly trace: VcpuTrace,
+    private readonly scale: number,
+  ) {
     this.capacity = Math.max(1, Math.min(CHUNK_RECORDS, trace.length));
     this.buf = Buffer.alloc(this.capacity * RECORD_BYTES);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -58,7 +60,11 @@ export class TraceCursor implements TraceSource {
     const n = Math.min(this.capacity, t.length - this.nextRecord);
     const fd = openSync(t.file, 'r');
     let got: number;
-    try { got = readSync(fd, this.buf, 0, n * RECORD_BYTES, this.nextRecord * RECORD_BYTES); } finally { closeSync(fd); }
+    try {
+      got = readSync(fd, this.buf, 0, n * RECORD_BYTES, this.nextRecord * RECORD_BYTES);
+    } finally {
+      closeSync(fd);
+    }
     assert(got === n * RECORD_BYTES, `trace spool ${t.file} ended early (${got} of ${n * RECORD_BYTES} bytes)`);
     this.nextRecord += n;
     this.inBuf = n;

@@ -18,7 +18,11 @@ export function readTraceHeader(file: string): TraceHeader {
   let n: number;
   try {
     const fd = openSync(file, 'r');
-    try { n = readSync(fd, buf, 0, HEAD_BYTES, 0); } finally { closeSync(fd); }
+    try {
+      n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw Errors.badInput('trace', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -22,7 +22,11 @@ export function isGzip(file: string, what: string): boolean {
   let n = 0;
   try {
     const fd = openSync(file, 'r');
-    try { n = readSync(fd, head, 0, 2, 0); } finally { closeSync(fd); }
+    try {
+      n = readSync(fd, head, 0, 2, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw Errors.badInput(what, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

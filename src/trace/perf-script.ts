@@ -12,9 +12,24 @@
  * Pure: no I/O.
  */
 
-export interface PerfSample { kind: 'sample'; pid: number; tid: number; timeUs: number; addr: number }
-export interface PerfMmap { kind: 'mmap'; pid: number; start: number; bytes: number; prot: string; name: string }
-export interface PerfSkip { kind: 'skip' }
+export interface PerfSample {
+  kind: 'sample';
+  pid: number;
+  tid: number;
+  timeUs: number;
+  addr: number;
+}
+export interface PerfMmap {
+  kind: 'mmap';
+  pid: number;
+  start: number;
+  bytes: number;
+  prot: string;
+  name: string;
+}
+export interface PerfSkip {
+  kind: 'skip';
+}
 export type PerfLine = PerfSample | PerfMmap | PerfSkip;
 
 export const PERF_SCRIPT_FIELDS = ['-F', 'comm,pid,tid,time,event,addr', '--show-mmap-events'];
@@ -28,8 +43,8 @@ const SAMPLE = /^(?:\d+\s+)?([\w:.-]+):\s+([0-9a-f]+)(?:\s|$)/;
 const SKIP: PerfSkip = { kind: 'skip' };
 
 /** Why a line is not perf script output we can read (the caller adds file and line). */
-export const NOT_PERF_SCRIPT = 'not a perf script line with pid/tid, time, event and addr ' +
-  '(expected the output of: perf script -F comm,pid,tid,time,event,addr --show-mmap-events)';
+export const NOT_PERF_SCRIPT =
+  'not a perf script line with pid/tid, time, event and addr ' + '(expected the output of: perf script -F comm,pid,tid,time,event,addr --show-mmap-events)';
 
 /** The line's meaning, or a string saying why it is malformed. */
 export function parsePerfLine(line: string): PerfLine | string {
@@ -37,7 +52,8 @@ export function parsePerfLine(line: string): PerfLine | string {
   if (t === '' || t.startsWith('#')) return SKIP;
   const m = PREFIX.exec(line);
   if (!m) return `${NOT_PERF_SCRIPT}: "${clip(t)}"`;
-  const pid = Number(m[1]), tid = Number(m[2]);
+  const pid = Number(m[1]),
+    tid = Number(m[2]);
   // Seconds with 6 (us) or 9 (--ns) decimals, in exact integer steps rather than a float product.
   const timeUs = Number(m[3]) * 1e6 + Number(m[4]!.padEnd(9, '0').slice(0, 9)) / 1000;
   const rest = m[5]!;

@@ -17,7 +17,11 @@ export async function forEachAccess(file: string, onAccess: (a: AccessLine, wher
   let inHeader = false;
   const a = new AccessLine();
   await forEachLine(file, 'trace', (raw, n) => {
-    if (n === 1 && raw.trim() === V2_MAGIC) { header = { ...header, version: 2 }; inHeader = true; return; }
+    if (n === 1 && raw.trim() === V2_MAGIC) {
+      header = { ...header, version: 2 };
+      inHeader = true;
+      return;
+    }
     const where = `trace ${file}:${n}`;
     if (inHeader) {
       if (raw.trim() === '' || raw.trimStart().startsWith('#')) {

@@ -41,20 +41,36 @@ export function perfProblem(env: PerfEnvironment): string | null {
 /** This machine's perf: $PERF if set, else `perf` on the PATH. */
 export function perfEnvironment(): PerfEnvironment {
   let paranoid: number | null = null;
-  try { paranoid = Number(readFileSync(PARANOID_FILE, 'utf8').trim()); } catch { paranoid = null; }
+  try {
+    paranoid = Number(readFileSync(PARANOID_FILE, 'utf8').trim());
+  } catch {
+    paranoid = null;
+  }
   return { perf: findPerf(), paranoid, root: process.getuid?.() === 0 };
 }
 
 function findPerf(): string | null {
   const explicit = process.env.PERF;
-  const candidates = explicit ? [explicit] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'perf'));
+  const candidates = explicit
+    ? [explicit]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'perf'));
   for (const c of candidates) {
-    try { accessSync(c, constants.X_OK); return c; } catch { /* next */ }
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
 
-export interface Recording extends Conversion { exitCode: number }
+export interface Recording extends Conversion {
+  exitCode: number;
+}
 
 /** Records `command` into the trace `out`; `note` gets one-line progress messages. */
 export async function recordTrace(command: string[], out: string, note: (line: string) => void): Promise<Recording> {
@@ -72,9 +88,16 @@ export async function recordTrace(command: string[], out: string, note: (line: s
     const text = join(dir, 'perf.txt');
     const fd = openSync(text, 'w');
     let script: ChildExit;
-    try { script = await run(env.perf!, ['script', '-i', data, ...PERF_SCRIPT_FIELDS], fd); } finally { closeSync(fd); }
+    try {
+      script = await run(env.perf!, ['script', '-i', data, ...PERF_SCRIPT_FIELDS], fd);
+    } finally {
+      closeSync(fd);
+    }
     if (script.code !== 0) {
-      const why = rec.code !== 0 ? `perf record exited with ${rec.code}${rec.stderr ? `: ${lastLine(rec.stderr)}` : ' (does the program exist?)'}` : lastLine(script.stderr);
+      const why =
+        rec.code !== 0
+          ? `perf record exited with ${rec.code}${rec.stderr ? `: ${lastLine(rec.stderr)}` : ' (does the program exist?)'}`
+          : lastLine(script.stderr);
       throw Errors.badInput('trace record', `perf recorded nothing readable: ${why}`);
     }
     if (rec.code !== 0) note(`the program exited with status ${rec.code}; its trace is kept`);
@@ -86,7 +109,10 @@ export async function recordTrace(command: string[], out: string, note: (line: s
 }
 
 /** How a child ended: its exit code (128 if a signal ended it) and the tail of its stderr. */
-interface ChildExit { code: number; stderr: string }
+interface ChildExit {
+  code: number;
+  stderr: string;
+}
 
 /** Runs a child; its stderr passes through to ours and the tail is kept for diagnosis. */
 function run(cmd: string, args: string[], stdout: 'inherit' | number): Promise<ChildExit> {

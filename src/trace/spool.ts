@@ -32,7 +32,9 @@ export async function prepareTrace<T extends ResolvedOptions>(opts: T): Promise<
   if (opts.workload !== 'trace' || opts.traceSpool) return opts;
   const file = opts.trace!;
   let st: Stats;
-  try { st = statSync(file); } catch (e) {
+  try {
+    st = statSync(file);
+  } catch (e) {
     throw Errors.badInput('trace', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const layout = opts.memslots.map((m) => `${m.baseGpa}+${m.sizeBytes}`).join(',');
@@ -53,7 +55,11 @@ class Writers {
   private readonly bufs: Buffer[];
   private readonly used: number[];
   private readonly lastUs: Float64Array;
-  constructor(dir: string, vcpus: number, readonly chunkRecords = 4096) {
+  constructor(
+    dir: string,
+    vcpus: number,
+    readonly chunkRecords = 4096,
+  ) {
     this.files = Array.from({ length: vcpus }, (_, v) => join(dir, `vcpu-${v}.rec`));
     for (const f of this.files) writeFileSync(f, '');
     this.lengths = new Array<number>(vcpus).fill(0);
@@ -62,12 +68,15 @@ class Writers {
     this.lastUs = new Float64Array(vcpus).fill(NaN);
   }
   /** The time of `vcpu`'s previous access (NaN before its first). */
-  last(vcpu: number): number { return this.lastUs[vcpu]!; }
+  last(vcpu: number): number {
+    return this.lastUs[vcpu]!;
+  }
   add(a: AccessLine, startUs: number): void {
     const v = a.vcpu;
     const prev = Number.isNaN(this.lastUs[v]!) ? startUs : this.lastUs[v]!;
     this.lastUs[v] = a.timeUs;
-    const buf = this.bufs[v]!, at = this.used[v]! * RECORD_BYTES;
+    const buf = this.bufs[v]!,
+      at = this.used[v]! * RECORD_BYTES;
     buf.writeDoubleLE(a.gpa, at + REC_GPA);
     buf.writeFloatLE(a.timeUs - prev, at + REC_GAP);
     buf.writeUInt8(a.access, at + REC_ACCESS);
@@ -110,6 +119,9 @@ function memoryEnd(opts: ResolvedOptions): number {
 }
 
 function rememberForExit(dir: string): void {
-  if (dirs.length === 0) process.once('exit', () => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  if (dirs.length === 0)
+    process.once('exit', () => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
   dirs.push(dir);
 }

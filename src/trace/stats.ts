@@ -7,12 +7,20 @@ import { Locality, type LocalitySummary } from '../model/locality.js';
 import type { TraceHeader } from '../model/trace-format.js';
 import { forEachAccess } from './read.js';
 
-export interface TraceStats { file: string; header: TraceHeader; vcpus: number; durationUs: number | null; distinctPages: number; locality: LocalitySummary }
+export interface TraceStats {
+  file: string;
+  header: TraceHeader;
+  vcpus: number;
+  durationUs: number | null;
+  distinctPages: number;
+  locality: LocalitySummary;
+}
 
 /** Reads a whole trace (streamed) and measures it. */
 export async function traceStats(file: string): Promise<TraceStats> {
   const loc = new Locality();
-  let maxVcpu = -1, lastUs = 0;
+  let maxVcpu = -1,
+    lastUs = 0;
   const header = await forEachAccess(file, (a, _where, h) => {
     if (a.vcpu > maxVcpu) maxVcpu = a.vcpu;
     if (a.timeUs > lastUs) lastUs = a.timeUs;
@@ -21,4 +29,3 @@ export async function traceStats(file: string): Promise<TraceStats> {
   const s = loc.summary();
   return { file, header, vcpus: maxVcpu + 1, durationUs: header.version === 2 ? lastUs : null, distinctPages: s.firstTouches, locality: s };
 }
-

@@ -25,7 +25,12 @@ export interface PackedArea {
   name: string;
 }
 
-interface Vma { start: number; end: number; prot: string; name: string }
+interface Vma {
+  start: number;
+  end: number;
+  prot: string;
+  name: string;
+}
 
 class Space {
   /** non-overlapping, sorted by start: a later map over part of an earlier one replaces that part */
@@ -61,7 +66,9 @@ export class VmaLayout {
   }
 
   /** Guest memory the packed layout needs. */
-  get memoryBytes(): number { return this.packedBytes; }
+  get memoryBytes(): number {
+    return this.packedBytes;
+  }
 
   /** Every packed area, in gpa order. */
   areas(): PackedArea[] {
@@ -73,9 +80,11 @@ export class VmaLayout {
     const areas = this.spaces.get(pid)?.areas;
     if (!areas) return undefined;
     const page = pageOf(addr);
-    let lo = 0, hi = areas.length - 1;
+    let lo = 0,
+      hi = areas.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1, a = areas[mid]!;
+      const mid = (lo + hi) >> 1,
+        a = areas[mid]!;
       if (page < a.firstPage) hi = mid - 1;
       else if (page > a.lastPage) lo = mid + 1;
       else return a;
@@ -90,7 +99,10 @@ export class VmaLayout {
 
   private space(pid: number): Space {
     let s = this.spaces.get(pid);
-    if (!s) { s = new Space(); this.spaces.set(pid, s); }
+    if (!s) {
+      s = new Space();
+      this.spaces.set(pid, s);
+    }
     return s;
   }
 }
@@ -106,7 +118,10 @@ function pageOf(addr: number): number {
 function overlay(list: Vma[], v: Vma): Vma[] {
   const out: Vma[] = [];
   for (const x of list) {
-    if (x.end <= v.start || x.start >= v.end) { out.push(x); continue; }
+    if (x.end <= v.start || x.start >= v.end) {
+      out.push(x);
+      continue;
+    }
     if (x.start < v.start) out.push({ ...x, end: v.start });
     if (x.end > v.end) out.push({ ...x, start: v.end });
   }
@@ -124,10 +139,16 @@ function areasOf(pid: number, sp: Space): PackedArea[] {
   let lastInVma = -1; // an orphan cluster never spans a VMA's area, so areas never overlap
   let vi = 0;
   for (const p of pages) {
-    while (vi < merged.length && merged[vi]!.end <= p) { vi++; open = null; }
+    while (vi < merged.length && merged[vi]!.end <= p) {
+      vi++;
+      open = null;
+    }
     const v = merged[vi];
     if (v && p >= v.start) {
-      if (!open) { open = { pid, firstPage: p, lastPage: p, gpa: 0, prot: v.prot, name: v.name || '//anon' }; out.push(open); }
+      if (!open) {
+        open = { pid, firstPage: p, lastPage: p, gpa: 0, prot: v.prot, name: v.name || '//anon' };
+        out.push(open);
+      }
       open.lastPage = lastInVma = p;
       continue;
     }

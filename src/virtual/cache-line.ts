@@ -51,7 +51,10 @@ export class CacheLine {
   peakContenders = 0;
   transferUsTotal = 0;
 
-  constructor(readonly name: string, threads = 64) {
+  constructor(
+    readonly name: string,
+    threads = 64,
+  ) {
     this.sharers = new Uint32Array(Math.max(1, (threads + 31) >>> 5));
     this.ends = new Float64Array(16);
   }
@@ -64,8 +67,15 @@ export class CacheLine {
 
   private add(id: number): void {
     const w = id >>> 5;
-    if (w >= this.sharers.length) { const b = new Uint32Array(Math.max(w + 1, this.sharers.length * 2)); b.set(this.sharers); this.sharers = b; }
-    if ((this.sharers[w]! & (1 << (id & 31))) === 0) { this.sharers[w]! |= 1 << (id & 31); this.sharerCount++; }
+    if (w >= this.sharers.length) {
+      const b = new Uint32Array(Math.max(w + 1, this.sharers.length * 2));
+      b.set(this.sharers);
+      this.sharers = b;
+    }
+    if ((this.sharers[w]! & (1 << (id & 31))) === 0) {
+      this.sharers[w]! |= 1 << (id & 31);
+      this.sharerCount++;
+    }
   }
 
   private invalidateOthers(id: number): void {
@@ -88,7 +98,10 @@ export class CacheLine {
    */
   contenders(atUs: number): number {
     const mask = this.ends.length - 1; // a power of two
-    while (this.size > 0 && this.ends[this.head]! <= atUs) { this.head = (this.head + 1) & mask; this.size--; }
+    while (this.size > 0 && this.ends[this.head]! <= atUs) {
+      this.head = (this.head + 1) & mask;
+      this.size--;
+    }
     return this.size;
   }
 
@@ -120,7 +133,10 @@ export class CacheLine {
    * line's earlier transfers, then pays one transfer and becomes a sharer. Returns when it has it.
    */
   read(id: number, atUs: number, p: LineCostParams): number {
-    if (this.has(id)) { this.hits++; return atUs; }
+    if (this.has(id)) {
+      this.hits++;
+      return atUs;
+    }
     const cost = this.costOf(p, atUs);
     const done = Math.max(atUs, this.busyUntilUs) + cost;
     this.occupy(done);
@@ -134,7 +150,10 @@ export class CacheLine {
    * is already the line's only holder, else one transfer after the earlier ones. Returns when done.
    */
   write(id: number, atUs: number, p: LineCostParams): number {
-    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) { this.hits++; return atUs; }
+    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) {
+      this.hits++;
+      return atUs;
+    }
     const cost = this.costOf(p, atUs);
     const done = Math.max(atUs, this.busyUntilUs) + cost;
     this.occupy(done);
@@ -150,12 +169,17 @@ export class CacheLine {
    * line until it lets go.
    */
   acquireUs(id: number, atUs: number, p: LineCostParams, maxRequesters = Infinity): number {
-    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) { this.hits++; return 0; }
+    if (this.owner === id && (this.exclusive || this.sharerCount === 1)) {
+      this.hits++;
+      return 0;
+    }
     const cost = this.costOf(p, atUs, maxRequesters);
     this.invalidateOthers(id);
     return cost;
   }
 
   /** True when `id` would hit on a read now. */
-  isSharedBy(id: number): boolean { return this.has(id); }
+  isSharedBy(id: number): boolean {
+    return this.has(id);
+  }
 }

@@ -48,9 +48,15 @@ export const CostModelSchema = z.strictObject({
   readUs: us('uffd: read() beyond the crossing: building and copying out the 32-byte uffd_msg'),
   wqOpUs: us('uffd: one wait-queue list operation inside its spinlock (add, delete, refile)'),
   lineUs: us('a contended cache line moving to another core: taking a lock or an mm-wide line another core held last'),
-  lineGrowth: z.number().min(0).max(16).describe('the fraction of lineUs each further core requesting a line at the same time adds to one transfer (src/virtual/cache-line.ts)'),
-  walkPerWaiterUs: us('a wake walk visiting one queued entry that is cold for the walker: it lives on its faulting thread\'s stack and was written since the walker last read it (a remote line)'),
-  walkWarmUs: us('a wake walk visiting one queued entry still in the walker\'s cache: it read it on its last walk and nobody wrote it since'),
+  lineGrowth: z
+    .number()
+    .min(0)
+    .max(16)
+    .describe('the fraction of lineUs each further core requesting a line at the same time adds to one transfer (src/virtual/cache-line.ts)'),
+  walkPerWaiterUs: us(
+    "a wake walk visiting one queued entry that is cold for the walker: it lives on its faulting thread's stack and was written since the walker last read it (a remote line)",
+  ),
+  walkWarmUs: us("a wake walk visiting one queued entry still in the walker's cache: it read it on its last walk and nobody wrote it since"),
   ttwuUs: us('try_to_wake_up as the waker pays it for the first thread it wakes in one walk (IPI included)'),
   ttwuNextUs: us('try_to_wake_up for each further thread woken in the same walk'),
   wakeupUs: us('a woken thread until it runs again (the wake-up latency, not paid by the waker)'),
@@ -61,11 +67,13 @@ export const CostModelSchema = z.strictObject({
   zeropageUs: us('UFFDIO_ZEROPAGE of one 4 KiB page, one thread'),
   uffdWakeUs: us('UFFDIO_WAKE (or the wake at the end of a copy) beyond its walk: the ioctl itself'),
   memcpyUs: us('precopy: one 4 KiB page written straight into guest RAM (no userfaultfd yet)'),
-  mmapLocksPerUffdFault: count('uffd path: mmap_lock read acquisitions per fault on the vCPU (NOWAIT GUP, the VMA look-up after it fails, blocking GUP, the retry)'),
+  mmapLocksPerUffdFault: count(
+    'uffd path: mmap_lock read acquisitions per fault on the vCPU (NOWAIT GUP, the VMA look-up after it fails, blocking GUP, the retry)',
+  ),
   mmapLockLines: count('cache-line transfers per mmap_lock read acquisition (the rwsem count: inc and dec)'),
   mmuLockLines: count('cache-line transfers per stage-2 map (kvm->mmu_lock read: inc and dec)'),
   accessUs: us('one guest access to a present page'),
-  spin: z.boolean().describe('waiting threads spin the run\'s spin/serviceSpin time before sleeping (the threaded engine) or sleep at once (the kernel)'),
+  spin: z.boolean().describe("waiting threads spin the run's spin/serviceSpin time before sleeping (the threaded engine) or sleep at once (the kernel)"),
 });
 
 export type CostModel = z.infer<typeof CostModelSchema>;
@@ -121,7 +129,10 @@ const cache = new Map<string, CostProfile>();
 /** A shipped profile: this host's measured costs, or the modelled large host's. */
 export function shippedProfile(name: ProfileName = 'this-host'): CostProfile {
   let p = cache.get(name);
-  if (!p) { p = loadCostProfile(join(profilesDir(), `${name}.json`)); cache.set(name, p); }
+  if (!p) {
+    p = loadCostProfile(join(profilesDir(), `${name}.json`));
+    cache.set(name, p);
+  }
   return p;
 }
 

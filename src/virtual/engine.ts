@@ -55,7 +55,6 @@ export interface VirtualOptions {
 /** The virtual engine takes the same hooks as simulate() (src/hooks.ts). */
 export type VirtualHooks = SimulateHooks;
 
-
 /** Playback: yield to the event loop at least this often (wall ms), even when behind. */
 const YIELD_MS = 20;
 /** Playback: when the run falls behind the wall clock by more than this, it slides instead of rushing. */
@@ -70,7 +69,7 @@ export function resolveCosts(v: VirtualOptions & { profile?: 'this-host' | 'larg
 /** The profile's name, as results record it. */
 export function profileName(v: VirtualOptions & { profile?: 'this-host' | 'large-host' }): string {
   if (v.costModel) return 'custom';
-  return v.costs ? loadCostProfile(v.costs).name : v.profile ?? 'this-host';
+  return v.costs ? loadCostProfile(v.costs).name : (v.profile ?? 'this-host');
 }
 
 /**
@@ -112,9 +111,12 @@ function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks:
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
   const noUserfault = opts.noUserfault === true;
-  if (noUserfault && opts.mode !== 'exit') throw Errors.badInput('noUserfault', "needs mode 'exit': no uffd is registered, the vCPU's own fault fills the page");
-  if (noUserfault && opts.exitResolver !== 'vcpu') throw Errors.badInput('noUserfault', "needs exitResolver 'vcpu': the vCPU's own thread fills its pages, no fetcher");
-  if (noUserfault && opts.network !== 'none') throw Errors.badInput('noUserfault', "needs network 'none': the kernel zero-fills the page, nothing comes from a source");
+  if (noUserfault && opts.mode !== 'exit')
+    throw Errors.badInput('noUserfault', "needs mode 'exit': no uffd is registered, the vCPU's own fault fills the page");
+  if (noUserfault && opts.exitResolver !== 'vcpu')
+    throw Errors.badInput('noUserfault', "needs exitResolver 'vcpu': the vCPU's own thread fills its pages, no fetcher");
+  if (noUserfault && opts.network !== 'none')
+    throw Errors.badInput('noUserfault', "needs network 'none': the kernel zero-fills the page, nothing comes from a source");
   return new VirtualRun(opts, costs, exitByVcpu, hooks, noUserfault);
 }
 
@@ -133,7 +135,9 @@ function guarded<T>(hooks: VirtualHooks, body: () => T): T {
   try {
     const r = body();
     return (r instanceof Promise ? r.catch(report) : r) as T;
-  } catch (e) { return report(e); }
+  } catch (e) {
+    return report(e);
+  }
 }
 
 function run(sim: VirtualRun): void {
@@ -160,7 +164,10 @@ async function runSliced(sim: VirtualRun): Promise<void> {
   let sliceEnd = performance.now() + SLICE_MS;
   for (;;) {
     for (let n = 0; n < SLICE_EVENTS; n++) {
-      if (!sim.step()) { sim.end(); return; }
+      if (!sim.step()) {
+        sim.end();
+        return;
+      }
     }
     if (performance.now() < sliceEnd) continue;
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -175,8 +182,11 @@ async function runSliced(sim: VirtualRun): Promise<void> {
  * schedule rather than rushing to catch up; the loop yields at least every YIELD_MS regardless.
  */
 async function runPaced(sim: VirtualRun, virtualUsPerRealMs: number): Promise<void> {
-  const signal = sim.hooks.signal, events = sim.events;
-  const stopped = () => { if (signal?.aborted) throw new SimError('ABORTED', 'the run was stopped'); };
+  const signal = sim.hooks.signal,
+    events = sim.events;
+  const stopped = () => {
+    if (signal?.aborted) throw new SimError('ABORTED', 'the run was stopped');
+  };
   stopped();
   sim.begin();
   let wall0 = performance.now();
@@ -208,7 +218,12 @@ async function runPaced(sim: VirtualRun, virtualUsPerRealMs: number): Promise<vo
       stopped();
       continue;
     }
-    if (events.nextUs < next) { events.tick(events.nextUs); events.nextUs += events.everyUs; stopped(); continue; }
+    if (events.nextUs < next) {
+      events.tick(events.nextUs);
+      events.nextUs += events.everyUs;
+      stopped();
+      continue;
+    }
     sim.step();
     // A pause armed on a fault: publish each fault as it happens (a tick now), not at the next tick.
     if (control) {
@@ -216,7 +231,10 @@ async function runPaced(sim: VirtualRun, virtualUsPerRealMs: number): Promise<vo
       faultsSeen = sim.totalFaults;
       // Each change of the migration's state (paused, recover, active) is published as it happens.
       const state = sim.recovery?.state;
-      if (state !== runState) { runState = state; if (events.emit) events.tick(sim.now); }
+      if (state !== runState) {
+        runState = state;
+        if (events.emit) events.tick(sim.now);
+      }
     }
     if ((++n & 0x3ff) === 0) stopped();
   }
@@ -227,8 +245,15 @@ async function runPaced(sim: VirtualRun, virtualUsPerRealMs: number): Promise<vo
 /** Waits `ms` (0: one event-loop turn), cut short by `signal`. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
-    if (signal?.aborted) { resolve(); return; }
-    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });

@@ -17,6 +17,9 @@ export class EventMarks {
   }
 
   markCell(c: number): void {
-    if (this.cellDirty.length && !this.cellDirty[c]) { this.cellDirty[c] = 1; this.dirtyCells.push(c); }
+    if (this.cellDirty.length && !this.cellDirty[c]) {
+      this.cellDirty[c] = 1;
+      this.dirtyCells.push(c);
+    }
   }
 }

@@ -39,7 +39,10 @@ export function fetcherLoop(sim: VirtualSim, t: Thread): void {
     sim.cpu(t, sim.c.receiveUs + sim.source.stale.length * sim.c.zeropageUs, Ph.FDiscard);
     return;
   }
-  if (takeArrival(t)) { sim.cpu(t, sim.c.receiveUs, Ph.InstStart); return; }
+  if (takeArrival(t)) {
+    sim.cpu(t, sim.c.receiveUs, Ph.InstStart);
+    return;
+  }
   if (t.kind === FETCHER && sweepDue(sim)) {
     while (sim.sweepCursor < sim.pages && sim.state[sim.sweepCursor] !== PAGE_MISSING) sim.sweepCursor++;
     if (sim.sweepCursor < sim.pages) {
@@ -55,7 +58,10 @@ export function fetcherLoop(sim: VirtualSim, t: Thread): void {
 export function fetcherFault(sim: VirtualSim, t: Thread): void {
   const page = t.page;
   if (decideFault(sim, page, sim.statsOf(t)) === FAULT_REQUEST) {
-    if (!sim.outbound) { beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.FLoop); return; }
+    if (!sim.outbound) {
+      beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.FLoop);
+      return;
+    }
     sim.cpu(t, sim.c.postUs, Ph.FSent);
     return;
   }

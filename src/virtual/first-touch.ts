@@ -27,8 +27,14 @@ import { waitOnPage } from './vcpu.js';
 /** The GUP inside the stage-2 fault: the kernel fills the page, unless it is there already or being filled. */
 export function vcpuFirstTouch(sim: VirtualSim, t: Thread): void {
   const d = decideFault(sim, t.page, null);
-  if (d === FAULT_REQUEST) { beginInstall(sim, t, t.page, PAGE_FLAG_DEMAND, Ph.VMap); return; }
-  if (d === FAULT_PRESENT) { vcpuMap(sim, t); return; }
+  if (d === FAULT_REQUEST) {
+    beginInstall(sim, t, t.page, PAGE_FLAG_DEMAND, Ph.VMap);
+    return;
+  }
+  if (d === FAULT_PRESENT) {
+    vcpuMap(sim, t);
+    return;
+  }
   waitOnPage(sim, t, t.page, Ph.VMap); // another vCPU's fault fills it (the page lock in the kernel)
 }
 

@@ -15,9 +15,13 @@ import { pollSleep, readMessage, uffdOfHandler } from './uffd.js';
 
 /** poll(): fdget, add itself to fd_wqh; with a message pending, remove itself and read; else sleep there. */
 export function handlerPoll(sim: VirtualSim, t: Thread): void {
-  const uq = uffdOfHandler(sim, t), c = sim.c;
+  const uq = uffdOfHandler(sim, t),
+    c = sim.c;
   const tAdd = uq.fd.take(t.id, fileRef(uq.lines, t.id, sim.now + c.syscallUs, c), c.wqOpUs, c);
-  if (uq.pendingCount > 0) { pollReturn(sim, t, tAdd); return; }
+  if (uq.pendingCount > 0) {
+    pollReturn(sim, t, tAdd);
+    return;
+  }
   pollSleep(sim, t);
   sim.schedule(tAdd, t, Ph.HPollSleep);
 }
@@ -25,7 +29,10 @@ export function handlerPoll(sim: VirtualSim, t: Thread): void {
 /** Asleep in poll() (the kernel: at once; the threaded engine's handlers spin first). */
 export function handlerPollSleep(sim: VirtualSim, t: Thread): void {
   const uq = uffdOfHandler(sim, t);
-  if (uq.pollWoken.has(t.id)) { pollReturn(sim, t, sim.now); return; } // triggered before it slept
+  if (uq.pollWoken.has(t.id)) {
+    pollReturn(sim, t, sim.now);
+    return;
+  } // triggered before it slept
   sim.park(t, sim.serviceSpinUs, Ph.HPollWoken);
 }
 
@@ -35,7 +42,8 @@ export function handlerPollWoken(sim: VirtualSim, t: Thread): void {
 }
 
 function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
-  const uq = uffdOfHandler(sim, t), c = sim.c;
+  const uq = uffdOfHandler(sim, t),
+    c = sim.c;
   uq.polling.delete(t.id);
   uq.pollWoken.delete(t.id);
   const tRemove = uq.fd.take(t.id, atUs, c.wqOpUs, c);
@@ -45,17 +53,28 @@ function pollReturn(sim: VirtualSim, t: Thread, atUs: number): void {
 /** read(): fdget, then one message or EAGAIN (an empty read: back to poll). */
 export function handlerRead(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
-  const tEnd = readMessage(sim, t, fileRef(uffdOfHandler(sim, t).lines, t.id, sim.now + c.syscallUs, c)), v = uffdOfHandler(sim, t).readVcpu;
-  if (v < 0) { sim.schedule(tEnd + c.readUs, t, Ph.HPoll); return; }
+  const tEnd = readMessage(sim, t, fileRef(uffdOfHandler(sim, t).lines, t.id, sim.now + c.syscallUs, c)),
+    v = uffdOfHandler(sim, t).readVcpu;
+  if (v < 0) {
+    sim.schedule(tEnd + c.readUs, t, Ph.HPoll);
+    return;
+  }
   t.page = sim.threads[v]!.page;
   t.flags = v; // the faulting vCPU, for the request
   sim.schedule(tEnd + c.readUs, t, Ph.HGot);
 }
 
 export function handlerGot(sim: VirtualSim, t: Thread): void {
-  const st = sim.statsOf(t), page = t.page;
+  const st = sim.statsOf(t),
+    page = t.page;
   st.uffdReads++;
-  if (decideFault(sim, page, st) !== FAULT_REQUEST) { sim.schedule(sim.now, t, Ph.HPoll); return; }
-  if (!sim.outbound) { beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.HPoll); return; }
+  if (decideFault(sim, page, st) !== FAULT_REQUEST) {
+    sim.schedule(sim.now, t, Ph.HPoll);
+    return;
+  }
+  if (!sim.outbound) {
+    beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.HPoll);
+    return;
+  }
   sim.schedule(sim.now + sim.c.postUs, t, Ph.HSent);
 }

@@ -40,7 +40,8 @@ export function beginInstall(sim: VirtualSim, t: Thread, page: number, flags: nu
 
 /** What one install's ioctl costs now, with `others` threads copying at the same time. */
 function ioctlUs(sim: VirtualSim, flags: number, others: number): number {
-  const c = sim.c, o = sim.opts;
+  const c = sim.c,
+    o = sim.opts;
   if (flags & PAGE_FLAG_PRECOPY && sim.precopy) return perPage(c.memcpyUs, o.pageSize); // straight into RAM, before userfaultfd
   if (sim.noUserfault) return perPage(c.copyUs + others * c.copyPerCopierUs, o.pageSize); // do_anonymous_page: allocate, zero, map
   if (o.uffdMode === 'minor') return perPage(c.continueUs + others * c.continuePerCopierUs, o.pageSize);
@@ -57,13 +58,17 @@ export function installCopy(sim: VirtualSim, t: Thread): void {
   const c = sim.c;
   const precopy = (t.flags & PAGE_FLAG_PRECOPY) !== 0 && sim.precopy;
   let at = sim.now;
-  if (sim.noUserfault) at = sim.mm.line(t.id, at, c.mmapLockLines, c); // the kernel's own fill, inside the GUP under mmap_read_lock (src/virtual/first-touch.ts)
+  if (sim.noUserfault)
+    at = sim.mm.line(t.id, at, c.mmapLockLines, c); // the kernel's own fill, inside the GUP under mmap_read_lock (src/virtual/first-touch.ts)
   else if (!precopy) {
     const u = sim.uffds.length ? uffdOf(sim, t.page).lines : sim.lines.exitUffd;
     at = mfillLines(sim, u, t.id, fileRef(u, t.id, sim.now + c.syscallUs, c), c);
   }
   const gapUs = sim.state[t.page] === PAGE_PRESENT ? 0 : sim.opts.unsafePublishBeforeCopyUs;
-  if (gapUs > 0) { t.flags |= EARLY; publish(sim, t, true); } // the deliberate bug: visible before its bytes
+  if (gapUs > 0) {
+    t.flags |= EARLY;
+    publish(sim, t, true);
+  } // the deliberate bug: visible before its bytes
   const cost = ioctlUs(sim, t.flags, sim.copiers);
   sim.copiers++;
   sim.schedule(at + cost + gapUs, t, Ph.InstPublish);
@@ -78,14 +83,17 @@ export function installPublish(sim: VirtualSim, t: Thread): void {
     sim.schedule(wake(sim, t), t, t.afterInstall);
     return;
   }
-  if (sim.state[page] === PAGE_PRESENT && (t.flags & PAGE_FLAG_PRECOPY)) { // a precopy round resends a dirtied page
+  if (sim.state[page] === PAGE_PRESENT && t.flags & PAGE_FLAG_PRECOPY) {
+    // a precopy round resends a dirtied page
     sim.statsOf(t).overwritten++;
     sim.memVer[page] = t.version; // the resent copy replaces the old one
     sim.schedule(sim.now, t, t.afterInstall);
     return;
   }
-  if (sim.state[page] === PAGE_PRESENT) { // EEXIST: someone installed it first
-    if (t.kind !== VCPU) sim.statsOf(t).eexist++; else sim.vcpus[t.id]!.selfEexist++;
+  if (sim.state[page] === PAGE_PRESENT) {
+    // EEXIST: someone installed it first
+    if (t.kind !== VCPU) sim.statsOf(t).eexist++;
+    else sim.vcpus[t.id]!.selfEexist++;
     sim.schedule(sim.now, t, t.afterInstall);
     return;
   }
@@ -99,14 +107,17 @@ function publish(sim: VirtualSim, t: Thread, garbage: boolean): void {
   sim.state[page] = PAGE_PRESENT;
   sim.memVer[page] = garbage ? GARBAGE : t.version;
   sim.presentPages++;
-  const how = ((t.flags & PAGE_FLAG_DEMAND) ? ARRIVED_DEMAND : ARRIVED_PUSHED) | ((t.flags & PAGE_FLAG_ZERO) ? ARRIVED_ZERO : 0);
+  const how = (t.flags & PAGE_FLAG_DEMAND ? ARRIVED_DEMAND : ARRIVED_PUSHED) | (t.flags & PAGE_FLAG_ZERO ? ARRIVED_ZERO : 0);
   const ms = Math.max(0.001, sim.now / 1000);
   sim.marks.markCell(sim.map.record(page, ms, how));
-  if (sim.arrivalMs) { sim.arrivalMs[page] = ms; sim.arrivalHow![page] = how; }
+  if (sim.arrivalMs) {
+    sim.arrivalMs[page] = ms;
+    sim.arrivalHow![page] = how;
+  }
   if (t.kind !== VCPU) {
     const st = sim.statsOf(t);
     countInstalled(st, t.flags);
-    if ((t.flags & PAGE_FLAG_DEMAND) && t.arrivedAtUs >= 0) st.installLagUsTotal += sim.now - t.arrivedAtUs;
+    if (t.flags & PAGE_FLAG_DEMAND && t.arrivedAtUs >= 0) st.installLagUsTotal += sim.now - t.arrivedAtUs;
   } else sim.vcpus[t.id]!.selfInstalled++;
   if (sim.presentPages === sim.pages && sim.migrationDoneUs < 0 && !sim.precopy) sim.migrationDoneUs = sim.now;
 }
@@ -116,12 +127,16 @@ function wake(sim: VirtualSim, t: Thread): number {
   const page = t.page;
   let at = sim.now;
   const w = sim.pageWaiters.get(page);
-  if (w) { // exit mode: vCPUs asleep on the page (a futex each), woken one by one
+  if (w) {
+    // exit mode: vCPUs asleep on the page (a futex each), woken one by one
     sim.pageWaiters.delete(page);
     let sleepers = 0;
     for (const v of w) if (sim.threads[v]!.state === SLEEP) sleepers++;
     at += sim.ttwuCostUs(sleepers);
-    for (const v of w) { sim.vcpus[v]!.installedUs = sim.now; sim.wakeAt(sim.threads[v]!, at); }
+    for (const v of w) {
+      sim.vcpus[v]!.installedUs = sim.now;
+      sim.wakeAt(sim.threads[v]!, at);
+    }
   }
   if (!sim.uffds.length || sim.precopy) return at;
   if (sim.opts.wakeBatch <= 1 || t.kind === VCPU) return wakeWalk(sim, t.id, page, at);
@@ -133,9 +148,10 @@ function wake(sim: VirtualSim, t: Thread): number {
 
 /** UFFDIO_WAKE for the batched pages: one ioctl and one walk per run of contiguous pages. */
 export function flushWakes(sim: VirtualSim, t: Thread, atUs: number): number {
-  const b = t.batch, c = sim.c;
+  const b = t.batch,
+    c = sim.c;
   let at = atUs;
-  for (let i = 0; i < b.length;) {
+  for (let i = 0; i < b.length; ) {
     let j = i + 1;
     while (j < b.length && b[j] === b[j - 1]! + 1) j++;
     at = wakeWalk(sim, t.id, b.slice(i, j), at + c.syscallUs + c.uffdWakeUs);

@@ -10,11 +10,19 @@ import { CacheLine, type LineCostParams } from './cache-line.js';
 import { EventQueue } from './event-queue.js';
 
 // ---- thread kinds and states ----
-export const VCPU = 0, FETCHER = 1, HANDLER = 2, PREEMPT = 3;
-export const BUSY = 0, SPIN = 1, SLEEP = 2, WAKING = 3, DONE = 4;
+export const VCPU = 0,
+  FETCHER = 1,
+  HANDLER = 2,
+  PREEMPT = 3;
+export const BUSY = 0,
+  SPIN = 1,
+  SLEEP = 2,
+  WAKING = 3,
+  DONE = 4;
 
 /** Kernel-level phases (the actors' phases follow in phases.ts). */
-export const PH_WOKEN = 0, PH_SPIN_END = 1;
+export const PH_WOKEN = 0,
+  PH_SPIN_END = 1;
 
 /**
  * How many cores ask for a line at once, by primitive. A queued spinlock (qspinlock, Linux >= 4.2)
@@ -25,7 +33,8 @@ export const PH_WOKEN = 0, PH_SPIN_END = 1;
  * spinning reader: each waiting core has one request outstanding, served in turn, and the queue
  * itself is the serialisation modelled here, so a transfer costs the base: 1.
  */
-export const LOCK_WORD_REQUESTERS = 2, ATOMIC_REQUESTERS = 1;
+export const LOCK_WORD_REQUESTERS = 2,
+  ATOMIC_REQUESTERS = 1;
 
 /**
  * A FIFO spinlock, or an mm-wide cache line that atomics serialise on. Queued spinlocks hand over in
@@ -44,13 +53,19 @@ export class Serial {
   /** time the lock was held or the line busy with transfers: the serial time it imposes */
   heldUs = 0;
   private startedUs = 0;
-  constructor(readonly name: string) { this.word = new CacheLine(name); }
+  constructor(readonly name: string) {
+    this.word = new CacheLine(name);
+  }
 
   /** When thread `id`, asking at `atUs`, gets it (the word's transfer included). Holds it until end(). */
   start(id: number, atUs: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
-    if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
+    if (this.freeAtUs > atUs) {
+      this.contended++;
+      this.waitUs += this.freeAtUs - atUs;
+      start = this.freeAtUs;
+    }
     const transfer = this.word.acquireUs(id, atUs, p, LOCK_WORD_REQUESTERS);
     this.startedUs = start;
     start += transfer;
@@ -73,7 +88,11 @@ export class Serial {
   line(id: number, atUs: number, lines: number, p: LineCostParams): number {
     this.acquires++;
     let start = atUs;
-    if (this.freeAtUs > atUs) { this.contended++; this.waitUs += this.freeAtUs - atUs; start = this.freeAtUs; }
+    if (this.freeAtUs > atUs) {
+      this.contended++;
+      this.waitUs += this.freeAtUs - atUs;
+      start = this.freeAtUs;
+    }
     const occupancy = lines * this.word.acquireUs(id, atUs, p, ATOMIC_REQUESTERS);
     this.heldUs += occupancy;
     this.freeAtUs = start + occupancy;
@@ -132,19 +151,39 @@ export class Kernel {
 
   addThread(kind: number, resumePhase: number): Thread {
     const t: Thread = {
-      id: this.threads.length, kind, state: kind === VCPU || kind === HANDLER ? BUSY : SLEEP, hasCore: false, coreSinceUs: 0, wantUs: 0, wantPhase: 0,
-      resumePhase, spinToken: 0, page: -1, flags: 0, version: 0, afterInstall: 0,
-      arrivals: [], arrivedUs: [], arrivalHead: 0, arrivedAtUs: -1, batch: [],
+      id: this.threads.length,
+      kind,
+      state: kind === VCPU || kind === HANDLER ? BUSY : SLEEP,
+      hasCore: false,
+      coreSinceUs: 0,
+      wantUs: 0,
+      wantPhase: 0,
+      resumePhase,
+      spinToken: 0,
+      page: -1,
+      flags: 0,
+      version: 0,
+      afterInstall: 0,
+      arrivals: [],
+      arrivedUs: [],
+      arrivalHead: 0,
+      arrivedAtUs: -1,
+      batch: [],
     };
     this.threads.push(t);
     return t;
   }
 
-  schedule(atUs: number, t: Thread, ph: number, arg = 0): void { this.q.push(atUs, t.id, ph, arg); }
+  schedule(atUs: number, t: Thread, ph: number, arg = 0): void {
+    this.q.push(atUs, t.id, ph, arg);
+  }
 
   /** `t` needs a core for `us`, then runs `ph`. */
   cpu(t: Thread, us: number, ph: number): void {
-    if (t.hasCore) { this.schedule(this.now + us, t, ph); return; }
+    if (t.hasCore) {
+      this.schedule(this.now + us, t, ph);
+      return;
+    }
     if (this.freeCores > 0) {
       this.freeCores--;
       t.hasCore = true;
@@ -162,14 +201,19 @@ export class Kernel {
     t.hasCore = false;
     if (this.runHead < this.runQ.length) {
       const u = this.threads[this.runQ[this.runHead++]!]!;
-      if (this.runHead > 1024 && this.runHead * 2 > this.runQ.length) { this.runQ.splice(0, this.runHead); this.runHead = 0; }
+      if (this.runHead > 1024 && this.runHead * 2 > this.runQ.length) {
+        this.runQ.splice(0, this.runHead);
+        this.runHead = 0;
+      }
       u.hasCore = true;
       u.coreSinceUs = this.now;
       this.schedule(this.now + u.wantUs, u, u.wantPhase);
     } else this.freeCores++;
   }
 
-  get coresWanted(): boolean { return this.runHead < this.runQ.length; }
+  get coresWanted(): boolean {
+    return this.runHead < this.runQ.length;
+  }
 
   // ---- sleeping and waking
   /** `t` has nothing to do: spin (keeping its core) then sleep; notify() resumes it at resumePhase. */
@@ -193,16 +237,25 @@ export class Kernel {
   }
 
   /** Called when a thread goes to sleep (the engine counts service threads' sleeps). */
-  protected onSleep(_t: Thread): void { /* nothing by default */ }
+  protected onSleep(_t: Thread): void {
+    /* nothing by default */
+  }
 
-  notify(t: Thread): void { this.wakeAt(t, this.now); }
+  notify(t: Thread): void {
+    this.wakeAt(t, this.now);
+  }
 
   /**
    * `t` is woken by a waker that finishes its wake at `atUs` (>= now): a spinner sees it then, a
    * sleeper runs `wakeupUs` later. Returns whether `t` was waiting at all.
    */
   wakeAt(t: Thread, atUs: number): boolean {
-    if (t.state === SPIN) { t.state = BUSY; t.spinToken++; this.schedule(atUs, t, t.resumePhase); return true; }
+    if (t.state === SPIN) {
+      t.state = BUSY;
+      t.spinToken++;
+      this.schedule(atUs, t, t.resumePhase);
+      return true;
+    }
     if (t.state === SLEEP) {
       t.state = WAKING;
       this.schedule(atUs + this.c.wakeupUs, t, PH_WOKEN);

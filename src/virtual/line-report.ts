@@ -13,7 +13,12 @@ import type { VirtualSim } from './sim.js';
 /** A line busy at least this share of the guest's time is what the run queues on. */
 export const SERIAL_BOUND_SHARE = 0.8;
 
-export interface LineShare { line: string; busyShare: number; transfers: number; peakContenders: number }
+export interface LineShare {
+  line: string;
+  busyShare: number;
+  transfers: number;
+  peakContenders: number;
+}
 export interface RunBreakdown {
   bound: 'serial' | 'latency';
   /** the busiest line */
@@ -35,8 +40,14 @@ export function runBreakdown(sim: VirtualSim, guestUs: number, faults: number): 
   let best: Serial | null = null;
   for (const l of lines(sim)) if (!best || l.heldUs > best.heldUs) best = l;
   const share = guestUs > 0 ? best!.heldUs / guestUs : 0;
-  let entries = 0, cold = 0, empty = 0;
-  for (const u of sim.uffds) { entries += u.wakeWalkEntries; cold += u.walkColdEntries; empty += u.emptyReads; }
+  let entries = 0,
+    cold = 0,
+    empty = 0;
+  for (const u of sim.uffds) {
+    entries += u.wakeWalkEntries;
+    cold += u.walkColdEntries;
+    empty += u.emptyReads;
+  }
   const walks = sim.uffds.reduce((a, u) => a + u.wakeWalks, 0);
   const perFault = (n: number) => (faults > 0 ? n / faults : 0);
   const vcpus = sim.vcpus.length;

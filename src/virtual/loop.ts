@@ -47,19 +47,26 @@ export class VirtualRun extends VirtualSim {
     return true;
   }
 
-  dispatch(id: number, ph: number, arg: number): void { dispatch(this, id, ph, arg); }
+  dispatch(id: number, ph: number, arg: number): void {
+    dispatch(this, id, ph, arg);
+  }
 
   /** The checks at the end of a run, the last timeline sample and the last tick. */
   end(): void {
     if (this.vcpusDone !== this.opts.vcpus && this.handlersDead) {
-      throw new SimError('GUEST_HUNG', `the uffd handlers crashed and nothing reads the uffd: ${this.opts.vcpus - this.vcpusDone} vCPUs wait ` +
-        'forever on their faults (Firecracker\'s failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)');
+      throw new SimError(
+        'GUEST_HUNG',
+        `the uffd handlers crashed and nothing reads the uffd: ${this.opts.vcpus - this.vcpusDone} vCPUs wait ` +
+          "forever on their faults (Firecracker's failure mode: restart the handler, e.g. --inject handler-crash@T+D:restart)",
+      );
     }
     if (this.vcpusDone !== this.opts.vcpus) {
       const v = this.vcpus.findIndex((s, i) => this.threads[i]!.state !== DONE && s.entryPage >= 0);
       const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
-      throw new SimError('PAGE_NEVER_ARRIVED', `virtual run deadlocked: ${this.opts.vcpus - this.vcpusDone} vCPUs never finished` +
-        (page >= 0 ? `; vCPU ${v} waits on page ${page}` : ''));
+      throw new SimError(
+        'PAGE_NEVER_ARRIVED',
+        `virtual run deadlocked: ${this.opts.vcpus - this.vcpusDone} vCPUs never finished` + (page >= 0 ? `; vCPU ${v} waits on page ${page}` : ''),
+      );
     }
     if (this.presentPages !== this.pages && this.opts.mode !== 'none') {
       throw new SimError('PAGE_NEVER_ARRIVED', `virtual run stalled: ${this.pages - this.presentPages} pages never arrived`);

@@ -36,7 +36,11 @@ export class EventStream {
       let faults = 0;
       for (const s of sim.vcpus) faults += s.faults;
       const sample = {
-        tMs: Math.round(Math.min(tUs, sim.nextSampleUs) / 10) / 100, accesses: sim.totalAccesses, faults, presentPages: sim.presentPages, blockedVcpus: sim.blocks.blocked,
+        tMs: Math.round(Math.min(tUs, sim.nextSampleUs) / 10) / 100,
+        accesses: sim.totalAccesses,
+        faults,
+        presentPages: sim.presentPages,
+        blockedVcpus: sim.blocks.blocked,
       };
       if (pushSample(sim.timeline, sample)) sim.sampleEveryUs *= 2;
       sim.nextSampleUs += sim.sampleEveryUs;
@@ -51,11 +55,20 @@ export class EventStream {
 
   start(): void {
     if (!this.emit) return;
-    const o = this.sim.opts, m = this.sim.map;
+    const o = this.sim.opts,
+      m = this.sim.map;
     this.emit({
-      type: 'start', mode: o.mode, strategy: o.strategy, vcpus: o.vcpus, pages: o.pages, pageSize: o.pageSize,
-      memslots: o.memslots.map((s) => ({ baseGpa: s.baseGpa, sizeBytes: s.sizeBytes })), cells: m.cells, pagesPerCell: m.pagesPerCell,
-      engine: 'virtual', playback: this.sim.hooks.playback ? { virtualUsPerRealMs: this.sim.hooks.playback.virtualUsPerRealMs } : null,
+      type: 'start',
+      mode: o.mode,
+      strategy: o.strategy,
+      vcpus: o.vcpus,
+      pages: o.pages,
+      pageSize: o.pageSize,
+      memslots: o.memslots.map((s) => ({ baseGpa: s.baseGpa, sizeBytes: s.sizeBytes })),
+      cells: m.cells,
+      pagesPerCell: m.pagesPerCell,
+      engine: 'virtual',
+      playback: this.sim.hooks.playback ? { virtualUsPerRealMs: this.sim.hooks.playback.virtualUsPerRealMs } : null,
     });
     this.nextUs = this.everyUs;
   }
@@ -74,11 +87,13 @@ export class EventStream {
 
   /** Publishes the state at virtual time tUs: each vCPU's latest new fault, then a tick. Reads only. */
   tick(tUs: number): void {
-    const emit = this.emit!, sim = this.sim;
+    const emit = this.emit!,
+      sim = this.sim;
     const vcpus: VcpuSnapshot[] = [];
     let accesses = 0;
     for (let v = 0; v < sim.opts.vcpus; v++) {
-      const s = sim.vcpus[v]!, t = sim.threads[v]!;
+      const s = sim.vcpus[v]!,
+        t = sim.threads[v]!;
       const blocked = s.entryPage >= 0 && t.state !== DONE;
       const n = s.reads + s.writes;
       accesses += n;
@@ -98,22 +113,36 @@ export class EventStream {
     const dt = (tUs - this.last.tUs) / 1e6;
     const rate = (d: number) => (dt > 0 ? Math.round(d / dt) : 0);
     const marks = sim.marks;
-    const cells = marks.dirtyCells.map((c) => { marks.cellDirty[c] = 0; return sim.map.cellView(c); });
+    const cells = marks.dirtyCells.map((c) => {
+      marks.cellDirty[c] = 0;
+      return sim.map.cellView(c);
+    });
     marks.dirtyCells.length = 0;
     let queued = sim.faultInbox.length - sim.faultHead;
     for (const q of sim.uffds) queued += q.pendingCount + q.waitingCount;
     emit({
-      type: 'tick', tMs: Math.round(tUs) / 1000, presentPages: sim.presentPages, faults, accesses,
-      faultsPerSec: rate(faults - this.last.faults), accessesPerSec: rate(accesses - this.last.accesses),
-      bytesReceived: sim.fstats.reduce((a, st) => a + st.bytesReceived, 0), blockedVcpus: sim.blocks.blocked,
-      blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000, vcpus, latencyBuckets: marks.latencyBuckets.slice(), cells, queuedFaults: queued,
+      type: 'tick',
+      tMs: Math.round(tUs) / 1000,
+      presentPages: sim.presentPages,
+      faults,
+      accesses,
+      faultsPerSec: rate(faults - this.last.faults),
+      accessesPerSec: rate(accesses - this.last.accesses),
+      bytesReceived: sim.fstats.reduce((a, st) => a + st.bytesReceived, 0),
+      blockedVcpus: sim.blocks.blocked,
+      blocktimeMs: Math.round(blocktimeUs(sim.blocks, tUs)) / 1000,
+      vcpus,
+      latencyBuckets: marks.latencyBuckets.slice(),
+      cells,
+      queuedFaults: queued,
       ...(sim.recovery ? { runState: sim.recovery.state } : {}),
     });
     this.last = { tUs, faults, accesses };
   }
 
   private decode(v: number, page: number): DecodedFault {
-    const o = this.sim.opts, a = this.sim.vcpus[v]!.arch;
+    const o = this.sim.opts,
+      a = this.sim.vcpus[v]!.arch;
     return decodedFault(o, a.tables, a.last, gpaOfPage(o.memslots, o.pageSize, page), v);
   }
 }

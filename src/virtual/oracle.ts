@@ -26,7 +26,8 @@ export function accessPage(sim: VirtualSim, v: number, s: VcpuState, page: numbe
     return;
   }
   s.reads++;
-  const got = sim.memVer[page]!, want = sim.expVer[page]!;
+  const got = sim.memVer[page]!,
+    want = sim.expVer[page]!;
   if (got !== want) {
     s.badReads++;
     s.firstBadRead ??= `vCPU ${v} read page ${page} at ${sim.now.toFixed(2)} us: ${describe(got, want)}`;
@@ -35,7 +36,9 @@ export function accessPage(sim: VirtualSim, v: number, s: VcpuState, page: numbe
 
 /** The end-of-run check of every page: present, and holding the version the guest must see. */
 export function proveMemory(sim: VirtualSim): MemoryProof {
-  let notPresent = 0, wrong = 0, firstProblem: string | null = null;
+  let notPresent = 0,
+    wrong = 0,
+    firstProblem: string | null = null;
   for (let p = 0; p < sim.pages; p++) {
     if (sim.state[p] !== PAGE_PRESENT) {
       if (!notPresent++) firstProblem ??= `page ${p} is missing`;
@@ -48,5 +51,7 @@ export function proveMemory(sim: VirtualSim): MemoryProof {
 
 /** What a page's copy holds when it is not what the guest must see (the threaded proof's words). */
 function describe(got: number, want: number): string {
-  return got === GARBAGE ? `garbage (bytes not copied yet), the guest must see version ${want}` : `a stale copy: version ${got}, the guest must see version ${want}`;
+  return got === GARBAGE
+    ? `garbage (bytes not copied yet), the guest must see version ${want}`
+    : `a stale copy: version ${got}, the guest must see version ${want}`;
 }

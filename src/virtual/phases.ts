@@ -3,18 +3,49 @@
  * (after PH_WOKEN and PH_SPIN_END, the kernel's own). The dispatcher (sim.ts) maps each to its actor.
  */
 export const enum Ph {
-  Woken = 0, SpinEnd = 1,
-  Arrive, Preempt,
+  Woken = 0,
+  SpinEnd = 1,
+  Arrive,
+  Preempt,
   // vCPU
-  VRun, VTouch, VFinish, VGup, VGupNext, VSleep, VRetry, VFaultDone, VRequest, VArrived, VReenter, VResume, VFirstTouch, VMap,
+  VRun,
+  VTouch,
+  VFinish,
+  VGup,
+  VGupNext,
+  VSleep,
+  VRetry,
+  VFaultDone,
+  VRequest,
+  VArrived,
+  VReenter,
+  VResume,
+  VFirstTouch,
+  VMap,
   // page fetcher / listen thread, and the preempt-channel thread
-  FLoop, FFault, FSent, FDiscard,
+  FLoop,
+  FFault,
+  FSent,
+  FDiscard,
   // uffd handler
-  HPoll, HPollSleep, HPollWoken, HRead, HGot, HSent,
+  HPoll,
+  HPollSleep,
+  HPollWoken,
+  HRead,
+  HGot,
+  HSent,
   // install (any thread)
-  InstStart, InstPublish,
+  InstStart,
+  InstPublish,
   // the source
-  SrcReq, SrcTx, SrcRoundEnd,
+  SrcReq,
+  SrcTx,
+  SrcRoundEnd,
   // injections and recovery (the source actor runs them)
-  SrcPause, SrcRecover, SrcBitmap, InjHandlerCrash, InjHandlerRestart, InjFetcherCrash,
+  SrcPause,
+  SrcRecover,
+  SrcBitmap,
+  InjHandlerCrash,
+  InjHandlerRestart,
+  InjFetcherCrash,
 }

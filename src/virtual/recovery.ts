@@ -71,7 +71,8 @@ export function onRecover(sim: VirtualSim, i: number): void {
 
 /** The bitmap reached the source: resend what the destination lacks, and its outstanding requests. */
 export function onBitmap(sim: VirtualSim): void {
-  const policy = sim.policy!, received = (p: number) => sim.state[p] === PAGE_PRESENT || sim.received![p] === 1;
+  const policy = sim.policy!,
+    received = (p: number) => sim.state[p] === PAGE_PRESENT || sim.received![p] === 1;
   const resend = pagesToResend(policy.sent, received, sim.opts.unsafeForgetResend);
   for (const p of resend) policy.unclaim(p);
   let requests = 0;
@@ -102,6 +103,9 @@ export function onHandlerRestart(sim: VirtualSim): void {
 }
 
 export function onFetcherCrash(sim: VirtualSim): never {
-  throw new SimError('GUEST_LOST', `the destination's page fetcher died at ${(sim.now / 1000).toFixed(1)} ms with ` +
-    `${sim.pages - sim.presentPages} pages only on the source: the guest is lost (postcopy depends on both hosts)`);
+  throw new SimError(
+    'GUEST_LOST',
+    `the destination's page fetcher died at ${(sim.now / 1000).toFixed(1)} ms with ` +
+      `${sim.pages - sim.presentPages} pages only on the source: the guest is lost (postcopy depends on both hosts)`,
+  );
 }

@@ -31,7 +31,11 @@ export function takeArrival(t: Thread): boolean {
   t.flags = frameFlags(a);
   t.version = frameVersion(a);
   t.arrivedAtUs = t.arrivedUs[i]!;
-  if (t.arrivalHead === t.arrivals.length) { t.arrivals.length = 0; t.arrivedUs.length = 0; t.arrivalHead = 0; }
+  if (t.arrivalHead === t.arrivals.length) {
+    t.arrivals.length = 0;
+    t.arrivedUs.length = 0;
+    t.arrivalHead = 0;
+  }
   t.afterInstall = Ph.FLoop;
   return true;
 }
@@ -41,8 +45,14 @@ export function takeArrival(t: Thread): boolean {
  * re-check for work (a notify while busy is not kept), then park.
  */
 export function idle(sim: VirtualSim, t: Thread): void {
-  if (t.batch.length) { sim.schedule(flushWakes(sim, t, sim.now), t, Ph.FLoop); return; }
-  if (hasWork(sim, t)) { sim.cpu(t, 0, Ph.FLoop); return; }
+  if (t.batch.length) {
+    sim.schedule(flushWakes(sim, t, sim.now), t, Ph.FLoop);
+    return;
+  }
+  if (hasWork(sim, t)) {
+    sim.cpu(t, 0, Ph.FLoop);
+    return;
+  }
   sim.park(t, sim.serviceSpinUs, Ph.FLoop);
 }
 

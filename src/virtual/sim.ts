@@ -116,7 +116,13 @@ export abstract class VirtualSim extends Kernel implements PageStates {
    * @param noUserfault no userfaultfd at all: a missing page is filled by the vCPU's own stage-2
    * fault (src/virtual/first-touch.ts), the KVM Userfault cover's "no userfault" column
    */
-  constructor(readonly opts: ResolvedOptions, c: CostModel, readonly exitByVcpu: boolean, readonly hooks: SimulateHooks, readonly noUserfault = false) {
+  constructor(
+    readonly opts: ResolvedOptions,
+    c: CostModel,
+    readonly exitByVcpu: boolean,
+    readonly hooks: SimulateHooks,
+    readonly noUserfault = false,
+  ) {
     super(c);
     const o = opts;
     this.pages = o.pages;
@@ -166,11 +172,37 @@ export abstract class VirtualSim extends Kernel implements PageStates {
       const trace = traces?.[v] ?? null;
       const { limit, untilMigrated, tail } = accessBudget(o, trace ? trace.length : null);
       this.vcpus.push({
-        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null), limit, untilMigrated, tail, i: 0,
-        faults: 0, faultsRead: 0, faultsWrite: 0, faultsExec: 0, reads: 0, writes: 0, badReads: 0, firstBadRead: null,
-        faultStartUs: 0, lastPage: -1, blockedUs: 0, runUs: 0, access: 0, entry: 0, queuedOnUffd: false, entryPage: -1,
-        resumeLagUsTotal: 0, selfInstalled: 0, selfEexist: 0, selfRequests: 0, installedUs: -1, held: false,
-        arch: new VcpuFaults(o, v, tables, archState), faultKind: 0, aheadAt: 0, gupLeft: 0,
+        stream: new AccessStream(o.workload, vcpuRange(o, v), o, v, trace ? openTrace(trace, o) : null),
+        limit,
+        untilMigrated,
+        tail,
+        i: 0,
+        faults: 0,
+        faultsRead: 0,
+        faultsWrite: 0,
+        faultsExec: 0,
+        reads: 0,
+        writes: 0,
+        badReads: 0,
+        firstBadRead: null,
+        faultStartUs: 0,
+        lastPage: -1,
+        blockedUs: 0,
+        runUs: 0,
+        access: 0,
+        entry: 0,
+        queuedOnUffd: false,
+        entryPage: -1,
+        resumeLagUsTotal: 0,
+        selfInstalled: 0,
+        selfEexist: 0,
+        selfRequests: 0,
+        installedUs: -1,
+        held: false,
+        arch: new VcpuFaults(o, v, tables, archState),
+        faultKind: 0,
+        aheadAt: 0,
+        gupLeft: 0,
       });
     }
   }
@@ -191,16 +223,21 @@ export abstract class VirtualSim extends Kernel implements PageStates {
     this.state[page] = PAGE_REQUESTED;
     return true;
   }
-  isPresent(page: number): boolean { return this.state[page] === PAGE_PRESENT; }
+  isPresent(page: number): boolean {
+    return this.state[page] === PAGE_PRESENT;
+  }
 
-  statsOf(t: Thread): FetcherStats { return this.fstats[t.id - this.opts.vcpus]!; }
+  statsOf(t: Thread): FetcherStats {
+    return this.fstats[t.id - this.opts.vcpus]!;
+  }
 
   /**
    * `t` goes on with `ph` at `atUs`: at once when that is now (the same run as an event at now,
    * without the event), else as an event. Only for a thread's own next step, at the end of a step.
    */
   continueAt(atUs: number, t: Thread, ph: number): void {
-    if (atUs === this.now) this.dispatch(t.id, ph, 0); else this.schedule(atUs, t, ph);
+    if (atUs === this.now) this.dispatch(t.id, ph, 0);
+    else this.schedule(atUs, t, ph);
   }
 
   /** An injected crash: the thread runs no more (its pending events are dropped), its core is freed. */

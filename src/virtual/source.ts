@@ -7,8 +7,15 @@
  */
 import { traceOpener } from '../trace/replay.js';
 import {
-  DISCARD_BYTES_PER_PAGE, DISCARDS_PER_FRAME, PAGE_FLAG_DEMAND, PAGE_FLAG_PRECOPY, PAGE_FLAG_PREFETCH, PAGE_FLAG_RESENT, PAGE_FLAG_ZERO,
-  PAGE_HEADER_BYTES, REQUEST_BYTES,
+  DISCARD_BYTES_PER_PAGE,
+  DISCARDS_PER_FRAME,
+  PAGE_FLAG_DEMAND,
+  PAGE_FLAG_PRECOPY,
+  PAGE_FLAG_PREFETCH,
+  PAGE_FLAG_RESENT,
+  PAGE_FLAG_ZERO,
+  PAGE_HEADER_BYTES,
+  REQUEST_BYTES,
 } from '../model/page-flags.js';
 import { oldCopyPage, PrecopyRounds } from '../model/precopy.js';
 import { isZeroAt } from '../model/image.js';
@@ -21,7 +28,6 @@ import type { VirtualSim } from './sim.js';
 
 /** Marker in a thread's arrivals: hybrid's discard list arrived (after every precopy frame before it). */
 export const DISCARD_ARRIVAL = -1;
-
 
 /** The thread that installs a frame, as the model decides who does (src/model/delivery.ts). */
 function installerThread(sim: VirtualSim, who: number, vcpu: number): number {
@@ -40,7 +46,11 @@ export function startSource(sim: VirtualSim): void {
 export function sendRequest(sim: VirtualSim, t: Thread): void {
   const src = sim.source;
   if (t.kind === VCPU) sim.vcpus[t.id]!.selfRequests++;
-  else { const st = sim.statsOf(t); st.requestsSent++; st.requestBytesSent += REQUEST_BYTES; }
+  else {
+    const st = sim.statsOf(t);
+    st.requestsSent++;
+    st.requestBytesSent += REQUEST_BYTES;
+  }
   const arrive = sim.inbound!.send(REQUEST_BYTES, sim.now);
   if (arrive === LOST) return; // the link is down: the destination asks again after recovery
   src.reqPage.push(t.page);
@@ -49,11 +59,17 @@ export function sendRequest(sim: VirtualSim, t: Thread): void {
 }
 
 export function onRequest(sim: VirtualSim): void {
-  const src = sim.source, policy = sim.policy!;
+  const src = sim.source,
+    policy = sim.policy!;
   const i = src.reqHead++;
-  const page = src.reqPage[i]!, vcpu = src.reqVcpu[i]!;
-  if (sim.recovery && sim.recovery.state !== 'active') { // paused: the destination asks again after recovery
-    if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = 0; src.reqHead = 0; }
+  const page = src.reqPage[i]!,
+    vcpu = src.reqVcpu[i]!;
+  if (sim.recovery && sim.recovery.state !== 'active') {
+    // paused: the destination asks again after recovery
+    if (src.reqHead === src.reqPage.length) {
+      src.reqPage.length = src.reqVcpu.length = 0;
+      src.reqHead = 0;
+    }
     return;
   }
   if (policy.onRequest(page, vcpu, sim.now, src.prefetch)) {
@@ -64,7 +80,10 @@ export function onRequest(sim: VirtualSim): void {
     else queueBulk(sim, page, PAGE_FLAG_DEMAND, to);
   }
   for (const p of src.prefetch) if (policy.claim(p)) queueBulk(sim, p, PAGE_FLAG_PREFETCH, sim.fetcher);
-  if (src.reqHead === src.reqPage.length) { src.reqPage.length = src.reqVcpu.length = 0; src.reqHead = 0; }
+  if (src.reqHead === src.reqPage.length) {
+    src.reqPage.length = src.reqVcpu.length = 0;
+    src.reqHead = 0;
+  }
   kickSource(sim);
 }
 
@@ -77,7 +96,9 @@ export function queueBulk(sim: VirtualSim, page: number, flags: number, to: numb
 
 /** Fills the send buffer (precopy's round, or the strategy's push order) and puts the head frame on an idle wire. */
 export function kickSource(sim: VirtualSim): void {
-  const o = sim.opts, src = sim.source, policy = sim.policy!;
+  const o = sim.opts,
+    src = sim.source,
+    policy = sim.policy!;
   if (sim.recovery && sim.recovery.state !== 'active') return; // paused: the source waits for the bitmap
   const frameBytes = o.pageSize + PAGE_HEADER_BYTES;
   const room = () => (src.bulk.length - src.bulkHead) * frameBytes < o.sendBufferBytes;
@@ -91,10 +112,19 @@ export function kickSource(sim: VirtualSim): void {
   }
   if (src.txScheduled || src.bulkHead >= src.bulk.length) return;
   const out = sim.outbound!;
-  if (out.backlogUs(sim.now) > 0) { src.txScheduled = true; sim.q.push(sim.now + out.backlogUs(sim.now), sim.sourceId, Ph.SrcTx); return; }
+  if (out.backlogUs(sim.now) > 0) {
+    src.txScheduled = true;
+    sim.q.push(sim.now + out.backlogUs(sim.now), sim.sourceId, Ph.SrcTx);
+    return;
+  }
   const h = src.bulkHead++;
-  const a = src.bulk[h]!, to = src.bulkTo[h]!, queuedUs = src.bulkQueuedUs[h]!;
-  if (src.bulkHead === src.bulk.length) { src.bulk.length = src.bulkTo.length = src.bulkQueuedUs.length = 0; src.bulkHead = 0; }
+  const a = src.bulk[h]!,
+    to = src.bulkTo[h]!,
+    queuedUs = src.bulkQueuedUs[h]!;
+  if (src.bulkHead === src.bulk.length) {
+    src.bulk.length = src.bulkTo.length = src.bulkQueuedUs.length = 0;
+    src.bulkHead = 0;
+  }
   transmit(sim, Math.floor(a / 64), a % 64, to, false, queuedUs);
   src.txScheduled = true;
   sim.q.push(sim.now + out.backlogUs(sim.now), sim.sourceId, Ph.SrcTx);
@@ -139,7 +169,8 @@ function fillPrecopy(sim: VirtualSim, room: () => boolean): void {
 
 /** A precopy round's last frame arrived: the guest dirtied pages meanwhile; resend them or switch. */
 export function onPrecopyRoundEnd(sim: VirtualSim): void {
-  const src = sim.source, st = sim.sstats;
+  const src = sim.source,
+    st = sim.sstats;
   src.roundEndScheduled = false;
   const next = src.rounds!.dirtied(sim.now - src.roundStartUs);
   src.round = next;
@@ -156,11 +187,13 @@ export function onPrecopyRoundEnd(sim: VirtualSim): void {
 
 /** The switch: stop the guest on the source, tell the destination which copies are stale. */
 function switchToPostcopy(sim: VirtualSim, stale: number[]): void {
-  const src = sim.source, out = sim.outbound!;
+  const src = sim.source,
+    out = sim.outbound!;
   sim.switchStartUs = sim.now;
   sim.sstats.pagesDiscarded = stale.length;
   src.stale = stale;
-  if (sim.opts.injectBug === 'install-old-version') { // the injected bug: an old copy of a resent page arrives late
+  if (sim.opts.injectBug === 'install-old-version') {
+    // the injected bug: an old copy of a resent page arrives late
     const p = oldCopyPage(src.rounds!.versions, stale);
     if (p >= 0) transmit(sim, p, PAGE_FLAG_PRECOPY | PAGE_FLAG_RESENT, sim.fetcher, false, sim.now, src.rounds!.versions[p]! - 1);
   }

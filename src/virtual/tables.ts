@@ -38,6 +38,9 @@ export function tableRoomBytes(): number {
 export function checkTablesFit(o: ResolvedOptions, availableBytes = tableRoomBytes()): void {
   const need = virtualTableBytes(o);
   if (need <= availableBytes) return;
-  throw Errors.badInput('memory', `a ${formatBytes(o.memoryBytes)} guest at ${formatBytes(o.pageSize)} pages needs ${formatBytes(need)} of tables ` +
-    `(${o.pages} pages) and this process can have ${formatBytes(availableBytes)} (host memory available, V8's heap limit; use larger pages: --page-size 2MiB)`);
+  throw Errors.badInput(
+    'memory',
+    `a ${formatBytes(o.memoryBytes)} guest at ${formatBytes(o.pageSize)} pages needs ${formatBytes(need)} of tables ` +
+      `(${o.pages} pages) and this process can have ${formatBytes(availableBytes)} (host memory available, V8's heap limit; use larger pages: --page-size 2MiB)`,
+  );
 }

@@ -6,7 +6,9 @@ import { Serial } from './kernel.js';
 import { newUffdLines, type UffdLines } from './shared-lines.js';
 
 /** A vCPU's entry: not queued, pending (not read yet), waiting (read, not resolved). */
-export const ENTRY_NONE = 0, ENTRY_PENDING = 1, ENTRY_WAITING = 2;
+export const ENTRY_NONE = 0,
+  ENTRY_PENDING = 1,
+  ENTRY_WAITING = 2;
 
 export interface Uffd {
   /** fault_pending_wqh.lock (with fault_wqh.lock nested inside, held together) and fd_wqh.lock */
@@ -47,8 +49,26 @@ export interface Uffd {
 
 export function newUffd(k: number, vcpus: number): Uffd {
   return {
-    pend: new Serial(`uffd ${k} fault_pending_wqh`), fd: new Serial(`uffd ${k} fd_wqh`), pending: [], pendingHead: 0, pendingCount: 0,
-    waitingCount: 0, byPage: new Map(), queueNext: new Int32Array(vcpus), queueTail: new Int32Array(vcpus), readVcpu: -1, handlers: [], polling: new Set(), pollWoken: new Set(), lines: newUffdLines(`uffd ${k}`),
-    lastWalker: -1, coldEntries: 0, walkColdEntries: 0, reads: 0, emptyReads: 0, wakeWalks: 0, wakeWalkEntries: 0,
+    pend: new Serial(`uffd ${k} fault_pending_wqh`),
+    fd: new Serial(`uffd ${k} fd_wqh`),
+    pending: [],
+    pendingHead: 0,
+    pendingCount: 0,
+    waitingCount: 0,
+    byPage: new Map(),
+    queueNext: new Int32Array(vcpus),
+    queueTail: new Int32Array(vcpus),
+    readVcpu: -1,
+    handlers: [],
+    polling: new Set(),
+    pollWoken: new Set(),
+    lines: newUffdLines(`uffd ${k}`),
+    lastWalker: -1,
+    coldEntries: 0,
+    walkColdEntries: 0,
+    reads: 0,
+    emptyReads: 0,
+    wakeWalks: 0,
+    wakeWalkEntries: 0,
   };
 }

@@ -37,7 +37,9 @@ export function uffdOfHandler(sim: VirtualSim, t: Thread): Uffd {
  * poll(). Returns when the vCPU is done with both locks and goes to sleep.
  */
 export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: number): number {
-  const uq = uffdOf(sim, page), c = sim.c, s = sim.vcpus[v]!;
+  const uq = uffdOf(sim, page),
+    c = sim.c,
+    s = sim.vcpus[v]!;
   const tRef = uq.lines.ctxRef.line(v, atUs, OPS_PER_USE, c); // userfaultfd_ctx_get (the put after the wake)
   const tPend = uq.pend.take(v, tRef, c.wqOpUs, c);
   // __add_wait_queue writes the new entry and the old first entry (its prev): both cold for a walker
@@ -48,11 +50,18 @@ export function enqueueFault(sim: VirtualSim, v: number, page: number, atUs: num
   uq.pendingCount++;
   const first = uq.byPage.get(page);
   uq.queueNext[v] = -1;
-  if (first === undefined) { uq.byPage.set(page, v); uq.queueTail[v] = v; } else { uq.queueNext[uq.queueTail[first]!] = v; uq.queueTail[first] = v; }
+  if (first === undefined) {
+    uq.byPage.set(page, v);
+    uq.queueTail[v] = v;
+  } else {
+    uq.queueNext[uq.queueTail[first]!] = v;
+    uq.queueTail[first] = v;
+  }
   // wake_up_poll(&ctx->fd_wqh, EPOLLIN): the waker walks every reader registered there (pollwake
   // writes each entry's `triggered`: a remote line) and try_to_wake_up wakes those still asleep.
   // (index loops over the uffd's readers: no iterator per fault)
-  const readers = uq.polling.size, hs = uq.handlers;
+  const readers = uq.polling.size,
+    hs = uq.handlers;
   let sleepers = 0;
   if (readers > 0) for (let i = 0; i < hs.length; i++) if (uq.polling.has(hs[i]!) && sim.threads[hs[i]!]!.state === SLEEP) sleepers++;
   const tFd = uq.fd.take(v, tPend, c.wqOpUs + readers * c.walkPerWaiterUs + sim.ttwuCostUs(sleepers), c);
@@ -85,7 +94,8 @@ export function pollSleep(sim: VirtualSim, t: Thread): void {
  * the uffd's readVcpu (no array per read).
  */
 export function readMessage(sim: VirtualSim, t: Thread, atUs: number): number {
-  const uq = uffdOfHandler(sim, t), c = sim.c;
+  const uq = uffdOfHandler(sim, t),
+    c = sim.c;
   const fdStart = uq.fd.start(t.id, atUs, c);
   const queuedBefore = uq.pendingCount + uq.waitingCount;
   const tPend = uq.pend.take(t.id, fdStart + c.wqOpUs, c.wqOpUs, c);
@@ -101,10 +111,14 @@ export function readMessage(sim: VirtualSim, t: Thread, atUs: number): number {
     got = v;
     break;
   }
-  if (uq.pendingHead > 4096 && uq.pendingHead * 2 > uq.pending.length) { uq.pending.splice(0, uq.pendingHead); uq.pendingHead = 0; }
+  if (uq.pendingHead > 4096 && uq.pendingHead * 2 > uq.pending.length) {
+    uq.pending.splice(0, uq.pendingHead);
+    uq.pendingHead = 0;
+  }
   // the refile: list_del from fault_pending_wqh (the entry, both neighbours), list_add on fault_wqh (its first entry)
   if (got >= 0) touchEntries(uq, t.id, Math.min(queuedBefore, 4));
-  if (got >= 0) uq.reads++; else uq.emptyReads++;
+  if (got >= 0) uq.reads++;
+  else uq.emptyReads++;
   uq.readVcpu = got;
   return tEnd;
 }
@@ -117,13 +131,15 @@ export function readMessage(sim: VirtualSim, t: Thread, atUs: number): number {
  */
 export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], atUs: number): number {
   const first = typeof pages === 'number' ? pages : pages[0]!;
-  const uq = uffdOf(sim, first), c = sim.c;
+  const uq = uffdOf(sim, first),
+    c = sim.c;
   const entries = uq.pendingCount + uq.waitingCount;
   if (entries === 0) return atUs;
   const n = typeof pages === 'number' ? 1 : pages.length;
   let sleepers = 0;
   for (let i = 0; i < n; i++) {
-    for (let v = uq.byPage.get(typeof pages === 'number' ? pages : pages[i]!) ?? -1; v >= 0; v = uq.queueNext[v]!) if (sim.threads[v]!.state === SLEEP) sleepers++;
+    for (let v = uq.byPage.get(typeof pages === 'number' ? pages : pages[i]!) ?? -1; v >= 0; v = uq.queueNext[v]!)
+      if (sim.threads[v]!.state === SLEEP) sleepers++;
   }
   uq.wakeWalks++;
   uq.wakeWalkEntries += entries;
@@ -141,7 +157,8 @@ export function wakeWalk(sim: VirtualSim, id: number, pages: number | number[], 
     uq.byPage.delete(page);
     for (; v >= 0; v = uq.queueNext[v]!) {
       const s = sim.vcpus[v]!;
-      if (s.entry === ENTRY_PENDING) uq.pendingCount--; else if (s.entry === ENTRY_WAITING) uq.waitingCount--;
+      if (s.entry === ENTRY_PENDING) uq.pendingCount--;
+      else if (s.entry === ENTRY_WAITING) uq.waitingCount--;
       s.entry = ENTRY_NONE;
       s.installedUs = atUs;
       sim.wakeAt(sim.threads[v]!, tEnd);

@@ -49,7 +49,9 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
   const kind = s.arch.countData(page, access, sim.opts.memslots);
   s.faults++;
   sim.totalFaults++;
-  if (kind === FK_WRITE) s.faultsWrite++; else if (kind === FK_EXEC) s.faultsExec++; else s.faultsRead++;
+  if (kind === FK_WRITE) s.faultsWrite++;
+  else if (kind === FK_EXEC) s.faultsExec++;
+  else s.faultsRead++;
   s.faultKind = kind;
   s.faultStartUs = sim.now;
   s.access = access;
@@ -59,7 +61,8 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
   t.page = page;
   blockBegin(sim.blocks, sim.now);
   const c = sim.c;
-  if (sim.noUserfault) sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
+  if (sim.noUserfault)
+    sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
   else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
   else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
@@ -68,7 +71,8 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
 function scheduleFetch(sim: VirtualSim, t: Thread): void {
   blockBegin(sim.blocks, sim.now);
   const c = sim.c;
-  if (sim.noUserfault) sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
+  if (sim.noUserfault)
+    sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
   else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
   else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
@@ -78,7 +82,9 @@ function beginFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number, neut
   s.faults++;
   sim.totalFaults++;
   // Split by the arch-neutral flags, whichever record the run hands out.
-  if (neutralFlags & KVM_MEMORY_EXIT_FLAG_WRITE) s.faultsWrite++; else if (neutralFlags & KVM_MEMORY_EXIT_FLAG_EXEC) s.faultsExec++; else s.faultsRead++;
+  if (neutralFlags & KVM_MEMORY_EXIT_FLAG_WRITE) s.faultsWrite++;
+  else if (neutralFlags & KVM_MEMORY_EXIT_FLAG_EXEC) s.faultsExec++;
+  else s.faultsRead++;
   s.faultKind = kind;
   s.faultStartUs = sim.now;
   s.access = access;
@@ -108,7 +114,10 @@ export function awaitAhead(sim: VirtualSim, t: Thread, s: VcpuState, waitOnPage:
   if (g === null || !isFetchKind(s.faultKind)) return false;
   while (s.aheadAt < g.aheadCount) {
     const p = g.ahead[s.aheadAt]!;
-    if (sim.state[p] === PAGE_PRESENT) { s.aheadAt++; continue; }
+    if (sim.state[p] === PAGE_PRESENT) {
+      s.aheadAt++;
+      continue;
+    }
     t.page = p;
     if (sim.exitByVcpu && decideFault(sim, p, null) === FAULT_REQUEST) beginInstall(sim, t, p, PAGE_FLAG_DEMAND | zeroFlag(sim, p), Ph.VResume);
     else waitOnPage(sim, t, p);

@@ -11,8 +11,14 @@ export interface VcpuState {
   untilMigrated: boolean;
   tail: number;
   i: number;
-  faults: number; faultsRead: number; faultsWrite: number; faultsExec: number;
-  reads: number; writes: number; badReads: number; firstBadRead: string | null;
+  faults: number;
+  faultsRead: number;
+  faultsWrite: number;
+  faultsExec: number;
+  reads: number;
+  writes: number;
+  badReads: number;
+  firstBadRead: string | null;
   faultStartUs: number;
   /** Page of the latest fault (for the event stream's decoded record). */
   lastPage: number;

@@ -30,7 +30,6 @@ import { archFault, awaitAhead, dataFault, postAhead, retryAccess } from './vcpu
 const BATCH = 4096;
 const LOOKAHEAD_US = 1000;
 
-
 /**
  * The guest runs: accesses to present pages in one event, up to BATCH of them or LOOKAHEAD_US of
  * virtual time. They need no event each: a present page stays present and the oracle's versions do
@@ -42,7 +41,9 @@ export function vcpuRun(sim: VirtualSim, t: Thread): void {
 }
 
 function runFrom(sim: VirtualSim, t: Thread, startUs: number): void {
-  const o = sim.opts, s = sim.vcpus[t.id]!, st = sim.state;
+  const o = sim.opts,
+    s = sim.vcpus[t.id]!,
+    st = sim.state;
   const sliceEndUs = sim.coresWanted ? t.coreSinceUs + sim.sliceUs : Infinity;
   const g = s.arch.guest; // null unless the run models the guest's architecture (walks, tags, conversions)
   // A modelled guest's walks read other pages' state as they go: it looks no further than the next event.
@@ -50,15 +51,27 @@ function runFrom(sim: VirtualSim, t: Thread, startUs: number): void {
   const stepUs = sim.c.accessUs + o.thinkUs;
   let at = startUs;
   for (let n = 0; n < BATCH; n++) {
-    if (n > 0 && at >= endUs) { sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun); return; }
+    if (n > 0 && at >= endUs) {
+      sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun);
+      return;
+    }
     const stream = s.stream;
-    if (s.held) s.held = false; // drawn last event; its gap has passed
+    if (s.held)
+      s.held = false; // drawn last event; its gap has passed
     else {
-      if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) { sim.schedule(at, t, Ph.VFinish); return; }
+      if (s.i >= s.limit || (s.untilMigrated && sim.migrationDoneUs >= 0 && s.tail-- <= 0)) {
+        sim.schedule(at, t, Ph.VFinish);
+        return;
+      }
       stream.next();
-      if (stream.gapUs > 0) { // a trace's recorded guest time before this access
+      if (stream.gapUs > 0) {
+        // a trace's recorded guest time before this access
         at += stream.gapUs;
-        if (at >= endUs) { s.held = true; sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun); return; }
+        if (at >= endUs) {
+          s.held = true;
+          sim.schedule(at, t, at >= sliceEndUs ? Ph.Preempt : Ph.VRun);
+          return;
+        }
       }
     }
     let page = stream.page;
@@ -71,13 +84,18 @@ function runFrom(sim: VirtualSim, t: Thread, startUs: number): void {
       if (st[page] !== PAGE_PRESENT) {
         t.page = page;
         s.access = stream.access;
-        if (at === sim.now) dataFault(sim, t, s, page, stream.access); else sim.schedule(at, t, Ph.VTouch);
+        if (at === sim.now) dataFault(sim, t, s, page, stream.access);
+        else sim.schedule(at, t, Ph.VTouch);
         return;
       }
     } else {
       // A modelled guest: its walk, attributes and tags may stop the access first (vcpu-faults.ts).
       g.begin(page, stream.access);
-      if (g.obstacle(sim) !== FK_NONE) { sim.now = at; archFault(sim, t, s); return; }
+      if (g.obstacle(sim) !== FK_NONE) {
+        sim.now = at;
+        archFault(sim, t, s);
+        return;
+      }
     }
     accessPage(sim, t.id, s, page, stream.write);
     at += stepUs;
@@ -88,7 +106,10 @@ function runFrom(sim: VirtualSim, t: Thread, startUs: number): void {
 /** The access to a page that was missing when the guest got there in the look-ahead: fault, unless it arrived since. */
 export function vcpuTouch(sim: VirtualSim, t: Thread): void {
   const s = sim.vcpus[t.id]!;
-  if (sim.state[t.page] !== PAGE_PRESENT) { dataFault(sim, t, s, t.page, s.access); return; }
+  if (sim.state[t.page] !== PAGE_PRESENT) {
+    dataFault(sim, t, s, t.page, s.access);
+    return;
+  }
   accessPage(sim, t.id, s, t.page, s.access === Access.Write);
   runFrom(sim, t, sim.now + sim.c.accessUs + sim.opts.thinkUs);
 }
@@ -107,20 +128,30 @@ export function vcpuGup(sim: VirtualSim, t: Thread): void {
 }
 
 export function vcpuGupNext(sim: VirtualSim, t: Thread): void {
-  const c = sim.c, s = sim.vcpus[t.id]!;
+  const c = sim.c,
+    s = sim.vcpus[t.id]!;
   let at = sim.now;
   while (s.gupLeft > 0) {
     at = sim.mm.line(t.id, at, c.mmapLockLines, c);
     s.gupLeft--;
-    if (at > sim.now && s.gupLeft > 0) { sim.schedule(at, t, Ph.VGupNext); return; }
+    if (at > sim.now && s.gupLeft > 0) {
+      sim.schedule(at, t, Ph.VGupNext);
+      return;
+    }
   }
-  if (sim.state[t.page] === PAGE_PRESENT) { sim.schedule(at, t, Ph.VRetry); return; } // userfaultfd_must_wait: no
+  if (sim.state[t.page] === PAGE_PRESENT) {
+    sim.schedule(at, t, Ph.VRetry);
+    return;
+  } // userfaultfd_must_wait: no
   sim.schedule(enqueueFault(sim, t.id, t.page, at), t, Ph.VSleep);
 }
 
 /** Asleep in handle_userfault until a copy's wake walk finds it (unless that already happened). */
 export function vcpuSleep(sim: VirtualSim, t: Thread): void {
-  if (sim.vcpus[t.id]!.entry === ENTRY_NONE) { sim.schedule(sim.now, t, Ph.VRetry); return; }
+  if (sim.vcpus[t.id]!.entry === ENTRY_NONE) {
+    sim.schedule(sim.now, t, Ph.VRetry);
+    return;
+  }
   sim.park(t, sim.spinUs, Ph.VRetry);
 }
 
@@ -142,11 +173,17 @@ export function vcpuFaultDone(sim: VirtualSim, t: Thread): void {
   if (sim.exitByVcpu) {
     const d = decideFault(sim, page, null);
     if (d === FAULT_REQUEST) {
-      if (!sim.outbound) { beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.VReenter); return; }
+      if (!sim.outbound) {
+        beginInstall(sim, t, page, PAGE_FLAG_DEMAND | zeroFlag(sim, page), Ph.VReenter);
+        return;
+      }
       sim.cpu(t, sim.c.postUs, Ph.VRequest); // ask the source; the page comes back to this thread
       return;
     }
-    if (d === FAULT_PRESENT) { vcpuReenter(sim, t); return; }
+    if (d === FAULT_PRESENT) {
+      vcpuReenter(sim, t);
+      return;
+    }
     waitOnPage(sim, t, page);
     return;
   }
@@ -157,7 +194,10 @@ export function vcpuFaultDone(sim: VirtualSim, t: Thread): void {
   const s = sim.vcpus[t.id]!;
   if (s.arch.guest !== null) postAhead(sim, t, s);
   sim.notify(sim.threads[sim.fetcher]!);
-  if (sim.state[page] === PAGE_PRESENT) { vcpuReenter(sim, t); return; }
+  if (sim.state[page] === PAGE_PRESENT) {
+    vcpuReenter(sim, t);
+    return;
+  }
   waitOnPage(sim, t, page);
 }
 
@@ -173,22 +213,35 @@ export function vcpuRequested(sim: VirtualSim, t: Thread): void {
 
 /** Woken: install the page that came for it, or go on if someone else installed it. */
 export function vcpuArrived(sim: VirtualSim, t: Thread): void {
-  const s = sim.vcpus[t.id]!, page = s.entryPage;
+  const s = sim.vcpus[t.id]!,
+    page = s.entryPage;
   while (takeArrival(t)) {
-    if (t.page === page && sim.state[page] !== PAGE_PRESENT) { beginInstall(sim, t, page, t.flags, Ph.VReenter, t.version); return; }
+    if (t.page === page && sim.state[page] !== PAGE_PRESENT) {
+      beginInstall(sim, t, page, t.flags, Ph.VReenter, t.version);
+      return;
+    }
     s.selfEexist++; // a frame for a page another thread installed first: a duplicate transfer
   }
   t.page = page;
-  if (sim.state[page] === PAGE_PRESENT) { vcpuReenter(sim, t); return; }
+  if (sim.state[page] === PAGE_PRESENT) {
+    vcpuReenter(sim, t);
+    return;
+  }
   sim.park(t, 0, Ph.VArrived);
 }
 
 export function waitOnPage(sim: VirtualSim, t: Thread, page: number, resume: number = Ph.VReenter): void {
   // Installed meanwhile (a push landed while this thread posted its request): its wake has gone by,
   // so do not sleep, as Atomics.wait returns at once on a page-state word that has already changed.
-  if (sim.state[page] === PAGE_PRESENT) { sim.schedule(sim.now, t, resume); return; }
+  if (sim.state[page] === PAGE_PRESENT) {
+    sim.schedule(sim.now, t, resume);
+    return;
+  }
   let w = sim.pageWaiters.get(page);
-  if (!w) { w = []; sim.pageWaiters.set(page, w); }
+  if (!w) {
+    w = [];
+    sim.pageWaiters.set(page, w);
+  }
   w.push(t.id);
   sim.park(t, sim.spinUs, resume);
 }
@@ -216,10 +269,15 @@ export function vcpuResume(sim: VirtualSim, t: Thread): void {
   blockEnd(sim.blocks, sim.now);
   t.state = BUSY;
   const g = s.arch.guest;
-  if (g === null) accessPage(sim, t.id, s, t.page, s.access === Access.Write); // the access that faulted, now retried
-  else if (retryAccess(sim, t, s)) return; // the whole access again: the walk's next level, or the data page
+  if (g === null)
+    accessPage(sim, t.id, s, t.page, s.access === Access.Write); // the access that faulted, now retried
+  else if (retryAccess(sim, t, s))
+    return; // the whole access again: the walk's next level, or the data page
   else accessPage(sim, t.id, s, g.dataPage, g.write);
-  if (!t.hasCore || g !== null) { sim.cpu(t, sim.c.accessUs + sim.opts.thinkUs, Ph.VRun); return; }
+  if (!t.hasCore || g !== null) {
+    sim.cpu(t, sim.c.accessUs + sim.opts.thinkUs, Ph.VRun);
+    return;
+  }
   runFrom(sim, t, sim.now + sim.c.accessUs + sim.opts.thinkUs);
 }
 

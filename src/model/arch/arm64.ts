@@ -81,28 +81,45 @@ export function armFaultIpa(gpa: number, sharedAccess: boolean): number {
 export const esrLow = (esr: number): number => esr % TWO_32;
 export const esrIss2 = (esr: number): number => Math.floor(esr / TWO_32);
 
-const FSC_NAMES = new Map<number, string>([[0x04, 'translation fault'], [0x0c, 'permission fault'], [0x08, 'access flag fault']]);
+const FSC_NAMES = new Map<number, string>([
+  [0x04, 'translation fault'],
+  [0x0c, 'permission fault'],
+  [0x08, 'access flag fault'],
+]);
 
 /** ESR_EL2, field by field (the demo's decoder and the tests read it). */
 export function decodeEsr(esr: number): BitField[] {
-  const lo = esrLow(esr), iss2 = esrIss2(esr);
+  const lo = esrLow(esr),
+    iss2 = esrIss2(esr);
   const ec = lo >>> ESR_ELx_EC_SHIFT;
   const fsc = lo & ESR_ELx_FSC;
   const s1ptw = (lo >>> 7) & 1;
   const fscName = `${FSC_NAMES.get(fsc & 0x3c) ?? 'other'}, level ${fsc & 3}`;
   const out: BitField[] = [
-    { bits: '31:26', name: 'EC', value: ec, meaning: ec === ESR_ELx_EC_DABT_LOW ? 'data abort from a lower EL' : ec === ESR_ELx_EC_IABT_LOW ? 'instruction abort from a lower EL' : 'other' },
+    {
+      bits: '31:26',
+      name: 'EC',
+      value: ec,
+      meaning: ec === ESR_ELx_EC_DABT_LOW ? 'data abort from a lower EL' : ec === ESR_ELx_EC_IABT_LOW ? 'instruction abort from a lower EL' : 'other',
+    },
     { bits: '25', name: 'IL', value: (lo >>> 25) & 1, meaning: '32-bit instruction' },
-    { bits: '7', name: 'S1PTW', value: s1ptw, meaning: s1ptw ? 'on the guest\'s stage-1 table walk: HPFAR is the descriptor\'s IPA' : 'not on a stage-1 walk' },
+    { bits: '7', name: 'S1PTW', value: s1ptw, meaning: s1ptw ? "on the guest's stage-1 table walk: HPFAR is the descriptor's IPA" : 'not on a stage-1 walk' },
     { bits: '5:0', name: ec === ESR_ELx_EC_IABT_LOW ? 'IFSC' : 'DFSC', value: fsc, meaning: fscName },
   ];
   if (ec === ESR_ELx_EC_DABT_LOW) {
     out.splice(2, 0, { bits: '24', name: 'ISV', value: (lo >>> 24) & 1, meaning: 'no instruction syndrome given (KVM needs one only to emulate MMIO)' });
     out.splice(4, 0, {
-      bits: '6', name: 'WnR', value: (lo >>> 6) & 1,
+      bits: '6',
+      name: 'WnR',
+      value: (lo >>> 6) & 1,
       meaning: s1ptw ? 'the walk writes the descriptor (hardware access flag)' : (lo >>> 6) & 1 ? 'a write' : 'a read',
     });
-    out.push({ bits: '41 (ISS2 9)', name: 'TagAccess', value: (iss2 >>> ESR_ELx_TagAccess_SHIFT) & 1, meaning: (iss2 >>> ESR_ELx_TagAccess_SHIFT) & 1 ? 'an MTE tag access to a page mapped NoTagAccess' : 'not a tag access' });
+    out.push({
+      bits: '41 (ISS2 9)',
+      name: 'TagAccess',
+      value: (iss2 >>> ESR_ELx_TagAccess_SHIFT) & 1,
+      meaning: (iss2 >>> ESR_ELx_TagAccess_SHIFT) & 1 ? 'an MTE tag access to a page mapped NoTagAccess' : 'not a tag access',
+    });
   }
   return out;
 }
@@ -112,6 +129,6 @@ export function kindOfEsr(esr: number): number {
   const lo = esrLow(esr);
   if (lo & ESR_ELx_S1PTW) return FK_WALK;
   if ((esrIss2(esr) & ESR_ELx_TagAccess) !== 0) return FK_MTE;
-  if ((lo >>> ESR_ELx_EC_SHIFT) === ESR_ELx_EC_IABT_LOW) return FK_EXEC;
+  if (lo >>> ESR_ELx_EC_SHIFT === ESR_ELx_EC_IABT_LOW) return FK_EXEC;
   return lo & ESR_ELx_WNR ? FK_WRITE : FK_READ;
 }

@@ -32,13 +32,21 @@ export const KC_FIELDS = 8;
 /** A vCPU's counters: FAULT_KIND_COUNT rows of KC_FIELDS, in one Float64Array (it crosses threads as is). */
 export class KindCounters {
   constructor(readonly c = new Float64Array(FAULT_KIND_COUNT * KC_FIELDS)) {}
-  add(kind: number, field: number, n = 1): void { this.c[kind * KC_FIELDS + field]! += n; }
-  get(kind: number, field: number): number { return this.c[kind * KC_FIELDS + field]!; }
+  add(kind: number, field: number, n = 1): void {
+    this.c[kind * KC_FIELDS + field]! += n;
+  }
+  get(kind: number, field: number): number {
+    return this.c[kind * KC_FIELDS + field]!;
+  }
   /** One record: resolved by `pages` fetched pages (0: on the vCPU thread). */
   record(kind: number, pages: number, uffdLost: boolean): void {
-    const at = kind * KC_FIELDS, c = this.c;
+    const at = kind * KC_FIELDS,
+      c = this.c;
     c[at + KC_RECORDS]!++;
-    if (pages > 0) { c[at + KC_ROUND_TRIPS]!++; c[at + KC_PAGES]! += pages; } else c[at + KC_LOCAL]!++;
+    if (pages > 0) {
+      c[at + KC_ROUND_TRIPS]!++;
+      c[at + KC_PAGES]! += pages;
+    } else c[at + KC_LOCAL]!++;
     if (uffdLost) c[at + KC_UFFD_LOST]!++;
   }
 }
@@ -74,13 +82,21 @@ export function summarizeKinds(arch: ArchName, record: RecordName, perVcpu: Read
   const sums = { records: 0, roundTrips: 0, avoidableRecords: 0, avoidableRoundTrips: 0, uffdLost: 0 };
   FAULT_KIND_NAMES.forEach((name, k) => {
     const row: FaultKindCounts = {
-      records: total.get(k, KC_RECORDS), roundTrips: total.get(k, KC_ROUND_TRIPS), pagesFetched: total.get(k, KC_PAGES),
-      localResolved: total.get(k, KC_LOCAL), blockedMs: Math.round(total.get(k, KC_BLOCKED_US) * 10) / 10000,
-      avoidableRecords: total.get(k, KC_AVOID_RECORDS), avoidableRoundTrips: total.get(k, KC_AVOID_ROUND_TRIPS), uffdLost: total.get(k, KC_UFFD_LOST),
+      records: total.get(k, KC_RECORDS),
+      roundTrips: total.get(k, KC_ROUND_TRIPS),
+      pagesFetched: total.get(k, KC_PAGES),
+      localResolved: total.get(k, KC_LOCAL),
+      blockedMs: Math.round(total.get(k, KC_BLOCKED_US) * 10) / 10000,
+      avoidableRecords: total.get(k, KC_AVOID_RECORDS),
+      avoidableRoundTrips: total.get(k, KC_AVOID_ROUND_TRIPS),
+      uffdLost: total.get(k, KC_UFFD_LOST),
     };
     byKind[name] = row;
-    sums.records += row.records; sums.roundTrips += row.roundTrips; sums.avoidableRecords += row.avoidableRecords;
-    sums.avoidableRoundTrips += row.avoidableRoundTrips; sums.uffdLost += row.uffdLost;
+    sums.records += row.records;
+    sums.roundTrips += row.roundTrips;
+    sums.avoidableRecords += row.avoidableRecords;
+    sums.avoidableRoundTrips += row.avoidableRoundTrips;
+    sums.uffdLost += row.uffdLost;
   });
   return { arch, record, byKind, ...sums };
 }

@@ -41,7 +41,9 @@ export function localWorkUs(o: Pick<ResolvedOptions, 'conversionUs' | 'tagRestor
 }
 
 /** What the planner needs of a page-state table (both engines' tables have it). */
-export interface PresenceView { isPresent(page: number): boolean }
+export interface PresenceView {
+  isPresent(page: number): boolean;
+}
 
 /** Whether a run models anything beyond plain data faults (else the engines skip this file per access). */
 export function archActive(o: Pick<ResolvedOptions, 'execRatio' | 'pageTables' | 'mteFraction' | 'confidential'>): boolean {
@@ -71,8 +73,11 @@ export class ArchGuest {
   private walkRecords = 0;
 
   constructor(
-    private readonly o: Pick<ResolvedOptions, 'seed' | 'execRatio' | 'convertRatio' | 'faultRecord' | 'confidential'>, vcpu: number,
-    readonly tables: Stage1Table | null, readonly state: ArchState, private readonly counters: KindCounters,
+    private readonly o: Pick<ResolvedOptions, 'seed' | 'execRatio' | 'convertRatio' | 'faultRecord' | 'confidential'>,
+    vcpu: number,
+    readonly tables: Stage1Table | null,
+    readonly state: ArchState,
+    private readonly counters: KindCounters,
   ) {
     // Its own stream, so the workload's draws (and a plain run's results) do not move.
     this.rng = new Rng(o.seed, 0x41524348 + vcpu);
@@ -99,7 +104,8 @@ export class ArchGuest {
   }
 
   obstacle(pages: PresenceView): number {
-    const page = this.dataPage, t = this.tables;
+    const page = this.dataPage,
+      t = this.tables;
     if (t !== null) {
       for (let l = 0; l < LEVELS; l++) {
         const tp = t.tablePage(l, page);
@@ -116,22 +122,30 @@ export class ArchGuest {
   }
 
   private set(kind: number, page: number, level: number, isPrivate: boolean): number {
-    this.obKind = kind; this.obPage = page; this.obLevel = level; this.obPrivate = isPrivate;
+    this.obKind = kind;
+    this.obPage = page;
+    this.obLevel = level;
+    this.obPrivate = isPrivate;
     return kind;
   }
 
   /** What the VMM does with the current obstacle's record (call once per record). */
   resolution(): number {
     switch (this.obKind) {
-      case FK_CONVERT: return RES_CONVERT;
+      case FK_CONVERT:
+        return RES_CONVERT;
       case FK_MTE:
         if (this.syndrome) return RES_RESTORE_TAGS;
         // The neutral record says READ or WRITE on a page the VMM has: it re-enters, as on a race;
         // the same fault again on the same page is its cue to restore the tags.
-        if (this.mteRetry !== this.obPage) { this.mteRetry = this.obPage; return RES_REENTER; }
+        if (this.mteRetry !== this.obPage) {
+          this.mteRetry = this.obPage;
+          return RES_REENTER;
+        }
         this.mteRetry = -1;
         return RES_RESTORE_TAGS;
-      default: return RES_FETCH;
+      default:
+        return RES_FETCH;
     }
   }
 
@@ -164,7 +178,10 @@ export class ArchGuest {
     if (this.syndrome) return;
     const c = this.counters;
     if (kind === FK_WALK) {
-      if (this.walkRecords++ > 0) { c.add(FK_WALK, KC_AVOID_RECORDS); if (fetched) c.add(FK_WALK, KC_AVOID_ROUND_TRIPS); }
+      if (this.walkRecords++ > 0) {
+        c.add(FK_WALK, KC_AVOID_RECORDS);
+        if (fetched) c.add(FK_WALK, KC_AVOID_ROUND_TRIPS);
+      }
     } else if (kind <= FK_EXEC && kind >= FK_READ && this.walkRecords > 0) {
       c.add(FK_WALK, KC_AVOID_RECORDS);
       if (fetched) c.add(FK_WALK, KC_AVOID_ROUND_TRIPS);

@@ -16,8 +16,13 @@
  *    an MTE tag fault as READ = WRITE = EXEC = 0 plus an MTE flag.
  */
 import {
-  Access, KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_MTE, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_MEMORY_EXIT_FLAG_WRITE,
-  memoryFaultFlags, UFFD_PAGEFAULT_FLAG_WRITE,
+  Access,
+  KVM_EXIT_MEMORY_FAULT,
+  KVM_MEMORY_EXIT_FLAG_MTE,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE,
+  KVM_MEMORY_EXIT_FLAG_WRITE,
+  memoryFaultFlags,
+  UFFD_PAGEFAULT_FLAG_WRITE,
 } from '../uapi.js';
 import { armFaultIpa, esrLow, esrOf, hpfarOf } from './arm64.js';
 import { FK_EXEC, FK_MTE, FK_WALK, FK_WRITE, isFetchKind } from './fault-kind.js';
@@ -37,7 +42,12 @@ export const UFFD_LOST_NONE = 0;
 export const UFFD_LOST_EXEC = 1; // an instruction fetch reads as a plain read
 export const UFFD_LOST_WALK = 2; // a walk reads as a WRITE on the page-table page; the VA is gone
 export const UFFD_LOST_INVISIBLE = 3; // not a userfaultfd event at all (MTE, conversion, guest_memfd)
-export const UFFD_LOST_REASONS = ['nothing lost', 'EXEC lost: reads as a read', 'walk lost: a WRITE on the page-table page, no VA', 'not a userfaultfd event'] as const;
+export const UFFD_LOST_REASONS = [
+  'nothing lost',
+  'EXEC lost: reads as a read',
+  'walk lost: a WRITE on the page-table page, no VA',
+  'not a userfaultfd event',
+] as const;
 
 /** One fault, every view of it. Reused: build() overwrites every field. */
 export class FaultRecord {
@@ -73,7 +83,12 @@ export class FaultRecord {
 export class FaultRecordBuilder {
   readonly rec = new FaultRecord();
   /** `confidential`: shared accesses carry the shared bit (TDX GPA bit 47, CCA's unprotected IPA bit). */
-  constructor(readonly arch: number, readonly record: number, readonly pageSize: number, readonly confidential = false) {}
+  constructor(
+    readonly arch: number,
+    readonly record: number,
+    readonly pageSize: number,
+    readonly confidential = false,
+  ) {}
 
   /**
    * Fills the record of a fault of `kind` by an `access` on page `gpa`. `address` is the byte the
@@ -82,11 +97,13 @@ export class FaultRecordBuilder {
    */
   build(kind: number, access: Access, level: number, gpa: number, address: number, va: number, isPrivate: boolean): FaultRecord {
     const r = this.rec;
-    const exec = access === Access.Exec, write = access === Access.Write;
-    r.kind = kind; r.access = access; r.level = level; r.isPrivate = isPrivate;
-    const neutral = kind === FK_WALK
-      ? KVM_MEMORY_EXIT_FLAG_WRITE | (isPrivate ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0)
-      : memoryFaultFlags(access, isPrivate);
+    const exec = access === Access.Exec,
+      write = access === Access.Write;
+    r.kind = kind;
+    r.access = access;
+    r.level = level;
+    r.isPrivate = isPrivate;
+    const neutral = kind === FK_WALK ? KVM_MEMORY_EXIT_FLAG_WRITE | (isPrivate ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0) : memoryFaultFlags(access, isPrivate);
     r.neutralFlags = neutral;
     r.flags = kind === FK_MTE && this.record === RECORD_SYNDROME ? KVM_MEMORY_EXIT_FLAG_MTE : neutral;
     r.exitReason = KVM_EXIT_MEMORY_FAULT;

@@ -41,7 +41,10 @@ export class Stage1Table {
     if (this.tablePages >= pages) throw new RangeError(`a ${pages}-page guest has no room for its ${this.tablePages} page-table pages`);
     this.firstOfLevel = new Int32Array(LEVELS);
     let top = pages;
-    for (let l = 0; l < LEVELS; l++) { top -= this.perLevel[l]!; this.firstOfLevel[l] = top; }
+    for (let l = 0; l < LEVELS; l++) {
+      top -= this.perLevel[l]!;
+      this.firstOfLevel[l] = top;
+    }
     this.firstTablePage = top;
   }
 

@@ -18,8 +18,10 @@ import { ARCH_ARM64, ARCH_X86, FaultRecordBuilder, RECORD_NEUTRAL, RECORD_SYNDRO
 import type { ArchState } from './regions.js';
 import { Stage1Table, VA_BASE } from './stage1.js';
 
-export type ArchOptions = Pick<ResolvedOptions, 'arch' | 'faultRecord' | 'pageSize' | 'pages' | 'seed' | 'execRatio' | 'pageTables' |
-  'mteFraction' | 'confidential' | 'convertRatio' | 'recordFaultOrder'>;
+export type ArchOptions = Pick<
+  ResolvedOptions,
+  'arch' | 'faultRecord' | 'pageSize' | 'pages' | 'seed' | 'execRatio' | 'pageTables' | 'mteFraction' | 'confidential' | 'convertRatio' | 'recordFaultOrder'
+>;
 
 /** The run's stage-1 table, when the guest walks one. */
 export function stage1Of(o: Pick<ResolvedOptions, 'pageTables' | 'pages'>): Stage1Table | null {
@@ -28,10 +30,15 @@ export function stage1Of(o: Pick<ResolvedOptions, 'pageTables' | 'pages'>): Stag
 
 /** The last fault a vCPU took, in numbers (the threaded engine keeps them in shared stats words). */
 export interface LastFault {
-  kind: number; access: Access; level: number; isPrivate: boolean;
+  kind: number;
+  access: Access;
+  level: number;
+  isPrivate: boolean;
   /** the VMM's resolution (RES_*) and, for a syndrome walk, the pages fetched with it */
-  res: number; ahead: number;
-  page: number; dataPage: number;
+  res: number;
+  ahead: number;
+  page: number;
+  dataPage: number;
 }
 
 /** The small fields of a LastFault in one number (kind 3 bits, access 2, level 2, private 1, res 2, ahead 3). */
@@ -41,8 +48,14 @@ export function packLastFault(l: LastFault): number {
 
 export function unpackLastFault(code: number, page: number, dataPage: number): LastFault {
   return {
-    kind: code & 7, access: ((code >>> 3) & 3) as Access, level: (code >>> 5) & 3, isPrivate: ((code >>> 7) & 1) === 1,
-    res: (code >>> 8) & 3, ahead: (code >>> 10) & 7, page, dataPage,
+    kind: code & 7,
+    access: ((code >>> 3) & 3) as Access,
+    level: (code >>> 5) & 3,
+    isPrivate: ((code >>> 7) & 1) === 1,
+    res: (code >>> 8) & 3,
+    ahead: (code >>> 10) & 7,
+    page,
+    dataPage,
   };
 }
 
@@ -55,9 +68,18 @@ export class VcpuFaults {
   readonly last: LastFault = { kind: 0, access: Access.Read, level: 3, isPrivate: false, res: 0, ahead: 0, page: -1, dataPage: -1 };
   private readonly pageSize: number;
 
-  constructor(o: ArchOptions, vcpu: number, readonly tables: Stage1Table | null, state: ArchState) {
-    this.builder = new FaultRecordBuilder(o.arch === 'arm64' ? ARCH_ARM64 : ARCH_X86, o.faultRecord === 'syndrome' ? RECORD_SYNDROME : RECORD_NEUTRAL,
-      o.pageSize, o.confidential);
+  constructor(
+    o: ArchOptions,
+    vcpu: number,
+    readonly tables: Stage1Table | null,
+    state: ArchState,
+  ) {
+    this.builder = new FaultRecordBuilder(
+      o.arch === 'arm64' ? ARCH_ARM64 : ARCH_X86,
+      o.faultRecord === 'syndrome' ? RECORD_SYNDROME : RECORD_NEUTRAL,
+      o.pageSize,
+      o.confidential,
+    );
     this.guest = archActive(o) ? new ArchGuest(o, vcpu, tables, state, this.counters) : null;
     this.order = o.recordFaultOrder ? [] : null;
     this.pageSize = o.pageSize;
@@ -76,7 +98,14 @@ export class VcpuFaults {
   countData(page: number, access: Access, memslots: readonly Memslot[]): number {
     const kind = dataKind(access);
     const l = this.last;
-    l.kind = kind; l.access = access; l.level = 3; l.isPrivate = false; l.page = page; l.dataPage = page; l.res = RES_FETCH; l.ahead = 0;
+    l.kind = kind;
+    l.access = access;
+    l.level = 3;
+    l.isPrivate = false;
+    l.page = page;
+    l.dataPage = page;
+    l.res = RES_FETCH;
+    l.ahead = 0;
     if (this.order !== null) this.order.push(kind, gpaOfPage(memslots, this.pageSize, page));
     this.counters.record(kind, 1, kind === FK_EXEC);
     return kind;
@@ -93,7 +122,12 @@ export class VcpuFaults {
     // A walk's hardware address is the descriptor's: its table page plus the entry's offset.
     const address = kind === FK_WALK && t !== null ? gpa + t.entryIndex(level, dataPage) * 8 : gpa;
     const l = this.last;
-    l.kind = kind; l.access = access; l.level = level; l.isPrivate = isPrivate; l.page = page; l.dataPage = dataPage;
+    l.kind = kind;
+    l.access = access;
+    l.level = level;
+    l.isPrivate = isPrivate;
+    l.page = page;
+    l.dataPage = dataPage;
     const r = this.builder.build(kind, access, level, gpa, address, VA_BASE + dataPage * this.pageSize, isPrivate);
     if (this.order !== null) this.order.push(kind, gpa);
     return r;
@@ -118,8 +152,19 @@ export class VcpuFaults {
  * (the memory_fault, or in uffd mode the uffd_msg for a kind that reaches a uffd) and the decoded
  * hardware view beside it, rebuilt from the fault's numbers.
  */
-export function decodedFault(o: ArchOptions & Pick<ResolvedOptions, 'mode'>, tables: Stage1Table | null, last: LastFault, gpa: number, vcpu: number): DecodedFault {
-  const b = new FaultRecordBuilder(o.arch === 'arm64' ? ARCH_ARM64 : ARCH_X86, o.faultRecord === 'syndrome' ? RECORD_SYNDROME : RECORD_NEUTRAL, o.pageSize, o.confidential);
+export function decodedFault(
+  o: ArchOptions & Pick<ResolvedOptions, 'mode'>,
+  tables: Stage1Table | null,
+  last: LastFault,
+  gpa: number,
+  vcpu: number,
+): DecodedFault {
+  const b = new FaultRecordBuilder(
+    o.arch === 'arm64' ? ARCH_ARM64 : ARCH_X86,
+    o.faultRecord === 'syndrome' ? RECORD_SYNDROME : RECORD_NEUTRAL,
+    o.pageSize,
+    o.confidential,
+  );
   const address = last.kind === FK_WALK && tables !== null ? gpa + tables.entryIndex(last.level, last.dataPage) * 8 : gpa;
   const r = b.build(last.kind, last.access, last.level, gpa, address, VA_BASE + last.dataPage * o.pageSize, last.isPrivate);
   const arch = decodeArchFault(r, b.arch, b.record, last.res, last.ahead);

@@ -45,7 +45,12 @@ export function eptGuestPhysical(gpa: number, sharedAccess: boolean): number {
   return sharedAccess ? gpa + TDX_SHARED_BIT : gpa;
 }
 
-export interface BitField { bits: string; name: string; value: number; meaning: string }
+export interface BitField {
+  bits: string;
+  name: string;
+  value: number;
+  meaning: string;
+}
 
 /** The exit qualification, field by field (the demo's decoder and the tests read it). */
 export function decodeExitQualification(q: number): BitField[] {
@@ -55,18 +60,29 @@ export function decodeExitQualification(q: number): BitField[] {
     { bits: '0', name: 'ACC_READ', value: bit(0), meaning: 'the access was a data read' },
     { bits: '1', name: 'ACC_WRITE', value: bit(1), meaning: 'the access was a data write (a page walk with EPT A/D flags counts as one)' },
     { bits: '2', name: 'ACC_INSTR', value: bit(2), meaning: 'the access was an instruction fetch' },
-    { bits: '5:3', name: 'RWX', value: (q >>> 3) & 7, meaning: (q >>> 3) & 7 ? 'the EPT entry allowed some access' : 'EPT entry not present: the page is missing' },
+    {
+      bits: '5:3',
+      name: 'RWX',
+      value: (q >>> 3) & 7,
+      meaning: (q >>> 3) & 7 ? 'the EPT entry allowed some access' : 'EPT entry not present: the page is missing',
+    },
     { bits: '7', name: 'GVA_IS_VALID', value: bit(7), meaning: 'the guest linear address field is valid' },
     {
-      bits: '8', name: 'GVA_TRANSLATED', value: bit(8),
-      meaning: !gvaValid ? '(meaningless without bit 7)' : bit(8) ? 'the access was to the translated address (the data page)' : 'the access was to a guest paging-structure entry (page walk)',
+      bits: '8',
+      name: 'GVA_TRANSLATED',
+      value: bit(8),
+      meaning: !gvaValid
+        ? '(meaningless without bit 7)'
+        : bit(8)
+          ? 'the access was to the translated address (the data page)'
+          : 'the access was to a guest paging-structure entry (page walk)',
     },
   ];
 }
 
 /** The fault kind the hardware syndrome describes (the inverse of eptExitQualification). */
 export function kindOfExitQualification(q: number): number {
-  if ((q & EPT_VIOLATION_GVA_IS_VALID) && !(q & EPT_VIOLATION_GVA_TRANSLATED)) return FK_WALK;
+  if (q & EPT_VIOLATION_GVA_IS_VALID && !(q & EPT_VIOLATION_GVA_TRANSLATED)) return FK_WALK;
   if (q & EPT_VIOLATION_ACC_INSTR) return FK_EXEC;
   return q & EPT_VIOLATION_ACC_WRITE ? FK_WRITE : FK_READ;
 }

@@ -10,7 +10,9 @@ export const demandTraits: StrategyTraits = { ...POSTCOPY_TRAITS, pushWhileGuest
 export function demand(env: StrategyEnv): Strategy {
   const scan = new Scan(env.pages);
   return {
-    name: 'demand', urgentChannel: demandTraits.urgentChannel, pushWhileGuestRuns: demandTraits.pushWhileGuestRuns,
+    name: 'demand',
+    urgentChannel: demandTraits.urgentChannel,
+    pushWhileGuestRuns: demandTraits.pushWhileGuestRuns,
     onRequest() {},
     nextPush: (sent) => scan.next(sent),
   };

@@ -12,4 +12,6 @@ class Hugepage extends Linear {
   override readonly name = 'hugepage';
 }
 
-export function hugepage(env: StrategyEnv): Strategy { return new Hugepage(env); }
+export function hugepage(env: StrategyEnv): Strategy {
+  return new Hugepage(env);
+}

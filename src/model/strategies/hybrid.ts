@@ -20,4 +20,6 @@ class Hybrid extends Linear {
   }
 }
 
-export function hybrid(env: StrategyEnv): Strategy { return new Hybrid(env); }
+export function hybrid(env: StrategyEnv): Strategy {
+  return new Hybrid(env);
+}

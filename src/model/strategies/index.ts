@@ -11,7 +11,13 @@ import type { Strategy, StrategyEnv, StrategyTraits } from './strategy.js';
 import { stride, strideTraits } from './stride.js';
 
 export const STRATEGIES = {
-  demand, linear, prepaging, stride, preempt, hybrid, hugepage,
+  demand,
+  linear,
+  prepaging,
+  stride,
+  preempt,
+  hybrid,
+  hugepage,
 } satisfies Record<string, (env: StrategyEnv) => Strategy>;
 
 export type StrategyName = keyof typeof STRATEGIES;
@@ -19,7 +25,12 @@ export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
 
 /** Each strategy's traits, beside its factory (one line each, as the factories). */
 export const STRATEGY_TRAITS: Record<StrategyName, StrategyTraits> = {
-  demand: demandTraits, linear: linearTraits, prepaging: prepagingTraits, stride: strideTraits, preempt: preemptTraits, hybrid: hybridTraits,
+  demand: demandTraits,
+  linear: linearTraits,
+  prepaging: prepagingTraits,
+  stride: strideTraits,
+  preempt: preemptTraits,
+  hybrid: hybridTraits,
   hugepage: hugepageTraits,
 };
 

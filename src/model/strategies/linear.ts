@@ -25,4 +25,6 @@ export class Linear implements Strategy {
   }
 }
 
-export function linear(env: StrategyEnv): Strategy { return new Linear(env); }
+export function linear(env: StrategyEnv): Strategy {
+  return new Linear(env);
+}

@@ -14,4 +14,6 @@ class Preempt extends Linear {
   override readonly urgentChannel = preemptTraits.urgentChannel;
 }
 
-export function preempt(env: StrategyEnv): Strategy { return new Preempt(env); }
+export function preempt(env: StrategyEnv): Strategy {
+  return new Preempt(env);
+}

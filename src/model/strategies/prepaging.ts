@@ -14,7 +14,9 @@ export function prepaging(env: StrategyEnv): Strategy {
   let distance = 0; // next offset from the pivot
   let forward = true; // which side of the pivot comes next
   return {
-    name: 'prepaging', urgentChannel: prepagingTraits.urgentChannel, pushWhileGuestRuns: prepagingTraits.pushWhileGuestRuns,
+    name: 'prepaging',
+    urgentChannel: prepagingTraits.urgentChannel,
+    pushWhileGuestRuns: prepagingTraits.pushWhileGuestRuns,
     onRequest(page) {
       pivot = page;
       distance = 1;

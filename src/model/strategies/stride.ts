@@ -36,4 +36,6 @@ class Stride extends Linear {
   }
 }
 
-export function stride(env: StrategyEnv): Strategy { return new Stride(env); }
+export function stride(env: StrategyEnv): Strategy {
+  return new Stride(env);
+}
