@@ -19,6 +19,7 @@ const LANE_A = [
   'test/calibrate.test.ts',
   'test/native-mech.test.ts',
   'test/demo.browser.test.ts',
+  'test/compare.test.ts',
 ];
 const ALONE = ['test/agreement.test.ts', 'test/dilation.test.ts'];
 
