@@ -91,7 +91,9 @@ function git(args: string[]): string | null {
 
 export function machineFacts(): MachineFacts {
   const commit = git(['rev-parse', '--short', 'HEAD']);
-  const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
+  // The results a bench writes are its output, not the code measured: a run of several scenarios
+  // must not call the later ones dirty because the earlier ones wrote bench/results/.
+  const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results']);
   return {
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
     cores: availableParallelism(),
