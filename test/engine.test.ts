@@ -55,7 +55,13 @@ describe('both fault paths migrate every page intact', () => {
     // Every page arrived exactly once; faults either asked for a page or merged into a request.
     expect(r.pagesDemand + r.pagesPushed).toBe(r.pages);
     expect(r.duplicatePages).toBe(0);
-    if (r.mode === 'uffd') expect(r.uffd!.reads).toBeGreaterThan(0);
+    // A handler reads at most one message per fault, and a demanded page means one was read. A fault
+    // may read nothing: a push can land first, and its copy wakes the waiter off the queue (the
+    // sequential partitioned case faults 1-4 times undilated, and once had 0 reads in CI).
+    if (r.mode === 'uffd') {
+      expect(r.uffd!.reads).toBeLessThanOrEqual(r.faults);
+      if (r.pagesDemand > 0) expect(r.uffd!.reads).toBeGreaterThan(0);
+    }
     expect(r.vcpuBlocktimeMs).toHaveLength(2);
     expect(r.timeline.length).toBeGreaterThan(0);
   });

@@ -143,8 +143,30 @@ export class Monitor {
   }
 
   stop(): void {
+    if (this.ticker) this.finalSample();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
+  }
+
+  /** The timeline ends at the run's end, however short the run: one sample of the final counters. */
+  private finalSample(): void {
+    const { opts, views } = this;
+    let accesses = 0,
+      faults = 0;
+    for (let v = 0; v < opts.vcpus; v++) {
+      accesses += views.vstats[v * VCPU_STRIDE + VS_ACCESSES]!;
+      faults += views.vstats[v * VCPU_STRIDE + VS_FAULTS]!;
+    }
+    const tMs = (this.clock.nowUs() - views.times[TIME_GO_US]!) / 1000;
+    const sample = {
+      tMs: Math.round(tMs * 100) / 100,
+      accesses,
+      faults,
+      presentPages: Atomics.load(views.ctl, CTL_PRESENT_PAGES),
+      blockedVcpus: Atomics.load(views.ctl, CTL_BLOCKED_VCPUS),
+    };
+    const last = this.timeline[this.timeline.length - 1];
+    if (!last || last.tMs < sample.tMs) pushSample(this.timeline, sample);
   }
 
   /** The last tick and the end event. */
