@@ -8,22 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { resolveOptions, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
 import { runVirtualWithSim, type VirtualOptions } from '../src/virtual/engine.js';
-import { ZERO } from './helpers/virtual-costs.js';
+import { onePagePerVcpu, ZERO } from './helpers/virtual-costs.js';
 
 const Z: CostModel = { ...ZERO, cores: 16 };
 const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) =>
   runVirtualWithSim({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
-/** n vCPUs, one page each, one access each, no network, no zero pages. */
-const pages = (n: number): OptionsInput => ({
-  vcpus: n,
-  memory: n * 4096,
-  workload: 'sequential',
-  partition: true,
-  accesses: 1,
-  network: 'none',
-  writeRatio: 0,
-  zeroFraction: 0,
-});
+const pages = onePagePerVcpu;
 const noUserfault = (n: number, c: CostModel) => run({ ...pages(n), mode: 'exit' }, c, { exitResolver: 'vcpu', noUserfault: true });
 
 describe('no userfault: first touch through GUP', () => {

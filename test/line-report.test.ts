@@ -5,40 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
+import { ZERO as ZERO_COSTS } from './helpers/virtual-costs.js';
 import { runVirtualWithSim } from '../src/virtual/engine.js';
 import { runBreakdown } from '../src/virtual/line-report.js';
 
-const ZERO: CostModel = {
-  cores: 16,
-  faultUs: 0,
-  exitUs: 0,
-  reentryUs: 0,
-  postUs: 0,
-  receiveUs: 0,
-  syscallUs: 0,
-  pollUs: 0,
-  readUs: 0,
-  wqOpUs: 0,
-  lineUs: 0,
-  lineGrowth: 0,
-  walkPerWaiterUs: 0,
-  walkWarmUs: 0,
-  ttwuUs: 0,
-  ttwuNextUs: 0,
-  wakeupUs: 0,
-  copyUs: 0,
-  copyPerCopierUs: 0,
-  continueUs: 0,
-  continuePerCopierUs: 0,
-  zeropageUs: 0,
-  uffdWakeUs: 0,
-  memcpyUs: 0,
-  mmapLocksPerUffdFault: 3,
-  mmapLockLines: 2,
-  mmuLockLines: 2,
-  accessUs: 0,
-  spin: false,
-};
+const ZERO: CostModel = { ...ZERO_COSTS, cores: 16 };
 
 const pages = (n: number, perVcpu = 64): OptionsInput => ({
   vcpus: n,

@@ -6,52 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions, type OptionsInput } from '../src/index.js';
 import type { CostModel } from '../src/virtual/costs.js';
+import { ZERO as ZERO_COSTS, onePagePerVcpu } from './helpers/virtual-costs.js';
 import { runVirtual, type VirtualOptions } from '../src/virtual/engine.js';
 
-const ZERO: CostModel = {
-  cores: 16,
-  faultUs: 0,
-  exitUs: 0,
-  reentryUs: 0,
-  postUs: 0,
-  receiveUs: 0,
-  syscallUs: 0,
-  pollUs: 0,
-  readUs: 0,
-  wqOpUs: 0,
-  lineUs: 0,
-  walkPerWaiterUs: 0,
-  walkWarmUs: 0,
-  lineGrowth: 0,
-  ttwuUs: 0,
-  ttwuNextUs: 0,
-  wakeupUs: 0,
-  copyUs: 0,
-  copyPerCopierUs: 0,
-  continueUs: 0,
-  continuePerCopierUs: 0,
-  zeropageUs: 0,
-  uffdWakeUs: 0,
-  memcpyUs: 0,
-  mmapLocksPerUffdFault: 3,
-  mmapLockLines: 2,
-  mmuLockLines: 2,
-  accessUs: 0,
-  spin: false,
-};
+const ZERO: CostModel = { ...ZERO_COSTS, cores: 16 };
 const run = (input: OptionsInput, costs: CostModel, extra: VirtualOptions = {}) =>
   runVirtual({ ...resolveOptions({ engine: 'virtual', ...input }), ...extra }, costs);
-/** n vCPUs, one page each, one access each, no network, no zero pages. */
-const pages = (n: number): OptionsInput => ({
-  vcpus: n,
-  memory: n * 4096,
-  workload: 'sequential',
-  partition: true,
-  accesses: 1,
-  network: 'none',
-  writeRatio: 0,
-  zeroFraction: 0,
-});
+const pages = onePagePerVcpu;
 
 describe('mm-wide and per-uffd lines', () => {
   it('uffd: mmap_lock on the vCPU (NOWAIT and blocking GUP, the retry), ctx refcount, f_count, mm_users, the VMA lock, map_changing_lock, mmu_lock', () => {

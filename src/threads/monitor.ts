@@ -67,12 +67,8 @@ export class Monitor {
     const { vstats, ctl, times } = views;
     const now = this.clock.nowUs();
     const tMs = (now - times[TIME_GO_US]!) / 1000;
-    let accesses = 0,
-      faults = 0;
     for (let v = 0; v < opts.vcpus; v++) {
       const b = v * VCPU_STRIDE;
-      accesses += vstats[b + VS_ACCESSES]!;
-      faults += vstats[b + VS_FAULTS]!;
       const waiting = vstats[b + VS_WAIT_PAGE]!;
       const since = vstats[b + VS_WAIT_SINCE_US]!;
       if (waiting > 0 && now - since > opts.watchdogUs && vstats[b + VS_WAIT_PAGE] === waiting) {
@@ -87,15 +83,13 @@ export class Monitor {
         );
       }
     }
-    const presentPages = Atomics.load(ctl, CTL_PRESENT_PAGES);
+    const sample = this.sampleAt(now);
+    const { accesses, faults, presentPages } = sample;
     if (presentPages !== this.lastPresent) {
       this.lastPresent = presentPages;
       this.lastPresentChangeUs = now;
     }
-    if (this.sampleTick++ % this.sampleEvery === 0) {
-      const sample = { tMs: Math.round(tMs * 100) / 100, accesses, faults, presentPages, blockedVcpus: Atomics.load(ctl, CTL_BLOCKED_VCPUS) };
-      if (pushSample(this.timeline, sample)) this.sampleEvery *= 2; // memory stays bounded on long runs
-    }
+    if (this.sampleTick++ % this.sampleEvery === 0 && pushSample(this.timeline, sample)) this.sampleEvery *= 2; // memory stays bounded on long runs
     this.handOverCut();
     const runState = Atomics.load(ctl, CTL_RUN_STATE);
     const stateChanged = runState !== this.lastRunState;
@@ -150,6 +144,13 @@ export class Monitor {
 
   /** The timeline ends at the run's end, however short the run: one sample of the final counters. */
   private finalSample(): void {
+    const sample = this.sampleAt(this.clock.nowUs());
+    const last = this.timeline[this.timeline.length - 1];
+    if (!last || last.tMs < sample.tMs) pushSample(this.timeline, sample);
+  }
+
+  /** The guest's counters at `nowUs` (modelled us), as a timeline sample. */
+  private sampleAt(nowUs: number): TimelineSample {
     const { opts, views } = this;
     let accesses = 0,
       faults = 0;
@@ -157,16 +158,14 @@ export class Monitor {
       accesses += views.vstats[v * VCPU_STRIDE + VS_ACCESSES]!;
       faults += views.vstats[v * VCPU_STRIDE + VS_FAULTS]!;
     }
-    const tMs = (this.clock.nowUs() - views.times[TIME_GO_US]!) / 1000;
-    const sample = {
+    const tMs = (nowUs - views.times[TIME_GO_US]!) / 1000;
+    return {
       tMs: Math.round(tMs * 100) / 100,
       accesses,
       faults,
       presentPages: Atomics.load(views.ctl, CTL_PRESENT_PAGES),
       blockedVcpus: Atomics.load(views.ctl, CTL_BLOCKED_VCPUS),
     };
-    const last = this.timeline[this.timeline.length - 1];
-    if (!last || last.tMs < sample.tMs) pushSample(this.timeline, sample);
   }
 
   /** The last tick and the end event. */

@@ -1,6 +1,7 @@
 // Hand-made cost models for the virtual engine's tests: every cost a round number, so that a test
-// can say exactly what a fault was charged. Shared by test/virtual.test.ts and
-// test/virtual-events.test.ts (a test file imported by another would run its cases twice).
+// can say exactly what a fault was charged; and the smallest scenario such a test reads. Shared by
+// the virtual engine's test files (a test file imported by another would run its cases twice).
+import type { OptionsInput } from '../../src/index.js';
 import type { CostModel } from '../../src/virtual/costs.js';
 
 /** Nothing costs anything: only the modelled link and the guest's think time take time. */
@@ -63,3 +64,15 @@ export const COSTS: CostModel = {
   accessUs: 0.05,
   spin: true,
 };
+
+/** n vCPUs, one page each, one access each, no network, no zero pages. */
+export const onePagePerVcpu = (n: number): OptionsInput => ({
+  vcpus: n,
+  memory: n * 4096,
+  workload: 'sequential',
+  partition: true,
+  accesses: 1,
+  network: 'none',
+  writeRatio: 0,
+  zeroFraction: 0,
+});
