@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { availableMemoryBytes, freeEarlierRuns } from '../rss.js';
+import { availableMemoryBytes, freeEarlierRuns, noteRunAllocation } from '../rss.js';
 import { realClock, type Clock } from './clock.js';
 import { planDilation, type PlannedDilation } from './dilation.js';
 import { formatBytes } from '../units.js';
@@ -93,6 +93,7 @@ const RUNTIME_RESERVE_BYTES = 256 * 1024 * 1024;
 async function runPlanned(opts: ResolvedOptions, hooks: SimulateHooks, planned: PlannedDilation): Promise<RunResult> {
   freeEarlierRuns(); // the probes' memory, and this run's peak RSS from here
   const run = new ThreadedRun(opts, hooks, planned);
+  noteRunAllocation(opts.memoryBytes); // its guest's SharedArrayBuffer: the next run collects it
   const onAbort = () => run.fail(new SimError('ABORTED', 'the run was stopped'));
   hooks.signal?.addEventListener('abort', onAbort);
   if (hooks.signal?.aborted) onAbort();

@@ -22,11 +22,11 @@ const MEASURED_BYTES_PER_PAGE = 89;
 const HYBRID_BYTES_PER_PAGE = 9;
 const RECOVERY_BYTES_PER_PAGE = 1;
 /** What the process holds before any table: the runtime, the code, the workers' pool (peak RSS minus the tables above). */
-const BASE_BYTES = 128 * 1024 ** 2;
+export const TABLES_BASE_BYTES = 128 * 1024 ** 2;
 
 export function virtualTableBytes(o: ResolvedOptions): number {
   const perPage = MEASURED_BYTES_PER_PAGE + (strategyTraits(o.strategy).precopy ? HYBRID_BYTES_PER_PAGE : 0) + (o.inject.length ? RECOVERY_BYTES_PER_PAGE : 0);
-  return BASE_BYTES + o.pages * perPage;
+  return TABLES_BASE_BYTES + o.pages * perPage;
 }
 
 /** What the tables may take: the memory this host can still give, and no more than V8's heap limit. */
