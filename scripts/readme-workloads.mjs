@@ -73,6 +73,9 @@ function readmeSection() {
 /** Runs every cell of the table and writes its results file (what was measured, where, at which commit). */
 async function measure() {
   const seed = 1;
+  // Where it was measured is what the tree held when the runs started (a doc edited meanwhile is not the code measured).
+  const machine = machineFacts();
+  const started = Date.now();
   const cells = [];
   const locality = {};
   for (const c of workloadCases(quick, true)) {
@@ -88,7 +91,9 @@ async function measure() {
     }
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(TABLE, `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine: machineFacts(), locality, cells }, null, 1)}\n`);
+  const durationMs = Date.now() - started;
+  writeFileSync(`${TABLE}.${process.pid}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine, durationMs, locality, cells }, null, 1)}\n`);
+  renameSync(`${TABLE}.${process.pid}.tmp`, TABLE);
 }
 
 /** docs/workloads.md's table, from its results file. */
