@@ -263,7 +263,7 @@ function soakGrowth(r: Results): Target {
  * tables in docs/ are written from them.
  */
 function cleanTree(r: Results): Target {
-  const target = 'every result (bench scenarios and the docs generators\' results) was measured on a tree without uncommitted changes';
+  const target = "every result (bench scenarios and the docs generators' results) was measured on a tree without uncommitted changes";
   const all = Object.entries(r).filter(([, v]) => v && typeof v === 'object') as Array<
     [string, { machine?: { dirty: boolean | null; commit: string | null } }]
   >;

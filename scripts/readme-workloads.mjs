@@ -57,7 +57,8 @@ function readmeSection() {
   }
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const p = (x) => (x === null ? '-' : `${Math.round(x * 100)}%`);
-  let t = `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, seed ${r.seed} (generated from \`${file}\`):\n\n`;
+  const link = r.body.link;
+  let t = `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.machine.commit ?? 'unknown'}, seed ${r.seed}, on a ${link.bandwidth} link with ${link.latency} latency (generated from \`${file}\`):\n\n`;
   t +=
     '| workload | next first touch: ahead / behind / further | demand fetches linear -> prepaging (threads; virtual) | cut (threads; virtual) | target >= 30% |\n| --- | --- | --- | --- | --- |\n';
   for (const [name, l] of Object.entries(r.body.locality)) {
@@ -92,7 +93,10 @@ async function measure() {
   }
   mkdirSync('bench/results', { recursive: true });
   const durationMs = Date.now() - started;
-  writeFileSync(`${TABLE}.${process.pid}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine, durationMs, locality, cells }, null, 1)}\n`);
+  writeFileSync(
+    `${TABLE}.${process.pid}.tmp`,
+    `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine, durationMs, locality, cells }, null, 1)}\n`,
+  );
   renameSync(`${TABLE}.${process.pid}.tmp`, TABLE);
 }
 
