@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
+import { flagError } from '../cli/flag-error.js';
 import { mergeShards } from './merge.js';
 import { defaultJobs, runSweep, type SweepRunSummary } from './run.js';
 import { resolveShard, shardLabel, WHOLE } from './shard.js';
@@ -53,7 +54,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: true });
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw flagError(e, 'sweep');
   }
 }
 
