@@ -100,6 +100,19 @@ async function measure() {
   renameSync(`${TABLE}.${process.pid}.tmp`, TABLE);
 }
 
+/** What the threaded cells ran at: the range of D and of the simulator's share of a fault they measured (older results carry neither). */
+function dilationLine(cells) {
+  const d = cells.filter((c) => c.engine === 'threads' && c.dilation);
+  if (!d.length) return 'The threaded cells ran undilated (the results predate time dilation).\n';
+  const range = (xs, f) => (Math.min(...xs) === Math.max(...xs) ? f(Math.min(...xs)) : `${f(Math.min(...xs))}-${f(Math.max(...xs))}`);
+  const shares = d.map((c) => c.dilation.share).filter((x) => x !== null);
+  const share = shares.length ? `; the simulator's share of a fault measured ${range(shares, (x) => `${Math.round(x * 100)}%`)}` : '';
+  return `The threaded cells ran time-dilated at D ${range(
+    d.map((c) => c.dilation.factor),
+    String,
+  )} (auto under the default wall budget)${share}.\n`;
+}
+
 /** docs/workloads.md's table, from its results file. */
 function tableSection() {
   if (!existsSync(TABLE)) {
@@ -116,7 +129,7 @@ function tableSection() {
 ${r.link.bandwidth} link with ${r.link.latency} latency, seed ${r.seed}${r.quick ? ', quick sizes' : ''}, measured ${r.date.slice(0, 16).replace('T', ' ')} UTC on
 ${m.cpuModel} (${m.cores} cores), Node ${m.node}, commit ${m.commit ?? 'unknown'}${m.dirty ? ' (with uncommitted changes)' : ''};
 the numbers move from run to run (the threaded engine runs real threads on a shared 2-core machine).
-
+${dilationLine(r.cells)}
 `;
   for (const c of workloadCases(r.quick === true, true)) {
     const l = r.locality[c.name];
