@@ -172,7 +172,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   await server.close();
-  if (signal !== 'SIGINT') return 0;
-  process.stderr.write('\npostcopy-sim: interrupted: the demo server stopped; runs still playing were discarded\n');
-  return 130;
+  // The same line and exit code as every other command (src/cli/main.ts): 130 on Ctrl-C, 143 on SIGTERM.
+  process.stderr.write(`\npostcopy-sim: interrupted${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: the demo server stopped; runs still playing were discarded\n`);
+  return signal === 'SIGTERM' ? 143 : 130;
 }
