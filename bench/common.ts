@@ -29,6 +29,15 @@ export const SCENARIOS = [
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+/**
+ * Results the docs generators read that the bench runner does not write: the workloads table and
+ * the strategy tables (`node scripts/readme-workloads.mjs --run`, `node scripts/readme-strategies.mjs
+ * --run`) and the sweep throughput (bench/sweep-throughput.ts). They carry the same machine block,
+ * so the clean-tree target (bench/targets.ts) judges them with the scenarios.
+ */
+export const DOCS_RESULTS = ['workloads-table', 'strategies', 'sweep-throughput'] as const;
+export type DocsResultName = (typeof DOCS_RESULTS)[number];
+
 /** Options every scenario function takes; the runner fills them from argv, tests pass tiny ones. */
 export interface BenchOptions {
   /** Smaller sizes and fewer rows, aimed at two minutes for the whole suite (the bench-quick target says whether it did). @default false */

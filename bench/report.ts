@@ -16,6 +16,7 @@ import {
   MiB,
   mdTable,
   SCENARIOS,
+  DOCS_RESULTS,
   type MachineFacts,
   type ResultEnvelope,
   type ScenarioName,
@@ -40,10 +41,10 @@ export type { Results } from './results.js';
 
 export { computeTargets, type Target, type TargetStatus } from './targets.js';
 
-/** Reads every `<dir>/<scenario>.json` there is. */
+/** Reads every `<dir>/<scenario>.json` there is, and the docs generators' results (DOCS_RESULTS). */
 export function loadResults(dir: string): Results {
   const out: Record<string, unknown> = {};
-  for (const name of SCENARIOS) {
+  for (const name of [...SCENARIOS, ...DOCS_RESULTS]) {
     const file = join(dir, `${name}.json`);
     if (existsSync(file)) out[name] = JSON.parse(readFileSync(file, 'utf8'));
   }

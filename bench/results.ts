@@ -3,7 +3,7 @@
  * report.ts, which renders it, so that the targets (targets.ts) can read it without importing the
  * renderer that imports them.
  */
-import type { ResultEnvelope } from './common.js';
+import type { MachineFacts, ResultEnvelope } from './common.js';
 import type { FaultRecordsResult } from './scenarios/fault-records.js';
 import type { EngineSpeedResult } from './scenarios/engine-speed.js';
 import type { FloorsResult } from './scenarios/floors.js';
@@ -36,4 +36,13 @@ export interface Results {
   'front-door'?: FrontDoorResult;
   /** The virtual engine's speed at 256 vCPUs (bench/scenarios/engine-speed.ts). */
   'engine-speed'?: EngineSpeedResult;
+  /** The results the docs generators write (DOCS_RESULTS, bench/common.ts): read here for their machine block only. */
+  'workloads-table'?: DocsResult;
+  strategies?: DocsResult;
+  'sweep-throughput'?: DocsResult;
+}
+
+/** A docs generator's results file, as far as the bench reads it: where it was measured (absent in a file older than the block). */
+export interface DocsResult {
+  machine?: Pick<MachineFacts, 'commit' | 'dirty'>;
 }

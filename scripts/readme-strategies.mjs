@@ -69,6 +69,9 @@ const rows = [
 
 if (run) {
   const { compare } = await import('../dist/src/compare.js');
+  // Where it was measured is what the tree held when the runs started (a doc edited meanwhile is not the code measured).
+  const machine = machineFacts();
+  const started = Date.now();
   const all = [];
   for (const e of experiments) {
     process.stderr.write(`${e.title}\n`);
@@ -76,7 +79,9 @@ if (run) {
     all.push({ title: e.title, command: e.command, results: rs.map(({ timeline, latencyCdf, pageMap, services, ...r }) => r) });
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify({ date: new Date().toISOString(), machine: machineFacts(), experiments: all }, null, 1));
+  const durationMs = Date.now() - started;
+  writeFileSync(`${RESULTS}.${process.pid}.tmp`, JSON.stringify({ date: new Date().toISOString(), machine, durationMs, experiments: all }, null, 1));
+  renameSync(`${RESULTS}.${process.pid}.tmp`, RESULTS);
 }
 
 // The tables, from the results file: each experiment's title and command as it ran, one column per strategy.

@@ -250,9 +250,15 @@ describe('report, runner and README generator', () => {
     expect(tree({ published: machine(false), workloads: machine(false) }).status).toBe('met');
     expect(tree({ published: machine(false), workloads: machine(true) })).toMatchObject({
       status: 'not met',
-      measured: '1 of 2 from a dirty tree: workloads (abc1234)',
+      measured: '1 of 2 from a dirty or unrecorded tree: workloads (abc1234)',
     });
     expect(tree({ published: machine(null) }).status).toBe('not met');
+    // A docs generator's results count too, and one that records no machine is not clean.
+    expect(tree({ published: machine(false), strategies: {} })).toMatchObject({
+      status: 'not met',
+      measured: '1 of 2 from a dirty or unrecorded tree: strategies (no machine recorded)',
+    });
+    expect(tree({ published: machine(false), 'workloads-table': machine(false) }).measured).toBe('all 2 clean');
     expect(tree({}).status).toBe('not measured');
     expect(computeTargets({}).find((x) => x.id === 'soak-growth')!.status).toBe('not measured');
   });

@@ -85,6 +85,21 @@ describe('bad input: one line, exit code 2', () => {
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('%j', (args, re) => bad(args, re));
 
+  // Every command's flag errors in the project's words (src/cli/flag-error.ts), naming the flag and
+  // the help that lists its flags, never node's own ("Unknown option '--bogus'. To specify ...").
+  it.each<[string[], RegExp]>([
+    [['calibrate', '--bogus'], /^postcopy-sim: error: --bogus: unknown option \(see: postcopy-sim help calibrate\)$/],
+    [['calibrate', '-x'], /^postcopy-sim: error: -x: unknown option \(see: postcopy-sim help calibrate\)$/],
+    [['calibrate', '--pages'], /^postcopy-sim: error: --pages: needs a value$/],
+    [['calibrate', '-o'], /^postcopy-sim: error: --out: needs a value$/],
+    [['calibrate', '--quick=yes'], /^postcopy-sim: error: --quick: is a switch and takes no value$/],
+    [['calibrate', 'extra'], /^postcopy-sim: error: extra: unexpected argument \(see: postcopy-sim help calibrate\)$/],
+    [['sweep', '--bogus'], /^postcopy-sim: error: --bogus: unknown option \(see: postcopy-sim help sweep\)$/],
+    [['trace', 'stats', '--bogus'], /^postcopy-sim: error: trace stats: --bogus: unknown option \(see: postcopy-sim help trace\)$/],
+    [['report', '--bogus'], /^postcopy-sim: error: --bogus: unknown option \(see: postcopy-sim help report\)$/],
+    [['demo', '--bogus'], /^postcopy-sim: error: --bogus: unknown option \(see: postcopy-sim help demo\)$/],
+  ])('%j', (args, re) => bad(args, re));
+
   it('a scenario file with bad fields names the field path', () => {
     const file = join(tmpdir(), `pcs-bad-scenario-${process.pid}.json`);
     writeFileSync(

@@ -19,6 +19,8 @@ describe('extreme inputs: one line naming the field, exit 2', () => {
     [['run', '--engine', 'virtual', '--memory', '64TiB'], 'memory'],
     [['run', '--engine', 'virtual', '--memory', '1TiB'], 'memory'],
     [['run', '--latency', '1000000s'], 'latency'],
+    // the longest latency allowed, on the threaded engine: its wire ring would hold 10 s of a 10 Gbit/s link
+    [['run', '--latency', '10s'], 'latency'],
     [['run', '--bandwidth', '1'], 'bandwidth'],
     [['run', '--engine', 'virtual', '--bandwidth', '1bit'], 'bandwidth'],
     [['run', '--accesses', String(2 ** 53 - 1)], 'accesses'],

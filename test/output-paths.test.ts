@@ -3,13 +3,15 @@
 // converts, never a stack trace; a written file appears whole under its name, with no temporary
 // file left beside it, and a failed write leaves what was there.
 // Method: the CLI as a child process on paths that cannot be written (a missing directory, a
-// directory as the file); writeAtomically and probeWritable on a temporary directory.
+// directory as the file, a directory under /proc that cannot be made); writeAtomically, probeWritable
+// and makeDirs on a temporary directory.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeWritable, writeAtomically } from '../src/cli/output-file.js';
+import { makeDirs } from '../src/make-dirs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'postcopy-out-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +29,25 @@ describe('an unwritable output path is refused before the work', () => {
     expect(r.error).toBeUndefined(); // it did not measure until the spawn's timeout
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^postcopy-sim: error: ${flag}: cannot write [^\\n]+\\n$`));
+  });
+});
+
+describe('an output directory that cannot be made', () => {
+  // mkdirSync(dir, { recursive: true }) spun forever on /proc/nope (the sweep hung, deaf to SIGTERM);
+  // makeDirs fails with ENOENT instead. /proc exists on Linux only.
+  it.skipIf(process.platform !== 'linux')('sweep -o /proc/nope/x.jsonl: one line naming --output, exit 2', () => {
+    const r = cli('sweep', 'examples/sweeps/link.json', '-o', '/proc/nope/x.jsonl');
+    expect(r.error).toBeUndefined(); // no hang: the spawn's timeout did not fire
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('postcopy-sim: error: --output: cannot create the directory of /proc/nope/x.jsonl: ENOENT\n');
+  });
+  it('makeDirs makes the missing parents, accepts what exists, and refuses under a file', () => {
+    const deep = join(dir, 'm1', 'm2', 'm3');
+    makeDirs(deep);
+    makeDirs(deep);
+    expect(readdirSync(join(dir, 'm1', 'm2'))).toEqual(['m3']);
+    writeFileSync(join(dir, 'plain'), '');
+    expect(() => makeDirs(join(dir, 'plain', 'sub'))).toThrow(/ENOTDIR/);
   });
 });
 

@@ -238,6 +238,6 @@ describe('postcopy-sim report FILE -o OUT', () => {
     writeFileSync(join(dir, 'other.json'), '{"a": 1}');
     await fail([join(dir, 'other.json')], /other\.json: no run results/);
     await fail([], /name the results file/);
-    await fail(['--frobnicate'], /Unknown option '--frobnicate'/);
+    await fail(['--frobnicate'], /^--frobnicate: unknown option \(see: postcopy-sim help report\)$/);
   });
 });

@@ -8,6 +8,7 @@ import { readJsonFile } from '../files.js';
 import { Errors } from '../errors.js';
 import type { OptionsInput } from '../options.js';
 import { camel, flagsOnlyFor, kebab, OPTION_FLAGS } from './option-flags.js';
+import { flagError } from './flag-error.js';
 
 export interface ParsedCommand {
   options: OptionsInput;
@@ -61,7 +62,7 @@ function parseOrExplain(argv: string[], options: Record<string, { type: 'string'
   try {
     return parseArgs({ args: joinNegatives(argv, options), options, strict: true, allowPositionals: true });
   } catch (e) {
-    throw Errors.badInput('', parseArgsWhy((e as Error).message));
+    throw flagError(e);
   }
 }
 
@@ -81,20 +82,6 @@ function joinNegatives(argv: string[], options: Record<string, { type: 'string' 
     } else out.push(a);
   }
   return out;
-}
-
-/** parseArgs' message -> `FLAG: why`. */
-function parseArgsWhy(message: string): string {
-  const line = message.split('\n')[0]!;
-  let m = /^Unknown option '([^']+)'/.exec(line);
-  if (m) return `${m[1]}: unknown option (see: postcopy-sim help)`;
-  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(line);
-  if (m) return `${m[1]}: needs a value`;
-  m = /^Option '(?:-\w, )?(--[\w-]+)[^']*' does not take an argument/.exec(line);
-  if (m) return `${m[1]}: is a switch and takes no value`;
-  m = /^Unexpected argument '([^']+)'/.exec(line);
-  if (m) return `${m[1]}: unexpected argument`;
-  return line.replace(/\. To specify a positional argument.*$/, '');
 }
 
 /** Flags that only mean something in some modes (src/options.ts): given on the command line elsewhere, they are an error. */

@@ -8,6 +8,7 @@ import { probeWritable, writeAtomically } from './output-file.js';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
+import { flagError } from './flag-error.js';
 import { calibrate } from '../calibrate/calibrate.js';
 import { profilesDir } from '../virtual/costs.js';
 
@@ -39,7 +40,7 @@ function calibrateFlags(argv: string[]) {
       },
     }).values;
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!);
+    throw flagError(e, 'calibrate');
   }
 }
 

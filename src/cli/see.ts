@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type DemoServer, startDemoServer } from '../demo/server.js';
 import { Errors, SimError } from '../errors.js';
+import { flagError } from './flag-error.js';
 import { parseJsonText } from '../files.js';
 import { renderReport } from '../report/index.js';
 import { looksLikeSweep, readSweepLines, sweepCsv } from '../report/sweep-input.js';
@@ -36,6 +37,7 @@ export const DEMO_USAGE = `usage: postcopy-sim demo [--host HOST] [--port PORT]
   --max-vcpus N        most vCPUs a run may have (default 16)`;
 
 function parse(
+  command: 'report' | 'demo',
   argv: string[],
   options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
   positionals: boolean,
@@ -44,12 +46,13 @@ function parse(
     const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, strict: true, allowPositionals: positionals });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw flagError(e, command);
   }
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
+    'report',
     argv,
     {
       output: { type: 'string', short: 'o' },
@@ -113,6 +116,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parse(
+    'demo',
     argv,
     {
       host: { type: 'string' },
@@ -168,7 +172,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   await server.close();
-  if (signal !== 'SIGINT') return 0;
-  process.stderr.write('\npostcopy-sim: interrupted: the demo server stopped; runs still playing were discarded\n');
-  return 130;
+  // The same line and exit code as every other command (src/cli/main.ts): 130 on Ctrl-C, 143 on SIGTERM.
+  process.stderr.write(`\npostcopy-sim: interrupted${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: the demo server stopped; runs still playing were discarded\n`);
+  return signal === 'SIGTERM' ? 143 : 130;
 }

@@ -7,6 +7,7 @@
 import { probeWritable } from './output-file.js';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
+import { parseArgsWhy } from './flag-error.js';
 import { formatBytes } from '../units.js';
 import { convertPerfScript, type Conversion } from '../trace/convert.js';
 import { recordTrace } from '../trace/record.js';
@@ -56,7 +57,7 @@ function parse(what: string, argv: string[], json = false) {
       options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' }, ...(json ? { json: { type: 'boolean' } } : {}) },
     });
   } catch (e) {
-    throw Errors.badInput(what, (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw Errors.badInput(what, parseArgsWhy((e as Error).message, 'trace'));
   }
 }
 

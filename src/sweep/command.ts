@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Errors } from '../errors.js';
+import { flagError } from '../cli/flag-error.js';
 import { mergeShards } from './merge.js';
 import { defaultJobs, runSweep, type SweepRunSummary } from './run.js';
 import { resolveShard, shardLabel, WHOLE } from './shard.js';
@@ -34,7 +35,7 @@ export const SWEEP_USAGE = `usage: postcopy-sim sweep FILE [options]
                        cell is missing or duplicated
 
 Exit codes: 0 done, every cell ok; 1 some cell failed or did not verify (its line says why);
-2 bad input; 130 stopped by Ctrl-C or SIGTERM (cells in flight are discarded; re-run to resume).`;
+2 bad input; 130 stopped by Ctrl-C, 143 by SIGTERM (cells in flight are discarded; re-run to resume).`;
 
 const FLAGS = {
   help: { type: 'boolean', short: 'h' },
@@ -53,7 +54,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: true });
   } catch (e) {
-    throw Errors.badInput('', (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, ''));
+    throw flagError(e, 'sweep');
   }
 }
 
@@ -121,7 +122,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const stop = new AbortController();
   let signalName = '';
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: the bar is already stopped
+    if (stop.signal.aborted) process.exit(sig === 'SIGTERM' ? 143 : 130); // a second signal: the bar is already stopped
     signalName = sig;
     stop.abort();
   };
@@ -139,7 +140,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     say(
       `sweep: stopped by ${signalName}: ${s.written} cells written to ${output}${failed}, ${s.discarded} in flight discarded; run the same command again to resume`,
     );
-    return 130;
+    return signalName === 'SIGTERM' ? 143 : 130;
   }
   say(
     `sweep ${sweep.name}: wrote ${s.written} cells to ${output}${failed}; ${s.skipped + s.written} of ${s.shardCells} cells of ${shard === WHOLE ? 'the sweep' : `shard ${shardLabel(shard)}`} are there`,

@@ -3,7 +3,6 @@
  * written for each finished cell. The file is only ever appended to, one whole line per cell, in
  * the order cells finish; `sweep merge` writes them in cell order.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Errors, SimError } from '../errors.js';
 import { LineAppender, readLines, repairTail } from './jsonl.js';
@@ -11,6 +10,7 @@ import { hostFacts, toolFacts } from './provenance.js';
 import { RESULT_SCHEMA_NAME, RESULT_SCHEMA_VERSION, type SweepRecord } from './schema.js';
 import { shardLabel, type Shard } from './shard.js';
 import type { Cell, Sweep } from './spec.js';
+import { makeDirs } from '../make-dirs.js';
 
 /**
  * What one cell's run produced (from a pool worker or the main thread). The RunResult travels as its
@@ -44,7 +44,7 @@ export interface OpenedOutput {
  */
 export function openOutput(path: string, sweep: Sweep): OpenedOutput {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
   } catch (e) {
     throw Errors.badInput('--output', `cannot create the directory of ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

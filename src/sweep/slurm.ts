@@ -6,11 +6,12 @@
  * and the output directory must be on a file system every node sees (as on most clusters).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Errors } from '../errors.js';
 import { cliPath } from './provenance.js';
 import type { Sweep } from './spec.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface SlurmPlan {
   sweep: Sweep;
@@ -87,7 +88,7 @@ export interface WrittenScripts {
 export function writeSlurmScripts(p: SlurmPlan): WrittenScripts {
   const files = { array: `${base(p.output)}.sbatch`, merge: `${base(p.output)}.merge.sbatch` };
   try {
-    mkdirSync(dirname(p.output), { recursive: true });
+    makeDirs(dirname(p.output));
     writeFileSync(files.array, arrayScript(p), { mode: 0o755 });
     writeFileSync(files.merge, mergeScript(p), { mode: 0o755 });
   } catch (e) {

@@ -19,7 +19,7 @@ import { Piscina } from 'piscina';
 import { availableMemoryBytes, freeEarlierRuns, noteRunAllocation } from '../rss.js';
 import { realClock, type Clock } from './clock.js';
 import { planDilation, type PlannedDilation } from './dilation.js';
-import { formatBytes } from '../units.js';
+import { formatBytes, formatRate } from '../units.js';
 import { Errors, SimError } from '../errors.js';
 import { handlerCount, uffdOfHandler } from '../model/memslots.js';
 import { noDilation } from '../model/run-result.js';
@@ -47,7 +47,8 @@ import type { ResolvedOptions } from '../options.js';
 import { workerUrl } from './paths.js';
 import type { SharedState, VcpuReport, VcpuTask, VerifyReport, VerifyTask } from './protocol.js';
 import type { RunResult } from '../model/result.js';
-import { allocateShared, openShared } from './shared.js';
+import { allocateShared, bulkWireLayout, openShared } from './shared.js';
+import { MAX_PAGE_WIRE_BYTES, wireBytes } from './wire.js';
 import { Q_BELL } from './uffd-queue.js';
 import type { SimulateHooks } from '../hooks.js';
 import { buildThreadsResult, prefill } from './results.js';
@@ -76,8 +77,18 @@ export async function runThreads(options: ResolvedOptions, hooks: SimulateHooks 
  */
 function checkHostFits(opts: ResolvedOptions): void {
   freeEarlierRuns();
+  // The bulk wire ring holds what is in flight (latency x bandwidth) in one WebAssembly.Memory, which
+  // has a fixed maximum: a longer link is refused here, naming latency, not by a RangeError at allocation.
+  const wire = opts.mode !== 'none' && opts.network === 'link' ? wireBytes(bulkWireLayout(opts)) : 0;
+  if (wire > MAX_PAGE_WIRE_BYTES) {
+    throw Errors.badInput(
+      'latency',
+      `${+(opts.latencyUs / 1000).toFixed(3)}ms at ${formatRate(opts.bandwidthBps)} needs a ${formatBytes(wire)} wire ring (send buffer and what is in flight) ` +
+        `and the threaded engine's holds at most ${formatBytes(MAX_PAGE_WIRE_BYTES)} (lower --latency or --bandwidth, or use --engine virtual)`,
+    );
+  }
   const perPage = 10 + (opts.writeRatio > 0 ? opts.vcpus : 0); // page tables, arrival map, write counts
-  const needBytes = opts.memoryBytes + opts.pages * perPage + RUNTIME_RESERVE_BYTES;
+  const needBytes = opts.memoryBytes + opts.pages * perPage + wire + RUNTIME_RESERVE_BYTES;
   const available = availableMemoryBytes();
   if (needBytes > available) {
     throw Errors.badInput(

@@ -24,13 +24,25 @@ import type { DilationPlan, SharedState } from './protocol.js';
 import { SourceImage } from '../model/image.js';
 import { UffdQueue, uffdQueueBytes, Q_BELL, Q_READERS_SLEEPING } from './uffd-queue.js';
 import { handlerCount, uffdCount } from '../model/memslots.js';
-import { allocateWire, wireLayout } from './wire.js';
+import { allocateWire, type WireLayout, wireLayout } from './wire.js';
 import { CH_BULK, CH_HANDLER0 } from './protocol.js';
 import { vcpuResolvesExits } from '../model/delivery.js';
 import type { VcpuTrace } from '../trace/replay.js';
 import { archStateBytes, initArchState } from '../model/arch/regions.js';
 import { stage1Of } from '../model/arch/vcpu-faults.js';
 import { strategyTraits } from '../model/strategies/index.js';
+
+/**
+ * The bulk ring's layout. It holds the send buffer (frames committed to the wire count against it),
+ * what is in flight on the link (bandwidth-delay product), and room for the fetcher to fall behind
+ * the link for a while without stopping the source: up to 4 ms of the link's pages, at most a send
+ * buffer more. The engine checks it fits (MAX_PAGE_WIRE_BYTES) before allocating anything.
+ */
+export function bulkWireLayout(opts: ResolvedOptions): WireLayout {
+  const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
+  const lag = Number.isFinite(opts.bandwidthBps) ? Math.min(opts.sendBufferBytes, (opts.bandwidthBps / 8) * 0.004) : opts.sendBufferBytes;
+  return wireLayout(Math.max(opts.sendBufferBytes + bdp + lag + 8 * opts.pageSize, 1 << 20), opts.pageSize);
+}
 
 export function allocateShared(
   opts: ResolvedOptions,
@@ -47,14 +59,9 @@ export function allocateShared(
   const link = opts.mode !== 'none' && opts.network === 'link';
   const vcpuChannels = link && vcpuResolvesExits(opts) ? opts.vcpus : 0;
   const channels = link ? 2 + handlers + vcpuChannels : 0;
-  // The bulk ring holds the send buffer (frames committed to the wire count against it), what is in
-  // flight on the link (bandwidth-delay product), and room for the fetcher to fall behind the link
-  // for a while without stopping the source: up to 4 ms of the link's pages, at most a send buffer
-  // more. The urgent and vCPUs' channels carry only demanded pages, at most one per vCPU in flight
-  // (a full ring only makes the source retry); a handler's carries requests only.
-  const bdp = Number.isFinite(opts.bandwidthBps) ? (opts.bandwidthBps / 8) * (opts.latencyUs / 1e6) : 0;
-  const lag = Number.isFinite(opts.bandwidthBps) ? Math.min(opts.sendBufferBytes, (opts.bandwidthBps / 8) * 0.004) : opts.sendBufferBytes;
-  const bulk = wireLayout(Math.max(opts.sendBufferBytes + bdp + lag + 8 * opts.pageSize, 1 << 20), opts.pageSize);
+  // The urgent and vCPUs' channels carry only demanded pages, at most one per vCPU in flight (a full
+  // ring only makes the source retry); a handler's carries requests only.
+  const bulk = bulkWireLayout(opts);
   const demandOnly = wireLayout((opts.vcpus + 8) * opts.pageSize, opts.pageSize);
   const ownPages = wireLayout(8 * opts.pageSize, opts.pageSize);
   const requests = wireLayout(0, 0, REQUEST_RECORDS);

@@ -80,6 +80,18 @@ export function wireLayout(payloadBytes: number, slotBytes: number, records = 64
 }
 
 /**
+ * The largest ring that carries pages: 2 GiB. A shared WebAssembly.Memory may have up to 4 GiB
+ * (65536 pages of 64 KiB), but the ring's views and offsets are int32 (a 3.6 GiB ring died with
+ * "Invalid typed array length" in the source host).
+ */
+export const MAX_PAGE_WIRE_BYTES = 2 ** 31;
+
+/** The bytes a ring of `layout` takes: control words, records, slots, and the derivation table when it carries pages. */
+export function wireBytes(layout: WireLayout): number {
+  return CONTROL_BYTES + layout.recordBytes + layout.slots * layout.slotBytes + (layout.slots > 0 ? layout.slotBytes : 0);
+}
+
+/**
  * Allocates a ring and writes its layout: a shared WebAssembly.Memory when it carries pages (room for
  * the derivation table after the slots), a plain SharedArrayBuffer otherwise (requests).
  * `startPosition` (tests) starts every counter there.
@@ -89,7 +101,7 @@ export function allocateWire(layout: WireLayout, startPosition = 0, startSlot = 
   if (startSlot < 0 || startSlot >= slotWrap(layout.slots)) throw new Error('assertion failed: a slot position is below slotWrap(slots)');
   if (startPosition % 8 !== 0) throw new Error('assertion failed: records are 8-byte aligned, so positions are multiples of 8');
   const tableBytes = layout.slots > 0 ? layout.slotBytes : 0;
-  const bytes = CONTROL_BYTES + layout.recordBytes + layout.slots * layout.slotBytes + tableBytes;
+  const bytes = wireBytes(layout);
   let memory: WebAssembly.Memory | null = null;
   if (layout.slots > 0) {
     const pages = Math.ceil(bytes / WASM_PAGE);

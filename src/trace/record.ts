@@ -8,7 +8,7 @@
  * faults the kernel takes on the program's behalf, as in read(), are not recorded). Either missing
  * is one line saying so, before anything runs (exit code 2).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -79,6 +79,14 @@ export async function recordTrace(command: string[], out: string, note: (line: s
   const problem = perfProblem(env);
   if (problem) throw Errors.badInput('trace record', problem);
   const dir = mkdtempSync(join(tmpdir(), 'postcopy-sim-record-'));
+  // Ctrl-C and SIGTERM end the process with process.exit (src/cli/main.ts), so no finally runs: the
+  // 'exit' listener stops perf (perf record ends the program it records) and removes the directory,
+  // so neither an orphaned perf nor its half-written perf.data is left behind.
+  const onExit = () => {
+    running?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   try {
     const data = join(dir, 'perf.data');
     const rec = await run(env.perf!, [...PERF_RECORD_ARGS, '-q', '-o', data, '--', ...command], 'inherit');
@@ -104,9 +112,13 @@ export async function recordTrace(command: string[], out: string, note: (line: s
     const source = `perf ${PERF_RECORD_ARGS.join(' ')} -- ${command.join(' ')}`;
     return { ...(await convertPerfScript(text, out, source)), exitCode: rec.code };
   } finally {
+    process.off('exit', onExit);
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The child `run` is waiting on, if any: what an interrupted recording must stop. */
+let running: ChildProcess | null = null;
 
 /** How a child ended: its exit code (128 if a signal ended it) and the tail of its stderr. */
 interface ChildExit {
@@ -118,13 +130,17 @@ interface ChildExit {
 function run(cmd: string, args: string[], stdout: 'inherit' | number): Promise<ChildExit> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['inherit', stdout, 'pipe'] });
+    running = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       process.stderr.write(d);
       stderr = (stderr + d.toString('utf8')).slice(-4096);
     });
     child.on('error', (e) => reject(Errors.badInput('trace record', `cannot run ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
+    child.on('close', (code, signal) => {
+      running = null;
+      resolve({ code: code ?? (signal ? 128 : 1), stderr });
+    });
   });
 }
 

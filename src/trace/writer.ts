@@ -3,7 +3,9 @@
  * file name ends in .gz. Each chunk is its own gzip member; gzip readers (ours, gzip -d, zcat)
  * read concatenated members as one stream, and 1 MiB members compress within a percent of one long
  * stream. Written synchronously so the converter can call it from its line callback; written to a
- * temporary name and renamed at the end, so a failed conversion leaves no half file behind.
+ * temporary name and renamed at the end, so a failed conversion leaves no half file behind, nor an
+ * interrupted one: Ctrl-C and SIGTERM end the process with process.exit (src/cli/main.ts), which runs
+ * the 'exit' listener that removes the temporary file.
  */
 import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +23,10 @@ export class TraceWriter {
     this.gzip = file.endsWith('.gz');
     this.tmp = `${file}.partial-${process.pid}`;
     writeFileSync(this.tmp, '');
+    process.once('exit', this.onExit);
   }
+
+  private readonly onExit = () => rmSync(this.tmp, { force: true });
 
   write(text: string): void {
     this.parts.push(text);
@@ -33,11 +38,13 @@ export class TraceWriter {
   close(): void {
     this.flush();
     renameSync(this.tmp, this.file);
+    process.off('exit', this.onExit);
   }
 
   /** Removes the partial file (after a failure). */
   abandon(): void {
     rmSync(this.tmp, { force: true });
+    process.off('exit', this.onExit);
   }
 
   private flush(): void {
