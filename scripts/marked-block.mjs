@@ -7,6 +7,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+/** Writes `text` to `file` through a temporary name and a rename, so a reader never sees half a file. */
+export function writeFileAtomically(file, text) {
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
+}
+
 /** The repository root (scripts/..). */
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,9 +56,7 @@ export function blockWriter(tool, defaults) {
     } else if (next === readme) {
       say(`${values.readme} already up to date`);
     } else {
-      const partial = `${values.readme}.${process.pid}.tmp`;
-      writeFileSync(partial, next);
-      renameSync(partial, values.readme);
+      writeFileAtomically(values.readme, next);
       say(wrote(values.readme));
     }
   }

@@ -1,7 +1,8 @@
 // Regenerates the example-output sections (docs/cli.md) by running the real CLI: what the README shows
 // is what the tool printed, not hand-typed. Usage: node scripts/readme-examples.mjs [--check]
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomically } from './marked-block.mjs';
 
 const sections = {
   cli: [
@@ -46,5 +47,5 @@ for (const [name, cmds] of Object.entries(sections)) {
   const body = cmds.map(([cmd, text]) => `${text}\n\n\`\`\`\n$ npx ${cmd}\n${check ? '' : run(cmd)}\n\`\`\`\n`).join('\n');
   if (!check) readme = `${readme.slice(0, i + start.length)}\n${body}${readme.slice(j)}`;
 }
-if (!check) writeFileSync('docs/cli.md', readme);
+if (!check) writeFileAtomically('docs/cli.md', readme);
 console.log(check ? 'markers present' : 'README examples regenerated');

@@ -8,10 +8,10 @@
 //
 // --check writes nothing and exits 1 when a block differs from its results (test/doc-numbers.test.ts).
 // Exit codes: 0 written / up to date; 1 no results, no markers, or out of date (--check); 2 bad flags.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { root } from './marked-block.mjs';
+import { root, writeFileAtomically } from './marked-block.mjs';
 
 const args = process.argv.slice(2);
 const bad = args.find((a) => a !== '--check');
@@ -58,8 +58,7 @@ for (const b of BLOCKS) {
     stale = true;
     continue;
   }
-  writeFileSync(`${file}.${process.pid}.tmp`, next);
-  renameSync(`${file}.${process.pid}.tmp`, file);
+  writeFileAtomically(file, next);
   process.stdout.write(`readme-results: rewrote the ${b.name} section of ${b.file} from ${b.results}\n`);
 }
 if (stale) process.exit(1);

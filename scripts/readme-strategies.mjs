@@ -7,7 +7,8 @@
 // without --run the block is rewritten from the committed file, and --check only says whether it is
 // up to date (exit 1 when not: test/doc-numbers.test.ts).
 // Usage: npm run build && node scripts/readme-strategies.mjs [--run | --check]   (--run takes several minutes: D times the modelled time)
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { writeFileAtomically } from './marked-block.mjs';
 import { machineFacts } from '../dist/bench/common.js';
 
 const args = process.argv.slice(2);
@@ -80,8 +81,7 @@ if (run) {
   }
   mkdirSync('bench/results', { recursive: true });
   const durationMs = Date.now() - started;
-  writeFileSync(`${RESULTS}.${process.pid}.tmp`, JSON.stringify({ date: new Date().toISOString(), machine, durationMs, experiments: all }, null, 1));
-  renameSync(`${RESULTS}.${process.pid}.tmp`, RESULTS);
+  writeFileAtomically(RESULTS, JSON.stringify({ date: new Date().toISOString(), machine, durationMs, experiments: all }, null, 1));
 }
 
 // The tables, from the results file: each experiment's title and command as it ran, one column per strategy.
@@ -112,7 +112,6 @@ if (check) {
     process.exit(1);
   }
 } else if (next !== readme) {
-  writeFileSync(`docs/strategies.md.${process.pid}.tmp`, next);
-  renameSync(`docs/strategies.md.${process.pid}.tmp`, 'docs/strategies.md');
+  writeFileAtomically('docs/strategies.md', next);
   process.stdout.write(`readme-strategies: rewrote the strategy tables of docs/strategies.md from ${RESULTS}\n`);
 }

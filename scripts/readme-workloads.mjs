@@ -6,7 +6,8 @@
 // minutes, --quick for small sizes) and writes its results file. --check writes nothing and exits 1
 // when either block differs from its results.
 // Usage: npm run build && node scripts/readme-workloads.mjs [--run [--quick]] [--check]
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomically } from './marked-block.mjs';
 import { localityOf, LINK, runCell, workloadCases } from '../dist/bench/scenarios/workloads.js';
 import { STRATEGY_NAMES } from '../dist/src/model/strategies/index.js';
 import { machineFacts } from '../dist/bench/common.js';
@@ -43,8 +44,7 @@ function writeBlock(file, name, body, from) {
     return;
   }
   if (next === text) return;
-  writeFileSync(`${file}.${process.pid}.tmp`, next);
-  renameSync(`${file}.${process.pid}.tmp`, file);
+  writeFileAtomically(file, next);
   process.stdout.write(`readme-workloads: rewrote the ${name} section of ${file} from ${from}\n`);
 }
 
@@ -93,11 +93,7 @@ async function measure() {
   }
   mkdirSync('bench/results', { recursive: true });
   const durationMs = Date.now() - started;
-  writeFileSync(
-    `${TABLE}.${process.pid}.tmp`,
-    `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine, durationMs, locality, cells }, null, 1)}\n`,
-  );
-  renameSync(`${TABLE}.${process.pid}.tmp`, TABLE);
+  writeFileAtomically(TABLE, `${JSON.stringify({ date: new Date().toISOString(), seed, quick, link: LINK, machine, durationMs, locality, cells }, null, 1)}\n`);
 }
 
 /** What the threaded cells ran at: the range of D and of the simulator's share of a fault they measured (older results carry neither). */

@@ -14,6 +14,11 @@ export type SimErrorCode =
   | 'VERIFY_FAILED' // (not thrown: reported in the result) kept here so codes live in one table
   | 'ABORTED'; // stopped by its caller (AbortSignal)
 
+/** A command stopped by a signal exits as a shell reports it, 128 + the signal's number: 130 for Ctrl-C (SIGINT), 143 for SIGTERM. */
+export function signalExitCode(signal: string): number {
+  return signal === 'SIGTERM' ? 143 : 130;
+}
+
 export class SimError extends Error {
   readonly code: SimErrorCode;
   readonly exitCode: number;

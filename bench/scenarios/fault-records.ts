@@ -109,17 +109,7 @@ async function runRow(
       ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
     };
   } catch (e) {
-    const zero: FaultKindCounts = {
-      records: 0,
-      roundTrips: 0,
-      pagesFetched: 0,
-      localResolved: 0,
-      blockedMs: 0,
-      avoidableRecords: 0,
-      avoidableRoundTrips: 0,
-      uffdLost: 0,
-    };
-    const byKind = Object.fromEntries(FAULT_KIND_NAMES.map((k) => [k, zero])) as Record<FaultKindName, FaultKindCounts>;
+    const byKind = Object.fromEntries(FAULT_KIND_NAMES.map((k) => [k, noCounts()])) as Record<FaultKindName, FaultKindCounts>;
     return { ...base, byKind, faults: 0, faultLatencyUsP50: 0, blocktimeMs: 0, guestMs: 0, verified: false, error: errorLine(e) };
   }
 }
@@ -176,17 +166,13 @@ function shareText(n: FaultRecordsRow, s: FaultRecordsRow): string {
   return `; D ${fmtNum(n.dilation.factor, 0)} / ${fmtNum(s.dilation.factor, 0)}, simulator share of a fault ${pct(n.dilation.share)} / ${pct(s.dilation.share)}`;
 }
 
+/** A fault kind's counters, all zero. */
+function noCounts(): FaultKindCounts {
+  return { records: 0, roundTrips: 0, pagesFetched: 0, localResolved: 0, blockedMs: 0, avoidableRecords: 0, avoidableRoundTrips: 0, uffdLost: 0 };
+}
+
 function sum(r: FaultRecordsRow, kinds: readonly FaultKindName[]): FaultKindCounts {
-  const t: FaultKindCounts = {
-    records: 0,
-    roundTrips: 0,
-    pagesFetched: 0,
-    localResolved: 0,
-    blockedMs: 0,
-    avoidableRecords: 0,
-    avoidableRoundTrips: 0,
-    uffdLost: 0,
-  };
+  const t = noCounts();
   for (const k of kinds) for (const f of Object.keys(t) as Array<keyof FaultKindCounts>) t[f] += r.byKind[k][f];
   return t;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { sourcePath } from '../paths.js';
 import { simulate } from '../simulate.js';
-import { clip, SimError } from '../errors.js';
+import { clip, SimError, signalExitCode } from '../errors.js';
 import { formatSummary } from './format.js';
 import { formatCompare } from './compare-table.js';
 import { compare, parseStrategyList } from '../compare.js';
@@ -210,7 +210,7 @@ const SELF_HANDLED = new Set(['sweep', 'demo']); // these stop cleanly on Ctrl-C
 function stop(signal: 'SIGINT' | 'SIGTERM'): never {
   stopAllBars(true);
   process.stderr.write(`\npostcopy-sim: interrupted${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: ${discarding}\n`);
-  process.exit(signal === 'SIGTERM' ? 143 : 130);
+  process.exit(signalExitCode(signal));
 }
 if (!SELF_HANDLED.has(process.argv[2] ?? '')) {
   process.once('SIGINT', () => stop('SIGINT'));

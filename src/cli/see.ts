@@ -7,7 +7,7 @@ import { probeWritable, writeAtomically } from './output-file.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type DemoServer, startDemoServer } from '../demo/server.js';
-import { Errors, SimError } from '../errors.js';
+import { Errors, SimError, signalExitCode } from '../errors.js';
 import { flagError } from './flag-error.js';
 import { parseJsonText } from '../files.js';
 import { renderReport } from '../report/index.js';
@@ -174,5 +174,5 @@ export async function demoCommand(argv: string[]): Promise<number> {
   await server.close();
   // The same line and exit code as every other command (src/cli/main.ts): 130 on Ctrl-C, 143 on SIGTERM.
   process.stderr.write(`\npostcopy-sim: interrupted${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: the demo server stopped; runs still playing were discarded\n`);
-  return signal === 'SIGTERM' ? 143 : 130;
+  return signalExitCode(signal);
 }

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Errors } from '../errors.js';
+import { Errors, signalExitCode } from '../errors.js';
 import { flagError } from '../cli/flag-error.js';
 import { mergeShards } from './merge.js';
 import { defaultJobs, runSweep, type SweepRunSummary } from './run.js';
@@ -122,7 +122,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const stop = new AbortController();
   let signalName = '';
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(sig === 'SIGTERM' ? 143 : 130); // a second signal: the bar is already stopped
+    if (stop.signal.aborted) process.exit(signalExitCode(sig)); // a second signal: the bar is already stopped
     signalName = sig;
     stop.abort();
   };
@@ -140,7 +140,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     say(
       `sweep: stopped by ${signalName}: ${s.written} cells written to ${output}${failed}, ${s.discarded} in flight discarded; run the same command again to resume`,
     );
-    return signalName === 'SIGTERM' ? 143 : 130;
+    return signalExitCode(signalName);
   }
   say(
     `sweep ${sweep.name}: wrote ${s.written} cells to ${output}${failed}; ${s.skipped + s.written} of ${s.shardCells} cells of ${shard === WHOLE ? 'the sweep' : `shard ${shardLabel(shard)}`} are there`,

@@ -137,8 +137,9 @@ export class Monitor {
   }
 
   stop(): void {
-    if (this.ticker) this.finalSample();
-    if (this.ticker) clearInterval(this.ticker);
+    if (!this.ticker) return;
+    this.finalSample();
+    clearInterval(this.ticker);
     this.ticker = undefined;
   }
 

@@ -18,7 +18,7 @@
  * nothing reads the host clock except wallMs and peakRssBytes. `hooks.playback` paces the run
  * against the wall clock (slow motion for the live demo).
  */
-import { checkTablesFit, TABLES_BASE_BYTES, virtualTableBytes } from './tables.js';
+import { checkTablesFit, virtualPageTableBytes } from './tables.js';
 import { noteRunAllocation } from '../rss.js';
 import { Errors, SimError } from '../errors.js';
 import type { SimulateHooks } from '../hooks.js';
@@ -109,7 +109,7 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
 
 function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualRun {
   checkTablesFit(opts);
-  noteRunAllocation(virtualTableBytes(opts) - TABLES_BASE_BYTES);
+  noteRunAllocation(virtualPageTableBytes(opts));
   if (opts.injectFault !== 'none') throw Errors.badInput('injectFault', 'fault injection kills threads; the virtual engine has none (use --engine threads)');
   const exitByVcpu = opts.exitResolver === 'vcpu';
   const noUserfault = opts.noUserfault === true;

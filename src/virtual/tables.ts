@@ -22,11 +22,16 @@ const MEASURED_BYTES_PER_PAGE = 89;
 const HYBRID_BYTES_PER_PAGE = 9;
 const RECOVERY_BYTES_PER_PAGE = 1;
 /** What the process holds before any table: the runtime, the code, the workers' pool (peak RSS minus the tables above). */
-export const TABLES_BASE_BYTES = 128 * 1024 ** 2;
+const BASE_BYTES = 128 * 1024 ** 2;
+
+/** The per-page tables alone: what a run allocates and leaves behind (src/rss.ts noteRunAllocation). */
+export function virtualPageTableBytes(o: ResolvedOptions): number {
+  const perPage = MEASURED_BYTES_PER_PAGE + (strategyTraits(o.strategy).precopy ? HYBRID_BYTES_PER_PAGE : 0) + (o.inject.length ? RECOVERY_BYTES_PER_PAGE : 0);
+  return o.pages * perPage;
+}
 
 export function virtualTableBytes(o: ResolvedOptions): number {
-  const perPage = MEASURED_BYTES_PER_PAGE + (strategyTraits(o.strategy).precopy ? HYBRID_BYTES_PER_PAGE : 0) + (o.inject.length ? RECOVERY_BYTES_PER_PAGE : 0);
-  return TABLES_BASE_BYTES + o.pages * perPage;
+  return BASE_BYTES + virtualPageTableBytes(o);
 }
 
 /** What the tables may take: the memory this host can still give, and no more than V8's heap limit. */
