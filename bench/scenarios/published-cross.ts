@@ -14,7 +14,8 @@
  * a miss under load is explained by those, or it is not.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { resolveOptions, type ResolvedOptions } from '../../src/options.js';
+import type { ResolvedOptions } from '../../src/options.js';
+import { demandPagingOptions } from './demand-paging-options.js';
 import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtual } from '../../src/virtual/engine.js';
@@ -94,20 +95,7 @@ const median = (xs: number[]) => {
 };
 
 function virtualOpts(threads: number, readers: number, queue: 'single' | 'per-thread', mib: number): ResolvedOptions {
-  const o = resolveOptions({
-    engine: 'virtual',
-    vcpus: threads,
-    memory: threads * mib * 1024 * 1024,
-    pageSize: 4096,
-    workload: 'sequential',
-    partition: true,
-    accesses: (mib * 1024 * 1024) / 4096,
-    writeRatio: 0,
-    network: 'none',
-    mode: 'uffd',
-    seed: 1,
-    uffdMode: 'missing',
-  });
+  const o = demandPagingOptions(threads, mib, 'uffd', 'missing', 1);
   return queue === 'per-thread' ? { ...o, uffdPerVcpu: true } : { ...o, handlers: readers };
 }
 

@@ -22,13 +22,14 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { resolveOptions, type OptionsInput, type ResolvedOptions } from '../../src/options.js';
+import type { OptionsInput, ResolvedOptions } from '../../src/options.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown } from '../../src/virtual/line-report.js';
 import { simulate } from '../../src/simulate.js';
 import { resolveBenchOptions, type BenchOptions } from '../common.js';
 import { crossCheck } from './published-cross.js';
+import { demandPagingOptions as opts } from './demand-paging-options.js';
 import { renderPublished } from './published-render.js';
 import { runSensitivity } from './published-sensitivity.js';
 import { SERIES_EXITS, SERIES_UFFD, SERIES_VCPUS, USERFAULT, USERFAULT_VCPUS, type UserfaultColumn } from './published-tables.js';
@@ -49,23 +50,6 @@ export interface PublishedOptions extends BenchOptions {
   noCrossCheck?: boolean;
   /** Skip the link runs and the speed measurement. @default false */
   noExtras?: boolean;
-}
-
-function opts(vcpus: number, mib: number, mode: 'exit' | 'uffd', uffdMode: 'missing' | 'minor', seed: number): ResolvedOptions {
-  return resolveOptions({
-    engine: 'virtual',
-    vcpus,
-    memory: vcpus * mib * 1024 * 1024,
-    pageSize: 4096,
-    workload: 'sequential',
-    partition: true,
-    accesses: (mib * 1024 * 1024) / 4096,
-    writeRatio: 0,
-    network: 'none',
-    mode,
-    seed,
-    uffdMode,
-  });
 }
 
 function cell(column: string, o: ResolvedOptions & VirtualOptions, costs: CostModel): VirtualCell {
