@@ -63,6 +63,10 @@ export interface NativeResult {
   emptyReads: number;
   /** UFFDIO_COPYs that failed with anything but EEXIST (should be 0). */
   copyErrors: number;
+  /** Share of faults whose message was read on the CPU the vCPU faulted on (sched_getcpu on both sides). */
+  readerOnFaulterCpu: number;
+  /** Share of faults after which the vCPU resumed on the CPU that read and copied its page. */
+  vcpuOnReaderCpu: number;
 }
 
 export type NativeOutcome = NativeResult | { skipped: true; reason: string };
@@ -143,7 +147,7 @@ function toOutcome(parsed: unknown): NativeOutcome {
   if (o.skipped === true) return { skipped: true, reason: typeof o.reason === 'string' ? o.reason : 'skipped (no reason given)' };
   const latency = o.faultLatencyUs as Record<string, unknown> | undefined;
   const numbers = ['threads', 'readers', 'pages', 'totalGuestSec', 'perVcpuPagesPerSec', 'pagesPerSec', 'copyNsMean',
-    'eexist', 'firstTouchUsPerPage', 'emptyReads', 'copyErrors'] as const;
+    'eexist', 'firstTouchUsPerPage', 'emptyReads', 'copyErrors', 'readerOnFaulterCpu', 'vcpuOnReaderCpu'] as const;
   const missing: string[] = numbers.filter((k) => !isFiniteNumber(o[k]));
   if (typeof latency !== 'object' || latency === null || !isFiniteNumber(latency.p50) || !isFiniteNumber(latency.p99)) {
     missing.push('faultLatencyUs');
@@ -167,6 +171,8 @@ function toOutcome(parsed: unknown): NativeOutcome {
     firstTouchUsPerPage: n('firstTouchUsPerPage'),
     emptyReads: n('emptyReads'),
     copyErrors: n('copyErrors'),
+    readerOnFaulterCpu: n('readerOnFaulterCpu'),
+    vcpuOnReaderCpu: n('vcpuOnReaderCpu'),
   };
 }
 

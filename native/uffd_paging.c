@@ -31,6 +31,14 @@
  *   verified            every page of the region equals the source page after the run
  *   firstTouchUsPerPage calibration: an ordinary first-touch fault on fresh anonymous memory,
  *                       no userfaultfd (the floor every uffd fault also pays)
+ *   readerOnFaulterCpu  share of faults whose message was read on the CPU the vCPU faulted on:
+ *                       the scheduler woke the reader there (or it was already running there)
+ *   vcpuOnReaderCpu     share of faults after which the vCPU resumed on the CPU that read and
+ *                       copied its page: the copy's wake was a wake on one CPU
+ *                       Both come from sched_getcpu() stored in each thread's own array (no line
+ *                       is shared for it while the run lasts) and compared after the run. Where a
+ *                       wake lands is the scheduler's choice, made under the machine's load, so
+ *                       the cross-check takes it as a measurement of the run, like its costs.
  * If userfaultfd is unavailable it prints {"skipped":true,"reason":"..."} and exits 0, so a
  * caller can skip the kernel baseline cleanly rather than fail the whole benchmark.
  *
@@ -93,6 +101,8 @@ struct vcpu_args {
     size_t first_page; /* index of the slice's first page in the whole region */
     size_t pages;
     uint64_t *latency_ns; /* one entry per page of the slice */
+    int16_t *fault_cpu;   /* per page: the CPU just before the touching store */
+    int16_t *resume_cpu;  /* per page: the CPU just after it returned */
     uint64_t start_ns, end_ns;
     int pin_failed;
 } __attribute__((aligned(CACHE_LINE)));
@@ -109,6 +119,7 @@ struct handler_args {
     uint64_t copy_errors;     /* copies that failed for any other reason */
     uint64_t empty_reads;     /* woke from poll but another reader took the message */
     uint64_t unexpected;      /* events other than PAGEFAULT */
+    int16_t *read_cpu;        /* per page of the region: the CPU that read its message */
     int fatal_errno;          /* poll/read failed: the handler stopped early */
     int pin_failed;
 } __attribute__((aligned(CACHE_LINE)));
@@ -345,6 +356,9 @@ static void *handler_main(void *arg) {
             continue;
         }
         h->faults++;
+        /* Each page's message is read by exactly one reader, so the entry has one writer. */
+        uint64_t page = ((msg.arg.pagefault.address & ~(uint64_t)(PAGE_BYTES - 1)) - (uint64_t)(uintptr_t)g_guest) / PAGE_BYTES;
+        h->read_cpu[page] = (int16_t)sched_getcpu();
         resolve_fault(h, &msg);
     }
 }
@@ -361,9 +375,11 @@ static void *vcpu_main(void *arg) {
         /* Store the value the source page holds there, so the store is a genuine write
          * fault yet leaves the page equal to the source for the verification pass. */
         uint64_t value = pattern_word(v->first_page + i, 0);
+        v->fault_cpu[i] = (int16_t)sched_getcpu();
         uint64_t t0 = now_ns();
         *word0 = value;
         v->latency_ns[i] = now_ns() - t0;
+        v->resume_cpu[i] = (int16_t)sched_getcpu();
     }
     v->end_ns = now_ns();
     return NULL;
@@ -465,16 +481,21 @@ int main(int argc, char **argv) {
     struct handler_args *handlers = aligned_alloc(CACHE_LINE, sizeof *handlers * (size_t)nhandlers);
     struct vcpu_args *vcpus = aligned_alloc(CACHE_LINE, sizeof *vcpus * (size_t)nthreads);
     uint64_t *latency_ns = calloc(total_pages, sizeof *latency_ns);
+    /* Three CPU arrays; -1 marks a page whose message no reader recorded. */
+    int16_t *cpu_arrays = malloc(3 * total_pages * sizeof *cpu_arrays);
     pthread_t *handler_tids = calloc((size_t)nhandlers, sizeof *handler_tids);
     pthread_t *vcpu_tids = calloc((size_t)nthreads, sizeof *vcpu_tids);
-    if (!handlers || !vcpus || !latency_ns || !handler_tids || !vcpu_tids) skip("out of memory", 0);
-    /* Touch the latency array now so its own first-touch faults stay out of the timed loop. */
+    if (!handlers || !vcpus || !latency_ns || !cpu_arrays || !handler_tids || !vcpu_tids) skip("out of memory", 0);
+    /* Touch the latency and CPU arrays now so their own first-touch faults stay out of the timed loop. */
     memset(latency_ns, 0xff, total_pages * sizeof *latency_ns);
+    memset(cpu_arrays, 0xff, 3 * total_pages * sizeof *cpu_arrays);
+    int16_t *read_cpu = cpu_arrays, *fault_cpu = cpu_arrays + total_pages, *resume_cpu = cpu_arrays + 2 * total_pages;
 
     for (int j = 0; j < nhandlers; j++) {
         memset(&handlers[j], 0, sizeof handlers[j]);
         handlers[j].uffd = uffds[j / readers_per_uffd];
         handlers[j].stop_fd = stop_fd;
+        handlers[j].read_cpu = read_cpu;
         handlers[j].cpu = opt.pin == PIN_NONE ? -1
                         : opt.pin == PIN_SAME ? cpus[j % ncpus]
                                               : cpus[(j + 1) % ncpus];
@@ -491,6 +512,8 @@ int main(int argc, char **argv) {
         vcpus[i].first_page = (size_t)i * slice_pages;
         vcpus[i].pages = slice_pages;
         vcpus[i].latency_ns = latency_ns + (size_t)i * slice_pages;
+        vcpus[i].fault_cpu = fault_cpu + (size_t)i * slice_pages;
+        vcpus[i].resume_cpu = resume_cpu + (size_t)i * slice_pages;
         int err = pthread_create(&vcpu_tids[i], NULL, vcpu_main, &vcpus[i]);
         if (err) skip("pthread_create (vCPU) failed", err);
     }
@@ -541,6 +564,14 @@ int main(int argc, char **argv) {
     if (pin_failed) skip("sched_setaffinity failed for a pinned thread", 0);
     if (fatal_errno) skip("a handler's poll/read failed", fatal_errno);
 
+    uint64_t reader_on_faulter = 0, vcpu_on_reader = 0, read_pages = 0;
+    for (size_t p = 0; p < total_pages; p++) {
+        if (read_cpu[p] < 0) continue; /* no message read for it (cannot happen with MISSING) */
+        read_pages++;
+        reader_on_faulter += read_cpu[p] == fault_cpu[p];
+        vcpu_on_reader += read_cpu[p] == resume_cpu[p];
+    }
+    double share_denominator = read_pages ? (double)read_pages : 1.0;
     qsort(latency_ns, total_pages, sizeof *latency_ns, cmp_u64);
     double total_sec = (double)(end_max - start_min) / 1e9;
     static const char *queue_names[] = {"single", "per-thread"};
@@ -550,7 +581,8 @@ int main(int argc, char **argv) {
            "\"totalGuestSec\":%.6f,\"perVcpuPagesPerSec\":%.1f,\"pagesPerSec\":%.1f,"
            "\"faultLatencyUs\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
            "\"copyNsMean\":%.1f,\"faults\":%llu,\"copies\":%llu,\"eexist\":%llu,\"copyErrors\":%llu,"
-           "\"emptyReads\":%llu,\"unexpectedEvents\":%llu,\"firstTouchUsPerPage\":%.3f,\"verified\":%s}\n",
+           "\"emptyReads\":%llu,\"unexpectedEvents\":%llu,\"firstTouchUsPerPage\":%.3f,"
+           "\"readerOnFaulterCpu\":%.4f,\"vcpuOnReaderCpu\":%.4f,\"verified\":%s}\n",
            queue_names[opt.queue], nthreads, nhandlers, readers_per_uffd, nuffds, opt.mib_per_thread,
            PAGE_BYTES, total_pages, pin_names[opt.pin], uffd_source, total_sec,
            per_vcpu_rate_sum / nthreads, (double)total_pages / total_sec,
@@ -558,7 +590,8 @@ int main(int argc, char **argv) {
            (double)latency_ns[total_pages - 1] / 1000.0, copies ? (double)copy_ns / (double)copies : 0.0,
            (unsigned long long)faults, (unsigned long long)copies, (unsigned long long)eexist,
            (unsigned long long)copy_errors, (unsigned long long)empty, (unsigned long long)unexpected,
-           first_touch_us, verified ? "true" : "false");
+           first_touch_us, (double)reader_on_faulter / share_denominator,
+           (double)vcpu_on_reader / share_denominator, verified ? "true" : "false");
     fflush(stdout);
     return 0;
 }

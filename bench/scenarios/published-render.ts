@@ -68,6 +68,26 @@ function breakdownTable(p: ProfileRun): string {
   );
 }
 
+/**
+ * What the measured placement says about the misses: the rows the cross-CPU prediction under-predicts
+ * by more than 25% against the rows whose wakes mostly (>= half) stayed on one CPU, and how the
+ * prediction with each wake priced where it landed fares.
+ */
+function placementLines(judged: CrossCheck['rows']): string[] {
+  const placed = judged.filter((c) => c.sameCpuShares?.length && c.errorPlaced != null);
+  if (!placed.length) return [];
+  const meanShare = (c: CrossCheck['rows'][number]) => c.sameCpuShares.reduce((a, b) => a + b, 0) / c.sameCpuShares.length;
+  const under = placed.filter((c) => c.error! < -0.25),
+    local = placed.filter((c) => meanShare(c) >= 0.5);
+  const both = under.filter((c) => meanShare(c) >= 0.5).length;
+  const within = placed.filter((c) => Math.abs(c.errorPlaced!) <= 0.25).length,
+    over = placed.filter((c) => c.errorPlaced! > 0.25).length;
+  return [
+    `- where the wakes landed (sched_getcpu() on both sides of every kernel fault): ${under.length} row(s) under-predicted by more than 25%, ${both} of them among the ${local.length} row(s) whose wakes stayed on one CPU at least half the time`,
+    `- each wake priced where it landed: ${within} of ${placed.length} rows within 25%, ${over} over-predicted by more than 25% (the one-CPU price is a wake of wakelat's eventfd ping-pong; docs/kernel-model.md says what a one-CPU uffd round trip costs besides)`,
+  ];
+}
+
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x * 100)}%`;
 
 /** The cross-check against this host's kernel: per row the median of the interleaved kernel runs and their spread. */
@@ -90,6 +110,9 @@ function crossSection(x: CrossCheck | null): string[] {
         'within 25%',
         'predicted, wakes on one CPU',
         'error',
+        'wakes on one CPU, per run',
+        'predicted, wakes priced where they landed',
+        'error',
         'predicted from the shipped profile',
       ],
       x.rows.map((c) => [
@@ -102,13 +125,17 @@ function crossSection(x: CrossCheck | null): string[] {
         c.error === null ? '-' : Math.abs(c.error) <= 0.25 ? 'yes' : 'no',
         c.predictedSameCpu == null ? '-' : fmtInt(c.predictedSameCpu),
         c.errorSameCpu == null ? '-' : signed(c.errorSameCpu),
+        c.sameCpuShares?.length ? c.sameCpuShares.map((f) => `${Math.round(f * 100)}%`).join(', ') : '-',
+        c.predictedPlaced == null ? '-' : fmtInt(c.predictedPlaced),
+        c.errorPlaced == null ? '-' : signed(c.errorPlaced),
         fmtInt(c.predictedShipped),
       ]),
       true,
     ),
     '',
   );
-  const judged = x.rows.filter((c) => c.error !== null);
+  const judged = x.rows.filter((c) => c.error !== null && !c.pin),
+    pinned = x.rows.filter((c) => c.error !== null && c.pin);
   const within = judged.filter((c) => Math.abs(c.error!) <= 0.25).length;
   const heldOut = judged.filter((c) => c.heldOut),
     heldWithin = heldOut.filter((c) => Math.abs(c.error!) <= 0.25).length;
@@ -127,6 +154,11 @@ function crossSection(x: CrossCheck | null): string[] {
       `- one wake measured now: ${x.wakeOtherCpuUs.toFixed(1)} us across the CPUs (ttwuUs + wakeupUs: an IPI to an idle CPU, a VM exit here) and ${x.wakeSameCpuUs.toFixed(1)} us on one CPU (wakelat). ` +
         `Which one a kernel run pays depends on where the scheduler puts the woken thread, and the other engineers' load decides that: the measured median lies between the two predictions on ${between} of ${judged.length} rows`,
     );
+    out.push(...placementLines(judged));
+    for (const c of pinned)
+      out.push(
+        `- ${c.run} (every wake ${c.pin === 'same' ? 'on one CPU' : 'across the CPUs'}, its price on its own): measured ${fmtInt(c.measured!)} pages/s, predicted ${fmtInt(c.predicted)} (${signed(c.error!)}), ${Math.round(1e7 / c.measured!) / 10} us against ${Math.round(1e7 / c.predicted) / 10} us per fault`,
+      );
   }
   out.push(
     x.moved.length
