@@ -67,6 +67,10 @@ export interface NativeResult {
   readerOnFaulterCpu: number;
   /** Share of faults after which the vCPU resumed on the CPU that read and copied its page. */
   vcpuOnReaderCpu: number;
+  /** CPU time of the vCPU threads per fault (CLOCK_THREAD_CPUTIME_ID): their side of a fault, without waits to run. */
+  vcpuCpuUsPerFault: number;
+  /** CPU time of the handler threads per fault: the reader's side. */
+  readerCpuUsPerFault: number;
 }
 
 export type NativeOutcome = NativeResult | { skipped: true; reason: string };
@@ -147,7 +151,7 @@ function toOutcome(parsed: unknown): NativeOutcome {
   if (o.skipped === true) return { skipped: true, reason: typeof o.reason === 'string' ? o.reason : 'skipped (no reason given)' };
   const latency = o.faultLatencyUs as Record<string, unknown> | undefined;
   const numbers = ['threads', 'readers', 'pages', 'totalGuestSec', 'perVcpuPagesPerSec', 'pagesPerSec', 'copyNsMean',
-    'eexist', 'firstTouchUsPerPage', 'emptyReads', 'copyErrors', 'readerOnFaulterCpu', 'vcpuOnReaderCpu'] as const;
+    'eexist', 'firstTouchUsPerPage', 'emptyReads', 'copyErrors', 'readerOnFaulterCpu', 'vcpuOnReaderCpu', 'vcpuCpuUsPerFault', 'readerCpuUsPerFault'] as const;
   const missing: string[] = numbers.filter((k) => !isFiniteNumber(o[k]));
   if (typeof latency !== 'object' || latency === null || !isFiniteNumber(latency.p50) || !isFiniteNumber(latency.p99)) {
     missing.push('faultLatencyUs');
@@ -173,6 +177,8 @@ function toOutcome(parsed: unknown): NativeOutcome {
     copyErrors: n('copyErrors'),
     readerOnFaulterCpu: n('readerOnFaulterCpu'),
     vcpuOnReaderCpu: n('vcpuOnReaderCpu'),
+    vcpuCpuUsPerFault: n('vcpuCpuUsPerFault'),
+    readerCpuUsPerFault: n('readerCpuUsPerFault'),
   };
 }
 

@@ -39,6 +39,11 @@
  *                       is shared for it while the run lasts) and compared after the run. Where a
  *                       wake lands is the scheduler's choice, made under the machine's load, so
  *                       the cross-check takes it as a measurement of the run, like its costs.
+ *   vcpuCpuUsPerFault   CPU time of the vCPU threads (CLOCK_THREAD_CPUTIME_ID, from the start
+ *                       barrier to their last page) per fault, and
+ *   readerCpuUsPerFault of the handler threads (their whole life) per fault: what each side of a
+ *                       fault costs on a CPU, without the time a woken thread waits to run (a
+ *                       halted CPU's wake-up, a busy CPU's run queue), which no thread is charged
  * If userfaultfd is unavailable it prints {"skipped":true,"reason":"..."} and exits 0, so a
  * caller can skip the kernel baseline cleanly rather than fail the whole benchmark.
  *
@@ -104,6 +109,7 @@ struct vcpu_args {
     int16_t *fault_cpu;   /* per page: the CPU just before the touching store */
     int16_t *resume_cpu;  /* per page: the CPU just after it returned */
     uint64_t start_ns, end_ns;
+    uint64_t cpu_ns; /* this thread's CPU time from the start barrier to its last page */
     int pin_failed;
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -121,6 +127,7 @@ struct handler_args {
     uint64_t unexpected;      /* events other than PAGEFAULT */
     int16_t *read_cpu;        /* per page of the region: the CPU that read its message */
     int fatal_errno;          /* poll/read failed: the handler stopped early */
+    uint64_t cpu_ns;          /* this thread's CPU time, its whole life */
     int pin_failed;
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -131,6 +138,12 @@ static pthread_barrier_t g_start;
 static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -315,9 +328,17 @@ static void resolve_fault(struct handler_args *h, const struct uffd_msg *msg) {
         h->copy_errors++;
 }
 
+static void handler_loop(struct handler_args *h);
+
 static void *handler_main(void *arg) {
     struct handler_args *h = arg;
     if (pin_self(h->cpu) < 0) h->pin_failed = 1;
+    handler_loop(h);
+    h->cpu_ns = thread_cpu_ns();
+    return NULL;
+}
+
+static void handler_loop(struct handler_args *h) {
     struct pollfd fds[2] = {
         {.fd = h->uffd, .events = POLLIN},
         {.fd = h->stop_fd, .events = POLLIN},
@@ -328,13 +349,13 @@ static void *handler_main(void *arg) {
         if (n < 0) {
             if (errno == EINTR) continue;
             h->fatal_errno = errno;
-            return NULL;
+            return;
         }
         /* Stop is raised only after every vCPU returned, i.e. after every fault resolved. */
-        if (fds[1].revents & POLLIN) return NULL;
+        if (fds[1].revents & POLLIN) return;
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             h->fatal_errno = EIO;
-            return NULL;
+            return;
         }
         if (!(fds[0].revents & POLLIN)) continue;
 
@@ -349,7 +370,7 @@ static void *handler_main(void *arg) {
                 continue;
             }
             h->fatal_errno = errno;
-            return NULL;
+            return;
         }
         if (got != (ssize_t)sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT) {
             h->unexpected++;
@@ -369,6 +390,7 @@ static void *vcpu_main(void *arg) {
     struct vcpu_args *v = arg;
     if (pin_self(v->cpu) < 0) v->pin_failed = 1;
     pthread_barrier_wait(&g_start);
+    uint64_t cpu0 = thread_cpu_ns();
     v->start_ns = now_ns();
     for (size_t i = 0; i < v->pages; i++) {
         volatile uint64_t *word0 = (volatile uint64_t *)(v->hva + i * PAGE_BYTES);
@@ -382,6 +404,7 @@ static void *vcpu_main(void *arg) {
         v->resume_cpu[i] = (int16_t)sched_getcpu();
     }
     v->end_ns = now_ns();
+    v->cpu_ns = thread_cpu_ns() - cpu0;
     return NULL;
 }
 
@@ -540,6 +563,7 @@ int main(int argc, char **argv) {
     int verified = memcmp(g_guest, g_source, region_bytes) == 0;
 
     uint64_t faults = 0, copies = 0, copy_ns = 0, eexist = 0, copy_errors = 0, empty = 0, unexpected = 0;
+    uint64_t reader_cpu_ns = 0, vcpu_cpu_ns = 0;
     int pin_failed = 0, fatal_errno = 0;
     for (int j = 0; j < nhandlers; j++) {
         faults += handlers[j].faults;
@@ -550,12 +574,14 @@ int main(int argc, char **argv) {
         empty += handlers[j].empty_reads;
         unexpected += handlers[j].unexpected;
         pin_failed |= handlers[j].pin_failed;
+        reader_cpu_ns += handlers[j].cpu_ns;
         if (handlers[j].fatal_errno) fatal_errno = handlers[j].fatal_errno;
     }
     uint64_t start_min = UINT64_MAX, end_max = 0;
     double per_vcpu_rate_sum = 0;
     for (int i = 0; i < nthreads; i++) {
         pin_failed |= vcpus[i].pin_failed;
+        vcpu_cpu_ns += vcpus[i].cpu_ns;
         if (vcpus[i].start_ns < start_min) start_min = vcpus[i].start_ns;
         if (vcpus[i].end_ns > end_max) end_max = vcpus[i].end_ns;
         double sec = (double)(vcpus[i].end_ns - vcpus[i].start_ns) / 1e9;
@@ -582,7 +608,8 @@ int main(int argc, char **argv) {
            "\"faultLatencyUs\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
            "\"copyNsMean\":%.1f,\"faults\":%llu,\"copies\":%llu,\"eexist\":%llu,\"copyErrors\":%llu,"
            "\"emptyReads\":%llu,\"unexpectedEvents\":%llu,\"firstTouchUsPerPage\":%.3f,"
-           "\"readerOnFaulterCpu\":%.4f,\"vcpuOnReaderCpu\":%.4f,\"verified\":%s}\n",
+           "\"readerOnFaulterCpu\":%.4f,\"vcpuOnReaderCpu\":%.4f,\"vcpuCpuUsPerFault\":%.3f,\"readerCpuUsPerFault\":%.3f,"
+           "\"verified\":%s}\n",
            queue_names[opt.queue], nthreads, nhandlers, readers_per_uffd, nuffds, opt.mib_per_thread,
            PAGE_BYTES, total_pages, pin_names[opt.pin], uffd_source, total_sec,
            per_vcpu_rate_sum / nthreads, (double)total_pages / total_sec,
@@ -591,7 +618,8 @@ int main(int argc, char **argv) {
            (unsigned long long)faults, (unsigned long long)copies, (unsigned long long)eexist,
            (unsigned long long)copy_errors, (unsigned long long)empty, (unsigned long long)unexpected,
            first_touch_us, (double)reader_on_faulter / share_denominator,
-           (double)vcpu_on_reader / share_denominator, verified ? "true" : "false");
+           (double)vcpu_on_reader / share_denominator, (double)vcpu_cpu_ns / 1000.0 / (double)total_pages,
+           (double)reader_cpu_ns / 1000.0 / (double)total_pages, verified ? "true" : "false");
     fflush(stdout);
     return 0;
 }

@@ -53,6 +53,13 @@ export interface CrossRow {
   predictedPlaced: number | null;
   errorPlaced: number | null;
   /**
+   * CPU time per fault of the kernel run's vCPU threads and of its readers (medians over the runs,
+   * us; null: no runs): each side of a fault on a CPU, without the waits for a CPU that a wake-up
+   * costs, which no thread is charged
+   */
+  vcpuCpuUsPerFault: number | null;
+  readerCpuUsPerFault: number | null;
+  /**
    * from this run's costs with every wake priced as a wake on one CPU (no IPI: wakelat's same-CPU
    * figure, the large host's wake rule without its line transfer): what the rows cost when the
    * scheduler runs waker and wakee on one CPU, as it does when the other CPU is busy (null: no wakelat)
@@ -189,6 +196,8 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
   const mib = quick ? 4 : 16;
   const runs: number[][] = ROWS.map(() => []);
   const shares: number[][] = ROWS.map(() => []);
+  const vcpuCpu: number[][] = ROWS.map(() => []),
+    readerCpu: number[][] = ROWS.map(() => []);
   let skipped: string | undefined;
   for (let round = 0; round < rounds && !skipped; round++) {
     for (let i = 0; i < ROWS.length && !skipped; i++) {
@@ -200,6 +209,8 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
       }
       runs[i]!.push(Math.round(m.pagesPerSec));
       shares[i]!.push(sameCpuShare(m));
+      vcpuCpu[i]!.push(m.vcpuCpuUsPerFault);
+      readerCpu[i]!.push(m.readerCpuUsPerFault);
     }
     log(`published: cross-check round ${round + 1} of ${rounds}`);
   }
@@ -231,6 +242,8 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
       sameCpuShares: shares[i]!.map((f) => Math.round(f * 1000) / 1000),
       predictedPlaced,
       errorPlaced: measured === null || predictedPlaced === null ? null : predictedPlaced / measured - 1,
+      vcpuCpuUsPerFault: vcpuCpu[i]!.length ? median(vcpuCpu[i]!) : null,
+      readerCpuUsPerFault: readerCpu[i]!.length ? median(readerCpu[i]!) : null,
       predictedSameCpu,
       errorSameCpu: measured === null || predictedSameCpu === null ? null : predictedSameCpu / measured - 1,
       error: measured === null ? null : predicted / measured - 1,
