@@ -20,16 +20,17 @@ async function failure(o: OptionsInput): Promise<SimError> {
 
 describe('both fault paths migrate every page intact', () => {
   const cases: Array<[string, OptionsInput]> = [
-    ['exit, zipf, link', { mode: 'exit', workload: 'zipf' }],
-    ['exit, sequential partitioned, no network', { mode: 'exit', workload: 'sequential', partition: true, network: 'none', accesses: 512 }],
-    ['exit, random, 2MiB pages', { mode: 'exit', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000 }],
-    ['uffd, 1 handler, zipf', { mode: 'uffd', workload: 'zipf' }],
-    ['uffd, 2 handlers, random, no network', { mode: 'uffd', handlers: 2, workload: 'random', network: 'none', accesses: 3000 }],
     // Over the link a push can beat every access (the start gun does not order a vCPU's first touch
     // before the source's first page), so a case whose guest is small or read in push order would
-    // fault 0 times on a loaded host: random over the link, or no network where the pages are few.
-    ['uffd per vCPU, random partitioned', { mode: 'uffd', uffdPerVcpu: true, partition: true, workload: 'random', accesses: 2000 }],
-    ['uffd, 2MiB pages', { mode: 'uffd', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000 }],
+    // fault 0 times on a loaded host. So the link cases run at 1 Gbit/s (an 8 MiB guest takes 67 ms
+    // to push, not 6.7 ms) and read pages out of push order, or run with no network.
+    ['exit, zipf, link', { mode: 'exit', workload: 'zipf', bandwidth: '1Gbit' }],
+    ['exit, sequential partitioned, no network', { mode: 'exit', workload: 'sequential', partition: true, network: 'none', accesses: 512 }],
+    ['exit, random, 2MiB pages', { mode: 'exit', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000, bandwidth: '1Gbit' }],
+    ['uffd, 1 handler, zipf', { mode: 'uffd', workload: 'zipf', bandwidth: '1Gbit' }],
+    ['uffd, 2 handlers, random, no network', { mode: 'uffd', handlers: 2, workload: 'random', network: 'none', accesses: 3000 }],
+    ['uffd per vCPU, random partitioned', { mode: 'uffd', uffdPerVcpu: true, partition: true, workload: 'random', accesses: 2000, bandwidth: '1Gbit' }],
+    ['uffd, 2MiB pages', { mode: 'uffd', workload: 'random', pageSize: '2MiB', memory: '16MiB', accesses: 2000, bandwidth: '1Gbit' }],
     [
       'exit, several memslots with a hole',
       {
