@@ -175,7 +175,8 @@ function kernelCosts(
     reentryUs: 'mechanisms: one kernel crossing (KVM_RUN entered again)',
     postUs: 'micro: MessagePort post of one encoded memory_fault record',
     receiveUs: 'micro: receiveMessageOnPort of one record',
-    syscallUs: 'mechanisms: poll(0) on an idle uffd: the crossing, fdget and userfaultfd_poll. With a zero timeout do_poll registers no wait entry (fs/select.c leaves pt->_qproc NULL), so the fd_wqh add and remove of a poll that sleeps are charged apart (wqOpUs each)',
+    syscallUs:
+      'mechanisms: poll(0) on an idle uffd: the crossing, fdget and userfaultfd_poll. With a zero timeout do_poll registers no wait entry (fs/select.c leaves pt->_qproc NULL), so the fd_wqh add and remove of a poll that sleeps are charged apart (wqOpUs each)',
     pollUs: 'mechanisms: 0 beyond syscallUs (poll(0) measured whole)',
     readUs: 'mechanisms: an empty non-blocking read() minus the crossing (both locks, event_wqh)',
     wqOpUs: 'mechanisms: one atomic add on a line this core owns (a list operation inside a held spinlock)',
