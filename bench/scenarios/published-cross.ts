@@ -29,6 +29,8 @@ import { demandPagingOptions } from './demand-paging-options.js';
 import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtual } from '../../src/virtual/engine.js';
+import { HANDLER, VCPU } from '../../src/virtual/kernel.js';
+import { VirtualRun } from '../../src/virtual/loop.js';
 
 export interface CrossRow {
   run: string;
@@ -59,6 +61,9 @@ export interface CrossRow {
    */
   vcpuCpuUsPerFault: number | null;
   readerCpuUsPerFault: number | null;
+  /** the model's counterparts (modelCpuPerFault), for the pinned rows (null elsewhere) */
+  modelVcpuCpuUsPerFault: number | null;
+  modelReaderCpuUsPerFault: number | null;
   /**
    * from this run's costs with every wake priced as a wake on one CPU (no IPI: wakelat's same-CPU
    * figure, the large host's wake rule without its line transfer): what the rows cost when the
@@ -154,6 +159,28 @@ function rate(o: ResolvedOptions, costs: CostModel): number {
   return Math.round(r.faults / (r.guestMs / 1000));
 }
 
+/**
+ * The model's CPU time per fault on each side of a fault: the modelled time its vCPU threads and its
+ * readers held a core (Thread.coreUs), per fault, the counterpart of the kernel run's
+ * CLOCK_THREAD_CPUTIME_ID. A bench-side run of the engine's loop, so that the result stays as it is.
+ */
+export function modelCpuPerFault(o: ResolvedOptions, costs: CostModel): { vcpuUs: number; readerUs: number } {
+  const sim = new VirtualRun(o, costs, o.exitResolver === 'vcpu', {});
+  sim.begin();
+  while (sim.step());
+  sim.end();
+  let vcpuUs = 0,
+    readerUs = 0,
+    faults = 0;
+  for (const t of sim.threads) {
+    const us = t.coreUs + (t.hasCore ? sim.now - t.coreSinceUs : 0);
+    if (t.kind === VCPU) vcpuUs += us;
+    else if (t.kind === HANDLER) readerUs += us;
+  }
+  for (const v of sim.vcpus) faults += v.faults;
+  return { vcpuUs: vcpuUs / faults, readerUs: readerUs / faults };
+}
+
 /** Which of this run's measured costs moved against the shipped this-host profile, and by how much. */
 export function costMoves(now: CostModel, shipped: CostModel): CostMove[] {
   const out: CostMove[] = [];
@@ -219,7 +246,9 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
     const predictedShipped = rate(o, shippedCosts),
       predictedSameCpu = sameCpu ? rate(o, sameCpu) : null;
     // The reader pinned to the faulting CPU pays the one-CPU price for every wake (when there is one).
+    const rowCosts = pin === 'same' && sameCpu ? sameCpu : costs;
     const predicted = pin === 'same' && predictedSameCpu !== null ? predictedSameCpu : rate(o, costs);
+    const modelCpu = pin ? modelCpuPerFault(o, rowCosts) : null;
     const rs = runs[i]!,
       measured = rs.length ? median(rs) : null;
     const placed = sameCpu ? shares[i]!.map((f) => rate(o, placedCosts(costs, sameCpu, f))) : [];
@@ -244,6 +273,8 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
       errorPlaced: measured === null || predictedPlaced === null ? null : predictedPlaced / measured - 1,
       vcpuCpuUsPerFault: vcpuCpu[i]!.length ? median(vcpuCpu[i]!) : null,
       readerCpuUsPerFault: readerCpu[i]!.length ? median(readerCpu[i]!) : null,
+      modelVcpuCpuUsPerFault: modelCpu ? modelCpu.vcpuUs : null,
+      modelReaderCpuUsPerFault: modelCpu ? modelCpu.readerUs : null,
       predictedSameCpu,
       errorSameCpu: measured === null || predictedSameCpu === null ? null : predictedSameCpu / measured - 1,
       error: measured === null ? null : predicted / measured - 1,

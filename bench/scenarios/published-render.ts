@@ -159,7 +159,10 @@ function crossSection(x: CrossCheck | null): string[] {
       out.push(
         `- ${c.run} (every wake ${c.pin === 'same' ? 'on one CPU' : 'across the CPUs'}, its price on its own): measured ${fmtInt(c.measured!)} pages/s, predicted ${fmtInt(c.predicted)} (${signed(c.error!)}), ${Math.round(1e7 / c.measured!) / 10} us against ${Math.round(1e7 / c.predicted) / 10} us per fault` +
           (c.vcpuCpuUsPerFault != null && c.readerCpuUsPerFault != null
-            ? `; CPU time per fault (CLOCK_THREAD_CPUTIME_ID): ${c.vcpuCpuUsPerFault.toFixed(1)} us on the vCPU's side, ${c.readerCpuUsPerFault.toFixed(1)} us on the reader's`
+            ? `; CPU time per fault (CLOCK_THREAD_CPUTIME_ID): ${c.vcpuCpuUsPerFault.toFixed(1)} us on the vCPU's side, ${c.readerCpuUsPerFault.toFixed(1)} us on the reader's` +
+              (c.modelVcpuCpuUsPerFault != null && c.modelReaderCpuUsPerFault != null
+                ? `, against the model's ${c.modelVcpuCpuUsPerFault.toFixed(1)} and ${c.modelReaderCpuUsPerFault.toFixed(1)} us (the time each side holds a core)`
+                : '')
             : ''),
       );
   }

@@ -112,6 +112,8 @@ export interface Thread {
   state: number;
   hasCore: boolean;
   coreSinceUs: number;
+  /** Modelled time it held a core, up to its last release: its CPU time (a wake's wait for a core is not in it). */
+  coreUs: number;
   /** Pending core request (when queued for a core). */
   wantUs: number;
   wantPhase: number;
@@ -156,6 +158,7 @@ export class Kernel {
       state: kind === VCPU || kind === HANDLER ? BUSY : SLEEP,
       hasCore: false,
       coreSinceUs: 0,
+      coreUs: 0,
       wantUs: 0,
       wantPhase: 0,
       resumePhase,
@@ -199,6 +202,7 @@ export class Kernel {
   releaseCore(t: Thread): void {
     if (!t.hasCore) throw new Error(`assertion failed: thread ${t.id} releases a core it does not hold`);
     t.hasCore = false;
+    t.coreUs += this.now - t.coreSinceUs;
     if (this.runHead < this.runQ.length) {
       const u = this.threads[this.runQ[this.runHead++]!]!;
       if (this.runHead > 1024 && this.runHead * 2 > this.runQ.length) {
