@@ -377,7 +377,7 @@ static void handler_loop(struct handler_args *h) {
             continue;
         }
         h->faults++;
-        /* Each page's message is read by exactly one reader, so the entry has one writer. */
+        /* A page's message is read once, by one reader (a rare duplicate after a retry overwrites it). */
         uint64_t page = ((msg.arg.pagefault.address & ~(uint64_t)(PAGE_BYTES - 1)) - (uint64_t)(uintptr_t)g_guest) / PAGE_BYTES;
         h->read_cpu[page] = (int16_t)sched_getcpu();
         resolve_fault(h, &msg);

@@ -28,9 +28,8 @@ import type { ResolvedOptions } from '../../src/options.js';
 import { demandPagingOptions } from './demand-paging-options.js';
 import { measureKernelCosts } from '../../src/calibrate/calibrate.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
-import { runVirtual } from '../../src/virtual/engine.js';
+import { runVirtual, runVirtualToEnd } from '../../src/virtual/engine.js';
 import { HANDLER, VCPU } from '../../src/virtual/kernel.js';
-import { VirtualRun } from '../../src/virtual/loop.js';
 
 export interface CrossRow {
   run: string;
@@ -162,20 +161,16 @@ function rate(o: ResolvedOptions, costs: CostModel): number {
 /**
  * The model's CPU time per fault on each side of a fault: the modelled time its vCPU threads and its
  * readers held a core (Thread.coreUs), per fault, the counterpart of the kernel run's
- * CLOCK_THREAD_CPUTIME_ID. A bench-side run of the engine's loop, so that the result stays as it is.
+ * CLOCK_THREAD_CPUTIME_ID. It reads the run's state (runVirtualToEnd), so the result stays as it is.
  */
 export function modelCpuPerFault(o: ResolvedOptions, costs: CostModel): { vcpuUs: number; readerUs: number } {
-  const sim = new VirtualRun(o, costs, o.exitResolver === 'vcpu', {});
-  sim.begin();
-  while (sim.step());
-  sim.end();
+  const sim = runVirtualToEnd(o, costs);
   let vcpuUs = 0,
     readerUs = 0,
     faults = 0;
   for (const t of sim.threads) {
-    const us = t.coreUs + (t.hasCore ? sim.now - t.coreSinceUs : 0);
-    if (t.kind === VCPU) vcpuUs += us;
-    else if (t.kind === HANDLER) readerUs += us;
+    if (t.kind === VCPU) vcpuUs += sim.coreTimeUs(t);
+    else if (t.kind === HANDLER) readerUs += sim.coreTimeUs(t);
   }
   for (const v of sim.vcpus) faults += v.faults;
   return { vcpuUs: vcpuUs / faults, readerUs: readerUs / faults };
@@ -246,8 +241,9 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
     const predictedShipped = rate(o, shippedCosts),
       predictedSameCpu = sameCpu ? rate(o, sameCpu) : null;
     // The reader pinned to the faulting CPU pays the one-CPU price for every wake (when there is one).
-    const rowCosts = pin === 'same' && sameCpu ? sameCpu : costs;
-    const predicted = pin === 'same' && predictedSameCpu !== null ? predictedSameCpu : rate(o, costs);
+    const onOneCpu = pin === 'same' && sameCpu !== null;
+    const rowCosts = onOneCpu ? sameCpu : costs;
+    const predicted = onOneCpu ? predictedSameCpu! : rate(o, costs);
     const modelCpu = pin ? modelCpuPerFault(o, rowCosts) : null;
     const rs = runs[i]!,
       measured = rs.length ? median(rs) : null;

@@ -107,6 +107,16 @@ export function runVirtual(opts: ResolvedOptions & VirtualOptions, costs: CostMo
   });
 }
 
+/**
+ * One run to its end, handing back the run's state instead of its result: for a bench that reads the
+ * model's own counters (the published cross-check's core time per side, Kernel.coreTimeUs).
+ */
+export function runVirtualToEnd(opts: ResolvedOptions & VirtualOptions, costs: CostModel): VirtualRun {
+  const sim = newSim(opts, costs, {});
+  run(sim);
+  return sim;
+}
+
 function newSim(opts: ResolvedOptions & VirtualOptions, costs: CostModel, hooks: VirtualHooks): VirtualRun {
   checkTablesFit(opts);
   noteRunAllocation(virtualPageTableBytes(opts));

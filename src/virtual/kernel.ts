@@ -215,6 +215,11 @@ export class Kernel {
     } else this.freeCores++;
   }
 
+  /** The modelled time `t` has held a core so far: its CPU time (a wake's wait for a core is not in it). */
+  coreTimeUs(t: Thread): number {
+    return t.coreUs + (t.hasCore ? this.now - t.coreSinceUs : 0);
+  }
+
   get coresWanted(): boolean {
     return this.runHead < this.runQ.length;
   }
