@@ -9,8 +9,8 @@
  *  - a timing wheel for near events: WHEEL_BUCKETS buckets of 1/TICKS_PER_US us, one per tick from
  *    the tick of the last event taken (baseTick, at bucket curIdx) to the horizon, each a list
  *    sorted by (time, sequence number), with a bitset (and a bitset of its words) of the occupied;
- *  - the far heap (event-heap.ts): events at or past the horizon, and all of them while the queue
- *    is small (SMALL_QUEUE).
+ *  - the far heap, a 4-ary min-heap: events at or past the horizon, and all of them while the
+ *    queue is small (SMALL_QUEUE).
  * pop() takes the front register's, or the earlier of the wheel's first bucket head and the far
  * heap's root: exactly the (time, sequence number) order, whichever place holds an event.
  *
@@ -26,7 +26,6 @@
  * The tick is floor(time x 64): a multiplication by a power of two is exact, so a later time never
  * has an earlier tick. Nothing allocates in the steady state; the slot arrays double when full.
  */
-import { EventHeap, grown } from './event-heap.js';
 
 /** Buckets on the wheel (a power of two): with 1/64 us each, a horizon of 64 us. */
 const WHEEL_BUCKETS = 4096;
@@ -64,7 +63,19 @@ export class EventQueue {
   /** the tick of bucket curIdx: every event on the wheel has a tick in [baseTick, baseTick + WHEEL_BUCKETS) */
   private baseTick = 0;
   private curIdx = 0;
-  private readonly far = new EventHeap();
+  /** The far heap: a 4-ary min-heap keyed by (time, sequence number), children of i at 4i+1 .. 4i+4.
+   *  A sift moves the key and the slot number, not the payload. */
+  private fActorOf = new Int32Array(256);
+  private fPhaseOf = new Int32Array(256);
+  private fArgOf = new Float64Array(256);
+  private heap = new Int32Array(256);
+  /** the key of heap[i], beside it: comparisons read no slot */
+  private hTime = new Float64Array(256);
+  private hSeq = new Float64Array(256);
+  private hFree = new Int32Array(256);
+  private nHFree = 0;
+  private nHSlots = 0;
+  private nFar = 0;
   private nextSeq = 0;
   /** the front register: an event before every one on the wheel and in the far heap, when hasFront */
   private hasFront = false;
@@ -80,16 +91,16 @@ export class EventQueue {
   popArg = 0;
 
   get size(): number {
-    return this.onWheel + this.far.n + (this.hasFront ? 1 : 0);
+    return this.onWheel + this.nFar + (this.hasFront ? 1 : 0);
   }
   /** Time of the earliest event, or Infinity when empty. */
   peekTimeUs(): number {
     if (this.hasFront) return this.fTime;
-    const far = this.far;
-    if (this.onWheel === 0) return far.n ? far.minTimeUs : Infinity;
+    if (this.onWheel === 0) return this.nFar ? this.hTime[0]! : Infinity;
     const s = this.head[this.firstOccupied()]!;
     const t = this.time[s]!;
-    return far.n && (far.minTimeUs < t || (far.minTimeUs === t && far.minSeq < this.seq[s]!)) ? far.minTimeUs : t;
+    const ft = this.hTime[0]!;
+    return this.nFar && (ft < t || (ft === t && this.hSeq[0]! < this.seq[s]!)) ? ft : t;
   }
   get scheduled(): number {
     return this.nextSeq;
@@ -104,7 +115,7 @@ export class EventQueue {
         return;
       }
       this.place(this.fTime, this.fSeq, this.fActor, this.fPhase, this.fArg); // the new one comes first
-    } else if (this.onWheel > 0 || (this.far.n > 0 && timeUs >= this.far.minTimeUs)) {
+    } else if (this.onWheel > 0 || (this.nFar > 0 && timeUs >= this.hTime[0]!)) {
       this.place(timeUs, seq, actor, phase, arg);
       return;
     }
@@ -118,11 +129,20 @@ export class EventQueue {
 
   /** Puts an event on the wheel, or in the far heap: beyond the horizon, or while the queue is small. */
   private place(timeUs: number, seq: number, actor: number, phase: number, arg: number): void {
+    if (this.onWheel + this.nFar < SMALL_QUEUE) {
+      this.pushFar(timeUs, seq, actor, phase, arg);
+      return;
+    }
+    if (this.onWheel === 0) {
+      // An empty wheel starts at the tick of the event taken last: no later push is earlier.
+      this.baseTick = Math.floor(this.popTimeUs * TICKS_PER_US);
+      this.curIdx = 0;
+    }
     const rel = Math.floor(timeUs * TICKS_PER_US) - this.baseTick;
     // Before the base only if it is earlier than the event taken last (the loop rejects that one);
     // the far heap keeps any time in order.
-    if (rel < 0 || rel >= WHEEL_BUCKETS || this.onWheel + this.far.n < SMALL_QUEUE) {
-      this.far.push(timeUs, seq, actor, phase, arg);
+    if (rel < 0 || rel >= WHEEL_BUCKETS) {
+      this.pushFar(timeUs, seq, actor, phase, arg);
       return;
     }
     let slot: number;
@@ -169,12 +189,11 @@ export class EventQueue {
       this.rebase(this.fTime);
       return true;
     }
-    const far = this.far;
     if (this.onWheel > 0) {
       const b = this.firstOccupied();
       const s = this.head[b]!;
       const t = this.time[s]!;
-      if (far.n === 0 || t < far.minTimeUs || (t === far.minTimeUs && this.seq[s]! < far.minSeq)) {
+      if (this.nFar === 0 || t < this.hTime[0]! || (t === this.hTime[0]! && this.seq[s]! < this.hSeq[0]!)) {
         this.popTimeUs = t;
         this.popActor = this.actor[s]!;
         this.popPhase = this.phase[s]!;
@@ -193,27 +212,21 @@ export class EventQueue {
         this.curIdx = b;
         return true;
       }
-    } else if (far.n === 0) return false;
-    far.pop();
-    this.popTimeUs = far.popTimeUs;
-    this.popActor = far.popActor;
-    this.popPhase = far.popPhase;
-    this.popArg = far.popArg;
-    this.rebase(far.popTimeUs);
+    } else if (this.nFar === 0) return false;
+    this.popFar();
+    this.rebase(this.popTimeUs);
     return true;
   }
 
   /**
-   * Moves the base up to the tick of the event just taken from the far heap or the front register:
-   * no later push is earlier than it, and every event on the wheel is at or after it (it came
-   * first), so the distance is less than the wheel.
+   * Moves the base of a wheel that holds events up to the tick of the event just taken from the far
+   * heap or the front register: no later push is earlier than it, and every event on the wheel is
+   * at or after it (it came first), so the distance is less than the wheel.
    */
   private rebase(timeUs: number): void {
+    if (this.onWheel === 0) return; // place() starts an empty wheel afresh
     const tick = Math.floor(timeUs * TICKS_PER_US);
-    if (this.onWheel === 0) {
-      this.baseTick = tick;
-      this.curIdx = 0;
-    } else if (tick > this.baseTick) {
+    if (tick > this.baseTick) {
       this.curIdx = (this.curIdx + (tick - this.baseTick)) & MASK;
       this.baseTick = tick;
     }
@@ -241,6 +254,79 @@ export class EventQueue {
     return (w << 5) + lowestBit(occ[w]!);
   }
 
+  private pushFar(timeUs: number, seq: number, actor: number, phase: number, arg: number): void {
+    let slot: number;
+    if (this.nHFree > 0) slot = this.hFree[--this.nHFree]!;
+    else {
+      if (this.nHSlots === this.fActorOf.length) this.growFar();
+      slot = this.nHSlots++;
+    }
+    this.fActorOf[slot] = actor;
+    this.fPhaseOf[slot] = phase;
+    this.fArgOf[slot] = arg;
+    const h = this.heap,
+      ht = this.hTime,
+      hs = this.hSeq;
+    let i = this.nFar++;
+    while (i > 0) {
+      // sift up
+      const p = (i - 1) >> 2;
+      const pt = ht[p]!;
+      if (pt < timeUs || (pt === timeUs && hs[p]! < seq)) break;
+      h[i] = h[p]!;
+      ht[i] = pt;
+      hs[i] = hs[p]!;
+      i = p;
+    }
+    h[i] = slot;
+    ht[i] = timeUs;
+    hs[i] = seq;
+  }
+
+  /** Takes the far heap's earliest event into pop* (nFar > 0). */
+  private popFar(): void {
+    const h = this.heap,
+      ht = this.hTime,
+      hs = this.hSeq;
+    const top = h[0]!;
+    this.popTimeUs = ht[0]!;
+    this.popActor = this.fActorOf[top]!;
+    this.popPhase = this.fPhaseOf[top]!;
+    this.popArg = this.fArgOf[top]!;
+    this.hFree[this.nHFree++] = top;
+    const last = --this.nFar;
+    if (last === 0) return;
+    const slot = h[last]!,
+      t = ht[last]!,
+      s = hs[last]!;
+    let i = 0;
+    for (;;) {
+      // sift down
+      const c0 = 4 * i + 1;
+      if (c0 >= last) break;
+      let c = c0,
+        ct = ht[c0]!,
+        cs = hs[c0]!;
+      const end = c0 + 4 < last ? c0 + 4 : last;
+      for (let k = c0 + 1; k < end; k++) {
+        const kt = ht[k]!;
+        if (kt < ct || (kt === ct && hs[k]! < cs)) {
+          c = k;
+          ct = kt;
+          cs = hs[k]!;
+        }
+      }
+      if (t < ct || (t === ct && s < cs)) break;
+      h[i] = h[c]!;
+      ht[i] = ct;
+      hs[i] = cs;
+      i = c;
+    }
+    h[i] = slot;
+    ht[i] = t;
+    hs[i] = s;
+  }
+
   private grow(): void {
     this.time = grown(this.time);
     this.seq = grown(this.seq);
@@ -250,4 +336,21 @@ export class EventQueue {
     this.next = grown(this.next);
     this.free = grown(this.free);
   }
+
+  private growFar(): void {
+    this.fActorOf = grown(this.fActorOf);
+    this.fPhaseOf = grown(this.fPhaseOf);
+    this.fArgOf = grown(this.fArgOf);
+    this.heap = grown(this.heap);
+    this.hTime = grown(this.hTime);
+    this.hSeq = grown(this.hSeq);
+    this.hFree = grown(this.hFree);
+  }
+}
+
+/** A typed array twice as long with `a`'s contents at its start. */
+function grown<T extends Float64Array | Int32Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }
