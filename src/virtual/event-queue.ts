@@ -63,18 +63,12 @@ export class EventQueue {
   /** the tick of bucket curIdx: every event on the wheel has a tick in [baseTick, baseTick + WHEEL_BUCKETS) */
   private baseTick = 0;
   private curIdx = 0;
-  /** The far heap: a 4-ary min-heap keyed by (time, sequence number), children of i at 4i+1 .. 4i+4.
-   *  A sift moves the key and the slot number, not the payload. */
-  private fActorOf = new Int32Array(256);
-  private fPhaseOf = new Int32Array(256);
-  private fArgOf = new Float64Array(256);
+  /** The far heap: a 4-ary min-heap of slots keyed by (time, sequence number), children of i at
+   *  4i+1 .. 4i+4. A sift moves the key and the slot number, not the payload. */
   private heap = new Int32Array(256);
   /** the key of heap[i], beside it: comparisons read no slot */
   private hTime = new Float64Array(256);
   private hSeq = new Float64Array(256);
-  private hFree = new Int32Array(256);
-  private nHFree = 0;
-  private nHSlots = 0;
   private nFar = 0;
   private nextSeq = 0;
   /** the front register: an event before every one on the wheel and in the far heap, when hasFront */
@@ -145,17 +139,7 @@ export class EventQueue {
       this.pushFar(timeUs, seq, actor, phase, arg);
       return;
     }
-    let slot: number;
-    if (this.nFree > 0) slot = this.free[--this.nFree]!;
-    else {
-      if (this.nSlots === this.time.length) this.grow();
-      slot = this.nSlots++;
-    }
-    this.time[slot] = timeUs;
-    this.seq[slot] = seq;
-    this.actor[slot] = actor;
-    this.phase[slot] = phase;
-    this.arg[slot] = arg;
+    const slot = this.slotFor(timeUs, seq, actor, phase, arg);
     const b = (this.curIdx + rel) & MASK;
     const tm = this.time,
       sq = this.seq,
@@ -255,15 +239,8 @@ export class EventQueue {
   }
 
   private pushFar(timeUs: number, seq: number, actor: number, phase: number, arg: number): void {
-    let slot: number;
-    if (this.nHFree > 0) slot = this.hFree[--this.nHFree]!;
-    else {
-      if (this.nHSlots === this.fActorOf.length) this.growFar();
-      slot = this.nHSlots++;
-    }
-    this.fActorOf[slot] = actor;
-    this.fPhaseOf[slot] = phase;
-    this.fArgOf[slot] = arg;
+    const slot = this.slotFor(timeUs, seq, actor, phase, arg);
+    if (this.nFar === this.heap.length) this.growFar();
     const h = this.heap,
       ht = this.hTime,
       hs = this.hSeq;
@@ -290,10 +267,10 @@ export class EventQueue {
       hs = this.hSeq;
     const top = h[0]!;
     this.popTimeUs = ht[0]!;
-    this.popActor = this.fActorOf[top]!;
-    this.popPhase = this.fPhaseOf[top]!;
-    this.popArg = this.fArgOf[top]!;
-    this.hFree[this.nHFree++] = top;
+    this.popActor = this.actor[top]!;
+    this.popPhase = this.phase[top]!;
+    this.popArg = this.arg[top]!;
+    this.free[this.nFree++] = top;
     const last = --this.nFar;
     if (last === 0) return;
     const slot = h[last]!,
@@ -338,13 +315,25 @@ export class EventQueue {
   }
 
   private growFar(): void {
-    this.fActorOf = grown(this.fActorOf);
-    this.fPhaseOf = grown(this.fPhaseOf);
-    this.fArgOf = grown(this.fArgOf);
     this.heap = grown(this.heap);
     this.hTime = grown(this.hTime);
     this.hSeq = grown(this.hSeq);
-    this.hFree = grown(this.hFree);
+  }
+
+  /** A slot of the one pool both parts share, holding the event. */
+  private slotFor(timeUs: number, seq: number, actor: number, phase: number, arg: number): number {
+    let slot: number;
+    if (this.nFree > 0) slot = this.free[--this.nFree]!;
+    else {
+      if (this.nSlots === this.time.length) this.grow();
+      slot = this.nSlots++;
+    }
+    this.time[slot] = timeUs;
+    this.seq[slot] = seq;
+    this.actor[slot] = actor;
+    this.phase[slot] = phase;
+    this.arg[slot] = arg;
+    return slot;
   }
 }
 
