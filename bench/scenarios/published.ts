@@ -21,8 +21,11 @@
  *   speed     simulated faults per host second on the 256-vCPU exits row; a default 256-vCPU 1 GiB run.
  */
 import { realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
 import type { OptionsInput, ResolvedOptions } from '../../src/options.js';
+import { builtUrl } from '../../src/paths.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown } from '../../src/virtual/line-report.js';
@@ -201,6 +204,25 @@ async function linkRuns(): Promise<LinkRow[]> {
   return out;
 }
 
+/**
+ * The sensitivity's one-uffd series, one per task on a pool of worker threads
+ * (workers/sensitivity-series.ts): each is a pure virtual run, so the series run side by side on
+ * the host's cores with the same results as one after another.
+ */
+async function seriesShapes(rows: number[], mib: number, seed: number, variants: CostModel[]): Promise<Array<{ peakVcpus: number; fall: number }>> {
+  const threads = Math.max(1, Math.min(variants.length, availableParallelism()));
+  const pool = new Piscina({ filename: builtUrl('workers/sensitivity-series.js').href, minThreads: threads, maxThreads: threads });
+  let failure: Error | null = null;
+  pool.on('error', (e: Error) => (failure = e)); // a worker that cannot start must not crash the process (ecosystem.md, P5)
+  try {
+    const rates = await Promise.all(variants.map((costs) => pool.run({ vcpus: rows, mib, costs, seed }) as Promise<number[]>));
+    if (failure) throw failure;
+    return rates.map((r) => peakAndFallOf(rows, r));
+  } finally {
+    await pool.destroy();
+  }
+}
+
 async function speed(cores: number): Promise<PublishedBody['speed']> {
   const costs = costsOf(shippedProfile('large-host'), cores);
   const exits = cell('exits', { ...opts(256, 16, 'exit', 'minor', 1), exitResolver: 'vcpu' }, costs);
@@ -218,17 +240,10 @@ export async function runPublished(po: PublishedOptions = {}): Promise<{ body: P
   const cross = po.noCrossCheck ? null : await crossCheck(o.log, o.quick);
   const link = po.noExtras ? [] : await linkRuns();
   o.log('published: link runs done');
+  const large = profiles.find((p) => p.profile === 'large-host')!;
   const sensitivity = po.noSensitivity
     ? []
-    : runSensitivity(
-        costsOf(shippedProfile('large-host'), cores),
-        (c) =>
-          peakAndFallOf(
-            rows,
-            rows.map((v) => runColumn('uffd-n', v, mib, c, 'minor', o.seed).pagesPerSec),
-          ),
-        o.quick,
-      );
+    : await runSensitivity(large.costs, peakAndFall(large.series), (variants) => seriesShapes(rows, mib, o.seed, variants), o.quick);
   const body: PublishedBody = {
     mibPerVcpu: mib,
     cores,
