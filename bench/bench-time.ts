@@ -3,8 +3,14 @@
  * (`durationMs` of the envelope), their sum, and which run each came from, so the docs can say what
  * `npm run bench` costs from the results file rather than from a typed number. targets.ts judges
  * issue 21 item 4 (`npm run bench -- --quick` within two minutes) from the same envelopes.
+ *
+ * A quick run's results stay out of the committed ones (bench/results/quick/ is git-ignored), so a
+ * quick run of every scenario also writes its times alone to bench/results/quick-time.json: the
+ * committed record the docs judge item 4 from.
  */
-import { fmtNum, mdTable, SCENARIOS, type ResultEnvelope, type ScenarioName } from './common.js';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmtNum, mdTable, SCENARIOS, type MachineFacts, type ResultEnvelope, type ScenarioName } from './common.js';
 import { formatDuration } from './progress.js';
 import type { Results } from './results.js';
 
@@ -16,6 +22,25 @@ export function envelopes(results: Results): Array<ResultEnvelope<ScenarioName, 
   return SCENARIOS.map((n) => results[n] as ResultEnvelope<ScenarioName, unknown> | undefined).filter(
     (r): r is ResultEnvelope<ScenarioName, unknown> => r !== undefined && Number.isFinite(r.durationMs) && r.machine !== undefined,
   );
+}
+
+/** The name of that record's file in a results directory (`<name>.json`). */
+export const QUICK_TIME = 'quick-time';
+
+/** The wall times of one quick run of every scenario (bench/results/quick-time.json). */
+export interface QuickTime {
+  date: string;
+  machine: MachineFacts;
+  seed: number;
+  rows: Array<{ scenario: ScenarioName; durationMs: number }>;
+}
+
+/** The record of a quick run that ran every scenario, or null (not quick, or scenarios missing). */
+export function quickTimeOf(results: Results): QuickTime | null {
+  const all = envelopes(results);
+  if (all.length !== SCENARIOS.length || !all.every((r) => r.quick)) return null;
+  const last = all.reduce((a, r) => (r.date > a.date ? r : a));
+  return { date: last.date, machine: last.machine, seed: last.seed, rows: all.map((r) => ({ scenario: r.scenario, durationMs: r.durationMs })) };
 }
 
 const kind = (r: { quick: boolean; full: boolean }) => (r.full ? 'full' : r.quick ? 'quick' : 'default');
@@ -40,4 +65,13 @@ export function renderBenchTime(results: Results, h = '###'): string {
       `runner's start-up are not in it.${missing.length ? ` No result here for: ${missing.join(', ')}.` : ''}`,
     mdTable(['scenario', 'wall', 'seconds', 'from the run of'], rows),
   ].join('\n\n');
+}
+
+/** Writes `t` as `<dir>/quick-time.json` (through a temporary file, as writeResult does). */
+export function writeQuickTime(dir: string, t: QuickTime): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${QUICK_TIME}.json`);
+  writeFileSync(`${file}.${process.pid}.tmp`, `${JSON.stringify(t, null, 2)}\n`);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+  return file;
 }

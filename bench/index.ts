@@ -13,9 +13,11 @@
  * 2 bad command line (one line on stderr).
  */
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { envelope, errorLine, machineFacts, resolveBenchOptions, SCENARIOS, writeResult, type BenchOptions, type ScenarioName } from './common.js';
+import { quickTimeOf, writeQuickTime } from './bench-time.js';
+import { envelope, errorLine, machineFacts, repoRoot, resolveBenchOptions, SCENARIOS, writeResult, type BenchOptions, type ScenarioName } from './common.js';
 import { benchProgress, type BenchProgress } from './progress.js';
 import { failures, loadResults, renderSummary, type Results } from './report.js';
 import { runFloors } from './scenarios/floors.js';
@@ -50,7 +52,8 @@ Scenarios (default: all, in this order):
 
 Options:
   --quick      small sizes, fewer rows, aimed at two minutes (target bench-quick); results go to bench/results/quick/
-               (git-ignored) unless --out says, never over the committed full results
+               (git-ignored) unless --out says, never over the committed full results; a run of
+               every scenario also writes its times to bench/results/quick-time.json (or to --out)
   --full       adds a 64 GiB scale row (where the host has the memory)
   --seed N     seed of every simulated run (default 1)
   --out DIR    where <scenario>.json is written (default bench/results, bench/results/quick with --quick)
@@ -219,6 +222,9 @@ async function main(): Promise<number> {
     progress.stop();
   }
   const { results, errors } = outcome;
+  // A quick run of every scenario leaves its times beside the committed results (bench-time.ts).
+  const quickTime = o.quick ? quickTimeOf(results) : null;
+  if (quickTime) writeQuickTime(args.options.outDir ?? join(repoRoot(), 'bench', 'results'), quickTime);
   const failed = [...errors, ...failures(results)];
   o.log(`all done in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed.length ? `; ${failed.length} failed` : ''}`);
   for (const f of failed) process.stderr.write(`bench: FAILED ${f}\n`);

@@ -3,6 +3,7 @@
  * report.ts, which renders it, so that the targets (targets.ts) can read it without importing the
  * renderer that imports them.
  */
+import type { QuickTime } from './bench-time.js';
 import type { MachineFacts, ResultEnvelope } from './common.js';
 import type { FaultRecordsResult } from './scenarios/fault-records.js';
 import type { EngineSpeedResult } from './scenarios/engine-speed.js';
@@ -40,6 +41,8 @@ export interface Results {
   'workloads-table'?: DocsResult;
   strategies?: DocsResult;
   'sweep-throughput'?: DocsResult;
+  /** The last quick run's wall times (bench/bench-time.ts), beside a default run's results. */
+  'quick-time'?: QuickTime;
 }
 
 /** A docs generator's results file, as far as the bench reads it: where it was measured (absent in a file older than the block). */

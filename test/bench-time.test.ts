@@ -1,10 +1,15 @@
 // Goal: the bench's own wall time comes from its results, never typed: the "Bench time" section
 // lists each scenario's recorded durationMs and their sum, says when the rows come from different
-// runs, and the quick-bench target (issue 21 item 4) is judged only on a complete quick run.
+// runs, and the quick-bench target (issue 21 item 4) is judged only on a complete quick run, or on
+// the record such a run leaves beside a default run's results (quick-time.json).
 // Method: hand-made result envelopes (no scenario runs); the section's rows and the target's
 // status are read back. No real time is measured or asserted.
 import { describe, expect, it } from 'vitest';
-import { renderBenchTime } from '../bench/bench-time.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quickTimeOf, renderBenchTime, writeQuickTime } from '../bench/bench-time.js';
+import { loadResults } from '../bench/report.js';
 import { quickBenchTarget } from '../bench/targets.js';
 import { SCENARIOS } from '../bench/common.js';
 import type { Results } from '../bench/results.js';
@@ -53,5 +58,25 @@ describe('bench time', () => {
     expect(quickBenchTarget(partial)).toMatchObject({ status: 'not measured' });
     expect(quickBenchTarget(partial).measured).toMatch(/1 of 12 scenarios/);
     expect(quickBenchTarget({}).status).toBe('not measured');
+  });
+
+  it("keeps a complete quick run's times as a record the default results are judged by", () => {
+    expect(quickTimeOf(run(every(1000), false))).toBeNull(); // not quick
+    expect(quickTimeOf(run({ floors: 1000 }, true))).toBeNull(); // not every scenario
+    const record = quickTimeOf(run(every(9000), true))!;
+    expect(record.rows).toHaveLength(SCENARIOS.length);
+    const dir = mkdtempSync(join(tmpdir(), 'quick-time-'));
+    try {
+      const file = writeQuickTime(dir, record);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(record);
+      // beside a default run: the target is judged from the record and says which run it was
+      const beside = { ...run(every(1000), false), 'quick-time': loadResults(dir)['quick-time'] };
+      expect(quickBenchTarget(beside)).toMatchObject({ status: 'met' });
+      expect(quickBenchTarget(beside).measured).toMatch(/the quick run of 2026-12-07 10:00 UTC, commit abc1234/);
+      const slow = { ...run(every(1000), false), 'quick-time': quickTimeOf(run(every(11_000), true))! };
+      expect(quickBenchTarget(slow).status).toBe('not met');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
