@@ -68,6 +68,9 @@ export interface MechanismCosts {
   cacheLine: { sharedLineNsPerAdd: Sweep; ownLineNsPerAdd: Sweep } | Skipped;
   /** one wake (both sides: try_to_wake_up and the woken thread running), same CPU (no IPI) and across CPUs */
   wakeLatency?: { sameCpuWakeNs: number; otherCpuWakeNs: number; eventfdPairNs: number } | Skipped;
+  /** a write fault against a read fault on a MISSING-registered anonymous page (SIGBUS mode): the
+   *  page do_anonymous_page allocates, zeroes and frees before it calls handle_userfault */
+  writeFault?: { readFaultNs: number; writeFaultNs: number; writeExtraNs: number } | Skipped;
 }
 
 export interface MechanismOptions {
@@ -218,6 +221,8 @@ export function measureMechanisms(opts: MechanismOptions = {}): MechanismCosts |
         { sharedLineNsPerAdd: 'sharedLineNsPerAdd', ownLineNsPerAdd: 'ownLineNsPerAdd' }),
       wakeLatency: assemble<{ sameCpuWakeNs: number; otherCpuWakeNs: number; eventfdPairNs: number }>('wakelat', run('wakelat'), {},
         { sameCpuWakeNs: 'sameCpuWakeNs', otherCpuWakeNs: 'otherCpuWakeNs', eventfdPairNs: 'eventfdPairNs' }),
+      writeFault: assemble<{ readFaultNs: number; writeFaultNs: number; writeExtraNs: number }>('writefault', run('writefault'), {},
+        { readFaultNs: 'readFaultNs', writeFaultNs: 'writeFaultNs', writeExtraNs: 'writeExtraNs' }),
     };
     // The host facts come with every result; wake needs no userfaultfd, else ask cacheline once.
     const probe = Array.isArray(wakeRuns) ? wakeRuns : runBench(built.binary, ['cacheline', '--quick'], 1);

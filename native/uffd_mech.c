@@ -11,6 +11,9 @@
  *                          UFFDIO_COPY / _ZEROPAGE / _CONTINUE with MODE_DONTWAKE, t = 1,2..T
  *   uffd_mech mmaplock K   mincore() on one page (an mm-wide mmap_read_lock), k = 1,2,4..K
  *   uffd_mech cacheline    atomic add on one shared cache line vs on private lines
+ *   uffd_mech wakelat      a woken thread's latency, on the waker's CPU and on another one
+ *   uffd_mech writefault   a write fault against a read fault on a MISSING-registered anonymous
+ *                          page (SIGBUS mode): the page do_anonymous_page allocates and frees
  * --quick shortens every loop (tests). Each run prints exactly one JSON object with the host's
  * CPU model and count; a case that cannot run prints {"skipped":true,"reason":...}, exit 0.
  * Times are medians over repetitions; loops with k threads report CPU time per op, so threads
@@ -208,11 +211,57 @@ static void bench_fill(enum fill_op op, int tmax) {
     print_points("nsPerPage", ts, ns, nt);
 }
 
+/* ---- writefault: what a write fault costs before handle_userfault on anonymous memory ----
+ * do_anonymous_page (mm/memory.c) sends a read fault on a MISSING-registered range to
+ * handle_userfault from its zero-page branch, before anything is allocated; a write fault first
+ * allocates, zeroes and charges a page, takes the PTE lock, and only then sees the registration and
+ * frees the page again. Under UFFD_FEATURE_SIGBUS handle_userfault returns at once (SIGBUS), and
+ * the page stays unmapped, so one page faults over and over: the write fault's time minus the read
+ * fault's is that allocate-zero-free, with the trap, the walk and the signal the same in both. */
+static sigjmp_buf g_wf_jmp;
+static void on_sigbus(int sig) { (void)sig; siglongjmp(g_wf_jmp, 1); }
+static double fault_loop(volatile char *p, int write, int per) {
+    uint64_t t0 = now_ns();
+    for (volatile int i = 0; i < per; i++) {
+        if (sigsetjmp(g_wf_jmp, 1) == 0) {
+            if (write) *p = 1;
+            else (void)*p;
+            skip("the access did not fault: no SIGBUS from the registered range", 0);
+        }
+    }
+    return (double)(now_ns() - t0) / per;
+}
+static void bench_writefault(void) {
+    int batches = g_quick ? 3 : 9, per = g_quick ? 2000 : 20000;
+    int uffd = new_uffd(UFFD_FEATURE_SIGBUS);
+    char *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) skip("mmap failed", errno);
+    uffd_register(uffd, page, PAGE, UFFDIO_REGISTER_MODE_MISSING, _UFFDIO_COPY);
+    struct sigaction sa = {.sa_handler = on_sigbus};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, NULL) < 0) skip("sigaction failed", errno);
+    pin(g_ncpus > 0 ? g_cpus[0] : -1);
+    double r[32], w[32], d[32];
+    fault_loop(page, 0, per / 10); /* warm the path */
+    fault_loop(page, 1, per / 10);
+    for (int b = 0; b < batches; b++) { /* interleaved, so drift on the host moves both */
+        r[b] = fault_loop(page, 0, per);
+        w[b] = fault_loop(page, 1, per);
+        d[b] = w[b] - r[b];
+    }
+    double readNs = median(r, batches), writeNs = median(w, batches), extraNs = median(d, batches);
+    signal(SIGBUS, SIG_DFL);
+    munmap(page, PAGE);
+    close(uffd);
+    print_head();
+    printf(",\"faultsPerBatch\":%d,\"batches\":%d,\"readFaultNs\":%.1f,\"writeFaultNs\":%.1f,\"writeExtraNs\":%.1f", per, batches, readNs, writeNs, extraNs);
+}
+
 int main(int argc, char **argv) {
-    static const char *names[] = {"wake", "walk", "emptyread", "copy", "zeropage", "continue", "mmaplock", "cacheline", "wakelat"};
-    static const int defaults[] = {16, 16, 4, 2, 2, 2, 16, 0, 0};
+    static const char *names[] = {"wake", "walk", "emptyread", "copy", "zeropage", "continue", "mmaplock", "cacheline", "wakelat", "writefault"};
+    static const int defaults[] = {16, 16, 4, 2, 2, 2, 16, 0, 0, 0};
     int which = -1, n = -1;
-    for (int i = 0; argc > 1 && i < 9; i++) if (!strcmp(argv[1], names[i])) { which = i; g_bench = names[i]; }
+    for (int i = 0; argc > 1 && i < 10; i++) if (!strcmp(argv[1], names[i])) { which = i; g_bench = names[i]; }
     for (int i = 2; i < argc; i++) {
         char *end;
         if (!strcmp(argv[i], "--quick")) { g_quick = 1; continue; }
@@ -221,7 +270,7 @@ int main(int argc, char **argv) {
         else n = (int)v;
     }
     if (which < 0) {
-        fprintf(stderr, "usage: uffd_mech wake|walk|emptyread|mmaplock [1..64] | copy|zeropage|continue [1..8] | cacheline | wakelat  [--quick]\n");
+        fprintf(stderr, "usage: uffd_mech wake|walk|emptyread|mmaplock [1..64] | copy|zeropage|continue [1..8] | cacheline | wakelat | writefault  [--quick]\n");
         printf("{\"bench\":\"%s\",\"skipped\":true,\"reason\":\"bad arguments\"}\n", g_bench);
         return 2;
     }
@@ -240,6 +289,7 @@ int main(int argc, char **argv) {
     case 3: case 4: case 5: bench_fill(which == 3 ? OP_COPY : which == 4 ? OP_ZEROPAGE : OP_CONTINUE, n); break;
     case 6: bench_mmaplock(n); break;
     case 8: bench_wakelat(); break;
+    case 9: bench_writefault(); break;
     default: bench_cacheline();
     }
     printf("}\n");

@@ -91,6 +91,12 @@ describe('measureMechanisms (quick run)', () => {
       expect(w.sameCpuWakeNs).toBeGreaterThan(0);
       expect(Number.isFinite(w.otherCpuWakeNs)).toBe(true);
     });
+    // writefault: both faults measured, and the write's extra is their difference (the page it allocates)
+    check(c.writeFault!, (f) => {
+      expect(f.readFaultNs).toBeGreaterThan(0);
+      expect(f.writeFaultNs).toBeGreaterThan(0);
+      expect(f.writeExtraNs).toBeGreaterThan(0);
+    });
   });
 });
 

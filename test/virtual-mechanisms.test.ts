@@ -48,6 +48,20 @@ describe('mm-wide and per-uffd lines', () => {
   });
 });
 
+describe('the page a write fault allocates before handle_userfault', () => {
+  it('uffd MISSING: a write fault pays missingWriteUs on the vCPU before it queues, a read fault does not', () => {
+    // do_anonymous_page: a read fault takes the zero-page branch, which checks the registration
+    // first; a write fault allocates, zeroes and frees a page, then calls handle_userfault.
+    const c = { ...ZERO, faultUs: 1, missingWriteUs: 4 };
+    const at = (writeRatio: number, extra: OptionsInput = {}) => run({ ...pages(1), mode: 'uffd', handlers: 1, writeRatio, ...extra }, c).faultLatencyUs.max;
+    expect(at(0)).toBeCloseTo(1, 1);
+    expect(at(1)).toBeCloseTo(5, 1);
+    // MINOR (shmem): the page is in the page cache, nothing is allocated; exits never reach the GUP
+    expect(at(1, { uffdMode: 'minor' })).toBeCloseTo(1, 1);
+    expect(run({ ...pages(1), mode: 'exit', writeRatio: 1 }, c, { exitResolver: 'vcpu' }).faultLatencyUs.max).toBeCloseTo(1, 1);
+  });
+});
+
 describe('the uffd wait queues', () => {
   it('wake_up_poll wakes every reader asleep in poll(); on a many-core host each sleeper kicks its own idle core', () => {
     // 4 readers asleep in poll() (the fault comes 1 us later), 16 cores: the vCPU pays ttwuUs for

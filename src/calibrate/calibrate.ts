@@ -127,9 +127,11 @@ function kernelCosts(
   const copyUs = ns(copy, 1);
   const faultUs = Math.max(syscallUs, firstTouchUs - copyUs);
   const readUs = Math.max(0, m.emptyRead.emptyReadOnlyNs / 1000 - syscallUs);
+  const wf = m.writeFault && !('skipped' in m.writeFault) ? m.writeFault : null;
   const costs: CostModel = {
     cores,
     faultUs,
+    missingWriteUs: wf ? Math.max(0, wf.writeExtraNs / 1000) : 0,
     exitUs: syscallUs,
     reentryUs: syscallUs,
     postUs: micro.port.postUs,
@@ -171,6 +173,9 @@ function kernelCosts(
   const sources: Record<string, string> = {
     cores: "os.availableParallelism() of this host (runs with this profile use the running host's count; --cores overrides)",
     faultUs: 'kernel: a first-touch fault (native/uffd_paging.c) minus UFFDIO_COPY: the trap and the fault path without the allocate-and-fill',
+    missingWriteUs: wf
+      ? 'mechanisms: writefault, a write fault minus a read fault on a MISSING-registered anonymous page under UFFD_FEATURE_SIGBUS (handle_userfault returns at once, the page stays unmapped): the page do_anonymous_page allocates, zeroes and frees first'
+      : 'not measured (uffd_mech writefault skipped): 0',
     exitUs: 'mechanisms: one kernel crossing (no /dev/kvm usable on this host; KVM_RUN returning is at least that)',
     reentryUs: 'mechanisms: one kernel crossing (KVM_RUN entered again)',
     postUs: 'micro: MessagePort post of one encoded memory_fault record',
@@ -212,6 +217,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
   const threads: CostModel = {
     cores,
     faultUs: 0,
+    missingWriteUs: 0,
     exitUs: 0,
     reentryUs: 0,
     postUs: micro.port.postUs,
@@ -278,6 +284,7 @@ async function threadsCosts(cores: number, micro: MicroFacts, pages: number, log
     'threads.mmapLockLines': 'threads: the present-pages counter every install adds to (one shared line)',
     'threads.wakeupUs': 'micro: half an Atomics.wait/notify ping-pong between two threads',
     'threads.accessUs': 'threads: 1-vCPU mode none simulate() run, guest time per access',
+    'threads.missingWriteUs': "threads: 0, the threaded engine's fault path allocates nothing before it queues a fault",
   };
   return { threads, runs, cross, sources };
 }

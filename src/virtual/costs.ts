@@ -4,7 +4,7 @@
  * charges exactly these and nothing else; the paths differ only by which mechanisms they go through
  * (docs/virtual-engine.md, "The kernel, modelled from its own mechanism"):
  *
- *   uffd     vCPU: faultUs, mmap_lock x (mmapLocksPerUffdFault - 1), ctx refcount,
+ *   uffd     vCPU: faultUs (+ missingWriteUs: a write, MISSING), mmap_lock x (mmapLocksPerUffdFault - 1), ctx refcount,
  *            fault_pending_wqh.lock [wqOpUs: enqueue], fd_wqh.lock [wqOpUs + per registered
  *            reader: walkPerWaiterUs, + ttwu per sleeping one], sleep ─▶ reader: wakeupUs, poll()
  *            [syscallUs + pollUs, f_count, fd_wqh.lock twice], read() [syscallUs + readUs, f_count,
@@ -39,6 +39,9 @@ const count = (what: string) => z.number().int().min(0).max(64).describe(what);
 export const CostModelSchema = z.strictObject({
   cores: z.number().int().min(1).max(65536).describe('physical cores shared by vCPU threads and destination service threads'),
   faultUs: us('a stage-2 fault up to the point where it exits or calls into the slow GUP: trap, KVM lookup, a fast GUP that fails'),
+  missingWriteUs: us(
+    'uffd MISSING on anonymous memory, a write fault: the page do_anonymous_page allocates, zeroes and charges, then frees when it finds the range registered, before it calls handle_userfault (a read fault takes the zero-page branch, which checks first)',
+  ),
   exitUs: us('exit mode: KVM_RUN returning to userspace with KVM_EXIT_MEMORY_FAULT'),
   reentryUs: us('exit mode: KVM_RUN entered again once userspace resolved the exit'),
   postUs: us('a record or request handed to another userspace thread (MessagePort post; a request put on the socket)'),

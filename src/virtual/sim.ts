@@ -111,6 +111,8 @@ export abstract class VirtualSim extends Kernel implements PageStates {
   handlersDead = false;
   readonly spinUs: number;
   readonly serviceSpinUs: number;
+  /** What a write fault pays before handle_userfault: uffd MISSING on anonymous memory only (CostModel.missingWriteUs), resolved once per run. */
+  readonly missingWriteUs: number;
 
   /**
    * @param noUserfault no userfaultfd at all: a missing page is filled by the vCPU's own stage-2
@@ -131,6 +133,7 @@ export abstract class VirtualSim extends Kernel implements PageStates {
     this.expVer = new Uint16Array(o.pages);
     this.spinUs = c.spin ? o.spinUs : 0;
     this.serviceSpinUs = c.spin ? o.serviceSpinUs : 0;
+    this.missingWriteUs = o.mode === 'uffd' && o.uffdMode === 'missing' && !noUserfault ? c.missingWriteUs : 0;
     this.pagesPerQueue = pagesPerUffd(o);
     this.map = new PageMapBuilder(o.pages);
     this.marks = new EventMarks(hooks.onEvent ? this.map.cells : 0);

@@ -64,7 +64,7 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
   if (sim.noUserfault)
     sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
   else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
-  else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
+  else sim.cpu(t, c.faultUs + (kind === FK_WRITE ? sim.missingWriteUs : 0), Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
 
 /** The exit (and the post to the fetcher), or in uffd mode the trap into handle_userfault. */
@@ -74,7 +74,7 @@ function scheduleFetch(sim: VirtualSim, t: Thread): void {
   if (sim.noUserfault)
     sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
   else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
-  else sim.cpu(t, c.faultUs, Ph.VGup); // uffd: into the slow GUP and handle_userfault
+  else sim.cpu(t, c.faultUs + (sim.vcpus[t.id]!.faultKind === FK_WRITE ? sim.missingWriteUs : 0), Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
 
 /** What every fault does first: count it, start its clocks. The caller schedules its path. */

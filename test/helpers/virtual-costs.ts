@@ -8,6 +8,7 @@ import type { CostModel } from '../../src/virtual/costs.js';
 export const ZERO: CostModel = {
   cores: 4,
   faultUs: 0,
+  missingWriteUs: 0,
   exitUs: 0,
   reentryUs: 0,
   postUs: 0,
