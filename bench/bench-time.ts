@@ -8,9 +8,7 @@
  * quick run of every scenario also writes its times alone to bench/results/quick-time.json: the
  * committed record the docs judge item 4 from.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fmtNum, mdTable, SCENARIOS, type MachineFacts, type ResultEnvelope, type ScenarioName } from './common.js';
+import { fmtNum, mdTable, SCENARIOS, writeResultFile, type MachineFacts, type ResultEnvelope, type ScenarioName } from './common.js';
 import { formatDuration } from './progress.js';
 import type { Results } from './results.js';
 
@@ -67,11 +65,7 @@ export function renderBenchTime(results: Results, h = '###'): string {
   ].join('\n\n');
 }
 
-/** Writes `t` as `<dir>/quick-time.json` (through a temporary file, as writeResult does). */
+/** Writes `t` as `<dir>/quick-time.json`. */
 export function writeQuickTime(dir: string, t: QuickTime): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${QUICK_TIME}.json`);
-  writeFileSync(`${file}.${process.pid}.tmp`, `${JSON.stringify(t, null, 2)}\n`);
-  renameSync(`${file}.${process.pid}.tmp`, file);
-  return file;
+  return writeResultFile(dir, QUICK_TIME, t);
 }

@@ -155,10 +155,15 @@ export function envelope<Name extends ScenarioName, Body>(
 
 /** Writes `<outDir>/<scenario>.json` (via a temporary name, so a reader never sees half a file). */
 export function writeResult(outDir: string, result: ResultEnvelope<ScenarioName, unknown>): string {
+  return writeResultFile(outDir, result.scenario, result);
+}
+
+/** Writes `value` as `<outDir>/<name>.json`, through a temporary name. */
+export function writeResultFile(outDir: string, name: string, value: unknown): string {
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${result.scenario}.json`);
+  const file = join(outDir, `${name}.json`);
   const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(partial, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(partial, file);
   return file;
 }

@@ -333,14 +333,10 @@ export function quickBenchTarget(results: Results): Target {
   const target = `\`npm run bench -- --quick\` in <= ${QUICK_TARGET_S / 60} min (the sum of its scenarios' wall times)`;
   const base = { id: 'bench-quick', issue: 21, target };
   const all = envelopes(results);
+  if (all.length > 0 && all.every((r) => r.quick)) return judgeQuick(base, all, '');
   const record = results['quick-time'];
-  if ((!all.length || !all.every((r) => r.quick)) && record) {
-    const from = ` (the quick run of ${record.date.slice(0, 16).replace('T', ' ')} UTC, commit ${record.machine.commit ?? 'unknown'})`;
-    return judgeQuick(base, record.rows, from);
-  }
-  if (!all.length || !all.every((r) => r.quick))
-    return { ...base, measured: "needs a quick run's results (these are of a default run)", status: 'not measured' };
-  return judgeQuick(base, all, '');
+  if (!record) return { ...base, measured: "needs a quick run's results (these are of a default run)", status: 'not measured' };
+  return judgeQuick(base, record.rows, ` (the quick run of ${record.date.slice(0, 16).replace('T', ' ')} UTC, commit ${record.machine.commit ?? 'unknown'})`);
 }
 
 function judgeQuick(base: { id: string; issue: number; target: string }, rows: Array<{ scenario: ScenarioName; durationMs: number }>, from: string): Target {

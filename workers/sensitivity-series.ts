@@ -3,15 +3,7 @@
  * costs, on its own thread (a virtual run is single-threaded and shares nothing). Thin: the work is
  * bench/scenarios/published.ts `runColumn`.
  */
-import { runColumn } from '../bench/scenarios/published.js';
-import type { CostModel } from '../src/virtual/costs.js';
-
-export interface SeriesTask {
-  vcpus: number[];
-  mib: number;
-  costs: CostModel;
-  seed: number;
-}
+import { runColumn, type SeriesTask } from '../bench/scenarios/published.js';
 
 /** One-uffd pages/s at each row of `vcpus`. */
 export default function task(t: SeriesTask): number[] {

@@ -23,9 +23,9 @@
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
 import type { OptionsInput, ResolvedOptions } from '../../src/options.js';
 import { builtUrl } from '../../src/paths.js';
+import { CellPool } from '../../src/sweep/pool.js';
 import { costsOf, shippedProfile, type CostModel } from '../../src/virtual/costs.js';
 import { runVirtualWithSim, type VirtualOptions } from '../../src/virtual/engine.js';
 import { runBreakdown } from '../../src/virtual/line-report.js';
@@ -204,6 +204,14 @@ async function linkRuns(): Promise<LinkRow[]> {
   return out;
 }
 
+/** One task of the sensitivity's pool (workers/sensitivity-series.ts): the one-uffd series under `costs`. */
+export interface SeriesTask {
+  vcpus: number[];
+  mib: number;
+  costs: CostModel;
+  seed: number;
+}
+
 /**
  * The sensitivity's one-uffd series, one per task on a pool of worker threads
  * (workers/sensitivity-series.ts): each is a pure virtual run, so the series run side by side on
@@ -211,15 +219,12 @@ async function linkRuns(): Promise<LinkRow[]> {
  */
 async function seriesShapes(rows: number[], mib: number, seed: number, variants: CostModel[]): Promise<Array<{ peakVcpus: number; fall: number }>> {
   const threads = Math.max(1, Math.min(variants.length, availableParallelism()));
-  const pool = new Piscina({ filename: builtUrl('workers/sensitivity-series.js').href, minThreads: threads, maxThreads: threads });
-  let failure: Error | null = null;
-  pool.on('error', (e: Error) => (failure = e)); // a worker that cannot start must not crash the process (ecosystem.md, P5)
+  const pool = new CellPool<SeriesTask, number[]>(threads, builtUrl('workers/sensitivity-series.js'));
   try {
-    const rates = await Promise.all(variants.map((costs) => pool.run({ vcpus: rows, mib, costs, seed }) as Promise<number[]>));
-    if (failure) throw failure;
+    const rates = await Promise.all(variants.map((costs) => pool.run({ vcpus: rows, mib, costs, seed })));
     return rates.map((r) => peakAndFallOf(rows, r));
   } finally {
-    await pool.destroy();
+    await pool.close();
   }
 }
 

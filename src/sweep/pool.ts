@@ -1,6 +1,7 @@
 /**
  * The pool that runs virtual-engine cells in parallel: a virtual run is single-threaded and shares
- * nothing, so N workers on N cores finish N cells at a time. The caller keeps at most `threads`
+ * nothing, so N workers on N cores finish N cells at a time. A sweep's cells by default; the
+ * published bench's sensitivity runs its series on it too (its own worker entry and task type). The caller keeps at most `threads`
  * cells in flight (no queue inside piscina), so a stop discards exactly the cells that were running.
  */
 import { Piscina } from 'piscina';
@@ -13,7 +14,7 @@ export const SWEEP_WORKER = builtUrl('workers/sweep-cell.js');
 
 export class WorkerDied extends Error {}
 
-export class CellPool {
+export class CellPool<Task = CellTask, Outcome = CellOutcome> {
   private readonly pool: Piscina;
   /** A worker that failed outside a task (e.g. could not load): fails the next run. */
   private failure: Error | null = null;
@@ -37,10 +38,10 @@ export class CellPool {
    * code) rejects with WorkerDied, which the caller records as that cell's failure: piscina starts a
    * new worker for the next cell. A pool whose workers cannot start at all rejects with that error.
    */
-  async run(task: CellTask): Promise<CellOutcome> {
+  async run(task: Task): Promise<Outcome> {
     if (this.failure) throw this.failure;
     try {
-      return (await this.pool.run(task)) as CellOutcome;
+      return (await this.pool.run(task)) as Outcome;
     } catch (e) {
       if (this.failure) throw this.failure;
       throw new WorkerDied(e instanceof Error ? e.message : String(e));

@@ -28,7 +28,7 @@ export function archFault(sim: VirtualSim, t: Thread, s: VcpuState): void {
     const ahead = g.collectAhead(sim);
     s.arch.count(r, res, 1 + ahead);
     beginFault(sim, t, s, g.obPage, r.neutralFlags, r.kind, r.access);
-    scheduleFetch(sim, t);
+    scheduleFetch(sim, t, s);
     return;
   }
   // Resolved on the vCPU thread: the exit, the VMM's work, KVM_RUN again. Its effect is applied as
@@ -68,13 +68,13 @@ export function dataFault(sim: VirtualSim, t: Thread, s: VcpuState, page: number
 }
 
 /** The exit (and the post to the fetcher), or in uffd mode the trap into handle_userfault. */
-function scheduleFetch(sim: VirtualSim, t: Thread): void {
+function scheduleFetch(sim: VirtualSim, t: Thread, s: VcpuState): void {
   blockBegin(sim.blocks, sim.now);
   const c = sim.c;
   if (sim.noUserfault)
     sim.cpu(t, c.faultUs, Ph.VFirstTouch); // the GUP fills it: no exit, no uffd
   else if (sim.opts.mode === 'exit') sim.cpu(t, c.faultUs + c.exitUs + (sim.exitByVcpu ? 0 : c.postUs), Ph.VFaultDone);
-  else sim.cpu(t, c.faultUs + (sim.vcpus[t.id]!.faultKind === FK_WRITE ? sim.missingWriteUs : 0), Ph.VGup); // uffd: into the slow GUP and handle_userfault
+  else sim.cpu(t, c.faultUs + (s.faultKind === FK_WRITE ? sim.missingWriteUs : 0), Ph.VGup); // uffd: into the slow GUP and handle_userfault
 }
 
 /** What every fault does first: count it, start its clocks. The caller schedules its path. */
