@@ -8,9 +8,9 @@
  * quick run of every scenario also writes its times alone to bench/results/quick-time.json: the
  * committed record the docs judge item 4 from.
  */
-import { fmtNum, mdTable, SCENARIOS, writeResultFile, type MachineFacts, type ResultEnvelope, type ScenarioName } from './common.js';
+import { fmtNum, mdTable, SCENARIOS, writeResultFile, type ResultEnvelope, type ScenarioName } from './common.js';
 import { formatDuration } from './progress.js';
-import type { Results } from './results.js';
+import type { QuickTime, Results } from './results.js';
 
 /** The quick bench's wall-time target (issue 21 item 4), seconds. */
 export const QUICK_TARGET_S = 120;
@@ -24,14 +24,6 @@ export function envelopes(results: Results): Array<ResultEnvelope<ScenarioName, 
 
 /** The name of that record's file in a results directory (`<name>.json`). */
 export const QUICK_TIME = 'quick-time';
-
-/** The wall times of one quick run of every scenario (bench/results/quick-time.json). */
-export interface QuickTime {
-  date: string;
-  machine: MachineFacts;
-  seed: number;
-  rows: Array<{ scenario: ScenarioName; durationMs: number }>;
-}
 
 /** The record of a quick run that ran every scenario, or null (not quick, or scenarios missing). */
 export function quickTimeOf(results: Results): QuickTime | null {

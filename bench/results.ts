@@ -3,8 +3,7 @@
  * report.ts, which renders it, so that the targets (targets.ts) can read it without importing the
  * renderer that imports them.
  */
-import type { QuickTime } from './bench-time.js';
-import type { MachineFacts, ResultEnvelope } from './common.js';
+import type { MachineFacts, ResultEnvelope, ScenarioName } from './common.js';
 import type { FaultRecordsResult } from './scenarios/fault-records.js';
 import type { EngineSpeedResult } from './scenarios/engine-speed.js';
 import type { FloorsResult } from './scenarios/floors.js';
@@ -17,6 +16,14 @@ import type { PublishedBody } from './scenarios/published-types.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SoakBody } from './scenarios/soak.js';
 import type { WorkloadsResult } from './scenarios/workloads.js';
+
+/** The wall times of one quick run of every scenario (bench/results/quick-time.json). */
+export interface QuickTime {
+  date: string;
+  machine: MachineFacts;
+  seed: number;
+  rows: Array<{ scenario: ScenarioName; durationMs: number }>;
+}
 
 export interface Results {
   'paging-rate'?: PagingRateResult;

@@ -65,7 +65,7 @@ export class VirtualRun extends VirtualSim {
       const page = v >= 0 ? this.vcpus[v]!.entryPage : -1;
       throw new SimError(
         'PAGE_NEVER_ARRIVED',
-        `virtual run deadlocked: ${this.opts.vcpus - this.vcpusDone} vCPUs never finished` + (page >= 0 ? `; vCPU ${v} waits on page ${page}` : ''),
+        `virtual run deadlocked: ${this.opts.vcpus - this.vcpusDone} vCPUs never finished${page >= 0 ? `; vCPU ${v} waits on page ${page}` : ''}`,
       );
     }
     if (this.presentPages !== this.pages && this.opts.mode !== 'none') {
