@@ -103,6 +103,8 @@ export interface CrossCheck {
   wakeSameCpuUs: number | null;
   /** the costs that moved by >= MOVED against the shipped profile, largest first */
   moved: CostMove[];
+  /** every cost measured in this run, the predictions' input: a later model can be re-run on this sitting */
+  costs?: CostModel;
   shippedDate: string;
   skipped?: string;
 }
@@ -287,6 +289,7 @@ export async function crossCheck(log: (s: string) => void, quick: boolean, round
     wakeSameCpuUs: typeof sameCpuNs === 'number' ? sameCpuNs / 1000 : null,
     loadEnd: loadavg()[0]!,
     moved: costMoves(costs, shippedCosts),
+    costs,
     ...(skipped ? { skipped } : {}),
   };
 }
