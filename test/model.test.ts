@@ -43,6 +43,16 @@ describe('the fault decision', () => {
   });
 });
 
+describe('the statistics', () => {
+  it('start every counter and microsecond total at zero (the totals are created as doubles, then zeroed)', () => {
+    for (const st of [newFetcherStats('fetcher'), newSourceStats()])
+      for (const [k, v] of Object.entries(st)) if (k !== 'role') expect([k, v, Object.is(v, -0)]).toEqual([k, 0, false]);
+    const src = newSourceStats();
+    src.linkStallUsTotal += 2.5;
+    expect(src.linkStallUsTotal).toBe(2.5);
+  });
+});
+
 describe('the send policy', () => {
   const policy = (strategy: string) => new SendPolicy(8, createStrategy(strategy as never, { pages: 8, vcpus: 1, precopyRounds: 2 }), newSourceStats());
 

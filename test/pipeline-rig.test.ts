@@ -1,8 +1,9 @@
 // Goal: the pipeline rig that the probe times and the service threads warm up on moves real pages
 // through the real code: every pass installs every page exactly once, pushed or demanded, and each
-// installed page holds the source image's bytes; the warm-up runs once per thread and page size,
-// skips pages too large to warm, and a threaded run whose services warmed up still verifies. A
-// ring's prefault changes no byte of the frames in it.
+// installed page holds the source image's bytes, over an instant link and over a modelled one; the
+// warm-up runs once per thread and page size (an instant link, then the run's own), skips pages too
+// large to warm, and a threaded run whose services warmed up still verifies. A ring's prefault
+// changes no byte of the frames in it.
 // Method: rigs on small guests; the guest is scribbled over between passes, so a page that was not
 // installed again (or installed from the wrong slot) fails the end-of-run proof (verifyPages); the
 // fetcher's counters of the pass say how each page came. The prefault runs between a writer's
@@ -12,7 +13,7 @@ import { PipelineRig } from '../src/threads/pipeline-rig.js';
 import { rigOptions, warmUpOptions } from '../src/threads/pipeline-probe.js';
 import { openShared } from '../src/threads/shared.js';
 import { verifyPages } from '../src/threads/verify.js';
-import { WARM_UP_PAGES, warmUpPipeline } from '../src/threads/warm-up.js';
+import { WARM_UP_LINK_MIN_BPS, WARM_UP_LINK_PAGES, WARM_UP_PAGES, warmUpPipeline } from '../src/threads/warm-up.js';
 import { allocateWire, WireRing } from '../src/threads/wire.js';
 import { simulate } from '../src/index.js';
 
@@ -49,14 +50,29 @@ it('with demands and zero pages, every page still comes once, by demand or by pu
   }
 });
 
-it('warms up once per thread and page size, and not for huge pages', () => {
-  const warm = warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'prepaging' })!;
-  expect(warm.strategy).toBe('prepaging');
-  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'hybrid' })!.strategy).toBe('linear'); // precopy: a rig only pushes
-  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'preempt' })!.strategy).toBe('linear'); // its demands go to the preempt thread
-  expect(warmUpOptions({ pageSize: 2 * MiB, zeroFraction: 0, strategy: 'hugepage' })).toBeUndefined();
-  expect(warmUpPipeline(warm)).toBeGreaterThanOrEqual(WARM_UP_PAGES);
+it("warms up once per thread and page size, on an instant link and then on the run's own, and not for huge pages", () => {
+  const link = { bandwidthBps: 25e9, latencyUs: 50 };
+  const warm = warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'prepaging', ...link })!;
+  expect(warm.rig.strategy).toBe('prepaging');
+  expect(warm.linkRig.strategy).toBe('prepaging');
+  expect(warm.linkRig).toMatchObject({ bandwidthBps: 25e9, latencyUs: 50 });
+  expect(warm.rig.bandwidthBps).toBeGreaterThan(warm.linkRig.bandwidthBps);
+  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0, strategy: 'linear', bandwidthBps: 1e9, latencyUs: 50 })!.linkRig.bandwidthBps).toBe(
+    WARM_UP_LINK_MIN_BPS,
+  ); // a slow link's warm-up runs at the floor
+  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'hybrid', ...link })!.rig.strategy).toBe('linear'); // precopy: a rig only pushes
+  expect(warmUpOptions({ pageSize: 4096, zeroFraction: 0.1, strategy: 'preempt', ...link })!.rig.strategy).toBe('linear'); // its demands go to the preempt thread
+  expect(warmUpOptions({ pageSize: 2 * MiB, zeroFraction: 0, strategy: 'hugepage', ...link })).toBeUndefined();
+  expect(warmUpPipeline(warm)).toBeGreaterThanOrEqual(WARM_UP_PAGES + WARM_UP_LINK_PAGES);
   expect(warmUpPipeline(warm)).toBe(0);
+});
+
+it('a rig over a modelled link, where frames arrive in the future, still installs every page once', () => {
+  const rig = new PipelineRig(rigOptions(4096, 1 * MiB, { link: { bandwidthBps: 10e9, latencyUs: 50 }, sendBufferBytes: 256 * 1024 }), 16);
+  rig.pass();
+  const s = rig.lastStats!;
+  expect(s.installedDemand + s.installedPushed).toBe(256);
+  expect(verifyPages(rig.shared, 0, rig.pages)).toMatchObject({ pagesNotPresent: 0, pagesWrong: 0 });
 });
 
 it('threaded runs whose source and fetcher warmed up verify, whatever their strategy and fault path', async () => {

@@ -40,8 +40,13 @@ export class Link {
   private lastUrgentArriveUs = 0;
   /** When the last urgent frame's last bit leaves (urgent frames are FIFO among themselves). */
   private urgentFreeUs = 0;
-  /** Bulk frames on the wire or committed to it, oldest first: a ring of (start, end) pairs. */
-  private spans = new Float64Array(2 * 256);
+  /**
+   * Bulk frames on the wire or committed to it, oldest first: a ring of (start, end) pairs. Room for
+   * what the threaded source commits ahead on its default send buffer (4 MiB: about 1,000 frames), so
+   * that it does not grow inside a run: growing there first (a branch the JIT warm-up never took)
+   * threw the source's compiled code away at the start of a migration (V8 --trace-deopt).
+   */
+  private spans = new Float64Array(2 * 2048);
   private spanHead = 0;
   private spanCount = 0;
   /** Transmission start of the frame sent last (send or sendUrgent). */

@@ -105,7 +105,7 @@ export class SendPolicy {
     if (flags & PAGE_FLAG_DEMAND) {
       const waitedUs = startUs - queuedUs;
       st.demandQueueUsTotal += waitedUs;
-      if (waitedUs > st.demandQueueUsMax) st.demandQueueUsMax = waitedUs;
+      st.demandQueueUsMax = Math.max(st.demandQueueUsMax, waitedUs); // no branch: one a warm-up rarely takes deoptimises a run
       st.pagesDemand++;
       if (urgent) st.pagesUrgent++;
     } else st.pagesPushed++;

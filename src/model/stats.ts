@@ -86,8 +86,27 @@ export interface UffdLockStats {
   wakeWalkEntries: number;
 }
 
+/**
+ * Fields that add up microseconds start as doubles. V8 stores a field that has held only small
+ * integers as one; the first fraction added to it changes the object's hidden class, and every
+ * compiled function that touched the object is thrown away ("wrong map"). At the start of an
+ * undilated threaded migration, recordLagUsTotal and demandQueueUsMax did that to the fetcher's and
+ * the source's hot paths after their JIT warm-up (src/threads/warm-up.ts), whose rig never made them
+ * fractional (V8 --trace-generalization and --trace-deopt after the start gun). A field that held a
+ * double stays one when 0 is stored in it, so each such field is created holding DOUBLE, then zeroed.
+ */
+const DOUBLE = 0.5;
+
+function zeroed<T extends object>(o: T, keys: ReadonlyArray<keyof T>): T {
+  for (const k of keys) (o as Record<keyof T, unknown>)[k] = 0;
+  return o;
+}
+
+const FETCHER_US_FIELDS = ['recordLagUsTotal', 'installLagUsTotal'] as const;
+const SOURCE_US_FIELDS = ['demandQueueUsTotal', 'demandQueueUsMax', 'requestLagUsTotal', 'lastArriveUs', 'linkStallUsTotal'] as const;
+
 export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
-  return {
+  const stats: FetcherStats = {
     role,
     faultRecords: 0,
     requestsSent: 0,
@@ -104,13 +123,14 @@ export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
     sleeps: 0,
     discarded: 0,
     overwritten: 0,
-    recordLagUsTotal: 0,
-    installLagUsTotal: 0,
+    recordLagUsTotal: DOUBLE,
+    installLagUsTotal: DOUBLE,
   };
+  return zeroed(stats, FETCHER_US_FIELDS);
 }
 
 export function newSourceStats(): SourceStats {
-  return {
+  const stats: SourceStats = {
     role: 'source',
     pagesSent: 0,
     pagesDemand: 0,
@@ -121,21 +141,22 @@ export function newSourceStats(): SourceStats {
     bytesToDest: 0,
     bytesToSource: 0,
     framesSent: 0,
-    demandQueueUsTotal: 0,
-    demandQueueUsMax: 0,
+    demandQueueUsTotal: DOUBLE,
+    demandQueueUsMax: DOUBLE,
     pagesPrefetched: 0,
     pagesUrgent: 0,
-    requestLagUsTotal: 0,
+    requestLagUsTotal: DOUBLE,
     precopyRounds: 0,
     precopyPagesSent: 0,
     pagesResent: 0,
     pagesDiscarded: 0,
-    lastArriveUs: 0,
+    lastArriveUs: DOUBLE,
     sleeps: 0,
     ringFullStalls: 0,
-    linkStallUsTotal: 0,
+    linkStallUsTotal: DOUBLE,
     loops: 0,
   };
+  return zeroed(stats, SOURCE_US_FIELDS);
 }
 
 export function newUffdLockStats(): UffdLockStats {

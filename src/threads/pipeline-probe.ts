@@ -8,7 +8,7 @@
  * it runs is pipeline-rig.ts, which the service threads' JIT warm-up (warm-up.ts) runs too.
  */
 import { PipelineRig, type PipelinePass } from './pipeline-rig.js';
-import { WARM_UP_GUEST_BYTES, WARM_UP_MAX_PAGE_BYTES, WARM_UP_SEND_BUFFER_BYTES, warmUpPipeline } from './warm-up.js';
+import { WARM_UP_GUEST_BYTES, WARM_UP_LINK_MIN_BPS, WARM_UP_MAX_PAGE_BYTES, WARM_UP_SEND_BUFFER_BYTES, warmUpPipeline, type WarmUpPlan } from './warm-up.js';
 import { resolveOptions, type ResolvedOptions } from '../options.js';
 import { strategyTraits, type StrategyName } from '../model/strategies/index.js';
 
@@ -26,6 +26,8 @@ export interface RigShape {
   sendBufferBytes?: number;
   zeroFraction?: number;
   strategy?: StrategyName;
+  /** A modelled link instead of the instant one: frames arrive in the future, so the receiver waits. */
+  link?: { bandwidthBps: number; latencyUs: number };
 }
 
 /**
@@ -39,8 +41,8 @@ export function rigOptions(pageSize: number, memoryBytes: number, shape: RigShap
     pageSize,
     mode: 'exit',
     network: 'link',
-    bandwidth: RIG_BANDWIDTH_BPS,
-    latency: 0,
+    bandwidth: shape.link?.bandwidthBps ?? RIG_BANDWIDTH_BPS,
+    latency: shape.link ? `${shape.link.latencyUs}us` : 0,
     zeroFraction: shape.zeroFraction ?? 0,
     strategy: shape.strategy ?? 'linear',
     writeRatio: 0,
@@ -53,13 +55,20 @@ export function rigOptions(pageSize: number, memoryBytes: number, shape: RigShap
  * The rig a run's service threads warm up on (warm-up.ts), or undefined for pages too large to warm:
  * a small guest and the smallest ring, the run's share of zero pages and its push strategy when that
  * is one a rig can run (one that pushes while the guest runs, without precopy, with its demanded
- * pages on the bulk stream the rig's fetcher reads), so the warmed code has taken the run's branches.
+ * pages on the bulk stream the rig's fetcher reads), so the warmed code has taken the run's branches;
+ * and the same rig over the run's link (at least WARM_UP_LINK_MIN_BPS, so that it takes milliseconds),
+ * where frames arrive in the future and the receiver waits for them, as in a run.
  */
-export function warmUpOptions(run: Pick<ResolvedOptions, 'pageSize' | 'zeroFraction' | 'strategy'>): ResolvedOptions | undefined {
+export function warmUpOptions(run: Pick<ResolvedOptions, 'pageSize' | 'zeroFraction' | 'strategy' | 'bandwidthBps' | 'latencyUs'>): WarmUpPlan | undefined {
   if (run.pageSize > WARM_UP_MAX_PAGE_BYTES) return undefined;
   const t = strategyTraits(run.strategy);
   const strategy = t.pushWhileGuestRuns && !t.precopy && !t.urgentChannel ? run.strategy : 'linear';
-  return rigOptions(run.pageSize, WARM_UP_GUEST_BYTES, { sendBufferBytes: WARM_UP_SEND_BUFFER_BYTES, zeroFraction: run.zeroFraction, strategy });
+  const shape: RigShape = { sendBufferBytes: WARM_UP_SEND_BUFFER_BYTES, zeroFraction: run.zeroFraction, strategy };
+  const bandwidthBps = Number.isFinite(run.bandwidthBps) ? Math.max(run.bandwidthBps, WARM_UP_LINK_MIN_BPS) : RIG_BANDWIDTH_BPS;
+  return {
+    rig: rigOptions(run.pageSize, WARM_UP_GUEST_BYTES, shape),
+    linkRig: rigOptions(run.pageSize, WARM_UP_GUEST_BYTES, { ...shape, link: { bandwidthBps, latencyUs: run.latencyUs } }),
+  };
 }
 
 /** Median over `reps` passes of host (CPU) microseconds per pushed page of `pageSize` bytes. */
@@ -79,7 +88,7 @@ export function measurePipelineUs(pageSize: number, memoryBytes = 64 * 1024 * 10
  */
 export function measurePipeline(pageSize: number, memoryBytes: number, reps: number): PipelinePass[] {
   const rig = new PipelineRig(rigOptions(pageSize, memoryBytes));
-  const warm = warmUpOptions({ pageSize, zeroFraction: 0, strategy: 'linear' });
+  const warm = warmUpOptions({ pageSize, zeroFraction: 0, strategy: 'linear', bandwidthBps: RIG_BANDWIDTH_BPS, latencyUs: 0 });
   if (warm) warmUpPipeline(warm);
   else rig.pass();
   const passes: PipelinePass[] = [];

@@ -165,6 +165,12 @@ export interface VerifyReport {
 }
 
 /** Startup data of the fetcher / source / handler threads (workerData). */
+/** The two rigs a service thread warms up on (pipeline-probe.ts warmUpOptions): instant, then the run's link. */
+export interface WarmUpPlan {
+  rig: ResolvedOptions;
+  linkRig: ResolvedOptions;
+}
+
 export interface ServiceStart {
   role: 'fetcher' | 'source' | 'handler' | 'preempt';
   shared: SharedState;
@@ -174,10 +180,10 @@ export interface ServiceStart {
   uffd: number;
   handler: number;
   /**
-   * The options of the pipeline rig this thread runs before it reports ready (src/threads/warm-up.ts),
+   * The options of the pipeline rigs this thread runs before it reports ready (src/threads/warm-up.ts),
    * resolved on the main thread (a worker does not load the option schema); absent: no warm-up.
    */
-  warmUp?: ResolvedOptions;
+  warmUp?: WarmUpPlan;
 }
 
 export type ServiceReport = FetcherStats | SourceStats | { role: 'error'; who: string; message: string };

@@ -169,10 +169,10 @@ export class SourceHost implements PrecopyHost {
   private transmit(q: FrameQueue, nowUs: number): boolean {
     const page = q.headPage();
     const version = this.views.versions === null ? 0 : this.views.versions[page]!;
-    if (!this.emit(page, q.headFlags(), q.headChannel(), version, q === this.urgent, q.headQueuedUs(), nowUs)) {
-      this.stats.ringFullStalls++;
-      return false;
-    }
+    const sent = this.emit(page, q.headFlags(), q.headChannel(), version, q === this.urgent, q.headQueuedUs(), nowUs);
+    // counted on every frame: a branch the JIT warm-up never took would deoptimise this in a run
+    this.stats.ringFullStalls += sent ? 0 : 1;
+    if (!sent) return false;
     q.shift(this.pageFrameBytes);
     return true;
   }

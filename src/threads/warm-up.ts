@@ -20,13 +20,22 @@
  *
  * The start gun waits for every service thread, and the vCPUs prefault guest memory meanwhile.
  */
-import type { ResolvedOptions } from '../options.js';
 import { PipelineRig } from './pipeline-rig.js';
-import type { ServiceStart } from './protocol.js';
+import type { ServiceStart, WarmUpPlan } from './protocol.js';
 import { WireRing } from './wire.js';
+
+export type { WarmUpPlan };
 
 /** Pages pushed in the warm-up: past the ~8 k the probe took to reach its steady cost, with margin. */
 export const WARM_UP_PAGES = 16_384;
+/**
+ * Then pages pushed over the run's own link: frames in flight, a receiver that waits for the next
+ * one. The instant link alone left those branches cold: a 25 Gbit/s run deoptimised the receiver
+ * and the doorbell's wait in its first milliseconds (V8 --trace-deopt after the start gun).
+ */
+export const WARM_UP_LINK_PAGES = 4096;
+/** The slowest link the warm-up runs at (a slower run's warm-up runs at this): 4096 pages in ~13 ms. */
+export const WARM_UP_LINK_MIN_BPS = 10e9;
 /** Pages larger than this are not warmed up. */
 export const WARM_UP_MAX_PAGE_BYTES = 4096;
 /** The warm-up's guest, per pass (it stays in the cache, so its copies are cheap). */
@@ -46,19 +55,24 @@ const WARM_UP_DEMAND_EVERY = 32;
 let warmedPageSize = 0;
 
 /**
- * Runs the pipeline's code on a rig with options `rig` (pipeline-probe.ts warmUpOptions) until it
- * is compiled, once per thread and page size; returns the pages pushed (0: already warm).
+ * Runs the pipeline's code on the plan's rigs (pipeline-probe.ts warmUpOptions) until it is
+ * compiled, once per thread and page size; returns the pages pushed (0: already warm).
  */
-export function warmUpPipeline(rig: ResolvedOptions): number {
+export function warmUpPipeline(plan: WarmUpPlan): number {
+  const { rig, linkRig } = plan;
   if (warmedPageSize === rig.pageSize) return 0;
   if (rig.pageSize > WARM_UP_MAX_PAGE_BYTES) throw new Error(`assertion failed: ${rig.pageSize}-byte pages are not warmed up`);
-  const pipeline = new PipelineRig(rig, WARM_UP_DEMAND_EVERY);
+  const pushed = push(new PipelineRig(rig, WARM_UP_DEMAND_EVERY), WARM_UP_PAGES) + push(new PipelineRig(linkRig, WARM_UP_DEMAND_EVERY), WARM_UP_LINK_PAGES);
+  warmedPageSize = rig.pageSize;
+  return pushed;
+}
+
+function push(pipeline: PipelineRig, pages: number): number {
   let pushed = 0;
-  while (pushed < WARM_UP_PAGES) {
+  while (pushed < pages) {
     pipeline.pass();
     pushed += pipeline.pages;
   }
-  warmedPageSize = rig.pageSize;
   return pushed;
 }
 
