@@ -237,16 +237,17 @@ function scaleSection(s: ScaleResult, h: string): string {
 function networkSection(n: NetworkResult, h: string): string {
   const b = n.body;
   const table = mdTable(
-    ['Gbit/s', 'migration ms', 'wire bound ms', 'migration / wire', 'link utilisation', 'pages demand / pushed', 'fault p50 / p99 us'],
+    ['Gbit/s', 'migration ms', 'wire bound ms', 'migration / wire', 'link utilisation', 'runs', 'pages demand / pushed', 'fault p50 / p99 us'],
     b.rows.map((r) =>
       r.error
-        ? [String(r.gbit), `failed: ${r.error}`, '', '', '', '', '']
+        ? [String(r.gbit), `failed: ${r.error}`, '', '', '', '', '', '']
         : [
             String(r.gbit),
             fmtNum(r.migrationMs, 1),
             fmtNum(r.wireMs, 1),
             fmtRatio(r.overWire),
             fmtPct(r.linkUtilisation),
+            r.runUtilisations ? r.runUtilisations.map((u) => fmtPct(u)).join(', ') : '1',
             `${fmtInt(r.pagesDemand)} / ${fmtInt(r.pagesPushed)}`,
             `${fmtNum(r.faultLatencyUs.p50, 1)} / ${fmtNum(r.faultLatencyUs.p99, 1)}`,
           ],

@@ -14,7 +14,7 @@ import { resolveBenchOptions } from '../bench/common.js';
 import { computeTargets, failures, loadResults, renderSummary, type Results } from '../bench/report.js';
 import { runFloors } from '../bench/scenarios/floors.js';
 import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
-import { runNetwork } from '../bench/scenarios/network.js';
+import { medianRow, runNetwork, type NetworkRow } from '../bench/scenarios/network.js';
 import { findCell, PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
 import { runScale } from '../bench/scenarios/scale.js';
 import { runPipeline } from '../bench/scenarios/pipeline.js';
@@ -25,6 +25,20 @@ import { ENGINE_SPEED_MODES, runEngineSpeed } from '../bench/scenarios/engine-sp
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
+const blankNetworkRow: NetworkRow = {
+  gbit: 25,
+  migrationMs: 0,
+  wireMs: 316,
+  overWire: null,
+  linkUtilisation: null,
+  bytesToDest: 0,
+  pagesDemand: 0,
+  pagesPushed: 0,
+  faults: 0,
+  faultLatencyUs: { p50: 0, p99: 0 },
+  wallMs: 0,
+  verified: true,
+};
 const results: Results = {};
 
 beforeAll(() => {
@@ -157,8 +171,16 @@ describe('scenarios on tiny sizes', () => {
     written('kernel');
   });
 
+  it('network: a bandwidth run several times is the run with the median utilisation, every run kept, a failure last', () => {
+    const run = (u: number | null, migrationMs: number) => ({ ...blankNetworkRow, linkUtilisation: u, migrationMs, ...(u === null ? { error: 'x' } : {}) });
+    const m = medianRow([run(0.8, 400), run(0.9, 360), run(0.85, 380)]);
+    expect(m).toMatchObject({ linkUtilisation: 0.85, migrationMs: 380, runUtilisations: [0.8, 0.9, 0.85] });
+    expect(medianRow([run(null, 0), run(0.9, 360), run(0.7, 450)])).toMatchObject({ linkUtilisation: 0.7, runUtilisations: [null, 0.9, 0.7] });
+    expect(medianRow([run(0.9, 360)]).runUtilisations).toBeUndefined();
+  });
+
   it('network: a row per bandwidth with the wire-time bound and the utilisation', async () => {
-    const r = await runNetwork({ ...quiet, outDir, memoryMiB: 16, vcpus: 2, bandwidthsGbit: [1, 10] });
+    const r = await runNetwork({ ...quiet, outDir, memoryMiB: 16, vcpus: 2, bandwidthsGbit: [1, 10], runs: 1 });
     results.network = r;
     expect(r.body.rows.map((x) => x.gbit)).toEqual([1, 10]);
     for (const x of r.body.rows) {
