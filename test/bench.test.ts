@@ -14,7 +14,7 @@ import { resolveBenchOptions } from '../bench/common.js';
 import { computeTargets, failures, loadResults, renderSummary, type Results } from '../bench/report.js';
 import { runFloors } from '../bench/scenarios/floors.js';
 import { KERNEL_COLUMNS, runKernel } from '../bench/scenarios/kernel.js';
-import { medianRow, runNetwork, type NetworkRow } from '../bench/scenarios/network.js';
+import { failedRow, medianRow, runNetwork, type NetworkRow } from '../bench/scenarios/network.js';
 import { findCell, PAGING_COLUMNS, runPagingRate } from '../bench/scenarios/paging-rate.js';
 import { runScale } from '../bench/scenarios/scale.js';
 import { runPipeline } from '../bench/scenarios/pipeline.js';
@@ -25,20 +25,6 @@ import { ENGINE_SPEED_MODES, runEngineSpeed } from '../bench/scenarios/engine-sp
 
 let outDir = '';
 const quiet = { seed: 3, log: () => {} };
-const blankNetworkRow: NetworkRow = {
-  gbit: 25,
-  migrationMs: 0,
-  wireMs: 316,
-  overWire: null,
-  linkUtilisation: null,
-  bytesToDest: 0,
-  pagesDemand: 0,
-  pagesPushed: 0,
-  faults: 0,
-  faultLatencyUs: { p50: 0, p99: 0 },
-  wallMs: 0,
-  verified: true,
-};
 const results: Results = {};
 
 beforeAll(() => {
@@ -172,7 +158,8 @@ describe('scenarios on tiny sizes', () => {
   });
 
   it('network: a bandwidth run several times is the run with the median utilisation, every run kept, a failure last', () => {
-    const run = (u: number | null, migrationMs: number) => ({ ...blankNetworkRow, linkUtilisation: u, migrationMs, ...(u === null ? { error: 'x' } : {}) });
+    const run = (u: number | null, migrationMs: number): NetworkRow =>
+      u === null ? failedRow(25, 'x') : { ...failedRow(25, ''), error: undefined, verified: true, wireMs: 316, linkUtilisation: u, migrationMs };
     const m = medianRow([run(0.8, 400), run(0.9, 360), run(0.85, 380)]);
     expect(m).toMatchObject({ linkUtilisation: 0.85, migrationMs: 380, runUtilisations: [0.8, 0.9, 0.85] });
     expect(medianRow([run(null, 0), run(0.9, 360), run(0.7, 450)])).toMatchObject({ linkUtilisation: 0.7, runUtilisations: [null, 0.9, 0.7] });

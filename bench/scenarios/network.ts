@@ -122,20 +122,25 @@ async function runOne(memoryMiB: number, gbit: number, latencyUs: number, vcpus:
       ...(r.verified ? {} : { error: `not verified: ${r.verifyErrors[0] ?? 'no reason given'}` }),
     };
   } catch (e) {
-    return {
-      gbit,
-      migrationMs: 0,
-      wireMs: 0,
-      overWire: null,
-      linkUtilisation: null,
-      bytesToDest: 0,
-      pagesDemand: 0,
-      pagesPushed: 0,
-      faults: 0,
-      faultLatencyUs: { p50: 0, p99: 0 },
-      wallMs: 0,
-      verified: false,
-      error: errorLine(e),
-    };
+    return failedRow(gbit, errorLine(e));
   }
+}
+
+/** The row of a run that failed with `error`: nothing measured. */
+export function failedRow(gbit: number, error: string): NetworkRow {
+  return {
+    gbit,
+    migrationMs: 0,
+    wireMs: 0,
+    overWire: null,
+    linkUtilisation: null,
+    bytesToDest: 0,
+    pagesDemand: 0,
+    pagesPushed: 0,
+    faults: 0,
+    faultLatencyUs: { p50: 0, p99: 0 },
+    wallMs: 0,
+    verified: false,
+    error,
+  };
 }

@@ -97,13 +97,12 @@ export interface UffdLockStats {
  */
 const DOUBLE = 0.5;
 
-function zeroed<T extends object>(o: T, keys: ReadonlyArray<keyof T>): T {
-  for (const k of keys) (o as Record<keyof T, unknown>)[k] = 0;
+/** `o` with every field that holds DOUBLE set to 0 (it stays a double field). */
+function zeroed<T extends object>(o: T): T {
+  const fields = o as Record<string, unknown>;
+  for (const k of Object.keys(fields)) if (fields[k] === DOUBLE) fields[k] = 0;
   return o;
 }
-
-const FETCHER_US_FIELDS = ['recordLagUsTotal', 'installLagUsTotal'] as const;
-const SOURCE_US_FIELDS = ['demandQueueUsTotal', 'demandQueueUsMax', 'requestLagUsTotal', 'lastArriveUs', 'linkStallUsTotal'] as const;
 
 export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
   const stats: FetcherStats = {
@@ -126,7 +125,7 @@ export function newFetcherStats(role: FetcherStats['role']): FetcherStats {
     recordLagUsTotal: DOUBLE,
     installLagUsTotal: DOUBLE,
   };
-  return zeroed(stats, FETCHER_US_FIELDS);
+  return zeroed(stats);
 }
 
 export function newSourceStats(): SourceStats {
@@ -156,7 +155,7 @@ export function newSourceStats(): SourceStats {
     linkStallUsTotal: DOUBLE,
     loops: 0,
   };
-  return zeroed(stats, SOURCE_US_FIELDS);
+  return zeroed(stats);
 }
 
 export function newUffdLockStats(): UffdLockStats {

@@ -8,7 +8,8 @@
  * it runs is pipeline-rig.ts, which the service threads' JIT warm-up (warm-up.ts) runs too.
  */
 import { PipelineRig, type PipelinePass } from './pipeline-rig.js';
-import { WARM_UP_GUEST_BYTES, WARM_UP_LINK_MIN_BPS, WARM_UP_MAX_PAGE_BYTES, WARM_UP_SEND_BUFFER_BYTES, warmUpPipeline, type WarmUpPlan } from './warm-up.js';
+import { WARM_UP_GUEST_BYTES, WARM_UP_LINK_MIN_BPS, WARM_UP_MAX_PAGE_BYTES, WARM_UP_SEND_BUFFER_BYTES, warmUpPipeline } from './warm-up.js';
+import type { WarmUpPlan } from './protocol.js';
 import { resolveOptions, type ResolvedOptions } from '../options.js';
 import { strategyTraits, type StrategyName } from '../model/strategies/index.js';
 

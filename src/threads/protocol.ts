@@ -164,13 +164,13 @@ export interface VerifyReport {
   firstProblem: string | null;
 }
 
-/** Startup data of the fetcher / source / handler threads (workerData). */
 /** The two rigs a service thread warms up on (pipeline-probe.ts warmUpOptions): instant, then the run's link. */
 export interface WarmUpPlan {
   rig: ResolvedOptions;
   linkRig: ResolvedOptions;
 }
 
+/** Startup data of the fetcher / source / handler threads (workerData). */
 export interface ServiceStart {
   role: 'fetcher' | 'source' | 'handler' | 'preempt';
   shared: SharedState;

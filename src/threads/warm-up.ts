@@ -24,8 +24,6 @@ import { PipelineRig } from './pipeline-rig.js';
 import type { ServiceStart, WarmUpPlan } from './protocol.js';
 import { WireRing } from './wire.js';
 
-export type { WarmUpPlan };
-
 /** Pages pushed in the warm-up: past the ~8 k the probe took to reach its steady cost, with margin. */
 export const WARM_UP_PAGES = 16_384;
 /**
